@@ -1,0 +1,70 @@
+// Reads an ONNX model file with the official ONNX library: parse, check, infer shapes, and
+// validate external-data references. Every failure is an llvm::Error whose message names the
+// file and, where there is one, the node or tensor at fault.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "llvm/Support/Error.h"
+
+namespace mamba2::onnx_import {
+
+struct ReadOptions {
+  /// Run onnx::checker::check_model (full check, which includes strict shape inference).
+  bool check = true;
+  /// Run onnx::shape_inference::InferShapes so that value_info carries every shape it can.
+  bool inferShapes = true;
+};
+
+/// One initializer whose bytes live in a file beside the model.
+struct ExternalTensor {
+  std::string name;
+  std::string location; // relative to the model's folder
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct LoadedModel {
+  onnx::ModelProto proto;
+  std::string path;
+  std::string directory;                 // folder that external-data locations are relative to
+  std::vector<ExternalTensor> external;  // validated: file present, range inside it
+};
+
+/// Parses, checks and shape-infers `path`. External data is validated, not read.
+llvm::Expected<LoadedModel> readModel(const std::string &path, const ReadOptions &options = {});
+
+/// Parses an in-memory serialized ModelProto (no external data allowed); `name` is used in
+/// messages.
+llvm::Expected<LoadedModel> readModelFromBytes(const std::string &bytes, const std::string &name,
+                                               const ReadOptions &options = {});
+
+/// Counts of what a model holds, for `mamba2c --summary` and the tests.
+struct ModelSummary {
+  int64_t irVersion = 0;
+  std::map<std::string, int64_t> opsets; // domain ("" = ai.onnx) -> version
+  std::string producer;
+  std::vector<std::string> inputs;  // "name: type[dims]"
+  std::vector<std::string> outputs; // "name: type[dims]"
+  std::map<std::string, int64_t> opCounts;
+  int64_t nodes = 0;
+  int64_t initializers = 0;
+  int64_t parameters = 0;    // elements over all initializers
+  int64_t parameterBytes = 0;
+  int64_t externalBytes = 0; // of which stored in external files
+};
+
+ModelSummary summarize(const LoadedModel &model);
+
+/// Human-readable text of a summary (stable, FileCheck-friendly).
+std::string formatSummary(const ModelSummary &summary);
+
+/// Bytes per element of an ONNX TensorProto data type, 0 for unknown or non-fixed types.
+int64_t elementBytes(int32_t dataType);
+
+} // namespace mamba2::onnx_import
