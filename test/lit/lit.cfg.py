@@ -20,3 +20,4 @@ config.environment["PATH"] = os.pathsep.join(
     [config.mamba2_bin_dir, config.filecheck_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%models", os.path.join(config.mamba2_src_root, "models")))
 config.substitutions.append(("%torch_python", config.torch_python))
+config.substitutions.append(("%ort", os.path.join(config.mamba2_src_root, "tools", "ort")))

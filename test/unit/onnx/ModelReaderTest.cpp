@@ -14,7 +14,8 @@ using namespace mamba2::onnx_import;
 
 namespace {
 
-const std::string kDefaultModel = std::string(MAMBA2_SOURCE_DIR) + "/models/austen/mamba2-austen.onnx";
+const std::string kDefaultModel =
+    std::string(MAMBA2_SOURCE_DIR) + "/models/austen/mamba2-austen.onnx";
 
 std::string errorOf(llvm::Expected<LoadedModel> r) {
   EXPECT_FALSE(static_cast<bool>(r)) << "expected an error";
@@ -177,9 +178,7 @@ TEST(ModelReader, ExternalDataOutsideItsFileIsRejected) {
   EXPECT_NE(msg.find("initializer 'W'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("outside"), std::string::npos) << msg;
 
-  {
-    std::ofstream(dir / "weights.bin", std::ios::binary) << std::string(48, '\0');
-  }
+  { std::ofstream(dir / "weights.bin", std::ios::binary) << std::string(48, '\0'); }
   auto ok = readModel((dir / "model.onnx").string());
   ASSERT_TRUE(static_cast<bool>(ok)) << llvm::toString(ok.takeError());
   ASSERT_EQ(ok->external.size(), 1u);
