@@ -1,0 +1,52 @@
+// A program in memory: what the assembler produces, the container (.m2b) stores and the
+// simulator runs. Independent of the file format.
+#pragma once
+#include "mamba2/isa/Encoding.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamba2::isa {
+
+/// DRAM regions, fixed ids (the `region` field of a DMA slot).
+enum class RegionId : uint8_t { Const = 0, Io = 1, State = 2, Scratch = 3 };
+constexpr unsigned kNumRegions = 4;
+constexpr const char *kRegionNames[kNumRegions] = {"const", "io", "state", "scratch"};
+/// Region 0 is read-only: stores into it are invalid.
+inline bool regionWritable(unsigned id) { return id != 0; }
+/// Region id of `name`, or -1.
+int regionByName(const std::string &name);
+
+struct Region {
+  uint64_t size = 0;             // bytes
+  std::vector<uint8_t> init;     // initial contents, init.size() <= size, rest zero
+};
+
+struct Symbol {
+  enum class Kind : uint8_t { Entry = 0, Tensor = 1 };
+  Kind kind = Kind::Entry;
+  std::string name;
+  uint32_t bundle = 0;   // Entry: first bundle
+  uint8_t region = 0;    // Tensor: where it lives
+  uint64_t offset = 0;   // Tensor: byte offset in the region
+  uint64_t bytes = 0;    // Tensor: size
+  std::string dtype;     // Tensor: i8, u8, i16, i32, i4x2
+};
+
+struct Program {
+  std::string target;                    // board name the program was built for
+  std::array<Region, kNumRegions> regions;
+  std::vector<Bundle> bundles;
+  std::vector<UopWord> ucode;            // microcode store image, index = store address
+  std::vector<Symbol> symbols;
+  /// The entry symbol named `name`, or nullptr.
+  const Symbol *entry(const std::string &name) const;
+  const Symbol *tensor(const std::string &name) const;
+};
+
+/// Bytes per element of a tensor dtype (i4x2: one byte holds two), 0 when unknown.
+unsigned dtypeBytes(const std::string &dtype);
+
+} // namespace mamba2::isa

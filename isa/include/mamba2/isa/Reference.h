@@ -1,0 +1,72 @@
+// Bit-exact reference semantics of every unit operation, on plain host arrays. The overlay (hw/)
+// is an independent implementation tested against these functions.
+#pragma once
+#include "mamba2/isa/Arith.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamba2::isa::ref {
+
+// ---- matrix unit ----
+/// acc[M][N] (+)= act[M][K] . wgt[N][K]^T, int32 wrapping accumulate.
+void matmulI8(const int8_t *act, const int8_t *wgt, int32_t *acc, unsigned M, unsigned K,
+              unsigned N, bool accumulate);
+/// As matmulI8 with wgt packed int4 [N][K/2] (K even; low nibble = even k).
+void matmulI4(const int8_t *act, const uint8_t *wgt, int32_t *acc, unsigned M, unsigned K,
+              unsigned N, bool accumulate);
+
+// ---- piecewise-linear functions ----
+/// A table as stored in the scratchpad (int32 little-endian words):
+///   [0] x0  [1] segShift  [2] n  [3] slopeShift  then n pairs (intercept b_i, slope k_i).
+/// Header values are clamped when read: segShift 0..31, n 1..256, slopeShift 0..63.
+constexpr unsigned kPwlHeaderWords = 4;
+constexpr unsigned kPwlMaxSegments = 256;
+struct PwlHeader {
+  int32_t x0;
+  int segShift;
+  unsigned n;
+  int slopeShift;
+};
+PwlHeader pwlHeader(const int32_t *words);
+/// Bytes the table at `words` occupies (header clamped).
+inline unsigned pwlTableBytes(const PwlHeader &h) { return 4 * (kPwlHeaderWords + 2 * h.n); }
+/// i = clamp(floor((x - x0) / 2^segShift), 0, n-1); d = sat32(x - (x0 + i*2^segShift));
+/// y = sat32(b_i + rnd(k_i * d, slopeShift)). Segments at the ends extrapolate.
+int32_t pwl(const int32_t *words, int32_t x);
+/// Normalised rsqrt: x <= 0 -> INT32_MAX. Else e = floor(log2 x), t = 30 - e, s2 = t rounded
+/// down to even, m = x * 2^s2 in [2^29, 2^31), y = sat32(pwl(table, m) * 2^(s2/2)).
+/// A table for 2^F / sqrt(m) over m then gives y ~ 2^F / sqrt(x).
+int32_t rsqrt(const int32_t *words, int32_t x);
+
+// ---- Hadamard ----
+/// Whether n = h * 2^k with h in {1, 12, 40} (the sizes the fwht micro-op accepts).
+bool fwhtSizeOk(unsigned n);
+/// The +-1 Hadamard matrix of order h in {1, 2, 12, 20, 40}, row-major h*h (Paley I for 12 and
+/// 20 from the quadratic residues mod 11 and 19; 40 = H2 (x) H20).
+const std::vector<int8_t> &hadamardSmall(unsigned h);
+/// x <- (H_h (x) H_2^k) x in place, wrapping int32; element index = a * 2^k + b, a < h, b < 2^k.
+/// Unnormalised: the 1/sqrt(n) goes into the neighbouring scale. Requires fwhtSizeOk(n).
+void fwht(int32_t *x, unsigned n);
+
+// ---- vector unit ----
+/// sat32(rnd(sum_i x_i^2, shift)); the sum of squares saturates at 2^63 - 1.
+int32_t sumsq(const int32_t *x, unsigned n, int shift);
+/// One causal depthwise conv1d (kernel 4) step over C channels:
+///   y[c] = sat32(bias[c] + w[c][0]*s[c][0] + w[c][1]*s[c][1] + w[c][2]*s[c][2] + w[c][3]*x[c])
+///   then s[c] <- (s[c][1], s[c][2], x[c]).
+/// w int8 [C][4] (w[c][3] multiplies the newest input), bias int32 [C], state int8 [C][3] oldest first.
+void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
+               unsigned C);
+
+// ---- SSM unit ----
+/// S[p][n] = sat32(rnd(S[p][n] * decay, decayShift) + rnd(dtx[p] * B[n], inShift)).
+/// S int32 [P][N], dtx int32 [P], B int8 [N]; decay is exp(dt*A) in fixed point.
+void ssmUpdate(int32_t *S, const int32_t *dtx, const int8_t *B, int32_t decay, unsigned P,
+               unsigned N, int decayShift, int inShift);
+/// y[p] = sat32(rnd(sum_n S[p][n] * C[n], shift)); S int32 [P][N], C int8 [N].
+void ssmOutput(const int32_t *S, const int8_t *C, int32_t *y, unsigned P, unsigned N, int shift);
+
+} // namespace mamba2::isa::ref

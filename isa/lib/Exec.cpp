@@ -1,0 +1,334 @@
+// Control sequencing, operand binding and legality checks (see Exec.h).
+#include "mamba2/isa/Exec.h"
+
+#include "mamba2/isa/Reference.h"
+
+namespace mamba2::isa {
+
+namespace f = field;
+
+UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter) {
+  UopArgs u;
+  u.op = static_cast<UopCode>(w.raw(f::uop::uop));
+  u.dst = w.get(f::uop::dst) + r.base + int64_t(iter) * r.sdst;
+  u.src0 = w.get(f::uop::src0) + r.base + int64_t(iter) * r.ssrc0;
+  u.src1 = w.get(f::uop::src1) + r.base + int64_t(iter) * r.ssrc1;
+  u.src2 = w.get(f::uop::src2) + r.base + int64_t(iter) * r.ssrc2;
+  u.len = static_cast<uint32_t>(w.get(f::uop::len));
+  u.p0 = static_cast<int>(w.get(f::uop::p0));
+  u.p1 = static_cast<int>(w.get(f::uop::p1));
+  u.p2 = static_cast<int>(w.get(f::uop::p2));
+  return u;
+}
+
+std::vector<Extent> uopExtents(const UopArgs &u) {
+  const uint64_t n = u.len, w4 = 4 * n;
+  const bool bcast = u.p1 & 1;
+  const uint64_t cols = u.p0 > 0 ? uint64_t(u.p0) : 0;
+  if (n == 0)
+    return {};
+  switch (u.op) {
+  case UopCode::Unop: return {};
+  case UopCode::Add32:
+  case UopCode::Mulsh32: return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}};
+  case UopCode::Shift32: return {{u.dst, w4, true}, {u.src0, w4, false}};
+  case UopCode::Sext8: return {{u.dst, w4, true}, {u.src0, n, false}};
+  case UopCode::Req8:
+    return {{u.dst, n, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}, {u.src2, bcast ? 1 : n, false}};
+  case UopCode::Shr8: return {{u.dst, n, true}, {u.src0, w4, false}};
+  case UopCode::Sumsq: return {{u.dst, 4, true}, {u.src0, w4, false}};
+  case UopCode::Fwht: return {{u.dst, w4, true}};
+  case UopCode::Conv4:
+    return {{u.dst, w4, true}, {u.src0, n, false}, {u.src1, 4 * n + w4, false}, {u.src2, 3 * n, true}};
+  case UopCode::Pwl:
+  case UopCode::Rsqrt:
+    return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, 4 * ref::kPwlHeaderWords, false}};
+  case UopCode::Ssmupd:
+    return {{u.dst, w4 * cols, true}, {u.src0, w4, false}, {u.src1, cols, false}, {u.src2, 4, false}};
+  case UopCode::Ssmout: return {{u.dst, w4, true}, {u.src0, w4 * cols, false}, {u.src1, cols, false}};
+  }
+  return {};
+}
+
+static bool inRange(int v, int lo, int hi) { return v >= lo && v <= hi; }
+
+std::string checkUopStatic(const UopWord &w, Slot slot) {
+  unsigned code = static_cast<unsigned>(w.raw(f::uop::uop));
+  const UopInfo *info = findUop(code);
+  if (!info)
+    return "undefined micro-op code " + std::to_string(code);
+  if (!w.tailZero(formatInfo(Format::Uop).usedBits))
+    return std::string("micro-op '") + info->name + "' has non-zero reserved bits";
+  if ((slot == Slot::Vector && !info->onVector) || (slot == Slot::Ssm && !info->onSsm))
+    return std::string("micro-op '") + info->name + "' cannot run on the " + kSlotNames[unsigned(slot)] + " unit";
+  int p0 = int(w.get(f::uop::p0)), p1 = int(w.get(f::uop::p1)), p2 = int(w.get(f::uop::p2));
+  unsigned len = unsigned(w.get(f::uop::len));
+  std::string nm = info->name;
+  auto bad = [&](const std::string &why) { return "micro-op '" + nm + "': " + why; };
+  switch (static_cast<UopCode>(code)) {
+  case UopCode::Add32:
+    if (!inRange(p1, 0, 1)) return bad("p1 (broadcast flag) must be 0 or 1");
+    break;
+  case UopCode::Mulsh32:
+  case UopCode::Req8:
+    if (!inRange(p1, 0, 1)) return bad("p1 (broadcast flag) must be 0 or 1");
+    if (code == unsigned(UopCode::Mulsh32) && !inRange(p0, 0, 63)) return bad("shift p0 must be 0..63");
+    break;
+  case UopCode::Shift32:
+    if (!inRange(p0, -31, 63)) return bad("shift p0 must be -31..63");
+    break;
+  case UopCode::Sext8:
+    if (!inRange(p0, 0, 23)) return bad("shift p0 must be 0..23");
+    break;
+  case UopCode::Shr8:
+  case UopCode::Sumsq:
+    if (!inRange(p0, 0, 63)) return bad("shift p0 must be 0..63");
+    break;
+  case UopCode::Fwht:
+    if (len != 0 && !ref::fwhtSizeOk(len))
+      return bad("length " + std::to_string(len) + " is not h*2^k with h in {1,12,40}");
+    break;
+  case UopCode::Ssmupd:
+    if (p0 < 0) return bad("state width p0 must be >= 0");
+    if (!inRange(p1, 0, 63) || !inRange(p2, 0, 63)) return bad("shifts p1, p2 must be 0..63");
+    break;
+  case UopCode::Ssmout:
+    if (p0 < 0) return bad("state width p0 must be >= 0");
+    if (!inRange(p1, 0, 63)) return bad("shift p1 must be 0..63");
+    break;
+  default:
+    break;
+  }
+  return "";
+}
+
+std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes) {
+  for (const Extent &e : uopExtents(u))
+    if (e.addr < 0 || uint64_t(e.addr) > spadBytes || e.bytes > spadBytes - uint64_t(e.addr))
+      return "micro-op '" + std::string(findUop(unsigned(u.op))->name) + "' touches scratchpad bytes [" +
+             std::to_string(e.addr) + ", " + std::to_string(e.addr + int64_t(e.bytes)) +
+             ") outside the scratchpad of " + std::to_string(spadBytes) + " bytes";
+  return "";
+}
+
+static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uint64_t limit,
+                             const char *mem) {
+  if (bytes == 0)
+    return "";
+  if (addr < 0 || uint64_t(addr) > limit || bytes > limit - uint64_t(addr))
+    return std::string(what) + " [" + std::to_string(addr) + ", " + std::to_string(addr + int64_t(bytes)) +
+           ") is outside " + mem + " (" + std::to_string(limit) + " bytes)";
+  return "";
+}
+
+std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode) {
+  std::string e;
+  switch (is.slot) {
+  case Slot::Load:
+  case Slot::Store: {
+    const XferArgs &x = is.x;
+    if (x.rows == 0)
+      return "";
+    if (is.slot == Slot::Store && x.region == 0)
+      return "DMA store into the read-only const region";
+    std::string mem = std::string("region '") + (x.region == 0 ? "const" : x.region == 1 ? "io" : x.region == 2 ? "state" : "scratch") + "'";
+    uint64_t span = uint64_t(x.rows - 1) * x.stride + x.rowb;
+    if (!(e = spanCheck("DMA range", x.dram, span, lim.regionBytes[x.region], mem.c_str())).empty())
+      return e;
+    return spanCheck("DMA scratchpad range", x.spad, uint64_t(x.rows) * x.rowb, lim.spadBytes, "the scratchpad");
+  }
+  case Slot::Matrix: {
+    const MmArgs &m = is.mm;
+    if (m.int4 && (m.k & 1))
+      return "int4 matmul needs an even K (got " + std::to_string(m.k) + ")";
+    if (m.m == 0 || m.n == 0)
+      return "";
+    uint64_t wbytes = m.int4 ? uint64_t(m.n) * (m.k / 2) : uint64_t(m.n) * m.k;
+    if (!(e = spanCheck("matmul activations", m.act, uint64_t(m.m) * m.k, lim.spadBytes, "the scratchpad")).empty())
+      return e;
+    if (!(e = spanCheck("matmul weights", m.wgt, wbytes, lim.spadBytes, "the scratchpad")).empty())
+      return e;
+    return spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes, "the scratchpad");
+  }
+  case Slot::Vector:
+  case Slot::Ssm: {
+    const RunArgs &r = is.run;
+    if (uint64_t(r.ustart) + r.ulen > ucode.size())
+      return "micro-ops " + std::to_string(r.ustart) + ".." + std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
+             " are outside the microcode store of " + std::to_string(ucode.size()) + " words";
+    for (uint32_t i = 0; i < r.ulen; ++i) {
+      const UopWord &w = ucode[r.ustart + i];
+      if (!(e = checkUopStatic(w, is.slot)).empty())
+        return "microcode word " + std::to_string(r.ustart + i) + ": " + e;
+      if (r.iters == 0)
+        continue;
+      // Addresses grow with the iteration (strides >= 0): the first and last bound them all.
+      for (uint32_t it : {0u, r.iters - 1})
+        if (!(e = checkUopRanges(resolveUop(w, r, it), lim.spadBytes)).empty())
+          return "microcode word " + std::to_string(r.ustart + i) + ", iteration " + std::to_string(it) + ": " + e;
+    }
+    return "";
+  }
+  case Slot::Ctrl:
+    return "";
+  }
+  return "";
+}
+
+std::string checkBundle(const Bundle &b, size_t ucodeWords) {
+  for (unsigned s = 0; s < kNumSlots; ++s) {
+    const SlotWord &w = b.slot[s];
+    const char *sn = kSlotNames[s];
+    unsigned code = unsigned(w.raw(f::none::op));
+    const OpInfo *op = findOp(Slot(s), code);
+    if (!op)
+      return std::string(sn) + " slot: undefined opcode " + std::to_string(code);
+    if (code == 0 && !w.isZero())
+      return std::string(sn) + " slot: a NOP must be all zeros";
+    if ((!w.raw(f::none::wen) && w.raw(f::none::wsem)) || (!w.raw(f::none::sen) && w.raw(f::none::ssem)))
+      return std::string(sn) + " slot: token semaphore set without its enable bit";
+    if (w.raw(f::none::wsem) >= kNumSems || w.raw(f::none::ssem) >= kNumSems)
+      return std::string(sn) + " slot: semaphore out of range";
+    if (!w.tailZero(formatInfo(op->format).usedBits))
+      return std::string(sn) + "." + op->name + ": reserved bits are not zero";
+    std::string nm = std::string(sn) + "." + op->name;
+    switch (op->format) {
+    case Format::Reg:
+      if (w.raw(f::reg::rd) == 0)
+        return nm + ": writes r0, which always reads 0";
+      break;
+    case Format::Loop:
+      if (w.raw(f::loop::body) == 0)
+        return nm + ": loop body must be at least one bundle";
+      break;
+    case Format::Mm:
+      if (code == op::matrix::mm4 && (w.raw(f::mm::k) & 1))
+        return nm + ": int4 matmul needs an even k";
+      break;
+    case Format::Run:
+      if (w.raw(f::run::ustart) + w.raw(f::run::ulen) > ucodeWords)
+        return nm + ": micro-ops " + std::to_string(w.raw(f::run::ustart)) + ".." +
+               std::to_string(w.raw(f::run::ustart) + w.raw(f::run::ulen)) + " exceed the microcode store (" +
+               std::to_string(ucodeWords) + " words)";
+      break;
+    default:
+      break;
+    }
+  }
+  return "";
+}
+
+Sequencer::Sequencer(const std::vector<Bundle> &bundles, uint32_t entry) : bundles_(&bundles), pc_(entry) {
+  if (entry >= bundles.size())
+    fail("entry point " + std::to_string(entry) + " is past the last bundle (" + std::to_string(bundles.size()) + ")");
+}
+
+void Sequencer::fail(const std::string &msg) {
+  if (error_.empty())
+    error_ = "bundle " + std::to_string(pc_) + ": " + msg;
+}
+
+void Sequencer::issue(std::vector<Issue> &out) {
+  const Bundle &b = (*bundles_)[pc_];
+  auto reg = [&](uint64_t r) { return int64_t(regs_[r & (kNumRegs - 1)]); };
+  for (unsigned s = 1; s < kNumSlots; ++s) {
+    const SlotWord &w = b.slot[s];
+    uint8_t code = uint8_t(w.raw(f::none::op));
+    if (code == 0)
+      continue;
+    Issue is;
+    is.slot = Slot(s);
+    is.op = code;
+    is.wen = w.raw(f::none::wen);
+    is.wsem = uint8_t(w.raw(f::none::wsem));
+    is.sen = w.raw(f::none::sen);
+    is.ssem = uint8_t(w.raw(f::none::ssem));
+    is.bundle = pc_;
+    if (is.slot == Slot::Load || is.slot == Slot::Store) {
+      is.x.spad = int64_t(w.raw(f::xfer::spad)) + reg(w.raw(f::xfer::sreg));
+      is.x.region = unsigned(w.raw(f::xfer::region));
+      is.x.dram = int64_t(w.raw(f::xfer::dram)) + reg(w.raw(f::xfer::dreg));
+      is.x.rows = uint32_t(w.raw(f::xfer::rows));
+      is.x.rowb = uint32_t(w.raw(f::xfer::rowb));
+      is.x.stride = uint32_t(w.raw(f::xfer::stride));
+    } else if (is.slot == Slot::Matrix) {
+      int64_t a = reg(w.raw(f::mm::areg));
+      is.mm.act = int64_t(w.raw(f::mm::act)) + a;
+      is.mm.acc = int64_t(w.raw(f::mm::acc)) + a;
+      is.mm.wgt = int64_t(w.raw(f::mm::wgt)) + reg(w.raw(f::mm::wreg));
+      is.mm.m = uint32_t(w.raw(f::mm::m));
+      is.mm.k = uint32_t(w.raw(f::mm::k));
+      is.mm.n = uint32_t(w.raw(f::mm::n));
+      is.mm.accum = w.raw(f::mm::accum);
+      is.mm.int4 = code == op::matrix::mm4;
+    } else {
+      is.run.ustart = uint32_t(w.raw(f::run::ustart));
+      is.run.ulen = uint32_t(w.raw(f::run::ulen));
+      is.run.iters = uint32_t(w.raw(f::run::iters));
+      is.run.sdst = uint32_t(w.raw(f::run::sdst));
+      is.run.ssrc0 = uint32_t(w.raw(f::run::ssrc0));
+      is.run.ssrc1 = uint32_t(w.raw(f::run::ssrc1));
+      is.run.ssrc2 = uint32_t(w.raw(f::run::ssrc2));
+      is.run.base = reg(w.raw(f::run::areg));
+    }
+    out.push_back(is);
+  }
+  ++issued_;
+
+  // Control operation, after the other slots read the registers.
+  const SlotWord &c = b[Slot::Ctrl];
+  uint32_t last = pc_, next = pc_ + 1;
+  switch (c.raw(f::none::op)) {
+  case op::ctrl::halt:
+    halted_ = true;
+    return;
+  case op::ctrl::seti:
+    if (c.raw(f::reg::rd))
+      regs_[c.raw(f::reg::rd)] = int32_t(c.get(f::reg::imm));
+    break;
+  case op::ctrl::addi:
+    if (c.raw(f::reg::rd))
+      regs_[c.raw(f::reg::rd)] = int32_t(uint32_t(regs_[c.raw(f::reg::rs)]) + uint32_t(c.get(f::reg::imm)));
+    break;
+  case op::ctrl::loop: {
+    int64_t count = int64_t(c.raw(f::loop::count)) + reg(c.raw(f::loop::creg));
+    uint32_t body = uint32_t(c.raw(f::loop::body));
+    uint64_t end = uint64_t(pc_) + body;
+    if (count < 0)
+      return fail("negative loop trip count " + std::to_string(count));
+    if (body == 0)
+      return fail("loop body must be at least one bundle");
+    if (end >= bundles_->size())
+      return fail("loop body ends at bundle " + std::to_string(end) + ", past the program");
+    if (!loops_.empty() && end > loops_.back().end)
+      return fail("loop body overruns the enclosing loop ending at bundle " + std::to_string(loops_.back().end));
+    if (count == 0) {
+      last = uint32_t(end); // skip the body
+      next = uint32_t(end) + 1;
+    } else {
+      if (loops_.size() == kLoopDepth)
+        return fail("hardware loops nested deeper than " + std::to_string(kLoopDepth));
+      loops_.push_back({pc_ + 1, uint32_t(end), uint64_t(count)});
+      pc_ = next;
+      return;
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  while (!loops_.empty() && loops_.back().end == last) {
+    if (--loops_.back().remaining > 0) {
+      next = loops_.back().start;
+      break;
+    }
+    loops_.pop_back();
+  }
+  if (next >= bundles_->size()) {
+    pc_ = last;
+    return fail("ran past the last bundle without ctrl.halt");
+  }
+  pc_ = next;
+}
+
+} // namespace mamba2::isa

@@ -1,0 +1,48 @@
+// Reference semantics of the vector-unit reductions, conv1d and the SSM unit.
+#include "mamba2/isa/Reference.h"
+
+namespace mamba2::isa::ref {
+
+int32_t sumsq(const int32_t *x, unsigned n, int shift) {
+  const uint64_t cap = uint64_t(INT64_MAX); // the sum saturates at 2^63 - 1
+  uint64_t s = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    uint64_t sq = static_cast<uint64_t>(int64_t(x[i]) * int64_t(x[i])); // <= 2^62
+    s = s > cap - sq ? cap : s + sq;
+  }
+  return sat32(rnd(static_cast<int64_t>(s), shift));
+}
+
+void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
+               unsigned C) {
+  for (unsigned c = 0; c < C; ++c) {
+    const int8_t *wc = w + 4 * c; // [4]: oldest tap first, wc[3] on the newest input
+    int8_t *sc = state + 3 * c;   // [3]: oldest first
+    int64_t acc = int64_t(bias[c]) + int64_t(wc[0]) * sc[0] + int64_t(wc[1]) * sc[1] +
+                  int64_t(wc[2]) * sc[2] + int64_t(wc[3]) * x[c];
+    y[c] = sat32(acc);
+    sc[0] = sc[1];
+    sc[1] = sc[2];
+    sc[2] = x[c];
+  }
+}
+
+void ssmUpdate(int32_t *S, const int32_t *dtx, const int8_t *B, int32_t decay, unsigned P,
+               unsigned N, int decayShift, int inShift) {
+  for (unsigned p = 0; p < P; ++p)
+    for (unsigned n = 0; n < N; ++n) {
+      int32_t &s = S[p * N + n];
+      s = sat32(rnd(int64_t(s) * decay, decayShift) + rnd(int64_t(dtx[p]) * B[n], inShift));
+    }
+}
+
+void ssmOutput(const int32_t *S, const int8_t *C, int32_t *y, unsigned P, unsigned N, int shift) {
+  for (unsigned p = 0; p < P; ++p) {
+    int64_t acc = 0; // |S*C| < 2^38, N < 2^16: no overflow
+    for (unsigned n = 0; n < N; ++n)
+      acc += int64_t(S[p * N + n]) * C[n];
+    y[p] = sat32(rnd(acc, shift));
+  }
+}
+
+} // namespace mamba2::isa::ref

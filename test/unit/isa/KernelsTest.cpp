@@ -1,0 +1,113 @@
+// Matrix, conv1d, SSM and reduction references against direct formulas in wider arithmetic.
+#include "mamba2/isa/Reference.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace mamba2::isa::ref;
+
+TEST(Matmul, Int8MatchesDirectSum) {
+  std::mt19937 g(2);
+  const unsigned M = 3, K = 37, N = 5;
+  std::vector<int8_t> a(M * K), w(N * K);
+  for (auto &v : a) v = int8_t(g());
+  for (auto &v : w) v = int8_t(g());
+  a[0] = -128; w[0] = -128;
+  std::vector<int32_t> acc(M * N, 7);
+  matmulI8(a.data(), w.data(), acc.data(), M, K, N, true);
+  for (unsigned m = 0; m < M; ++m)
+    for (unsigned n = 0; n < N; ++n) {
+      int64_t s = 7;
+      for (unsigned k = 0; k < K; ++k) s += int64_t(a[m * K + k]) * w[n * K + k];
+      EXPECT_EQ(acc[m * N + n], s);
+    }
+  matmulI8(a.data(), w.data(), acc.data(), M, K, N, false);
+  int64_t s = 0;
+  for (unsigned k = 0; k < K; ++k) s += int64_t(a[k]) * w[k];
+  EXPECT_EQ(acc[0], s);
+}
+
+TEST(Matmul, Int4UnpacksLowNibbleFirst) {
+  const unsigned M = 2, K = 6, N = 2;
+  std::vector<int8_t> a = {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6};
+  // weights n=0: 1 -1 7 -8 0 2 ; n=1: -8 ... packed low nibble = even k
+  std::vector<int8_t> w0 = {1, -1, 7, -8, 0, 2, -8, 7, -1, 1, 3, -3};
+  std::vector<uint8_t> packed(N * K / 2);
+  for (unsigned i = 0; i < N * K; i += 2)
+    packed[i / 2] = uint8_t((w0[i] & 0xF) | ((w0[i + 1] & 0xF) << 4));
+  std::vector<int32_t> acc4(M * N), acc8(M * N);
+  matmulI4(a.data(), packed.data(), acc4.data(), M, K, N, false);
+  matmulI8(a.data(), w0.data(), acc8.data(), M, K, N, false);
+  EXPECT_EQ(acc4, acc8);
+}
+
+TEST(Matmul, AccumulatorWrapsModulo2To32) {
+  std::vector<int8_t> a = {127}, w = {127};
+  std::vector<int32_t> acc = {INT32_MAX};
+  matmulI8(a.data(), w.data(), acc.data(), 1, 1, 1, true);
+  EXPECT_EQ(acc[0], int32_t(uint32_t(INT32_MAX) + 127u * 127u));
+}
+
+TEST(Conv4, MatchesFullCausalConvolutionOverASequence) {
+  std::mt19937 g(3);
+  const unsigned C = 5, T = 9;
+  std::vector<int8_t> w(C * 4), x(C * T), state(C * 3, 0);
+  std::vector<int32_t> bias(C);
+  for (auto &v : w) v = int8_t(g());
+  for (auto &v : x) v = int8_t(g());
+  for (auto &v : bias) v = int32_t(g() % 2001) - 1000;
+  for (unsigned t = 0; t < T; ++t) {
+    std::vector<int8_t> xt(C);
+    for (unsigned c = 0; c < C; ++c) xt[c] = x[t * C + c];
+    std::vector<int32_t> y(C);
+    conv4Step(xt.data(), w.data(), bias.data(), state.data(), y.data(), C);
+    for (unsigned c = 0; c < C; ++c) {
+      int64_t want = bias[c];
+      for (unsigned j = 0; j < 4; ++j) { // tap j sees x[t - 3 + j], zero before the start
+        int tt = int(t) - 3 + int(j);
+        if (tt >= 0) want += int64_t(w[c * 4 + j]) * x[tt * C + c];
+      }
+      ASSERT_EQ(y[c], want) << "t=" << t << " c=" << c;
+    }
+  }
+}
+
+TEST(Ssm, UpdateAndOutputFollowTheRecurrence) {
+  const unsigned P = 3, N = 4;
+  std::vector<int32_t> S(P * N);
+  for (unsigned i = 0; i < P * N; ++i) S[i] = int32_t(i * 1000) - 5000;
+  std::vector<int32_t> dtx = {100, -200, 300};
+  std::vector<int8_t> B = {1, -2, 3, -4}, C = {5, 6, -7, 8};
+  const int32_t decay = 29491; // 0.9 in Q15
+  std::vector<int32_t> S0 = S;
+  ssmUpdate(S.data(), dtx.data(), B.data(), decay, P, N, 15, 2);
+  for (unsigned p = 0; p < P; ++p)
+    for (unsigned n = 0; n < N; ++n)
+      EXPECT_EQ(S[p * N + n], rnd(int64_t(S0[p * N + n]) * decay, 15) + rnd(int64_t(dtx[p]) * B[n], 2));
+  std::vector<int32_t> y(P);
+  ssmOutput(S.data(), C.data(), y.data(), P, N, 3);
+  for (unsigned p = 0; p < P; ++p) {
+    int64_t s = 0;
+    for (unsigned n = 0; n < N; ++n) s += int64_t(S[p * N + n]) * C[n];
+    EXPECT_EQ(y[p], rnd(s, 3));
+  }
+}
+
+TEST(Ssm, StateSaturatesInsteadOfWrapping) {
+  std::vector<int32_t> S = {INT32_MAX};
+  std::vector<int32_t> dtx = {INT32_MAX};
+  std::vector<int8_t> B = {127};
+  ssmUpdate(S.data(), dtx.data(), B.data(), 1 << 15, 1, 1, 15, 0);
+  EXPECT_EQ(S[0], INT32_MAX);
+}
+
+TEST(Sumsq, ShiftsAndSaturates) {
+  std::vector<int32_t> x = {3, -4, 12};
+  EXPECT_EQ(sumsq(x.data(), 3, 0), 169);
+  EXPECT_EQ(sumsq(x.data(), 3, 1), 85); // 84.5 rounds away from zero
+  std::vector<int32_t> big(5, INT32_MIN); // 5 * 2^62 saturates at 2^63 - 1
+  EXPECT_EQ(sumsq(big.data(), 5, 0), INT32_MAX);
+  EXPECT_EQ(sumsq(big.data(), 5, 62), 2); // (2^63 - 1) / 2^62 = 1.99.. -> 2
+  EXPECT_EQ(sumsq(big.data(), 0, 0), 0);
+}
