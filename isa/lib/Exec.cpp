@@ -103,11 +103,36 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
 }
 
 std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes) {
-  for (const Extent &e : uopExtents(u))
+  std::vector<Extent> ex = uopExtents(u);
+  const std::string nm = std::string("micro-op '") + findUop(unsigned(u.op))->name + "'";
+  for (const Extent &e : ex)
     if (e.addr < 0 || uint64_t(e.addr) > spadBytes || e.bytes > spadBytes - uint64_t(e.addr))
-      return "micro-op '" + std::string(findUop(unsigned(u.op))->name) + "' touches scratchpad bytes [" +
-             std::to_string(e.addr) + ", " + std::to_string(e.addr + int64_t(e.bytes)) +
-             ") outside the scratchpad of " + std::to_string(spadBytes) + " bytes";
+      return nm + " touches scratchpad bytes [" + std::to_string(e.addr) + ", " +
+             std::to_string(e.addr + int64_t(e.bytes)) + ") outside the scratchpad of " +
+             std::to_string(spadBytes) + " bytes";
+  // A written operand either is exactly another operand (in place) or overlaps none: then a
+  // streaming datapath and a read-all-then-write one compute the same thing.
+  for (size_t i = 0; i < ex.size(); ++i)
+    for (size_t j = 0; j < ex.size(); ++j) {
+      if (i == j || !ex[i].write || ex[i].bytes == 0 || ex[j].bytes == 0)
+        continue;
+      bool same = ex[i].addr == ex[j].addr && ex[i].bytes == ex[j].bytes;
+      bool apart = ex[i].addr + int64_t(ex[i].bytes) <= ex[j].addr || ex[j].addr + int64_t(ex[j].bytes) <= ex[i].addr;
+      if (!same && !apart)
+        return nm + " writes [" + std::to_string(ex[i].addr) + ", " + std::to_string(ex[i].addr + int64_t(ex[i].bytes)) +
+               ") which partly overlaps operand [" + std::to_string(ex[j].addr) + ", " +
+               std::to_string(ex[j].addr + int64_t(ex[j].bytes)) + ")";
+    }
+  return "";
+}
+
+std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBytes) {
+  if (u.src1 < 0 || uint64_t(u.src1) + tableBytes > spadBytes)
+    return "piecewise-linear table at " + std::to_string(u.src1) + " (" + std::to_string(tableBytes) +
+           " bytes) runs past the scratchpad";
+  int64_t dEnd = u.dst + 4 * int64_t(u.len);
+  if (u.len && u.dst < u.src1 + int64_t(tableBytes) && u.src1 < dEnd)
+    return "piecewise-linear table at " + std::to_string(u.src1) + " overlaps the destination";
   return "";
 }
 
@@ -148,7 +173,15 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
       return e;
     if (!(e = spanCheck("matmul weights", m.wgt, wbytes, lim.spadBytes, "the scratchpad")).empty())
       return e;
-    return spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes, "the scratchpad");
+    if (!(e = spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes, "the scratchpad")).empty())
+      return e;
+    auto overlaps = [](int64_t a, uint64_t an, int64_t b, uint64_t bn) {
+      return an && bn && a < b + int64_t(bn) && b < a + int64_t(an);
+    };
+    if (overlaps(m.acc, uint64_t(m.m) * m.n * 4, m.act, uint64_t(m.m) * m.k) ||
+        overlaps(m.acc, uint64_t(m.m) * m.n * 4, m.wgt, wbytes))
+      return "matmul accumulators overlap its activations or weights";
+    return "";
   }
   case Slot::Vector:
   case Slot::Ssm: {

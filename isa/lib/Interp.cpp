@@ -126,9 +126,8 @@ std::string runUop(const UopArgs &u, std::vector<uint8_t> &s) {
     auto hdr = load<int32_t>(s, u.src1, ref::kPwlHeaderWords);
     ref::PwlHeader h = ref::pwlHeader(hdr.data());
     uint64_t tb = ref::pwlTableBytes(h);
-    if (uint64_t(u.src1) + tb > s.size())
-      return "piecewise-linear table at " + std::to_string(u.src1) + " (" + std::to_string(tb) +
-             " bytes) runs past the scratchpad";
+    if (!(e = checkPwlTable(u, tb, s.size())).empty())
+      return e;
     auto table = load<int32_t>(s, u.src1, tb / 4);
     auto a = load<int32_t>(s, u.src0, n);
     for (auto &v : a)
@@ -212,7 +211,8 @@ std::string refExecute(const Issue &is, Memory &mem, const std::vector<UopWord> 
   return "";
 }
 
-InterpResult interpret(const Program &p, const std::string &entry, Memory &mem, uint64_t maxBundles) {
+InterpResult interpret(const Program &p, const std::string &entry, Memory &mem, uint64_t maxBundles,
+                       const Executor &exec) {
   InterpResult res;
   const Symbol *e = p.entry(entry);
   if (!e) {
@@ -267,7 +267,7 @@ InterpResult interpret(const Program &p, const std::string &entry, Memory &mem, 
       const char *unit = kSlotNames[unsigned(is.slot)];
       if (!take(is.wen, is.wsem, unit, is.bundle))
         return res;
-      std::string err = refExecute(is, mem, p.ucode);
+      std::string err = exec ? exec(is, mem) : refExecute(is, mem, p.ucode);
       if (!err.empty()) {
         res.error = "bundle " + std::to_string(is.bundle) + ", " + unit + " unit: " + err;
         return res;

@@ -61,8 +61,8 @@ struct UopArgs {
 };
 UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter);
 
-/// Byte extents [addr, addr+bytes) a micro-op reads or writes; `pwlTable` marks the extent whose
-/// size depends on the table header (only the 16-byte header is listed; executors check the rest).
+/// Byte extents [addr, addr+bytes) a micro-op reads or writes. For pwl/rsqrt only the table's
+/// 16-byte header is listed: its full size is data; executors check it with checkPwlTable().
 struct Extent {
   int64_t addr;
   uint64_t bytes;
@@ -73,6 +73,9 @@ std::vector<Extent> uopExtents(const UopArgs &u);
 std::string checkUopStatic(const UopWord &w, Slot slot);
 /// Empty when every extent of `u` lies in a scratchpad of `spadBytes`, else the reason.
 std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes);
+/// Empty when a pwl/rsqrt table of `tableBytes` at u.src1 lies in the scratchpad and does not
+/// overlap the destination.
+std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBytes);
 /// Empty when the issue's DMA / matmul / microcode ranges are inside their memories.
 std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode);
 

@@ -5,6 +5,7 @@
 #include "mamba2/isa/Program.h"
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,11 @@ struct InterpResult {
   uint64_t bundles = 0;
   std::array<uint64_t, kNumSlots> issued{};
 };
-/// Runs entry `entry` of `p` serially on `mem`. Stops with an error after `maxBundles` bundles.
+/// Runs one issue's data path; empty on success, else the problem.
+using Executor = std::function<std::string(const Issue &, Memory &)>;
+/// Runs entry `entry` of `p` serially on `mem`, each issue through `exec` (default: the
+/// reference data path). Stops with an error after `maxBundles` bundles.
 InterpResult interpret(const Program &p, const std::string &entry, Memory &mem,
-                       uint64_t maxBundles = uint64_t(1) << 32);
+                       uint64_t maxBundles = uint64_t(1) << 32, const Executor &exec = nullptr);
 
 } // namespace mamba2::isa

@@ -1,0 +1,48 @@
+// Arbitrary-width integers for the HLS sources. With Xilinx's ap_int.h (Vitis HLS) they are
+// ap_int / ap_uint; without it (this machine's C simulation) the smallest standard type that
+// holds the width. The kernels only use widths whose values fit, and cast explicitly, so both
+// mappings compute the same numbers.
+#pragma once
+#include <cstdint>
+
+#if __has_include(<ap_int.h>) && !defined(MAMBA2_NO_AP_INT)
+#include <ap_int.h>
+#define MAMBA2_HAVE_AP_INT 1
+namespace mamba2::hw {
+template <int W> using sint = ap_int<W>;
+template <int W> using uint = ap_uint<W>;
+} // namespace mamba2::hw
+#else
+#define MAMBA2_HAVE_AP_INT 0
+namespace mamba2::hw {
+namespace detail {
+template <int W> struct S {
+  static_assert(W >= 1 && W <= 64, "widths 1..64");
+  using type = typename S<(W <= 8 ? 8 : W <= 16 ? 16 : W <= 32 ? 32 : 64)>::type;
+};
+template <> struct S<8> { using type = int8_t; };
+template <> struct S<16> { using type = int16_t; };
+template <> struct S<32> { using type = int32_t; };
+template <> struct S<64> { using type = int64_t; };
+template <int W> struct U {
+  static_assert(W >= 1 && W <= 64, "widths 1..64");
+  using type = typename U<(W <= 8 ? 8 : W <= 16 ? 16 : W <= 32 ? 32 : 64)>::type;
+};
+template <> struct U<8> { using type = uint8_t; };
+template <> struct U<16> { using type = uint16_t; };
+template <> struct U<32> { using type = uint32_t; };
+template <> struct U<64> { using type = uint64_t; };
+} // namespace detail
+template <int W> using sint = typename detail::S<W>::type;
+template <int W> using uint = typename detail::U<W>::type;
+} // namespace mamba2::hw
+#endif
+
+namespace mamba2::hw {
+using byte_t = uint<8>;    // scratchpad byte
+using i8 = sint<8>;
+using i32 = sint<32>;
+using u32 = uint<32>;
+using i64 = sint<64>;
+using u64 = uint<64>;
+} // namespace mamba2::hw

@@ -1,0 +1,58 @@
+// The overlay in C simulation: the HLS unit datapaths (hw/units) driven either serially
+// (functional mode) or as decoupled units with queues, tokens and a cycle model (cycle mode).
+#pragma once
+#include "mamba2/hw/Board.h"
+#include "mamba2/isa/Interp.h"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace mamba2::hw {
+
+/// Runs one issue on the HLS datapaths of `board` after checking every range (a bad range is
+/// an error message, never an access). Counts bytes moved and operations into the out params.
+std::string executeIssue(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
+                         const BoardConfig &board, uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
+
+struct UnitCounters {
+  uint64_t instructions = 0;  // macro-instructions executed
+  uint64_t busy = 0;          // cycles executing
+  uint64_t stallToken = 0;    // cycles with an instruction at the head waiting for a token
+  uint64_t stallMemory = 0;   // cycles a DMA waited for the DRAM (held by the other engine)
+  uint64_t bytes = 0;         // bytes moved (DMA) or read from the scratchpad as weights (matrix)
+  uint64_t ops = 0;           // MACs (matrix), element operations (vector, SSM)
+};
+
+struct TraceEvent {
+  unsigned unit;       // isa::Slot
+  uint64_t start, end; // cycles
+  uint32_t bundle;
+  std::string name;    // slot.op
+};
+
+enum class SimMode { Functional, Cycle };
+
+struct SimOptions {
+  SimMode mode = SimMode::Functional;
+  bool trace = false;
+  uint64_t maxBundles = uint64_t(1) << 32;
+};
+
+struct SimResult {
+  std::string error; // empty when the program halted normally
+  uint64_t cycles = 0;
+  uint64_t bundles = 0;
+  std::array<UnitCounters, isa::kNumSlots> units{};
+  std::vector<TraceEvent> trace;
+};
+
+/// Runs `entry` of `p` on `mem` (sized for `board` by the caller).
+SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory &mem,
+                   const BoardConfig &board, const SimOptions &opt);
+
+/// Cycles the cycle model charges an issue on `board` (DMA: data-phase cycles, without latency
+/// or DRAM contention).
+uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, const BoardConfig &board);
+
+} // namespace mamba2::hw

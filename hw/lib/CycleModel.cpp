@@ -1,0 +1,80 @@
+// Per-instruction cycle costs, from the board's unit sizes (lanes, II = 1 pipelines) and the
+// pipeline depths below. One place: the resource estimator sizes the same units.
+#include "mamba2/hw/Overlay.h"
+
+namespace mamba2::hw {
+
+namespace {
+
+uint64_t ceilDiv(uint64_t a, uint64_t b) { return b ? (a + b - 1) / b : 0; }
+unsigned log2u(uint64_t v) {
+  unsigned l = 0;
+  while ((uint64_t(1) << l) < v)
+    ++l;
+  return l;
+}
+
+// Pipeline depths (cycles from first input to first output), from the HLS schedules' shape:
+// a multiply, an adder tree over the lanes, the scratchpad read/write latency.
+constexpr uint64_t kSpadLatency = 2;
+constexpr uint64_t kMulDepth = 3;
+
+uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
+  const uint64_t lanes = ssm ? b.ssmLanes : b.vecLanes;
+  const uint64_t n = u.len;
+  if (n == 0 || u.op == isa::UopCode::Unop)
+    return 1;
+  const uint64_t fill = kSpadLatency * 2 + kMulDepth;
+  switch (u.op) {
+  case isa::UopCode::Fwht: {
+    unsigned h = n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1;
+    uint64_t p = n / h;
+    // log2(p) butterfly stages over n/2 pairs, then the order-h product (one output per lane per cycle)
+    return ceilDiv(n / 2 * log2u(p), lanes) + (h > 1 ? ceilDiv(n, lanes) : 0) + fill + log2u(h);
+  }
+  case isa::UopCode::Sumsq:
+    return ceilDiv(n, lanes) + fill + log2u(lanes);
+  case isa::UopCode::Conv4:
+    return ceilDiv(n, lanes) + fill + 2;
+  case isa::UopCode::Ssmupd:
+    return ceilDiv(n * uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + 1;
+  case isa::UopCode::Ssmout:
+    return n * ceilDiv(uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + log2u(lanes);
+  default:
+    return ceilDiv(n, lanes) + fill;
+  }
+}
+
+} // namespace
+
+uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, const BoardConfig &b) {
+  switch (is.slot) {
+  case isa::Slot::Load:
+  case isa::Slot::Store: {
+    // DRAM moves whole bursts: a row costs its bytes rounded up to the AXI beat.
+    uint64_t beat = b.axiBits / 8;
+    uint64_t bytes = uint64_t(is.x.rows) * ceilDiv(is.x.rowb, beat) * beat;
+    double perCycle = b.dramBytesPerCycle();
+    uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
+    return std::max<uint64_t>(cycles, is.x.rows); // at least one cycle per row (a new burst)
+  }
+  case isa::Slot::Matrix: {
+    const isa::MmArgs &m = is.mm;
+    uint64_t lk = m.int4 ? 2 * b.matK : b.matK;
+    return uint64_t(m.m) * ceilDiv(m.n, b.matN) * ceilDiv(m.k, lk) + kSpadLatency * 2 + kMulDepth + log2u(lk);
+  }
+  case isa::Slot::Vector:
+  case isa::Slot::Ssm: {
+    uint64_t c = 0;
+    for (uint32_t it = 0; it < is.run.iters; ++it)
+      for (uint32_t i = 0; i < is.run.ulen && is.run.ustart + i < ucode.size(); ++i)
+        c += uopCycles(isa::resolveUop(ucode[is.run.ustart + i], is.run, it), b, is.slot == isa::Slot::Ssm);
+    return std::max<uint64_t>(c, 1);
+  }
+  case isa::Slot::Ctrl:
+    return 1;
+  }
+  return 1;
+}
+
+} // namespace mamba2::hw

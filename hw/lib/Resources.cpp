@@ -1,0 +1,82 @@
+// Coarse, documented per-unit costs. DSP counts follow the packing the board's DSP allows
+// (BOARDS.md section 4); memories are sized both by capacity and by the port width the units
+// read per cycle; LUT figures are per-lane glue estimates to calibrate against Vivado reports.
+#include "mamba2/hw/Resources.h"
+
+#include "mamba2/isa/Encoding.h"
+
+#include <cmath>
+
+namespace mamba2::hw {
+
+namespace {
+
+constexpr double kUramBytes = 288.0 * 1024 / 8;  // 288 Kb
+constexpr double kBramBytes = 36.0 * 1024 / 8;   // 36 Kb
+constexpr double kUramWidthBits = 72, kBramWidthBits = 72;
+
+} // namespace
+
+ResourceEstimate estimateResources(const BoardConfig &c) {
+  ResourceEstimate est;
+  const double macsPerDsp = c.int8MacsPerDsp();
+  // Matrix unit: matK*matN int8 MACs per cycle (int4 reuses them two per lane).
+  ResourceLine mat{"matrix unit"};
+  mat.dsp = std::ceil(c.matK * c.matN / macsPerDsp);
+  mat.lut = 40.0 * c.matK * c.matN + 1500.0 * c.matN; // int4 unpack, accumulators, adder trees
+  est.lines.push_back(mat);
+  // Vector unit: one 32x32 multiplier per lane (mulsh32, req8) plus the Hadamard adders.
+  ResourceLine vec{"vector + Hadamard unit"};
+  vec.dsp = 3.0 * c.vecLanes; // 32x32 product as 3 DSP slices
+  vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4;
+  est.lines.push_back(vec);
+  // SSM + nonlinear unit: two multipliers (S*decay, dtx*B) and one for the PWL slope per lane.
+  ResourceLine ssm{"SSM + nonlinear unit"};
+  ssm.dsp = 3.0 * 3 * c.ssmLanes;
+  ssm.lut = 1200.0 * c.ssmLanes;
+  ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
+  est.lines.push_back(ssm);
+  // Scratchpad: capacity, and width for weights (matK*matN bytes/cycle) + activations + lanes.
+  ResourceLine sp{"scratchpad"};
+  double widthBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
+  if (c.uram) {
+    sp.uram = std::max(std::ceil(c.spadBytes() / kUramBytes), std::ceil(widthBits / kUramWidthBits));
+  } else {
+    sp.bram36 = std::max(std::ceil(c.spadBytes() / kBramBytes), std::ceil(widthBits / kBramWidthBits));
+  }
+  sp.lut = widthBits * 2; // read/write muxing
+  est.lines.push_back(sp);
+  // Instruction path: fetch buffer, queues, microcode store.
+  ResourceLine ctl{"fetch, queues, microcode"};
+  double ucodeBytes = isa::kUcodeWords * isa::kUopBytes;
+  double queueBytes = double(c.queueDepth) * isa::kSlotBytes * (isa::kNumSlots - 1);
+  ctl.bram36 = std::ceil(ucodeBytes / kBramBytes) + std::ceil(queueBytes / kBramBytes) + 2;
+  ctl.lut = 15000;
+  est.lines.push_back(ctl);
+  // DMA: per AXI port a read and a write burst buffer (4 KB each) and the address generators.
+  ResourceLine dma{"DMA engines"};
+  dma.bram36 = c.axiPorts * 2 * std::ceil(4096.0 / kBramBytes);
+  dma.lut = 2500.0 * c.axiPorts * (c.axiBits / 128.0);
+  est.lines.push_back(dma);
+
+  for (const ResourceLine &l : est.lines) {
+    est.total.dsp += l.dsp;
+    est.total.bram36 += l.bram36;
+    est.total.uram += l.uram;
+    est.total.lut += l.lut;
+  }
+  est.total.part = "total";
+  auto check = [&](const char *what, double used, double budget) {
+    if (used > kUsableFraction * budget)
+      est.overBudget.push_back(std::string(what) + ": " + std::to_string(long(used)) + " needed, " +
+                               std::to_string(long(kUsableFraction * budget)) + " usable (" +
+                               std::to_string(long(budget)) + " on the part)");
+  };
+  check("DSP", est.total.dsp, c.dsp);
+  check("BRAM36", est.total.bram36, c.bram36);
+  check("URAM", est.total.uram, c.uram);
+  check("LUT", est.total.lut, c.lut);
+  return est;
+}
+
+} // namespace mamba2::hw

@@ -1,0 +1,112 @@
+// Datapaths of the two microcoded units. vector_datapath runs element-wise ops, requantisation,
+// reductions, conv1d and the Hadamard transform; ssm_datapath runs piecewise-linear functions,
+// rsqrt and the SSM step. Micro-op codes are the spec's ([[uop]] in isa/spec/isa.toml).
+#pragma once
+#include "Conv.h"
+#include "Hadamard.h"
+#include "Pwl.h"
+#include "Ssm.h"
+#include "Uop.h"
+#include "mamba2/isa/Encoding.gen.h"
+
+namespace mamba2::hw {
+
+using isa::UopCode;
+
+template <class Cfg> void vector_datapath(byte_t *spad, const UopOperands &u) {
+  const bool bcast = (u.p1 & 1) != 0;
+  const unsigned op = u.op;
+  if (u.len == 0)
+    return; // len 0 does nothing, reductions included
+  if (op == unsigned(UopCode::Fwht)) {
+    hadamard_unit(spad, u.dst, u.len);
+    return;
+  }
+  if (op == unsigned(UopCode::Conv4)) {
+    conv4_unit(spad, u.dst, u.src0, u.src1, u.src2, u.len);
+    return;
+  }
+  if (op == unsigned(UopCode::Sumsq)) {
+    const u64 cap = u64(0x7FFFFFFFFFFFFFFFull);
+    u64 s = 0;
+  sumsq:
+    for (unsigned i = 0; i < kMaxLen; ++i) {
+#pragma HLS PIPELINE II = 1
+      if (i >= u.len)
+        break;
+      i64 x = ld32(spad, u.src0 + 4 * u64(i));
+      u64 sq = u64(x * x);
+      s = (cap - sq < s) ? cap : s + sq;
+    }
+    // s >= 0: round half up in unsigned arithmetic (no overflow at the cap)
+    int sh = clamp_int(u.p0, 0, 63);
+    u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
+    st32(spad, u.dst, clip32(q > cap ? i64(cap) : i64(q)));
+    return;
+  }
+elements:
+  for (unsigned i = 0; i < kMaxLen; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
+    if (i >= u.len)
+      break;
+    const u64 a4 = u.src0 + 4 * u64(i);
+    const u64 b4 = u.src1 + (bcast ? 0 : 4 * u64(i));
+    switch (op) {
+    case unsigned(UopCode::Add32):
+      st32(spad, u.dst + 4 * u64(i), clip32(i64(ld32(spad, a4)) + i64(ld32(spad, b4))));
+      break;
+    case unsigned(UopCode::Mulsh32):
+      st32(spad, u.dst + 4 * u64(i),
+           clip32(rshift_round(i64(ld32(spad, a4)) * i64(ld32(spad, b4)), clamp_int(u.p0, 0, 63))));
+      break;
+    case unsigned(UopCode::Shift32): {
+      i32 x = ld32(spad, a4);
+      int s = clamp_int(u.p0, -31, 63);
+      st32(spad, u.dst + 4 * u64(i), s >= 0 ? clip32(rshift_round(i64(x), s)) : clip32(i64(x) * (i64(1) << -s)));
+      break;
+    }
+    case unsigned(UopCode::Sext8):
+      st32(spad, u.dst + 4 * u64(i), i32(ld8(spad, u.src0 + i)) * (i32(1) << clamp_int(u.p0, 0, 23)));
+      break;
+    case unsigned(UopCode::Req8): {
+      i32 mult = ld32(spad, b4);
+      unsigned sh = unsigned(spad[u.src2 + (bcast ? 0 : i)]);
+      st8(spad, u.dst + i, clip8(rshift_round(i64(ld32(spad, a4)) * i64(mult), int(sh))));
+      break;
+    }
+    case unsigned(UopCode::Shr8):
+      st8(spad, u.dst + i, clip8(rshift_round(i64(ld32(spad, a4)), clamp_int(u.p0, 0, 63))));
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
+  const unsigned op = u.op;
+  if (op == unsigned(UopCode::Ssmupd)) {
+    ssm_update_unit(spad, u.dst, u.src0, u.src1, u.src2, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
+                    clamp_int(u.p1, 0, 63), clamp_int(u.p2, 0, 63));
+    return;
+  }
+  if (op == unsigned(UopCode::Ssmout)) {
+    ssm_output_unit(spad, u.dst, u.src0, u.src1, u.len, unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63));
+    return;
+  }
+  if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
+    return;
+  const PwlTableHeader h = read_pwl_header(spad, u.src1);
+nonlinear:
+  for (unsigned i = 0; i < kMaxLen; ++i) {
+#pragma HLS PIPELINE II = 1
+    if (i >= u.len)
+      break;
+    i32 x = ld32(spad, u.src0 + 4 * u64(i));
+    st32(spad, u.dst + 4 * u64(i),
+         op == unsigned(UopCode::Pwl) ? pwl_eval(spad, u.src1, h, x) : rsqrt_eval(spad, u.src1, h, x));
+  }
+}
+
+} // namespace mamba2::hw
