@@ -1,0 +1,56 @@
+// The .m2b container: a fixed header, then a FlatBuffers payload (schema/m2b.fbs).
+//
+//   offset size  field
+//   0      4     magic "M2B\x1a"
+//   4      2     container version (kContainerVersion), little-endian
+//   6      2     ISA version the bundles use
+//   8      8     payload bytes (the file is exactly 40 + this)
+//   16     4     CRC-32 (IEEE) of the payload
+//   20     4     reserved, zero
+//   24     16    board name, NUL-padded
+//   40     ...   payload
+//
+// loadContainer() validates everything before a program is handed to a device: header,
+// checksum, the FlatBuffers structure, the target, every bundle's encoding, and a walk of each
+// entry point's control flow that checks every DMA range against its region, every scratchpad
+// range and every microcode index against the store.
+#pragma once
+#include "mamba2/hw/Board.h"
+#include "mamba2/isa/Program.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamba2::runtime {
+
+constexpr uint8_t kMagic[4] = {'M', '2', 'B', 0x1a};
+constexpr uint16_t kContainerVersion = 1;
+constexpr size_t kHeaderBytes = 40;
+
+uint32_t crc32(const uint8_t *data, size_t n);
+
+/// Serialises `p` for `board` (its scratchpad and store sizes go into the target section).
+std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board);
+
+struct LoadOptions {
+  /// The board the program must have been built for; nullptr: the one named in the file.
+  const hw::BoardConfig *board = nullptr;
+  /// Longest control-flow walk (bundles) per entry point before the file is refused.
+  uint64_t maxWalkBundles = uint64_t(1) << 26;
+};
+
+struct LoadResult {
+  isa::Program program;
+  const hw::BoardConfig *board = nullptr;
+  std::string error; // empty when the file is valid; else "<what is wrong> (<where>)"
+  bool ok() const { return error.empty(); }
+};
+
+LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &opt = {});
+LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt = {});
+
+/// The static checks alone, on a program in memory (the assembler runs them before writing).
+std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board, uint64_t maxWalkBundles);
+
+} // namespace mamba2::runtime

@@ -1,0 +1,294 @@
+// Writing and validating .m2b files (layout: Container.h, payload: schema/m2b.fbs).
+#include "mamba2/runtime/Container.h"
+
+#include "m2b_generated.h"
+#include "mamba2/isa/Exec.h"
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace mamba2::runtime {
+
+namespace {
+
+void put16(uint8_t *p, uint16_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+}
+void put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    p[i] = uint8_t(v >> (8 * i));
+}
+void put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    p[i] = uint8_t(v >> (8 * i));
+}
+uint64_t get(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i)
+    v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
+constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than any board's DRAM
+
+} // namespace
+
+std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board) {
+  flatbuffers::FlatBufferBuilder fb(1024);
+  auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
+                                  isa::kUcodeWords, isa::kNumSems);
+  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes);
+  for (size_t i = 0; i < p.bundles.size(); ++i)
+    p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
+  std::vector<uint8_t> ucode(p.ucode.size() * isa::kUopBytes);
+  for (size_t i = 0; i < p.ucode.size(); ++i)
+    p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+  std::vector<flatbuffers::Offset<m2b::Region>> regions;
+  for (unsigned r = 0; r < isa::kNumRegions; ++r)
+    if (p.regions[r].size || !p.regions[r].init.empty())
+      regions.push_back(m2b::CreateRegion(fb, uint8_t(r), p.regions[r].size, fb.CreateVector(p.regions[r].init)));
+  std::vector<flatbuffers::Offset<m2b::Symbol>> symbols;
+  for (const isa::Symbol &s : p.symbols)
+    symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle, s.region, s.offset,
+                                        s.bytes, fb.CreateString(s.dtype)));
+  auto root = m2b::CreateProgram(fb, target, fb.CreateVector(bundles), fb.CreateVector(ucode),
+                                 fb.CreateVector(regions), fb.CreateVector(symbols));
+  fb.Finish(root);
+
+  std::vector<uint8_t> out(kHeaderBytes + fb.GetSize(), 0);
+  std::memcpy(out.data(), kMagic, 4);
+  put16(out.data() + 4, kContainerVersion);
+  put16(out.data() + 6, uint16_t(isa::kIsaVersion));
+  put64(out.data() + 8, fb.GetSize());
+  put32(out.data() + 16, crc32(fb.GetBufferPointer(), fb.GetSize()));
+  std::strncpy(reinterpret_cast<char *>(out.data() + 24), p.target.c_str(), 15);
+  std::memcpy(out.data() + kHeaderBytes, fb.GetBufferPointer(), fb.GetSize());
+  return out;
+}
+
+std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board, uint64_t maxWalkBundles) {
+  if (p.target != board.name)
+    return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
+  if (p.bundles.empty())
+    return "program has no bundles (bundles section)";
+  if (p.ucode.size() > isa::kUcodeWords)
+    return "microcode has " + std::to_string(p.ucode.size()) + " words, the store holds " +
+           std::to_string(isa::kUcodeWords) + " (microcode section)";
+  isa::Limits lim;
+  lim.spadBytes = board.spadBytes();
+  for (unsigned r = 0; r < isa::kNumRegions; ++r) {
+    const isa::Region &reg = p.regions[r];
+    if (reg.size > kMaxRegionBytes)
+      return std::string("region '") + isa::kRegionNames[r] + "' is larger than 16 GiB (constants section)";
+    if (reg.init.size() > reg.size)
+      return std::string("region '") + isa::kRegionNames[r] + "' has " + std::to_string(reg.init.size()) +
+             " initial bytes but is " + std::to_string(reg.size) + " bytes long (constants section)";
+    lim.regionBytes[r] = reg.size;
+  }
+  std::set<std::pair<int, std::string>> names;
+  bool anyEntry = false;
+  for (size_t i = 0; i < p.symbols.size(); ++i) {
+    const isa::Symbol &s = p.symbols[i];
+    std::string where = " (symbol " + std::to_string(i) + " '" + s.name + "')";
+    if (s.name.empty())
+      return "symbol with an empty name" + where;
+    if (!names.insert({int(s.kind), s.name}).second)
+      return "symbol name used twice" + where;
+    if (s.kind == isa::Symbol::Kind::Entry) {
+      anyEntry = true;
+      if (s.bundle >= p.bundles.size())
+        return "entry point at bundle " + std::to_string(s.bundle) + " is past the last bundle (" +
+               std::to_string(p.bundles.size()) + ")" + where;
+    } else if (s.kind == isa::Symbol::Kind::Tensor) {
+      if (s.region >= isa::kNumRegions)
+        return "tensor in unknown region " + std::to_string(s.region) + where;
+      if (s.offset > lim.regionBytes[s.region] || s.bytes > lim.regionBytes[s.region] - s.offset)
+        return "tensor [" + std::to_string(s.offset) + ", " + std::to_string(s.offset + s.bytes) +
+               ") is outside region '" + isa::kRegionNames[s.region] + "' (" +
+               std::to_string(lim.regionBytes[s.region]) + " bytes)" + where;
+      if (!isa::dtypeBytes(s.dtype))
+        return "unknown tensor dtype '" + s.dtype + "'" + where;
+    } else {
+      return "unknown symbol kind " + std::to_string(unsigned(s.kind)) + where;
+    }
+  }
+  if (!anyEntry)
+    return "program has no entry point (symbol table)";
+  // Encodings, and one waiting unit per semaphore (the ordering contract, isa/Exec.h).
+  std::map<unsigned, std::pair<unsigned, size_t>> waiter;
+  for (size_t i = 0; i < p.bundles.size(); ++i) {
+    std::string e = isa::checkBundle(p.bundles[i], p.ucode.size());
+    if (!e.empty())
+      return e + " (bundle " + std::to_string(i) + ")";
+    for (unsigned s = 0; s < isa::kNumSlots; ++s) {
+      const isa::SlotWord &w = p.bundles[i].slot[s];
+      if (!w.raw(isa::field::none::wen))
+        continue;
+      unsigned sem = unsigned(w.raw(isa::field::none::wsem));
+      auto it = waiter.find(sem);
+      if (it == waiter.end())
+        waiter[sem] = {s, i};
+      else if (it->second.first != s)
+        return "semaphore " + std::to_string(sem) + " is waited on by the " + isa::kSlotNames[it->second.first] +
+               " unit (bundle " + std::to_string(it->second.second) + ") and the " + isa::kSlotNames[s] +
+               " unit (bundle " + std::to_string(i) + "); each semaphore has one waiting unit";
+    }
+  }
+  for (size_t i = 0; i < p.ucode.size(); ++i)
+    if (!p.ucode[i].isZero() && !isa::findUop(unsigned(p.ucode[i].raw(isa::field::uop::uop))))
+      return "undefined micro-op code " + std::to_string(p.ucode[i].raw(isa::field::uop::uop)) +
+             " (microcode word " + std::to_string(i) + ")";
+  // Walk every entry point's control flow: ranges depend only on registers and loops.
+  for (const isa::Symbol &s : p.symbols) {
+    if (s.kind != isa::Symbol::Kind::Entry)
+      continue;
+    isa::Sequencer seq(p.bundles, s.bundle);
+    std::vector<isa::Issue> issues;
+    uint64_t steps = 0;
+    while (!seq.done()) {
+      if (++steps > maxWalkBundles)
+        return "entry '" + s.name + "' runs more than " + std::to_string(maxWalkBundles) +
+               " bundles; refusing to load (bundle " + std::to_string(seq.pc()) + ")";
+      issues.clear();
+      seq.issue(issues);
+      for (const isa::Issue &is : issues) {
+        std::string e = isa::checkIssue(is, lim, p.ucode);
+        if (!e.empty())
+          return e + " (entry '" + s.name + "', bundle " + std::to_string(is.bundle) + ", " +
+                 isa::kSlotNames[unsigned(is.slot)] + " slot)";
+      }
+    }
+    if (!seq.error().empty())
+      return seq.error() + " (entry '" + s.name + "')";
+  }
+  return "";
+}
+
+LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &opt) {
+  LoadResult r;
+  auto fail = [&](const std::string &e) {
+    r.error = e;
+    return r;
+  };
+  if (size < kHeaderBytes)
+    return fail("truncated file: " + std::to_string(size) + " bytes, the header alone is " +
+                std::to_string(kHeaderBytes) + " (header)");
+  if (std::memcmp(data, kMagic, 4) != 0)
+    return fail("not a .m2b file: bad magic (header, offset 0)");
+  uint16_t version = uint16_t(get(data + 4, 2)), isaVersion = uint16_t(get(data + 6, 2));
+  if (version != kContainerVersion)
+    return fail("container version " + std::to_string(version) + " is not supported (this runtime reads " +
+                std::to_string(kContainerVersion) + ") (header, offset 4)");
+  if (isaVersion != isa::kIsaVersion)
+    return fail("ISA version " + std::to_string(isaVersion) + " does not match this overlay's " +
+                std::to_string(isa::kIsaVersion) + " (header, offset 6)");
+  uint64_t payload = get(data + 8, 8);
+  if (payload != size - kHeaderBytes)
+    return fail(payload > size - kHeaderBytes
+                    ? "truncated file: header announces " + std::to_string(payload) + " payload bytes, " +
+                          std::to_string(size - kHeaderBytes) + " present (header, offset 8)"
+                    : "file has " + std::to_string(size - kHeaderBytes - payload) +
+                          " bytes after the payload (header, offset 8)");
+  if (get(data + 20, 4) != 0)
+    return fail("reserved header bytes are not zero (header, offset 20)");
+  char boardName[17] = {};
+  std::memcpy(boardName, data + 24, 16);
+  const uint8_t *body = data + kHeaderBytes;
+  uint32_t want = uint32_t(get(data + 16, 4)), got = crc32(body, payload);
+  if (want != got)
+    return fail("checksum mismatch: header says " + std::to_string(want) + ", payload has " + std::to_string(got) +
+                " (header, offset 16)");
+  flatbuffers::Verifier v(body, payload, 64, 1000000);
+  if (!m2b::VerifyProgramBuffer(v))
+    return fail("payload is not a well-formed program table (payload)");
+  const m2b::Program *fp = m2b::GetProgram(body);
+  const m2b::Target *t = fp->target();
+  if (!t || !t->board())
+    return fail("missing target section (payload)");
+  std::string board = t->board()->str();
+  if (board != boardName)
+    return fail("header names board '" + std::string(boardName) + "' but the target section names '" + board +
+                "' (target)");
+  r.board = opt.board ? opt.board : hw::findBoard(board);
+  if (!r.board)
+    return fail("unknown target board '" + board + "' (known: " + hw::boardNames() + ") (target)");
+  if (board != r.board->name)
+    return fail("program is built for board '" + board + "', this device is '" + r.board->name + "' (target)");
+  if (t->isa_version() != isa::kIsaVersion)
+    return fail("target section ISA version " + std::to_string(t->isa_version()) + " does not match (target)");
+  if (t->spad_bytes() != r.board->spadBytes())
+    return fail("program assumes a " + std::to_string(t->spad_bytes()) + "-byte scratchpad, the " + board +
+                " overlay has " + std::to_string(r.board->spadBytes()) + " (target)");
+  if (t->ucode_words() != isa::kUcodeWords || t->num_sems() != isa::kNumSems)
+    return fail("program assumes a different microcode store or semaphore count (target)");
+
+  isa::Program &p = r.program;
+  p.target = board;
+  const auto *bundles = fp->bundles();
+  if (!bundles || bundles->size() % isa::kBundleBytes)
+    return fail("bundles section is not a whole number of " + std::to_string(isa::kBundleBytes) +
+                "-byte bundles (bundles section)");
+  for (size_t i = 0; i < bundles->size(); i += isa::kBundleBytes)
+    p.bundles.push_back(isa::Bundle::fromBytes(bundles->data() + i));
+  const auto *ucode = fp->ucode();
+  if (ucode) {
+    if (ucode->size() % isa::kUopBytes)
+      return fail("microcode section is not a whole number of " + std::to_string(isa::kUopBytes) +
+                  "-byte micro-ops (microcode section)");
+    if (ucode->size() / isa::kUopBytes > isa::kUcodeWords)
+      return fail("microcode section has " + std::to_string(ucode->size() / isa::kUopBytes) +
+                  " words, the store holds " + std::to_string(isa::kUcodeWords) + " (microcode section)");
+    for (size_t i = 0; i < ucode->size(); i += isa::kUopBytes)
+      p.ucode.push_back(isa::UopWord::fromBytes(ucode->data() + i));
+  }
+  std::set<unsigned> seen;
+  if (fp->regions())
+    for (const m2b::Region *reg : *fp->regions()) {
+      if (reg->id() >= isa::kNumRegions || !seen.insert(reg->id()).second)
+        return fail("region id " + std::to_string(reg->id()) + " is unknown or repeated (constants section)");
+      if (reg->size() > kMaxRegionBytes)
+        return fail("region larger than 16 GiB (constants section)");
+      p.regions[reg->id()].size = reg->size();
+      if (reg->init()) {
+        if (reg->init()->size() > reg->size())
+          return fail(std::string("region '") + isa::kRegionNames[reg->id()] +
+                      "' has more initial bytes than its size (constants section)");
+        p.regions[reg->id()].init.assign(reg->init()->begin(), reg->init()->end());
+      }
+    }
+  if (fp->symbols())
+    for (const m2b::Symbol *s : *fp->symbols()) {
+      isa::Symbol sym;
+      if (!s->name())
+        return fail("symbol without a name (symbol table)");
+      sym.name = s->name()->str();
+      sym.kind = isa::Symbol::Kind(s->kind());
+      sym.bundle = s->bundle();
+      sym.region = s->region();
+      sym.offset = s->offset();
+      sym.bytes = s->bytes();
+      sym.dtype = s->dtype() ? s->dtype()->str() : "";
+      p.symbols.push_back(sym);
+    }
+  r.error = validateProgram(p, *r.board, opt.maxWalkBundles);
+  return r;
+}
+
+LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.error = "cannot open '" + path + "'";
+    return r;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  LoadResult r = loadContainer(bytes.data(), bytes.size(), opt);
+  if (!r.ok())
+    r.error = path + ": " + r.error;
+  return r;
+}
+
+} // namespace mamba2::runtime

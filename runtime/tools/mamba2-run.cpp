@@ -1,0 +1,110 @@
+// mamba2-run: loads a .m2b program onto a device (overlay simulator or an FPGA through XRT),
+// runs an entry point, and prints / saves tensors, counters and a timeline.
+#include "mamba2/runtime/Device.h"
+#include "mamba2/runtime/TensorText.h"
+#include "mamba2/runtime/Trace.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+using namespace mamba2;
+
+static int fail(const std::string &msg) {
+  std::fprintf(stderr, "mamba2-run: error: %s\n", msg.c_str());
+  return 1;
+}
+
+static bool splitAssign(const std::string &s, std::string &name, std::string &path) {
+  size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
+    return false;
+  name = s.substr(0, eq);
+  path = s.substr(eq + 1);
+  return true;
+}
+
+int main(int argc, char **argv) {
+  CLI::App app{"Run a Mamba2 overlay program"};
+  std::string input, entry = "main", device = "sim", mode = "functional", traceFile, xclbin;
+  std::vector<std::string> inputs, outputs, prints;
+  bool stats = false;
+  unsigned xrtIndex = 0;
+  uint64_t maxBundles = uint64_t(1) << 32;
+  app.add_option("program", input, "program file (.m2b)")->required();
+  app.add_option("--entry", entry, "entry point to run");
+  app.add_option("--device", device, "sim (overlay C simulation) or xrt (FPGA board)")
+      ->check(CLI::IsMember({"sim", "xrt"}));
+  app.add_option("--mode", mode, "simulator mode: functional (serial, fast) or cycle (decoupled units, counters)")
+      ->check(CLI::IsMember({"functional", "cycle"}));
+  app.add_option("--input", inputs, "NAME=FILE: raw bytes into tensor NAME before the run");
+  app.add_option("--output", outputs, "NAME=FILE: raw bytes of tensor NAME after the run");
+  app.add_option("--print", prints, "print tensor NAME after the run");
+  app.add_flag("--stats", stats, "print per-unit counters");
+  app.add_option("--trace", traceFile, "write a Chrome trace / Perfetto JSON timeline (needs --mode cycle)");
+  app.add_option("--xclbin", xclbin, "bitstream for --device xrt");
+  app.add_option("--xrt-index", xrtIndex, "XRT device index");
+  app.add_option("--max-bundles", maxBundles, "stop with an error after this many bundles");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!traceFile.empty() && mode != "cycle")
+    return fail("--trace needs --mode cycle (a functional run has no timeline)");
+  if (device == "xrt" && xclbin.empty())
+    return fail("--device xrt needs --xclbin FILE");
+
+  runtime::LoadResult lr = runtime::loadContainerFile(input);
+  if (!lr.ok())
+    return fail(lr.error);
+  std::unique_ptr<runtime::Device> dev;
+  if (device == "sim") {
+    dev = runtime::makeSimulatorDevice(*lr.board);
+  } else {
+    std::string err;
+    dev = runtime::makeXrtDevice(*lr.board, xclbin, xrtIndex, err);
+    if (!dev)
+      return fail(err);
+  }
+  std::string err = dev->load(lr.program);
+  if (!err.empty())
+    return fail(err);
+  for (const std::string &in : inputs) {
+    std::string name, path;
+    if (!splitAssign(in, name, path))
+      return fail("--input '" + in + "' is not NAME=FILE");
+    std::vector<uint8_t> bytes;
+    if (!(err = runtime::readFile(path, bytes)).empty() || !(err = dev->writeTensor(name, bytes)).empty())
+      return fail("--input " + in + ": " + err);
+  }
+  runtime::RunOptions opt;
+  opt.mode = mode == "cycle" ? hw::SimMode::Cycle : hw::SimMode::Functional;
+  opt.trace = !traceFile.empty();
+  opt.maxBundles = maxBundles;
+  runtime::RunReport rep = dev->run(entry, opt);
+  if (!rep.error.empty())
+    return fail(input + ": entry '" + entry + "': " + rep.error);
+  for (const std::string &name : prints) {
+    std::vector<uint8_t> bytes;
+    if (!(err = dev->readTensor(name, bytes)).empty())
+      return fail("--print " + name + ": " + err);
+    std::printf("%s\n", runtime::formatTensor(*lr.program.tensor(name), bytes).c_str());
+  }
+  for (const std::string &out : outputs) {
+    std::string name, path;
+    if (!splitAssign(out, name, path))
+      return fail("--output '" + out + "' is not NAME=FILE");
+    std::vector<uint8_t> bytes;
+    if (!(err = dev->readTensor(name, bytes)).empty() || !(err = runtime::writeFile(path, bytes)).empty())
+      return fail("--output " + out + ": " + err);
+  }
+  if (stats && device == "sim")
+    std::printf("%s", runtime::statsTable(rep.sim, *lr.board, opt.mode == hw::SimMode::Cycle).c_str());
+  if (!traceFile.empty()) {
+    err = runtime::writeFile(traceFile, [&] {
+      std::string j = runtime::chromeTraceJson(rep.sim, *lr.board);
+      return std::vector<uint8_t>(j.begin(), j.end());
+    }());
+    if (!err.empty())
+      return fail(err);
+  }
+  return 0;
+}

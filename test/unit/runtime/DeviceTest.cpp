@@ -1,0 +1,61 @@
+// Devices: the simulator runs a loaded program in both modes with the same results; tensors go
+// in and out by name; the XRT backend says clearly that no board is present.
+#include "ProgramFixture.h"
+#include "mamba2/runtime/Device.h"
+#include "mamba2/runtime/Trace.h"
+
+#include <gtest/gtest.h>
+
+using namespace mamba2;
+
+TEST(Device, SimulatorModesAgreeAndMatchTheReference) {
+  isa::Program p = isa::assemble(test::kAllUnits, "t.s");
+  const hw::BoardConfig &b = *hw::findBoard("kv260");
+  isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
+  std::vector<int8_t> x(64);
+  for (int i = 0; i < 64; ++i) x[i] = int8_t(i * 7 - 100);
+  std::copy(x.begin(), x.end(), ref.dram[1].begin());
+  ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
+  for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
+    auto dev = runtime::makeSimulatorDevice(b);
+    ASSERT_EQ(dev->load(p), "");
+    ASSERT_EQ(dev->writeTensor("x", std::vector<uint8_t>(x.begin(), x.end())), "");
+    runtime::RunReport r = dev->run("main", {mode, mode == hw::SimMode::Cycle});
+    ASSERT_EQ(r.error, "");
+    std::vector<uint8_t> y;
+    ASSERT_EQ(dev->readTensor("y", y), "");
+    EXPECT_TRUE(std::equal(y.begin(), y.end(), ref.dram[1].begin() + 512));
+  }
+}
+
+TEST(Device, TensorErrors) {
+  auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  std::vector<uint8_t> b;
+  EXPECT_EQ(dev->readTensor("x", b), "no tensor named 'x'");
+  EXPECT_EQ(dev->run("main", {}).error, "no program loaded");
+  ASSERT_EQ(dev->load(isa::assemble(test::kAllUnits, "t.s")), "");
+  EXPECT_EQ(dev->writeTensor("x", {1, 2}), "tensor 'x' is 64 bytes, got 2");
+  EXPECT_EQ(dev->run("nope", {}).error, "no entry point named 'nope'");
+}
+
+TEST(Device, XrtSaysClearlyWhenNoBoardIsPresent) {
+  std::string err;
+  auto dev = runtime::makeXrtDevice(*hw::findBoard("u280"), "/nonexistent.xclbin", 0, err);
+  EXPECT_EQ(dev, nullptr);
+  EXPECT_TRUE(err.find("no usable FPGA board") != std::string::npos || err.find("no XRT support") != std::string::npos)
+      << err;
+}
+
+TEST(Trace, ChromeTraceHasOneTrackPerUnitAndSlicesInMicroseconds) {
+  isa::Program p = isa::assemble(test::kAllUnits, "t.s");
+  auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  ASSERT_EQ(dev->load(p), "");
+  runtime::RunReport r = dev->run("main", {hw::SimMode::Cycle, true});
+  ASSERT_EQ(r.error, "");
+  std::string j = runtime::chromeTraceJson(r.sim, dev->board());
+  EXPECT_NE(j.find("\"matrix unit\""), std::string::npos);
+  EXPECT_NE(j.find("\"matrix.mm8\""), std::string::npos);
+  EXPECT_NE(j.find("\"ph\": \"X\""), std::string::npos);
+  std::string s = runtime::statsTable(r.sim, dev->board(), true);
+  EXPECT_NE(s.find("stall-token"), std::string::npos);
+}
