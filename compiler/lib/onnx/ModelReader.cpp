@@ -7,6 +7,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
+#include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -16,8 +17,18 @@ namespace mamba2::onnx_import {
 namespace {
 
 llvm::Error fail(const std::string &where, const std::string &what) {
+  // The ONNX library's messages span lines; keep each error on one line.
+  std::string flat;
+  for (char c : what) {
+    bool space = c == '\n' || c == ' ' || c == '\t';
+    if (space && (flat.empty() || flat.back() == ' '))
+      continue;
+    flat += space ? ' ' : c;
+  }
+  while (!flat.empty() && flat.back() == ' ')
+    flat.pop_back();
   return llvm::createStringError(std::errc::invalid_argument, "%s: %s", where.c_str(),
-                                 what.c_str());
+                                 flat.c_str());
 }
 
 bool parseProto(const std::string &bytes, onnx::ModelProto &proto) {
@@ -88,14 +99,49 @@ llvm::Expected<ExternalTensor> checkExternal(const onnx::TensorProto &t, const s
   return ext;
 }
 
+/// Replaces the named symbolic dimensions of the graph's inputs and outputs by values.
+llvm::Error bindDims(onnx::ModelProto &proto, const std::map<std::string, int64_t> &values,
+                     const std::string &where) {
+  std::map<std::string, bool> used;
+  auto bind = [&](google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *vs) {
+    for (auto &v : *vs) {
+      if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
+        continue;
+      for (auto &d : *v.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) {
+        if (!d.has_dim_param())
+          continue;
+        auto it = values.find(d.dim_param());
+        if (it == values.end())
+          continue;
+        used[it->first] = true;
+        d.set_dim_value(it->second);
+      }
+    }
+  };
+  bind(proto.mutable_graph()->mutable_input());
+  bind(proto.mutable_graph()->mutable_output());
+  for (const auto &[name, value] : values) {
+    if (!used[name])
+      return fail(where, "no graph input or output has the symbolic dimension '" + name + "'");
+    if (value <= 0)
+      return fail(where, "dimension '" + name + "' must be positive, not " + std::to_string(value));
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
                                    const ReadOptions &options, bool fromFile) {
   if (auto err = checkShape(model.proto, where))
     return err;
+  if (!options.dimValues.empty()) {
+    if (auto err = bindDims(model.proto, options.dimValues, where))
+      return err;
+    fromFile = fromFile && options.dimValues.empty();
+  }
   for (const auto &t : model.proto.graph().initializer()) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL)
       continue;
-    if (!fromFile)
+    if (model.directory.empty())
       return fail(where, "initializer '" + t.name() +
                              "' uses external data, which needs the model's file path");
     auto ext = checkExternal(t, model.directory, where);
@@ -172,6 +218,17 @@ llvm::Expected<LoadedModel> readModel(const std::string &path, const ReadOptions
   if (!parseProto(buf.str(), model.proto))
     return fail(path, "not a valid ONNX protobuf (parse failed; truncated or not ONNX?)");
   return finish(std::move(model), path, options, /*fromFile=*/true);
+}
+
+llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std::string &name,
+                                              const ReadOptions &options) {
+  LoadedModel model;
+  model.path = name;
+  onnx::OnnxParser parser(text.c_str());
+  onnx::Status status = parser.Parse(model.proto);
+  if (!status.IsOK())
+    return fail(name, "ONNX text syntax: " + status.ErrorMessage());
+  return finish(std::move(model), name, options, /*fromFile=*/false);
 }
 
 llvm::Expected<LoadedModel> readModelFromBytes(const std::string &bytes, const std::string &name,

@@ -1,5 +1,4 @@
 // mamba2-opt: runs any single pass of the Mamba2 compiler over MLIR text, as mlir-opt does.
-// Dialects and passes of the project register here as they are added.
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -7,11 +6,16 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "mamba2/Dialect/M2/M2Dialect.h"
+#include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Transforms/Passes.h"
+
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  mamba2::registerMamba2Passes();
   mlir::DialectRegistry registry;
   registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                  mlir::tensor::TensorDialect>();
+                  mlir::tensor::TensorDialect, mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Mamba2 compiler pass driver\n", registry));
 }

@@ -1,33 +1,116 @@
-// mamba2c: the Mamba2 compiler driver. Today it reads and validates an ONNX model with the
-// official ONNX library and prints what it holds; the pipeline stages join as they land.
+// mamba2c: the Mamba2 compiler driver. Reads and validates an ONNX model with the official ONNX
+// library, imports it into the `onnx` dialect and runs the pipeline as far as --emit asks:
+//   summary  what the model holds (ops, initializers, inputs and outputs)
+//   onnx     the imported `onnx` dialect module (shape arithmetic folded with --fold)
+//   m2       the module after shape folding and raising to the `m2` dialect
 #include <iostream>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "mlir/Pass/PassManager.h"
+
+#include "mamba2/Import/Importer.h"
+#include "mamba2/Transforms/Passes.h"
 #include "mamba2/onnx/ModelReader.h"
+
+namespace {
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"mamba2c: compile a Mamba2 ONNX model for the Mamba2 overlay"};
   std::string model;
   bool noCheck = false;
   bool noShapes = false;
-  app.add_option("model", model, "ONNX model file (.onnx; external data beside it)")
+  bool printWeights = false;
+  std::vector<std::string> dims;
+  app.add_option("model", model,
+                 "ONNX model file (.onnx, external data beside it; .onnxtxt: ONNX text syntax)")
       ->required();
   app.add_flag("--no-check", noCheck, "skip the ONNX checker");
   app.add_flag("--no-shape-inference", noShapes, "skip ONNX shape inference");
+  app.add_option("--dim", dims,
+                 "NAME=VALUE: make a symbolic input dimension concrete (e.g. sequence=37)");
+  app.add_flag("--print-weights", printWeights,
+               "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
-  app.add_option("--emit", emit, "what to print")->check(CLI::IsMember({"summary"}));
+  app.add_option("--emit", emit, "what to print")
+      ->check(CLI::IsMember({"summary", "onnx", "m2"}));
+  bool fold = false;
+  bool strict = false;
+  app.add_flag("--fold", fold, "with --emit=onnx: fold the shape arithmetic");
+  app.add_flag("--strict", strict, "with --emit=m2: fail unless every op was raised");
   CLI11_PARSE(app, argc, argv);
 
   mamba2::onnx_import::ReadOptions options;
   options.check = !noCheck;
   options.inferShapes = !noShapes;
-  auto loaded = mamba2::onnx_import::readModel(model, options);
+  for (const std::string &d : dims) {
+    auto eq = d.find('=');
+    try {
+      if (eq == std::string::npos || eq == 0)
+        throw std::invalid_argument(d);
+      options.dimValues[d.substr(0, eq)] = std::stoll(d.substr(eq + 1));
+    } catch (const std::exception &) {
+      std::cerr << "mamba2c: error: --dim expects NAME=VALUE, got '" << d << "'\n";
+      return 1;
+    }
+  }
+
+  llvm::Expected<mamba2::onnx_import::LoadedModel> loaded =
+      llvm::createStringError(std::errc::invalid_argument, "unread");
+  llvm::consumeError(loaded.takeError());
+  if (endsWith(model, ".onnxtxt")) {
+    auto text = llvm::MemoryBuffer::getFile(model);
+    if (!text) {
+      std::cerr << "mamba2c: error: " << model << ": " << text.getError().message() << "\n";
+      return 1;
+    }
+    loaded = mamba2::onnx_import::readModelFromText((*text)->getBuffer().str(), model, options);
+  } else {
+    loaded = mamba2::onnx_import::readModel(model, options);
+  }
   if (!loaded) {
     std::cerr << "mamba2c: error: " << llvm::toString(loaded.takeError()) << "\n";
     return 1;
   }
-  std::cout << mamba2::onnx_import::formatSummary(mamba2::onnx_import::summarize(*loaded));
+  if (emit == "summary") {
+    std::cout << mamba2::onnx_import::formatSummary(mamba2::onnx_import::summarize(*loaded));
+    return 0;
+  }
+
+  mlir::MLIRContext context;
+  mamba2::import::WeightStorage storage;
+  auto module = mamba2::import::importModel(context, *loaded, storage);
+  if (!module)
+    return 1;
+  if (fold || emit == "m2") {
+    mlir::PassManager pm(&context);
+    pm.addNestedPass<mlir::func::FuncOp>(mamba2::createOnnxFoldShapes());
+    if (emit == "m2") {
+      mamba2::RaiseOnnxToM2Options raiseOptions;
+      raiseOptions.strict = strict;
+      pm.addNestedPass<mlir::func::FuncOp>(mamba2::createRaiseOnnxToM2(raiseOptions));
+    }
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
+  mlir::OpPrintingFlags flags;
+  if (!printWeights)
+    flags.elideLargeElementsAttrs(16).elideLargeResourceString(64);
+  module->print(llvm::outs(), flags);
+  llvm::outs() << "\n";
   return 0;
 }

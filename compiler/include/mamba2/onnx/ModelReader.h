@@ -19,6 +19,9 @@ struct ReadOptions {
   bool check = true;
   /// Run onnx::shape_inference::InferShapes so that value_info carries every shape it can.
   bool inferShapes = true;
+  /// Symbolic dimensions (dim_param) of graph inputs and outputs to make concrete before shape
+  /// inference, e.g. {"batch": 1, "sequence": 37}; then the shape arithmetic can fold.
+  std::map<std::string, int64_t> dimValues;
 };
 
 /// One initializer whose bytes live in a file beside the model.
@@ -43,6 +46,12 @@ llvm::Expected<LoadedModel> readModel(const std::string &path, const ReadOptions
 /// messages.
 llvm::Expected<LoadedModel> readModelFromBytes(const std::string &bytes, const std::string &name,
                                                const ReadOptions &options = {});
+
+/// Parses a model in ONNX's textual syntax (onnx/defs/parser.h), e.g.
+///   <ir_version: 8, opset_import: ["" : 17]> g (float[2] x) => (float[2] y) { y = Relu(x) }
+/// then checks and infers shapes as readModel does.
+llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std::string &name,
+                                              const ReadOptions &options = {});
 
 /// Counts of what a model holds, for `mamba2c --summary` and the tests.
 struct ModelSummary {

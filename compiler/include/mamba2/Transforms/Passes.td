@@ -1,0 +1,72 @@
+//===- Passes.td - passes of the Mamba2 compiler ---------------------------===//
+
+#ifndef MAMBA2_TRANSFORMS_PASSES
+#define MAMBA2_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def OnnxFoldShapes : Pass<"onnx-fold-shapes", "::mlir::func::FuncOp"> {
+  let summary = "folds the shape arithmetic of an imported ONNX graph for concrete lengths";
+  let description = [{
+    Exporters compute shapes at run time for dynamic axes: `Shape`, `Gather`, `Unsqueeze`,
+    `Concat`, `ConstantOfShape`, `Mod`, `Equal`, `Where`, `Expand`, `Slice`, `Cast`... Once
+    the lengths are concrete (`mamba2c --dim sequence=37`), these chains are constants. The
+    pass applies the `onnx` ops' folders (integer arithmetic and data movement only, never
+    float arithmetic) until nothing changes and removes what became dead.
+
+    Before:
+    ```mlir
+    %s = onnx.Shape %x : (tensor<1x37x64xf32>) -> tensor<3xi64>
+    %i = onnx.Constant {value = dense<1> : tensor<i64>} : () -> tensor<i64>
+    %l = onnx.Gather %s, %i {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+    ```
+    After:
+    ```mlir
+    %l = onnx.Constant {value = dense<37> : tensor<i64>} : () -> tensor<i64>
+    ```
+    With `strict`, a `Shape` op that remains (its input has dynamic dimensions) is an error.
+  }];
+  let options = [
+    Option<"strict", "strict", "bool", /*default=*/"false",
+           "fail when a Shape op cannot be folded">
+  ];
+  let dependentDialects = ["::mamba2::onnxir::OnnxDialect"];
+}
+
+def RaiseOnnxToM2 : Pass<"raise-onnx-to-m2", "::mlir::func::FuncOp"> {
+  let summary = "recognises the Mamba2 blocks of an `onnx` graph and rewrites them into `m2`";
+  let description = [{
+    Matches, in the order the blocks appear: the embedding (`Gather` of a 2-D constant), RMS
+    norms (`Pow`/`ReduceMean`/`Add`/`Sqrt`/`Div`/`Mul`, or `Reciprocal`), linears (`MatMul` with
+    a constant weight), the tied lm_head (`MatMul` with the transposed embedding table), the
+    causal depthwise conv (`Transpose`/`Conv`/`Slice`/`Transpose`), SiLU (`x * Sigmoid(x)`),
+    the splits of the in_proj and conv outputs, the SSD (from `softplus(dt + dt_bias)`,
+    `-exp(A_log)`, x, B, C and `D` to the reshaped `y + D x`, with the chunked or recurrent
+    body in between), the gated RMS norm and residual adds. Weights become `m2.constant`.
+    Whatever does not match stays in `onnx` ops and is reported as a warning (with
+    `strict`, an error) that lists the op types left.
+
+    Before (one RMS norm):
+    ```mlir
+    %p = onnx.Pow %x, %two : (tensor<1x?x64xf32>, tensor<f32>) -> tensor<1x?x64xf32>
+    %m = onnx.ReduceMean %p {axes = [-1]} : (tensor<1x?x64xf32>) -> tensor<1x?x1xf32>
+    %a = onnx.Add %m, %eps : (tensor<1x?x1xf32>, tensor<f32>) -> tensor<1x?x1xf32>
+    %s = onnx.Sqrt %a : (tensor<1x?x1xf32>) -> tensor<1x?x1xf32>
+    %r = onnx.Div %one, %s : (tensor<f32>, tensor<1x?x1xf32>) -> tensor<1x?x1xf32>
+    %n = onnx.Mul %x, %r : (tensor<1x?x64xf32>, tensor<1x?x1xf32>) -> tensor<1x?x64xf32>
+    %y = onnx.Mul %n, %w : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    ```
+    After:
+    ```mlir
+    %w = m2.constant dense<1.0> : tensor<64xf32>
+    %y = m2.rms_norm %x, %w {eps = 9.99999974E-6 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"strict", "strict", "bool", /*default=*/"false",
+           "fail when any `onnx` op is left after raising"> 
+  ];
+  let dependentDialects = ["::mamba2::m2::M2Dialect", "::mamba2::onnxir::OnnxDialect"];
+}
+
+#endif // MAMBA2_TRANSFORMS_PASSES

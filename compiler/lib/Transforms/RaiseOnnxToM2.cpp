@@ -1,0 +1,759 @@
+// raise-onnx-to-m2: recognises the Mamba2 blocks of an imported ONNX graph and rewrites them
+// into `m2` ops. The walk goes forward through the function; each matcher starts at the last
+// op of a block (its "anchor"), checks the whole block's structure backwards, builds the m2 op
+// before the anchor and redirects the anchor's uses. Types of m2 results are computed from m2
+// operands, never taken from ONNX shape inference (which loses ranks after dynamic Slices).
+// Dead ops are erased at the end; any `onnx` op still used is reported.
+#include "mamba2/Transforms/Passes.h"
+
+#include <map>
+#include <set>
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+namespace mamba2 {
+#define GEN_PASS_DEF_RAISEONNXTOM2
+#include "mamba2/Transforms/Passes.h.inc"
+} // namespace mamba2
+
+using namespace mlir;
+namespace ox = mamba2::onnxir;
+namespace m2 = mamba2::m2;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Small matchers
+//===----------------------------------------------------------------------===//
+
+Value skipIdentity(Value v) {
+  while (auto id = v.getDefiningOp<ox::IdentityOp>())
+    v = id.getInput();
+  return v;
+}
+
+template <typename OpT> OpT def(Value v) { return skipIdentity(v).getDefiningOp<OpT>(); }
+
+/// The elements of a constant (onnx.Constant or m2.constant), else null.
+ElementsAttr constant(Value v) {
+  v = skipIdentity(v);
+  if (auto c = v.getDefiningOp<ox::ConstantOp>())
+    return c.getValue();
+  if (auto c = v.getDefiningOp<m2::ConstantOp>())
+    return c.getValue();
+  return {};
+}
+
+/// Float values of an f32 constant (dense or dense_resource).
+std::optional<std::vector<float>> floats(ElementsAttr a) {
+  if (!a || !a.getElementType().isF32())
+    return std::nullopt;
+  if (auto d = dyn_cast<DenseElementsAttr>(a)) {
+    auto r = d.getValues<float>();
+    return std::vector<float>(r.begin(), r.end());
+  }
+  if (auto r = dyn_cast<DenseF32ResourceElementsAttr>(a))
+    if (auto data = r.tryGetAsArrayRef())
+      return std::vector<float>(data->begin(), data->end());
+  return std::nullopt;
+}
+
+std::optional<float> scalarFloat(Value v) {
+  auto f = floats(constant(v));
+  if (!f || f->size() != 1)
+    return std::nullopt;
+  return (*f)[0];
+}
+
+std::optional<std::vector<int64_t>> ints(Value v) {
+  auto d = dyn_cast_or_null<DenseIntElementsAttr>(constant(v));
+  if (!d)
+    return std::nullopt;
+  std::vector<int64_t> out;
+  for (const APInt &x : d.getValues<APInt>())
+    out.push_back(x.getSExtValue());
+  return out;
+}
+
+int64_t rankOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  return t ? t.getRank() : -1;
+}
+
+RankedTensorType ranked(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+bool isF32Ranked(Value v) {
+  auto t = ranked(v);
+  return t && t.getElementType().isF32();
+}
+
+/// The two operands of a commutative binary op, in both orders.
+template <typename OpT>
+bool commuted(OpT op, llvm::function_ref<bool(Value, Value)> fn) {
+  return fn(op.getA(), op.getB()) || fn(op.getB(), op.getA());
+}
+
+/// Element `i` of a 1-D int64 shape tensor: a constant, or a Concat whose pieces have static
+/// lengths and the piece holding `i` is constant.
+std::optional<int64_t> shapeElement(Value shape, int64_t i) {
+  if (auto v = ints(shape)) {
+    if (i < 0)
+      i += static_cast<int64_t>(v->size());
+    if (i < 0 || i >= static_cast<int64_t>(v->size()))
+      return std::nullopt;
+    return (*v)[i];
+  }
+  auto cat = def<ox::ConcatOp>(shape);
+  if (!cat)
+    return std::nullopt;
+  llvm::SmallVector<int64_t> lens;
+  int64_t total = 0;
+  for (Value p : cat.getInputs()) {
+    auto t = ranked(p);
+    if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+      return std::nullopt;
+    lens.push_back(t.getDimSize(0));
+    total += t.getDimSize(0);
+  }
+  if (i < 0)
+    i += total;
+  for (auto [p, len] : llvm::zip(cat.getInputs(), lens)) {
+    if (i < len)
+      return shapeElement(p, i);
+    i -= len;
+  }
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct Raiser {
+  func::FuncOp func;
+  OpBuilder builder;
+  OpBuilder constBuilder;
+  llvm::DenseMap<Attribute, Value> weights;
+  std::map<std::string, int> raised;
+
+  explicit Raiser(func::FuncOp f)
+      : func(f), builder(f.getContext()), constBuilder(f.getContext()) {
+    constBuilder.setInsertionPointToStart(&f.getBody().front());
+  }
+
+  /// An m2.constant for `a` at the top of the function (one per distinct value).
+  Value weight(ElementsAttr a, Location loc) {
+    auto it = weights.find(a);
+    if (it != weights.end())
+      return it->second;
+    Value c = constBuilder.create<m2::ConstantOp>(loc, a.getType(), a);
+    weights[a] = c;
+    return c;
+  }
+
+  /// `a` with a new shape of the same element count, without copying resource blobs.
+  ElementsAttr reshape(ElementsAttr a, llvm::ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, a.getElementType());
+    if (auto d = dyn_cast<DenseElementsAttr>(a))
+      return d.reshape(type);
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(a))
+      return DenseResourceElementsAttr::get(type, r.getRawHandle());
+    return {};
+  }
+
+  Type withLast(Value v, int64_t last) {
+    auto t = ranked(v);
+    llvm::SmallVector<int64_t> s(t.getShape().begin(), t.getShape().end());
+    s.back() = last;
+    return RankedTensorType::get(s, t.getElementType());
+  }
+
+  void replace(Operation *anchor, Value with, const char *what) {
+    anchor->getResult(0).replaceAllUsesWith(with);
+    ++raised[what];
+  }
+
+  // x * (1 / sqrt(mean(x^2) + eps)), x / sqrt(...), x * reciprocal(sqrt(...)).
+  struct NormCore {
+    Value x;
+    float eps;
+  };
+  std::optional<NormCore> matchNormCore(Value v) {
+    auto meanOf = [](Value sq, Value x) -> bool {
+      if (auto p = def<ox::PowOp>(sq)) {
+        auto e = scalarFloat(p.getB());
+        return skipIdentity(p.getA()) == x && e && *e == 2.0f;
+      }
+      if (auto m = def<ox::MulOp>(sq))
+        return skipIdentity(m.getA()) == x && skipIdentity(m.getB()) == x;
+      return false;
+    };
+    auto rsqrtArg = [&](Value s, Value x) -> std::optional<float> {
+      auto sqrt = def<ox::SqrtOp>(s);
+      if (!sqrt)
+        return std::nullopt;
+      auto add = def<ox::AddOp>(sqrt.getInput());
+      if (!add)
+        return std::nullopt;
+      std::optional<float> eps;
+      ox::ReduceMeanOp mean;
+      if ((mean = def<ox::ReduceMeanOp>(add.getA())))
+        eps = scalarFloat(add.getB());
+      else if ((mean = def<ox::ReduceMeanOp>(add.getB())))
+        eps = scalarFloat(add.getA());
+      if (!mean || !eps || mean.getKeepdims() != 1 || !mean.getAxes() ||
+          mean.getAxes()->size() != 1)
+        return std::nullopt;
+      int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
+      int64_t r = rankOf(x);
+      if (!(axis == -1 || (r > 0 && axis == r - 1)))
+        return std::nullopt;
+      if (!meanOf(mean.getData(), x))
+        return std::nullopt;
+      return eps;
+    };
+    v = skipIdentity(v);
+    if (auto div = def<ox::DivOp>(v)) { // x / sqrt(...)
+      Value x = skipIdentity(div.getA());
+      if (auto eps = rsqrtArg(div.getB(), x))
+        return NormCore{x, *eps};
+    }
+    if (auto mul = def<ox::MulOp>(v)) {
+      for (auto [xv, rv] : {std::pair{mul.getA(), mul.getB()}, std::pair{mul.getB(), mul.getA()}}) {
+        Value x = skipIdentity(xv);
+        if (auto div = def<ox::DivOp>(rv)) {
+          auto one = scalarFloat(div.getA());
+          if (one && *one == 1.0f)
+            if (auto eps = rsqrtArg(div.getB(), x))
+              return NormCore{x, *eps};
+        }
+        if (auto rec = def<ox::ReciprocalOp>(rv))
+          if (auto eps = rsqrtArg(rec.getInput(), x))
+            return NormCore{x, *eps};
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool isM2(Value v) {
+    Operation *d = skipIdentity(v).getDefiningOp();
+    return d && isa<m2::M2Dialect>(d->getDialect());
+  }
+
+  /// silu(z): an m2.silu, or z * Sigmoid(z). Returns z.
+  Value matchSilu(Value v) {
+    v = skipIdentity(v);
+    if (auto s = v.getDefiningOp<m2::SiluOp>())
+      return s.getInput();
+    if (auto mul = def<ox::MulOp>(v)) {
+      Value z;
+      commuted(mul, [&](Value a, Value b) {
+        auto sig = def<ox::SigmoidOp>(b);
+        if (sig && skipIdentity(sig.getInput()) == skipIdentity(a))
+          z = skipIdentity(a);
+        return bool(z);
+      });
+      return z;
+    }
+    return {};
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Block matchers. Each returns true when it rewrote `op`.
+  //===--------------------------------------------------------------------===//
+
+  bool embedding(ox::GatherOp op) {
+    ElementsAttr table = constant(op.getData());
+    auto ids = ranked(op.getIndices());
+    if (!table || op.getAxis() != 0 || table.getShapedType().getRank() != 2 ||
+        !table.getElementType().isF32() || !ids || ids.getRank() != 2 ||
+        !ids.getElementType().isInteger(64))
+      return false;
+    builder.setInsertionPoint(op);
+    auto type = RankedTensorType::get(
+        {ids.getDimSize(0), ids.getDimSize(1), table.getShapedType().getDimSize(1)},
+        builder.getF32Type());
+    Value e = builder.create<m2::EmbeddingOp>(op.getLoc(), type, op.getIndices(),
+                                              weight(table, op.getLoc()));
+    replace(op, e, "embedding");
+    return true;
+  }
+
+  bool silu(ox::MulOp op) {
+    Value z = matchSilu(op.getC());
+    if (!z || !isF32Ranked(z))
+      return false;
+    builder.setInsertionPoint(op);
+    replace(op, builder.create<m2::SiluOp>(op.getLoc(), z.getType(), z), "silu");
+    return true;
+  }
+
+  /// rms_norm: Mul(core(x), w); gated: Mul(Reshape(core(Reshape(y * silu(z)))), w).
+  bool norm(ox::MulOp op) {
+    ElementsAttr w;
+    Value n;
+    commuted(op, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      if (c && c.getShapedType().getRank() == 1 && c.getElementType().isF32()) {
+        w = c;
+        n = a;
+      }
+      return bool(w);
+    });
+    if (!w)
+      return false;
+    int64_t d = w.getShapedType().getDimSize(0);
+    if (auto core = matchNormCore(n)) {
+      if (!isF32Ranked(core->x) || ranked(core->x).getShape().back() != d)
+        return false;
+      builder.setInsertionPoint(op);
+      Value r = builder.create<m2::RMSNormOp>(op.getLoc(), core->x.getType(), core->x,
+                                              weight(w, op.getLoc()),
+                                              builder.getF32FloatAttr(core->eps));
+      replace(op, r, "rms_norm");
+      return true;
+    }
+    // Gated, grouped form.
+    auto back = def<ox::ReshapeOp>(n);
+    if (!back)
+      return false;
+    auto core = matchNormCore(back.getData());
+    if (!core)
+      return false;
+    auto grouped = def<ox::ReshapeOp>(core->x);
+    if (!grouped)
+      return false;
+    auto groupSize = shapeElement(grouped.getShape(), -1);
+    auto gate = def<ox::MulOp>(grouped.getData());
+    if (!groupSize || *groupSize <= 0 || d % *groupSize || !gate)
+      return false;
+    Value y, z;
+    commuted(gate, [&](Value a, Value b) {
+      Value zz = matchSilu(b);
+      if (zz && isM2(a) && isF32Ranked(a) && a.getType() == zz.getType()) {
+        y = skipIdentity(a);
+        z = zz;
+      }
+      return bool(y);
+    });
+    if (!y || ranked(y).getShape().back() != d)
+      return false;
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::GatedRMSNormOp>(
+        op.getLoc(), y.getType(), y, z, weight(w, op.getLoc()), builder.getF32FloatAttr(core->eps),
+        builder.getI64IntegerAttr(d / *groupSize));
+    replace(op, r, "gated_rms_norm");
+    return true;
+  }
+
+  bool linear(ox::MatMulOp op) {
+    Value x = skipIdentity(op.getA());
+    ElementsAttr w = constant(op.getB());
+    if (!isF32Ranked(x) || !w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
+      return false;
+    auto ws = w.getShapedType().getShape();
+    if (ranked(x).getShape().back() != ws[0])
+      return false;
+    builder.setInsertionPoint(op);
+    // A weight that is the transpose of the embedding table is the tied lm_head.
+    if (ElementsAttr table = tiedTable(w)) {
+      Value r = builder.create<m2::LMHeadOp>(op.getLoc(), withLast(x, ws[1]), x,
+                                             weight(table, op.getLoc()));
+      replace(op, r, "lm_head");
+      return true;
+    }
+    Value r = builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x,
+                                           weight(w, op.getLoc()));
+    replace(op, r, "linear");
+    return true;
+  }
+
+  /// The embedding table whose transpose `w` (d, V) is, if any.
+  ElementsAttr tiedTable(ElementsAttr w) {
+    ElementsAttr table;
+    func.walk([&](m2::EmbeddingOp e) { table = constant(e.getTable()); });
+    if (!table)
+      return {};
+    auto ts = table.getShapedType().getShape(), ws = w.getShapedType().getShape();
+    if (ts[0] != ws[1] || ts[1] != ws[0])
+      return {};
+    auto tv = floats(table), wv = floats(w);
+    if (!tv || !wv)
+      return {};
+    int64_t V = ts[0], D = ts[1];
+    for (int64_t v = 0; v < V; ++v)
+      for (int64_t k = 0; k < D; ++k)
+        if ((*tv)[v * D + k] != (*wv)[k * V + v])
+          return {};
+    return table;
+  }
+
+  bool split(ox::SplitOp op) {
+    Value x = skipIdentity(op.getInput());
+    auto sizes = ints(op.getSplit());
+    if (!isF32Ranked(x) || !sizes || sizes->size() != op.getNumResults())
+      return false;
+    int64_t r = rankOf(x);
+    if (!(op.getAxis() == -1 || op.getAxis() == r - 1))
+      return false;
+    int64_t total = 0;
+    for (int64_t s : *sizes)
+      total += s;
+    if (ranked(x).isDynamicDim(r - 1) || total != ranked(x).getShape().back())
+      return false;
+    builder.setInsertionPoint(op);
+    llvm::SmallVector<Type> types;
+    for (int64_t s : *sizes)
+      types.push_back(withLast(x, s));
+    auto s = builder.create<m2::SplitOp>(op.getLoc(), types, x, builder.getDenseI64ArrayAttr(*sizes));
+    for (auto [a, b] : llvm::zip(op.getResults(), s.getResults()))
+      a.replaceAllUsesWith(b);
+    ++raised["split"];
+    return true;
+  }
+
+  /// True when `v`'s dimension 1 is the length of `x`: v is x or one of its producers through
+  /// ops that keep (batch, length) (m2 ops, last-axis splits, MatMul).
+  bool sameLength(Value v, Value x) {
+    v = skipIdentity(v);
+    for (int step = 0; step < 8 && x; ++step) {
+      x = skipIdentity(x);
+      if (x == v)
+        return true;
+      Operation *d = x.getDefiningOp();
+      if (!d || d->getNumOperands() == 0 ||
+          !(isa<m2::M2Dialect>(d->getDialect()) || isa<ox::MatMulOp, ox::SplitOp>(d)))
+        return false;
+      x = d->getOperand(0);
+    }
+    return false;
+  }
+
+  /// Transpose(Slice(Conv(Transpose(x)), 0:L on the length), back): causal depthwise conv.
+  bool conv(ox::TransposeOp op) {
+    auto permIs021 = [](ox::TransposeOp t) {
+      auto p = t.getPerm();
+      if (!p || p->size() != 3)
+        return false;
+      int64_t e[3];
+      for (int i = 0; i < 3; ++i)
+        e[i] = cast<IntegerAttr>((*p)[i]).getInt();
+      return e[0] == 0 && e[1] == 2 && e[2] == 1;
+    };
+    if (!permIs021(op))
+      return false;
+    auto slice = def<ox::SliceOp>(op.getData());
+    if (!slice)
+      return false;
+    auto c = def<ox::ConvOp>(slice.getData());
+    if (!c)
+      return false;
+    auto in = def<ox::TransposeOp>(c.getX());
+    if (!in || !permIs021(in))
+      return false;
+    Value x = skipIdentity(in.getData());
+    ElementsAttr w = constant(c.getW()), b = constant(c.getB());
+    if (!isF32Ranked(x) || rankOf(x) != 3 || !w || !b)
+      return false;
+    auto ws = w.getShapedType().getShape();
+    int64_t ch = ranked(x).getShape()[2];
+    if (ws.size() != 3 || ws[0] != ch || ws[1] != 1 || c.getGroup() != ch ||
+        b.getShapedType().getNumElements() != ch)
+      return false;
+    int64_t k = ws[2];
+    auto attrIs = [](std::optional<ArrayAttr> a, llvm::ArrayRef<int64_t> want) {
+      if (!a)
+        return true;
+      if (a->size() != want.size())
+        return false;
+      for (auto [x, y] : llvm::zip(*a, want))
+        if (cast<IntegerAttr>(x).getInt() != y)
+          return false;
+      return true;
+    };
+    if (!c.getPads() || !attrIs(c.getPads(), {k - 1, k - 1}) || !attrIs(c.getStrides(), {1}) ||
+        !attrIs(c.getDilations(), {1}))
+      return false;
+    // The slice keeps [0, L) of the length axis.
+    auto starts = ints(slice.getStarts());
+    if (!starts || starts->size() != 1 || (*starts)[0] != 0)
+      return false;
+    if (!isa<NoneType>(slice.getAxes().getType())) {
+      auto axes = ints(slice.getAxes());
+      if (!axes || axes->size() != 1 || !((*axes)[0] == 2 || (*axes)[0] == -1))
+        return false;
+    }
+    if (!isa<NoneType>(slice.getSteps().getType())) {
+      auto steps = ints(slice.getSteps());
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+        return false;
+    }
+    bool endOk = false;
+    int64_t len = ranked(x).getShape()[1];
+    if (auto ends = ints(slice.getEnds()))
+      endOk = ends->size() == 1 && !ShapedType::isDynamic(len) && (*ends)[0] == len;
+    else if (auto un = def<ox::UnsqueezeOp>(slice.getEnds()))
+      if (auto g = def<ox::GatherOp>(un.getData()))
+        if (auto sh = def<ox::ShapeOp>(g.getData())) {
+          auto idx = ints(g.getIndices());
+          endOk = idx && idx->size() == 1 && (*idx)[0] == 1 && !sh.getStart() &&
+                  sameLength(sh.getData(), x);
+        }
+    if (!endOk)
+      return false;
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x,
+                                           weight(reshape(w, {ch, k}), c.getLoc()),
+                                           weight(b, c.getLoc()));
+    replace(op, r, "conv1d");
+    return true;
+  }
+
+  /// Reshape(Add(ssd_body, Mul(Reshape(x), D)), (b, l, h*p)) with the body built from
+  /// softplus(dt + dt_bias), -exp(A_log), and B, C from the same split as x.
+  bool ssd(ox::ReshapeOp op, std::string &why) {
+    auto add = def<ox::AddOp>(op.getData());
+    if (!add)
+      return false;
+    Value body, xflat;
+    ElementsAttr dAttr;
+    commuted(add, [&](Value a, Value b) {
+      auto mul = def<ox::MulOp>(b);
+      if (!mul)
+        return false;
+      return commuted(mul, [&](Value p, Value q) {
+        auto xh = def<ox::ReshapeOp>(p);
+        ElementsAttr dc = constant(q);
+        if (!xh || !dc || !isM2(xh.getData()))
+          return false;
+        body = a;
+        xflat = skipIdentity(xh.getData());
+        dAttr = dc;
+        return true;
+      });
+    });
+    if (!body)
+      return false;
+    auto split = xflat.getDefiningOp<m2::SplitOp>();
+    if (!split || split.getNumResults() != 3 || xflat != split.getResult(0)) {
+      why = "the SSD input x is not the first part of a three-way split";
+      return false;
+    }
+    Value Bv = split.getResult(1), Cv = split.getResult(2);
+    // Backward slice of the body, stopping at m2 values and the dt / A subgraphs.
+    llvm::SmallPtrSet<Operation *, 32> seen;
+    llvm::SmallVector<Value> work{body};
+    ox::SoftplusOp softplus;
+    ox::NegOp negA;
+    bool usesB = false, usesC = false, hasScan = false;
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      if (v == Bv)
+        usesB = true;
+      if (v == Cv)
+        usesC = true;
+      if (isa<BlockArgument>(v)) {
+        why = "the SSD body reads a function argument";
+        return false;
+      }
+      Operation *d = v.getDefiningOp();
+      if (!seen.insert(d).second)
+        continue;
+      if (isa<ox::ShapeOp>(d))
+        continue; // only the shape is read, e.g. the length of the sequence
+
+      if (isa<m2::M2Dialect>(d->getDialect())) {
+        if (v != xflat && v != Bv && v != Cv) {
+          why = "the SSD body reads a value other than x, B, C, dt and A";
+          return false;
+        }
+        continue;
+      }
+      if (auto sp = dyn_cast<ox::SoftplusOp>(d)) {
+        if (softplus && softplus != sp) {
+          why = "the SSD body has two softplus inputs";
+          return false;
+        }
+        softplus = sp;
+        continue;
+      }
+      if (auto neg = dyn_cast<ox::NegOp>(d)) {
+        auto e = def<ox::ExpOp>(neg.getInput());
+        if (e && constant(e.getInput())) {
+          if (negA && negA != neg) {
+            why = "the SSD body has two A inputs";
+            return false;
+          }
+          negA = neg;
+          continue;
+        }
+      }
+      if (isa<ox::CumSumOp, ox::EinsumOp>(d))
+        hasScan = true;
+      for (Value o : d->getOperands())
+        work.push_back(o);
+    }
+    if (!softplus || !negA || !usesB || !usesC || !hasScan) {
+      why = "the SSD body lacks one of softplus(dt + dt_bias), -exp(A_log), B, C or a "
+            "CumSum/Einsum scan";
+      return false;
+    }
+    auto dtAdd = def<ox::AddOp>(softplus.getInput());
+    if (!dtAdd) {
+      why = "softplus input is not dt + dt_bias";
+      return false;
+    }
+    Value dtRaw;
+    ElementsAttr dtBias;
+    commuted(dtAdd, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      if (c && isM2(a)) {
+        dtRaw = skipIdentity(a);
+        dtBias = c;
+      }
+      return bool(c);
+    });
+    if (!dtRaw || !isF32Ranked(dtRaw) || rankOf(dtRaw) != 3) {
+      why = "dt is not a (batch, length, heads) m2 value";
+      return false;
+    }
+    int64_t h = ranked(dtRaw).getShape()[2];
+    auto aLog = floats(constant(def<ox::ExpOp>(negA.getInput()).getInput()));
+    if (ShapedType::isDynamic(h) || !aLog || static_cast<int64_t>(aLog->size()) != h ||
+        dtBias.getShapedType().getNumElements() != h ||
+        dAttr.getShapedType().getNumElements() != h) {
+      why = "dt_bias, A_log and D do not hold one value per head";
+      return false;
+    }
+    // ngroups from the Reshape of B to (b, l, g, n).
+    std::optional<int64_t> g;
+    for (Operation *u : Bv.getUsers())
+      if (auto r = dyn_cast<ox::ReshapeOp>(u); r && seen.contains(r))
+        g = shapeElement(r.getShape(), -2);
+    if (!g || *g <= 0 || h % *g) {
+      why = "cannot find ngroups from the reshape of B";
+      return false;
+    }
+    int64_t chunk = 0;
+    // The chunk length: dimension 2 of the (b, c, t, h, p) reshapes of the chunked form.
+    for (Operation *d : seen) {
+      auto r = dyn_cast<ox::ReshapeOp>(d);
+      auto shapeType = r ? ranked(r.getShape()) : RankedTensorType();
+      if (!shapeType || shapeType.getRank() != 1 || shapeType.getDimSize(0) != 5)
+        continue;
+      if (auto t = shapeElement(r.getShape(), 2); t && *t > 0)
+        chunk = *t;
+    }
+    std::vector<float> A(aLog->size());
+    for (size_t i = 0; i < A.size(); ++i)
+      A[i] = -std::exp((*aLog)[i]);
+    Location loc = op.getLoc();
+    auto hType = RankedTensorType::get({h}, builder.getF32Type());
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::SSDOp>(
+        loc, xflat.getType(), xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
+        weight(DenseElementsAttr::get(hType, llvm::ArrayRef<float>(A)), loc), Bv, Cv,
+        weight(reshape(dAttr, {h}), loc), builder.getI64IntegerAttr(*g),
+        builder.getI64IntegerAttr(chunk));
+    replace(op, r, "ssd");
+    return true;
+  }
+
+  bool residual(ox::AddOp op) {
+    Value a = skipIdentity(op.getA()), b = skipIdentity(op.getB());
+    if (a.getType() != b.getType() || !isF32Ranked(a))
+      return false;
+    Value res = a, upd = b;
+    if (a.getDefiningOp<m2::LinearOp>())
+      std::swap(res, upd);
+    if (!upd.getDefiningOp<m2::LinearOp>())
+      return false;
+    builder.setInsertionPoint(op);
+    replace(op, builder.create<m2::ResidualAddOp>(op.getLoc(), res.getType(), res, upd),
+            "residual_add");
+    return true;
+  }
+
+  bool softplus(ox::SoftplusOp op) {
+    Value x = skipIdentity(op.getInput());
+    if (!isM2(x) || !isF32Ranked(x))
+      return false;
+    builder.setInsertionPoint(op);
+    replace(op, builder.create<m2::SoftplusOp>(op.getLoc(), x.getType(), x), "softplus");
+    return true;
+  }
+
+  void eraseDead() {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(func.getBody().front()))) {
+        if (op.hasTrait<OpTrait::IsTerminator>() || !op.use_empty())
+          continue;
+        if (isa<ox::OnnxDialect, m2::M2Dialect>(op.getDialect())) {
+          op.erase();
+          changed = true;
+        }
+      }
+    }
+  }
+
+  LogicalResult run(bool strict) {
+    std::vector<std::string> notes;
+    for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
+      std::string why;
+      if (auto g = dyn_cast<ox::GatherOp>(op))
+        embedding(g);
+      else if (auto m = dyn_cast<ox::MulOp>(op))
+        norm(m) || silu(m);
+      else if (auto mm = dyn_cast<ox::MatMulOp>(op))
+        linear(mm);
+      else if (auto s = dyn_cast<ox::SplitOp>(op))
+        split(s);
+      else if (auto t = dyn_cast<ox::TransposeOp>(op))
+        conv(t);
+      else if (auto r = dyn_cast<ox::ReshapeOp>(op)) {
+        if (!ssd(r, why) && !why.empty())
+          notes.push_back(why);
+      } else if (auto a = dyn_cast<ox::AddOp>(op))
+        residual(a);
+      // A softplus that no SSD consumed becomes m2.softplus after the walk.
+    }
+    eraseDead();
+    for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
+      if (auto sp = dyn_cast<ox::SoftplusOp>(op))
+        softplus(sp);
+    eraseDead();
+
+    std::map<std::string, int> left;
+    for (Operation &op : func.getBody().front())
+      if (isa<ox::OnnxDialect>(op.getDialect()))
+        ++left[op.getName().stripDialect().str()];
+    if (left.empty())
+      return success();
+    std::string list;
+    int total = 0;
+    for (auto &[name, n] : left) {
+      list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
+      total += n;
+    }
+    auto diag = strict ? func.emitError() : func.emitWarning();
+    diag << total << " onnx op(s) not raised to m2: " << list;
+    for (const std::string &n : notes)
+      diag.attachNote() << "SSD candidate not raised: " << n;
+    return strict ? failure() : success();
+  }
+};
+
+struct RaiseOnnxToM2Pass : mamba2::impl::RaiseOnnxToM2Base<RaiseOnnxToM2Pass> {
+  using RaiseOnnxToM2Base::RaiseOnnxToM2Base;
+  void runOnOperation() override {
+    Raiser raiser(getOperation());
+    if (failed(raiser.run(strict)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

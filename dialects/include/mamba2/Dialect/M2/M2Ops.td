@@ -1,0 +1,208 @@
+//===- M2Ops.td - the Mamba2 model-level dialect ---------------------------===//
+//
+// The blocks of a Mamba2 language model as single ops, in fp32. Activations are
+// (batch, length, channels) tensors, channels last; lengths may be dynamic (`?`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAMBA2_DIALECT_M2_OPS
+#define MAMBA2_DIALECT_M2_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def M2_Dialect : Dialect {
+  let name = "m2";
+  let summary = "Mamba2 model-level operations (fp32)";
+  let description = [{
+    One op per block of a Mamba2 language model: embedding, RMS norm, linear, causal
+    depthwise conv1d, SiLU, softplus, the SSD state-space scan, gated RMS norm, residual add
+    and the tied lm_head. The raising pass produces it from the `onnx` dialect; the fp32
+    evaluator runs it; quantisation and lowering to the overlay start from it.
+  }];
+  let cppNamespace = "::mamba2::m2";
+}
+
+def M2_F32Tensor : TensorOf<[F32]>;
+def M2_I64Tensor : TensorOf<[I64]>;
+
+class M2_Op<string mnemonic, list<Trait> traits = []>
+    : Op<M2_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+def M2_ConstantOp : M2_Op<"constant", [ConstantLike, AllTypesMatch<["value", "output"]>]> {
+  let summary = "a weight or other constant tensor";
+  let description = [{
+    ```mlir
+    %w = m2.constant dense<1.0> : tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def M2_EmbeddingOp : M2_Op<"embedding"> {
+  let summary = "looks up token ids in an embedding table";
+  let description = [{
+    `ids` (b, l) int64, `table` (vocab, d) -> (b, l, d).
+
+    ```mlir
+    %h = m2.embedding %ids, %table : (tensor<1x?xi64>, tensor<256x64xf32>) -> tensor<1x?x64xf32>
+    ```
+  }];
+  let arguments = (ins M2_I64Tensor:$ids, M2_F32Tensor:$table);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def M2_RMSNormOp : M2_Op<"rms_norm"> {
+  let summary = "x / sqrt(mean(x^2 over the last axis) + eps) * weight";
+  let description = [{
+    ```mlir
+    %n = m2.rms_norm %x, %w {eps = 1.0e-5 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$weight, F32Attr:$eps);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def M2_LinearOp : M2_Op<"linear"> {
+  let summary = "x @ weight over the last axis; weight is (in, out) as in ONNX MatMul";
+  let description = [{
+    The weight keeps the (in_features, out_features) layout of the ONNX MatMul it came from,
+    so that raising does not copy it.
+
+    ```mlir
+    %y = m2.linear %x, %w : (tensor<1x?x64xf32>, tensor<64x328xf32>) -> tensor<1x?x328xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$weight);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def M2_SplitOp : M2_Op<"split"> {
+  let summary = "splits the last axis into consecutive parts of the given sizes";
+  let description = [{
+    ```mlir
+    %z, %xbc, %dt = m2.split %p {sizes = array<i64: 128, 192, 8>}
+        : (tensor<1x?x328xf32>) -> (tensor<1x?x128xf32>, tensor<1x?x192xf32>, tensor<1x?x8xf32>)
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<M2_F32Tensor>:$outputs);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def M2_Conv1dOp : M2_Op<"conv1d"> {
+  let summary = "causal depthwise 1-D convolution along the length, with bias";
+  let description = [{
+    `input` (b, l, c), `weight` (c, k), `bias` (c):
+    `out[b, t, c] = bias[c] + sum_j weight[c, j] * input[b, t - (k - 1) + j, c]`, with zeros
+    before the start (or the carried conv state when decoding).
+
+    ```mlir
+    %y = m2.conv1d %x, %w, %b : (tensor<1x?x192xf32>, tensor<192x4xf32>, tensor<192xf32>) -> tensor<1x?x192xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$weight, M2_F32Tensor:$bias);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+class M2_UnaryOp<string mnemonic, string what> : M2_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = what;
+  let description = [{
+    ```mlir
+    %y = m2.}] # mnemonic # [{ %x : tensor<1x?x192xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def M2_SiluOp : M2_UnaryOp<"silu", "x * sigmoid(x)">;
+def M2_SoftplusOp : M2_UnaryOp<"softplus", "log(1 + exp(x))">;
+
+def M2_SSDOp : M2_Op<"ssd"> {
+  let summary = "the Mamba2 selective state-space scan (SSD) with the D skip";
+  let description = [{
+    Operands (b = batch, l = length, h = heads, p = headdim, g = ngroups, n = d_state):
+    `x` (b, l, h*p), `dt` (b, l, h) before the softplus, `dt_bias` (h), `A` (h, negative),
+    `B` and `C` (b, l, g*n), `D` (h). Heads h use group h / (h / g). With
+    `dt' = softplus(dt + dt_bias)`, per head the state S (p, n) evolves as
+    `S_t = exp(dt'_t A) S_{t-1} + dt'_t x_t B_t^T` and `y_t = S_t C_t + D x_t`.
+    The result is y (b, l, h*p). `chunk_size` records the chunk length of the exported
+    chunked form; the function does not depend on it.
+
+    ```mlir
+    %y = m2.ssd %x, %dt, %dt_bias, %A, %B, %C, %D {ngroups = 2 : i64, chunk_size = 16 : i64}
+        : (tensor<1x?x128xf32>, tensor<1x?x8xf32>, tensor<8xf32>, tensor<8xf32>,
+           tensor<1x?x32xf32>, tensor<1x?x32xf32>, tensor<8xf32>) -> tensor<1x?x128xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$x, M2_F32Tensor:$dt, M2_F32Tensor:$dt_bias, M2_F32Tensor:$A,
+                   M2_F32Tensor:$B, M2_F32Tensor:$C, M2_F32Tensor:$D,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$ngroups,
+                   DefaultValuedAttr<I64Attr, "0">:$chunk_size);
+  let results = (outs M2_F32Tensor:$y);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $dt_bias `,` $A `,` $B `,` $C `,` $D attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def M2_GatedRMSNormOp : M2_Op<"gated_rms_norm"> {
+  let summary = "rmsnorm(y * silu(z)) * weight, normalised per group of channels";
+  let description = [{
+    `y`, `z` (b, l, d), `weight` (d); the d channels form `ngroups` groups of d / ngroups,
+    each normalised on its own.
+
+    ```mlir
+    %o = m2.gated_rms_norm %y, %z, %w {eps = 1.0e-5 : f32, ngroups = 2 : i64}
+        : (tensor<1x?x128xf32>, tensor<1x?x128xf32>, tensor<128xf32>) -> tensor<1x?x128xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$y, M2_F32Tensor:$z, M2_F32Tensor:$weight, F32Attr:$eps,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$ngroups);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$y `,` $z `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def M2_ResidualAddOp : M2_Op<"residual_add", [SameOperandsAndResultType]> {
+  let summary = "the residual connection: residual + block output";
+  let description = [{
+    ```mlir
+    %h1 = m2.residual_add %h0, %o : tensor<1x?x64xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$residual, M2_F32Tensor:$update);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$residual `,` $update attr-dict `:` type($output)";
+}
+
+def M2_LMHeadOp : M2_Op<"lm_head"> {
+  let summary = "logits = x @ table^T with the (tied) embedding table (vocab, d)";
+  let description = [{
+    ```mlir
+    %logits = m2.lm_head %x, %table : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$table);
+  let results = (outs M2_F32Tensor:$logits);
+  let assemblyFormat = "$input `,` $table attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+#endif // MAMBA2_DIALECT_M2_OPS

@@ -1,0 +1,191 @@
+// The `m2` dialect: registration and verifiers (shapes and attributes).
+#include "mamba2/Dialect/M2/M2Dialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+
+using namespace mlir;
+using namespace mamba2::m2;
+
+#include "mamba2/Dialect/M2/M2Dialect.cpp.inc"
+
+void M2Dialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "mamba2/Dialect/M2/M2Ops.cpp.inc"
+      >();
+}
+
+namespace {
+
+/// Static size of dimension `d` (negative counts from the end), or kDynamic when unknown.
+int64_t dim(Value v, int64_t d) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    return ShapedType::kDynamic;
+  if (d < 0)
+    d += t.getRank();
+  if (d < 0 || d >= t.getRank())
+    return ShapedType::kDynamic;
+  return t.getDimSize(d);
+}
+
+int64_t rank(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  return t ? t.getRank() : -1;
+}
+
+/// True when both sizes are known and differ.
+bool conflict(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+/// Checks that `v` is ranked with rank `r`.
+LogicalResult expectRank(Operation *op, Value v, int64_t r, StringRef what) {
+  if (rank(v) != r)
+    return op->emitOpError() << what << " must have rank " << r << ", got " << v.getType();
+  return success();
+}
+
+/// Checks that `a` and `b` agree on their leading (batch, length) dimensions.
+LogicalResult sameLeading(Operation *op, Value a, Value b, StringRef what) {
+  for (int64_t d = 0; d < 2; ++d)
+    if (conflict(dim(a, d), dim(b, d)))
+      return op->emitOpError() << what << ": batch and length dimensions disagree ("
+                               << a.getType() << " vs " << b.getType() << ")";
+  return success();
+}
+
+} // namespace
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult EmbeddingOp::verify() {
+  if (failed(expectRank(*this, getTable(), 2, "table")) ||
+      failed(expectRank(*this, getIds(), 2, "ids")) ||
+      failed(expectRank(*this, getOutput(), 3, "result")))
+    return failure();
+  if (conflict(dim(getOutput(), -1), dim(getTable(), 1)))
+    return emitOpError("result width ") << dim(getOutput(), -1) << " differs from the table's "
+                                        << dim(getTable(), 1);
+  return sameLeading(*this, getIds(), getOutput(), "result");
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(expectRank(*this, getWeight(), 1, "weight")))
+    return failure();
+  if (conflict(dim(getInput(), -1), dim(getWeight(), 0)))
+    return emitOpError("weight of ") << dim(getWeight(), 0) << " for " << dim(getInput(), -1)
+                                     << " channels";
+  if (getInput().getType() != getOutput().getType())
+    return emitOpError("result type must equal the input type");
+  if (getEps().convertToFloat() <= 0)
+    return emitOpError("eps must be positive");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(expectRank(*this, getWeight(), 2, "weight")))
+    return failure();
+  if (rank(getInput()) < 1 || rank(getOutput()) != rank(getInput()))
+    return emitOpError("input and result must have the same rank");
+  if (conflict(dim(getInput(), -1), dim(getWeight(), 0)))
+    return emitOpError("input has ") << dim(getInput(), -1) << " features, the weight expects "
+                                     << dim(getWeight(), 0);
+  if (conflict(dim(getOutput(), -1), dim(getWeight(), 1)))
+    return emitOpError("result has ") << dim(getOutput(), -1) << " features, the weight gives "
+                                      << dim(getWeight(), 1);
+  return success();
+}
+
+LogicalResult SplitOp::verify() {
+  auto sizes = getSizes();
+  if (sizes.size() != getOutputs().size())
+    return emitOpError("has ") << sizes.size() << " sizes for " << getOutputs().size()
+                               << " results";
+  int64_t total = 0;
+  for (auto [s, r] : llvm::zip(sizes, getOutputs())) {
+    if (s <= 0)
+      return emitOpError("sizes must be positive");
+    if (conflict(dim(r, -1), s))
+      return emitOpError("result of width ") << dim(r, -1) << " for size " << s;
+    total += s;
+  }
+  if (conflict(dim(getInput(), -1), total))
+    return emitOpError("sizes sum to ") << total << " but the input has " << dim(getInput(), -1);
+  return success();
+}
+
+LogicalResult Conv1dOp::verify() {
+  if (failed(expectRank(*this, getInput(), 3, "input")) ||
+      failed(expectRank(*this, getWeight(), 2, "weight")) ||
+      failed(expectRank(*this, getBias(), 1, "bias")))
+    return failure();
+  int64_t c = dim(getInput(), 2);
+  if (conflict(c, dim(getWeight(), 0)) || conflict(c, dim(getBias(), 0)))
+    return emitOpError("weight and bias must have one row per channel (") << c << ")";
+  if (getInput().getType() != getOutput().getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+LogicalResult SSDOp::verify() {
+  if (failed(expectRank(*this, getX(), 3, "x")) || failed(expectRank(*this, getDt(), 3, "dt")) ||
+      failed(expectRank(*this, getB(), 3, "B")) || failed(expectRank(*this, getC(), 3, "C")))
+    return failure();
+  for (Value v : {getDtBias(), getA(), getD()})
+    if (failed(expectRank(*this, v, 1, "dt_bias, A and D")))
+      return failure();
+  int64_t h = dim(getDt(), 2);
+  for (Value v : {getDtBias(), getA(), getD()})
+    if (conflict(dim(v, 0), h))
+      return emitOpError("dt_bias, A and D need one value per head (") << h << ")";
+  int64_t g = getNgroups();
+  if (!ShapedType::isDynamic(h) && h % g)
+    return emitOpError("heads (") << h << ") are not a multiple of ngroups (" << g << ")";
+  int64_t d = dim(getX(), 2);
+  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(d) && d % h)
+    return emitOpError("x width ") << d << " is not a multiple of the heads (" << h << ")";
+  int64_t gn = dim(getB(), 2);
+  if (conflict(gn, dim(getC(), 2)))
+    return emitOpError("B and C must have the same width");
+  if (!ShapedType::isDynamic(gn) && gn % g)
+    return emitOpError("B width ") << gn << " is not a multiple of ngroups (" << g << ")";
+  for (Value v : {getDt(), getB(), getC()})
+    if (failed(sameLeading(*this, getX(), v, "operands")))
+      return failure();
+  if (getX().getType() != getY().getType())
+    return emitOpError("result type must equal the type of x");
+  return success();
+}
+
+LogicalResult GatedRMSNormOp::verify() {
+  if (failed(expectRank(*this, getWeight(), 1, "weight")))
+    return failure();
+  if (getY().getType() != getZ().getType() || getY().getType() != getOutput().getType())
+    return emitOpError("y, z and the result must have the same type");
+  int64_t d = dim(getY(), -1);
+  if (conflict(d, dim(getWeight(), 0)))
+    return emitOpError("weight of ") << dim(getWeight(), 0) << " for " << d << " channels";
+  if (!ShapedType::isDynamic(d) && d % getNgroups())
+    return emitOpError("channels (") << d << ") are not a multiple of ngroups ("
+                                     << getNgroups() << ")";
+  if (getEps().convertToFloat() <= 0)
+    return emitOpError("eps must be positive");
+  return success();
+}
+
+LogicalResult LMHeadOp::verify() {
+  if (failed(expectRank(*this, getTable(), 2, "table")))
+    return failure();
+  if (conflict(dim(getInput(), -1), dim(getTable(), 1)))
+    return emitOpError("input width ") << dim(getInput(), -1) << " differs from the table's "
+                                       << dim(getTable(), 1);
+  if (conflict(dim(getLogits(), -1), dim(getTable(), 0)))
+    return emitOpError("logits width ") << dim(getLogits(), -1) << " differs from the vocabulary "
+                                        << dim(getTable(), 0);
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "mamba2/Dialect/M2/M2Ops.cpp.inc"

@@ -1,0 +1,48 @@
+// RUN: mamba2-opt --split-input-file %s | mamba2-opt | FileCheck %s
+
+// Tests that every m2 op of one Mamba2 block parses, verifies and prints back the same.
+// CHECK-LABEL: func.func @block
+// CHECK: m2.embedding %{{.+}}, %{{.+}} : (tensor<1x?xi64>, tensor<256x64xf32>) -> tensor<1x?x64xf32>
+// CHECK: m2.rms_norm %{{.+}}, %{{.+}} {eps = 9.99999974E-6 : f32}
+// CHECK: m2.linear
+// CHECK: %[[S:.+]]:3 = m2.split %{{.+}} {sizes = array<i64: 128, 192, 8>}
+// CHECK: m2.conv1d %[[S]]#1
+// CHECK: m2.silu
+// CHECK: m2.ssd {{.*}} {chunk_size = 16 : i64, ngroups = 2 : i64}
+// CHECK: m2.gated_rms_norm {{.*}} {eps = 9.99999974E-6 : f32, ngroups = 2 : i64}
+// CHECK: m2.residual_add
+// CHECK: m2.lm_head
+func.func @block(%ids: tensor<1x?xi64>) -> tensor<1x?x256xf32> {
+  %table = m2.constant dense<0.5> : tensor<256x64xf32>
+  %w64 = m2.constant dense<1.0> : tensor<64xf32>
+  %win = m2.constant dense<0.1> : tensor<64x328xf32>
+  %cw = m2.constant dense<0.2> : tensor<192x4xf32>
+  %cb = m2.constant dense<0.0> : tensor<192xf32>
+  %h8 = m2.constant dense<1.0> : tensor<8xf32>
+  %a8 = m2.constant dense<-1.0> : tensor<8xf32>
+  %w128 = m2.constant dense<1.0> : tensor<128xf32>
+  %wout = m2.constant dense<0.1> : tensor<128x64xf32>
+  %h = m2.embedding %ids, %table : (tensor<1x?xi64>, tensor<256x64xf32>) -> tensor<1x?x64xf32>
+  %n = m2.rms_norm %h, %w64 {eps = 1.0e-5 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+  %p = m2.linear %n, %win : (tensor<1x?x64xf32>, tensor<64x328xf32>) -> tensor<1x?x328xf32>
+  %z, %xbc, %dt = m2.split %p {sizes = array<i64: 128, 192, 8>} : (tensor<1x?x328xf32>) -> (tensor<1x?x128xf32>, tensor<1x?x192xf32>, tensor<1x?x8xf32>)
+  %c = m2.conv1d %xbc, %cw, %cb : (tensor<1x?x192xf32>, tensor<192x4xf32>, tensor<192xf32>) -> tensor<1x?x192xf32>
+  %s = m2.silu %c : tensor<1x?x192xf32>
+  %x, %b, %cc = m2.split %s {sizes = array<i64: 128, 32, 32>} : (tensor<1x?x192xf32>) -> (tensor<1x?x128xf32>, tensor<1x?x32xf32>, tensor<1x?x32xf32>)
+  %y = m2.ssd %x, %dt, %h8, %a8, %b, %cc, %h8 {ngroups = 2 : i64, chunk_size = 16 : i64} : (tensor<1x?x128xf32>, tensor<1x?x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<1x?x32xf32>, tensor<1x?x32xf32>, tensor<8xf32>) -> tensor<1x?x128xf32>
+  %g = m2.gated_rms_norm %y, %z, %w128 {eps = 1.0e-5 : f32, ngroups = 2 : i64} : (tensor<1x?x128xf32>, tensor<1x?x128xf32>, tensor<128xf32>) -> tensor<1x?x128xf32>
+  %o = m2.linear %g, %wout : (tensor<1x?x128xf32>, tensor<128x64xf32>) -> tensor<1x?x64xf32>
+  %r = m2.residual_add %h, %o : tensor<1x?x64xf32>
+  %l = m2.lm_head %r, %table : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+  return %l : tensor<1x?x256xf32>
+}
+
+// -----
+
+// Tests that softplus keeps its operand's type.
+// CHECK-LABEL: func.func @softplus
+// CHECK: m2.softplus %{{.+}} : tensor<2x3x4xf32>
+func.func @softplus(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  %0 = m2.softplus %x : tensor<2x3x4xf32>
+  return %0 : tensor<2x3x4xf32>
+}

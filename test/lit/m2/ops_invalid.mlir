@@ -1,0 +1,71 @@
+// RUN: mamba2-opt --split-input-file --verify-diagnostics %s
+
+// Tests that a linear whose weight does not fit the input features is refused.
+func.func @linear_features(%x: tensor<1x4x64xf32>, %w: tensor<32x16xf32>) -> tensor<1x4x16xf32> {
+  // expected-error @+1 {{input has 64 features, the weight expects 32}}
+  %0 = m2.linear %x, %w : (tensor<1x4x64xf32>, tensor<32x16xf32>) -> tensor<1x4x16xf32>
+  return %0 : tensor<1x4x16xf32>
+}
+
+// -----
+
+// Tests that split sizes must add up to the input width.
+func.func @split_sum(%x: tensor<1x4x10xf32>) -> tensor<1x4x4xf32> {
+  // expected-error @+1 {{sizes sum to 8 but the input has 10}}
+  %0:2 = m2.split %x {sizes = array<i64: 4, 4>} : (tensor<1x4x10xf32>) -> (tensor<1x4x4xf32>, tensor<1x4x4xf32>)
+  return %0#0 : tensor<1x4x4xf32>
+}
+
+// -----
+
+// Tests that an SSD whose heads are not a multiple of ngroups is refused.
+func.func @ssd_groups(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor<3xf32>, %b: tensor<1x4x8xf32>) -> tensor<1x4x24xf32> {
+  // expected-error @+1 {{heads (3) are not a multiple of ngroups (2)}}
+  %0 = m2.ssd %x, %dt, %h, %h, %b, %b, %h {ngroups = 2 : i64} : (tensor<1x4x24xf32>, tensor<1x4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<3xf32>) -> tensor<1x4x24xf32>
+  return %0 : tensor<1x4x24xf32>
+}
+
+// -----
+
+// Tests that an SSD needs one dt_bias, A and D value per head.
+func.func @ssd_heads(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor<4xf32>, %b: tensor<1x4x8xf32>) -> tensor<1x4x24xf32> {
+  // expected-error @+1 {{dt_bias, A and D need one value per head (3)}}
+  %0 = m2.ssd %x, %dt, %h, %h, %b, %b, %h {ngroups = 1 : i64} : (tensor<1x4x24xf32>, tensor<1x4x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4xf32>) -> tensor<1x4x24xf32>
+  return %0 : tensor<1x4x24xf32>
+}
+
+// -----
+
+// Tests that a conv1d weight must have one row per channel.
+func.func @conv_channels(%x: tensor<1x4x8xf32>, %w: tensor<6x4xf32>, %b: tensor<8xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{weight and bias must have one row per channel (8)}}
+  %0 = m2.conv1d %x, %w, %b : (tensor<1x4x8xf32>, tensor<6x4xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+  return %0 : tensor<1x4x8xf32>
+}
+
+// -----
+
+// Tests that a gated norm's channels must split into whole groups.
+func.func @gated_groups(%y: tensor<1x4x10xf32>, %w: tensor<10xf32>) -> tensor<1x4x10xf32> {
+  // expected-error @+1 {{channels (10) are not a multiple of ngroups (4)}}
+  %0 = m2.gated_rms_norm %y, %y, %w {eps = 1.0e-5 : f32, ngroups = 4 : i64} : (tensor<1x4x10xf32>, tensor<1x4x10xf32>, tensor<10xf32>) -> tensor<1x4x10xf32>
+  return %0 : tensor<1x4x10xf32>
+}
+
+// -----
+
+// Tests that the lm_head's logits width must be the vocabulary size.
+func.func @lm_head_vocab(%x: tensor<1x4x64xf32>, %t: tensor<256x64xf32>) -> tensor<1x4x255xf32> {
+  // expected-error @+1 {{logits width 255 differs from the vocabulary 256}}
+  %0 = m2.lm_head %x, %t : (tensor<1x4x64xf32>, tensor<256x64xf32>) -> tensor<1x4x255xf32>
+  return %0 : tensor<1x4x255xf32>
+}
+
+// -----
+
+// Tests that the embedding ids must be int64.
+func.func @embedding_ids(%ids: tensor<1x4xi32>, %t: tensor<256x64xf32>) -> tensor<1x4x64xf32> {
+  // expected-error @+1 {{operand #0 must be tensor of 64-bit signless integer values}}
+  %0 = m2.embedding %ids, %t : (tensor<1x4xi32>, tensor<256x64xf32>) -> tensor<1x4x64xf32>
+  return %0 : tensor<1x4x64xf32>
+}

@@ -1,0 +1,128 @@
+// RUN: mamba2-opt --split-input-file --pass-pipeline='builtin.module(func.func(raise-onnx-to-m2))' %s | FileCheck %s
+
+// Tests that an embedding Gather and an RMS norm written with Pow/ReduceMean/Add/Sqrt/Div/Mul
+// become m2.embedding and m2.rms_norm, the weights m2.constant, and the onnx ops disappear.
+// CHECK-LABEL: func.func @embedding_norm
+// CHECK-DAG: %[[T:.+]] = m2.constant dense<5.000000e-01> : tensor<16x8xf32>
+// CHECK-DAG: %[[W:.+]] = m2.constant dense<2.000000e+00> : tensor<8xf32>
+// CHECK: %[[E:.+]] = m2.embedding %{{.+}}, %[[T]] : (tensor<1x?xi64>, tensor<16x8xf32>) -> tensor<1x?x8xf32>
+// CHECK: %[[N:.+]] = m2.rms_norm %[[E]], %[[W]] {eps = 9.99999974E-6 : f32}
+// CHECK: return %[[N]]
+// CHECK-NOT: onnx.
+func.func @embedding_norm(%ids: tensor<1x?xi64>) -> tensor<1x?x8xf32> {
+  %t = onnx.Constant {value = dense<0.5> : tensor<16x8xf32>} : () -> tensor<16x8xf32>
+  %e = onnx.Gather %t, %ids {axis = 0 : i64} : (tensor<16x8xf32>, tensor<1x?xi64>) -> tensor<1x?x8xf32>
+  %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : () -> tensor<f32>
+  %p = onnx.Pow %e, %two : (tensor<1x?x8xf32>, tensor<f32>) -> tensor<1x?x8xf32>
+  %m = onnx.ReduceMean %p {axes = [-1], keepdims = 1 : i64} : (tensor<1x?x8xf32>) -> tensor<1x?x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-5> : tensor<f32>} : () -> tensor<f32>
+  %a = onnx.Add %m, %eps : (tensor<1x?x1xf32>, tensor<f32>) -> tensor<1x?x1xf32>
+  %s = onnx.Sqrt %a : (tensor<1x?x1xf32>) -> tensor<1x?x1xf32>
+  %one = onnx.Constant {value = dense<1.0> : tensor<f32>} : () -> tensor<f32>
+  %r = onnx.Div %one, %s : (tensor<f32>, tensor<1x?x1xf32>) -> tensor<1x?x1xf32>
+  %n = onnx.Mul %e, %r : (tensor<1x?x8xf32>, tensor<1x?x1xf32>) -> tensor<1x?x8xf32>
+  %w = onnx.Constant {value = dense<2.0> : tensor<8xf32>} : () -> tensor<8xf32>
+  %y = onnx.Mul %n, %w : (tensor<1x?x8xf32>, tensor<8xf32>) -> tensor<1x?x8xf32>
+  return %y : tensor<1x?x8xf32>
+}
+
+// -----
+
+// Tests the norm variant x / sqrt(mean(x * x) + eps) * w.
+// CHECK-LABEL: func.func @norm_div_variant
+// CHECK: m2.rms_norm %{{.+}}, %{{.+}} {eps = 1.000000e-03 : f32}
+// CHECK-NOT: onnx.Sqrt
+func.func @norm_div_variant(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
+  %p = onnx.Mul %x, %x : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  %m = onnx.ReduceMean %p {axes = [2], keepdims = 1 : i64} : (tensor<2x3x8xf32>) -> tensor<2x3x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-3> : tensor<f32>} : () -> tensor<f32>
+  %a = onnx.Add %eps, %m : (tensor<f32>, tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %s = onnx.Sqrt %a : (tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %n = onnx.Div %x, %s : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> tensor<2x3x8xf32>
+  %w = onnx.Constant {value = dense<1.0> : tensor<8xf32>} : () -> tensor<8xf32>
+  %y = onnx.Mul %w, %n : (tensor<8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}
+
+// -----
+
+// Tests that MatMul with a constant weight becomes m2.linear, a last-axis Split with constant
+// sizes m2.split, x * Sigmoid(x) m2.silu, and the residual Add of a linear m2.residual_add.
+// CHECK-LABEL: func.func @linear_split_silu_residual
+// CHECK: %[[L:.+]] = m2.linear %[[X:.+]], %{{.+}} : (tensor<1x4x8xf32>, tensor<8x12xf32>) -> tensor<1x4x12xf32>
+// CHECK: %[[S:.+]]:2 = m2.split %[[L]] {sizes = array<i64: 8, 4>}
+// CHECK: %[[A:.+]] = m2.silu %[[S]]#0 : tensor<1x4x8xf32>
+// CHECK: %[[O:.+]] = m2.linear %[[A]], %{{.+}} : (tensor<1x4x8xf32>, tensor<8x8xf32>) -> tensor<1x4x8xf32>
+// CHECK: %[[R:.+]] = m2.residual_add %[[X]], %[[O]] : tensor<1x4x8xf32>
+// CHECK-NOT: onnx.
+func.func @linear_split_silu_residual(%x: tensor<1x4x8xf32>) -> (tensor<1x4x8xf32>, tensor<1x4x4xf32>) {
+  %w = onnx.Constant {value = dense<0.25> : tensor<8x12xf32>} : () -> tensor<8x12xf32>
+  %l = onnx.MatMul %x, %w : (tensor<1x4x8xf32>, tensor<8x12xf32>) -> tensor<1x4x12xf32>
+  %sizes = onnx.Constant {value = dense<[8, 4]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %a, %b = onnx.Split %l, %sizes {axis = -1 : i64} : (tensor<1x4x12xf32>, tensor<2xi64>) -> (tensor<1x4x8xf32>, tensor<1x4x4xf32>)
+  %sg = onnx.Sigmoid %a : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %si = onnx.Mul %a, %sg : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %w2 = onnx.Constant {value = dense<0.5> : tensor<8x8xf32>} : () -> tensor<8x8xf32>
+  %o = onnx.MatMul %si, %w2 : (tensor<1x4x8xf32>, tensor<8x8xf32>) -> tensor<1x4x8xf32>
+  %r = onnx.Add %x, %o : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  return %r, %b : tensor<1x4x8xf32>, tensor<1x4x4xf32>
+}
+
+// -----
+
+// Tests that Transpose / Conv(group = channels, pads = k-1) / Slice [0, L) / Transpose is the
+// causal depthwise conv, its (C, 1, K) weight reshaped to (C, K).
+// CHECK-LABEL: func.func @causal_conv
+// CHECK-DAG: %[[W:.+]] = m2.constant dense<2.500000e-01> : tensor<6x4xf32>
+// CHECK-DAG: %[[B:.+]] = m2.constant dense<1.000000e+00> : tensor<6xf32>
+// CHECK: %[[C:.+]] = m2.conv1d %{{.+}}, %[[W]], %[[B]] : (tensor<1x5x6xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<1x5x6xf32>
+// CHECK: return %[[C]]
+// CHECK-NOT: onnx.
+func.func @causal_conv(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x5x6xf32>) -> tensor<1x6x5xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x1x4xf32>} : () -> tensor<6x1x4xf32>
+  %b = onnx.Constant {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
+  %c = onnx.Conv %t, %w, %b {group = 6 : i64, kernel_shape = [4], pads = [3, 3], strides = [1], dilations = [1]} : (tensor<1x6x5xf32>, tensor<6x1x4xf32>, tensor<6xf32>) -> tensor<1x6x8xf32>
+  %s0 = onnx.Constant {value = dense<0> : tensor<1xi64>} : () -> tensor<1xi64>
+  %s1 = onnx.Constant {value = dense<5> : tensor<1xi64>} : () -> tensor<1xi64>
+  %ax = onnx.Constant {value = dense<2> : tensor<1xi64>} : () -> tensor<1xi64>
+  %none = onnx.NoValue : () -> none
+  %sl = onnx.Slice %c, %s0, %s1, %ax, %none : (tensor<1x6x8xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, none) -> tensor<1x6x5xf32>
+  %y = onnx.Transpose %sl {perm = [0, 2, 1]} : (tensor<1x6x5xf32>) -> tensor<1x5x6xf32>
+  return %y : tensor<1x5x6xf32>
+}
+
+// -----
+
+// Tests that a conv whose slice keeps the wrong end (not the causal part) is left alone.
+// CHECK-LABEL: func.func @acausal_conv
+// CHECK-NOT: m2.conv1d
+// CHECK: onnx.Conv
+func.func @acausal_conv(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x5x6xf32>) -> tensor<1x6x5xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x1x4xf32>} : () -> tensor<6x1x4xf32>
+  %b = onnx.Constant {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
+  %c = onnx.Conv %t, %w, %b {group = 6 : i64, kernel_shape = [4], pads = [3, 3]} : (tensor<1x6x5xf32>, tensor<6x1x4xf32>, tensor<6xf32>) -> tensor<1x6x8xf32>
+  %s0 = onnx.Constant {value = dense<3> : tensor<1xi64>} : () -> tensor<1xi64>
+  %s1 = onnx.Constant {value = dense<8> : tensor<1xi64>} : () -> tensor<1xi64>
+  %ax = onnx.Constant {value = dense<2> : tensor<1xi64>} : () -> tensor<1xi64>
+  %none = onnx.NoValue : () -> none
+  %sl = onnx.Slice %c, %s0, %s1, %ax, %none : (tensor<1x6x8xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, none) -> tensor<1x6x5xf32>
+  %y = onnx.Transpose %sl {perm = [0, 2, 1]} : (tensor<1x6x5xf32>) -> tensor<1x5x6xf32>
+  return %y : tensor<1x5x6xf32>
+}
+
+// -----
+
+// Tests that a MatMul with the transposed embedding table is the tied lm_head.
+// CHECK-LABEL: func.func @tied_head
+// CHECK: %[[T:.+]] = m2.constant dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK: %[[E:.+]] = m2.embedding %{{.+}}, %[[T]]
+// CHECK: m2.lm_head %[[E]], %[[T]] : (tensor<1x4x2xf32>, tensor<3x2xf32>) -> tensor<1x4x3xf32>
+func.func @tied_head(%ids: tensor<1x4xi64>) -> tensor<1x4x3xf32> {
+  %t = onnx.Constant {value = dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>} : () -> tensor<3x2xf32>
+  %e = onnx.Gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<1x4xi64>) -> tensor<1x4x2xf32>
+  %tt = onnx.Constant {value = dense<[[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]> : tensor<2x3xf32>} : () -> tensor<2x3xf32>
+  %l = onnx.MatMul %e, %tt : (tensor<1x4x2xf32>, tensor<2x3xf32>) -> tensor<1x4x3xf32>
+  return %l : tensor<1x4x3xf32>
+}
