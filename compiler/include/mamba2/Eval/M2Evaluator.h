@@ -1,0 +1,65 @@
+// The fp32 evaluator of the `m2` dialect: runs a raised Mamba2 module on token ids, prefill then
+// decode, carrying each conv1d's and ssd's state between calls.
+//
+// Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
+// batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
+// disjoint outputs with a fixed reduction order, so logits are bit-identical for any thread
+// count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Error.h"
+
+#include "mamba2/Eval/ThreadPool.h"
+
+namespace mamba2::eval {
+
+/// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)).
+class Program {
+public:
+  /// Fails (naming the op) when the function holds ops other than m2 ops, or does not take ids
+  /// and return logits. The module must outlive the program.
+  static llvm::Expected<std::unique_ptr<Program>> compile(mlir::ModuleOp module,
+                                                          const std::string &function = "main");
+
+  int64_t vocab() const { return vocab_; }
+  mlir::func::FuncOp function() const { return func_; }
+
+  /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
+  const float *constant(mlir::Value v) const { return constants_.lookup(v); }
+
+private:
+  mlir::func::FuncOp func_;
+  int64_t vocab_ = 0;
+  llvm::DenseMap<mlir::Value, const float *> constants_;
+  std::vector<std::unique_ptr<std::vector<float>>> expanded_;
+};
+
+/// One batch of sequences being evaluated: the state caches of every conv1d and ssd.
+class Session {
+public:
+  Session(const Program &program, int64_t batch, ThreadPool &pool);
+
+  /// Runs `length` more tokens per sequence (ids: batch x length, row-major) from the current
+  /// state; returns logits (batch x length x vocab) and advances the state. A prefill is one
+  /// call with the prompt, each decode step a call with length 1.
+  llvm::Expected<std::vector<float>> run(const std::vector<int64_t> &ids, int64_t length);
+
+  /// Forgets all state (a new sequence).
+  void reset();
+
+private:
+  const Program &program_;
+  int64_t batch_;
+  ThreadPool &pool_;
+  llvm::DenseMap<mlir::Operation *, std::vector<float>> state_;
+};
+
+} // namespace mamba2::eval

@@ -1,0 +1,335 @@
+// fp32 evaluator of the m2 dialect. See M2Evaluator.h.
+#include "mamba2/Eval/M2Evaluator.h"
+
+#include <cmath>
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "mamba2/Dialect/M2/M2Dialect.h"
+
+using namespace mlir;
+
+namespace mamba2::eval {
+namespace {
+
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(msg);
+}
+
+std::string describe(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << op->getName() << " at " << op->getLoc();
+  return s;
+}
+
+/// An activation: (b, l, c) row-major.
+struct Act {
+  int64_t b = 0, l = 0, c = 0;
+  std::vector<float> v;
+  float *row(int64_t bi, int64_t t) { return v.data() + (bi * l + t) * c; }
+  const float *row(int64_t bi, int64_t t) const { return v.data() + (bi * l + t) * c; }
+};
+
+Act make(int64_t b, int64_t l, int64_t c) {
+  Act a;
+  a.b = b;
+  a.l = l;
+  a.c = c;
+  a.v.assign(static_cast<size_t>(b * l * c), 0.0f);
+  return a;
+}
+
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float silu(float x) { return x * sigmoid(x); }
+/// As torch.nn.functional.softplus (threshold 20), which equals log(1 + exp(x)) in fp32 there.
+float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
+/// sum_k a[k] * b[k] with 8 partial sums combined in a fixed order (vectorisable, and the
+/// same result whatever the thread that computes it).
+float dot(const float *a, const float *b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j)
+      acc[j] += a[k + j] * b[k + j];
+  for (; k < n; ++k)
+    acc[k & 7] += a[k] * b[k];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/// y (m, n) = x (m, k) @ w (k, n). Tasks are blocks of 64 output columns by 16 rows; each
+/// output sums over k in order.
+void matmul(const float *x, int64_t m, int64_t k, const float *w, int64_t n, float *y,
+            ThreadPool &pool) {
+  constexpr int64_t NB = 64, MB = 16;
+  int64_t nBlocks = (n + NB - 1) / NB, mBlocks = (m + MB - 1) / MB;
+  pool.parallelFor(nBlocks * mBlocks, [&](int64_t begin, int64_t end) {
+    float acc[NB];
+    for (int64_t task = begin; task < end; ++task) {
+      int64_t n0 = (task % nBlocks) * NB, m0 = (task / nBlocks) * MB;
+      int64_t nw = std::min(NB, n - n0);
+      for (int64_t r = m0; r < std::min(m, m0 + MB); ++r) {
+        const float *xr = x + r * k;
+        std::fill(acc, acc + NB, 0.0f);
+        if (nw == NB) {
+          for (int64_t kk = 0; kk < k; ++kk) {
+            float xv = xr[kk];
+            const float *wr = w + kk * n + n0;
+            for (int64_t j = 0; j < NB; ++j)
+              acc[j] += xv * wr[j];
+          }
+        } else {
+          for (int64_t kk = 0; kk < k; ++kk) {
+            float xv = xr[kk];
+            const float *wr = w + kk * n + n0;
+            for (int64_t j = 0; j < nw; ++j)
+              acc[j] += xv * wr[j];
+          }
+        }
+        std::copy(acc, acc + nw, y + r * n + n0);
+      }
+    }
+  });
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
+                                                          const std::string &function) {
+  auto program = std::unique_ptr<Program>(new Program());
+  auto func = module.lookupSymbol<func::FuncOp>(function);
+  if (!func)
+    return fail("no function @" + function + " in the module");
+  program->func_ = func;
+  auto type = func.getFunctionType();
+  if (type.getNumInputs() != 1 || type.getNumResults() != 1)
+    return fail("@" + function + " must take token ids and return logits");
+  auto ids = dyn_cast<RankedTensorType>(type.getInput(0));
+  auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
+  if (!ids || ids.getRank() != 2 || !ids.getElementType().isInteger(64) || !logits ||
+      logits.getRank() != 3 || logits.isDynamicDim(2))
+    return fail("@" + function + " must map (batch, length) int64 ids to (batch, length, vocab) "
+                "logits");
+  program->vocab_ = logits.getDimSize(2);
+  for (Operation &op : func.getBody().front()) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (!isa<m2::M2Dialect>(op.getDialect()))
+      return fail("the evaluator runs m2 ops only; not raised: " + describe(&op));
+    for (Value r : op.getResults()) {
+      auto t = dyn_cast<RankedTensorType>(r.getType());
+      if (!t || !t.getElementType().isF32())
+        return fail("result of " + describe(&op) + " is not a ranked f32 tensor");
+    }
+    auto c = dyn_cast<m2::ConstantOp>(op);
+    if (!c)
+      continue;
+    ElementsAttr value = c.getValue();
+    const float *data = nullptr;
+    if (auto d = dyn_cast<DenseElementsAttr>(value)) {
+      if (d.isSplat()) {
+        program->expanded_.push_back(std::make_unique<std::vector<float>>(
+            static_cast<size_t>(d.getNumElements()), d.getSplatValue<float>()));
+        data = program->expanded_.back()->data();
+      } else {
+        data = reinterpret_cast<const float *>(d.getRawData().data());
+      }
+    } else if (auto r = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
+      if (auto a = r.tryGetAsArrayRef())
+        data = a->data();
+    }
+    if (!data)
+      return fail("constant " + describe(&op) + " has no readable fp32 data");
+    program->constants_[c.getOutput()] = data;
+  }
+  return program;
+}
+
+Session::Session(const Program &program, int64_t batch, ThreadPool &pool)
+    : program_(program), batch_(batch), pool_(pool) {}
+
+void Session::reset() { state_.clear(); }
+
+llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids, int64_t length) {
+  const int64_t B = batch_, L = length;
+  if (L <= 0 || static_cast<int64_t>(ids.size()) != B * L)
+    return fail("expected " + llvm::Twine(B) + " x " + llvm::Twine(L) + " token ids");
+  llvm::DenseMap<Value, Act> acts;
+  auto in = [&](Value v) -> Act & { return acts[v]; };
+  auto cst = [&](Value v) { return program_.constant(v); };
+  auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };
+  std::vector<float> logits;
+
+  for (Operation &opRef : program_.function().getBody().front()) {
+    Operation *op = &opRef;
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      Act &r = in(ret.getOperand(0));
+      logits = std::move(r.v);
+      break;
+    }
+    if (isa<m2::ConstantOp>(op))
+      continue;
+    if (auto e = dyn_cast<m2::EmbeddingOp>(op)) {
+      // ids (b, l) -> rows of table (V, d).
+      auto tt = cast<RankedTensorType>(e.getTable().getType());
+      int64_t V = tt.getDimSize(0), D = tt.getDimSize(1);
+      const float *table = cst(e.getTable());
+      if (!table)
+        return fail("embedding table of " + describe(op) + " is not a constant");
+      Act out = make(B, L, D);
+      for (int64_t i = 0; i < B * L; ++i) {
+        if (ids[i] < 0 || ids[i] >= V)
+          return fail("token id " + llvm::Twine(ids[i]) + " is outside the vocabulary of " +
+                      llvm::Twine(V));
+        std::copy(table + ids[i] * D, table + (ids[i] + 1) * D, out.v.data() + i * D);
+      }
+      acts[e.getOutput()] = std::move(out);
+    } else if (auto n = dyn_cast<m2::RMSNormOp>(op)) {
+      Act &x = in(n.getInput());
+      const float *w = cst(n.getWeight());
+      float eps = n.getEps().convertToFloat();
+      Act out = make(x.b, x.l, x.c);
+      int64_t C = x.c;
+      pool_.parallelFor(x.b * x.l, [&](int64_t b0, int64_t b1) {
+        for (int64_t r = b0; r < b1; ++r) {
+          const float *xr = x.v.data() + r * C;
+          float ms = dot(xr, xr, C) / static_cast<float>(C);
+          float inv = 1.0f / std::sqrt(ms + eps);
+          for (int64_t c = 0; c < C; ++c)
+            out.v[r * C + c] = xr[c] * inv * w[c];
+        }
+      });
+      acts[n.getOutput()] = std::move(out);
+    } else if (auto lin = dyn_cast<m2::LinearOp>(op)) {
+      Act &x = in(lin.getInput());
+      int64_t N = width(lin.getOutput());
+      Act out = make(x.b, x.l, N);
+      matmul(x.v.data(), x.b * x.l, x.c, cst(lin.getWeight()), N, out.v.data(), pool_);
+      acts[lin.getOutput()] = std::move(out);
+    } else if (auto s = dyn_cast<m2::SplitOp>(op)) {
+      Act &x = in(s.getInput());
+      int64_t off = 0;
+      for (auto [size, r] : llvm::zip(s.getSizes(), s.getOutputs())) {
+        Act part = make(x.b, x.l, size);
+        for (int64_t i = 0; i < x.b * x.l; ++i)
+          std::copy(x.v.data() + i * x.c + off, x.v.data() + i * x.c + off + size,
+                    part.v.data() + i * size);
+        off += size;
+        acts[r] = std::move(part);
+      }
+    } else if (auto cv = dyn_cast<m2::Conv1dOp>(op)) {
+      // out[t, c] = bias[c] + sum_j w[c, j] * in[t - (K-1) + j, c]; state: the last K-1 inputs.
+      Act &x = in(cv.getInput());
+      int64_t C = x.c, K = cast<RankedTensorType>(cv.getWeight().getType()).getDimSize(1);
+      const float *w = cst(cv.getWeight()), *bias = cst(cv.getBias());
+      std::vector<float> &st = state_[op]; // (b, K-1, C)
+      if (st.empty())
+        st.assign(static_cast<size_t>(B * (K - 1) * C), 0.0f);
+      Act out = make(x.b, x.l, C);
+      pool_.parallelFor(B * C, [&](int64_t q0, int64_t q1) {
+        std::vector<float> hist(static_cast<size_t>(K - 1 + L));
+        for (int64_t q = q0; q < q1; ++q) {
+          int64_t b = q / C, c = q % C;
+          for (int64_t j = 0; j < K - 1; ++j)
+            hist[j] = st[(b * (K - 1) + j) * C + c];
+          for (int64_t t = 0; t < L; ++t)
+            hist[K - 1 + t] = x.row(b, t)[c];
+          for (int64_t t = 0; t < L; ++t) {
+            float acc = bias[c];
+            for (int64_t j = 0; j < K; ++j)
+              acc += w[c * K + j] * hist[t + j];
+            out.row(b, t)[c] = acc;
+          }
+          for (int64_t j = 0; j < K - 1; ++j)
+            st[(b * (K - 1) + j) * C + c] = hist[L + j];
+        }
+      });
+      acts[cv.getOutput()] = std::move(out);
+    } else if (auto si = dyn_cast<m2::SiluOp>(op)) {
+      Act out = in(si.getInput());
+      for (float &v : out.v)
+        v = silu(v);
+      acts[si.getOutput()] = std::move(out);
+    } else if (auto sp = dyn_cast<m2::SoftplusOp>(op)) {
+      Act out = in(sp.getInput());
+      for (float &v : out.v)
+        v = softplus(v);
+      acts[sp.getOutput()] = std::move(out);
+    } else if (auto ssd = dyn_cast<m2::SSDOp>(op)) {
+      Act &x = in(ssd.getX()), &dt = in(ssd.getDt()), &Bm = in(ssd.getB()), &Cm = in(ssd.getC());
+      const float *dtBias = cst(ssd.getDtBias()), *A = cst(ssd.getA()), *Dv = cst(ssd.getD());
+      int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
+      std::vector<float> &st = state_[op]; // (b, h, p, n)
+      if (st.empty())
+        st.assign(static_cast<size_t>(B * H * P * N), 0.0f);
+      Act out = make(x.b, x.l, x.c);
+      pool_.parallelFor(B * H, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+          int64_t b = q / H, h = q % H, g = h / hpg;
+          float *S = st.data() + q * P * N; // (p, n)
+          for (int64_t t = 0; t < L; ++t) {
+            float d = softplus(dt.row(b, t)[h] + dtBias[h]);
+            float decay = std::exp(d * A[h]);
+            const float *xt = x.row(b, t) + h * P;
+            const float *bt = Bm.row(b, t) + g * N;
+            const float *ct = Cm.row(b, t) + g * N;
+            float *yt = out.row(b, t) + h * P;
+            for (int64_t p = 0; p < P; ++p) {
+              float *s = S + p * N;
+              float u = d * xt[p];
+              for (int64_t n = 0; n < N; ++n)
+                s[n] = s[n] * decay + u * bt[n];
+              yt[p] = dot(s, ct, N) + Dv[h] * xt[p];
+            }
+          }
+        }
+      });
+      acts[ssd.getY()] = std::move(out);
+    } else if (auto gn = dyn_cast<m2::GatedRMSNormOp>(op)) {
+      Act &y = in(gn.getY()), &z = in(gn.getZ());
+      const float *w = cst(gn.getWeight());
+      float eps = gn.getEps().convertToFloat();
+      int64_t C = y.c, gs = C / gn.getNgroups();
+      Act out = make(y.b, y.l, C);
+      pool_.parallelFor(y.b * y.l, [&](int64_t r0, int64_t r1) {
+        std::vector<float> h(static_cast<size_t>(C));
+        for (int64_t r = r0; r < r1; ++r) {
+          for (int64_t c = 0; c < C; ++c)
+            h[c] = y.v[r * C + c] * silu(z.v[r * C + c]);
+          for (int64_t g0 = 0; g0 < C; g0 += gs) {
+            float ms = dot(h.data() + g0, h.data() + g0, gs) / static_cast<float>(gs);
+            float inv = 1.0f / std::sqrt(ms + eps);
+            for (int64_t c = g0; c < g0 + gs; ++c)
+              out.v[r * C + c] = h[c] * inv * w[c];
+          }
+        }
+      });
+      acts[gn.getOutput()] = std::move(out);
+    } else if (auto ra = dyn_cast<m2::ResidualAddOp>(op)) {
+      Act out = in(ra.getResidual());
+      Act &u = in(ra.getUpdate());
+      for (size_t i = 0; i < out.v.size(); ++i)
+        out.v[i] += u.v[i];
+      acts[ra.getOutput()] = std::move(out);
+    } else if (auto lm = dyn_cast<m2::LMHeadOp>(op)) {
+      Act &x = in(lm.getInput());
+      const float *table = cst(lm.getTable());
+      int64_t V = cast<RankedTensorType>(lm.getTable().getType()).getDimSize(0), D = x.c;
+      int64_t M = x.b * x.l;
+      Act out = make(x.b, x.l, V);
+      pool_.parallelFor(V, [&](int64_t v0, int64_t v1) {
+        for (int64_t r = 0; r < M; ++r)
+          for (int64_t v = v0; v < v1; ++v)
+            out.v[r * V + v] = dot(x.v.data() + r * D, table + v * D, D);
+      });
+      acts[lm.getLogits()] = std::move(out);
+    } else {
+      return fail("the evaluator has no kernel for " + describe(op));
+    }
+  }
+  return logits;
+}
+
+} // namespace mamba2::eval
