@@ -259,6 +259,12 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
         p.regions[reg->id()].init.assign(reg->init()->begin(), reg->init()->end());
       }
     }
+  uint64_t total = 0;
+  for (const isa::Region &reg : p.regions)
+    total += reg.size;
+  if (total > opt.maxRegionBytes)
+    return fail("regions need " + std::to_string(total) + " bytes of DRAM, more than the " +
+                std::to_string(opt.maxRegionBytes) + " this loader allows (constants section)");
   if (fp->symbols())
     for (const m2b::Symbol *s : *fp->symbols()) {
       isa::Symbol sym;

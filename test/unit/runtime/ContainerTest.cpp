@@ -78,6 +78,14 @@ TEST(Container, TargetErrors) {
   EXPECT_EQ(loadError(f), "header names board 'u280' but the target section names 'kv260' (target)");
 }
 
+TEST(Container, OversizedRegionsAreRefusedBeforeAllocation) {
+  std::vector<uint8_t> f = build(".target kv260\n.region scratch 2000000\n.entry main\n{ ctrl.halt }\n");
+  runtime::LoadOptions o;
+  o.maxRegionBytes = 1 << 20;
+  EXPECT_EQ(loadError(f, o),
+            "regions need 2000000 bytes of DRAM, more than the 1048576 this loader allows (constants section)");
+}
+
 TEST(Container, StaticChecksNameTheProblemAndPlace) {
   EXPECT_EQ(validateError(".target kv260\n.region io 64\n.entry main\n{ load.dma region=io dram=32 rows=1 rowb=64 }\n{ ctrl.halt }\n"),
             "DMA range [32, 96) is outside region 'io' (64 bytes) (entry 'main', bundle 0, load slot)");

@@ -38,6 +38,8 @@ struct LoadOptions {
   const hw::BoardConfig *board = nullptr;
   /// Longest control-flow walk (bundles) per entry point before the file is refused.
   uint64_t maxWalkBundles = uint64_t(1) << 26;
+  /// Largest sum of DRAM region sizes accepted (the device allocates them).
+  uint64_t maxRegionBytes = uint64_t(16) << 30;
 };
 
 struct LoadResult {

@@ -1,0 +1,270 @@
+// HLS top of the overlay: `mamba2_overlay`, one kernel with an m_axi port per memory and an
+// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (config/boards.def).
+//
+// This top issues bundles in the serial order of the ISA's ordering contract (isa/Exec.h):
+// control first, then load, store, matrix, vector, SSM, each honouring its tokens. For a
+// well-formed program that is exactly what the decoupled overlay computes; the cycle model
+// (hw/lib/Overlay.cpp) models the decoupled timing. The loader has already checked every DMA and
+// micro-op range; the checks here keep a bad program from touching memory it should not and
+// report it in `status` (fault << 24 | bundle).
+#include "mamba2/hw/HlsConfig.h"
+#include "mamba2/isa/Encoding.h"
+
+#include "Dma.h"
+#include "Matrix.h"
+#include "VectorUnit.h"
+
+#ifndef MAMBA2_BOARD
+#define MAMBA2_BOARD 3
+#endif
+
+namespace mamba2::hw {
+
+using Cfg = BoardCfg<MAMBA2_BOARD>;
+namespace f = isa::field;
+
+enum Fault : unsigned {
+  kOk = 0,
+  kDeadlock = 1,      // a wait on a semaphore with no token
+  kSemOverflow = 2,
+  kBadLoop = 3,       // loop nesting, trip count or body
+  kOutOfProgram = 4,  // ran past the last bundle
+  kSpadRange = 5,     // scratchpad range outside the scratchpad
+  kUcodeRange = 6,
+  kBadOp = 7,
+  kStepLimit = 8,
+};
+
+struct Sems {
+  u32 count[isa::kNumSems];
+};
+
+static bool take(Sems &s, const isa::SlotWord &w) {
+  if (!w.raw(f::none::wen))
+    return true;
+  unsigned i = unsigned(w.raw(f::none::wsem)) & (isa::kNumSems - 1);
+  if (s.count[i] == 0)
+    return false;
+  --s.count[i];
+  return true;
+}
+static bool give(Sems &s, const isa::SlotWord &w) {
+  if (!w.raw(f::none::sen))
+    return true;
+  unsigned i = unsigned(w.raw(f::none::ssem)) & (isa::kNumSems - 1);
+  if (s.count[i] == 0xFFFF)
+    return false;
+  ++s.count[i];
+  return true;
+}
+static bool in_spad(i64 addr, u64 bytes) {
+  return addr >= 0 && u64(addr) <= Cfg::SPAD_BYTES && bytes <= Cfg::SPAD_BYTES - u64(addr);
+}
+
+} // namespace mamba2::hw
+
+using namespace mamba2::hw;
+using namespace mamba2;
+
+extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_t *r_const, byte_t *r_io,
+                               byte_t *r_state, byte_t *r_scratch, u32 num_bundles, u32 ucode_words, u32 entry,
+                               u32 *status) {
+#pragma HLS INTERFACE m_axi port = bundles offset = slave bundle = gmem_insn max_read_burst_length = 64
+#pragma HLS INTERFACE m_axi port = ucode offset = slave bundle = gmem_insn
+#pragma HLS INTERFACE m_axi port = r_const offset = slave bundle = gmem_const max_read_burst_length = 256
+#pragma HLS INTERFACE m_axi port = r_io offset = slave bundle = gmem_io
+#pragma HLS INTERFACE m_axi port = r_state offset = slave bundle = gmem_state
+#pragma HLS INTERFACE m_axi port = r_scratch offset = slave bundle = gmem_scratch
+#pragma HLS INTERFACE m_axi port = status offset = slave bundle = gmem_io
+#pragma HLS INTERFACE s_axilite port = num_bundles
+#pragma HLS INTERFACE s_axilite port = ucode_words
+#pragma HLS INTERFACE s_axilite port = entry
+#pragma HLS INTERFACE s_axilite port = return
+  static byte_t spad[Cfg::SPAD_BYTES];
+  static isa::UopWord store[isa::kUcodeWords];
+  byte_t *regions[4] = {r_const, r_io, r_state, r_scratch};
+  Sems sems;
+  i32 regs[isa::kNumRegs];
+  u32 loop_start[isa::kLoopDepth], loop_end[isa::kLoopDepth], loop_left[isa::kLoopDepth];
+  unsigned depth = 0;
+  for (unsigned i = 0; i < isa::kNumSems; ++i)
+    sems.count[i] = 0;
+  for (unsigned i = 0; i < isa::kNumRegs; ++i)
+    regs[i] = 0;
+
+  unsigned nwords = ucode_words > isa::kUcodeWords ? isa::kUcodeWords : unsigned(ucode_words);
+load_ucode:
+  for (unsigned i = 0; i < isa::kUcodeWords; ++i) {
+    if (i >= nwords)
+      break;
+    store[i] = isa::UopWord::fromBytes(ucode + u64(i) * isa::kUopBytes);
+  }
+
+  u32 pc = entry;
+  unsigned fault = kOk;
+  const u64 kMaxSteps = u64(1) << 40;
+issue:
+  for (u64 step = 0; step < kMaxSteps; ++step) {
+    if (pc >= num_bundles) {
+      fault = kOutOfProgram;
+      break;
+    }
+    isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(pc) * isa::kBundleBytes);
+    const isa::SlotWord &c = b[isa::Slot::Ctrl];
+    if (!take(sems, c)) {
+      fault = kDeadlock;
+      break;
+    }
+    // Non-control slots in slot order, reading the registers before the control op.
+    for (unsigned s = 1; s < isa::kNumSlots && fault == kOk; ++s) {
+      const isa::SlotWord &w = b.slot[s];
+      unsigned op = unsigned(w.raw(f::none::op));
+      if (op == 0)
+        continue;
+      if (!take(sems, w)) {
+        fault = kDeadlock;
+        break;
+      }
+      auto reg = [&](u64 r) { return i64(regs[r & (isa::kNumRegs - 1)]); };
+      if (s == unsigned(isa::Slot::Load) || s == unsigned(isa::Slot::Store)) {
+        DmaArgs a;
+        i64 sp = i64(w.raw(f::xfer::spad)) + reg(w.raw(f::xfer::sreg));
+        i64 dr = i64(w.raw(f::xfer::dram)) + reg(w.raw(f::xfer::dreg));
+        a.rows = unsigned(w.raw(f::xfer::rows));
+        a.rowb = unsigned(w.raw(f::xfer::rowb));
+        a.stride = unsigned(w.raw(f::xfer::stride));
+        if (dr < 0 || !in_spad(sp, u64(a.rows) * a.rowb)) {
+          fault = kSpadRange;
+          break;
+        }
+        a.spad = u64(sp);
+        a.dram = u64(dr);
+        byte_t *region = regions[w.raw(f::xfer::region) & 3];
+        if (s == unsigned(isa::Slot::Load))
+          dma_load(spad, region, a);
+        else if (w.raw(f::xfer::region) != 0)
+          dma_store(spad, region, a);
+      } else if (s == unsigned(isa::Slot::Matrix)) {
+        i64 ar = reg(w.raw(f::mm::areg)), wr = reg(w.raw(f::mm::wreg));
+        MatmulArgs a;
+        a.m = unsigned(w.raw(f::mm::m));
+        a.k = unsigned(w.raw(f::mm::k));
+        a.n = unsigned(w.raw(f::mm::n));
+        a.accum = w.raw(f::mm::accum) != 0;
+        a.int4 = op == isa::op::matrix::mm4;
+        i64 act = i64(w.raw(f::mm::act)) + ar, acc = i64(w.raw(f::mm::acc)) + ar, wgt = i64(w.raw(f::mm::wgt)) + wr;
+        if (!in_spad(act, u64(a.m) * a.k) || !in_spad(acc, u64(a.m) * a.n * 4) ||
+            !in_spad(wgt, a.int4 ? u64(a.n) * (a.k / 2) : u64(a.n) * a.k)) {
+          fault = kSpadRange;
+          break;
+        }
+        a.act = u64(act);
+        a.acc = u64(acc);
+        a.wgt = u64(wgt);
+        matrix_unit<Cfg>(spad, a);
+      } else {
+        // Microcode sequencer: iterations x micro-ops, addresses advanced by the strides.
+        unsigned us = unsigned(w.raw(f::run::ustart)), ul = unsigned(w.raw(f::run::ulen));
+        unsigned iters = unsigned(w.raw(f::run::iters));
+        if (us + ul > nwords) {
+          fault = kUcodeRange;
+          break;
+        }
+        i64 base = reg(w.raw(f::run::areg));
+      iterations:
+        for (unsigned it = 0; it < 65536 && fault == kOk; ++it) {
+          if (it >= iters)
+            break;
+        uops:
+          for (unsigned k = 0; k < 256; ++k) {
+            if (k >= ul)
+              break;
+            const isa::UopWord &uw = store[us + k];
+            UopOperands u;
+            u.op = unsigned(uw.raw(f::uop::uop));
+            i64 dst = uw.get(f::uop::dst) + base + i64(it) * i64(w.raw(f::run::sdst));
+            i64 s0 = uw.get(f::uop::src0) + base + i64(it) * i64(w.raw(f::run::ssrc0));
+            i64 s1 = uw.get(f::uop::src1) + base + i64(it) * i64(w.raw(f::run::ssrc1));
+            i64 s2 = uw.get(f::uop::src2) + base + i64(it) * i64(w.raw(f::run::ssrc2));
+            u.len = unsigned(uw.get(f::uop::len));
+            u.p0 = int(uw.get(f::uop::p0));
+            u.p1 = int(uw.get(f::uop::p1));
+            u.p2 = int(uw.get(f::uop::p2));
+            if (!uop_in_range(u.op, dst, s0, s1, s2, u.len, u.p0, u.p1, Cfg::SPAD_BYTES)) {
+              fault = kSpadRange;
+              break;
+            }
+            if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) && u.len) {
+              PwlTableHeader h = read_pwl_header(spad, u64(s1));
+              if (!in_spad(s1, 16 + 8 * u64(h.n))) {
+                fault = kSpadRange;
+                break;
+              }
+            }
+            u.dst = u64(dst);
+            u.src0 = u64(s0);
+            u.src1 = u64(s1);
+            u.src2 = u64(s2);
+            if (s == unsigned(isa::Slot::Vector))
+              vector_datapath<Cfg>(spad, u);
+            else
+              ssm_datapath<Cfg>(spad, u);
+          }
+        }
+      }
+      if (fault == kOk && !give(sems, w))
+        fault = kSemOverflow;
+    }
+    if (fault != kOk)
+      break;
+    if (!give(sems, c)) {
+      fault = kSemOverflow;
+      break;
+    }
+    // Control operation and loop sequencing (same rules as isa::Sequencer).
+    unsigned cop = unsigned(c.raw(f::none::op));
+    u32 last = pc, next = pc + 1;
+    if (cop == isa::op::ctrl::halt)
+      break;
+    if (cop == isa::op::ctrl::seti && c.raw(f::reg::rd))
+      regs[c.raw(f::reg::rd)] = i32(c.get(f::reg::imm));
+    if (cop == isa::op::ctrl::addi && c.raw(f::reg::rd))
+      regs[c.raw(f::reg::rd)] = i32(u32(regs[c.raw(f::reg::rs)]) + u32(c.get(f::reg::imm)));
+    if (cop == isa::op::ctrl::loop) {
+      i64 count = i64(c.raw(f::loop::count)) + i64(regs[c.raw(f::loop::creg)]);
+      u32 body = u32(c.raw(f::loop::body));
+      u64 end = u64(pc) + body;
+      if (count < 0 || body == 0 || end >= num_bundles || (depth && end > loop_end[depth - 1])) {
+        fault = kBadLoop;
+        break;
+      }
+      if (count == 0) {
+        last = u32(end);
+        next = u32(end) + 1;
+      } else {
+        if (depth == isa::kLoopDepth) {
+          fault = kBadLoop;
+          break;
+        }
+        loop_start[depth] = pc + 1;
+        loop_end[depth] = u32(end);
+        loop_left[depth] = u32(count);
+        ++depth;
+        pc = pc + 1;
+        continue;
+      }
+    }
+  loop_ends:
+    for (unsigned d = 0; d < isa::kLoopDepth; ++d) {
+      if (depth == 0 || loop_end[depth - 1] != last)
+        break;
+      if (--loop_left[depth - 1] > 0) {
+        next = loop_start[depth - 1];
+        break;
+      }
+      --depth;
+    }
+    pc = next;
+  }
+  *status = fault == kOk ? u32(0) : (u32(fault) << 24) | (pc & 0xFFFFFF);
+}

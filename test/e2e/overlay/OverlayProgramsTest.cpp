@@ -1,0 +1,131 @@
+// Every hand-written program in programs/ is assembled, packed into a .m2b, loaded through the
+// validator and run on the simulator in functional and in cycle mode; the final DRAM regions
+// and scratchpad must equal the reference interpreter's bit for bit. Bytes a program does not
+// initialise are filled with seeded random data, so saturation and rounding edges get hit.
+// A few outputs are also recomputed directly from the reference functions on host arrays.
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/isa/Asm.h"
+#include "mamba2/isa/Reference.h"
+#include "mamba2/runtime/Container.h"
+#include "mamba2/runtime/TensorText.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+using namespace mamba2;
+
+namespace {
+
+struct Prepared {
+  isa::Program program;
+  const hw::BoardConfig *board = nullptr;
+  isa::Memory initial, ref;
+};
+
+Prepared prepare(const std::string &name, uint32_t seed) {
+  Prepared r;
+  std::vector<uint8_t> text;
+  std::string path = std::string(MAMBA2_OVERLAY_PROGRAMS) + "/" + name;
+  EXPECT_EQ(runtime::readFile(path, text), "");
+  isa::Program p = isa::assemble(std::string(text.begin(), text.end()), path);
+  std::mt19937 g(seed);
+  for (isa::Region &reg : p.regions) {
+    size_t given = reg.init.size();
+    reg.init.resize(reg.size);
+    for (size_t i = given; i < reg.size; ++i) reg.init[i] = uint8_t(g());
+  }
+  // Through the container and the loader, as mamba2-run would.
+  const hw::BoardConfig *b = hw::findBoard(p.target);
+  std::vector<uint8_t> file = runtime::writeContainer(p, *b);
+  runtime::LoadResult lr = runtime::loadContainer(file.data(), file.size());
+  EXPECT_EQ(lr.error, "") << name;
+  r.program = lr.program;
+  r.board = lr.board;
+  r.initial = isa::Memory::forProgram(r.program, r.board->spadBytes());
+  r.ref = r.initial;
+  EXPECT_EQ(isa::interpret(r.program, "main", r.ref).error, "") << name;
+  return r;
+}
+
+class OverlayProgram : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    Prepared r = prepare(GetParam(), seed);
+    for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
+      isa::Memory m = r.initial;
+      hw::SimResult s = hw::simulate(r.program, "main", m, *r.board, {mode, false});
+      ASSERT_EQ(s.error, "") << GetParam();
+      for (unsigned reg = 0; reg < isa::kNumRegions; ++reg)
+        ASSERT_TRUE(m.dram[reg] == r.ref.dram[reg])
+            << GetParam() << " region " << isa::kRegionNames[reg] << (mode == hw::SimMode::Cycle ? " cycle" : " functional");
+      ASSERT_TRUE(m.spad == r.ref.spad) << GetParam();
+      if (mode == hw::SimMode::Cycle) {
+        EXPECT_GT(s.cycles, 0u);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram,
+                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s", "hadamard.s",
+                                           "conv_ssm.s", "stream_loops.s"),
+                         [](const auto &info) {
+                           std::string n = info.param;
+                           return n.substr(0, n.find('.'));
+                         });
+
+template <typename T> std::vector<T> at(const std::vector<uint8_t> &m, size_t off, size_t n) {
+  std::vector<T> v(n);
+  std::memcpy(v.data(), m.data() + off, n * sizeof(T));
+  return v;
+}
+
+} // namespace
+
+TEST(OverlayPrograms, LinearW8A8EqualsReferenceFormula) {
+  Prepared r = prepare("linear_w8a8.s", 9);
+  isa::Memory m = r.initial;
+  ASSERT_EQ(hw::simulate(r.program, "main", m, *r.board, {hw::SimMode::Cycle}).error, "");
+  auto x = at<int8_t>(r.initial.dram[1], 0, 128);
+  auto w = at<int8_t>(r.initial.dram[0], 0, 2048);
+  auto mult = at<int32_t>(r.initial.dram[0], 2048, 32);
+  auto sh = at<uint8_t>(r.initial.dram[0], 2176, 32);
+  std::vector<int32_t> acc(64);
+  isa::ref::matmulI8(x.data(), w.data(), acc.data(), 2, 64, 32, false);
+  auto y = at<int8_t>(m.dram[1], 256, 64);
+  int saturated = 0;
+  for (unsigned i = 0; i < 64; ++i) {
+    EXPECT_EQ(y[i], isa::ref::requant8(acc[i], mult[i % 32], sh[i % 32])) << i;
+    saturated += y[i] == 127 || y[i] == -128;
+  }
+  EXPECT_LT(saturated, 64) << "scales keep most outputs in range";
+}
+
+TEST(OverlayPrograms, HadamardEqualsReferenceTransform) {
+  Prepared r = prepare("hadamard.s", 10);
+  isa::Memory m = r.initial;
+  ASSERT_EQ(hw::simulate(r.program, "main", m, *r.board, {hw::SimMode::Functional}).error, "");
+  auto a = at<int32_t>(r.initial.dram[1], 0, 1536);
+  auto b = at<int32_t>(r.initial.dram[1], 8192, 5120);
+  isa::ref::fwht(a.data(), 1536);
+  isa::ref::fwht(b.data(), 5120);
+  EXPECT_TRUE(at<int32_t>(m.dram[1], 0, 1536) == a);
+  EXPECT_TRUE(at<int32_t>(m.dram[1], 8192, 5120) == b);
+}
+
+TEST(OverlayPrograms, ConvStateAdvancesLikeTheReference) {
+  Prepared r = prepare("conv_ssm.s", 11);
+  isa::Memory m = r.initial;
+  ASSERT_EQ(hw::simulate(r.program, "main", m, *r.board, {hw::SimMode::Cycle}).error, "");
+  auto x = at<int8_t>(r.initial.dram[1], 0, 128);
+  auto w = at<int8_t>(r.initial.dram[0], 0, 128);
+  auto bias = at<int32_t>(r.initial.dram[0], 128, 32);
+  auto state = at<int8_t>(r.initial.dram[2], 0, 96);
+  std::vector<int32_t> y(32);
+  for (unsigned t = 0; t < 4; ++t)
+    isa::ref::conv4Step(x.data() + 32 * t, w.data(), bias.data(), state.data(), y.data(), 32);
+  EXPECT_TRUE(at<int8_t>(m.dram[2], 0, 96) == state);
+}
