@@ -237,6 +237,26 @@ struct Raiser {
     return std::nullopt;
   }
 
+  /// softplus(x): Softplus(x) or Log(1 + Exp(x)) (either order of the Add). Returns x.
+  Value matchSoftplus(Value v) {
+    v = skipIdentity(v);
+    if (auto sp = v.getDefiningOp<ox::SoftplusOp>())
+      return sp.getInput();
+    auto log = v.getDefiningOp<ox::LogOp>();
+    auto add = log ? def<ox::AddOp>(log.getInput()) : ox::AddOp();
+    if (!add)
+      return {};
+    Value x;
+    commuted(add, [&](Value a, Value b) {
+      auto one = scalarFloat(b);
+      auto e = def<ox::ExpOp>(a);
+      if (one && *one == 1.0f && e)
+        x = e.getInput();
+      return bool(x);
+    });
+    return x;
+  }
+
   bool isM2(Value v) {
     Operation *d = skipIdentity(v).getDefiningOp();
     return d && isa<m2::M2Dialect>(d->getDialect());
@@ -368,6 +388,78 @@ struct Raiser {
                                            weight(w, op.getLoc()));
     replace(op, r, "linear");
     return true;
+  }
+
+  /// (rows, cols) -> (cols, rows) of a 2-D f32 constant, as a new dense constant.
+  ElementsAttr transposed(ElementsAttr w) {
+    auto v = floats(w);
+    if (!v)
+      return {};
+    auto shape = w.getShapedType().getShape();
+    int64_t r = shape[0], c = shape[1];
+    std::vector<float> t(v->size());
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j)
+        t[j * r + i] = (*v)[i * c + j];
+    return DenseElementsAttr::get(RankedTensorType::get({c, r}, w.getElementType()),
+                                  llvm::ArrayRef<float>(t));
+  }
+
+  /// Builds m2.linear(x, w) with w (in, out) for `op`.
+  bool makeLinear(Operation *op, Value x, ElementsAttr w) {
+    auto ws = w.getShapedType().getShape();
+    if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
+      return false;
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x,
+                                           weight(w, op->getLoc()));
+    replace(op, r, "linear");
+    return true;
+  }
+
+  /// Gemm(x, W) without C, alpha 1, transA 0: x @ W, or x @ W^T with transB.
+  bool gemm(ox::GemmOp op) {
+    ElementsAttr w = constant(op.getB());
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32() ||
+        !isa<NoneType>(op.getC().getType()) || op.getTransA() != 0 ||
+        op.getAlpha().convertToFloat() != 1.0f)
+      return false;
+    if (op.getTransB() != 0)
+      w = transposed(w);
+    return w && makeLinear(op, skipIdentity(op.getA()), w);
+  }
+
+  /// Einsum "<p>k,kn-><p>n" (W (in, out)) or "<p>k,nk-><p>n" (W (out, in)) with constant W.
+  bool einsumLinear(ox::EinsumOp op) {
+    if (op.getInputs().size() != 2)
+      return false;
+    ElementsAttr w = constant(op.getInputs()[1]);
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
+      return false;
+    std::string eq;
+    for (char c : op.getEquation().str())
+      if (c != ' ')
+        eq += c;
+    auto arrow = eq.find("->");
+    auto comma = eq.find(',');
+    if (arrow == std::string::npos || comma == std::string::npos || comma > arrow)
+      return false;
+    std::string a = eq.substr(0, comma), b = eq.substr(comma + 1, arrow - comma - 1),
+                out = eq.substr(arrow + 2);
+    if (a.empty() || b.size() != 2 || out.size() != a.size() ||
+        a.find("...") != std::string::npos)
+      return false;
+    char k = a.back(), n = out.back();
+    if (a.substr(0, a.size() - 1) != out.substr(0, out.size() - 1) || k == n ||
+        out.substr(0, out.size() - 1).find_first_of(std::string{k, n}) != std::string::npos)
+      return false;
+    if (b == std::string{k, n})
+      return makeLinear(op, skipIdentity(op.getInputs()[0]), w);
+    if (b == std::string{n, k}) {
+      ElementsAttr t = transposed(w);
+      return t && makeLinear(op, skipIdentity(op.getInputs()[0]), t);
+    }
+    return false;
   }
 
   /// The embedding table whose transpose `w` (d, V) is, if any.
@@ -545,7 +637,8 @@ struct Raiser {
     // Backward slice of the body, stopping at m2 values and the dt / A subgraphs.
     llvm::SmallPtrSet<Operation *, 32> seen;
     llvm::SmallVector<Value> work{body};
-    ox::SoftplusOp softplus;
+    Operation *softplus = nullptr;
+    Value softplusIn;
     ox::NegOp negA;
     bool usesB = false, usesC = false, hasScan = false;
     while (!work.empty()) {
@@ -571,13 +664,16 @@ struct Raiser {
         }
         continue;
       }
-      if (auto sp = dyn_cast<ox::SoftplusOp>(d)) {
-        if (softplus && softplus != sp) {
-          why = "the SSD body has two softplus inputs";
-          return false;
+      if (isa<ox::SoftplusOp, ox::LogOp>(d) && d->getNumResults() == 1) {
+        if (Value in = matchSoftplus(d->getResult(0))) {
+          if (softplus && softplus != d) {
+            why = "the SSD body has two softplus inputs";
+            return false;
+          }
+          softplus = d;
+          softplusIn = in;
+          continue;
         }
-        softplus = sp;
-        continue;
       }
       if (auto neg = dyn_cast<ox::NegOp>(d)) {
         auto e = def<ox::ExpOp>(neg.getInput());
@@ -600,7 +696,7 @@ struct Raiser {
             "CumSum/Einsum scan";
       return false;
     }
-    auto dtAdd = def<ox::AddOp>(softplus.getInput());
+    auto dtAdd = def<ox::AddOp>(softplusIn);
     if (!dtAdd) {
       why = "softplus input is not dt + dt_bias";
       return false;
@@ -676,12 +772,15 @@ struct Raiser {
     return true;
   }
 
-  bool softplus(ox::SoftplusOp op) {
-    Value x = skipIdentity(op.getInput());
+  bool softplus(Operation *op) {
+    Value x = matchSoftplus(op->getResult(0));
+    if (!x)
+      return false;
+    x = skipIdentity(x);
     if (!isM2(x) || !isF32Ranked(x))
       return false;
     builder.setInsertionPoint(op);
-    replace(op, builder.create<m2::SoftplusOp>(op.getLoc(), x.getType(), x), "softplus");
+    replace(op, builder.create<m2::SoftplusOp>(op->getLoc(), x.getType(), x), "softplus");
     return true;
   }
 
@@ -710,6 +809,10 @@ struct Raiser {
         norm(m) || silu(m);
       else if (auto mm = dyn_cast<ox::MatMulOp>(op))
         linear(mm);
+      else if (auto gm = dyn_cast<ox::GemmOp>(op))
+        gemm(gm);
+      else if (auto es = dyn_cast<ox::EinsumOp>(op))
+        einsumLinear(es);
       else if (auto s = dyn_cast<ox::SplitOp>(op))
         split(s);
       else if (auto t = dyn_cast<ox::TransposeOp>(op))
@@ -723,8 +826,8 @@ struct Raiser {
     }
     eraseDead();
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
-      if (auto sp = dyn_cast<ox::SoftplusOp>(op))
-        softplus(sp);
+      if (isa<ox::SoftplusOp, ox::LogOp>(op))
+        softplus(&op);
     eraseDead();
 
     std::map<std::string, int> left;

@@ -5,12 +5,15 @@
 //   m2       the module after shape folding and raising to the `m2` dialect
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"
@@ -22,6 +25,26 @@
 #include "mamba2/onnx/ModelReader.h"
 
 namespace {
+
+/// MLIR's printer hex-encodes every dense_resource blob before it elides it, which for a
+/// full-size model is gigabytes of text thrown away. When weights are not printed, point the
+/// large constants at one empty blob first (the module is discarded after printing).
+void detachWeightsForPrinting(mlir::ModuleOp module) {
+  std::optional<mlir::DenseResourceElementsHandle> empty;
+  module.walk([&](mlir::Operation *op) {
+    for (mlir::NamedAttribute a : op->getAttrs()) {
+      auto r = llvm::dyn_cast<mlir::DenseResourceElementsAttr>(a.getValue());
+      if (!r || r.getNumElements() <= 16)
+        continue;
+      if (!empty) {
+        auto blob = mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign({}, alignof(float));
+        empty = mlir::DenseResourceElementsAttr::get(r.getType(), "elided", std::move(blob))
+                    .getRawHandle();
+      }
+      op->setAttr(a.getName(), mlir::DenseResourceElementsAttr::get(r.getType(), *empty));
+    }
+  });
+}
 
 bool endsWith(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -108,8 +131,10 @@ int main(int argc, char **argv) {
       return 1;
   }
   mlir::OpPrintingFlags flags;
-  if (!printWeights)
+  if (!printWeights) {
+    detachWeightsForPrinting(*module);
     flags.elideLargeElementsAttrs(16).elideLargeResourceString(64);
+  }
   module->print(llvm::outs(), flags);
   llvm::outs() << "\n";
   return 0;

@@ -126,3 +126,41 @@ func.func @tied_head(%ids: tensor<1x4xi64>) -> tensor<1x4x3xf32> {
   %l = onnx.MatMul %e, %tt : (tensor<1x4x2xf32>, tensor<2x3xf32>) -> tensor<1x4x3xf32>
   return %l : tensor<1x4x3xf32>
 }
+
+// -----
+
+// Tests that Gemm with transB (weight stored (out, in)) is a linear whose weight is
+// transposed to (in, out), and that an Einsum "blk,kn->bln" with a constant is a linear too.
+// CHECK-LABEL: func.func @gemm_einsum_linears
+// CHECK-DAG: %[[WT:.+]] = m2.constant dense<{{\[\[}}1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[WE:.+]] = m2.constant dense<5.000000e-01> : tensor<2x3xf32>
+// CHECK: %[[G:.+]] = m2.linear %{{.+}}, %[[WT]] : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32>
+// CHECK: m2.linear %{{.+}}, %[[WE]] : (tensor<1x4x2xf32>, tensor<2x3xf32>) -> tensor<1x4x3xf32>
+// CHECK-NOT: onnx.Gemm
+// CHECK-NOT: onnx.Einsum
+func.func @gemm_einsum_linears(%x: tensor<4x2xf32>, %y: tensor<1x4x2xf32>) -> (tensor<4x2xf32>, tensor<1x4x3xf32>) {
+  %w = onnx.Constant {value = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>} : () -> tensor<2x2xf32>
+  %none = onnx.NoValue : () -> none
+  %g = onnx.Gemm %x, %w, %none {transB = 1 : i64} : (tensor<4x2xf32>, tensor<2x2xf32>, none) -> tensor<4x2xf32>
+  %we = onnx.Constant {value = dense<0.5> : tensor<2x3xf32>} : () -> tensor<2x3xf32>
+  %e = onnx.Einsum %y, %we {equation = "blk,kn->bln"} : (tensor<1x4x2xf32>, tensor<2x3xf32>) -> tensor<1x4x3xf32>
+  return %g, %e : tensor<4x2xf32>, tensor<1x4x3xf32>
+}
+
+// -----
+
+// Tests that softplus written as Log(1 + Exp(x)) becomes m2.softplus.
+// CHECK-LABEL: func.func @softplus_log_exp
+// CHECK: %[[L:.+]] = m2.linear
+// CHECK: %[[S:.+]] = m2.softplus %[[L]] : tensor<1x4x2xf32>
+// CHECK: return %[[S]]
+// CHECK-NOT: onnx.Log
+func.func @softplus_log_exp(%x: tensor<1x4x2xf32>) -> tensor<1x4x2xf32> {
+  %w = onnx.Constant {value = dense<0.5> : tensor<2x2xf32>} : () -> tensor<2x2xf32>
+  %l = onnx.MatMul %x, %w : (tensor<1x4x2xf32>, tensor<2x2xf32>) -> tensor<1x4x2xf32>
+  %e = onnx.Exp %l : (tensor<1x4x2xf32>) -> tensor<1x4x2xf32>
+  %one = onnx.Constant {value = dense<1.0> : tensor<f32>} : () -> tensor<f32>
+  %a = onnx.Add %one, %e : (tensor<f32>, tensor<1x4x2xf32>) -> tensor<1x4x2xf32>
+  %s = onnx.Log %a : (tensor<1x4x2xf32>) -> tensor<1x4x2xf32>
+  return %s : tensor<1x4x2xf32>
+}
