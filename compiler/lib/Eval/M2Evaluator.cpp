@@ -59,36 +59,47 @@ float dot(const float *a, const float *b, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/// y (m, n) = x (m, k) @ w (k, n). Tasks are blocks of 64 output columns by 16 rows; each
-/// output sums over k in order.
+/// y (m, n) = x (m, k) @ w (k, n). Tasks are blocks of 64 output columns by 16 rows; inside a
+/// task four rows share each loaded row of w. Every output sums over k in order, so the result
+/// does not depend on how tasks are spread over threads.
 void matmul(const float *x, int64_t m, int64_t k, const float *w, int64_t n, float *y,
             ThreadPool &pool) {
-  constexpr int64_t NB = 64, MB = 16;
+  constexpr int64_t NB = 64, MB = 16, RB = 4;
   int64_t nBlocks = (n + NB - 1) / NB, mBlocks = (m + MB - 1) / MB;
   pool.parallelFor(nBlocks * mBlocks, [&](int64_t begin, int64_t end) {
-    float acc[NB];
+    float acc[RB][NB];
     for (int64_t task = begin; task < end; ++task) {
       int64_t n0 = (task % nBlocks) * NB, m0 = (task / nBlocks) * MB;
-      int64_t nw = std::min(NB, n - n0);
-      for (int64_t r = m0; r < std::min(m, m0 + MB); ++r) {
-        const float *xr = x + r * k;
-        std::fill(acc, acc + NB, 0.0f);
-        if (nw == NB) {
+      int64_t nw = std::min(NB, n - n0), mEnd = std::min(m, m0 + MB);
+      for (int64_t r0 = m0; r0 < mEnd; r0 += RB) {
+        int64_t rows = std::min(RB, mEnd - r0);
+        for (auto &a : acc)
+          std::fill(a, a + NB, 0.0f);
+        if (rows == RB && nw == NB) {
           for (int64_t kk = 0; kk < k; ++kk) {
-            float xv = xr[kk];
             const float *wr = w + kk * n + n0;
-            for (int64_t j = 0; j < NB; ++j)
-              acc[j] += xv * wr[j];
+            float x0 = x[r0 * k + kk], x1 = x[(r0 + 1) * k + kk], x2 = x[(r0 + 2) * k + kk],
+                  x3 = x[(r0 + 3) * k + kk];
+            for (int64_t j = 0; j < NB; ++j) {
+              float wv = wr[j];
+              acc[0][j] += x0 * wv;
+              acc[1][j] += x1 * wv;
+              acc[2][j] += x2 * wv;
+              acc[3][j] += x3 * wv;
+            }
           }
         } else {
           for (int64_t kk = 0; kk < k; ++kk) {
-            float xv = xr[kk];
             const float *wr = w + kk * n + n0;
-            for (int64_t j = 0; j < nw; ++j)
-              acc[j] += xv * wr[j];
+            for (int64_t r = 0; r < rows; ++r) {
+              float xv = x[(r0 + r) * k + kk];
+              for (int64_t j = 0; j < nw; ++j)
+                acc[r][j] += xv * wr[j];
+            }
           }
         }
-        std::copy(acc, acc + nw, y + r * n + n0);
+        for (int64_t r = 0; r < rows; ++r)
+          std::copy(acc[r], acc[r] + nw, y + (r0 + r) * n + n0);
       }
     }
   });
