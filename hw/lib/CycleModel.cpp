@@ -56,7 +56,8 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
     uint64_t bytes = uint64_t(is.x.rows) * ceilDiv(is.x.rowb, beat) * beat;
     double perCycle = b.dramBytesPerCycle();
     uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
-    return std::max<uint64_t>(cycles, is.x.rows); // at least one cycle per row (a new burst)
+    // each row starts a new burst: at least one cycle per row on each AXI port
+    return std::max<uint64_t>(cycles, ceilDiv(is.x.rows, b.axiPorts));
   }
   case isa::Slot::Matrix: {
     const isa::MmArgs &m = is.mm;

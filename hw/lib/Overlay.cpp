@@ -42,9 +42,15 @@ struct Queued {
 struct Unit {
   std::deque<Queued> q;
   bool running = false;
-  uint64_t finish = 0;
-  isa::Issue cur;
-  uint64_t start = 0;
+  uint64_t finish = 0; // the unit can start its next instruction
+};
+
+// An instruction whose result is on its way: its token is given at `done` (for a DMA that is
+// after the DRAM latency, while the engine already streams the next request).
+struct InFlight {
+  uint64_t done;
+  isa::Issue is;
+  uint64_t start;
 };
 
 SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &mem, const BoardConfig &board,
@@ -61,6 +67,7 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
   const uint64_t latency = uint64_t(board.dramLatencyNs * board.clockMhz / 1000.0 + 0.5);
   uint64_t now = 0, fetchReady = 0, dramFree = 0;
   std::vector<isa::Issue> issued;
+  std::vector<InFlight> inflight;
   bool fetchStalledOnToken = false;
 
   auto fail = [&](const std::string &msg) {
@@ -72,21 +79,29 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
     bool progress = true;
     while (progress) {
       progress = false;
-      // Completions: signal tokens.
-      for (unsigned u = 1; u < isa::kNumSlots; ++u) {
-        Unit &un = units[u];
-        if (!un.running || un.finish > now)
+      // Completions: free units, then give the tokens of results that have arrived.
+      for (unsigned u = 1; u < isa::kNumSlots; ++u)
+        if (units[u].running && units[u].finish <= now) {
+          units[u].running = false;
+          progress = true;
+        }
+      for (size_t i = 0; i < inflight.size();) {
+        if (inflight[i].done > now) {
+          ++i;
           continue;
-        un.running = false;
-        if (un.cur.sen) {
-          if (sems[un.cur.ssem] == kSemMax)
-            return fail("cycle " + std::to_string(now) + ": bundle " + std::to_string(un.cur.bundle) + ", " +
-                        isa::kSlotNames[u] + " unit: semaphore " + std::to_string(un.cur.ssem) + " overflows"),
+        }
+        const InFlight f = inflight[i];
+        inflight.erase(inflight.begin() + long(i));
+        unsigned u = unsigned(f.is.slot);
+        if (f.is.sen) {
+          if (sems[f.is.ssem] == kSemMax)
+            return fail("cycle " + std::to_string(now) + ": bundle " + std::to_string(f.is.bundle) + ", " +
+                        isa::kSlotNames[u] + " unit: semaphore " + std::to_string(f.is.ssem) + " overflows"),
                    r;
-          ++sems[un.cur.ssem];
+          ++sems[f.is.ssem];
         }
         if (opt.trace)
-          r.trace.push_back({u, un.start, un.finish, un.cur.bundle, opName(un.cur)});
+          r.trace.push_back({u, f.start, f.done, f.is.bundle, opName(f.is)});
         progress = true;
       }
       // Starts: the head of each idle unit's queue, once its token is there.
@@ -104,18 +119,17 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         if (!err.empty())
           return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] + " unit: " + err), r;
         uint64_t work = issueCycles(is, p.ucode, board);
-        uint64_t begin = now;
+        uint64_t begin = now, lat = 0;
         if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && is.x.rows) {
           begin = std::max(now, dramFree); // the two DMA engines share the DRAM
           c.stallMemory += begin - now;
           dramFree = begin + work;
-          work += latency;
+          lat = latency; // outstanding AXI requests: the engine is free once its data phase ends
         }
-        un.cur = is;
-        un.start = now;
         un.finish = begin + work;
         un.running = true;
-        c.busy += un.finish - begin;
+        inflight.push_back({begin + work + lat, is, now});
+        c.busy += work;
         ++c.instructions;
         un.q.pop_front();
         progress = true;
@@ -161,7 +175,7 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
     }
     if (!seq.error().empty())
       return fail(seq.error()), r;
-    bool idle = true;
+    bool idle = inflight.empty();
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       idle = idle && !units[u].running && units[u].q.empty();
     if (seq.halted() && idle)
@@ -174,6 +188,8 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
       if (!units[u].running && !units[u].q.empty() && units[u].q.front().ready > now)
         next = std::min(next, units[u].q.front().ready);
     }
+    for (const InFlight &f : inflight)
+      next = std::min(next, f.done);
     if (!seq.done() && fetchReady > now)
       next = std::min(next, fetchReady);
     if (next == kNever) {

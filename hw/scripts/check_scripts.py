@@ -33,7 +33,14 @@ viv = open(f"{hw}/scripts/vivado_kv260.tcl").read()
 for b in re.findall(r"m_axi_(\w+)", viv):
     if b not in bundles:
         problems.append(f"vivado_kv260.tcl names m_axi bundle '{b}' that the top does not declare")
-boards = re.findall(r'BOARD\((\d+), "(\w+)", "([\w-]+)"', open(f"{hw}/config/boards.def").read())
+defs = open(f"{hw}/config/boards.def").read()
+boards = re.findall(r'BOARD\((\d+), "(\w+)", "([\w-]+)"', defs)
+clocks = re.findall(r'BOARD\(\d+, "(\w+)",[^)]*?\n\s*[\d, ]+\n\s*\d+,\n\s*(\d+),', defs)
+if len(clocks) != len(boards):
+    problems.append("cannot read the clocks of config/boards.def")
+for name, mhz in clocks:
+    if not re.search(rf"\b{name} {mhz}\b", re.search(r"array set mhz\s*\{([^}]*)\}", hls).group(1)):
+        problems.append(f"hls.tcl clock of {name} is not {mhz} MHz")
 for bid, name, part in boards:
     if not re.search(rf"\b{name} {bid}\b", hls):
         problems.append(f"hls.tcl board id of {name} is not {bid}")

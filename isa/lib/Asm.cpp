@@ -311,6 +311,9 @@ Program assemble(const std::string &text, const std::string &fileName) {
       }
       std::vector<uint8_t> &init = p.regions[r].init;
       uint64_t end = static_cast<uint64_t>(off) + bytes.size();
+      if (end > p.regions[r].size)
+        ps.error("data [" + std::to_string(off) + ", " + std::to_string(end) + ") is outside region '" +
+                 kRegionNames[r] + "' (" + std::to_string(p.regions[r].size) + " bytes; .region comes first)");
       if (init.size() < end)
         init.resize(end, 0);
       std::copy(bytes.begin(), bytes.end(), init.begin() + off);

@@ -6,8 +6,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+namespace {
+
+void loadAndRun(const uint8_t *data, size_t size) {
   using namespace mamba2;
   runtime::LoadOptions opt;
   opt.maxWalkBundles = 20000;
@@ -16,11 +19,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!r.ok()) {
     if (r.error.empty())
       std::abort(); // a rejection must say why
-    return 0;
+    return;
   }
   isa::Memory m = isa::Memory::forProgram(r.program, r.board->spadBytes());
   hw::SimResult s = hw::simulate(r.program, r.program.symbols.front().name, m, *r.board,
                                  {hw::SimMode::Functional, false, 20000});
   (void)s;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  loadAndRun(data, size);
+  // Mutations almost never keep the checksum right: also try the input with its header's length
+  // and CRC repaired, so the fuzzer reaches the FlatBuffers, target, encoding and range checks.
+  if (size >= mamba2::runtime::kHeaderBytes) {
+    std::vector<uint8_t> f(data, data + size);
+    uint64_t payload = size - mamba2::runtime::kHeaderBytes;
+    for (int i = 0; i < 8; ++i)
+      f[8 + i] = uint8_t(payload >> (8 * i));
+    uint32_t c = mamba2::runtime::crc32(f.data() + mamba2::runtime::kHeaderBytes, payload);
+    for (int i = 0; i < 4; ++i)
+      f[16 + i] = uint8_t(c >> (8 * i));
+    loadAndRun(f.data(), f.size());
+  }
   return 0;
 }

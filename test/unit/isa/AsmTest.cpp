@@ -105,7 +105,11 @@ TEST(Asm, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(errorOf(".target x\n.uop 1 frob\n"), "bad.s:2: error: unknown micro-op 'frob'");
   EXPECT_EQ(errorOf(".target x\n.region heap 4\n"),
             "bad.s:2: error: unknown region 'heap' (const, io, state, scratch)");
-  EXPECT_EQ(errorOf(".target x\n.data io 0 i8 200\n"), "bad.s:2: error: value 200 out of range for i8");
+  EXPECT_EQ(errorOf(".target x\n.region io 4\n.data io 0 i8 200\n"), "bad.s:3: error: value 200 out of range for i8");
+  EXPECT_EQ(errorOf(".target x\n.region io 4\n.data io 2 i32 1\n"),
+            "bad.s:3: error: data [2, 6) is outside region 'io' (4 bytes; .region comes first)");
+  EXPECT_EQ(errorOf(".target x\n.data io 4294967296 i8 1\n"),
+            "bad.s:2: error: data [4294967296, 4294967297) is outside region 'io' (0 bytes; .region comes first)");
   EXPECT_EQ(errorOf(".target x\n{ ctrl.halt\n"), "bad.s:2: error: bundle must end with '}' on the same line");
   EXPECT_EQ(errorOf("{}\n"), "bad.s: error: no .target directive");
   EXPECT_EQ(errorOf(".target x\n.bogus\n"), "bad.s:2: error: unknown directive '.bogus'");
