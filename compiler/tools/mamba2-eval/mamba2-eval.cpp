@@ -6,6 +6,7 @@
 //   --write-golden DIR  write this evaluator's logits for the golden prompts in the same format
 //                       (to compare with onnxruntime: tools/ort/check_golden.mjs DIR --model M)
 //   --check-threads     also run with one thread and require bit-identical logits
+//   (the table also shows how much of the reference's greedy continuation is reproduced)
 //   --prompt TEXT --generate N   greedy byte-level continuation
 #include <cmath>
 #include <cstdio>
@@ -35,6 +36,7 @@ int error(const std::string &msg) {
 
 struct Prompt {
   std::vector<int64_t> ids;
+  std::vector<int64_t> greedy; // the reference's greedy continuation, if golden.json has one
   int64_t offset = 0; // in floats
   std::string text;
 };
@@ -134,6 +136,9 @@ int main(int argc, char **argv) {
     for (const auto &i : *ids)
       q.ids.push_back(i.getAsInteger().value_or(-1));
     q.offset = *off;
+    if (const auto *g = o->getArray("greedy_ids"))
+      for (const auto &i : *g)
+        q.greedy.push_back(i.getAsInteger().value_or(-1));
     if (auto t = o->getString("text"))
       q.text = t->str();
     ps.push_back(std::move(q));
@@ -146,8 +151,8 @@ int main(int argc, char **argv) {
 
   std::vector<float> all;
   bool ok = true;
-  std::printf("%-44s %6s %14s %14s %8s\n", "prompt", "tokens", "prefill rel", "decode rel",
-              "threads");
+  std::printf("%-44s %6s %14s %14s %8s %9s\n", "prompt", "tokens", "prefill rel", "decode rel",
+              "threads", "greedy");
   for (const Prompt &p : ps) {
     int64_t L = static_cast<int64_t>(p.ids.size());
     if (p.offset + L * V > static_cast<int64_t>(goldenFloats))
@@ -182,12 +187,31 @@ int main(int argc, char **argv) {
       same = identical ? "same" : "DIFFER";
       ok = ok && identical;
     }
+    // Greedy continuation (prefill, then decode), compared with the reference's: reported, not
+    // required, since a near-tie may legitimately go the other way.
+    std::string greedy = "-";
+    if (!p.greedy.empty()) {
+      eval::Session gs(**program, 1, pool);
+      auto lg = gs.run(p.ids, L);
+      size_t match = 0;
+      for (size_t i = 0; lg && i < p.greedy.size(); ++i) {
+        const float *last = lg->data() + (lg->size() - V);
+        int64_t next = std::max_element(last, last + V) - last;
+        if (next != p.greedy[i])
+          break;
+        ++match;
+        lg = gs.run({next}, 1);
+      }
+      if (!lg)
+        return error(llvm::toString(lg.takeError()));
+      greedy = std::to_string(match) + "/" + std::to_string(p.greedy.size());
+    }
     std::string label = p.text.substr(0, 40);
     for (char &c : label)
       if (c == '\n')
         c = ' ';
-    std::printf("%-44s %6lld %14.3e %14.3e %8s\n", ("\"" + label + "\"").c_str(),
-                static_cast<long long>(L), relPrefill, relDecode, same.c_str());
+    std::printf("%-44s %6lld %14.3e %14.3e %8s %9s\n", ("\"" + label + "\"").c_str(),
+                static_cast<long long>(L), relPrefill, relDecode, same.c_str(), greedy.c_str());
     ok = ok && relPrefill <= rtol && relDecode <= rtol;
     all.insert(all.end(), prefill->begin(), prefill->end());
   }
