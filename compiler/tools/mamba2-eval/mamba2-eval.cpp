@@ -16,7 +16,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/SourceMgr.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -74,6 +76,9 @@ int main(int argc, char **argv) {
   if (!loaded)
     return error(llvm::toString(loaded.takeError()));
   mlir::MLIRContext context;
+  // Print every diagnostic (MLIR's default prints errors only, and the raising pass warns).
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   import::WeightStorage storage;
   auto module = import::importModel(context, *loaded, storage);
   if (!module)

@@ -15,7 +15,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -115,6 +117,9 @@ int main(int argc, char **argv) {
   }
 
   mlir::MLIRContext context;
+  // Print every diagnostic (MLIR's default prints errors only, and the raising pass warns).
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   mamba2::import::WeightStorage storage;
   auto module = mamba2::import::importModel(context, *loaded, storage);
   if (!module)
