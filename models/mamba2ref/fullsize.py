@@ -5,8 +5,9 @@
 
 Writes OUT_DIR/<name>.onnx and OUT_DIR/<name>.onnx.data. Weights follow the upstream
 (state-spaces/mamba) initialisation, seeded, generated tensor by tensor straight into the data
-file; the PyTorch model that torch.onnx.export traces holds memory-mapped views of that file, so
-neither the 2.7B weights nor a copy of them ever sit in memory (peak RSS stays near 1 GB).
+file; the PyTorch model that torch.onnx.export traces holds memory-mapped views of that file
+(export_params=False), and the parameter inputs of the traced graph are then pointed at it. The
+exporter itself still takes about one copy of the weights in memory while it traces.
 
 The graph is the reference model's chunked form. Linear layers are stored the way a
 constant-folding exporter stores them: one (in, out) initializer feeding MatMul; the tied
@@ -211,12 +212,20 @@ def export_graph(model: FullSizeLM, plans: List[TensorPlan], onnx_path: str,
     """Trace without parameters, then point every parameter input at the data file."""
     ids = torch.zeros(1, 7, dtype=torch.long)
     tmp = onnx_path + ".graph-only"
-    with torch.no_grad():
-        torch.onnx.export(model, (ids,), tmp, opset_version=OPSET, export_params=False,
-                          input_names=["input_ids"], output_names=["logits"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                        "logits": {0: "batch", 1: "sequence"}},
-                          do_constant_folding=False, keep_initializers_as_inputs=True)
+    # The exporter's initializer de-duplication compares every pair of same-shaped parameters
+    # by value: quadratic in the layer count over full-size tensors (minutes for 130M, most of
+    # an hour for 2.7B). Every parameter here is distinct by construction, so skip it.
+    dedup = torch._C._jit_pass_onnx_deduplicate_initializers
+    torch._C._jit_pass_onnx_deduplicate_initializers = lambda graph, params, training: params
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model, (ids,), tmp, opset_version=OPSET, export_params=False,
+                              input_names=["input_ids"], output_names=["logits"],
+                              dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                            "logits": {0: "batch", 1: "sequence"}},
+                              do_constant_folding=False, keep_initializers_as_inputs=True)
+    finally:
+        torch._C._jit_pass_onnx_deduplicate_initializers = dedup
     m = onnx.load(tmp)
     os.remove(tmp)
     by_param = {t.name: t for t in plans}
@@ -240,8 +249,9 @@ def export_graph(model: FullSizeLM, plans: List[TensorPlan], onnx_path: str,
             e.key, e.value = k, v
     del graph.input[:]
     graph.input.extend(keep)
-    # The exporter merges parameters with identical values (the all-ones norm weights and D of
-    # different layers): the graph then reads one of them and leaves the others' bytes unused.
+    missing = {t.name for t in plans} - {t.name for t in graph.initializer}
+    if missing:
+        raise RuntimeError(f"parameters the traced graph does not read: {sorted(missing)}")
     onnx.save_model(m, onnx_path)
     onnx.checker.check_model(onnx_path)
 
