@@ -1,6 +1,7 @@
 // mamba2-run: loads a .m2b program onto a device (overlay simulator or an FPGA through XRT),
 // runs an entry point, and prints / saves tensors, counters and a timeline.
 #include "mamba2/runtime/Device.h"
+#include "mamba2/runtime/Session.h"
 #include "mamba2/runtime/TensorText.h"
 #include "mamba2/runtime/Trace.h"
 
@@ -31,6 +32,10 @@ int main(int argc, char **argv) {
   bool stats = false;
   unsigned xrtIndex = 0;
   uint64_t maxBundles = uint64_t(1) << 32;
+  std::string prompt;
+  unsigned genTokens = 0;
+  runtime::SamplerConfig sc;
+  float logitScale = 1.0f;
   app.add_option("program", input, "program file (.m2b)")->required();
   app.add_option("--entry", entry, "entry point to run");
   app.add_option("--device", device, "sim (overlay C simulation) or xrt (FPGA board)")
@@ -45,6 +50,13 @@ int main(int argc, char **argv) {
   app.add_option("--xclbin", xclbin, "bitstream for --device xrt");
   app.add_option("--xrt-index", xrtIndex, "XRT device index");
   app.add_option("--max-bundles", maxBundles, "stop with an error after this many bundles");
+  app.add_option("--prompt", prompt, "generate: byte-level prompt fed through entry `decode` (Session ABI)");
+  app.add_option("--tokens", genTokens, "generate: number of tokens to sample after the prompt");
+  app.add_option("--temperature", sc.temperature, "sampling temperature (0: greedy)");
+  app.add_option("--top-k", sc.topK, "sample among the k largest logits (0: all)");
+  app.add_option("--top-p", sc.topP, "nucleus sampling threshold");
+  app.add_option("--seed", sc.seed, "sampling seed");
+  app.add_option("--logit-scale", logitScale, "real logit = int32 logit * scale");
   CLI11_PARSE(app, argc, argv);
 
   if (!traceFile.empty() && mode != "cycle")
@@ -79,6 +91,28 @@ int main(int argc, char **argv) {
   opt.mode = mode == "cycle" ? hw::SimMode::Cycle : hw::SimMode::Functional;
   opt.trace = !traceFile.empty();
   opt.maxBundles = maxBundles;
+  if (!prompt.empty() || genTokens) {
+    runtime::SessionConfig cfg;
+    cfg.run = opt;
+    cfg.logitScale = logitScale;
+    runtime::Session session(*dev, lr.program, cfg);
+    std::vector<int32_t> out;
+    try {
+      runtime::Sampler sampler(sc);
+      if (!(err = session.generate(runtime::byteEncode(prompt), genTokens, sampler, out)).empty())
+        return fail(input + ": " + err);
+    } catch (const std::invalid_argument &e) {
+      return fail(e.what());
+    }
+    std::printf("tokens:");
+    for (int32_t t : out)
+      std::printf(" %d", t);
+    std::string text;
+    if (runtime::byteDecode(out, text).empty())
+      std::printf("\ntext: %s", text.c_str());
+    std::printf("\n");
+    return 0;
+  }
   runtime::RunReport rep = dev->run(entry, opt);
   if (!rep.error.empty())
     return fail(input + ": entry '" + entry + "': " + rep.error);
