@@ -2,6 +2,7 @@
 #include "mamba2/Eval/M2Evaluator.h"
 
 #include <cmath>
+#include <unordered_map>
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -167,7 +168,12 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
   const int64_t B = batch_, L = length;
   if (L <= 0 || static_cast<int64_t>(ids.size()) != B * L)
     return fail("expected " + llvm::Twine(B) + " x " + llvm::Twine(L) + " token ids");
-  llvm::DenseMap<Value, Act> acts;
+  // unordered_map: references to activations stay valid while results are inserted (a
+  // DenseMap would move them when it grows).
+  struct ValueHash {
+    size_t operator()(Value v) const { return hash_value(v); }
+  };
+  std::unordered_map<Value, Act, ValueHash> acts;
   auto in = [&](Value v) -> Act & { return acts[v]; };
   auto cst = [&](Value v) { return program_.constant(v); };
   auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };
