@@ -23,5 +23,19 @@ echo "== mamba2c: read, check and shape-infer $model"
 "$root/build/bin/mamba2c" "$model"
 
 echo
-echo "== onnxruntime: greedy generation with the default model"
+echo "== mamba2c: import to the onnx dialect and raise to the m2 dialect (--strict: all of it)"
+"$root/build/bin/mamba2c" "$model" --emit=m2 --strict \
+  | grep -oE '= m2\.[a-z_0-9]+' | sort | uniq -c | awk '{printf "  %5d %s\n", $1, $3}'
+
+echo
+echo "== fp32 m2 evaluator: greedy generation"
+start=$(date +%s.%N)
+"$root/build/bin/mamba2-eval" "$model" --prompt "$prompt" --generate "$tokens"
+end=$(date +%s.%N)
+echo
+awk -v s="$start" -v e="$end" -v n="$tokens" \
+  'BEGIN { printf "fp32 evaluator: %d bytes in %.2f s (load + prefill + decode), %.1f bytes/s\n", n, e - s, n / (e - s) }'
+
+echo
+echo "== onnxruntime (independent reference): greedy generation with the same model"
 node "$root/tools/ort/generate.mjs" "$model" --prompt "$prompt" --tokens "$tokens"
