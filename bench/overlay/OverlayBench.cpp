@@ -31,11 +31,12 @@ std::string program(const hw::BoardConfig &b, bool int4, uint64_t tiles, unsigne
     s += "{ ctrl.sync signal=" + n(8 + i) + " }\n";
   s += "{ ctrl.loop count=" + n(tiles / nb) + " body=" + n(2 * nb) + " }\n";
   for (unsigned i = 0; i < nb; ++i)
-    s += "{ load.dma spad=" + n(buf0 + i * tileBytes) + " region=const dreg=1 dram=" + n(i * tileBytes) +
-         " rows=" + n(N) + " rowb=" + n(rowb) + " stride=" + n(rowb) + " wait=" + n(8 + i) + " signal=" + n(i) +
-         " }\n";
+    s += "{ load.dma spad=" + n(buf0 + i * tileBytes) +
+         " region=const dreg=1 dram=" + n(i * tileBytes) + " rows=" + n(N) + " rowb=" + n(rowb) +
+         " stride=" + n(rowb) + " wait=" + n(8 + i) + " signal=" + n(i) + " }\n";
   for (unsigned i = 0; i < nb; ++i)
-    s += std::string("{ ") + (i + 1 == nb ? "ctrl.addi rd=1 rs=1 imm=" + n(nb * tileBytes) + " ; " : "") + mm +
+    s += std::string("{ ") +
+         (i + 1 == nb ? "ctrl.addi rd=1 rs=1 imm=" + n(nb * tileBytes) + " ; " : "") + mm +
          " wgt=" + n(buf0 + i * tileBytes) + " acc=" + n(acc) + " m=1 k=" + n(K) + " n=" + n(N) +
          " accum=1 wait=" + n(i) + " signal=" + n(8 + i) + " }\n";
   s += "{ ctrl.halt ; store.dma spad=" + n(acc) + " region=io rows=1 rowb=" + n(4 * N) + " }\n";
@@ -51,10 +52,11 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s [MiB of weights, 1..1024] [tile buffers, 2..8]\n", argv[0]);
     return 2;
   }
-  std::printf("Decode weight streaming, cycle model: %llu MiB of weights per run, tiles [64][1024], %u buffers\n\n",
+  std::printf("Decode weight streaming, cycle model: %llu MiB of weights per run, tiles "
+              "[64][1024], %u buffers\n\n",
               (unsigned long long)mib, nb);
-  std::printf("%-7s %-5s %12s %10s %10s %9s %9s %14s %12s %12s\n", "board", "W", "cycles", "GB/s", "achievable",
-              "DRAM%", "matrix%", "2.7B tok/s", "sim wall s", "sim MB/s");
+  std::printf("%-7s %-5s %12s %10s %10s %9s %9s %14s %12s %12s\n", "board", "W", "cycles", "GB/s",
+              "achievable", "DRAM%", "matrix%", "2.7B tok/s", "sim wall s", "sim MB/s");
   for (const hw::BoardConfig &b : hw::boards()) {
     for (bool int4 : {false, true}) {
       uint64_t tileBytes = int4 ? 32768 : 65536;
@@ -72,7 +74,8 @@ int main(int argc, char **argv) {
       double seconds = double(r.cycles) / (b.clockMhz * 1e6);
       double bytes = double(r.units[unsigned(isa::Slot::Load)].bytes);
       double gbps = bytes / seconds / 1e9;
-      double matrixBusy = 100.0 * double(r.units[unsigned(isa::Slot::Matrix)].busy) / double(r.cycles);
+      double matrixBusy =
+          100.0 * double(r.units[unsigned(isa::Slot::Matrix)].busy) / double(r.cycles);
       double tokPerS = gbps * 1e9 / (2.7e9 * (int4 ? 0.5 : 1.0)); // weights dominate a decode step
       std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %8.1f%% %14.1f %12.3f %12.1f\n", b.name,
                   int4 ? "int4" : "int8", (unsigned long long)r.cycles, gbps, b.dramAchievableGBps,
@@ -80,7 +83,9 @@ int main(int argc, char **argv) {
                   bytes / wall / 1e6);
     }
   }
-  std::printf("\n2.7B tok/s = modelled weight bandwidth / weight bytes per token (2.7 GB int8, 1.35 GB int4);\n"
-              "it ignores the non-linear layers, which the design hides under the weight stream.\n");
+  std::printf(
+      "\n2.7B tok/s = modelled weight bandwidth / weight bytes per token (2.7 GB int8, 1.35 GB "
+      "int4);\n"
+      "it ignores the non-linear layers, which the design hides under the weight stream.\n");
   return 0;
 }

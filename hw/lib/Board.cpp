@@ -4,8 +4,10 @@ namespace mamba2::hw {
 
 const std::vector<BoardConfig> &boards() {
   static const std::vector<BoardConfig> all = {
-#define BOARD(id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk, mn, vl, sl, spad, qd) \
-  BoardConfig{id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk, mn, vl, sl, spad, qd},
+#define BOARD(id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk,    \
+              mn, vl, sl, spad, qd)                                                                \
+  BoardConfig{id,  name, part,  dsp,  bram, uram, lut, kind, mhz,  peak,                           \
+              ach, lat,  ports, bits, mk,   mn,   vl,  sl,   spad, qd},
 #include "../config/boards.def"
 #undef BOARD
   };

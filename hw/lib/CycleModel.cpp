@@ -29,7 +29,8 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   case isa::UopCode::Fwht: {
     unsigned h = n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1;
     uint64_t p = n / h;
-    // log2(p) butterfly stages over n/2 pairs, then the order-h product (one output per lane per cycle)
+    // log2(p) butterfly stages over n/2 pairs, then the order-h product (one output per lane per
+    // cycle)
     return ceilDiv(n / 2 * log2u(p), lanes) + (h > 1 ? ceilDiv(n, lanes) : 0) + fill + log2u(h);
   }
   case isa::UopCode::Sumsq:
@@ -47,7 +48,8 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
 
 } // namespace
 
-uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, const BoardConfig &b) {
+uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                     const BoardConfig &b) {
   switch (is.slot) {
   case isa::Slot::Load:
   case isa::Slot::Store: {
@@ -62,14 +64,16 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
   case isa::Slot::Matrix: {
     const isa::MmArgs &m = is.mm;
     uint64_t lk = m.int4 ? 2 * b.matK : b.matK;
-    return uint64_t(m.m) * ceilDiv(m.n, b.matN) * ceilDiv(m.k, lk) + kSpadLatency * 2 + kMulDepth + log2u(lk);
+    return uint64_t(m.m) * ceilDiv(m.n, b.matN) * ceilDiv(m.k, lk) + kSpadLatency * 2 + kMulDepth +
+           log2u(lk);
   }
   case isa::Slot::Vector:
   case isa::Slot::Ssm: {
     uint64_t c = 0;
     for (uint32_t it = 0; it < is.run.iters; ++it)
       for (uint32_t i = 0; i < is.run.ulen && is.run.ustart + i < ucode.size(); ++i)
-        c += uopCycles(isa::resolveUop(ucode[is.run.ustart + i], is.run, it), b, is.slot == isa::Slot::Ssm);
+        c += uopCycles(isa::resolveUop(ucode[is.run.ustart + i], is.run, it), b,
+                       is.slot == isa::Slot::Ssm);
     return std::max<uint64_t>(c, 1);
   }
   case isa::Slot::Ctrl:

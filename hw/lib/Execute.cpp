@@ -12,7 +12,8 @@ namespace mamba2::hw {
 namespace {
 
 UopOperands operands(const isa::UopArgs &u) {
-  return UopOperands{unsigned(u.op), u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2), u.len, u.p0, u.p1, u.p2};
+  return UopOperands{unsigned(u.op), u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2),
+                     u.len,          u.p0,       u.p1,        u.p2};
 }
 
 uint64_t uopOps(const isa::UopArgs &u) {
@@ -22,8 +23,8 @@ uint64_t uopOps(const isa::UopArgs &u) {
 }
 
 template <class Cfg>
-std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode, uint64_t &bytes,
-                uint64_t &ops) {
+std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
+                uint64_t &bytes, uint64_t &ops) {
   byte_t *spad = mem.spad.data();
   switch (is.slot) {
   case isa::Slot::Load:
@@ -38,7 +39,8 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
   }
   case isa::Slot::Matrix: {
     const isa::MmArgs &m = is.mm;
-    matrix_unit<Cfg>(spad, MatmulArgs{u64(m.act), u64(m.wgt), u64(m.acc), m.m, m.k, m.n, m.accum, m.int4});
+    matrix_unit<Cfg>(
+        spad, MatmulArgs{u64(m.act), u64(m.wgt), u64(m.acc), m.m, m.k, m.n, m.accum, m.int4});
     ops += uint64_t(m.m) * m.n * m.k;
     bytes += m.int4 ? uint64_t(m.n) * (m.k / 2) : uint64_t(m.n) * m.k;
     return "";
@@ -56,7 +58,8 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
         if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
           e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
         if (!e.empty())
-          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " + std::to_string(it) + ": " + e;
+          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " +
+                 std::to_string(it) + ": " + e;
         if (is.slot == isa::Slot::Vector)
           vector_datapath<Cfg>(spad, operands(u));
         else
@@ -72,18 +75,28 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
 
 } // namespace
 
-std::string executeIssue(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
-                         const BoardConfig &board, uint64_t *bytes, uint64_t *ops) {
+std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
+                         const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
+                         uint64_t *bytes, uint64_t *ops) {
   std::string e = isa::checkIssue(is, mem.limits(), ucode);
   if (!e.empty())
     return e;
   uint64_t b = 0, o = 0;
   switch (board.id) {
-  case 0: e = run<BoardCfg<0>>(is, mem, ucode, b, o); break;
-  case 1: e = run<BoardCfg<1>>(is, mem, ucode, b, o); break;
-  case 2: e = run<BoardCfg<2>>(is, mem, ucode, b, o); break;
-  case 3: e = run<BoardCfg<3>>(is, mem, ucode, b, o); break;
-  default: return "no HLS configuration for board id " + std::to_string(board.id);
+  case 0:
+    e = run<BoardCfg<0>>(is, mem, ucode, b, o);
+    break;
+  case 1:
+    e = run<BoardCfg<1>>(is, mem, ucode, b, o);
+    break;
+  case 2:
+    e = run<BoardCfg<2>>(is, mem, ucode, b, o);
+    break;
+  case 3:
+    e = run<BoardCfg<3>>(is, mem, ucode, b, o);
+    break;
+  default:
+    return "no HLS configuration for board id " + std::to_string(board.id);
   }
   if (bytes)
     *bytes += b;

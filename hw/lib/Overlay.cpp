@@ -16,8 +16,8 @@ std::string opName(const isa::Issue &is) {
   return std::string(isa::kSlotNames[unsigned(is.slot)]) + "." + (o ? o->name : "?");
 }
 
-SimResult functional(const isa::Program &p, const std::string &entry, isa::Memory &mem, const BoardConfig &board,
-                     const SimOptions &opt) {
+SimResult functional(const isa::Program &p, const std::string &entry, isa::Memory &mem,
+                     const BoardConfig &board, const SimOptions &opt) {
   SimResult r;
   auto exec = [&](const isa::Issue &is, isa::Memory &m) {
     UnitCounters &c = r.units[unsigned(is.slot)];
@@ -53,8 +53,8 @@ struct InFlight {
   uint64_t start;
 };
 
-SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &mem, const BoardConfig &board,
-                const SimOptions &opt) {
+SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &mem,
+                const BoardConfig &board, const SimOptions &opt) {
   SimResult r;
   const isa::Symbol *e = p.entry(entry);
   if (!e) {
@@ -95,8 +95,9 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         unsigned u = unsigned(f.is.slot);
         if (f.is.sen) {
           if (sems[f.is.ssem] == kSemMax)
-            return fail("cycle " + std::to_string(now) + ": bundle " + std::to_string(f.is.bundle) + ", " +
-                        isa::kSlotNames[u] + " unit: semaphore " + std::to_string(f.is.ssem) + " overflows"),
+            return fail("cycle " + std::to_string(now) + ": bundle " + std::to_string(f.is.bundle) +
+                        ", " + isa::kSlotNames[u] + " unit: semaphore " +
+                        std::to_string(f.is.ssem) + " overflows"),
                    r;
           ++sems[f.is.ssem];
         }
@@ -117,7 +118,9 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         UnitCounters &c = r.units[u];
         std::string err = executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
         if (!err.empty())
-          return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] + " unit: " + err), r;
+          return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] +
+                      " unit: " + err),
+                 r;
         uint64_t work = issueCycles(is, p.ucode, board);
         uint64_t begin = now, lat = 0;
         if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && is.x.rows) {
@@ -163,7 +166,9 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
           if (c.raw(isa::field::none::sen)) {
             unsigned s = unsigned(c.raw(isa::field::none::ssem));
             if (sems[s] == kSemMax)
-              return fail("bundle " + std::to_string(pc) + ", ctrl unit: semaphore " + std::to_string(s) + " overflows"), r;
+              return fail("bundle " + std::to_string(pc) + ", ctrl unit: semaphore " +
+                          std::to_string(s) + " overflows"),
+                     r;
             ++sems[s];
           }
           for (const isa::Issue &is : issued)
@@ -202,12 +207,15 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
                       " which no queued or running instruction will signal"),
                  r;
       if (fetchStalledOnToken)
-        return fail("deadlock at cycle " + std::to_string(now) + ": bundle " + std::to_string(seq.pc()) +
-                    ", ctrl unit waits on semaphore " +
-                    std::to_string(p.bundles[seq.pc()][isa::Slot::Ctrl].raw(isa::field::none::wsem)) +
+        return fail("deadlock at cycle " + std::to_string(now) + ": bundle " +
+                    std::to_string(seq.pc()) + ", ctrl unit waits on semaphore " +
+                    std::to_string(
+                        p.bundles[seq.pc()][isa::Slot::Ctrl].raw(isa::field::none::wsem)) +
                     " which no queued or running instruction will signal"),
                r;
-      return fail("deadlock at cycle " + std::to_string(now) + ": fetch stalled at bundle " + std::to_string(seq.pc())), r;
+      return fail("deadlock at cycle " + std::to_string(now) + ": fetch stalled at bundle " +
+                  std::to_string(seq.pc())),
+             r;
     }
     for (unsigned u = 1; u < isa::kNumSlots; ++u) {
       const Unit &un = units[u];
@@ -224,9 +232,10 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
 
 } // namespace
 
-SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory &mem, const BoardConfig &board,
-                   const SimOptions &opt) {
-  return opt.mode == SimMode::Functional ? functional(p, entry, mem, board, opt) : cycle(p, entry, mem, board, opt);
+SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory &mem,
+                   const BoardConfig &board, const SimOptions &opt) {
+  return opt.mode == SimMode::Functional ? functional(p, entry, mem, board, opt)
+                                         : cycle(p, entry, mem, board, opt);
 }
 
 } // namespace mamba2::hw

@@ -11,8 +11,8 @@ namespace mamba2::hw {
 
 namespace {
 
-constexpr double kUramBytes = 288.0 * 1024 / 8;  // 288 Kb
-constexpr double kBramBytes = 36.0 * 1024 / 8;   // 36 Kb
+constexpr double kUramBytes = 288.0 * 1024 / 8; // 288 Kb
+constexpr double kBramBytes = 36.0 * 1024 / 8;  // 36 Kb
 constexpr double kUramWidthBits = 72, kBramWidthBits = 72;
 
 } // namespace
@@ -40,9 +40,11 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   ResourceLine sp{"scratchpad"};
   double widthBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
   if (c.uram) {
-    sp.uram = std::max(std::ceil(c.spadBytes() / kUramBytes), std::ceil(widthBits / kUramWidthBits));
+    sp.uram =
+        std::max(std::ceil(c.spadBytes() / kUramBytes), std::ceil(widthBits / kUramWidthBits));
   } else {
-    sp.bram36 = std::max(std::ceil(c.spadBytes() / kBramBytes), std::ceil(widthBits / kBramWidthBits));
+    sp.bram36 =
+        std::max(std::ceil(c.spadBytes() / kBramBytes), std::ceil(widthBits / kBramWidthBits));
   }
   sp.lut = widthBits * 2; // read/write muxing
   est.lines.push_back(sp);

@@ -10,12 +10,14 @@ using namespace mamba2::hw;
 
 static bool report(const BoardConfig &c) {
   ResourceEstimate e = estimateResources(c);
-  std::printf("%s (%s) mat %ux%u vec %u ssm %u spad %u KiB @ %.0f MHz\n", c.name, c.part, c.matK, c.matN,
-              c.vecLanes, c.ssmLanes, c.spadKiB, c.clockMhz);
+  std::printf("%s (%s) mat %ux%u vec %u ssm %u spad %u KiB @ %.0f MHz\n", c.name, c.part, c.matK,
+              c.matN, c.vecLanes, c.ssmLanes, c.spadKiB, c.clockMhz);
   std::printf("  %-26s %8s %8s %8s %10s\n", "part", "DSP", "BRAM36", "URAM", "LUT");
   for (const ResourceLine &l : e.lines)
-    std::printf("  %-26s %8.0f %8.0f %8.0f %10.0f\n", l.part.c_str(), l.dsp, l.bram36, l.uram, l.lut);
-  std::printf("  %-26s %8.0f %8.0f %8.0f %10.0f\n", "total", e.total.dsp, e.total.bram36, e.total.uram, e.total.lut);
+    std::printf("  %-26s %8.0f %8.0f %8.0f %10.0f\n", l.part.c_str(), l.dsp, l.bram36, l.uram,
+                l.lut);
+  std::printf("  %-26s %8.0f %8.0f %8.0f %10.0f\n", "total", e.total.dsp, e.total.bram36,
+              e.total.uram, e.total.lut);
   std::printf("  %-26s %8u %8u %8u %10u\n", "board", c.dsp, c.bram36, c.uram, c.lut);
   for (const std::string &o : e.overBudget)
     std::printf("  DOES NOT FIT: %s\n", o.c_str());
@@ -44,15 +46,21 @@ int main(int argc, char **argv) {
     if (!board.empty() && board != b.name)
       continue;
     BoardConfig c = b;
-    if (matK) c.matK = matK;
-    if (matN) c.matN = matN;
-    if (vec) c.vecLanes = vec;
-    if (ssm) c.ssmLanes = ssm;
-    if (spad) c.spadKiB = spad;
+    if (matK)
+      c.matK = matK;
+    if (matN)
+      c.matN = matN;
+    if (vec)
+      c.vecLanes = vec;
+    if (ssm)
+      c.ssmLanes = ssm;
+    if (spad)
+      c.spadKiB = spad;
     ok = report(c) && ok;
   }
   if (!board.empty() && !findBoard(board)) {
-    std::fprintf(stderr, "mamba2-resources: error: unknown board '%s' (%s)\n", board.c_str(), boardNames().c_str());
+    std::fprintf(stderr, "mamba2-resources: error: unknown board '%s' (%s)\n", board.c_str(),
+                 boardNames().c_str());
     return 2;
   }
   return ok ? 0 : 1;

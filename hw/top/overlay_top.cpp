@@ -25,11 +25,11 @@ namespace f = isa::field;
 
 enum Fault : unsigned {
   kOk = 0,
-  kDeadlock = 1,      // a wait on a semaphore with no token
+  kDeadlock = 1, // a wait on a semaphore with no token
   kSemOverflow = 2,
-  kBadLoop = 3,       // loop nesting, trip count or body
-  kOutOfProgram = 4,  // ran past the last bundle
-  kSpadRange = 5,     // scratchpad range outside the scratchpad
+  kBadLoop = 3,      // loop nesting, trip count or body
+  kOutOfProgram = 4, // ran past the last bundle
+  kSpadRange = 5,    // scratchpad range outside the scratchpad
   kUcodeRange = 6,
   kBadOp = 7,
   kStepLimit = 8,
@@ -66,9 +66,11 @@ static bool in_spad(i64 addr, u64 bytes) {
 using namespace mamba2::hw;
 using namespace mamba2;
 
-extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_t *r_const, byte_t *r_io,
-                               byte_t *r_state, byte_t *r_scratch, u32 num_bundles, u32 ucode_words, u32 entry,
-                               u32 *status) {
+extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_t *r_const,
+                               byte_t *r_io, byte_t *r_state, byte_t *r_scratch, u32 num_bundles,
+                               u32 ucode_words, u32 entry, u32 *status) {
+  // One pragma per line, as Vitis HLS reports them.
+  // clang-format off
 #pragma HLS INTERFACE m_axi port = bundles offset = slave bundle = gmem_insn max_read_burst_length = 64
 #pragma HLS INTERFACE m_axi port = ucode offset = slave bundle = gmem_insn
 #pragma HLS INTERFACE m_axi port = r_const offset = slave bundle = gmem_const max_read_burst_length = 256
@@ -80,6 +82,7 @@ extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_
 #pragma HLS INTERFACE s_axilite port = ucode_words
 #pragma HLS INTERFACE s_axilite port = entry
 #pragma HLS INTERFACE s_axilite port = return
+  // clang-format on
   static byte_t spad[Cfg::SPAD_BYTES];
   static isa::UopWord store[isa::kUcodeWords];
   byte_t *regions[4] = {r_const, r_io, r_state, r_scratch};
@@ -152,7 +155,8 @@ issue:
         a.n = unsigned(w.raw(f::mm::n));
         a.accum = w.raw(f::mm::accum) != 0;
         a.int4 = op == isa::op::matrix::mm4;
-        i64 act = i64(w.raw(f::mm::act)) + ar, acc = i64(w.raw(f::mm::acc)) + ar, wgt = i64(w.raw(f::mm::wgt)) + wr;
+        i64 act = i64(w.raw(f::mm::act)) + ar, acc = i64(w.raw(f::mm::acc)) + ar,
+            wgt = i64(w.raw(f::mm::wgt)) + wr;
         if (!in_spad(act, u64(a.m) * a.k) || !in_spad(acc, u64(a.m) * a.n * 4) ||
             !in_spad(wgt, a.int4 ? u64(a.n) * (a.k / 2) : u64(a.n) * a.k)) {
           fault = kSpadRange;
@@ -194,7 +198,8 @@ issue:
               fault = kSpadRange;
               break;
             }
-            if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) && u.len) {
+            if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) &&
+                u.len) {
               PwlTableHeader h = read_pwl_header(spad, u64(s1));
               if (!in_spad(s1, 16 + 8 * u64(h.n))) {
                 fault = kSpadRange;

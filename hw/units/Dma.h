@@ -6,7 +6,7 @@
 namespace mamba2::hw {
 
 struct DmaArgs {
-  u64 spad, dram;        // scratchpad byte address, byte offset in the region
+  u64 spad, dram; // scratchpad byte address, byte offset in the region
   unsigned rows, rowb, stride;
 };
 

@@ -57,7 +57,8 @@ rows:
 #pragma HLS UNROLL
             unsigned k = k0 + i, n = n0 + j;
             if (i < LK && k < a.k && n < a.n)
-              dot = add_wrap(dot, i32(ld8(spad, a.act + u64(m) * a.k + k)) * weight_at(spad, a, n, k));
+              dot = add_wrap(dot,
+                             i32(ld8(spad, a.act + u64(m) * a.k + k)) * weight_at(spad, a, n, k));
           }
           acc[j] = add_wrap(acc[j], dot);
         }

@@ -63,11 +63,13 @@ elements:
     case unsigned(UopCode::Shift32): {
       i32 x = ld32(spad, a4);
       int s = clamp_int(u.p0, -31, 63);
-      st32(spad, u.dst + 4 * u64(i), s >= 0 ? clip32(rshift_round(i64(x), s)) : clip32(i64(x) * (i64(1) << -s)));
+      st32(spad, u.dst + 4 * u64(i),
+           s >= 0 ? clip32(rshift_round(i64(x), s)) : clip32(i64(x) * (i64(1) << -s)));
       break;
     }
     case unsigned(UopCode::Sext8):
-      st32(spad, u.dst + 4 * u64(i), i32(ld8(spad, u.src0 + i)) * (i32(1) << clamp_int(u.p0, 0, 23)));
+      st32(spad, u.dst + 4 * u64(i),
+           i32(ld8(spad, u.src0 + i)) * (i32(1) << clamp_int(u.p0, 0, 23)));
       break;
     case unsigned(UopCode::Req8): {
       i32 mult = ld32(spad, b4);
@@ -92,7 +94,8 @@ template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
     return;
   }
   if (op == unsigned(UopCode::Ssmout)) {
-    ssm_output_unit(spad, u.dst, u.src0, u.src1, u.len, unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63));
+    ssm_output_unit(spad, u.dst, u.src0, u.src1, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
+                    clamp_int(u.p1, 0, 63));
     return;
   }
   if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
@@ -105,7 +108,8 @@ nonlinear:
       break;
     i32 x = ld32(spad, u.src0 + 4 * u64(i));
     st32(spad, u.dst + 4 * u64(i),
-         op == unsigned(UopCode::Pwl) ? pwl_eval(spad, u.src1, h, x) : rsqrt_eval(spad, u.src1, h, x));
+         op == unsigned(UopCode::Pwl) ? pwl_eval(spad, u.src1, h, x)
+                                      : rsqrt_eval(spad, u.src1, h, x));
   }
 }
 

@@ -87,8 +87,8 @@ struct Parser {
         v = number(val, name);
       if (!fits(fi->bits, v))
         error("value " + val + " does not fit field '" + name + "' (" +
-              std::to_string(fi->bits.width) + (fi->bits.isSigned ? " signed" : "") +
-              " bits) of " + ctx);
+              std::to_string(fi->bits.width) + (fi->bits.isSigned ? " signed" : "") + " bits) of " +
+              ctx);
       w.set(fi->bits, v);
     }
   }
@@ -127,11 +127,13 @@ struct Parser {
     size_t start = 0;
     while (start <= body.size() && !body.empty()) {
       size_t semi = body.find(';', start);
-      std::string part = trim(body.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+      std::string part =
+          trim(body.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
       Slot which;
       SlotWord w = slot(part, which);
       if (used[static_cast<unsigned>(which)])
-        error(std::string("slot '") + kSlotNames[static_cast<unsigned>(which)] + "' used twice in one bundle");
+        error(std::string("slot '") + kSlotNames[static_cast<unsigned>(which)] +
+              "' used twice in one bundle");
       used[static_cast<unsigned>(which)] = true;
       b[which] = w;
       if (semi == std::string::npos)
@@ -142,8 +144,8 @@ struct Parser {
   }
 };
 
-std::string fieldValues(const FormatInfo &fmt, unsigned first, int64_t (*get)(const void *, BitField),
-                        const void *w) {
+std::string fieldValues(const FormatInfo &fmt, unsigned first,
+                        int64_t (*get)(const void *, BitField), const void *w) {
   std::string out;
   for (unsigned j = first; j < fmt.numFields; ++j) {
     int64_t v = get(w, fmt.fields[j].bits);
@@ -173,12 +175,14 @@ std::string formatBundle(const Bundle &b) {
     out += any ? " ; " : " ";
     any = true;
     if (!op) {
-      out += std::string(kSlotNames[i]) + ".<bad opcode " + std::to_string(w.raw(field::none::op)) + ">";
+      out += std::string(kSlotNames[i]) + ".<bad opcode " + std::to_string(w.raw(field::none::op)) +
+             ">";
       continue;
     }
     out += std::string(kSlotNames[i]) + "." + op->name;
-    out += fieldValues(formatInfo(op->format), kCommonFields,
-                       [](const void *p, BitField f) { return static_cast<const SlotWord *>(p)->get(f); }, &w);
+    out += fieldValues(
+        formatInfo(op->format), kCommonFields,
+        [](const void *p, BitField f) { return static_cast<const SlotWord *>(p)->get(f); }, &w);
     if (w.raw(field::none::wen))
       out += " wait=" + std::to_string(w.raw(field::none::wsem));
     if (w.raw(field::none::sen))
@@ -189,9 +193,11 @@ std::string formatBundle(const Bundle &b) {
 
 std::string formatUop(const UopWord &u) {
   const UopInfo *info = findUop(static_cast<unsigned>(u.raw(field::uop::uop)));
-  std::string out = info ? info->name : "<bad micro-op " + std::to_string(u.raw(field::uop::uop)) + ">";
-  out += fieldValues(formatInfo(Format::Uop), 1,
-                     [](const void *p, BitField f) { return static_cast<const UopWord *>(p)->get(f); }, &u);
+  std::string out =
+      info ? info->name : "<bad micro-op " + std::to_string(u.raw(field::uop::uop)) + ">";
+  out += fieldValues(
+      formatInfo(Format::Uop), 1,
+      [](const void *p, BitField f) { return static_cast<const UopWord *>(p)->get(f); }, &u);
   return out;
 }
 
@@ -288,7 +294,8 @@ Program assemble(const std::string &text, const std::string &fileName) {
           if (h.size() % 2)
             ps.error("hex string has an odd number of digits");
           for (size_t j = 0; j < h.size(); j += 2) {
-            if (!std::isxdigit(static_cast<unsigned char>(h[j])) || !std::isxdigit(static_cast<unsigned char>(h[j + 1])))
+            if (!std::isxdigit(static_cast<unsigned char>(h[j])) ||
+                !std::isxdigit(static_cast<unsigned char>(h[j + 1])))
               ps.error("'" + h + "' is not a hex string");
             bytes.push_back(static_cast<uint8_t>(std::stoul(h.substr(j, 2), nullptr, 16)));
           }
@@ -296,11 +303,24 @@ Program assemble(const std::string &text, const std::string &fileName) {
       } else {
         int64_t lo, hi;
         unsigned n;
-        if (ty == "i8") { lo = -128; hi = 127; n = 1; }
-        else if (ty == "u8") { lo = 0; hi = 255; n = 1; }
-        else if (ty == "i16") { lo = -32768; hi = 32767; n = 2; }
-        else if (ty == "i32") { lo = INT32_MIN; hi = INT32_MAX; n = 4; }
-        else ps.error("unknown data type '" + ty + "' (i8 u8 i16 i32 x)");
+        if (ty == "i8") {
+          lo = -128;
+          hi = 127;
+          n = 1;
+        } else if (ty == "u8") {
+          lo = 0;
+          hi = 255;
+          n = 1;
+        } else if (ty == "i16") {
+          lo = -32768;
+          hi = 32767;
+          n = 2;
+        } else if (ty == "i32") {
+          lo = INT32_MIN;
+          hi = INT32_MAX;
+          n = 4;
+        } else
+          ps.error("unknown data type '" + ty + "' (i8 u8 i16 i32 x)");
         for (size_t i = 4; i < t.size(); ++i) {
           int64_t v = ps.number(t[i], ty + " value");
           if (v < lo || v > hi)
@@ -312,8 +332,9 @@ Program assemble(const std::string &text, const std::string &fileName) {
       std::vector<uint8_t> &init = p.regions[r].init;
       uint64_t end = static_cast<uint64_t>(off) + bytes.size();
       if (end > p.regions[r].size)
-        ps.error("data [" + std::to_string(off) + ", " + std::to_string(end) + ") is outside region '" +
-                 kRegionNames[r] + "' (" + std::to_string(p.regions[r].size) + " bytes; .region comes first)");
+        ps.error("data [" + std::to_string(off) + ", " + std::to_string(end) +
+                 ") is outside region '" + kRegionNames[r] + "' (" +
+                 std::to_string(p.regions[r].size) + " bytes; .region comes first)");
       if (init.size() < end)
         init.resize(end, 0);
       std::copy(bytes.begin(), bytes.end(), init.begin() + off);
@@ -345,7 +366,8 @@ Program assemble(const std::string &text, const std::string &fileName) {
       need(3);
       int64_t idx = ps.number(t[1], "microcode index");
       if (idx < 0 || idx >= int64_t(kUcodeWords))
-        ps.error("microcode index " + t[1] + " outside the store (0.." + std::to_string(kUcodeWords - 1) + ")");
+        ps.error("microcode index " + t[1] + " outside the store (0.." +
+                 std::to_string(kUcodeWords - 1) + ")");
       const UopInfo *u = nullptr;
       for (const UopInfo &x : kUops)
         if (t[2] == x.name)
@@ -362,7 +384,8 @@ Program assemble(const std::string &text, const std::string &fileName) {
       need(2);
       int64_t n = ps.number(t[1], "microcode size");
       if (n < int64_t(p.ucode.size()) || n > int64_t(kUcodeWords))
-        ps.error(".ucode_size must cover the micro-ops given and be at most " + std::to_string(kUcodeWords));
+        ps.error(".ucode_size must cover the micro-ops given and be at most " +
+                 std::to_string(kUcodeWords));
       p.ucode.resize(n);
     } else {
       ps.error("unknown directive '" + d + "'");

@@ -28,24 +28,37 @@ std::vector<Extent> uopExtents(const UopArgs &u) {
   if (n == 0)
     return {};
   switch (u.op) {
-  case UopCode::Unop: return {};
+  case UopCode::Unop:
+    return {};
   case UopCode::Add32:
-  case UopCode::Mulsh32: return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}};
-  case UopCode::Shift32: return {{u.dst, w4, true}, {u.src0, w4, false}};
-  case UopCode::Sext8: return {{u.dst, w4, true}, {u.src0, n, false}};
+  case UopCode::Mulsh32:
+    return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}};
+  case UopCode::Shift32:
+    return {{u.dst, w4, true}, {u.src0, w4, false}};
+  case UopCode::Sext8:
+    return {{u.dst, w4, true}, {u.src0, n, false}};
   case UopCode::Req8:
-    return {{u.dst, n, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}, {u.src2, bcast ? 1 : n, false}};
-  case UopCode::Shr8: return {{u.dst, n, true}, {u.src0, w4, false}};
-  case UopCode::Sumsq: return {{u.dst, 4, true}, {u.src0, w4, false}};
-  case UopCode::Fwht: return {{u.dst, w4, true}};
+    return {{u.dst, n, true},
+            {u.src0, w4, false},
+            {u.src1, bcast ? 4 : w4, false},
+            {u.src2, bcast ? 1 : n, false}};
+  case UopCode::Shr8:
+    return {{u.dst, n, true}, {u.src0, w4, false}};
+  case UopCode::Sumsq:
+    return {{u.dst, 4, true}, {u.src0, w4, false}};
+  case UopCode::Fwht:
+    return {{u.dst, w4, true}};
   case UopCode::Conv4:
-    return {{u.dst, w4, true}, {u.src0, n, false}, {u.src1, 4 * n + w4, false}, {u.src2, 3 * n, true}};
+    return {
+        {u.dst, w4, true}, {u.src0, n, false}, {u.src1, 4 * n + w4, false}, {u.src2, 3 * n, true}};
   case UopCode::Pwl:
   case UopCode::Rsqrt:
     return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, 4 * ref::kPwlHeaderWords, false}};
   case UopCode::Ssmupd:
-    return {{u.dst, w4 * cols, true}, {u.src0, w4, false}, {u.src1, cols, false}, {u.src2, 4, false}};
-  case UopCode::Ssmout: return {{u.dst, w4, true}, {u.src0, w4 * cols, false}, {u.src1, cols, false}};
+    return {
+        {u.dst, w4 * cols, true}, {u.src0, w4, false}, {u.src1, cols, false}, {u.src2, 4, false}};
+  case UopCode::Ssmout:
+    return {{u.dst, w4, true}, {u.src0, w4 * cols, false}, {u.src1, cols, false}};
   }
   return {};
 }
@@ -60,41 +73,52 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
   if (!w.tailZero(formatInfo(Format::Uop).usedBits))
     return std::string("micro-op '") + info->name + "' has non-zero reserved bits";
   if ((slot == Slot::Vector && !info->onVector) || (slot == Slot::Ssm && !info->onSsm))
-    return std::string("micro-op '") + info->name + "' cannot run on the " + kSlotNames[unsigned(slot)] + " unit";
+    return std::string("micro-op '") + info->name + "' cannot run on the " +
+           kSlotNames[unsigned(slot)] + " unit";
   int p0 = int(w.get(f::uop::p0)), p1 = int(w.get(f::uop::p1)), p2 = int(w.get(f::uop::p2));
   unsigned len = unsigned(w.get(f::uop::len));
   std::string nm = info->name;
   auto bad = [&](const std::string &why) { return "micro-op '" + nm + "': " + why; };
   switch (static_cast<UopCode>(code)) {
   case UopCode::Add32:
-    if (!inRange(p1, 0, 1)) return bad("p1 (broadcast flag) must be 0 or 1");
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
     break;
   case UopCode::Mulsh32:
   case UopCode::Req8:
-    if (!inRange(p1, 0, 1)) return bad("p1 (broadcast flag) must be 0 or 1");
-    if (code == unsigned(UopCode::Mulsh32) && !inRange(p0, 0, 63)) return bad("shift p0 must be 0..63");
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
+    if (code == unsigned(UopCode::Mulsh32) && !inRange(p0, 0, 63))
+      return bad("shift p0 must be 0..63");
     break;
   case UopCode::Shift32:
-    if (!inRange(p0, -31, 63)) return bad("shift p0 must be -31..63");
+    if (!inRange(p0, -31, 63))
+      return bad("shift p0 must be -31..63");
     break;
   case UopCode::Sext8:
-    if (!inRange(p0, 0, 23)) return bad("shift p0 must be 0..23");
+    if (!inRange(p0, 0, 23))
+      return bad("shift p0 must be 0..23");
     break;
   case UopCode::Shr8:
   case UopCode::Sumsq:
-    if (!inRange(p0, 0, 63)) return bad("shift p0 must be 0..63");
+    if (!inRange(p0, 0, 63))
+      return bad("shift p0 must be 0..63");
     break;
   case UopCode::Fwht:
     if (len != 0 && !ref::fwhtSizeOk(len))
       return bad("length " + std::to_string(len) + " is not h*2^k with h in {1,12,40}");
     break;
   case UopCode::Ssmupd:
-    if (p0 < 0) return bad("state width p0 must be >= 0");
-    if (!inRange(p1, 0, 63) || !inRange(p2, 0, 63)) return bad("shifts p1, p2 must be 0..63");
+    if (p0 < 0)
+      return bad("state width p0 must be >= 0");
+    if (!inRange(p1, 0, 63) || !inRange(p2, 0, 63))
+      return bad("shifts p1, p2 must be 0..63");
     break;
   case UopCode::Ssmout:
-    if (p0 < 0) return bad("state width p0 must be >= 0");
-    if (!inRange(p1, 0, 63)) return bad("shift p1 must be 0..63");
+    if (p0 < 0)
+      return bad("state width p0 must be >= 0");
+    if (!inRange(p1, 0, 63))
+      return bad("shift p1 must be 0..63");
     break;
   default:
     break;
@@ -117,9 +141,11 @@ std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes) {
       if (i == j || !ex[i].write || ex[i].bytes == 0 || ex[j].bytes == 0)
         continue;
       bool same = ex[i].addr == ex[j].addr && ex[i].bytes == ex[j].bytes;
-      bool apart = ex[i].addr + int64_t(ex[i].bytes) <= ex[j].addr || ex[j].addr + int64_t(ex[j].bytes) <= ex[i].addr;
+      bool apart = ex[i].addr + int64_t(ex[i].bytes) <= ex[j].addr ||
+                   ex[j].addr + int64_t(ex[j].bytes) <= ex[i].addr;
       if (!same && !apart)
-        return nm + " writes [" + std::to_string(ex[i].addr) + ", " + std::to_string(ex[i].addr + int64_t(ex[i].bytes)) +
+        return nm + " writes [" + std::to_string(ex[i].addr) + ", " +
+               std::to_string(ex[i].addr + int64_t(ex[i].bytes)) +
                ") which partly overlaps operand [" + std::to_string(ex[j].addr) + ", " +
                std::to_string(ex[j].addr + int64_t(ex[j].bytes)) + ")";
     }
@@ -128,8 +154,8 @@ std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes) {
 
 std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBytes) {
   if (u.src1 < 0 || uint64_t(u.src1) + tableBytes > spadBytes)
-    return "piecewise-linear table at " + std::to_string(u.src1) + " (" + std::to_string(tableBytes) +
-           " bytes) runs past the scratchpad";
+    return "piecewise-linear table at " + std::to_string(u.src1) + " (" +
+           std::to_string(tableBytes) + " bytes) runs past the scratchpad";
   int64_t dEnd = u.dst + 4 * int64_t(u.len);
   if (u.len && u.dst < u.src1 + int64_t(tableBytes) && u.src1 < dEnd)
     return "piecewise-linear table at " + std::to_string(u.src1) + " overlaps the destination";
@@ -141,8 +167,9 @@ static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uin
   if (bytes == 0)
     return "";
   if (addr < 0 || uint64_t(addr) > limit || bytes > limit - uint64_t(addr))
-    return std::string(what) + " [" + std::to_string(addr) + ", " + std::to_string(addr + int64_t(bytes)) +
-           ") is outside " + mem + " (" + std::to_string(limit) + " bytes)";
+    return std::string(what) + " [" + std::to_string(addr) + ", " +
+           std::to_string(addr + int64_t(bytes)) + ") is outside " + mem + " (" +
+           std::to_string(limit) + " bytes)";
   return "";
 }
 
@@ -156,11 +183,17 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
       return "";
     if (is.slot == Slot::Store && x.region == 0)
       return "DMA store into the read-only const region";
-    std::string mem = std::string("region '") + (x.region == 0 ? "const" : x.region == 1 ? "io" : x.region == 2 ? "state" : "scratch") + "'";
+    std::string mem = std::string("region '") +
+                      (x.region == 0   ? "const"
+                       : x.region == 1 ? "io"
+                       : x.region == 2 ? "state"
+                                       : "scratch") +
+                      "'";
     uint64_t span = uint64_t(x.rows - 1) * x.stride + x.rowb;
     if (!(e = spanCheck("DMA range", x.dram, span, lim.regionBytes[x.region], mem.c_str())).empty())
       return e;
-    return spanCheck("DMA scratchpad range", x.spad, uint64_t(x.rows) * x.rowb, lim.spadBytes, "the scratchpad");
+    return spanCheck("DMA scratchpad range", x.spad, uint64_t(x.rows) * x.rowb, lim.spadBytes,
+                     "the scratchpad");
   }
   case Slot::Matrix: {
     const MmArgs &m = is.mm;
@@ -169,11 +202,15 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
     if (m.m == 0 || m.n == 0)
       return "";
     uint64_t wbytes = m.int4 ? uint64_t(m.n) * (m.k / 2) : uint64_t(m.n) * m.k;
-    if (!(e = spanCheck("matmul activations", m.act, uint64_t(m.m) * m.k, lim.spadBytes, "the scratchpad")).empty())
+    if (!(e = spanCheck("matmul activations", m.act, uint64_t(m.m) * m.k, lim.spadBytes,
+                        "the scratchpad"))
+             .empty())
       return e;
     if (!(e = spanCheck("matmul weights", m.wgt, wbytes, lim.spadBytes, "the scratchpad")).empty())
       return e;
-    if (!(e = spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes, "the scratchpad")).empty())
+    if (!(e = spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes,
+                        "the scratchpad"))
+             .empty())
       return e;
     auto overlaps = [](int64_t a, uint64_t an, int64_t b, uint64_t bn) {
       return an && bn && a < b + int64_t(bn) && b < a + int64_t(an);
@@ -187,7 +224,8 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
   case Slot::Ssm: {
     const RunArgs &r = is.run;
     if (uint64_t(r.ustart) + r.ulen > ucode.size())
-      return "micro-ops " + std::to_string(r.ustart) + ".." + std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
+      return "micro-ops " + std::to_string(r.ustart) + ".." +
+             std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
              " are outside the microcode store of " + std::to_string(ucode.size()) + " words";
     for (uint32_t i = 0; i < r.ulen; ++i) {
       const UopWord &w = ucode[r.ustart + i];
@@ -198,7 +236,8 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
       // Addresses grow with the iteration (strides >= 0): the first and last bound them all.
       for (uint32_t it : {0u, r.iters - 1})
         if (!(e = checkUopRanges(resolveUop(w, r, it), lim.spadBytes)).empty())
-          return "microcode word " + std::to_string(r.ustart + i) + ", iteration " + std::to_string(it) + ": " + e;
+          return "microcode word " + std::to_string(r.ustart + i) + ", iteration " +
+                 std::to_string(it) + ": " + e;
     }
     return "";
   }
@@ -218,7 +257,8 @@ std::string checkBundle(const Bundle &b, size_t ucodeWords) {
       return std::string(sn) + " slot: undefined opcode " + std::to_string(code);
     if (code == 0 && !w.isZero())
       return std::string(sn) + " slot: a NOP must be all zeros";
-    if ((!w.raw(f::none::wen) && w.raw(f::none::wsem)) || (!w.raw(f::none::sen) && w.raw(f::none::ssem)))
+    if ((!w.raw(f::none::wen) && w.raw(f::none::wsem)) ||
+        (!w.raw(f::none::sen) && w.raw(f::none::ssem)))
       return std::string(sn) + " slot: token semaphore set without its enable bit";
     if (w.raw(f::none::wsem) >= kNumSems || w.raw(f::none::ssem) >= kNumSems)
       return std::string(sn) + " slot: semaphore out of range";
@@ -241,8 +281,8 @@ std::string checkBundle(const Bundle &b, size_t ucodeWords) {
     case Format::Run:
       if (w.raw(f::run::ustart) + w.raw(f::run::ulen) > ucodeWords)
         return nm + ": micro-ops " + std::to_string(w.raw(f::run::ustart)) + ".." +
-               std::to_string(w.raw(f::run::ustart) + w.raw(f::run::ulen)) + " exceed the microcode store (" +
-               std::to_string(ucodeWords) + " words)";
+               std::to_string(w.raw(f::run::ustart) + w.raw(f::run::ulen)) +
+               " exceed the microcode store (" + std::to_string(ucodeWords) + " words)";
       break;
     default:
       break;
@@ -251,9 +291,11 @@ std::string checkBundle(const Bundle &b, size_t ucodeWords) {
   return "";
 }
 
-Sequencer::Sequencer(const std::vector<Bundle> &bundles, uint32_t entry) : bundles_(&bundles), pc_(entry) {
+Sequencer::Sequencer(const std::vector<Bundle> &bundles, uint32_t entry)
+    : bundles_(&bundles), pc_(entry) {
   if (entry >= bundles.size())
-    fail("entry point " + std::to_string(entry) + " is past the last bundle (" + std::to_string(bundles.size()) + ")");
+    fail("entry point " + std::to_string(entry) + " is past the last bundle (" +
+         std::to_string(bundles.size()) + ")");
 }
 
 void Sequencer::fail(const std::string &msg) {
@@ -321,7 +363,8 @@ void Sequencer::issue(std::vector<Issue> &out) {
     break;
   case op::ctrl::addi:
     if (c.raw(f::reg::rd))
-      regs_[c.raw(f::reg::rd)] = int32_t(uint32_t(regs_[c.raw(f::reg::rs)]) + uint32_t(c.get(f::reg::imm)));
+      regs_[c.raw(f::reg::rd)] =
+          int32_t(uint32_t(regs_[c.raw(f::reg::rs)]) + uint32_t(c.get(f::reg::imm)));
     break;
   case op::ctrl::loop: {
     int64_t count = int64_t(c.raw(f::loop::count)) + reg(c.raw(f::loop::creg));
@@ -334,7 +377,8 @@ void Sequencer::issue(std::vector<Issue> &out) {
     if (end >= bundles_->size())
       return fail("loop body ends at bundle " + std::to_string(end) + ", past the program");
     if (!loops_.empty() && end > loops_.back().end)
-      return fail("loop body overruns the enclosing loop ending at bundle " + std::to_string(loops_.back().end));
+      return fail("loop body overruns the enclosing loop ending at bundle " +
+                  std::to_string(loops_.back().end));
     if (count == 0) {
       last = uint32_t(end); // skip the body
       next = uint32_t(end) + 1;

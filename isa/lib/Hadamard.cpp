@@ -51,12 +51,23 @@ const std::vector<int8_t> &hadamardSmall(unsigned h) {
     return it->second;
   std::vector<int8_t> m;
   switch (h) {
-  case 1: m = {1}; break;
-  case 2: m = {1, 1, 1, -1}; break;
-  case 12: m = paley(11); break;
-  case 20: m = paley(19); break;
-  case 40: m = kron2(paley(19), 20); break;
-  default: throw std::invalid_argument("no Hadamard matrix of order " + std::to_string(h));
+  case 1:
+    m = {1};
+    break;
+  case 2:
+    m = {1, 1, 1, -1};
+    break;
+  case 12:
+    m = paley(11);
+    break;
+  case 20:
+    m = paley(19);
+    break;
+  case 40:
+    m = kron2(paley(19), 20);
+    break;
+  default:
+    throw std::invalid_argument("no Hadamard matrix of order " + std::to_string(h));
   }
   return cache.emplace(h, std::move(m)).first->second;
 }

@@ -14,7 +14,8 @@ Memory Memory::forProgram(const Program &p, uint64_t spadBytes) {
   for (unsigned r = 0; r < kNumRegions; ++r) {
     m.dram[r].assign(p.regions[r].size, 0);
     std::copy(p.regions[r].init.begin(),
-              p.regions[r].init.begin() + std::min<size_t>(p.regions[r].init.size(), p.regions[r].size),
+              p.regions[r].init.begin() +
+                  std::min<size_t>(p.regions[r].init.size(), p.regions[r].size),
               m.dram[r].begin());
   }
   return m;
@@ -202,7 +203,8 @@ std::string refExecute(const Issue &is, Memory &mem, const std::vector<UopWord> 
       for (uint32_t i = 0; i < is.run.ulen; ++i) {
         std::string err = runUop(resolveUop(ucode[is.run.ustart + i], is.run, it), mem.spad);
         if (!err.empty())
-          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " + std::to_string(it) + ": " + err;
+          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " +
+                 std::to_string(it) + ": " + err;
       }
     return "";
   case Slot::Ctrl:
@@ -227,7 +229,8 @@ InterpResult interpret(const Program &p, const std::string &entry, Memory &mem, 
       return true;
     if (sems[s] == 0) {
       res.error = "deadlock: bundle " + std::to_string(bundle) + ", " + unit +
-                  " unit waits on semaphore " + std::to_string(s) + " which holds no token in serial order";
+                  " unit waits on semaphore " + std::to_string(s) +
+                  " which holds no token in serial order";
       return false;
     }
     --sems[s];
@@ -237,8 +240,8 @@ InterpResult interpret(const Program &p, const std::string &entry, Memory &mem, 
     if (!sen)
       return true;
     if (sems[s] == 0xFFFF) {
-      res.error = "bundle " + std::to_string(bundle) + ", " + unit + " unit: semaphore " + std::to_string(s) +
-                  " overflows (65535 tokens)";
+      res.error = "bundle " + std::to_string(bundle) + ", " + unit + " unit: semaphore " +
+                  std::to_string(s) + " overflows (65535 tokens)";
       return false;
     }
     ++sems[s];

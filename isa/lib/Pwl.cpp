@@ -19,8 +19,10 @@ PwlHeader pwlHeader(const int32_t *words) {
 int32_t pwl(const int32_t *words, int32_t x) {
   PwlHeader h = pwlHeader(words);
   int64_t rel = int64_t(x) - h.x0;
-  // floor division by 2^segShift (arithmetic shift of a negative value floors in C++20; spell it out)
-  int64_t seg = rel >= 0 ? (rel >> h.segShift) : -((-rel + (int64_t(1) << h.segShift) - 1) >> h.segShift);
+  // floor division by 2^segShift (arithmetic shift of a negative value floors in C++20; spell it
+  // out)
+  int64_t seg =
+      rel >= 0 ? (rel >> h.segShift) : -((-rel + (int64_t(1) << h.segShift) - 1) >> h.segShift);
   int64_t i = seg < 0 ? 0 : seg >= int64_t(h.n) ? int64_t(h.n) - 1 : seg;
   int64_t xi = int64_t(h.x0) + i * (int64_t(1) << h.segShift);
   int32_t d = sat32(int64_t(x) - xi);

@@ -36,7 +36,8 @@ static int32_t clamp32(double v) {
 template <typename F>
 static std::vector<int32_t> chords(F f, int64_t x0, int segShift, unsigned n, double outScale) {
   int slopeShift = std::min(62, segShift + 8);
-  std::vector<int32_t> w = {static_cast<int32_t>(x0), segShift, static_cast<int32_t>(n), slopeShift};
+  std::vector<int32_t> w = {static_cast<int32_t>(x0), segShift, static_cast<int32_t>(n),
+                            slopeShift};
   double step = std::ldexp(1.0, segShift);
   for (unsigned i = 0; i < n; ++i) {
     double xa = double(x0) + i * step, xb = xa + step;
@@ -68,7 +69,8 @@ std::vector<int32_t> buildRsqrtTable(int outFrac, unsigned segments) {
   if (outFrac < 0 || outFrac > 30 || segments < 1 || segments > ref::kPwlMaxSegments)
     throw std::invalid_argument("bad rsqrt table spec (outFrac 0..30, segments 1..256)");
   // Normalised inputs m lie in [2^29, 2^31): segments of 2^31 / (4 segments) ... cover it exactly.
-  int segShift = static_cast<int>(std::ceil(std::log2((std::ldexp(1.0, 31) - std::ldexp(1.0, 29)) / segments)));
+  int segShift = static_cast<int>(
+      std::ceil(std::log2((std::ldexp(1.0, 31) - std::ldexp(1.0, 29)) / segments)));
   return chords([](double m) { return 1.0 / std::sqrt(m); }, int64_t(1) << 29, segShift, segments,
                 std::ldexp(1.0, outFrac));
 }

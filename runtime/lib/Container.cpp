@@ -38,8 +38,8 @@ constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than a
 
 std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board) {
   flatbuffers::FlatBufferBuilder fb(1024);
-  auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
-                                  isa::kUcodeWords, isa::kNumSems);
+  auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion,
+                                  board.spadBytes(), isa::kUcodeWords, isa::kNumSems);
   std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes);
   for (size_t i = 0; i < p.bundles.size(); ++i)
     p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
@@ -49,11 +49,12 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
   for (unsigned r = 0; r < isa::kNumRegions; ++r)
     if (p.regions[r].size || !p.regions[r].init.empty())
-      regions.push_back(m2b::CreateRegion(fb, uint8_t(r), p.regions[r].size, fb.CreateVector(p.regions[r].init)));
+      regions.push_back(
+          m2b::CreateRegion(fb, uint8_t(r), p.regions[r].size, fb.CreateVector(p.regions[r].init)));
   std::vector<flatbuffers::Offset<m2b::Symbol>> symbols;
   for (const isa::Symbol &s : p.symbols)
-    symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle, s.region, s.offset,
-                                        s.bytes, fb.CreateString(s.dtype)));
+    symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle,
+                                        s.region, s.offset, s.bytes, fb.CreateString(s.dtype)));
   auto root = m2b::CreateProgram(fb, target, fb.CreateVector(bundles), fb.CreateVector(ucode),
                                  fb.CreateVector(regions), fb.CreateVector(symbols));
   fb.Finish(root);
@@ -69,7 +70,8 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   return out;
 }
 
-std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board, uint64_t maxWalkBundles) {
+std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
+                            uint64_t maxWalkBundles) {
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
   if (p.bundles.empty())
@@ -82,10 +84,12 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
   for (unsigned r = 0; r < isa::kNumRegions; ++r) {
     const isa::Region &reg = p.regions[r];
     if (reg.size > kMaxRegionBytes)
-      return std::string("region '") + isa::kRegionNames[r] + "' is larger than 16 GiB (constants section)";
+      return std::string("region '") + isa::kRegionNames[r] +
+             "' is larger than 16 GiB (constants section)";
     if (reg.init.size() > reg.size)
-      return std::string("region '") + isa::kRegionNames[r] + "' has " + std::to_string(reg.init.size()) +
-             " initial bytes but is " + std::to_string(reg.size) + " bytes long (constants section)";
+      return std::string("region '") + isa::kRegionNames[r] + "' has " +
+             std::to_string(reg.init.size()) + " initial bytes but is " + std::to_string(reg.size) +
+             " bytes long (constants section)";
     lim.regionBytes[r] = reg.size;
   }
   std::set<std::pair<int, std::string>> names;
@@ -132,8 +136,9 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
       if (it == waiter.end())
         waiter[sem] = {s, i};
       else if (it->second.first != s)
-        return "semaphore " + std::to_string(sem) + " is waited on by the " + isa::kSlotNames[it->second.first] +
-               " unit (bundle " + std::to_string(it->second.second) + ") and the " + isa::kSlotNames[s] +
+        return "semaphore " + std::to_string(sem) + " is waited on by the " +
+               isa::kSlotNames[it->second.first] + " unit (bundle " +
+               std::to_string(it->second.second) + ") and the " + isa::kSlotNames[s] +
                " unit (bundle " + std::to_string(i) + "); each semaphore has one waiting unit";
     }
   }
@@ -180,16 +185,18 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
     return fail("not a .m2b file: bad magic (header, offset 0)");
   uint16_t version = uint16_t(get(data + 4, 2)), isaVersion = uint16_t(get(data + 6, 2));
   if (version != kContainerVersion)
-    return fail("container version " + std::to_string(version) + " is not supported (this runtime reads " +
-                std::to_string(kContainerVersion) + ") (header, offset 4)");
+    return fail("container version " + std::to_string(version) +
+                " is not supported (this runtime reads " + std::to_string(kContainerVersion) +
+                ") (header, offset 4)");
   if (isaVersion != isa::kIsaVersion)
     return fail("ISA version " + std::to_string(isaVersion) + " does not match this overlay's " +
                 std::to_string(isa::kIsaVersion) + " (header, offset 6)");
   uint64_t payload = get(data + 8, 8);
   if (payload != size - kHeaderBytes)
     return fail(payload > size - kHeaderBytes
-                    ? "truncated file: header announces " + std::to_string(payload) + " payload bytes, " +
-                          std::to_string(size - kHeaderBytes) + " present (header, offset 8)"
+                    ? "truncated file: header announces " + std::to_string(payload) +
+                          " payload bytes, " + std::to_string(size - kHeaderBytes) +
+                          " present (header, offset 8)"
                     : "file has " + std::to_string(size - kHeaderBytes - payload) +
                           " bytes after the payload (header, offset 8)");
   if (get(data + 20, 4) != 0)
@@ -199,8 +206,8 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   const uint8_t *body = data + kHeaderBytes;
   uint32_t want = uint32_t(get(data + 16, 4)), got = crc32(body, payload);
   if (want != got)
-    return fail("checksum mismatch: header says " + std::to_string(want) + ", payload has " + std::to_string(got) +
-                " (header, offset 16)");
+    return fail("checksum mismatch: header says " + std::to_string(want) + ", payload has " +
+                std::to_string(got) + " (header, offset 16)");
   flatbuffers::Verifier v(body, payload, 64, 1000000);
   if (!m2b::VerifyProgramBuffer(v))
     return fail("payload is not a well-formed program table (payload)");
@@ -210,18 +217,20 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
     return fail("missing target section (payload)");
   std::string board = t->board()->str();
   if (board != boardName)
-    return fail("header names board '" + std::string(boardName) + "' but the target section names '" + board +
-                "' (target)");
+    return fail("header names board '" + std::string(boardName) +
+                "' but the target section names '" + board + "' (target)");
   r.board = opt.board ? opt.board : hw::findBoard(board);
   if (!r.board)
     return fail("unknown target board '" + board + "' (known: " + hw::boardNames() + ") (target)");
   if (board != r.board->name)
-    return fail("program is built for board '" + board + "', this device is '" + r.board->name + "' (target)");
+    return fail("program is built for board '" + board + "', this device is '" + r.board->name +
+                "' (target)");
   if (t->isa_version() != isa::kIsaVersion)
-    return fail("target section ISA version " + std::to_string(t->isa_version()) + " does not match (target)");
+    return fail("target section ISA version " + std::to_string(t->isa_version()) +
+                " does not match (target)");
   if (t->spad_bytes() != r.board->spadBytes())
-    return fail("program assumes a " + std::to_string(t->spad_bytes()) + "-byte scratchpad, the " + board +
-                " overlay has " + std::to_string(r.board->spadBytes()) + " (target)");
+    return fail("program assumes a " + std::to_string(t->spad_bytes()) + "-byte scratchpad, the " +
+                board + " overlay has " + std::to_string(r.board->spadBytes()) + " (target)");
   if (t->ucode_words() != isa::kUcodeWords || t->num_sems() != isa::kNumSems)
     return fail("program assumes a different microcode store or semaphore count (target)");
 
@@ -240,7 +249,8 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
                   "-byte micro-ops (microcode section)");
     if (ucode->size() / isa::kUopBytes > isa::kUcodeWords)
       return fail("microcode section has " + std::to_string(ucode->size() / isa::kUopBytes) +
-                  " words, the store holds " + std::to_string(isa::kUcodeWords) + " (microcode section)");
+                  " words, the store holds " + std::to_string(isa::kUcodeWords) +
+                  " (microcode section)");
     for (size_t i = 0; i < ucode->size(); i += isa::kUopBytes)
       p.ucode.push_back(isa::UopWord::fromBytes(ucode->data() + i));
   }
@@ -248,7 +258,8 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   if (fp->regions())
     for (const m2b::Region *reg : *fp->regions()) {
       if (reg->id() >= isa::kNumRegions || !seen.insert(reg->id()).second)
-        return fail("region id " + std::to_string(reg->id()) + " is unknown or repeated (constants section)");
+        return fail("region id " + std::to_string(reg->id()) +
+                    " is unknown or repeated (constants section)");
       if (reg->size() > kMaxRegionBytes)
         return fail("region larger than 16 GiB (constants section)");
       p.regions[reg->id()].size = reg->size();
@@ -290,7 +301,8 @@ LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
     r.error = "cannot open '" + path + "'";
     return r;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   LoadResult r = loadContainer(bytes.data(), bytes.size(), opt);
   if (!r.ok())
     r.error = path + ": " + r.error;

@@ -27,7 +27,8 @@ public:
     if (!s)
       return "no tensor named '" + name + "'";
     if (bytes.size() != s->bytes)
-      return "tensor '" + name + "' is " + std::to_string(s->bytes) + " bytes, got " + std::to_string(bytes.size());
+      return "tensor '" + name + "' is " + std::to_string(s->bytes) + " bytes, got " +
+             std::to_string(bytes.size());
     std::copy(bytes.begin(), bytes.end(), mem_.dram[s->region].begin() + long(s->offset));
     return "";
   }
@@ -55,7 +56,9 @@ public:
   }
 
 private:
-  const isa::Symbol *find(const std::string &name) const { return loaded_ ? prog_.tensor(name) : nullptr; }
+  const isa::Symbol *find(const std::string &name) const {
+    return loaded_ ? prog_.tensor(name) : nullptr;
+  }
   hw::BoardConfig board_;
   isa::Program prog_;
   isa::Memory mem_;

@@ -9,7 +9,8 @@ namespace mamba2::runtime {
 std::string formatTensor(const isa::Symbol &s, const std::vector<uint8_t> &b) {
   unsigned eb = isa::dtypeBytes(s.dtype);
   size_t n = eb ? b.size() / eb : 0;
-  std::string out = s.name + ": " + s.dtype + "[" + std::to_string(s.dtype == "i4x2" ? 2 * n : n) + "] =";
+  std::string out =
+      s.name + ": " + s.dtype + "[" + std::to_string(s.dtype == "i4x2" ? 2 * n : n) + "] =";
   for (size_t i = 0; i < n; ++i) {
     const uint8_t *p = b.data() + i * eb;
     if (s.dtype == "i8") {

@@ -21,12 +21,15 @@ class XrtDevice : public Device {
 public:
   XrtDevice(const hw::BoardConfig &b, xrt::device dev, xrt::uuid uuid, unsigned index)
       : board_(b), dev_(std::move(dev)), kernel_(dev_, uuid, "mamba2_overlay"), index_(index) {}
-  std::string describe() const override { return "xrt:" + std::to_string(index_) + " (" + board_.name + ")"; }
+  std::string describe() const override {
+    return "xrt:" + std::to_string(index_) + " (" + board_.name + ")";
+  }
   const hw::BoardConfig &board() const override { return board_; }
 
   std::string load(const isa::Program &p) override {
     prog_ = p;
-    std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes), ucode(p.ucode.size() * isa::kUopBytes);
+    std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes),
+        ucode(p.ucode.size() * isa::kUopBytes);
     for (size_t i = 0; i < p.bundles.size(); ++i)
       p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
     for (size_t i = 0; i < p.ucode.size(); ++i)
@@ -75,14 +78,16 @@ public:
     }
     auto t0 = std::chrono::steady_clock::now();
     try {
-      auto run = kernel_(bos_[0], bos_[1], bos_[2], bos_[3], bos_[4], bos_[5], uint32_t(prog_.bundles.size()),
-                         uint32_t(prog_.ucode.size()), e->bundle, status_);
+      auto run =
+          kernel_(bos_[0], bos_[1], bos_[2], bos_[3], bos_[4], bos_[5],
+                  uint32_t(prog_.bundles.size()), uint32_t(prog_.ucode.size()), e->bundle, status_);
       run.wait();
       uint32_t st = 0;
       status_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, 4, 0);
       status_.read(&st, 4, 0);
       if (st)
-        r.error = "overlay fault code " + std::to_string(st >> 24) + " at bundle " + std::to_string(st & 0xFFFFFF);
+        r.error = "overlay fault code " + std::to_string(st >> 24) + " at bundle " +
+                  std::to_string(st & 0xFFFFFF);
     } catch (const std::exception &ex) {
       r.error = std::string("XRT run failed: ") + ex.what();
     }
@@ -108,14 +113,15 @@ private:
 
 } // namespace
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin, unsigned index,
-                                      std::string &error) {
+std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin,
+                                      unsigned index, std::string &error) {
   try {
     xrt::device dev(index);
     xrt::uuid uuid = dev.load_xclbin(xclbin);
     return std::make_unique<XrtDevice>(board, std::move(dev), uuid, index);
   } catch (const std::exception &e) {
-    error = "no usable FPGA board at XRT device index " + std::to_string(index) + " (XRT says: " + e.what() +
+    error = "no usable FPGA board at XRT device index " + std::to_string(index) +
+            " (XRT says: " + e.what() +
             "); use the simulator backend (--device sim) on machines without a board";
     return nullptr;
   }
@@ -123,8 +129,10 @@ std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::s
 
 #else
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &, const std::string &, unsigned, std::string &error) {
-  error = "this build has no XRT support (libxrt-dev was not found at configure time); use --device sim";
+std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &, const std::string &, unsigned,
+                                      std::string &error) {
+  error = "this build has no XRT support (libxrt-dev was not found at configure time); use "
+          "--device sim";
   return nullptr;
 }
 

@@ -14,7 +14,8 @@ int main(int argc, char **argv) {
   std::string input;
   bool header = false;
   app.add_option("input", input, "program file")->required();
-  app.add_flag("--header", header, "print the container header and section sizes as # comments first");
+  app.add_flag("--header", header,
+               "print the container header and section sizes as # comments first");
   CLI11_PARSE(app, argc, argv);
   runtime::LoadResult r = runtime::loadContainerFile(input);
   if (!r.ok()) {
@@ -26,10 +27,12 @@ int main(int argc, char **argv) {
     size_t constBytes = 0;
     for (const isa::Region &reg : p.regions)
       constBytes += reg.init.size();
-    std::printf("# board %s (%s), ISA v%u, scratchpad %llu bytes\n", r.board->name, r.board->part, isa::kIsaVersion,
-                (unsigned long long)r.board->spadBytes());
-    std::printf("# bundles %zu (%zu bytes), microcode %zu words, constants %zu bytes, symbols %zu\n",
-                p.bundles.size(), p.bundles.size() * isa::kBundleBytes, p.ucode.size(), constBytes, p.symbols.size());
+    std::printf("# board %s (%s), ISA v%u, scratchpad %llu bytes\n", r.board->name, r.board->part,
+                isa::kIsaVersion, (unsigned long long)r.board->spadBytes());
+    std::printf(
+        "# bundles %zu (%zu bytes), microcode %zu words, constants %zu bytes, symbols %zu\n",
+        p.bundles.size(), p.bundles.size() * isa::kBundleBytes, p.ucode.size(), constBytes,
+        p.symbols.size());
   }
   std::fputs(isa::disassemble(p).c_str(), stdout);
   return 0;

@@ -40,17 +40,20 @@ int main(int argc, char **argv) {
   app.add_option("--entry", entry, "entry point to run");
   app.add_option("--device", device, "sim (overlay C simulation) or xrt (FPGA board)")
       ->check(CLI::IsMember({"sim", "xrt"}));
-  app.add_option("--mode", mode, "simulator mode: functional (serial, fast) or cycle (decoupled units, counters)")
+  app.add_option("--mode", mode,
+                 "simulator mode: functional (serial, fast) or cycle (decoupled units, counters)")
       ->check(CLI::IsMember({"functional", "cycle"}));
   app.add_option("--input", inputs, "NAME=FILE: raw bytes into tensor NAME before the run");
   app.add_option("--output", outputs, "NAME=FILE: raw bytes of tensor NAME after the run");
   app.add_option("--print", prints, "print tensor NAME after the run");
   app.add_flag("--stats", stats, "print per-unit counters");
-  app.add_option("--trace", traceFile, "write a Chrome trace / Perfetto JSON timeline (needs --mode cycle)");
+  app.add_option("--trace", traceFile,
+                 "write a Chrome trace / Perfetto JSON timeline (needs --mode cycle)");
   app.add_option("--xclbin", xclbin, "bitstream for --device xrt");
   app.add_option("--xrt-index", xrtIndex, "XRT device index");
   app.add_option("--max-bundles", maxBundles, "stop with an error after this many bundles");
-  app.add_option("--prompt", prompt, "generate: byte-level prompt fed through entry `decode` (Session ABI)");
+  app.add_option("--prompt", prompt,
+                 "generate: byte-level prompt fed through entry `decode` (Session ABI)");
   app.add_option("--tokens", genTokens, "generate: number of tokens to sample after the prompt");
   app.add_option("--temperature", sc.temperature, "sampling temperature (0: greedy)");
   app.add_option("--top-k", sc.topK, "sample among the k largest logits (0: all)");
@@ -84,7 +87,8 @@ int main(int argc, char **argv) {
     if (!splitAssign(in, name, path))
       return fail("--input '" + in + "' is not NAME=FILE");
     std::vector<uint8_t> bytes;
-    if (!(err = runtime::readFile(path, bytes)).empty() || !(err = dev->writeTensor(name, bytes)).empty())
+    if (!(err = runtime::readFile(path, bytes)).empty() ||
+        !(err = dev->writeTensor(name, bytes)).empty())
       return fail("--input " + in + ": " + err);
   }
   runtime::RunOptions opt;
@@ -127,11 +131,13 @@ int main(int argc, char **argv) {
     if (!splitAssign(out, name, path))
       return fail("--output '" + out + "' is not NAME=FILE");
     std::vector<uint8_t> bytes;
-    if (!(err = dev->readTensor(name, bytes)).empty() || !(err = runtime::writeFile(path, bytes)).empty())
+    if (!(err = dev->readTensor(name, bytes)).empty() ||
+        !(err = runtime::writeFile(path, bytes)).empty())
       return fail("--output " + out + ": " + err);
   }
   if (stats && device == "sim")
-    std::printf("%s", runtime::statsTable(rep.sim, *lr.board, opt.mode == hw::SimMode::Cycle).c_str());
+    std::printf("%s",
+                runtime::statsTable(rep.sim, *lr.board, opt.mode == hw::SimMode::Cycle).c_str());
   if (!traceFile.empty()) {
     err = runtime::writeFile(traceFile, [&] {
       std::string j = runtime::chromeTraceJson(rep.sim, *lr.board);

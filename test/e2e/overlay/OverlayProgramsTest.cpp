@@ -34,7 +34,8 @@ Prepared prepare(const std::string &name, uint32_t seed) {
   for (isa::Region &reg : p.regions) {
     size_t given = reg.init.size();
     reg.init.resize(reg.size);
-    for (size_t i = given; i < reg.size; ++i) reg.init[i] = uint8_t(g());
+    for (size_t i = given; i < reg.size; ++i)
+      reg.init[i] = uint8_t(g());
   }
   // Through the container and the loader, as mamba2-run would.
   const hw::BoardConfig *b = hw::findBoard(p.target);
@@ -60,7 +61,8 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
       ASSERT_EQ(s.error, "") << GetParam();
       for (unsigned reg = 0; reg < isa::kNumRegions; ++reg)
         ASSERT_TRUE(m.dram[reg] == r.ref.dram[reg])
-            << GetParam() << " region " << isa::kRegionNames[reg] << (mode == hw::SimMode::Cycle ? " cycle" : " functional");
+            << GetParam() << " region " << isa::kRegionNames[reg]
+            << (mode == hw::SimMode::Cycle ? " cycle" : " functional");
       ASSERT_TRUE(m.spad == r.ref.spad) << GetParam();
       if (mode == hw::SimMode::Cycle) {
         EXPECT_GT(s.cycles, 0u);
@@ -70,8 +72,8 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram,
-                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s", "hadamard.s",
-                                           "conv_ssm.s", "stream_loops.s"),
+                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
+                                           "hadamard.s", "conv_ssm.s", "stream_loops.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));

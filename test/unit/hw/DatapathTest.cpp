@@ -25,15 +25,20 @@ struct Bench {
   // Values biased towards the extremes that trigger saturation and rounding ties.
   int32_t i32() {
     switch (u(6)) {
-    case 0: return INT32_MAX - int32_t(u(3));
-    case 1: return INT32_MIN + int32_t(u(3));
-    case 2: return int32_t(u(17)) - 8;
-    default: return int32_t(uint32_t(g()));
+    case 0:
+      return INT32_MAX - int32_t(u(3));
+    case 1:
+      return INT32_MIN + int32_t(u(3));
+    case 2:
+      return int32_t(u(17)) - 8;
+    default:
+      return int32_t(uint32_t(g()));
     }
   }
   void fill(std::vector<uint8_t> &m, bool wide) {
     if (!wide) {
-      for (auto &b : m) b = uint8_t(g());
+      for (auto &b : m)
+        b = uint8_t(g());
       return;
     }
     for (size_t i = 0; i + 4 <= m.size(); i += 4) {
@@ -50,8 +55,8 @@ isa::Memory memory() {
 }
 
 // Runs `words` as one vector/ssm issue on the reference and on each board's datapath.
-void compare(const std::vector<isa::UopWord> &words, isa::Slot slot, const std::vector<uint8_t> &spad,
-             uint32_t iters = 1, uint32_t stride = 0) {
+void compare(const std::vector<isa::UopWord> &words, isa::Slot slot,
+             const std::vector<uint8_t> &spad, uint32_t iters = 1, uint32_t stride = 0) {
   isa::Issue is;
   is.slot = slot;
   is.op = 1;
@@ -69,15 +74,16 @@ void compare(const std::vector<isa::UopWord> &words, isa::Slot slot, const std::
     ASSERT_EQ(he, re) << b.name << ": " << isa::kSlotNames[unsigned(slot)];
     if (m.spad != ref.spad) {
       size_t i = 0;
-      while (m.spad[i] == ref.spad[i]) ++i;
+      while (m.spad[i] == ref.spad[i])
+        ++i;
       FAIL() << b.name << " differs from the reference at byte " << i << " running "
              << isa::formatUop(words[0]) << (words.size() > 1 ? " ..." : "");
     }
   }
 }
 
-isa::UopWord uop(UopCode op, int64_t dst, int64_t s0, int64_t s1, int64_t s2, int64_t len, int64_t p0 = 0,
-                 int64_t p1 = 0, int64_t p2 = 0) {
+isa::UopWord uop(UopCode op, int64_t dst, int64_t s0, int64_t s1, int64_t s2, int64_t len,
+                 int64_t p0 = 0, int64_t p1 = 0, int64_t p2 = 0) {
   namespace f = isa::field::uop;
   isa::UopWord w;
   w.set(f::uop, int64_t(op));
@@ -99,7 +105,8 @@ TEST(Datapath, MatrixInt8AndInt4MatchReference) {
   for (int trial = 0; trial < 40; ++trial) {
     bool int4 = trial % 2;
     uint32_t M = t.u(4) + (trial == 0 ? 0 : 1), K = 2 * (t.u(70) + 1), N = t.u(90) + 1;
-    if (trial == 3) K = 0; // empty reduction: acc = 0 (or unchanged)
+    if (trial == 3)
+      K = 0; // empty reduction: acc = 0 (or unchanged)
     std::vector<uint8_t> spad(kSpad);
     t.fill(spad, false);
     isa::Issue is;
@@ -113,7 +120,8 @@ TEST(Datapath, MatrixInt8AndInt4MatchReference) {
       isa::Memory m = memory();
       m.spad = spad;
       ASSERT_EQ(hw::executeIssue(is, m, {}, b), "");
-      ASSERT_TRUE(m.spad == ref.spad) << b.name << " M" << M << " K" << K << " N" << N << " int4 " << int4;
+      ASSERT_TRUE(m.spad == ref.spad)
+          << b.name << " M" << M << " K" << K << " N" << N << " int4 " << int4;
     }
   }
 }
@@ -129,13 +137,20 @@ TEST(Datapath, ElementwiseOpsMatchReference) {
     UopCode op = ops[trial % 7];
     int p0 = 0, p1 = int(t.u(2));
     switch (op) {
-    case UopCode::Shift32: p0 = int(t.u(95)) - 31; break; // negative = saturating left shift
-    case UopCode::Sext8: p0 = int(t.u(24)); break;
-    default: p0 = int(t.u(64)); break;
+    case UopCode::Shift32:
+      p0 = int(t.u(95)) - 31;
+      break; // negative = saturating left shift
+    case UopCode::Sext8:
+      p0 = int(t.u(24));
+      break;
+    default:
+      p0 = int(t.u(64));
+      break;
     }
     if (op == UopCode::Req8) {
       // shifts 0..63 stored as bytes
-      for (uint32_t i = 0; i < 512; ++i) spad[24576 + i] = uint8_t(t.u(64));
+      for (uint32_t i = 0; i < 512; ++i)
+        spad[24576 + i] = uint8_t(t.u(64));
     }
     compare({uop(op, 0, 8192, 16384, 24576, len, p0, p1)}, isa::Slot::Vector, spad);
   }
@@ -194,7 +209,8 @@ TEST(Datapath, PiecewiseLinearBuiltAndGarbageTables) {
       table = isa::buildRsqrtTable(20, 64);
     } else {
       table.resize(4 + 2 * 256);
-      for (auto &v : table) v = t.i32(); // any header bits are clamped, never out of range
+      for (auto &v : table)
+        v = t.i32(); // any header bits are clamped, never out of range
       table[2] = int32_t(t.u(300)) - 20;
     }
     std::memcpy(spad.data() + 40000, table.data(), table.size() * 4);
@@ -232,6 +248,7 @@ TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
   is.run = {0, 1, 1, 0, 0, 0, 0, 0};
   isa::Memory m = memory();
   EXPECT_EQ(hw::executeIssue(is, m, {uop(UopCode::Add32, 0, kSpad - 8, 0, 0, 4)}, hw::boards()[0]),
-            "microcode word 0, iteration 0: micro-op 'add32' touches scratchpad bytes [65528, 65544) outside the "
+            "microcode word 0, iteration 0: micro-op 'add32' touches scratchpad bytes [65528, "
+            "65544) outside the "
             "scratchpad of 65536 bytes");
 }

@@ -68,9 +68,11 @@ TEST(OverlaySim, CycleModeOverlapsUnitsAndCountsStalls) {
   ASSERT_EQ(r.error, "");
   // A serial machine would take every unit's busy time plus the DRAM latency of every DMA.
   uint64_t serial = 0;
-  for (const auto &u : r.units) serial += u.busy;
+  for (const auto &u : r.units)
+    serial += u.busy;
   uint64_t latency = uint64_t(b.dramLatencyNs * b.clockMhz / 1000.0 + 0.5);
-  serial += latency * (r.units[unsigned(isa::Slot::Load)].instructions + r.units[unsigned(isa::Slot::Store)].instructions);
+  serial += latency * (r.units[unsigned(isa::Slot::Load)].instructions +
+                       r.units[unsigned(isa::Slot::Store)].instructions);
   EXPECT_GT(r.cycles, 0u);
   EXPECT_LT(r.cycles, serial) << "units and DMA requests must overlap";
   EXPECT_GT(r.units[unsigned(isa::Slot::Matrix)].stallToken, 0u) << "matmul waits for its tiles";
@@ -108,8 +110,9 @@ TEST(OverlaySim, DeadlockNamesBundleAndUnitInBothModes) {
 )");
   const hw::BoardConfig &b = *hw::findBoard("kv260");
   isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
-  EXPECT_EQ(hw::simulate(p, "main", m, b, {hw::SimMode::Functional}).error,
-            "deadlock: bundle 0, load unit waits on semaphore 4 which holds no token in serial order");
+  EXPECT_EQ(
+      hw::simulate(p, "main", m, b, {hw::SimMode::Functional}).error,
+      "deadlock: bundle 0, load unit waits on semaphore 4 which holds no token in serial order");
   // Decoupled, the matmul runs ahead and gives the token: no deadlock there. A token nobody
   // ever gives deadlocks both.
   EXPECT_EQ(hw::simulate(p, "main", m, b, {hw::SimMode::Cycle}).error, "");

@@ -11,9 +11,10 @@
 #include <random>
 #include <sstream>
 
-extern "C" void mamba2_overlay(const uint8_t *bundles, const uint8_t *ucode, uint8_t *r_const, uint8_t *r_io,
-                               uint8_t *r_state, uint8_t *r_scratch, uint32_t num_bundles, uint32_t ucode_words,
-                               uint32_t entry, uint32_t *status);
+extern "C" void mamba2_overlay(const uint8_t *bundles, const uint8_t *ucode, uint8_t *r_const,
+                               uint8_t *r_io, uint8_t *r_state, uint8_t *r_scratch,
+                               uint32_t num_bundles, uint32_t ucode_words, uint32_t entry,
+                               uint32_t *status);
 
 using namespace mamba2;
 
@@ -28,22 +29,28 @@ isa::Program load(const std::string &name, uint32_t seed) {
   for (isa::Region &r : p.regions) {
     size_t given = r.init.size();
     r.init.resize(r.size);
-    for (size_t i = given; i < r.size; ++i) r.init[i] = uint8_t(g());
+    for (size_t i = given; i < r.size; ++i)
+      r.init[i] = uint8_t(g());
   }
   return p;
 }
 
-uint32_t runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram, uint32_t entry = 0) {
-  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes), ucode(p.ucode.size() * isa::kUopBytes + 1);
-  for (size_t i = 0; i < p.bundles.size(); ++i) p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
-  for (size_t i = 0; i < p.ucode.size(); ++i) p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+uint32_t runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram,
+                uint32_t entry = 0) {
+  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes),
+      ucode(p.ucode.size() * isa::kUopBytes + 1);
+  for (size_t i = 0; i < p.bundles.size(); ++i)
+    p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
+  for (size_t i = 0; i < p.ucode.size(); ++i)
+    p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
   for (unsigned r = 0; r < 4; ++r) {
     dram[r] = p.regions[r].init;
     dram[r].resize(std::max<size_t>(p.regions[r].size, 1));
   }
   uint32_t status = 0xFFFFFFFF;
-  mamba2_overlay(bundles.data(), ucode.data(), dram[0].data(), dram[1].data(), dram[2].data(), dram[3].data(),
-                 uint32_t(p.bundles.size()), uint32_t(p.ucode.size()), entry, &status);
+  mamba2_overlay(bundles.data(), ucode.data(), dram[0].data(), dram[1].data(), dram[2].data(),
+                 dram[3].data(), uint32_t(p.bundles.size()), uint32_t(p.ucode.size()), entry,
+                 &status);
   return status;
 }
 
@@ -64,7 +71,8 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
       }
   }
 }
-INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop, ::testing::Values("linear_w8a8.s", "rmsnorm.s", "conv_ssm.s"),
+INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop,
+                         ::testing::Values("linear_w8a8.s", "rmsnorm.s", "conv_ssm.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));
@@ -72,9 +80,12 @@ INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop, ::testing::Values("linear_w8
 
 TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   std::array<std::vector<uint8_t>, 4> dram;
-  isa::Program p = isa::assemble(".target kv260\n.entry main\n{}\n{ matrix.mm8 wait=3 }\n{ ctrl.halt }\n", "t.s");
+  isa::Program p = isa::assemble(
+      ".target kv260\n.entry main\n{}\n{ matrix.mm8 wait=3 }\n{ ctrl.halt }\n", "t.s");
   EXPECT_EQ(runTop(p, dram), (1u << 24) | 1u); // deadlock at bundle 1
-  p = isa::assemble(".target kv260\n.entry main\n{ matrix.mm8 act=1048570 m=1 k=16 n=1 }\n{ ctrl.halt }\n", "t.s");
+  p = isa::assemble(
+      ".target kv260\n.entry main\n{ matrix.mm8 act=1048570 m=1 k=16 n=1 }\n{ ctrl.halt }\n",
+      "t.s");
   EXPECT_EQ(runTop(p, dram), (5u << 24) | 0u); // scratchpad range
   p = isa::assemble(".target kv260\n.entry main\n{}\n", "t.s");
   EXPECT_EQ(runTop(p, dram), (4u << 24) | 1u); // ran past the program

@@ -34,7 +34,8 @@ TEST(Asm, FreeFormTextBecomesCanonical) {
                        "{ load.dma rows=1 rowb=4 region=1 ; ctrl.halt }\n"
                        "{}\n",
                        "t.s");
-  EXPECT_EQ(disassemble(p), ".target kv260\n{ ctrl.halt ; load.dma region=io rows=1 rowb=4 }\n{}\n");
+  EXPECT_EQ(disassemble(p),
+            ".target kv260\n{ ctrl.halt ; load.dma region=io rows=1 rowb=4 }\n{}\n");
 }
 
 TEST(Asm, RandomValidEncodingsRoundTripThroughText) {
@@ -46,9 +47,11 @@ TEST(Asm, RandomValidEncodingsRoundTripThroughText) {
     for (unsigned s = 0; s < kNumSlots; ++s) {
       std::vector<const OpInfo *> ops;
       for (const OpInfo &o : kOps)
-        if (unsigned(o.slot) == s) ops.push_back(&o);
+        if (unsigned(o.slot) == s)
+          ops.push_back(&o);
       const OpInfo *o = ops[g() % ops.size()];
-      if (o->code == 0) continue;
+      if (o->code == 0)
+        continue;
       SlotWord w;
       w.set(field::none::op, o->code);
       const FormatInfo &f = formatInfo(o->format);
@@ -56,8 +59,10 @@ TEST(Asm, RandomValidEncodingsRoundTripThroughText) {
         BitField bf = f.fields[j].bits;
         w.set(bf, int64_t(g() & ((uint64_t(1) << bf.width) - 1)));
       }
-      if (!w.raw(field::none::wen)) w.set(field::none::wsem, 0);
-      if (!w.raw(field::none::sen)) w.set(field::none::ssem, 0);
+      if (!w.raw(field::none::wen))
+        w.set(field::none::wsem, 0);
+      if (!w.raw(field::none::sen))
+        w.set(field::none::ssem, 0);
       b.slot[s] = w;
     }
     p.bundles.push_back(b);
@@ -92,25 +97,31 @@ static std::string errorOf(const std::string &text) {
 TEST(Asm, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(errorOf(".target x\n{ load.dma rows=4096 }\n"),
             "bad.s:2: error: value 4096 does not fit field 'rows' (12 bits) of load.dma");
-  EXPECT_EQ(errorOf(".target x\n{ load.foo }\n"), "bad.s:2: error: slot 'load' has no operation 'foo'");
+  EXPECT_EQ(errorOf(".target x\n{ load.foo }\n"),
+            "bad.s:2: error: slot 'load' has no operation 'foo'");
   EXPECT_EQ(errorOf(".target x\n{ dma.load }\n"), "bad.s:2: error: unknown slot 'dma'");
   EXPECT_EQ(errorOf(".target x\n{ ctrl.halt ; ctrl.halt }\n"),
             "bad.s:2: error: slot 'ctrl' used twice in one bundle");
-  EXPECT_EQ(errorOf(".target x\n{ load.dma rows=x1 }\n"), "bad.s:2: error: 'x1' is not a number (rows)");
+  EXPECT_EQ(errorOf(".target x\n{ load.dma rows=x1 }\n"),
+            "bad.s:2: error: 'x1' is not a number (rows)");
   EXPECT_EQ(errorOf(".target x\n{ load.dma bogus=1 }\n"),
             "bad.s:2: error: no field 'bogus' in load.dma (format 'xfer')");
-  EXPECT_EQ(errorOf(".target x\n{ load.dma wait=16 }\n"), "bad.s:2: error: wait=16: semaphores are 0..15");
+  EXPECT_EQ(errorOf(".target x\n{ load.dma wait=16 }\n"),
+            "bad.s:2: error: wait=16: semaphores are 0..15");
   EXPECT_EQ(errorOf(".target x\n.uop 4096 add32\n"),
             "bad.s:2: error: microcode index 4096 outside the store (0..4095)");
   EXPECT_EQ(errorOf(".target x\n.uop 1 frob\n"), "bad.s:2: error: unknown micro-op 'frob'");
   EXPECT_EQ(errorOf(".target x\n.region heap 4\n"),
             "bad.s:2: error: unknown region 'heap' (const, io, state, scratch)");
-  EXPECT_EQ(errorOf(".target x\n.region io 4\n.data io 0 i8 200\n"), "bad.s:3: error: value 200 out of range for i8");
+  EXPECT_EQ(errorOf(".target x\n.region io 4\n.data io 0 i8 200\n"),
+            "bad.s:3: error: value 200 out of range for i8");
   EXPECT_EQ(errorOf(".target x\n.region io 4\n.data io 2 i32 1\n"),
             "bad.s:3: error: data [2, 6) is outside region 'io' (4 bytes; .region comes first)");
   EXPECT_EQ(errorOf(".target x\n.data io 4294967296 i8 1\n"),
-            "bad.s:2: error: data [4294967296, 4294967297) is outside region 'io' (0 bytes; .region comes first)");
-  EXPECT_EQ(errorOf(".target x\n{ ctrl.halt\n"), "bad.s:2: error: bundle must end with '}' on the same line");
+            "bad.s:2: error: data [4294967296, 4294967297) is outside region 'io' (0 bytes; "
+            ".region comes first)");
+  EXPECT_EQ(errorOf(".target x\n{ ctrl.halt\n"),
+            "bad.s:2: error: bundle must end with '}' on the same line");
   EXPECT_EQ(errorOf("{}\n"), "bad.s: error: no .target directive");
   EXPECT_EQ(errorOf(".target x\n.bogus\n"), "bad.s:2: error: unknown directive '.bogus'");
   EXPECT_EQ(errorOf(".target x\n{ load.dma rows=99999999999999999999999 }\n"),

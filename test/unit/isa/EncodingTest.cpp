@@ -15,7 +15,8 @@ TEST(Encoding, EveryFieldRoundTripsItsExtremes) {
       int64_t hi = b.isSigned ? (int64_t(1) << (b.width - 1)) - 1 : (int64_t(1) << b.width) - 1;
       for (int64_t v : {lo, hi, int64_t(0), lo / 2 + 1}) {
         Word<kUopBits> w;
-        for (auto &x : w.w) x = ~uint64_t(0); // neighbours set: set() must not disturb them
+        for (auto &x : w.w)
+          x = ~uint64_t(0); // neighbours set: set() must not disturb them
         w.set(b, v);
         EXPECT_EQ(w.get(b), v) << fmt.name << "." << fmt.fields[i].name;
         for (unsigned j = 0; j < fmt.numFields; ++j)
@@ -52,7 +53,8 @@ TEST(Encoding, BundleBytesRoundTrip) {
   std::mt19937_64 g(4);
   Bundle b;
   for (auto &s : b.slot)
-    for (auto &x : s.w) x = g();
+    for (auto &x : s.w)
+      x = g();
   uint8_t buf[kBundleBytes];
   b.toBytes(buf);
   EXPECT_EQ(Bundle::fromBytes(buf), b);

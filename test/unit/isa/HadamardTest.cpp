@@ -40,11 +40,14 @@ TEST(Fwht, SizesAccepted) {
 class FwhtSize : public ::testing::TestWithParam<unsigned> {};
 TEST_P(FwhtSize, EqualsDenseKroneckerProduct) {
   unsigned n = GetParam();
-  unsigned h = n % 40 == 0 && ((n / 40) & (n / 40 - 1)) == 0 ? 40 : n % 12 == 0 && ((n / 12) & (n / 12 - 1)) == 0 ? 12 : 1;
+  unsigned h = n % 40 == 0 && ((n / 40) & (n / 40 - 1)) == 0   ? 40
+               : n % 12 == 0 && ((n / 12) & (n / 12 - 1)) == 0 ? 12
+                                                               : 1;
   unsigned p = n / h;
   std::mt19937 g(n);
   std::vector<int32_t> x(n);
-  for (auto &v : x) v = int32_t(g() % 255) - 127;
+  for (auto &v : x)
+    v = int32_t(g() % 255) - 127;
   std::vector<int32_t> y = x;
   fwht(y.data(), n);
   const auto &H = hadamardSmall(h);
@@ -68,4 +71,5 @@ TEST_P(FwhtSize, EqualsDenseKroneckerProduct) {
     ASSERT_EQ(s, int64_t(n) * x[c]);
   }
 }
-INSTANTIATE_TEST_SUITE_P(Sizes, FwhtSize, ::testing::Values(1u, 2u, 8u, 64u, 12u, 48u, 40u, 160u, 1536u));
+INSTANTIATE_TEST_SUITE_P(Sizes, FwhtSize,
+                         ::testing::Values(1u, 2u, 8u, 64u, 12u, 48u, 40u, 160u, 1536u));

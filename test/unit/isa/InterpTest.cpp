@@ -1,6 +1,6 @@
 // The control sequencer (loops, registers) and the serial reference interpreter.
-#include "mamba2/isa/Asm.h"
 #include "mamba2/isa/Interp.h"
+#include "mamba2/isa/Asm.h"
 
 #include <gtest/gtest.h>
 
@@ -15,13 +15,15 @@ static std::vector<uint32_t> trace(const std::string &text, std::string *err = n
     pcs.push_back(s.pc());
     s.issue(is);
   }
-  if (err) *err = s.error();
+  if (err)
+    *err = s.error();
   return pcs;
 }
 
 TEST(Sequencer, NestedLoopsAndSharedEnds) {
   // outer x2 over bundles 1..3, inner x3 over bundles 2..3 (both end at 3)
-  auto pcs = trace(".target t\n{ ctrl.loop count=2 body=3 }\n{ ctrl.loop count=3 body=2 }\n{}\n{}\n{ ctrl.halt }\n");
+  auto pcs = trace(".target t\n{ ctrl.loop count=2 body=3 }\n{ ctrl.loop count=3 body=2 "
+                   "}\n{}\n{}\n{ ctrl.halt }\n");
   std::vector<uint32_t> want = {0, 1, 2, 3, 2, 3, 2, 3, 1, 2, 3, 2, 3, 2, 3, 4};
   EXPECT_EQ(pcs, want);
 }
@@ -32,22 +34,27 @@ TEST(Sequencer, ZeroTripLoopSkipsItsBody) {
 }
 
 TEST(Sequencer, TripCountFromRegister) {
-  auto pcs = trace(".target t\n{ ctrl.seti rd=2 imm=2 }\n{ ctrl.loop count=1 creg=2 body=1 }\n{}\n{ ctrl.halt }\n");
+  auto pcs = trace(".target t\n{ ctrl.seti rd=2 imm=2 }\n{ ctrl.loop count=1 creg=2 body=1 "
+                   "}\n{}\n{ ctrl.halt }\n");
   EXPECT_EQ(pcs, (std::vector<uint32_t>{0, 1, 2, 2, 2, 3}));
 }
 
 TEST(Sequencer, ErrorsNameTheBundle) {
   std::string err;
-  trace(".target t\n{ ctrl.seti rd=1 imm=-1 }\n{ ctrl.loop creg=1 body=1 }\n{}\n{ ctrl.halt }\n", &err);
+  trace(".target t\n{ ctrl.seti rd=1 imm=-1 }\n{ ctrl.loop creg=1 body=1 }\n{}\n{ ctrl.halt }\n",
+        &err);
   EXPECT_EQ(err, "bundle 1: negative loop trip count -1");
   trace(".target t\n{ ctrl.loop count=2 body=5 }\n{ ctrl.halt }\n", &err);
   EXPECT_EQ(err, "bundle 0: loop body ends at bundle 5, past the program");
   trace(".target t\n{}\n{}\n", &err);
   EXPECT_EQ(err, "bundle 1: ran past the last bundle without ctrl.halt");
-  trace(".target t\n{ ctrl.loop count=2 body=2 }\n{ ctrl.loop count=2 body=2 }\n{}\n{}\n{ ctrl.halt }\n", &err);
+  trace(".target t\n{ ctrl.loop count=2 body=2 }\n{ ctrl.loop count=2 body=2 }\n{}\n{}\n{ "
+        "ctrl.halt }\n",
+        &err);
   EXPECT_EQ(err, "bundle 1: loop body overruns the enclosing loop ending at bundle 2");
   std::string deep = ".target t\n";
-  for (int i = 0; i < 5; ++i) deep += "{ ctrl.loop count=2 body=" + std::to_string(5 - i) + " }\n";
+  for (int i = 0; i < 5; ++i)
+    deep += "{ ctrl.loop count=2 body=" + std::to_string(5 - i) + " }\n";
   deep += "{}\n{ ctrl.halt }\n";
   trace(deep, &err);
   EXPECT_EQ(err, "bundle 4: hardware loops nested deeper than 4");
@@ -62,7 +69,8 @@ TEST(Interp, RunsADmaAndVectorProgram) {
 { load.dma rows=1 rowb=32 region=io signal=0 }
 { vector.run ulen=1 iters=1 wait=0 signal=1 }
 { ctrl.halt ; store.dma spad=32 dram=32 region=io rows=1 rowb=16 wait=1 }
-)", "t.s");
+)",
+                       "t.s");
   Memory m = Memory::forProgram(p, 1024);
   InterpResult r = interpret(p, "main", m);
   ASSERT_EQ(r.error, "");
@@ -76,12 +84,15 @@ TEST(Interp, RunsADmaAndVectorProgram) {
 TEST(Interp, MissingTokenIsReportedAsDeadlockWithBundleAndUnit) {
   Program p = assemble(".target t\n.entry main\n{ matrix.mm8 wait=3 }\n{ ctrl.halt }\n", "t.s");
   Memory m = Memory::forProgram(p, 64);
-  EXPECT_EQ(interpret(p, "main", m).error,
-            "deadlock: bundle 0, matrix unit waits on semaphore 3 which holds no token in serial order");
+  EXPECT_EQ(
+      interpret(p, "main", m).error,
+      "deadlock: bundle 0, matrix unit waits on semaphore 3 which holds no token in serial order");
 }
 
 TEST(Interp, OutOfRangeDmaIsAnErrorNotACrash) {
-  Program p = assemble(".target t\n.region io 16\n.entry main\n{ load.dma region=io rows=2 rowb=16 stride=16 }\n{ ctrl.halt }\n", "t.s");
+  Program p = assemble(".target t\n.region io 16\n.entry main\n{ load.dma region=io rows=2 rowb=16 "
+                       "stride=16 }\n{ ctrl.halt }\n",
+                       "t.s");
   Memory m = Memory::forProgram(p, 64);
   EXPECT_EQ(interpret(p, "main", m).error,
             "bundle 0, load unit: DMA range [0, 32) is outside region 'io' (16 bytes)");

@@ -11,20 +11,25 @@ TEST(Matmul, Int8MatchesDirectSum) {
   std::mt19937 g(2);
   const unsigned M = 3, K = 37, N = 5;
   std::vector<int8_t> a(M * K), w(N * K);
-  for (auto &v : a) v = int8_t(g());
-  for (auto &v : w) v = int8_t(g());
-  a[0] = -128; w[0] = -128;
+  for (auto &v : a)
+    v = int8_t(g());
+  for (auto &v : w)
+    v = int8_t(g());
+  a[0] = -128;
+  w[0] = -128;
   std::vector<int32_t> acc(M * N, 7);
   matmulI8(a.data(), w.data(), acc.data(), M, K, N, true);
   for (unsigned m = 0; m < M; ++m)
     for (unsigned n = 0; n < N; ++n) {
       int64_t s = 7;
-      for (unsigned k = 0; k < K; ++k) s += int64_t(a[m * K + k]) * w[n * K + k];
+      for (unsigned k = 0; k < K; ++k)
+        s += int64_t(a[m * K + k]) * w[n * K + k];
       EXPECT_EQ(acc[m * N + n], s);
     }
   matmulI8(a.data(), w.data(), acc.data(), M, K, N, false);
   int64_t s = 0;
-  for (unsigned k = 0; k < K; ++k) s += int64_t(a[k]) * w[k];
+  for (unsigned k = 0; k < K; ++k)
+    s += int64_t(a[k]) * w[k];
   EXPECT_EQ(acc[0], s);
 }
 
@@ -54,19 +59,24 @@ TEST(Conv4, MatchesFullCausalConvolutionOverASequence) {
   const unsigned C = 5, T = 9;
   std::vector<int8_t> w(C * 4), x(C * T), state(C * 3, 0);
   std::vector<int32_t> bias(C);
-  for (auto &v : w) v = int8_t(g());
-  for (auto &v : x) v = int8_t(g());
-  for (auto &v : bias) v = int32_t(g() % 2001) - 1000;
+  for (auto &v : w)
+    v = int8_t(g());
+  for (auto &v : x)
+    v = int8_t(g());
+  for (auto &v : bias)
+    v = int32_t(g() % 2001) - 1000;
   for (unsigned t = 0; t < T; ++t) {
     std::vector<int8_t> xt(C);
-    for (unsigned c = 0; c < C; ++c) xt[c] = x[t * C + c];
+    for (unsigned c = 0; c < C; ++c)
+      xt[c] = x[t * C + c];
     std::vector<int32_t> y(C);
     conv4Step(xt.data(), w.data(), bias.data(), state.data(), y.data(), C);
     for (unsigned c = 0; c < C; ++c) {
       int64_t want = bias[c];
       for (unsigned j = 0; j < 4; ++j) { // tap j sees x[t - 3 + j], zero before the start
         int tt = int(t) - 3 + int(j);
-        if (tt >= 0) want += int64_t(w[c * 4 + j]) * x[tt * C + c];
+        if (tt >= 0)
+          want += int64_t(w[c * 4 + j]) * x[tt * C + c];
       }
       ASSERT_EQ(y[c], want) << "t=" << t << " c=" << c;
     }
@@ -76,7 +86,8 @@ TEST(Conv4, MatchesFullCausalConvolutionOverASequence) {
 TEST(Ssm, UpdateAndOutputFollowTheRecurrence) {
   const unsigned P = 3, N = 4;
   std::vector<int32_t> S(P * N);
-  for (unsigned i = 0; i < P * N; ++i) S[i] = int32_t(i * 1000) - 5000;
+  for (unsigned i = 0; i < P * N; ++i)
+    S[i] = int32_t(i * 1000) - 5000;
   std::vector<int32_t> dtx = {100, -200, 300};
   std::vector<int8_t> B = {1, -2, 3, -4}, C = {5, 6, -7, 8};
   const int32_t decay = 29491; // 0.9 in Q15
@@ -84,12 +95,14 @@ TEST(Ssm, UpdateAndOutputFollowTheRecurrence) {
   ssmUpdate(S.data(), dtx.data(), B.data(), decay, P, N, 15, 2);
   for (unsigned p = 0; p < P; ++p)
     for (unsigned n = 0; n < N; ++n)
-      EXPECT_EQ(S[p * N + n], rnd(int64_t(S0[p * N + n]) * decay, 15) + rnd(int64_t(dtx[p]) * B[n], 2));
+      EXPECT_EQ(S[p * N + n],
+                rnd(int64_t(S0[p * N + n]) * decay, 15) + rnd(int64_t(dtx[p]) * B[n], 2));
   std::vector<int32_t> y(P);
   ssmOutput(S.data(), C.data(), y.data(), P, N, 3);
   for (unsigned p = 0; p < P; ++p) {
     int64_t s = 0;
-    for (unsigned n = 0; n < N; ++n) s += int64_t(S[p * N + n]) * C[n];
+    for (unsigned n = 0; n < N; ++n)
+      s += int64_t(S[p * N + n]) * C[n];
     EXPECT_EQ(y[p], rnd(s, 3));
   }
 }
@@ -105,7 +118,7 @@ TEST(Ssm, StateSaturatesInsteadOfWrapping) {
 TEST(Sumsq, ShiftsAndSaturates) {
   std::vector<int32_t> x = {3, -4, 12};
   EXPECT_EQ(sumsq(x.data(), 3, 0), 169);
-  EXPECT_EQ(sumsq(x.data(), 3, 1), 85); // 84.5 rounds away from zero
+  EXPECT_EQ(sumsq(x.data(), 3, 1), 85);   // 84.5 rounds away from zero
   std::vector<int32_t> big(5, INT32_MIN); // 5 * 2^62 saturates at 2^63 - 1
   EXPECT_EQ(sumsq(big.data(), 5, 0), INT32_MAX);
   EXPECT_EQ(sumsq(big.data(), 5, 62), 2); // (2^63 - 1) / 2^62 = 1.99.. -> 2

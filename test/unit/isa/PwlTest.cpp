@@ -15,8 +15,8 @@ TEST(Pwl, SegmentSelectionAndExtrapolation) {
   EXPECT_EQ(ref::pwl(t.data(), -1), 16);
   EXPECT_EQ(ref::pwl(t.data(), 0), 100);
   EXPECT_EQ(ref::pwl(t.data(), 3), 97);
-  EXPECT_EQ(ref::pwl(t.data(), 10), 90);     // right end extrapolates
-  EXPECT_EQ(ref::pwl(t.data(), -10), -2);    // left end extrapolates
+  EXPECT_EQ(ref::pwl(t.data(), 10), 90);  // right end extrapolates
+  EXPECT_EQ(ref::pwl(t.data(), -10), -2); // left end extrapolates
   EXPECT_EQ(ref::pwl(t.data(), INT32_MIN), ref::sat32(10 + 2 * (int64_t(INT32_MIN) + 4)));
 }
 

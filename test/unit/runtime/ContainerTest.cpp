@@ -1,6 +1,6 @@
 // The .m2b container: round trip, and one clear error per kind of bad file.
-#include "ProgramFixture.h"
 #include "mamba2/runtime/Container.h"
+#include "ProgramFixture.h"
 
 #include <gtest/gtest.h>
 
@@ -27,7 +27,8 @@ std::string validateError(const std::string &text) {
 // Re-seals a modified payload so that only the intended check can fail.
 void reseal(std::vector<uint8_t> &f) {
   uint32_t c = runtime::crc32(f.data() + runtime::kHeaderBytes, f.size() - runtime::kHeaderBytes);
-  for (int i = 0; i < 4; ++i) f[16 + i] = uint8_t(c >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    f[16 + i] = uint8_t(c >> (8 * i));
 }
 
 } // namespace
@@ -49,7 +50,8 @@ TEST(Container, HeaderErrors) {
   EXPECT_EQ(loadError(f), "not a .m2b file: bad magic (header, offset 0)");
   f = good;
   f[4] = 9;
-  EXPECT_EQ(loadError(f), "container version 9 is not supported (this runtime reads 1) (header, offset 4)");
+  EXPECT_EQ(loadError(f),
+            "container version 9 is not supported (this runtime reads 1) (header, offset 4)");
   f = good;
   f[6] = 7;
   EXPECT_EQ(loadError(f), "ISA version 7 does not match this overlay's 1 (header, offset 6)");
@@ -72,60 +74,86 @@ TEST(Container, TargetErrors) {
   std::vector<uint8_t> good = build(test::kAllUnits);
   runtime::LoadOptions other;
   other.board = hw::findBoard("u280");
-  EXPECT_EQ(loadError(good, other), "program is built for board 'kv260', this device is 'u280' (target)");
+  EXPECT_EQ(loadError(good, other),
+            "program is built for board 'kv260', this device is 'u280' (target)");
   auto f = good;
   std::memcpy(f.data() + 24, "u280\0", 5);
-  EXPECT_EQ(loadError(f), "header names board 'u280' but the target section names 'kv260' (target)");
+  EXPECT_EQ(loadError(f),
+            "header names board 'u280' but the target section names 'kv260' (target)");
 }
 
 TEST(Container, OversizedRegionsAreRefusedBeforeAllocation) {
-  std::vector<uint8_t> f = build(".target kv260\n.region scratch 2000000\n.entry main\n{ ctrl.halt }\n");
+  std::vector<uint8_t> f =
+      build(".target kv260\n.region scratch 2000000\n.entry main\n{ ctrl.halt }\n");
   runtime::LoadOptions o;
   o.maxRegionBytes = 1 << 20;
-  EXPECT_EQ(loadError(f, o),
-            "regions need 2000000 bytes of DRAM, more than the 1048576 this loader allows (constants section)");
+  EXPECT_EQ(loadError(f, o), "regions need 2000000 bytes of DRAM, more than the 1048576 this "
+                             "loader allows (constants section)");
 }
 
 TEST(Container, StaticChecksNameTheProblemAndPlace) {
-  EXPECT_EQ(validateError(".target kv260\n.region io 64\n.entry main\n{ load.dma region=io dram=32 rows=1 rowb=64 }\n{ ctrl.halt }\n"),
-            "DMA range [32, 96) is outside region 'io' (64 bytes) (entry 'main', bundle 0, load slot)");
-  EXPECT_EQ(validateError(".target kv260\n.region io 64\n.entry main\n{ ctrl.seti rd=1 imm=64 }\n"
-                          "{ ctrl.loop count=2 body=1 }\n{ ctrl.addi rd=1 rs=1 imm=-32 ; load.dma region=io dreg=1 rows=1 rowb=32 }\n{ ctrl.halt }\n"),
-            "DMA range [64, 96) is outside region 'io' (64 bytes) (entry 'main', bundle 2, load slot)");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n{ vector.run ustart=4000 ulen=2 iters=1 }\n{ ctrl.halt }\n"),
-            "vector.run: micro-ops 4000..4002 exceed the microcode store (0 words) (bundle 0)");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 ssmout len=1\n{ vector.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
-            "microcode word 0: micro-op 'ssmout' cannot run on the vector unit (entry 'main', bundle 0, vector slot)");
-  EXPECT_EQ(validateError(".target kv260\n.region const 64\n.entry main\n{ store.dma region=const rows=1 rowb=4 }\n{ ctrl.halt }\n"),
+  EXPECT_EQ(
+      validateError(".target kv260\n.region io 64\n.entry main\n{ load.dma region=io dram=32 "
+                    "rows=1 rowb=64 }\n{ ctrl.halt }\n"),
+      "DMA range [32, 96) is outside region 'io' (64 bytes) (entry 'main', bundle 0, load slot)");
+  EXPECT_EQ(
+      validateError(".target kv260\n.region io 64\n.entry main\n{ ctrl.seti rd=1 imm=64 }\n"
+                    "{ ctrl.loop count=2 body=1 }\n{ ctrl.addi rd=1 rs=1 imm=-32 ; load.dma "
+                    "region=io dreg=1 rows=1 rowb=32 }\n{ ctrl.halt }\n"),
+      "DMA range [64, 96) is outside region 'io' (64 bytes) (entry 'main', bundle 2, load slot)");
+  EXPECT_EQ(
+      validateError(
+          ".target kv260\n.entry main\n{ vector.run ustart=4000 ulen=2 iters=1 }\n{ ctrl.halt }\n"),
+      "vector.run: micro-ops 4000..4002 exceed the microcode store (0 words) (bundle 0)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 ssmout len=1\n{ vector.run ulen=1 "
+                          "iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: micro-op 'ssmout' cannot run on the vector unit (entry 'main', "
+            "bundle 0, vector slot)");
+  EXPECT_EQ(validateError(".target kv260\n.region const 64\n.entry main\n{ store.dma region=const "
+                          "rows=1 rowb=4 }\n{ ctrl.halt }\n"),
             "DMA store into the read-only const region (entry 'main', bundle 0, store slot)");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n{ load.dma wait=1 ; matrix.mm8 wait=1 }\n{ ctrl.halt }\n"),
-            "semaphore 1 is waited on by the load unit (bundle 0) and the matrix unit (bundle 0); each semaphore has one waiting unit");
+  EXPECT_EQ(
+      validateError(
+          ".target kv260\n.entry main\n{ load.dma wait=1 ; matrix.mm8 wait=1 }\n{ ctrl.halt }\n"),
+      "semaphore 1 is waited on by the load unit (bundle 0) and the matrix unit (bundle 0); each "
+      "semaphore has one waiting unit");
   EXPECT_EQ(validateError(".target kv260\n.entry main 5\n{ ctrl.halt }\n"),
             "entry point at bundle 5 is past the last bundle (1) (symbol 0 'main')");
-  EXPECT_EQ(validateError(".target kv260\n.region io 8\n.tensor t io 4 8 i8\n.entry main\n{ ctrl.halt }\n"),
+  EXPECT_EQ(validateError(
+                ".target kv260\n.region io 8\n.tensor t io 4 8 i8\n.entry main\n{ ctrl.halt }\n"),
             "tensor [4, 12) is outside region 'io' (8 bytes) (symbol 0 't')");
   EXPECT_EQ(validateError(".target kv260\n.entry main\n{}\n"),
             "bundle 0: ran past the last bundle without ctrl.halt (entry 'main')");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n{ ctrl.loop count=5000 body=1 }\n{}\n{ ctrl.halt }\n"),
+  EXPECT_EQ(validateError(
+                ".target kv260\n.entry main\n{ ctrl.loop count=5000 body=1 }\n{}\n{ ctrl.halt }\n"),
             "entry 'main' runs more than 1000 bundles; refusing to load (bundle 1)");
-  EXPECT_EQ(validateError(".target kv260\n{ ctrl.halt }\n"), "program has no entry point (symbol table)");
+  EXPECT_EQ(validateError(".target kv260\n{ ctrl.halt }\n"),
+            "program has no entry point (symbol table)");
   EXPECT_EQ(validateError(".target u280\n.entry main\n{ ctrl.halt }\n"),
             "program is built for board 'u280', not 'kv260' (target)");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n{ matrix.mm8 act=1048570 m=1 k=16 n=1 }\n{ ctrl.halt }\n"),
-            "matmul activations [1048570, 1048586) is outside the scratchpad (1048576 bytes) (entry 'main', bundle 0, matrix slot)");
-  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 fwht len=20\n{ vector.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
-            "microcode word 0: micro-op 'fwht': length 20 is not h*2^k with h in {1,12,40} (entry 'main', bundle 0, vector slot)");
+  EXPECT_EQ(
+      validateError(
+          ".target kv260\n.entry main\n{ matrix.mm8 act=1048570 m=1 k=16 n=1 }\n{ ctrl.halt }\n"),
+      "matmul activations [1048570, 1048586) is outside the scratchpad (1048576 bytes) (entry "
+      "'main', bundle 0, matrix slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 fwht len=20\n{ vector.run ulen=1 "
+                          "iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: micro-op 'fwht': length 20 is not h*2^k with h in {1,12,40} (entry "
+            "'main', bundle 0, vector slot)");
 }
 
 TEST(Container, NonCanonicalEncodingsAreRejected) {
   isa::Program p = isa::assemble(".target kv260\n.entry main\n{ ctrl.halt }\n", "t.s");
   isa::Program q = p;
   q.bundles[0][isa::Slot::Load].set(isa::field::xfer::rows, 1); // operand bits in a NOP slot
-  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100), "load slot: a NOP must be all zeros (bundle 0)");
+  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100),
+            "load slot: a NOP must be all zeros (bundle 0)");
   q = p;
   q.bundles[0][isa::Slot::Ctrl].set(isa::field::none::wsem, 3); // semaphore without its enable
-  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100), "ctrl slot: token semaphore set without its enable bit (bundle 0)");
+  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100),
+            "ctrl slot: token semaphore set without its enable bit (bundle 0)");
   q = p;
   q.bundles[0][isa::Slot::Matrix].set(isa::field::none::op, 9);
-  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100), "matrix slot: undefined opcode 9 (bundle 0)");
+  EXPECT_EQ(runtime::validateProgram(q, kv260(), 100),
+            "matrix slot: undefined opcode 9 (bundle 0)");
 }

@@ -29,8 +29,7 @@ void tryFile(const std::vector<uint8_t> &f, Outcome &o) {
   }
   for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
     isa::Memory m = isa::Memory::forProgram(r.program, r.board->spadBytes());
-    hw::SimResult s = hw::simulate(r.program, "main", m, *r.board,
-                                   {mode, false, 10000});
+    hw::SimResult s = hw::simulate(r.program, "main", m, *r.board, {mode, false, 10000});
     if (!s.error.empty())
       ++o.runErrors;
   }
@@ -39,13 +38,15 @@ void tryFile(const std::vector<uint8_t> &f, Outcome &o) {
 
 void reseal(std::vector<uint8_t> &f) {
   uint32_t c = runtime::crc32(f.data() + runtime::kHeaderBytes, f.size() - runtime::kHeaderBytes);
-  for (int i = 0; i < 4; ++i) f[16 + i] = uint8_t(c >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    f[16 + i] = uint8_t(c >> (8 * i));
 }
 
 } // namespace
 
 TEST(Corruption, TruncationsAreAllRejected) {
-  std::vector<uint8_t> good = runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
+  std::vector<uint8_t> good =
+      runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
   Outcome o;
   std::mt19937 g(21);
   for (int i = 0; i < 300; ++i) {
@@ -56,20 +57,24 @@ TEST(Corruption, TruncationsAreAllRejected) {
 }
 
 TEST(Corruption, BitFlipsAreRejectedByTheChecksum) {
-  std::vector<uint8_t> good = runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
+  std::vector<uint8_t> good =
+      runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
   Outcome o;
   std::mt19937 g(22);
   for (int i = 0; i < 400; ++i) {
     auto f = good;
-    for (int k = 0, n = 1 + int(g() % 3); k < n; ++k) f[g() % f.size()] ^= uint8_t(1u << (g() % 8));
+    for (int k = 0, n = 1 + int(g() % 3); k < n; ++k)
+      f[g() % f.size()] ^= uint8_t(1u << (g() % 8));
     tryFile(f, o);
   }
   EXPECT_EQ(o.rejected + o.ran, 400);
-  EXPECT_GE(o.rejected, 390); // only flips that cancel out (or hit only reserved zero bits twice) survive
+  EXPECT_GE(o.rejected,
+            390); // only flips that cancel out (or hit only reserved zero bits twice) survive
 }
 
 TEST(Corruption, ResealedFlipsReachTheDeepChecksAndNeverCrash) {
-  std::vector<uint8_t> good = runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
+  std::vector<uint8_t> good =
+      runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), *hw::findBoard("kv260"));
   Outcome o;
   std::mt19937 g(23);
   for (int i = 0; i < 600; ++i) {
@@ -84,5 +89,6 @@ TEST(Corruption, ResealedFlipsReachTheDeepChecksAndNeverCrash) {
   EXPECT_EQ(o.rejected + o.ran, 600);
   EXPECT_GT(o.rejected, 100);
   EXPECT_GT(o.ran, 10) << "some flips land in data and still run";
-  std::printf("resealed flips: %d rejected, %d loaded and ran (%d run errors)\n", o.rejected, o.ran, o.runErrors);
+  std::printf("resealed flips: %d rejected, %d loaded and ran (%d run errors)\n", o.rejected, o.ran,
+              o.runErrors);
 }

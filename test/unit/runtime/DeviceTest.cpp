@@ -1,7 +1,7 @@
 // Devices: the simulator runs a loaded program in both modes with the same results; tensors go
 // in and out by name; the XRT backend says clearly that no board is present.
-#include "ProgramFixture.h"
 #include "mamba2/runtime/Device.h"
+#include "ProgramFixture.h"
 #include "mamba2/runtime/Trace.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +13,8 @@ TEST(Device, SimulatorModesAgreeAndMatchTheReference) {
   const hw::BoardConfig &b = *hw::findBoard("kv260");
   isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
   std::vector<int8_t> x(64);
-  for (int i = 0; i < 64; ++i) x[i] = int8_t(i * 7 - 100);
+  for (int i = 0; i < 64; ++i)
+    x[i] = int8_t(i * 7 - 100);
   std::copy(x.begin(), x.end(), ref.dram[1].begin());
   ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
   for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
@@ -42,7 +43,8 @@ TEST(Device, XrtSaysClearlyWhenNoBoardIsPresent) {
   std::string err;
   auto dev = runtime::makeXrtDevice(*hw::findBoard("u280"), "/nonexistent.xclbin", 0, err);
   EXPECT_EQ(dev, nullptr);
-  EXPECT_TRUE(err.find("no usable FPGA board") != std::string::npos || err.find("no XRT support") != std::string::npos)
+  EXPECT_TRUE(err.find("no usable FPGA board") != std::string::npos ||
+              err.find("no XRT support") != std::string::npos)
       << err;
 }
 

@@ -1,7 +1,7 @@
 // A session keeps its state caches across steps and a reset restores them. The "model" is a
 // toy decode program: h (state) += token; logits[j] = -|h - j * 10| so the argmax tracks h / 10.
-#include "mamba2/isa/Asm.h"
 #include "mamba2/runtime/Session.h"
+#include "mamba2/isa/Asm.h"
 
 #include <gtest/gtest.h>
 

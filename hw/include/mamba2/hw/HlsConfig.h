@@ -5,21 +5,22 @@
 namespace mamba2::hw {
 
 template <unsigned Id> struct BoardCfg;
-#define BOARD(id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk, mn, vl, sl, spad, qd) \
-  template <> struct BoardCfg<id> {                                                                                 \
-    static constexpr unsigned MAT_K = mk;       /* int8 MACs per dot product per cycle */                          \
-    static constexpr unsigned MAT_N = mn;       /* dot products per cycle */                                       \
-    static constexpr unsigned VEC_LANES = vl;                                                                      \
-    static constexpr unsigned SSM_LANES = sl;                                                                      \
-    static constexpr unsigned long SPAD_BYTES = (unsigned long)(spad) * 1024ul;                                    \
-    static constexpr unsigned AXI_BITS = bits;                                                                     \
+#define BOARD(id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk,    \
+              mn, vl, sl, spad, qd)                                                                \
+  template <> struct BoardCfg<id> {                                                                \
+    static constexpr unsigned MAT_K = mk; /* int8 MACs per dot product per cycle */                \
+    static constexpr unsigned MAT_N = mn; /* dot products per cycle */                             \
+    static constexpr unsigned VEC_LANES = vl;                                                      \
+    static constexpr unsigned SSM_LANES = sl;                                                      \
+    static constexpr unsigned long SPAD_BYTES = (unsigned long)(spad)*1024ul;                      \
+    static constexpr unsigned AXI_BITS = bits;                                                     \
   };
 #include "../../../config/boards.def"
 #undef BOARD
 
 // Largest sizes the ISA allows (loop trip-count bounds for HLS).
-constexpr unsigned kMaxLen = 65535;   // micro-op len, matmul K and N (16-bit fields)
-constexpr unsigned kMaxM = 63;        // matmul M (6-bit field)
-constexpr unsigned kMaxFwht = 40960;  // largest h*2^k <= kMaxLen (40 * 1024)
+constexpr unsigned kMaxLen = 65535;  // micro-op len, matmul K and N (16-bit fields)
+constexpr unsigned kMaxM = 63;       // matmul M (6-bit field)
+constexpr unsigned kMaxFwht = 40960; // largest h*2^k <= kMaxLen (40 * 1024)
 
 } // namespace mamba2::hw

@@ -39,7 +39,7 @@ template <int W> using uint = typename detail::U<W>::type;
 #endif
 
 namespace mamba2::hw {
-using byte_t = uint<8>;    // scratchpad byte
+using byte_t = uint<8>; // scratchpad byte
 using i8 = sint<8>;
 using i32 = sint<32>;
 using u32 = uint<32>;

@@ -12,23 +12,24 @@ namespace mamba2::hw {
 
 /// Runs one issue on the HLS datapaths of `board` after checking every range (a bad range is
 /// an error message, never an access). Counts bytes moved and operations into the out params.
-std::string executeIssue(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
-                         const BoardConfig &board, uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
+std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
+                         const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
+                         uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
 
 struct UnitCounters {
-  uint64_t instructions = 0;  // macro-instructions executed
-  uint64_t busy = 0;          // cycles executing
-  uint64_t stallToken = 0;    // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;   // cycles a DMA waited for the DRAM (held by the other engine)
-  uint64_t bytes = 0;         // bytes moved (DMA) or read from the scratchpad as weights (matrix)
-  uint64_t ops = 0;           // MACs (matrix), element operations (vector, SSM)
+  uint64_t instructions = 0; // macro-instructions executed
+  uint64_t busy = 0;         // cycles executing
+  uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
+  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine)
+  uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
+  uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };
 
 struct TraceEvent {
   unsigned unit;       // isa::Slot
   uint64_t start, end; // cycles
   uint32_t bundle;
-  std::string name;    // slot.op
+  std::string name; // slot.op
 };
 
 enum class SimMode { Functional, Cycle };
@@ -53,6 +54,7 @@ SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory 
 
 /// Cycles the cycle model charges an issue on `board` (DMA: data-phase cycles, without latency
 /// or DRAM contention).
-uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, const BoardConfig &board);
+uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                     const BoardConfig &board);
 
 } // namespace mamba2::hw

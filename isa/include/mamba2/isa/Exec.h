@@ -24,9 +24,9 @@ struct Limits {
 };
 
 struct XferArgs {
-  int64_t spad = 0;   // bytes, registers added
+  int64_t spad = 0; // bytes, registers added
   unsigned region = 0;
-  int64_t dram = 0;   // byte offset in the region, registers added
+  int64_t dram = 0; // byte offset in the region, registers added
   uint32_t rows = 0, rowb = 0, stride = 0;
 };
 struct MmArgs {

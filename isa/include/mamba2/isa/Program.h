@@ -20,26 +20,26 @@ inline bool regionWritable(unsigned id) { return id != 0; }
 int regionByName(const std::string &name);
 
 struct Region {
-  uint64_t size = 0;             // bytes
-  std::vector<uint8_t> init;     // initial contents, init.size() <= size, rest zero
+  uint64_t size = 0;         // bytes
+  std::vector<uint8_t> init; // initial contents, init.size() <= size, rest zero
 };
 
 struct Symbol {
   enum class Kind : uint8_t { Entry = 0, Tensor = 1 };
   Kind kind = Kind::Entry;
   std::string name;
-  uint32_t bundle = 0;   // Entry: first bundle
-  uint8_t region = 0;    // Tensor: where it lives
-  uint64_t offset = 0;   // Tensor: byte offset in the region
-  uint64_t bytes = 0;    // Tensor: size
-  std::string dtype;     // Tensor: i8, u8, i16, i32, i4x2
+  uint32_t bundle = 0; // Entry: first bundle
+  uint8_t region = 0;  // Tensor: where it lives
+  uint64_t offset = 0; // Tensor: byte offset in the region
+  uint64_t bytes = 0;  // Tensor: size
+  std::string dtype;   // Tensor: i8, u8, i16, i32, i4x2
 };
 
 struct Program {
-  std::string target;                    // board name the program was built for
+  std::string target; // board name the program was built for
   std::array<Region, kNumRegions> regions;
   std::vector<Bundle> bundles;
-  std::vector<UopWord> ucode;            // microcode store image, index = store address
+  std::vector<UopWord> ucode; // microcode store image, index = store address
   std::vector<Symbol> symbols;
   /// The entry symbol named `name`, or nullptr.
   const Symbol *entry(const std::string &name) const;

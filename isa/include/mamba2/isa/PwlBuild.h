@@ -8,10 +8,10 @@
 namespace mamba2::isa {
 
 struct PwlSpec {
-  double lo = -8, hi = 8;   // real input range covered by segments (ends extrapolate)
-  unsigned segments = 64;   // 1..256
-  int inFrac = 16;          // x_real = x_int / 2^inFrac
-  int outFrac = 16;         // y_int = y_real * 2^outFrac
+  double lo = -8, hi = 8; // real input range covered by segments (ends extrapolate)
+  unsigned segments = 64; // 1..256
+  int inFrac = 16;        // x_real = x_int / 2^inFrac
+  int outFrac = 16;       // y_int = y_real * 2^outFrac
 };
 
 /// Functions with a builder: "exp", "softplus", "silu", "sigmoid".

@@ -57,7 +57,8 @@ int32_t sumsq(const int32_t *x, unsigned n, int shift);
 /// One causal depthwise conv1d (kernel 4) step over C channels:
 ///   y[c] = sat32(bias[c] + w[c][0]*s[c][0] + w[c][1]*s[c][1] + w[c][2]*s[c][2] + w[c][3]*x[c])
 ///   then s[c] <- (s[c][1], s[c][2], x[c]).
-/// w int8 [C][4] (w[c][3] multiplies the newest input), bias int32 [C], state int8 [C][3] oldest first.
+/// w int8 [C][4] (w[c][3] multiplies the newest input), bias int32 [C], state int8 [C][3] oldest
+/// first.
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C);
 

@@ -53,6 +53,7 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt = {});
 
 /// The static checks alone, on a program in memory (the assembler runs them before writing).
-std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board, uint64_t maxWalkBundles);
+std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
+                            uint64_t maxWalkBundles);
 
 } // namespace mamba2::runtime

@@ -17,8 +17,8 @@ struct RunOptions {
 };
 
 struct RunReport {
-  std::string error;  // empty on success
-  hw::SimResult sim;  // counters and trace (simulator)
+  std::string error; // empty on success
+  hw::SimResult sim; // counters and trace (simulator)
   double wallSeconds = 0;
 };
 
@@ -40,7 +40,7 @@ std::unique_ptr<Device> makeSimulatorDevice(const hw::BoardConfig &board);
 
 /// Opens XRT device `index` with `xclbin`. Returns nullptr and sets `error` (clearly saying when
 /// no board is present, or when this build has no XRT) on failure.
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin, unsigned index,
-                                      std::string &error);
+std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin,
+                                      unsigned index, std::string &error);
 
 } // namespace mamba2::runtime

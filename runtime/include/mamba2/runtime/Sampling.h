@@ -8,9 +8,9 @@
 namespace mamba2::runtime {
 
 struct SamplerConfig {
-  float temperature = 0;  // 0: greedy (argmax, lowest index on ties)
-  unsigned topK = 0;      // keep the k largest logits (0: all)
-  float topP = 1;         // then the smallest set whose probability reaches topP
+  float temperature = 0; // 0: greedy (argmax, lowest index on ties)
+  unsigned topK = 0;     // keep the k largest logits (0: all)
+  float topP = 1;        // then the smallest set whose probability reaches topP
   uint64_t seed = 0;
 };
 

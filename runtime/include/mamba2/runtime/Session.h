@@ -32,7 +32,8 @@ public:
   /// Feeds one token, returns the logits of the next.
   std::string step(int32_t token, std::vector<int32_t> &logits);
   /// Feeds `prompt` token by token, then samples `n` tokens (each fed back).
-  std::string generate(const std::vector<int32_t> &prompt, unsigned n, Sampler &sampler, std::vector<int32_t> &out);
+  std::string generate(const std::vector<int32_t> &prompt, unsigned n, Sampler &sampler,
+                       std::vector<int32_t> &out);
 
 private:
   Device &dev_;
