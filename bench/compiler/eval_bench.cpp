@@ -66,28 +66,29 @@ public:
     auto eps = b_.getF32FloatAttr(1e-5f);
     int64_t H = s.heads(), gn = s.ngroups * s.dState;
     for (int64_t l = 0; l < s.nLayer; ++l) {
-      Value n = b_.create<m2::RMSNormOp>(loc, act(s.dModel), h, weight({s.dModel}, 0.0f, 1.0f), eps);
+      Value n =
+          b_.create<m2::RMSNormOp>(loc, act(s.dModel), h, weight({s.dModel}, 0.0f, 1.0f), eps);
       int64_t dProj = 2 * s.dInner() + 2 * gn + H;
-      Value p = b_.create<m2::LinearOp>(loc, act(dProj), n,
-                                        weight({s.dModel, dProj}, 1.0f / std::sqrt(float(s.dModel))));
-      auto split = b_.create<m2::SplitOp>(
-          loc, TypeRange{act(s.dInner()), act(s.convDim()), act(H)}, p,
-          b_.getDenseI64ArrayAttr({s.dInner(), s.convDim(), H}));
+      Value p = b_.create<m2::LinearOp>(
+          loc, act(dProj), n, weight({s.dModel, dProj}, 1.0f / std::sqrt(float(s.dModel))));
+      auto split = b_.create<m2::SplitOp>(loc, TypeRange{act(s.dInner()), act(s.convDim()), act(H)},
+                                          p, b_.getDenseI64ArrayAttr({s.dInner(), s.convDim(), H}));
       Value c = b_.create<m2::Conv1dOp>(loc, act(s.convDim()), split.getResult(1),
                                         weight({s.convDim(), s.dConv}, 0.5f),
                                         weight({s.convDim()}, 0.5f));
       c = b_.create<m2::SiluOp>(loc, act(s.convDim()), c);
       auto xbc = b_.create<m2::SplitOp>(loc, TypeRange{act(s.dInner()), act(gn), act(gn)}, c,
                                         b_.getDenseI64ArrayAttr({s.dInner(), gn, gn}));
-      Value y = b_.create<m2::SSDOp>(
-          loc, act(s.dInner()), xbc.getResult(0), split.getResult(2), weight({H}, 1.0f, -4.0f),
-          weight({H}, 7.0f, -8.0f), xbc.getResult(1), xbc.getResult(2), weight({H}, 0.0f, 1.0f),
-          b_.getI64IntegerAttr(s.ngroups), b_.getI64IntegerAttr(256));
+      Value y = b_.create<m2::SSDOp>(loc, act(s.dInner()), xbc.getResult(0), split.getResult(2),
+                                     weight({H}, 1.0f, -4.0f), weight({H}, 7.0f, -8.0f),
+                                     xbc.getResult(1), xbc.getResult(2), weight({H}, 0.0f, 1.0f),
+                                     b_.getI64IntegerAttr(s.ngroups), b_.getI64IntegerAttr(256));
       Value g = b_.create<m2::GatedRMSNormOp>(loc, act(s.dInner()), y, split.getResult(0),
                                               weight({s.dInner()}, 0.0f, 1.0f), eps,
                                               b_.getI64IntegerAttr(s.ngroups));
-      Value o = b_.create<m2::LinearOp>(loc, act(s.dModel), g,
-                                        weight({s.dInner(), s.dModel}, 1.0f / std::sqrt(float(s.dInner()))));
+      Value o = b_.create<m2::LinearOp>(
+          loc, act(s.dModel), g,
+          weight({s.dInner(), s.dModel}, 1.0f / std::sqrt(float(s.dInner()))));
       h = b_.create<m2::ResidualAddOp>(loc, act(s.dModel), h, o);
     }
     Value f = b_.create<m2::RMSNormOp>(loc, act(s.dModel), h, weight({s.dModel}, 0.0f, 1.0f), eps);
@@ -120,8 +121,7 @@ int main(int argc, char **argv) {
   app.add_option("--decode", decode, "decode steps after the prompt");
   app.add_option("--threads", maxThreads, "largest thread count (0: hardware)");
   CLI11_PARSE(app, argc, argv);
-  Shape s = shapeName == "130m" ? Shape{768, 24, 128, 64, 1, 50288}
-                                : Shape{64, 2, 16, 16, 2, 256};
+  Shape s = shapeName == "130m" ? Shape{768, 24, 128, 64, 1, 50288} : Shape{64, 2, 16, 16, 2, 256};
   if (maxThreads <= 0)
     maxThreads = std::max(1u, std::thread::hardware_concurrency());
 

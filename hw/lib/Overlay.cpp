@@ -4,6 +4,7 @@
 #include "mamba2/hw/Overlay.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <limits>
 
@@ -64,7 +65,7 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
   isa::Sequencer seq(p.bundles, e->bundle);
   std::array<Unit, isa::kNumSlots> units;
   std::array<uint32_t, isa::kNumSems> sems{};
-  const uint64_t latency = uint64_t(board.dramLatencyNs * board.clockMhz / 1000.0 + 0.5);
+  const uint64_t latency = uint64_t(std::llround(board.dramLatencyNs * board.clockMhz / 1000.0));
   uint64_t now = 0, fetchReady = 0, dramFree = 0;
   std::vector<isa::Issue> issued;
   std::vector<InFlight> inflight;

@@ -19,7 +19,7 @@ namespace {
 
 class XrtDevice : public Device {
 public:
-  XrtDevice(const hw::BoardConfig &b, xrt::device dev, xrt::uuid uuid, unsigned index)
+  XrtDevice(const hw::BoardConfig &b, xrt::device dev, const xrt::uuid &uuid, unsigned index)
       : board_(b), dev_(std::move(dev)), kernel_(dev_, uuid, "mamba2_overlay"), index_(index) {}
   std::string describe() const override {
     return "xrt:" + std::to_string(index_) + " (" + board_.name + ")";

@@ -14,9 +14,7 @@ using namespace mlir;
 namespace mamba2::eval {
 namespace {
 
-llvm::Error fail(const llvm::Twine &msg) {
-  return llvm::createStringError(msg);
-}
+llvm::Error fail(const llvm::Twine &msg) { return llvm::createStringError(msg); }
 
 std::string describe(Operation *op) {
   std::string s;
@@ -122,7 +120,8 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
   auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
   if (!ids || ids.getRank() != 2 || !ids.getElementType().isInteger(64) || !logits ||
       logits.getRank() != 3 || logits.isDynamicDim(2))
-    return fail("@" + function + " must map (batch, length) int64 ids to (batch, length, vocab) "
+    return fail("@" + function +
+                " must map (batch, length) int64 ids to (batch, length, vocab) "
                 "logits");
   program->vocab_ = logits.getDimSize(2);
   for (Operation &op : func.getBody().front()) {

@@ -17,8 +17,8 @@ using namespace mlir;
 
 namespace mamba2::import {
 
-llvm::ArrayRef<char> WeightStorage::map(const std::string &path, uint64_t offset,
-                                        uint64_t length, std::string &error) {
+llvm::ArrayRef<char> WeightStorage::map(const std::string &path, uint64_t offset, uint64_t length,
+                                        std::string &error) {
   auto buf = llvm::MemoryBuffer::getFileSlice(path, length, offset, /*IsVolatile=*/false);
   if (!buf) {
     error = "cannot map '" + path + "': " + buf.getError().message();
@@ -42,8 +42,8 @@ constexpr int64_t kMinOpset = 13, kMaxOpset = 17;
 /// `onnx.NoValue` operands so that positions stay fixed.
 int64_t fixedInputCount(llvm::StringRef opType) {
   static const std::map<std::string, int64_t> counts = {
-      {"Slice", 5}, {"Squeeze", 2}, {"Split", 2}, {"Pad", 3}, {"Trilu", 2},
-      {"ReduceSum", 2}, {"Gemm", 3}, {"Conv", 3}};
+      {"Slice", 5}, {"Squeeze", 2},   {"Split", 2}, {"Pad", 3},
+      {"Trilu", 2}, {"ReduceSum", 2}, {"Gemm", 3},  {"Conv", 3}};
   auto it = counts.find(opType.str());
   return it == counts.end() ? -1 : it->second;
 }
@@ -132,9 +132,8 @@ LogicalResult GraphImporter::checkOpsets() {
     if (op.domain().empty() || op.domain() == "ai.onnx") {
       haveDefault = true;
       if (op.version() < kMinOpset || op.version() > kMaxOpset)
-        return emitError(fileLoc()) << "ONNX opset " << op.version()
-                                    << " is not supported (opsets " << kMinOpset << " to "
-                                    << kMaxOpset << ")";
+        return emitError(fileLoc()) << "ONNX opset " << op.version() << " is not supported (opsets "
+                                    << kMinOpset << " to " << kMaxOpset << ")";
     }
   }
   if (!haveDefault)
@@ -220,7 +219,8 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(const onnx::TensorProto &t, Lo
       if (e.name == t.name())
         ext = &e;
     if (!ext)
-      return emitError(loc) << "tensor '" << t.name() << "' has external data that was not validated";
+      return emitError(loc) << "tensor '" << t.name()
+                            << "' has external data that was not validated";
     std::string error;
     raw = storage_.map((std::filesystem::path(model_.directory) / ext->location).string(),
                        ext->offset, ext->length, error);
@@ -318,7 +318,8 @@ FailureOr<NamedAttribute> GraphImporter::convertAttribute(const onnx::NodeProto 
   if (n.op_type() == "Cast" && a.name() == "to") {
     Type et = elementType(&ctx_, static_cast<int32_t>(a.i()));
     if (!et)
-      return emitError(loc) << "Cast to unsupported type " << dataTypeName(static_cast<int32_t>(a.i()));
+      return emitError(loc) << "Cast to unsupported type "
+                            << dataTypeName(static_cast<int32_t>(a.i()));
     return NamedAttribute(name, TypeAttr::get(et));
   }
   switch (a.type()) {

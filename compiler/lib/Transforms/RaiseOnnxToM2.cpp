@@ -90,8 +90,7 @@ bool isF32Ranked(Value v) {
 }
 
 /// The two operands of a commutative binary op, in both orders.
-template <typename OpT>
-bool commuted(OpT op, llvm::function_ref<bool(Value, Value)> fn) {
+template <typename OpT> bool commuted(OpT op, llvm::function_ref<bool(Value, Value)> fn) {
   return fn(op.getA(), op.getB()) || fn(op.getB(), op.getA());
 }
 
@@ -138,8 +137,7 @@ struct Raiser {
   llvm::DenseMap<Attribute, Value> weights;
   std::map<std::string, int> raised;
 
-  explicit Raiser(func::FuncOp f)
-      : func(f), builder(f.getContext()), constBuilder(f.getContext()) {
+  explicit Raiser(func::FuncOp f) : func(f), builder(f.getContext()), constBuilder(f.getContext()) {
     constBuilder.setInsertionPointToStart(&f.getBody().front());
   }
 
@@ -329,9 +327,9 @@ struct Raiser {
       if (!isF32Ranked(core->x) || ranked(core->x).getShape().back() != d)
         return false;
       builder.setInsertionPoint(op);
-      Value r = builder.create<m2::RMSNormOp>(op.getLoc(), core->x.getType(), core->x,
-                                              weight(w, op.getLoc()),
-                                              builder.getF32FloatAttr(core->eps));
+      Value r =
+          builder.create<m2::RMSNormOp>(op.getLoc(), core->x.getType(), core->x,
+                                        weight(w, op.getLoc()), builder.getF32FloatAttr(core->eps));
       replace(op, r, "rms_norm");
       return true;
     }
@@ -384,8 +382,8 @@ struct Raiser {
       replace(op, r, "lm_head");
       return true;
     }
-    Value r = builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x,
-                                           weight(w, op.getLoc()));
+    Value r =
+        builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x, weight(w, op.getLoc()));
     replace(op, r, "linear");
     return true;
   }
@@ -411,8 +409,8 @@ struct Raiser {
     if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
     builder.setInsertionPoint(op);
-    Value r = builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x,
-                                           weight(w, op->getLoc()));
+    Value r =
+        builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x, weight(w, op->getLoc()));
     replace(op, r, "linear");
     return true;
   }
@@ -446,8 +444,7 @@ struct Raiser {
       return false;
     std::string a = eq.substr(0, comma), b = eq.substr(comma + 1, arrow - comma - 1),
                 out = eq.substr(arrow + 2);
-    if (a.empty() || b.size() != 2 || out.size() != a.size() ||
-        a.find("...") != std::string::npos)
+    if (a.empty() || b.size() != 2 || out.size() != a.size() || a.find("...") != std::string::npos)
       return false;
     char k = a.back(), n = out.back();
     if (a.substr(0, a.size() - 1) != out.substr(0, out.size() - 1) || k == n ||
@@ -499,7 +496,8 @@ struct Raiser {
     llvm::SmallVector<Type> types;
     for (int64_t s : *sizes)
       types.push_back(withLast(x, s));
-    auto s = builder.create<m2::SplitOp>(op.getLoc(), types, x, builder.getDenseI64ArrayAttr(*sizes));
+    auto s =
+        builder.create<m2::SplitOp>(op.getLoc(), types, x, builder.getDenseI64ArrayAttr(*sizes));
     for (auto [a, b] : llvm::zip(op.getResults(), s.getResults()))
       a.replaceAllUsesWith(b);
     ++raised["split"];

@@ -73,8 +73,8 @@ llvm::Expected<ExternalTensor> checkExternal(const onnx::TensorProto &t, const s
     return fail(where, "initializer '" + t.name() + "': external data without a location");
   fs::path rel(ext.location);
   if (rel.is_absolute() || ext.location.find("..") != std::string::npos)
-    return fail(where, "initializer '" + t.name() + "': external data location '" +
-                           ext.location + "' must be a relative path inside the model's folder");
+    return fail(where, "initializer '" + t.name() + "': external data location '" + ext.location +
+                           "' must be a relative path inside the model's folder");
   fs::path file = fs::path(dir) / rel;
   std::error_code ec;
   uint64_t size = fs::file_size(file, ec);
@@ -247,8 +247,7 @@ std::string describeValue(const onnx::ValueInfoProto &v) {
   if (!v.type().has_tensor_type())
     return s + "(non-tensor)";
   const auto &tt = v.type().tensor_type();
-  s += onnx::TensorProto_DataType_Name(
-      static_cast<onnx::TensorProto_DataType>(tt.elem_type()));
+  s += onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(tt.elem_type()));
   s += "[";
   if (tt.has_shape()) {
     for (int i = 0; i < tt.shape().dim_size(); ++i) {

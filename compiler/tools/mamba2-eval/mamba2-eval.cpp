@@ -18,10 +18,10 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "llvm/Support/SourceMgr.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include "mamba2/Eval/M2Evaluator.h"
 #include "mamba2/Import/Importer.h"
@@ -39,7 +39,7 @@ int error(const std::string &msg) {
 struct Prompt {
   std::vector<int64_t> ids;
   std::vector<int64_t> greedy; // the reference's greedy continuation, if golden.json has one
-  int64_t offset = 0; // in floats
+  int64_t offset = 0;          // in floats
   std::string text;
 };
 

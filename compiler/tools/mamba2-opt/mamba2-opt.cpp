@@ -14,8 +14,8 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mamba2::registerMamba2Passes();
   mlir::DialectRegistry registry;
-  registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                  mlir::tensor::TensorDialect, mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect>();
+  registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
+                  mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Mamba2 compiler pass driver\n", registry));
 }

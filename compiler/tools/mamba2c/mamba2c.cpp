@@ -13,9 +13,8 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -49,7 +48,8 @@ void detachWeightsForPrinting(mlir::ModuleOp module) {
 }
 
 bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 } // namespace
@@ -71,8 +71,7 @@ int main(int argc, char **argv) {
   app.add_flag("--print-weights", printWeights,
                "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
-  app.add_option("--emit", emit, "what to print")
-      ->check(CLI::IsMember({"summary", "onnx", "m2"}));
+  app.add_option("--emit", emit, "what to print")->check(CLI::IsMember({"summary", "onnx", "m2"}));
   bool fold = false;
   bool strict = false;
   app.add_flag("--fold", fold, "with --emit=onnx: fold the shape arithmetic");

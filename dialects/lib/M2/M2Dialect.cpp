@@ -51,8 +51,8 @@ LogicalResult expectRank(Operation *op, Value v, int64_t r, StringRef what) {
 LogicalResult sameLeading(Operation *op, Value a, Value b, StringRef what) {
   for (int64_t d = 0; d < 2; ++d)
     if (conflict(dim(a, d), dim(b, d)))
-      return op->emitOpError() << what << ": batch and length dimensions disagree ("
-                               << a.getType() << " vs " << b.getType() << ")";
+      return op->emitOpError() << what << ": batch and length dimensions disagree (" << a.getType()
+                               << " vs " << b.getType() << ")";
   return success();
 }
 
@@ -66,8 +66,8 @@ LogicalResult EmbeddingOp::verify() {
       failed(expectRank(*this, getOutput(), 3, "result")))
     return failure();
   if (conflict(dim(getOutput(), -1), dim(getTable(), 1)))
-    return emitOpError("result width ") << dim(getOutput(), -1) << " differs from the table's "
-                                        << dim(getTable(), 1);
+    return emitOpError("result width ")
+           << dim(getOutput(), -1) << " differs from the table's " << dim(getTable(), 1);
   return sameLeading(*this, getIds(), getOutput(), "result");
 }
 
@@ -75,8 +75,8 @@ LogicalResult RMSNormOp::verify() {
   if (failed(expectRank(*this, getWeight(), 1, "weight")))
     return failure();
   if (conflict(dim(getInput(), -1), dim(getWeight(), 0)))
-    return emitOpError("weight of ") << dim(getWeight(), 0) << " for " << dim(getInput(), -1)
-                                     << " channels";
+    return emitOpError("weight of ")
+           << dim(getWeight(), 0) << " for " << dim(getInput(), -1) << " channels";
   if (getInput().getType() != getOutput().getType())
     return emitOpError("result type must equal the input type");
   if (getEps().convertToFloat() <= 0)
@@ -90,11 +90,11 @@ LogicalResult LinearOp::verify() {
   if (rank(getInput()) < 1 || rank(getOutput()) != rank(getInput()))
     return emitOpError("input and result must have the same rank");
   if (conflict(dim(getInput(), -1), dim(getWeight(), 0)))
-    return emitOpError("input has ") << dim(getInput(), -1) << " features, the weight expects "
-                                     << dim(getWeight(), 0);
+    return emitOpError("input has ")
+           << dim(getInput(), -1) << " features, the weight expects " << dim(getWeight(), 0);
   if (conflict(dim(getOutput(), -1), dim(getWeight(), 1)))
-    return emitOpError("result has ") << dim(getOutput(), -1) << " features, the weight gives "
-                                      << dim(getWeight(), 1);
+    return emitOpError("result has ")
+           << dim(getOutput(), -1) << " features, the weight gives " << dim(getWeight(), 1);
   return success();
 }
 
@@ -168,8 +168,8 @@ LogicalResult GatedRMSNormOp::verify() {
   if (conflict(d, dim(getWeight(), 0)))
     return emitOpError("weight of ") << dim(getWeight(), 0) << " for " << d << " channels";
   if (!ShapedType::isDynamic(d) && d % getNgroups())
-    return emitOpError("channels (") << d << ") are not a multiple of ngroups ("
-                                     << getNgroups() << ")";
+    return emitOpError("channels (")
+           << d << ") are not a multiple of ngroups (" << getNgroups() << ")";
   if (getEps().convertToFloat() <= 0)
     return emitOpError("eps must be positive");
   return success();
@@ -179,11 +179,11 @@ LogicalResult LMHeadOp::verify() {
   if (failed(expectRank(*this, getTable(), 2, "table")))
     return failure();
   if (conflict(dim(getInput(), -1), dim(getTable(), 1)))
-    return emitOpError("input width ") << dim(getInput(), -1) << " differs from the table's "
-                                       << dim(getTable(), 1);
+    return emitOpError("input width ")
+           << dim(getInput(), -1) << " differs from the table's " << dim(getTable(), 1);
   if (conflict(dim(getLogits(), -1), dim(getTable(), 0)))
-    return emitOpError("logits width ") << dim(getLogits(), -1) << " differs from the vocabulary "
-                                        << dim(getTable(), 0);
+    return emitOpError("logits width ")
+           << dim(getLogits(), -1) << " differs from the vocabulary " << dim(getTable(), 0);
   return success();
 }
 

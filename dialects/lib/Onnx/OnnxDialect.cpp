@@ -40,8 +40,8 @@ LogicalResult ConstantOp::verify() {
   auto valueType = cast<ShapedType>(getValue().getType());
   auto resultType = cast<ShapedType>(getOutput().getType());
   if (valueType != resultType)
-    return emitOpError("value of type ") << valueType << " does not match result type "
-                                         << resultType;
+    return emitOpError("value of type ")
+           << valueType << " does not match result type " << resultType;
   return success();
 }
 
@@ -64,8 +64,8 @@ LogicalResult SplitOp::verify() {
   if (rank >= 0 && (getAxis() < -rank || getAxis() >= rank))
     return emitOpError("axis ") << getAxis() << " is out of range for rank " << rank;
   if (auto t = dyn_cast<RankedTensorType>(getSplit().getType()))
-    if (t.getRank() != 1 || (t.hasStaticShape() &&
-                             t.getDimSize(0) != static_cast<int64_t>(getOutputs().size())))
+    if (t.getRank() != 1 ||
+        (t.hasStaticShape() && t.getDimSize(0) != static_cast<int64_t>(getOutputs().size())))
       return emitOpError("split sizes must be a 1-D tensor with one size per result");
   return success();
 }

@@ -114,8 +114,7 @@ int64_t broadcastIndex(int64_t i, llvm::ArrayRef<int64_t> out, llvm::ArrayRef<in
 
 /// Elementwise integer fold with broadcasting. `fn` returns nullopt to refuse (division by 0).
 template <typename Fn>
-OpFoldResult foldIntBinary(Value result, Attribute a, Attribute b, Fn fn,
-                           bool boolResult = false) {
+OpFoldResult foldIntBinary(Value result, Attribute a, Attribute b, Fn fn, bool boolResult = false) {
   auto la = asLit(a), lb = asLit(b);
   if (!la || !lb || !isa<IntegerType>(la->elementType) || la->elementType != lb->elementType)
     return {};
@@ -232,16 +231,14 @@ OpFoldResult GreaterOp::fold(FoldAdaptor a) {
       [](int64_t x, int64_t y) -> std::optional<int64_t> { return x > y; }, true);
 }
 OpFoldResult MaxOp::fold(FoldAdaptor a) {
-  return foldIntBinary(getC(), a.getA(), a.getB(),
-                       [](int64_t x, int64_t y) -> std::optional<int64_t> {
-                         return std::max(x, y);
-                       });
+  return foldIntBinary(
+      getC(), a.getA(), a.getB(),
+      [](int64_t x, int64_t y) -> std::optional<int64_t> { return std::max(x, y); });
 }
 OpFoldResult MinOp::fold(FoldAdaptor a) {
-  return foldIntBinary(getC(), a.getA(), a.getB(),
-                       [](int64_t x, int64_t y) -> std::optional<int64_t> {
-                         return std::min(x, y);
-                       });
+  return foldIntBinary(
+      getC(), a.getA(), a.getB(),
+      [](int64_t x, int64_t y) -> std::optional<int64_t> { return std::min(x, y); });
 }
 OpFoldResult ModOp::fold(FoldAdaptor a) {
   bool fmod = getFmod() != 0;
@@ -273,7 +270,8 @@ OpFoldResult WhereOp::fold(FoldAdaptor a) {
     return {};
   llvm::SmallVector<Attribute> out;
   for (int64_t i = 0; i < n; ++i) {
-    bool cond = !cast<IntegerAttr>(c->elems[broadcastIndex(i, *shape, c->shape)]).getValue().isZero();
+    bool cond =
+        !cast<IntegerAttr>(c->elems[broadcastIndex(i, *shape, c->shape)]).getValue().isZero();
     out.push_back(cond ? x->elems[broadcastIndex(i, *shape, x->shape)]
                        : y->elems[broadcastIndex(i, *shape, y->shape)]);
   }
@@ -292,8 +290,8 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
     auto ia = dyn_cast<IntegerAttr>(e);
     if (!ia)
       return {};
-    int64_t v = l->elementType.isInteger(1) ? ia.getValue().getZExtValue()
-                                            : ia.getValue().getSExtValue();
+    int64_t v =
+        l->elementType.isInteger(1) ? ia.getValue().getZExtValue() : ia.getValue().getSExtValue();
     if (auto it = dyn_cast<IntegerType>(to))
       e = IntegerAttr::get(to, it.getWidth() == 1 ? (v != 0) : v);
     else if (isa<FloatType>(to) && std::abs(v) < (int64_t(1) << 24))
@@ -362,7 +360,9 @@ OpFoldResult foldSameElements(Value result, Attribute input) {
 }
 } // namespace
 
-OpFoldResult UnsqueezeOp::fold(FoldAdaptor a) { return foldSameElements(getExpanded(), a.getData()); }
+OpFoldResult UnsqueezeOp::fold(FoldAdaptor a) {
+  return foldSameElements(getExpanded(), a.getData());
+}
 OpFoldResult SqueezeOp::fold(FoldAdaptor a) { return foldSameElements(getSqueezed(), a.getData()); }
 OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
   // The result type (from shape inference) says the shape; the shape operand need not be

@@ -103,7 +103,8 @@ TEST(Importer, LargeInitializerPointsIntoTheProtoWithoutCopy) {
 }
 
 TEST(Importer, SmallInitializerIsDenseForFolding) {
-  auto r = import(onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
+  auto r = import(
+      onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
   ASSERT_TRUE(r->module) << r->diagnostics;
   auto attr = llvm::dyn_cast<mlir::DenseElementsAttr>(weightOf(*r->module));
   ASSERT_TRUE(attr);
@@ -118,8 +119,9 @@ TEST(Importer, InitializerWithTooFewBytesNamesTheTensor) {
   options.check = false;
   auto r = import(onnx_import::readModelFromBytes(m.SerializeAsString(), "mm", options));
   EXPECT_FALSE(r->module);
-  EXPECT_NE(r->diagnostics.find("tensor 'W' holds 40 bytes of data, but its shape and type need 48"),
-            std::string::npos)
+  EXPECT_NE(
+      r->diagnostics.find("tensor 'W' holds 40 bytes of data, but its shape and type need 48"),
+      std::string::npos)
       << r->diagnostics;
 }
 
@@ -161,7 +163,8 @@ TEST(Importer, ExternalDataIsMemoryMappedNotCopied) {
 }
 
 TEST(Importer, NodesAreLocatedAtTheirNames) {
-  auto r = import(onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
+  auto r = import(
+      onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
   ASSERT_TRUE(r->module) << r->diagnostics;
   std::string loc;
   r->module->walk([&](onnxir::MatMulOp op) {

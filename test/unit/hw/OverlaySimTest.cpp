@@ -3,6 +3,7 @@
 #include "mamba2/hw/Overlay.h"
 #include "mamba2/isa/Asm.h"
 
+#include <cmath>
 #include <gtest/gtest.h>
 
 using namespace mamba2;
@@ -70,7 +71,7 @@ TEST(OverlaySim, CycleModeOverlapsUnitsAndCountsStalls) {
   uint64_t serial = 0;
   for (const auto &u : r.units)
     serial += u.busy;
-  uint64_t latency = uint64_t(b.dramLatencyNs * b.clockMhz / 1000.0 + 0.5);
+  uint64_t latency = uint64_t(std::llround(b.dramLatencyNs * b.clockMhz / 1000.0));
   serial += latency * (r.units[unsigned(isa::Slot::Load)].instructions +
                        r.units[unsigned(isa::Slot::Store)].instructions);
   EXPECT_GT(r.cycles, 0u);

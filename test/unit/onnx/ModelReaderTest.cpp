@@ -39,7 +39,7 @@ onnx::ModelProto tinyModel() {
   auto *g = m.mutable_graph();
   g->set_name("tiny");
   auto addValue = [](google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *vs,
-                     const std::string &name, std::vector<int64_t> dims) {
+                     const std::string &name, const std::vector<int64_t> &dims) {
     auto *v = vs->Add();
     v->set_name(name);
     auto *tt = v->mutable_type()->mutable_tensor_type();

@@ -35,8 +35,8 @@ struct ExternalTensor {
 struct LoadedModel {
   onnx::ModelProto proto;
   std::string path;
-  std::string directory;                 // folder that external-data locations are relative to
-  std::vector<ExternalTensor> external;  // validated: file present, range inside it
+  std::string directory;                // folder that external-data locations are relative to
+  std::vector<ExternalTensor> external; // validated: file present, range inside it
 };
 
 /// Parses, checks and shape-infers `path`. External data is validated, not read.
@@ -63,7 +63,7 @@ struct ModelSummary {
   std::map<std::string, int64_t> opCounts;
   int64_t nodes = 0;
   int64_t initializers = 0;
-  int64_t parameters = 0;    // elements over all initializers
+  int64_t parameters = 0; // elements over all initializers
   int64_t parameterBytes = 0;
   int64_t externalBytes = 0; // of which stored in external files
 };

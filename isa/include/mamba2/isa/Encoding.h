@@ -40,7 +40,7 @@ template <unsigned Bits> struct Word {
   /// The value of `f`, sign-extended when the field is signed.
   int64_t get(BitField f) const {
     uint64_t v = raw(f);
-    if (f.isSigned && f.width < 64 && (v >> (f.width - 1)) & 1u)
+    if (f.isSigned && f.width > 0 && f.width < 64 && (v >> (f.width - 1)) & 1u)
       v |= ~uint64_t(0) << f.width;
     return static_cast<int64_t>(v);
   }
@@ -92,6 +92,8 @@ using UopWord = Word<kUopBits>;
 inline bool fits(BitField f, int64_t v) {
   if (f.width >= 64)
     return true;
+  if (f.width == 0)
+    return v == 0;
   if (f.isSigned) {
     int64_t lo = -(int64_t(1) << (f.width - 1)), hi = (int64_t(1) << (f.width - 1)) - 1;
     return v >= lo && v <= hi;
