@@ -28,7 +28,8 @@ onnx::ModelProto matmulModel(int64_t k, int64_t n, std::vector<float> w) {
   m.add_opset_import()->set_version(17);
   auto *g = m.mutable_graph();
   g->set_name("mm");
-  auto value = [](onnx::ValueInfoProto *v, const std::string &name, std::vector<int64_t> dims) {
+  auto value = [](onnx::ValueInfoProto *v, const std::string &name,
+                  const std::vector<int64_t> &dims) {
     v->set_name(name);
     auto *tt = v->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(onnx::TensorProto::FLOAT);
@@ -68,7 +69,7 @@ struct Imported {
 };
 
 std::unique_ptr<Imported> import(llvm::Expected<onnx_import::LoadedModel> loaded,
-                                 import::ImportOptions options = {}) {
+                                 const import::ImportOptions &options = {}) {
   auto r = std::make_unique<Imported>();
   EXPECT_TRUE(static_cast<bool>(loaded)) << (loaded ? "" : llvm::toString(loaded.takeError()));
   if (!loaded)
