@@ -37,6 +37,7 @@ from onnx import TensorProto
 from torch import nn
 
 from .export import OPSET
+from .golden import save_golden
 from .model import (PRESETS, GatedRMSNorm, Mamba2Block, Mamba2Config, Mamba2LM, Mamba2Mixer,
                     RMSNorm)
 
@@ -331,21 +332,14 @@ def write_random_golden(onnx_path: str, out_dir: str, seed: int) -> None:
     """Golden logits of two random prompts, in golden.py's format, for tools/ort/check_golden."""
     model = load_generated(onnx_path)
     gen = torch.Generator().manual_seed(seed)
-    entries, blobs, offset = [], [], 0
+    entries, arrays = [], []
     for length in (5, 23):
         ids = torch.randint(0, model.cfg.vocab_size, (1, length), generator=gen)
         with torch.no_grad():
-            logits = model(ids)[0].numpy().astype("<f4")
-        blobs.append(logits.tobytes())
-        entries.append({"text": f"random {length} tokens", "ids": ids[0].tolist(),
-                        "logits_offset": offset, "logits_shape": list(logits.shape)})
-        offset += logits.size
-    with open(os.path.join(out_dir, "golden_logits.bin"), "wb") as f:
-        f.write(b"".join(blobs))
-    with open(os.path.join(out_dir, "golden.json"), "w") as f:
-        json.dump({"model": os.path.basename(onnx_path), "logits_file": "golden_logits.bin",
-                   "dtype": "float32-le", "source": "PyTorch reference over generated weights",
-                   "prompts": entries}, f, indent=1)
+            arrays.append(model(ids)[0].numpy())
+        entries.append({"text": f"random {length} tokens", "ids": ids[0].tolist()})
+    save_golden(out_dir, os.path.basename(onnx_path),
+                "PyTorch reference over generated weights", entries, arrays)
 
 
 if __name__ == "__main__":

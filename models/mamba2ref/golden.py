@@ -38,13 +38,30 @@ def decode_bytes(ids: List[int]) -> str:
     return bytes(ids).decode("utf-8", errors="replace")
 
 
+def save_golden(out_dir: str, onnx_name: str, source: str, entries: List[dict],
+                logits: List[np.ndarray], extra: dict | None = None) -> dict:
+    """Writes golden.json and golden_logits.bin: each entry gets the offset (in floats) and
+    shape of its logits array, stored float32 little-endian one after another."""
+    offset = 0
+    with open(os.path.join(out_dir, "golden_logits.bin"), "wb") as f:
+        for entry, arr in zip(entries, logits):
+            arr = np.ascontiguousarray(arr, dtype="<f4")
+            entry["logits_offset"] = offset
+            entry["logits_shape"] = list(arr.shape)
+            f.write(arr.tobytes())
+            offset += arr.size
+    golden = {"model": onnx_name, "logits_file": "golden_logits.bin", "dtype": "float32-le",
+              "source": source, **(extra or {}), "prompts": entries}
+    with open(os.path.join(out_dir, "golden.json"), "w") as f:
+        json.dump(golden, f, indent=1, ensure_ascii=False)
+    return golden
+
+
 @torch.no_grad()
 def write_golden(model: Mamba2LM, out_dir: str, onnx_name: str,
                  prompts: List[str] = PROMPTS, n_new: int = CONTINUATION_BYTES) -> dict:
     model.eval()
-    entries = []
-    offset = 0
-    blobs = []
+    entries, arrays = [], []
     max_form_diff = 0.0
     for text in prompts:
         ids = list(text.encode("utf-8"))
@@ -52,32 +69,12 @@ def write_golden(model: Mamba2LM, out_dir: str, onnx_name: str,
         logits = model(x)[0]  # (len, vocab)
         recurrent, _ = model.forward_recurrent(x)
         max_form_diff = max(max_form_diff, float((recurrent[0] - logits).abs().max()))
-        arr = logits.numpy().astype("<f4")
-        blobs.append(arr.tobytes())
+        arrays.append(logits.numpy())
         greedy = model.generate_greedy(ids, n_new)
-        entries.append({
-            "text": text,
-            "ids": ids,
-            "logits_offset": offset,  # in floats
-            "logits_shape": list(arr.shape),
-            "greedy_ids": greedy,
-            "greedy_text": decode_bytes(greedy),
-        })
-        offset += arr.size
-    with open(os.path.join(out_dir, "golden_logits.bin"), "wb") as f:
-        for b in blobs:
-            f.write(b)
-    golden = {
-        "model": onnx_name,
-        "logits_file": "golden_logits.bin",
-        "dtype": "float32-le",
-        "source": "PyTorch reference, chunked form, fp32",
-        "max_abs_diff_chunked_vs_recurrent": max_form_diff,
-        "prompts": entries,
-    }
-    with open(os.path.join(out_dir, "golden.json"), "w") as f:
-        json.dump(golden, f, indent=1, ensure_ascii=False)
-    return golden
+        entries.append({"text": text, "ids": ids, "greedy_ids": greedy,
+                        "greedy_text": decode_bytes(greedy)})
+    return save_golden(out_dir, onnx_name, "PyTorch reference, chunked form, fp32", entries,
+                       arrays, {"max_abs_diff_chunked_vs_recurrent": max_form_diff})
 
 
 def read_golden(out_dir: str) -> tuple:
