@@ -2,6 +2,8 @@
 // pipeline depths below. One place: the resource estimator sizes the same units.
 #include "mamba2/hw/Overlay.h"
 
+#include <algorithm>
+
 namespace mamba2::hw {
 
 namespace {
@@ -46,40 +48,50 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   }
 }
 
+uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  if (u.rows == 0)
+    return 0;
+  // DRAM moves whole bursts: a row costs its bytes rounded up to the AXI beat.
+  uint64_t beat = b.axiBits / 8;
+  uint64_t bytes = uint64_t(u.rows) * ceilDiv(u.rowb, beat) * beat;
+  double perCycle = b.dramBytesPerCycle();
+  uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
+  // each row starts a new burst: at least one cycle per row on each AXI port
+  return std::max<uint64_t>(cycles, ceilDiv(u.rows, b.axiPorts));
+}
+
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  uint64_t lk = u.isInt4() ? 2 * b.matK : b.matK;
+  uint64_t fill = kSpadLatency * 2 + kMulDepth + log2u(lk);
+  if (!u.isGrouped())
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) + fill;
+  // Each K-group is its own run of K tiles; its scaling (a multiply) overlaps the next group.
+  uint64_t groups = u.group ? u.k / u.group : 0;
+  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * groups * ceilDiv(u.group, lk) + fill + kMulDepth;
+}
+
 } // namespace
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &b) {
-  switch (is.slot) {
-  case isa::Slot::Load:
-  case isa::Slot::Store: {
-    // DRAM moves whole bursts: a row costs its bytes rounded up to the AXI beat.
-    uint64_t beat = b.axiBits / 8;
-    uint64_t bytes = uint64_t(is.x.rows) * ceilDiv(is.x.rowb, beat) * beat;
-    double perCycle = b.dramBytesPerCycle();
-    uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
-    // each row starts a new burst: at least one cycle per row on each AXI port
-    return std::max<uint64_t>(cycles, ceilDiv(is.x.rows, b.axiPorts));
-  }
-  case isa::Slot::Matrix: {
-    const isa::MmArgs &m = is.mm;
-    uint64_t lk = m.int4 ? 2 * b.matK : b.matK;
-    return uint64_t(m.m) * ceilDiv(m.n, b.matN) * ceilDiv(m.k, lk) + kSpadLatency * 2 + kMulDepth +
-           log2u(lk);
-  }
-  case isa::Slot::Vector:
-  case isa::Slot::Ssm: {
-    uint64_t c = 0;
-    for (uint32_t it = 0; it < is.run.iters; ++it)
-      for (uint32_t i = 0; i < is.run.ulen && is.run.ustart + i < ucode.size(); ++i)
-        c += uopCycles(isa::resolveUop(ucode[is.run.ustart + i], is.run, it), b,
-                       is.slot == isa::Slot::Ssm);
-    return std::max<uint64_t>(c, 1);
-  }
-  case isa::Slot::Ctrl:
+  if (is.slot == isa::Slot::Ctrl)
     return 1;
-  }
-  return 1;
+  const bool dma = is.slot == isa::Slot::Load || is.slot == isa::Slot::Store;
+  uint64_t c = 0;
+  for (uint32_t it = 0; it < is.run.iters; ++it)
+    for (uint32_t i = 0; i < is.run.ulen; ++i) {
+      if (!is.inlineUop && is.run.ustart + i >= ucode.size())
+        continue;
+      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
+      if (u.isDma())
+        c += dmaCycles(u, b);
+      else if (u.isMatrix())
+        c += matmulCycles(u, b);
+      else if (!dma)
+        c += uopCycles(u, b, is.slot == isa::Slot::Ssm);
+    }
+  // A DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
+  return dma ? c : std::max<uint64_t>(c, 1);
 }
 
 } // namespace mamba2::hw

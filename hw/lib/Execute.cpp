@@ -12,13 +12,36 @@ namespace mamba2::hw {
 namespace {
 
 UopOperands operands(const isa::UopArgs &u) {
-  return UopOperands{unsigned(u.op), u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2),
-                     u.len,          u.p0,       u.p1,        u.p2};
+  UopOperands o;
+  o.op = unsigned(u.op);
+  o.dst = u64(u.dst);
+  o.src0 = u64(u.src0);
+  o.src1 = u64(u.src1);
+  o.src2 = u64(u.src2);
+  o.len = u.len;
+  o.p0 = u.p0;
+  o.p1 = u.p1;
+  o.p2 = u.p2;
+  o.m = u.m;
+  o.k = u.k;
+  o.n = u.n;
+  o.group = u.group;
+  o.shift = u.shift;
+  o.accum = u.accum;
+  o.region = u.region;
+  o.rows = u.rows;
+  o.rowb = u.rowb;
+  o.stride = u.stride;
+  return o;
 }
 
 uint64_t uopOps(const isa::UopArgs &u) {
   if (u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout)
     return uint64_t(u.len) * uint64_t(u.p0 < 0 ? 0 : u.p0);
+  if (u.isMatrix())
+    return uint64_t(u.m) * u.n * u.k;
+  if (u.isDma())
+    return 0;
   return u.len;
 }
 
@@ -26,50 +49,49 @@ template <class Cfg>
 std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
                 uint64_t &bytes, uint64_t &ops) {
   byte_t *spad = mem.spad.data();
-  switch (is.slot) {
-  case isa::Slot::Load:
-  case isa::Slot::Store: {
-    DmaArgs a{u64(is.x.spad), u64(is.x.dram), is.x.rows, is.x.rowb, is.x.stride};
-    if (is.slot == isa::Slot::Load)
-      dma_load(spad, mem.dram[is.x.region].data(), a);
-    else
-      dma_store(spad, mem.dram[is.x.region].data(), a);
-    bytes += uint64_t(is.x.rows) * is.x.rowb;
-    return "";
-  }
-  case isa::Slot::Matrix: {
-    const isa::MmArgs &m = is.mm;
-    matrix_unit<Cfg>(
-        spad, MatmulArgs{u64(m.act), u64(m.wgt), u64(m.acc), m.m, m.k, m.n, m.accum, m.int4});
-    ops += uint64_t(m.m) * m.n * m.k;
-    bytes += m.int4 ? uint64_t(m.n) * (m.k / 2) : uint64_t(m.n) * m.k;
-    return "";
-  }
-  case isa::Slot::Vector:
-  case isa::Slot::Ssm:
-    for (uint32_t it = 0; it < is.run.iters; ++it)
-      for (uint32_t i = 0; i < is.run.ulen; ++i) {
-        isa::UopArgs u = isa::resolveUop(ucode[is.run.ustart + i], is.run, it);
-        std::string e = isa::checkUopRanges(u, mem.spad.size());
-        if (e.empty() && (u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
-          PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
-          e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), mem.spad.size());
-        }
-        if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
-          e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
-        if (!e.empty())
-          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " +
-                 std::to_string(it) + ": " + e;
-        if (is.slot == isa::Slot::Vector)
-          vector_datapath<Cfg>(spad, operands(u));
-        else
-          ssm_datapath<Cfg>(spad, operands(u));
-        ops += uopOps(u);
+  const isa::Limits lim = mem.limits();
+  // The sequencer every unit shares: iterations x micro-ops, addresses by operand role.
+  for (uint32_t it = 0; it < is.run.iters; ++it)
+    for (uint32_t i = 0; i < is.run.ulen; ++i) {
+      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
+      std::string e = isa::checkUopRanges(u, lim);
+      if (e.empty() && (u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
+        PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+        e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), mem.spad.size());
       }
-    return "";
-  case isa::Slot::Ctrl:
-    return "";
-  }
+      if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
+        e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
+      if (!e.empty())
+        return is.inlineUop ? e : is.where(i) + ", iteration " + std::to_string(it) + ": " + e;
+      const UopOperands o = operands(u);
+      switch (is.slot) {
+      case isa::Slot::Load:
+      case isa::Slot::Store: {
+        DmaArgs a{o.dst, o.src1, o.rows, o.rowb, o.stride};
+        if (u.op == isa::UopCode::Load2d)
+          dma_load(spad, mem.dram[u.region].data(), a);
+        else if (u.op == isa::UopCode::Store2d)
+          dma_store(spad, mem.dram[u.region].data(), a);
+        bytes += uint64_t(u.rows) * u.rowb;
+        break;
+      }
+      case isa::Slot::Matrix:
+        if (u.isMatrix()) {
+          matrix_unit<Cfg>(spad, matmul_args(o));
+          bytes += u.isInt4() ? uint64_t(u.n) * (u.k / 2) : uint64_t(u.n) * u.k;
+        }
+        break;
+      case isa::Slot::Vector:
+        vector_datapath<Cfg>(spad, o);
+        break;
+      case isa::Slot::Ssm:
+        ssm_datapath<Cfg>(spad, o);
+        break;
+      case isa::Slot::Ctrl:
+        break;
+      }
+      ops += uopOps(u);
+    }
   return "";
 }
 

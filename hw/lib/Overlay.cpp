@@ -124,7 +124,7 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
                  r;
         uint64_t work = issueCycles(is, p.ucode, board);
         uint64_t begin = now, lat = 0;
-        if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && is.x.rows) {
+        if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && work) {
           begin = std::max(now, dramFree); // the two DMA engines share the DRAM
           c.stallMemory += begin - now;
           dramFree = begin + work;

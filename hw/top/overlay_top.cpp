@@ -9,6 +9,7 @@
 // report it in `status` (fault << 24 | bundle).
 #include "mamba2/hw/HlsConfig.h"
 #include "mamba2/isa/Encoding.h"
+#include "mamba2/isa/Macro.h"
 
 #include "Dma.h"
 #include "Matrix.h"
@@ -129,91 +130,78 @@ issue:
         break;
       }
       auto reg = [&](u64 r) { return i64(regs[r & (isa::kNumRegs - 1)]); };
-      if (s == unsigned(isa::Slot::Load) || s == unsigned(isa::Slot::Store)) {
-        DmaArgs a;
-        i64 sp = i64(w.raw(f::xfer::spad)) + reg(w.raw(f::xfer::sreg));
-        i64 dr = i64(w.raw(f::xfer::dram)) + reg(w.raw(f::xfer::dreg));
-        a.rows = unsigned(w.raw(f::xfer::rows));
-        a.rowb = unsigned(w.raw(f::xfer::rowb));
-        a.stride = unsigned(w.raw(f::xfer::stride));
-        if (dr < 0 || !in_spad(sp, u64(a.rows) * a.rowb)) {
-          fault = kSpadRange;
-          break;
-        }
-        a.spad = u64(sp);
-        a.dram = u64(dr);
-        byte_t *region = regions[w.raw(f::xfer::region) & 3];
-        if (s == unsigned(isa::Slot::Load))
-          dma_load(spad, region, a);
-        else if (w.raw(f::xfer::region) != 0)
-          dma_store(spad, region, a);
-      } else if (s == unsigned(isa::Slot::Matrix)) {
-        i64 ar = reg(w.raw(f::mm::areg)), wr = reg(w.raw(f::mm::wreg));
-        MatmulArgs a;
-        a.m = unsigned(w.raw(f::mm::m));
-        a.k = unsigned(w.raw(f::mm::k));
-        a.n = unsigned(w.raw(f::mm::n));
-        a.accum = w.raw(f::mm::accum) != 0;
-        a.int4 = op == isa::op::matrix::mm4;
-        i64 act = i64(w.raw(f::mm::act)) + ar, acc = i64(w.raw(f::mm::acc)) + ar,
-            wgt = i64(w.raw(f::mm::wgt)) + wr;
-        if (!in_spad(act, u64(a.m) * a.k) || !in_spad(acc, u64(a.m) * a.n * 4) ||
-            !in_spad(wgt, a.int4 ? u64(a.n) * (a.k / 2) : u64(a.n) * a.k)) {
-          fault = kSpadRange;
-          break;
-        }
-        a.act = u64(act);
-        a.acc = u64(acc);
-        a.wgt = u64(wgt);
-        matrix_unit<Cfg>(spad, a);
-      } else {
-        // Microcode sequencer: iterations x micro-ops, addresses advanced by the strides.
-        unsigned us = unsigned(w.raw(f::run::ustart)), ul = unsigned(w.raw(f::run::ulen));
-        unsigned iters = unsigned(w.raw(f::run::iters));
+      // Every unit is a micro-op sequencer: a run reads the store, a macro shortcut carries its
+      // one micro-op (isa/Macro.h). Iterations x micro-ops, addresses by operand role.
+      const bool is_run = (s == unsigned(isa::Slot::Load) && op == isa::op::load::run) ||
+                          (s == unsigned(isa::Slot::Store) && op == isa::op::store::run) ||
+                          (s == unsigned(isa::Slot::Matrix) && op == isa::op::matrix::run) ||
+                          s == unsigned(isa::Slot::Vector) || s == unsigned(isa::Slot::Ssm);
+      RunLoop r;
+      unsigned us = 0, ul = 1, iters = 1;
+      isa::UopWord inl;
+      if (is_run) {
+        us = unsigned(w.raw(f::run::ustart));
+        ul = unsigned(w.raw(f::run::ulen));
+        iters = unsigned(w.raw(f::run::iters));
+        r.base = reg(w.raw(f::run::areg));
+        r.base2 = reg(w.raw(f::run::breg));
+        r.sdst = u32(w.raw(f::run::sdst));
+        r.ssrc0 = u32(w.raw(f::run::ssrc0));
+        r.ssrc1 = u32(w.raw(f::run::ssrc1));
+        r.ssrc2 = u32(w.raw(f::run::ssrc2));
         if (us + ul > nwords) {
           fault = kUcodeRange;
           break;
         }
-        i64 base = reg(w.raw(f::run::areg));
-      iterations:
-        for (unsigned it = 0; it < 65536 && fault == kOk; ++it) {
-          if (it >= iters)
+      } else {
+        inl = isa::macroUop(isa::Slot(s), op, w);
+        unsigned ar = 0, br = 0;
+        isa::macroRegs(isa::Slot(s), w, ar, br);
+        r.base = reg(ar);
+        r.base2 = reg(br);
+        r.sdst = r.ssrc0 = r.ssrc1 = r.ssrc2 = 0;
+      }
+    iterations:
+      for (unsigned it = 0; it < 65536 && fault == kOk; ++it) {
+        if (it >= iters)
+          break;
+      uops:
+        for (unsigned k = 0; k < 256; ++k) {
+          if (k >= ul)
             break;
-        uops:
-          for (unsigned k = 0; k < 256; ++k) {
-            if (k >= ul)
-              break;
-            const isa::UopWord &uw = store[us + k];
-            UopOperands u;
-            u.op = unsigned(uw.raw(f::uop::uop));
-            i64 dst = uw.get(f::uop::dst) + base + i64(it) * i64(w.raw(f::run::sdst));
-            i64 s0 = uw.get(f::uop::src0) + base + i64(it) * i64(w.raw(f::run::ssrc0));
-            i64 s1 = uw.get(f::uop::src1) + base + i64(it) * i64(w.raw(f::run::ssrc1));
-            i64 s2 = uw.get(f::uop::src2) + base + i64(it) * i64(w.raw(f::run::ssrc2));
-            u.len = unsigned(uw.get(f::uop::len));
-            u.p0 = int(uw.get(f::uop::p0));
-            u.p1 = int(uw.get(f::uop::p1));
-            u.p2 = int(uw.get(f::uop::p2));
-            if (!uop_in_range(u.op, dst, s0, s1, s2, u.len, u.p0, u.p1, Cfg::SPAD_BYTES)) {
+          const isa::UopWord &uw = is_run ? store[us + k] : inl;
+          i64 addr[4];
+          UopOperands u = decode_uop(uw, r, it, addr);
+          if (!uop_runs_on(u.op, s) || (u.op == unsigned(isa::UopCode::Store2d) && u.region == 0)) {
+            fault = kBadOp;
+            break;
+          }
+          if (!uop_in_range(u, addr[0], addr[1], addr[2], addr[3], Cfg::SPAD_BYTES)) {
+            fault = kSpadRange;
+            break;
+          }
+          if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) &&
+              u.len) {
+            PwlTableHeader h = read_pwl_header(spad, u.src1);
+            if (!in_spad(addr[2], 16 + 8 * u64(h.n))) {
               fault = kSpadRange;
               break;
             }
-            if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) &&
-                u.len) {
-              PwlTableHeader h = read_pwl_header(spad, u64(s1));
-              if (!in_spad(s1, 16 + 8 * u64(h.n))) {
-                fault = kSpadRange;
-                break;
-              }
-            }
-            u.dst = u64(dst);
-            u.src0 = u64(s0);
-            u.src1 = u64(s1);
-            u.src2 = u64(s2);
-            if (s == unsigned(isa::Slot::Vector))
-              vector_datapath<Cfg>(spad, u);
-            else
-              ssm_datapath<Cfg>(spad, u);
+          }
+          if (s == unsigned(isa::Slot::Load) || s == unsigned(isa::Slot::Store)) {
+            DmaArgs a{u.dst, u.src1, u.rows, u.rowb, u.stride};
+            byte_t *region = regions[u.region & 3];
+            if (u.op == unsigned(isa::UopCode::Load2d))
+              dma_load(spad, region, a);
+            else if (u.op == unsigned(isa::UopCode::Store2d))
+              dma_store(spad, region, a);
+          } else if (s == unsigned(isa::Slot::Matrix)) {
+            if (is_matrix_uop(u.op))
+              matrix_unit<Cfg>(spad, matmul_args(u));
+          } else if (s == unsigned(isa::Slot::Vector)) {
+            vector_datapath<Cfg>(spad, u);
+          } else {
+            ssm_datapath<Cfg>(spad, u);
           }
         }
       }

@@ -1,16 +1,38 @@
 // Matrix unit: MAT_N dot products of MAT_K int8 (or 2*MAT_K int4) products per cycle.
-// acc int32 [M][N] (+)= act int8 [M][K] . wgt [N][K]^T; int32 accumulation wraps.
+// acc int32 [M][N] (+)= act int8 [M][K] . wgt [N][K]^T; int32 accumulation wraps. Group-scaled
+// (gmm8 / gmm4): each K-group's partial sum is scaled by scl int32 [N][K/group] (multiply,
+// rounding shift or saturating left shift) and added with int32 saturation.
 #pragma once
 #include "SpadIo.h"
+#include "Uop.h"
 #include "mamba2/hw/HlsConfig.h"
 
 namespace mamba2::hw {
 
 struct MatmulArgs {
-  u64 act, wgt, acc; // scratchpad byte addresses
+  u64 act, wgt, acc, scl; // scratchpad byte addresses
   unsigned m, k, n;
   bool accum, int4;
+  bool grouped;   // gmm8 / gmm4
+  unsigned group; // K-group size (grouped: >= 1, divides k)
+  int shift;      // grouped: -31..63
 };
+
+/// One K-group's partial sum times its scale: 64-bit product, then a round-half-away rounding
+/// right shift or a saturating left shift, saturated to int32.
+inline i32 scale_partial(i32 p, i32 scale, int shift) {
+#pragma HLS INLINE
+  const i64 hi = 2147483647;
+  i64 ps = i64(p) * i64(scale);
+  if (shift >= 0)
+    return clip32(rshift_round(ps, shift));
+  int k = shift < -31 ? 31 : -shift;
+  if (ps > (hi >> k))
+    return i32(hi);
+  if (ps < -((hi >> k) + 1))
+    return i32(-hi - 1);
+  return i32(ps * (i64(1) << k));
+}
 
 /// Weight element k of output channel n (int8 [N][K] or packed int4 [N][K/2]).
 inline i32 weight_at(const byte_t *s, const MatmulArgs &a, unsigned n, unsigned k) {
@@ -20,6 +42,24 @@ inline i32 weight_at(const byte_t *s, const MatmulArgs &a, unsigned n, unsigned 
   u32 b = u32(s[a.wgt + u64(n) * (a.k / 2) + k / 2]);
   u32 nib = (k & 1) ? (b >> 4) & 0xF : b & 0xF;
   return i32(int(nib) - ((nib & 0x8) ? 16 : 0)); // sign-extend 4 bits
+}
+
+/// The matmul a matrix micro-op (mm8, mm4, gmm8, gmm4) describes.
+inline MatmulArgs matmul_args(const UopOperands &u) {
+  MatmulArgs a;
+  a.acc = u.dst;
+  a.act = u.src0;
+  a.wgt = u.src1;
+  a.scl = u.src2;
+  a.m = u.m;
+  a.k = u.k;
+  a.n = u.n;
+  a.accum = u.accum;
+  a.int4 = is_int4_uop(u.op);
+  a.grouped = is_grouped_uop(u.op);
+  a.group = u.group;
+  a.shift = u.shift;
+  return a;
 }
 
 template <class Cfg> void matrix_unit(byte_t *spad, const MatmulArgs &a) {
@@ -42,25 +82,52 @@ rows:
         unsigned n = n0 + j;
         acc[j] = (a.accum && n < a.n) ? ld32(spad, a.acc + (u64(m) * a.n + n) * 4) : i32(0);
       }
-    k_tiles:
-      for (unsigned k0 = 0; k0 < kMaxLen; k0 += LK) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
-        if (k0 >= a.k)
+      // Ungrouped: one "group" spanning K whose partial sum is added wrapping.
+      const unsigned gsize = a.grouped ? a.group : a.k;
+      const unsigned groups = a.grouped ? (a.group ? a.k / a.group : 0) : 1;
+    groups_k:
+      for (unsigned g = 0; g < kMaxLen; ++g) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        if (g >= groups)
           break;
-      lanes_n:
+        const unsigned kbeg = g * gsize, kend = kbeg + gsize;
+        i32 part[Cfg::MAT_N];
+#pragma HLS ARRAY_PARTITION variable = part complete
         for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
 #pragma HLS UNROLL
-          i32 dot = 0;
-        lanes_k:
-          for (unsigned i = 0; i < 2 * Cfg::MAT_K; ++i) {
+          part[j] = 0;
+        }
+      k_tiles:
+        for (unsigned k0 = kbeg; k0 < kMaxLen; k0 += LK) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
+          if (k0 >= kend)
+            break;
+        lanes_n:
+          for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
 #pragma HLS UNROLL
-            unsigned k = k0 + i, n = n0 + j;
-            if (i < LK && k < a.k && n < a.n)
-              dot = add_wrap(dot,
-                             i32(ld8(spad, a.act + u64(m) * a.k + k)) * weight_at(spad, a, n, k));
+            i32 dot = 0;
+          lanes_k:
+            for (unsigned i = 0; i < 2 * Cfg::MAT_K; ++i) {
+#pragma HLS UNROLL
+              unsigned k = k0 + i, n = n0 + j;
+              if (i < LK && k < kend && n < a.n)
+                dot = add_wrap(dot,
+                               i32(ld8(spad, a.act + u64(m) * a.k + k)) * weight_at(spad, a, n, k));
+            }
+            part[j] = add_wrap(part[j], dot);
           }
-          acc[j] = add_wrap(acc[j], dot);
+        }
+      scale:
+        for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
+#pragma HLS UNROLL
+          unsigned n = n0 + j;
+          if (!a.grouped)
+            acc[j] = add_wrap(acc[j], part[j]);
+          else if (n < a.n)
+            acc[j] = clip32(i64(acc[j]) +
+                            i64(scale_partial(
+                                part[j], ld32(spad, a.scl + (u64(n) * groups + g) * 4), a.shift)));
         }
       }
     store:

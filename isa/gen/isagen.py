@@ -53,12 +53,21 @@ def load(path):
         if key in seen:
             fail(f"slot '{op['slot']}' uses opcode {op['code']} twice")
         seen.add(key)
-    uop_fmt = next(f for f in formats if f["kind"] == "uop")
+    uop_fmts = {f["name"]: f for f in formats if f["kind"] == "uop"}
+    code_bits = {f["fields"][0]["bits"] for f in uop_fmts.values()}
+    if len(code_bits) != 1 or any(f["fields"][0]["lsb"] != 0 for f in uop_fmts.values()):
+        fail("every micro-op format must start with the same micro-opcode field")
     codes = set()
     for u in spec["uop"]:
-        if u["code"] in codes or u["code"] >= 1 << uop_fmt["fields"][0]["bits"]:
+        u.setdefault("format", "uop")
+        if u["format"] not in uop_fmts:
+            fail(f"micro-op '{u['name']}' names unknown micro-op format '{u['format']}'")
+        if u["code"] in codes or u["code"] >= 1 << next(iter(code_bits)):
             fail(f"micro-op '{u['name']}' has a repeated or too-wide code {u['code']}")
         codes.add(u["code"])
+        for unit in u["unit"].split():
+            if unit not in spec["slots"] or unit == "ctrl":
+                fail(f"micro-op '{u['name']}' names unit '{unit}', which has no sequencer")
     spec["_formats"] = formats
     spec["_common_bits"] = common_bits
     return spec
@@ -186,16 +195,17 @@ def header(spec):
     w("struct UopInfo {")
     w("  uint8_t code;")
     w("  const char *name;")
-    w("  bool onVector;")
-    w("  bool onSsm;")
+    w("  uint8_t units; // bit i: the sequencer of slot i may run it")
+    w("  Format format;")
     w("  const char *doc;")
+    w("  bool runsOn(Slot s) const { return (units >> static_cast<unsigned>(s)) & 1u; }")
     w("};")
     w(f"constexpr unsigned kNumUops = {len(spec['uop'])};")
     w("constexpr UopInfo kUops[kNumUops] = {")
     for u in spec["uop"]:
-        units = u["unit"].split()
-        w(f"    {{{u['code']}, {cstr(u['name'])}, {'true' if 'vector' in units else 'false'}, "
-          f"{'true' if 'ssm' in units else 'false'}, {cstr(u['doc'])}}},")
+        mask = sum(1 << spec["slots"].index(x) for x in u["unit"].split())
+        w(f"    {{{u['code']}, {cstr(u['name'])}, {mask}, Format::{u['format'].capitalize()}, "
+          f"{cstr(u['doc'])}}},")
     w("};")
     w("")
     w("} // namespace mamba2::isa")
@@ -231,9 +241,10 @@ def tables(spec):
         rows.append(f"| `{op['slot']}` | {op['code']} | `{op['slot']}.{op['name']}` | `{op['format']}` | "
                     f"{md_escape(op['doc'])} |")
     t["ops"] = rows
-    rows = ["| code | micro-op | unit | semantics |", "|---|---|---|---|"]
+    rows = ["| code | micro-op | unit | format | semantics |", "|---|---|---|---|---|"]
     for u in spec["uop"]:
-        rows.append(f"| {u['code']} | `{u['name']}` | {u['unit'].replace(' ', ', ')} | {md_escape(u['doc'])} |")
+        rows.append(f"| {u['code']} | `{u['name']}` | {u['unit'].replace(' ', ', ')} | `{u['format']}` | "
+                    f"{md_escape(u['doc'])} |")
     t["uops"] = rows
     return {k: "\n".join(v) for k, v in t.items()}
 

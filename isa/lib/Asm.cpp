@@ -196,7 +196,7 @@ std::string formatUop(const UopWord &u) {
   std::string out =
       info ? info->name : "<bad micro-op " + std::to_string(u.raw(field::uop::uop)) + ">";
   out += fieldValues(
-      formatInfo(Format::Uop), 1,
+      formatInfo(info ? info->format : Format::Uop), 1,
       [](const void *p, BitField f) { return static_cast<const UopWord *>(p)->get(f); }, &u);
   return out;
 }
@@ -376,7 +376,7 @@ Program assemble(const std::string &text, const std::string &fileName) {
         ps.error("unknown micro-op '" + t[2] + "'");
       UopWord w;
       w.set(field::uop::uop, u->code);
-      ps.fields(w, formatInfo(Format::Uop), 1, t, 3, t[2]);
+      ps.fields(w, formatInfo(u->format), 1, t, 3, t[2]);
       if (p.ucode.size() <= size_t(idx))
         p.ucode.resize(idx + 1);
       p.ucode[idx] = w;

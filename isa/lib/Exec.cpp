@@ -1,19 +1,56 @@
 // Control sequencing, operand binding and legality checks (see Exec.h).
 #include "mamba2/isa/Exec.h"
 
+#include "mamba2/isa/Macro.h"
 #include "mamba2/isa/Reference.h"
 
 namespace mamba2::isa {
 
 namespace f = field;
 
+std::string Issue::where(uint32_t i) const {
+  if (!inlineUop)
+    return "microcode word " + std::to_string(run.ustart + i);
+  const OpInfo *o = findOp(slot, op);
+  return std::string(kSlotNames[unsigned(slot)]) + "." + (o ? o->name : "?");
+}
+
 UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter) {
   UopArgs u;
   u.op = static_cast<UopCode>(w.raw(f::uop::uop));
-  u.dst = w.get(f::uop::dst) + r.base + int64_t(iter) * r.sdst;
-  u.src0 = w.get(f::uop::src0) + r.base + int64_t(iter) * r.ssrc0;
-  u.src1 = w.get(f::uop::src1) + r.base + int64_t(iter) * r.ssrc1;
-  u.src2 = w.get(f::uop::src2) + r.base + int64_t(iter) * r.ssrc2;
+  const UopInfo *info = findUop(unsigned(u.op));
+  const Format fmt = info ? info->format : Format::Uop;
+  // Operand roles: r[areg] + i*sdst / i*ssrc0 on dst, src0; r[breg] + i*ssrc1 / i*ssrc2 on
+  // src1, src2.
+  auto at = [&](int64_t field, int64_t base, uint32_t stride) {
+    return field + base + int64_t(iter) * stride;
+  };
+  if (fmt == Format::Umm) {
+    u.dst = at(w.get(f::umm::acc), r.base, r.sdst);
+    u.src0 = at(w.get(f::umm::act), r.base, r.ssrc0);
+    u.src1 = at(w.get(f::umm::wgt), r.base2, r.ssrc1);
+    u.src2 = at(w.get(f::umm::scl), r.base2, r.ssrc2);
+    u.m = uint32_t(w.raw(f::umm::m));
+    u.k = uint32_t(w.raw(f::umm::k));
+    u.n = uint32_t(w.raw(f::umm::n));
+    u.group = uint32_t(w.raw(f::umm::group));
+    u.shift = int(w.get(f::umm::shift));
+    u.accum = w.raw(f::umm::accum);
+    return u;
+  }
+  if (fmt == Format::Udma) {
+    u.dst = at(w.get(f::udma::spad), r.base, r.sdst);
+    u.src1 = at(w.get(f::udma::dram), r.base2, r.ssrc1);
+    u.region = unsigned(w.raw(f::udma::region));
+    u.rows = uint32_t(w.raw(f::udma::rows));
+    u.rowb = uint32_t(w.raw(f::udma::rowb));
+    u.stride = uint32_t(w.raw(f::udma::stride));
+    return u;
+  }
+  u.dst = at(w.get(f::uop::dst), r.base, r.sdst);
+  u.src0 = at(w.get(f::uop::src0), r.base, r.ssrc0);
+  u.src1 = at(w.get(f::uop::src1), r.base2, r.ssrc1);
+  u.src2 = at(w.get(f::uop::src2), r.base2, r.ssrc2);
   u.len = static_cast<uint32_t>(w.get(f::uop::len));
   u.p0 = static_cast<int>(w.get(f::uop::p0));
   u.p1 = static_cast<int>(w.get(f::uop::p1));
@@ -25,6 +62,19 @@ std::vector<Extent> uopExtents(const UopArgs &u) {
   const uint64_t n = u.len, w4 = 4 * n;
   const bool bcast = u.p1 & 1;
   const uint64_t cols = u.p0 > 0 ? uint64_t(u.p0) : 0;
+  if (u.isMatrix()) {
+    if (u.m == 0 || u.n == 0)
+      return {};
+    uint64_t wbytes = u.isInt4() ? uint64_t(u.n) * (u.k / 2) : uint64_t(u.n) * u.k;
+    std::vector<Extent> ex = {{u.dst, uint64_t(u.m) * u.n * 4, true},
+                              {u.src0, uint64_t(u.m) * u.k, false},
+                              {u.src1, wbytes, false}};
+    if (u.isGrouped() && u.group)
+      ex.push_back({u.src2, uint64_t(u.n) * (u.k / u.group) * 4, false});
+    return ex;
+  }
+  if (u.isDma())
+    return {{u.dst, uint64_t(u.rows) * u.rowb, u.op == UopCode::Load2d}};
   if (n == 0)
     return {};
   switch (u.op) {
@@ -59,9 +109,13 @@ std::vector<Extent> uopExtents(const UopArgs &u) {
         {u.dst, w4 * cols, true}, {u.src0, w4, false}, {u.src1, cols, false}, {u.src2, 4, false}};
   case UopCode::Ssmout:
     return {{u.dst, w4, true}, {u.src0, w4 * cols, false}, {u.src1, cols, false}};
+  default:
+    break;
   }
   return {};
 }
+
+static const char *const kRegions[4] = {"const", "io", "state", "scratch"};
 
 static bool inRange(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
@@ -70,15 +124,30 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
   const UopInfo *info = findUop(code);
   if (!info)
     return "undefined micro-op code " + std::to_string(code);
-  if (!w.tailZero(formatInfo(Format::Uop).usedBits))
+  if (!w.tailZero(formatInfo(info->format).usedBits))
     return std::string("micro-op '") + info->name + "' has non-zero reserved bits";
-  if ((slot == Slot::Vector && !info->onVector) || (slot == Slot::Ssm && !info->onSsm))
+  if (!info->runsOn(slot))
     return std::string("micro-op '") + info->name + "' cannot run on the " +
            kSlotNames[unsigned(slot)] + " unit";
   int p0 = int(w.get(f::uop::p0)), p1 = int(w.get(f::uop::p1)), p2 = int(w.get(f::uop::p2));
   unsigned len = unsigned(w.get(f::uop::len));
   std::string nm = info->name;
   auto bad = [&](const std::string &why) { return "micro-op '" + nm + "': " + why; };
+  if (info->format == Format::Umm) {
+    UopArgs u = resolveUop(w, RunArgs{}, 0);
+    if (u.isInt4() && (u.k & 1))
+      return bad("int4 weights need an even k (got " + std::to_string(u.k) + ")");
+    if (!u.isGrouped() && (u.group || u.shift))
+      return bad("group and shift are only for the group-scaled gmm8/gmm4");
+    if (u.isGrouped() && (u.group == 0 || u.k % u.group))
+      return bad("group " + std::to_string(u.group) + " must be >= 1 and divide k " +
+                 std::to_string(u.k));
+    if (u.isGrouped() && !inRange(u.shift, -31, 63))
+      return bad("shift must be -31..63");
+    return "";
+  }
+  if (code == unsigned(UopCode::Store2d) && w.raw(f::udma::region) == 0)
+    return "DMA store into the read-only const region";
   switch (static_cast<UopCode>(code)) {
   case UopCode::Add32:
     if (!inRange(p1, 0, 1))
@@ -126,8 +195,47 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
   return "";
 }
 
-std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes) {
+static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uint64_t limit,
+                             const char *mem) {
+  if (bytes == 0)
+    return "";
+  if (addr < 0 || uint64_t(addr) > limit || bytes > limit - uint64_t(addr))
+    return std::string(what) + " [" + std::to_string(addr) + ", " +
+           std::to_string(addr + int64_t(bytes)) + ") is outside " + mem + " (" +
+           std::to_string(limit) + " bytes)";
+  return "";
+}
+
+std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
+  const uint64_t spadBytes = lim.spadBytes;
   std::vector<Extent> ex = uopExtents(u);
+  std::string e;
+  if (u.isDma()) {
+    if (u.rows == 0)
+      return "";
+    std::string mem = std::string("region '") + kRegions[u.region & 3] + "'";
+    uint64_t span = uint64_t(u.rows - 1) * u.stride + u.rowb;
+    if (!(e = spanCheck("DMA range", u.src1, span, lim.regionBytes[u.region & 3], mem.c_str()))
+             .empty())
+      return e;
+    return spanCheck("DMA scratchpad range", u.dst, uint64_t(u.rows) * u.rowb, spadBytes,
+                     "the scratchpad");
+  }
+  if (u.isMatrix()) {
+    static const char *what[4] = {"matmul accumulators", "matmul activations", "matmul weights",
+                                  "matmul group scales"};
+    for (size_t i = 0; i < ex.size(); ++i)
+      if (!(e = spanCheck(what[i], ex[i].addr, ex[i].bytes, spadBytes, "the scratchpad")).empty())
+        return e;
+    // The accumulators are read and written tile by tile: they may overlap no operand.
+    for (size_t j = 1; j < ex.size(); ++j)
+      if (ex[0].bytes && ex[j].bytes && ex[0].addr < ex[j].addr + int64_t(ex[j].bytes) &&
+          ex[j].addr < ex[0].addr + int64_t(ex[0].bytes))
+        return std::string("matmul accumulators overlap its ") + (j == 1   ? "activations"
+                                                                  : j == 2 ? "weights"
+                                                                           : "group scales");
+    return "";
+  }
   const std::string nm = std::string("micro-op '") + findUop(unsigned(u.op))->name + "'";
   for (const Extent &e : ex)
     if (e.addr < 0 || uint64_t(e.addr) > spadBytes || e.bytes > spadBytes - uint64_t(e.addr))
@@ -162,87 +270,27 @@ std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBy
   return "";
 }
 
-static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uint64_t limit,
-                             const char *mem) {
-  if (bytes == 0)
-    return "";
-  if (addr < 0 || uint64_t(addr) > limit || bytes > limit - uint64_t(addr))
-    return std::string(what) + " [" + std::to_string(addr) + ", " +
-           std::to_string(addr + int64_t(bytes)) + ") is outside " + mem + " (" +
-           std::to_string(limit) + " bytes)";
-  return "";
-}
-
 std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode) {
+  if (is.slot == Slot::Ctrl)
+    return "";
+  const RunArgs &r = is.run;
+  if (!is.inlineUop && uint64_t(r.ustart) + r.ulen > ucode.size())
+    return "micro-ops " + std::to_string(r.ustart) + ".." +
+           std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
+           " are outside the microcode store of " + std::to_string(ucode.size()) + " words";
   std::string e;
-  switch (is.slot) {
-  case Slot::Load:
-  case Slot::Store: {
-    const XferArgs &x = is.x;
-    if (x.rows == 0)
-      return "";
-    if (is.slot == Slot::Store && x.region == 0)
-      return "DMA store into the read-only const region";
-    std::string mem = std::string("region '") +
-                      (x.region == 0   ? "const"
-                       : x.region == 1 ? "io"
-                       : x.region == 2 ? "state"
-                                       : "scratch") +
-                      "'";
-    uint64_t span = uint64_t(x.rows - 1) * x.stride + x.rowb;
-    if (!(e = spanCheck("DMA range", x.dram, span, lim.regionBytes[x.region], mem.c_str())).empty())
-      return e;
-    return spanCheck("DMA scratchpad range", x.spad, uint64_t(x.rows) * x.rowb, lim.spadBytes,
-                     "the scratchpad");
-  }
-  case Slot::Matrix: {
-    const MmArgs &m = is.mm;
-    if (m.int4 && (m.k & 1))
-      return "int4 matmul needs an even K (got " + std::to_string(m.k) + ")";
-    if (m.m == 0 || m.n == 0)
-      return "";
-    uint64_t wbytes = m.int4 ? uint64_t(m.n) * (m.k / 2) : uint64_t(m.n) * m.k;
-    if (!(e = spanCheck("matmul activations", m.act, uint64_t(m.m) * m.k, lim.spadBytes,
-                        "the scratchpad"))
-             .empty())
-      return e;
-    if (!(e = spanCheck("matmul weights", m.wgt, wbytes, lim.spadBytes, "the scratchpad")).empty())
-      return e;
-    if (!(e = spanCheck("matmul accumulators", m.acc, uint64_t(m.m) * m.n * 4, lim.spadBytes,
-                        "the scratchpad"))
-             .empty())
-      return e;
-    auto overlaps = [](int64_t a, uint64_t an, int64_t b, uint64_t bn) {
-      return an && bn && a < b + int64_t(bn) && b < a + int64_t(an);
-    };
-    if (overlaps(m.acc, uint64_t(m.m) * m.n * 4, m.act, uint64_t(m.m) * m.k) ||
-        overlaps(m.acc, uint64_t(m.m) * m.n * 4, m.wgt, wbytes))
-      return "matmul accumulators overlap its activations or weights";
-    return "";
-  }
-  case Slot::Vector:
-  case Slot::Ssm: {
-    const RunArgs &r = is.run;
-    if (uint64_t(r.ustart) + r.ulen > ucode.size())
-      return "micro-ops " + std::to_string(r.ustart) + ".." +
-             std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
-             " are outside the microcode store of " + std::to_string(ucode.size()) + " words";
-    for (uint32_t i = 0; i < r.ulen; ++i) {
-      const UopWord &w = ucode[r.ustart + i];
-      if (!(e = checkUopStatic(w, is.slot)).empty())
-        return "microcode word " + std::to_string(r.ustart + i) + ": " + e;
-      if (r.iters == 0)
-        continue;
-      // Addresses grow with the iteration (strides >= 0): the first and last bound them all.
-      for (uint32_t it : {0u, r.iters - 1})
-        if (!(e = checkUopRanges(resolveUop(w, r, it), lim.spadBytes)).empty())
-          return "microcode word " + std::to_string(r.ustart + i) + ", iteration " +
-                 std::to_string(it) + ": " + e;
-    }
-    return "";
-  }
-  case Slot::Ctrl:
-    return "";
+  // A shortcut's message is its own (no micro-op prefix): it reads as the macro it is.
+  auto where = [&](uint32_t i) { return is.inlineUop ? std::string() : is.where(i) + ": "; };
+  for (uint32_t i = 0; i < r.ulen; ++i) {
+    const UopWord &w = is.word(ucode, i);
+    if (!(e = checkUopStatic(w, is.slot)).empty())
+      return where(i) + e;
+    if (r.iters == 0)
+      continue;
+    // Addresses grow with the iteration (strides >= 0): the first and last bound them all.
+    for (uint32_t it : {0u, r.iters - 1})
+      if (!(e = checkUopRanges(resolveUop(w, r, it), lim)).empty())
+        return is.inlineUop ? e : is.where(i) + ", iteration " + std::to_string(it) + ": " + e;
   }
   return "";
 }
@@ -319,24 +367,8 @@ void Sequencer::issue(std::vector<Issue> &out) {
     is.sen = w.raw(f::none::sen);
     is.ssem = uint8_t(w.raw(f::none::ssem));
     is.bundle = pc_;
-    if (is.slot == Slot::Load || is.slot == Slot::Store) {
-      is.x.spad = int64_t(w.raw(f::xfer::spad)) + reg(w.raw(f::xfer::sreg));
-      is.x.region = unsigned(w.raw(f::xfer::region));
-      is.x.dram = int64_t(w.raw(f::xfer::dram)) + reg(w.raw(f::xfer::dreg));
-      is.x.rows = uint32_t(w.raw(f::xfer::rows));
-      is.x.rowb = uint32_t(w.raw(f::xfer::rowb));
-      is.x.stride = uint32_t(w.raw(f::xfer::stride));
-    } else if (is.slot == Slot::Matrix) {
-      int64_t a = reg(w.raw(f::mm::areg));
-      is.mm.act = int64_t(w.raw(f::mm::act)) + a;
-      is.mm.acc = int64_t(w.raw(f::mm::acc)) + a;
-      is.mm.wgt = int64_t(w.raw(f::mm::wgt)) + reg(w.raw(f::mm::wreg));
-      is.mm.m = uint32_t(w.raw(f::mm::m));
-      is.mm.k = uint32_t(w.raw(f::mm::k));
-      is.mm.n = uint32_t(w.raw(f::mm::n));
-      is.mm.accum = w.raw(f::mm::accum);
-      is.mm.int4 = code == op::matrix::mm4;
-    } else {
+    const OpInfo *info = findOp(is.slot, code);
+    if (info && info->format == Format::Run) {
       is.run.ustart = uint32_t(w.raw(f::run::ustart));
       is.run.ulen = uint32_t(w.raw(f::run::ulen));
       is.run.iters = uint32_t(w.raw(f::run::iters));
@@ -345,6 +377,16 @@ void Sequencer::issue(std::vector<Issue> &out) {
       is.run.ssrc1 = uint32_t(w.raw(f::run::ssrc1));
       is.run.ssrc2 = uint32_t(w.raw(f::run::ssrc2));
       is.run.base = reg(w.raw(f::run::areg));
+      is.run.base2 = reg(w.raw(f::run::breg));
+    } else {
+      // A macro shortcut: the same sequencer runs its one micro-op, built here.
+      is.inlineUop = true;
+      is.run.ulen = is.run.iters = 1;
+      is.uop = macroUop(is.slot, code, w);
+      unsigned ar = 0, br = 0;
+      macroRegs(is.slot, w, ar, br);
+      is.run.base = reg(ar);
+      is.run.base2 = reg(br);
     }
     out.push_back(is);
   }

@@ -42,10 +42,41 @@ template <typename T> void store(std::vector<uint8_t> &m, int64_t addr, const st
     std::memcpy(m.data() + addr, v.data(), v.size() * sizeof(T));
 }
 
-std::string runUop(const UopArgs &u, std::vector<uint8_t> &s) {
-  std::string e = checkUopRanges(u, s.size());
+std::string runUop(const UopArgs &u, Memory &mem) {
+  std::vector<uint8_t> &s = mem.spad;
+  std::string e = checkUopRanges(u, mem.limits());
   if (!e.empty())
     return e;
+  if (u.isDma()) {
+    for (uint32_t r = 0; r < u.rows; ++r) {
+      uint8_t *d = mem.dram[u.region].data() + u.src1 + uint64_t(r) * u.stride;
+      uint8_t *sp = s.data() + u.dst + uint64_t(r) * u.rowb;
+      if (u.op == UopCode::Load2d)
+        std::memmove(sp, d, u.rowb);
+      else
+        std::memmove(d, sp, u.rowb);
+    }
+    return "";
+  }
+  if (u.isMatrix()) {
+    if (u.m == 0 || u.n == 0)
+      return "";
+    auto act = load<int8_t>(s, u.src0, size_t(u.m) * u.k);
+    auto acc = load<int32_t>(s, u.dst, size_t(u.m) * u.n);
+    auto w = load<uint8_t>(s, u.src1, u.isInt4() ? size_t(u.n) * (u.k / 2) : size_t(u.n) * u.k);
+    if (u.isGrouped()) {
+      auto scl = load<int32_t>(s, u.src2, size_t(u.n) * (u.k / u.group));
+      ref::matmulGrouped(act.data(), w.data(), u.isInt4(), scl.data(), acc.data(), u.m, u.k, u.n,
+                         u.group, u.shift, u.accum);
+    } else if (u.isInt4()) {
+      ref::matmulI4(act.data(), w.data(), acc.data(), u.m, u.k, u.n, u.accum);
+    } else {
+      ref::matmulI8(act.data(), reinterpret_cast<const int8_t *>(w.data()), acc.data(), u.m, u.k,
+                    u.n, u.accum);
+    }
+    store(s, u.dst, acc);
+    return "";
+  }
   const uint32_t n = u.len;
   if (n == 0)
     return "";
@@ -167,49 +198,15 @@ std::string refExecute(const Issue &is, Memory &mem, const std::vector<UopWord> 
   std::string e = checkIssue(is, mem.limits(), ucode);
   if (!e.empty())
     return e;
-  switch (is.slot) {
-  case Slot::Load:
-  case Slot::Store: {
-    const XferArgs &x = is.x;
-    for (uint32_t r = 0; r < x.rows; ++r) {
-      uint8_t *d = mem.dram[x.region].data() + x.dram + uint64_t(r) * x.stride;
-      uint8_t *sp = mem.spad.data() + x.spad + uint64_t(r) * x.rowb;
-      if (is.slot == Slot::Load)
-        std::memmove(sp, d, x.rowb);
-      else
-        std::memmove(d, sp, x.rowb);
+  if (is.slot == Slot::Ctrl)
+    return "";
+  // Every unit is a micro-op sequencer: iterations x micro-ops, addresses by role.
+  for (uint32_t it = 0; it < is.run.iters; ++it)
+    for (uint32_t i = 0; i < is.run.ulen; ++i) {
+      std::string err = runUop(resolveUop(is.word(ucode, i), is.run, it), mem);
+      if (!err.empty())
+        return is.inlineUop ? err : is.where(i) + ", iteration " + std::to_string(it) + ": " + err;
     }
-    return "";
-  }
-  case Slot::Matrix: {
-    const MmArgs &m = is.mm;
-    if (m.m == 0 || m.n == 0)
-      return "";
-    auto act = load<int8_t>(mem.spad, m.act, size_t(m.m) * m.k);
-    auto acc = load<int32_t>(mem.spad, m.acc, size_t(m.m) * m.n);
-    if (m.int4) {
-      auto w = load<uint8_t>(mem.spad, m.wgt, size_t(m.n) * (m.k / 2));
-      ref::matmulI4(act.data(), w.data(), acc.data(), m.m, m.k, m.n, m.accum);
-    } else {
-      auto w = load<int8_t>(mem.spad, m.wgt, size_t(m.n) * m.k);
-      ref::matmulI8(act.data(), w.data(), acc.data(), m.m, m.k, m.n, m.accum);
-    }
-    store(mem.spad, m.acc, acc);
-    return "";
-  }
-  case Slot::Vector:
-  case Slot::Ssm:
-    for (uint32_t it = 0; it < is.run.iters; ++it)
-      for (uint32_t i = 0; i < is.run.ulen; ++i) {
-        std::string err = runUop(resolveUop(ucode[is.run.ustart + i], is.run, it), mem.spad);
-        if (!err.empty())
-          return "microcode word " + std::to_string(is.run.ustart + i) + ", iteration " +
-                 std::to_string(it) + ": " + err;
-      }
-    return "";
-  case Slot::Ctrl:
-    return "";
-  }
   return "";
 }
 

@@ -73,7 +73,8 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram,
                          ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
-                                           "hadamard.s", "conv_ssm.s", "stream_loops.s"),
+                                           "hadamard.s", "conv_ssm.s", "stream_loops.s",
+                                           "gmm_w4a4.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));
@@ -104,6 +105,38 @@ TEST(OverlayPrograms, LinearW8A8EqualsReferenceFormula) {
     saturated += y[i] == 127 || y[i] == -128;
   }
   EXPECT_LT(saturated, 64) << "scales keep most outputs in range";
+}
+
+TEST(OverlayPrograms, GroupScaledW4A4EqualsReferenceFormula) {
+  Prepared r = prepare("gmm_w4a4.s", 12);
+  for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
+    isa::Memory m = r.initial;
+    hw::SimResult s = hw::simulate(r.program, "main", m, *r.board, {mode});
+    ASSERT_EQ(s.error, "");
+    auto x = at<int8_t>(r.initial.dram[1], 0, 256);
+    auto w = at<uint8_t>(r.initial.dram[0], 0, 4096);
+    auto scl = at<int32_t>(r.initial.dram[0], 4096, 256);
+    auto y = at<int8_t>(m.dram[1], 512, 128);
+    int saturated = 0;
+    for (unsigned tile = 0; tile < 2; ++tile) {
+      // Tile t: output channels 32t .. 32t+31, weights rows and scale rows of those channels.
+      std::vector<int32_t> acc(64);
+      isa::ref::matmulGrouped(x.data(), w.data() + tile * 2048, true, scl.data() + tile * 128,
+                              acc.data(), 2, 128, 32, 32, 12, false);
+      for (unsigned i = 0; i < 64; ++i) {
+        int8_t want = isa::ref::sat8(isa::ref::rnd(acc[i], 8));
+        EXPECT_EQ(y[tile * 64 + i], want) << tile << " " << i;
+        saturated += want == 127 || want == -128;
+      }
+    }
+    EXPECT_LT(saturated, 32) << "scales keep most outputs in range";
+    if (mode == hw::SimMode::Cycle) {
+      // Every unit ran microcode: load (2 runs + x), matrix, vector, store.
+      EXPECT_EQ(s.units[unsigned(isa::Slot::Matrix)].instructions, 1u);
+      EXPECT_EQ(s.units[unsigned(isa::Slot::Matrix)].ops, 2u * 2 * 32 * 128);
+      EXPECT_EQ(s.units[unsigned(isa::Slot::Load)].bytes, 256u + 4096 + 1024);
+    }
+  }
 }
 
 TEST(OverlayPrograms, HadamardEqualsReferenceTransform) {

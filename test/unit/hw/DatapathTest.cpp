@@ -6,6 +6,8 @@
 #include "mamba2/isa/PwlBuild.h"
 #include "mamba2/isa/Reference.h"
 
+#include "Matrix.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -98,31 +100,160 @@ isa::UopWord uop(UopCode op, int64_t dst, int64_t s0, int64_t s1, int64_t s2, in
   return w;
 }
 
+isa::UopWord umm(UopCode op, int64_t acc, int64_t act, int64_t wgt, int64_t scl, int64_t m,
+                 int64_t k, int64_t n, int64_t group = 0, int64_t shift = 0, bool accum = false) {
+  namespace f = isa::field::umm;
+  isa::UopWord w;
+  w.set(f::uop, int64_t(op));
+  w.set(f::acc, acc);
+  w.set(f::act, act);
+  w.set(f::wgt, wgt);
+  w.set(f::scl, scl);
+  w.set(f::m, m);
+  w.set(f::k, k);
+  w.set(f::n, n);
+  w.set(f::group, group);
+  w.set(f::shift, shift);
+  w.set(f::accum, accum);
+  return w;
+}
+
+isa::UopWord udma(UopCode op, int64_t spad, unsigned region, int64_t dram, int64_t rows,
+                  int64_t rowb, int64_t stride) {
+  namespace f = isa::field::udma;
+  isa::UopWord w;
+  w.set(f::uop, int64_t(op));
+  w.set(f::spad, spad);
+  w.set(f::region, region);
+  w.set(f::dram, dram);
+  w.set(f::rows, rows);
+  w.set(f::rowb, rowb);
+  w.set(f::stride, stride);
+  return w;
+}
+
+// Runs `words` as one issue of `slot` with run loop `r` (ustart = 0, ulen = words) on the
+// reference and on each board's datapath; memories (scratchpad and DRAM) must match, errors too.
+void compareRun(const std::vector<isa::UopWord> &words, isa::Slot slot, const isa::Memory &start,
+                isa::RunArgs r) {
+  isa::Issue is;
+  is.slot = slot;
+  is.op = slot == isa::Slot::Matrix ? isa::op::matrix::run : 1;
+  r.ustart = 0;
+  r.ulen = uint32_t(words.size());
+  is.run = r;
+  isa::Memory ref = start;
+  std::string re = isa::refExecute(is, ref, words);
+  for (const hw::BoardConfig &b : hw::boards()) {
+    isa::Memory m = start;
+    ASSERT_EQ(hw::executeIssue(is, m, words, b), re) << b.name;
+    ASSERT_TRUE(m.spad == ref.spad)
+        << b.name << " scratchpad differs running " << isa::formatUop(words[0]);
+    for (unsigned g = 0; g < 4; ++g)
+      ASSERT_TRUE(m.dram[g] == ref.dram[g]) << b.name << " region " << g;
+  }
+}
+
 } // namespace
 
-TEST(Datapath, MatrixInt8AndInt4MatchReference) {
+TEST(Datapath, MatrixMicroOpsMatchReference) {
+  // mm8 / mm4 / gmm8 / gmm4 on random tiles; group-scaled with extreme scales (saturation of the
+  // scaled partial sum and of the accumulator), shifts -31..63 (negative: saturating left shift;
+  // zero), group = 1, group = K, K = 0, M or N = 0; run loops over several tiles.
   Bench t(11);
-  for (int trial = 0; trial < 40; ++trial) {
-    bool int4 = trial % 2;
-    uint32_t M = t.u(4) + (trial == 0 ? 0 : 1), K = 2 * (t.u(70) + 1), N = t.u(90) + 1;
-    if (trial == 3)
-      K = 0; // empty reduction: acc = 0 (or unchanged)
-    std::vector<uint8_t> spad(kSpad);
-    t.fill(spad, false);
-    isa::Issue is;
-    is.slot = isa::Slot::Matrix;
-    is.op = int4 ? 2 : 1;
-    is.mm = {0, 8192, 32768, M, K, N, bool(t.u(2)), int4};
-    isa::Memory ref = memory();
-    ref.spad = spad;
-    ASSERT_EQ(isa::refExecute(is, ref, {}), "");
-    for (const hw::BoardConfig &b : hw::boards()) {
-      isa::Memory m = memory();
-      m.spad = spad;
-      ASSERT_EQ(hw::executeIssue(is, m, {}, b), "");
-      ASSERT_TRUE(m.spad == ref.spad)
-          << b.name << " M" << M << " K" << K << " N" << N << " int4 " << int4;
+  const UopCode ops[] = {UopCode::Mm8, UopCode::Mm4, UopCode::Gmm8, UopCode::Gmm4};
+  for (int trial = 0; trial < 160; ++trial) {
+    UopCode op = ops[trial % 4];
+    bool grouped = op == UopCode::Gmm8 || op == UopCode::Gmm4;
+    uint32_t M = t.u(4) + (trial < 8 ? 0 : 1), N = t.u(40) + (trial % 13 == 0 ? 0 : 1);
+    uint32_t group = 2 * (t.u(8) + 1), groups = t.u(6) + 1, K = group * groups;
+    if (trial % 11 == 0)
+      group = K; // one group spanning K
+    if (trial % 17 == 0)
+      K = 0; // empty reduction: acc = 0 (or unchanged), no scale read
+    if (trial % 7 == 0 && !(op == UopCode::Gmm4))
+      group = 1, K = t.u(20) + 1;
+    if (op == UopCode::Mm4 || op == UopCode::Gmm4)
+      K += K & 1;
+    if (grouped && (group == 0 || (K && K % group)))
+      group = K ? K : 1;
+    int shift = 0;
+    if (grouped) {
+      switch (trial % 5) {
+      case 0:
+        shift = 0;
+        break;
+      case 1:
+        shift = -int(t.u(32)); // saturating left shift
+        break;
+      case 2:
+        shift = 63;
+        break;
+      default:
+        shift = int(t.u(40));
+      }
     }
+    isa::Memory m = memory();
+    t.fill(m.spad, trial % 3 != 0);                  // int32 extremes also become act / wgt bytes
+    for (size_t i = 49152; i + 4 <= 57344; i += 4) { // scales: extreme or small
+      int32_t v = t.i32();
+      std::memcpy(m.spad.data() + i, &v, 4);
+    }
+    isa::RunArgs r;
+    r.iters = t.u(3); // 0 (zero-length loop), 1 or 2 tiles
+    r.sdst = uint32_t(M * N * 4);
+    r.ssrc0 = uint32_t(M * K);
+    r.ssrc1 = 0;
+    r.ssrc2 = 0;
+    compareRun({umm(op, 32768, 0, 8192, 49152, M, K, N, grouped ? group : 0, shift, t.u(2))},
+               isa::Slot::Matrix, m, r);
+  }
+}
+
+TEST(Datapath, GroupScaleArithmeticEdges) {
+  // The scaling of one group's partial sum: rounding ties away from zero, both saturations.
+  using isa::ref::scaleGroup;
+  EXPECT_EQ(scaleGroup(5, 1, 1), 3);
+  EXPECT_EQ(scaleGroup(-5, 1, 1), -3);
+  EXPECT_EQ(scaleGroup(7, 3, 0), 21);
+  EXPECT_EQ(scaleGroup(INT32_MAX, INT32_MAX, 0), INT32_MAX);
+  EXPECT_EQ(scaleGroup(INT32_MIN, INT32_MAX, 0), INT32_MIN);
+  EXPECT_EQ(scaleGroup(INT32_MIN, INT32_MIN, 63), 1); // 2^62 / 2^63 = 0.5 rounds away
+  EXPECT_EQ(scaleGroup(1, 1, -30), 1 << 30);
+  EXPECT_EQ(scaleGroup(2, 1, -30), INT32_MAX);
+  EXPECT_EQ(scaleGroup(-2, 1, -30), INT32_MIN);
+  EXPECT_EQ(scaleGroup(-1, 1, -31), INT32_MIN);
+  EXPECT_EQ(scaleGroup(1, 1, -31), INT32_MAX);
+  for (int32_t p : {0, 1, -1, 12345, -99999, INT32_MAX, INT32_MIN})
+    for (int32_t s : {0, 1, -1, 77, INT32_MAX, INT32_MIN})
+      for (int sh : {-31, -7, -1, 0, 1, 9, 31, 62, 63})
+        EXPECT_EQ(hw::scale_partial(p, s, sh), scaleGroup(p, s, sh)) << p << " " << s << " " << sh;
+}
+
+TEST(Datapath, DmaMicroOpsMatchReference) {
+  // 2-D strided load2d / store2d, the run's iterations as the third dimension, registers as
+  // bases; zero rows and zero-iteration runs move nothing.
+  Bench t(21);
+  for (int trial = 0; trial < 40; ++trial) {
+    isa::Memory m = memory();
+    t.fill(m.spad, false);
+    for (auto &d : m.dram) {
+      d.assign(16384, 0);
+      for (auto &b : d)
+        b = uint8_t(t.g());
+    }
+    bool load = trial % 2 == 0;
+    uint32_t rows = t.u(8) + (trial % 9 == 0 ? 0 : 1), rowb = t.u(40) + 1, stride = rowb + t.u(30);
+    unsigned region = load ? t.u(4) : 1 + t.u(3);
+    isa::RunArgs r;
+    r.iters = t.u(4);
+    r.sdst = rows * rowb;             // scratchpad planes back to back
+    r.ssrc1 = rows * stride + t.u(9); // DRAM planes
+    r.base = t.u(100);
+    r.base2 = t.u(100);
+    std::vector<isa::UopWord> words = {
+        udma(load ? UopCode::Load2d : UopCode::Store2d, 1000, region, 64, rows, rowb, stride)};
+    compareRun(words, load ? isa::Slot::Load : isa::Slot::Store, m, r);
   }
 }
 
@@ -243,6 +374,28 @@ TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
   int32_t hdr[4] = {0, 4, 256, 0};
   std::memcpy(spad.data() + kSpad - 64, hdr, 16);
   compare({uop(UopCode::Pwl, 0, 64, kSpad - 64, 0, 4)}, isa::Slot::Ssm, spad);
+  // Matrix and DMA micro-ops: group not dividing K, the wrong unit, a store into const, an
+  // accumulator overlapping the weights, a DMA range past its region.
+  isa::Memory mm = memory();
+  for (auto &d : mm.dram)
+    d.assign(256, 0);
+  isa::RunArgs one;
+  one.iters = 1;
+  compareRun({umm(UopCode::Gmm8, 0, 1024, 2048, 4096, 1, 12, 4, 5)}, isa::Slot::Matrix, mm, one);
+  compareRun({umm(UopCode::Mm8, 0, 1024, 2048, 0, 1, 12, 4)}, isa::Slot::Vector, mm, one);
+  compareRun({umm(UopCode::Mm4, 0, 1024, 2048, 0, 1, 11, 4)}, isa::Slot::Matrix, mm, one);
+  compareRun({umm(UopCode::Mm8, 2048, 1024, 2050, 0, 1, 12, 4)}, isa::Slot::Matrix, mm, one);
+  compareRun({udma(UopCode::Store2d, 0, 0, 0, 1, 8, 8)}, isa::Slot::Store, mm, one);
+  compareRun({udma(UopCode::Load2d, 0, 1, 200, 2, 40, 40)}, isa::Slot::Load, mm, one);
+  compareRun({udma(UopCode::Load2d, 0, 1, 0, 1, 8, 8)}, isa::Slot::Store, mm, one);
+  isa::Issue g;
+  g.slot = isa::Slot::Matrix;
+  g.op = isa::op::matrix::run;
+  g.run = one;
+  g.run.ulen = 1;
+  EXPECT_EQ(isa::refExecute(g, mm, {umm(UopCode::Gmm8, 0, 1024, 2048, 4096, 1, 12, 4, 5)}),
+            "microcode word 0: micro-op 'gmm8': group 5 must be >= 1 and divide k 12");
+
   isa::Issue is;
   is.slot = isa::Slot::Vector;
   is.run = {0, 1, 1, 0, 0, 0, 0, 0};

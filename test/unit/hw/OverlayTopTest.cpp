@@ -72,7 +72,8 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
   }
 }
 INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop,
-                         ::testing::Values("linear_w8a8.s", "rmsnorm.s", "conv_ssm.s"),
+                         ::testing::Values("linear_w8a8.s", "rmsnorm.s", "conv_ssm.s",
+                                           "gmm_w4a4.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));

@@ -69,9 +69,11 @@ TEST(Asm, RandomValidEncodingsRoundTripThroughText) {
   }
   for (int i = 0; i < 50; ++i) {
     UopWord u;
-    u.set(field::uop::uop, kUops[g() % kNumUops].code);
-    for (unsigned j = 1; j < formatInfo(Format::Uop).numFields; ++j) {
-      BitField bf = formatInfo(Format::Uop).fields[j].bits;
+    const UopInfo &info = kUops[g() % kNumUops];
+    u.set(field::uop::uop, info.code);
+    const FormatInfo &f = formatInfo(info.format); // each micro-op's own format
+    for (unsigned j = 1; j < f.numFields; ++j) {
+      BitField bf = f.fields[j].bits;
       u.set(bf, int64_t(g() & ((uint64_t(1) << bf.width) - 1)));
     }
     p.ucode.push_back(u);

@@ -142,6 +142,47 @@ TEST(Container, StaticChecksNameTheProblemAndPlace) {
             "'main', bundle 0, vector slot)");
 }
 
+TEST(Container, MatrixAndDmaMicroOpsAreCheckedEveryOne) {
+  // A DMA run whose last iteration leaves its region (the first is inside).
+  EXPECT_EQ(validateError(".target kv260\n.region const 256\n.entry main\n.uop 0 load2d rows=2 "
+                          "rowb=32 stride=32\n{ load.run ulen=1 iters=5 sdst=64 ssrc1=64 }\n"
+                          "{ ctrl.halt }\n"),
+            "microcode word 0, iteration 4: DMA range [256, 320) is outside region 'const' (256 "
+            "bytes) (entry 'main', bundle 0, load slot)");
+  // The breg register moves the DRAM offset, areg the scratchpad address.
+  EXPECT_EQ(validateError(".target kv260\n.region io 64\n.entry main\n.uop 0 store2d "
+                          "region=io rows=1 rowb=32\n{ ctrl.seti rd=2 imm=48 }\n{ store.run "
+                          "ulen=1 iters=1 breg=2 }\n{ ctrl.halt }\n"),
+            "microcode word 0, iteration 0: DMA range [48, 80) is outside region 'io' (64 bytes) "
+            "(entry 'main', bundle 1, store slot)");
+  EXPECT_EQ(validateError(".target kv260\n.region const 64\n.entry main\n.uop 0 store2d "
+                          "rows=1 rowb=4\n{ store.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: DMA store into the read-only const region (entry 'main', bundle 0, "
+            "store slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 load2d rows=1 rowb=4\n{ "
+                          "store.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: micro-op 'load2d' cannot run on the store unit (entry 'main', "
+            "bundle 0, store slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 gmm4 acc=4096 wgt=1024 scl=2048 "
+                          "m=1 k=64 n=8 group=24\n{ matrix.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: micro-op 'gmm4': group 24 must be >= 1 and divide k 64 (entry "
+            "'main', bundle 0, matrix slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 mm8 acc=4096 m=1 k=64 n=8 "
+                          "shift=3\n{ matrix.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0: micro-op 'mm8': group and shift are only for the group-scaled "
+            "gmm8/gmm4 (entry 'main', bundle 0, matrix slot)");
+  // Group scales running past the scratchpad on the second tile.
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 gmm8 acc=4096 wgt=1024 "
+                          "scl=1048100 m=1 k=64 n=8 group=32\n{ matrix.run ulen=1 iters=2 "
+                          "ssrc2=512 }\n{ ctrl.halt }\n"),
+            "microcode word 0, iteration 1: matmul group scales [1048612, 1048676) is outside "
+            "the scratchpad (1048576 bytes) (entry 'main', bundle 0, matrix slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 mm8 acc=1024 wgt=1024 m=1 k=64 "
+                          "n=8\n{ matrix.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0, iteration 0: matmul accumulators overlap its weights (entry "
+            "'main', bundle 0, matrix slot)");
+}
+
 TEST(Container, NonCanonicalEncodingsAreRejected) {
   isa::Program p = isa::assemble(".target kv260\n.entry main\n{ ctrl.halt }\n", "t.s");
   isa::Program q = p;

@@ -42,6 +42,21 @@ inline int8_t requant8(int32_t x, int32_t mult, unsigned shift) {
   return sat8(rnd(static_cast<int64_t>(x) * mult, static_cast<int>(shift)));
 }
 
+/// Scaling of one K-group's int32 partial sum by its fixed-point scale: the exact int64 product
+/// p * scale, then shift >= 0: sat32(rnd(product, shift)) (round half away from zero);
+/// shift < 0: sat32(product * 2^-shift) (saturating left shift, shift clamped to -31).
+inline int32_t scaleGroup(int32_t p, int32_t scale, int shift) {
+  int64_t ps = static_cast<int64_t>(p) * scale;
+  if (shift >= 0)
+    return sat32(rnd(ps, shift));
+  int k = shift < -31 ? 31 : -shift;
+  if (ps > (int64_t(INT32_MAX) >> k))
+    return INT32_MAX;
+  if (ps < -(int64_t(1) << (31 - k)))
+    return INT32_MIN;
+  return static_cast<int32_t>(ps * (int64_t(1) << k));
+}
+
 /// Signed value of one nibble of a packed int4 byte: low nibble = even element.
 inline int8_t int4At(uint8_t byte, bool high) {
   int v = high ? (byte >> 4) : (byte & 0xF);

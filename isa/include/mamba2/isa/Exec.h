@@ -23,46 +23,62 @@ struct Limits {
   std::array<uint64_t, 4> regionBytes{};
 };
 
-struct XferArgs {
-  int64_t spad = 0; // bytes, registers added
-  unsigned region = 0;
-  int64_t dram = 0; // byte offset in the region, registers added
-  uint32_t rows = 0, rowb = 0, stride = 0;
-};
-struct MmArgs {
-  int64_t act = 0, wgt = 0, acc = 0;
-  uint32_t m = 0, k = 0, n = 0;
-  bool accum = false, int4 = false;
-};
+/// The loop a unit's sequencer runs: micro-ops ustart .. ustart+ulen-1, `iters` times; iteration
+/// i adds i*stride to each operand by role, r[areg] (base) to dst and src0, r[breg] (base2) to
+/// src1 and src2.
 struct RunArgs {
   uint32_t ustart = 0, ulen = 0, iters = 0;
   uint32_t sdst = 0, ssrc0 = 0, ssrc1 = 0, ssrc2 = 0;
-  int64_t base = 0; // value of r[areg]
+  int64_t base = 0;  // value of r[areg]
+  int64_t base2 = 0; // value of r[breg]
 };
 
-/// One slot instruction with its registers bound, as a unit's queue holds it.
+/// One slot instruction with its registers bound, as a unit's queue holds it. Every unit runs a
+/// micro-op loop: a `run` names words of the microcode store; a macro shortcut (load.dma,
+/// store.dma, matrix.mm8, matrix.mm4) carries its one micro-op inline (ulen = iters = 1).
 struct Issue {
   Slot slot = Slot::Ctrl;
   uint8_t op = 0;
   bool wen = false, sen = false;
   uint8_t wsem = 0, ssem = 0;
   uint32_t bundle = 0; // static bundle index, for messages
-  XferArgs x;
-  MmArgs mm;
   RunArgs run;
+  bool inlineUop = false;
+  UopWord uop; // the inline micro-op of a macro shortcut
+  /// Micro-op `i` of the run.
+  const UopWord &word(const std::vector<UopWord> &ucode, uint32_t i) const {
+    return inlineUop ? uop : ucode[run.ustart + i];
+  }
+  /// "microcode word N" for a run, the macro's name for a shortcut (for messages).
+  std::string where(uint32_t i) const;
 };
 
-/// A micro-op with its addresses resolved for one iteration.
+/// A micro-op with its addresses resolved for one iteration. Operand roles: dst, src0, src1,
+/// src2 (matrix: acc, act, wgt, scl; DMA: dst is the scratchpad address, src1 the DRAM offset).
 struct UopArgs {
   UopCode op = UopCode::Unop;
   int64_t dst = 0, src0 = 0, src1 = 0, src2 = 0;
   uint32_t len = 0;
   int p0 = 0, p1 = 0, p2 = 0;
+  // matrix micro-ops
+  uint32_t m = 0, k = 0, n = 0, group = 0;
+  int shift = 0;
+  bool accum = false;
+  // DMA micro-ops
+  unsigned region = 0;
+  uint32_t rows = 0, rowb = 0, stride = 0;
+  bool isMatrix() const {
+    return op == UopCode::Mm8 || op == UopCode::Mm4 || op == UopCode::Gmm8 || op == UopCode::Gmm4;
+  }
+  bool isInt4() const { return op == UopCode::Mm4 || op == UopCode::Gmm4; }
+  bool isGrouped() const { return op == UopCode::Gmm8 || op == UopCode::Gmm4; }
+  bool isDma() const { return op == UopCode::Load2d || op == UopCode::Store2d; }
 };
 UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter);
 
-/// Byte extents [addr, addr+bytes) a micro-op reads or writes. For pwl/rsqrt only the table's
-/// 16-byte header is listed: its full size is data; executors check it with checkPwlTable().
+/// Scratchpad byte extents [addr, addr+bytes) a micro-op reads or writes. For pwl/rsqrt only the
+/// table's 16-byte header is listed: its full size is data; executors check it with
+/// checkPwlTable(). A DMA micro-op's DRAM range is checked by checkUopRanges().
 struct Extent {
   int64_t addr;
   uint64_t bytes;
@@ -71,12 +87,15 @@ struct Extent {
 std::vector<Extent> uopExtents(const UopArgs &u);
 /// Empty when `u` may run on `slot`'s sequencer and its parameters are legal, else the reason.
 std::string checkUopStatic(const UopWord &w, Slot slot);
-/// Empty when every extent of `u` lies in a scratchpad of `spadBytes`, else the reason.
-std::string checkUopRanges(const UopArgs &u, uint64_t spadBytes);
+/// Empty when every extent of `u` lies in the scratchpad (and a DMA's DRAM range in its region),
+/// no written operand partly overlaps another (a matmul's accumulators overlap nothing), else
+/// the reason.
+std::string checkUopRanges(const UopArgs &u, const Limits &lim);
 /// Empty when a pwl/rsqrt table of `tableBytes` at u.src1 lies in the scratchpad and does not
 /// overlap the destination.
 std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBytes);
-/// Empty when the issue's DMA / matmul / microcode ranges are inside their memories.
+/// Empty when every micro-op of the issue may run on its unit and, at its first and last
+/// iteration (addresses grow with the iteration), stays inside its memories.
 std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode);
 
 /// Static checks of one encoded bundle (opcodes defined, canonical NOPs and token fields,

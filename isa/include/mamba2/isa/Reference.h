@@ -18,6 +18,16 @@ void matmulI8(const int8_t *act, const int8_t *wgt, int32_t *acc, unsigned M, un
 void matmulI4(const int8_t *act, const uint8_t *wgt, int32_t *acc, unsigned M, unsigned K,
               unsigned N, bool accumulate);
 
+/// Group-scaled matmul: K splits into K/group groups of `group` elements; for each group g the
+/// wrapping int32 partial sum p = sum_{k in g} act[m][k] * wgt[n][k] is scaled and added with
+/// int32 saturation, groups in increasing order:
+///   acc[m][n] = sat32(acc[m][n] + scaleGroup(p, scl[n][g], shift))
+/// starting from acc (accumulate) or 0. wgt int8 [N][K] or, with int4, packed [N][K/2];
+/// scl int32 [N][K/group]. Requires group >= 1 dividing K.
+void matmulGrouped(const int8_t *act, const uint8_t *wgt, bool int4, const int32_t *scl,
+                   int32_t *acc, unsigned M, unsigned K, unsigned N, unsigned group, int shift,
+                   bool accumulate);
+
 // ---- piecewise-linear functions ----
 /// A table as stored in the scratchpad (int32 little-endian words):
 ///   [0] x0  [1] segShift  [2] n  [3] slopeShift  then n pairs (intercept b_i, slope k_i).

@@ -1,0 +1,42 @@
+# Group-quantised W4A4 linear layer on the KV260 configuration, every unit microcoded:
+#   y int8 [2 tiles][2][32] = shr8(gmm4(x int8 [2][128], W int4 [64][128/2], scales))
+# K = 128 in groups of 32: each group's int32 partial sum is multiplied by its per-(n, group)
+# int32 scale, shifted right by 12 (rounding half away from zero, int32 saturation) and added
+# with int32 saturation. The load unit brings W in as two 32-row planes (a 2-D load2d micro-op,
+# the run's iterations as the third dimension); the matrix unit runs the gmm4 micro-op over the
+# two 32-channel tiles (weights and scales advance by the run's src1 / src2 strides); the store
+# unit writes y with a store2d micro-op. The harness fills x and W.
+.target kv260
+.region const 5120        # W int4 [64][64 bytes] at 0, scales int32 [64][4] at 4096
+.region io 1024           # x [2][128] at 0, y int8 [2][2][32] at 512
+.data const 4096 i32 2000 9919 17838 25757 3676 11595 19514 27433 5352 13271 21190 29109 7028 14947 22866 30785
+.data const 4160 i32 8704 16623 24542 2461 10380 18299 26218 4137 12056 19975 27894 5813 13732 21651 29570 7489
+.data const 4224 i32 15408 23327 31246 9165 17084 25003 2922 10841 18760 26679 4598 12517 20436 28355 6274 14193
+.data const 4288 i32 22112 30031 7950 15869 23788 31707 9626 17545 25464 3383 11302 19221 27140 5059 12978 20897
+.data const 4352 i32 28816 6735 14654 22573 30492 8411 16330 24249 2168 10087 18006 25925 3844 11763 19682 27601
+.data const 4416 i32 5520 13439 21358 29277 7196 15115 23034 30953 8872 16791 24710 2629 10548 18467 26386 4305
+.data const 4480 i32 12224 20143 28062 5981 13900 21819 29738 7657 15576 23495 31414 9333 17252 25171 3090 11009
+.data const 4544 i32 18928 26847 4766 12685 20604 28523 6442 14361 22280 30199 8118 16037 23956 31875 9794 17713
+.data const 4608 i32 25632 3551 11470 19389 27308 5227 13146 21065 28984 6903 14822 22741 30660 8579 16498 24417
+.data const 4672 i32 2336 10255 18174 26093 4012 11931 19850 27769 5688 13607 21526 29445 7364 15283 23202 31121
+.data const 4736 i32 9040 16959 24878 2797 10716 18635 26554 4473 12392 20311 28230 6149 14068 21987 29906 7825
+.data const 4800 i32 15744 23663 31582 9501 17420 25339 3258 11177 19096 27015 4934 12853 20772 28691 6610 14529
+.data const 4864 i32 22448 30367 8286 16205 24124 2043 9962 17881 25800 3719 11638 19557 27476 5395 13314 21233
+.data const 4928 i32 29152 7071 14990 22909 30828 8747 16666 24585 2504 10423 18342 26261 4180 12099 20018 27937
+.data const 4992 i32 5856 13775 21694 29613 7532 15451 23370 31289 9208 17127 25046 2965 10884 18803 26722 4641
+.data const 5056 i32 12560 20479 28398 6317 14236 22155 30074 7993 15912 23831 31750 9669 17588 25507 3426 11345
+.tensor x io 0 256 i8
+.tensor w const 0 4096 i4x2
+.tensor y io 512 128 i8
+.entry main
+.uop 0 load2d spad=1024 region=const rows=32 rowb=64 stride=64
+.uop 1 load2d spad=8192 region=const dram=4096 rows=1 rowb=1024
+.uop 2 gmm4 acc=20000 wgt=1024 scl=8192 m=2 k=128 n=32 group=32 shift=12
+.uop 3 shr8 dst=30000 src0=20000 len=128 p0=8
+.uop 4 store2d spad=30000 region=io dram=512 rows=1 rowb=128
+{ load.dma region=io rows=2 rowb=128 }
+{ load.run ulen=1 iters=2 sdst=2048 ssrc1=2048 }
+{ load.run ustart=1 ulen=1 iters=1 signal=0 }
+{ matrix.run ustart=2 ulen=1 iters=2 sdst=256 ssrc1=2048 ssrc2=512 wait=0 signal=1 }
+{ vector.run ustart=3 ulen=1 iters=1 wait=1 signal=2 }
+{ ctrl.halt ; store.run ustart=4 ulen=1 iters=1 wait=2 }
