@@ -1,9 +1,10 @@
 // Weight-streaming benchmark of the cycle model: a decode-style matrix-vector product streams
-// int8 or int4 weight tiles through a double buffer (the pattern of test/e2e/overlay
-// programs/stream_loops.s) on each board configuration. Prints, per board and precision, the
-// modelled DRAM bandwidth and its share of the achievable bandwidth, the matrix unit's busy
-// share, the decode rate this implies for the 2.7B model's weights, and how fast the simulator
-// itself runs. Usage: mamba2-bench-overlay [MiB of weights per run, default 32]
+// int8, int4 or group-quantised int4 (g4: per-(n, 128-group) int32 scales, the gmm4 micro-op,
+// microcoded loads of weights + scales) weight tiles through N buffers (the pattern of
+// test/e2e/overlay programs/stream_loops.s) on each board configuration. Prints, per board and
+// precision, the modelled DRAM bandwidth and its share of the achievable bandwidth, the matrix
+// unit's busy share, the decode rate this implies for the 2.7B model's weights, and how fast the
+// simulator itself runs. Usage: mamba2-bench-overlay [MiB of weights per run, default 32]
 #include "mamba2/hw/Overlay.h"
 #include "mamba2/isa/Asm.h"
 
@@ -16,29 +17,53 @@ using namespace mamba2;
 
 namespace {
 
-// K = 1024 inputs, tiles of 64 output channels: 64 KiB (int8) or 32 KiB (int4) per tile, `nb`
-// tile buffers in the scratchpad. Tokens: i = "buffer i filled" (load -> matrix), 8 + i =
-// "buffer i free" (matrix -> load, primed by ctrl).
-std::string program(const hw::BoardConfig &b, bool int4, uint64_t tiles, unsigned nb) {
-  const unsigned K = 1024, N = 64, rowb = int4 ? K / 2 : K, tileBytes = N * rowb;
+enum class W { Int8, Int4, Group4 };
+const char *wName(W w) { return w == W::Int8 ? "int8" : w == W::Int4 ? "int4" : "g4"; }
+constexpr unsigned kGroup = 128;
+
+// K = 1024 inputs, tiles of 64 output channels: 64 KiB (int8) or 32 KiB (int4; g4 adds 2 KiB of
+// scales, int32 [64][1024/128], after each tile) per tile, `nb` tile buffers in the scratchpad.
+// Tokens: i = "buffer i filled" (load -> matrix), 8 + i = "buffer i free" (matrix -> load,
+// primed by ctrl).
+std::string program(const hw::BoardConfig &b, W w, uint64_t tiles, unsigned nb) {
+  const bool int4 = w != W::Int8;
+  const unsigned K = 1024, N = 64, rowb = int4 ? K / 2 : K, wBytes = N * rowb;
+  const unsigned sBytes = w == W::Group4 ? N * (K / kGroup) * 4 : 0, tileBytes = wBytes + sBytes;
   const unsigned buf0 = 4096, acc = buf0 + nb * tileBytes;
   std::string s = ".target " + std::string(b.name) + "\n";
   s += ".region const " + std::to_string(tiles * tileBytes) + "\n.region io 8192\n.entry main\n";
   const std::string mm = int4 ? "matrix.mm4" : "matrix.mm8";
   auto n = [](uint64_t v) { return std::to_string(v); };
+  if (w == W::Group4)
+    for (unsigned i = 0; i < nb; ++i) {
+      // Weights and scales of buffer i: one load.run of two 2-D transfers; one gmm4 micro-op.
+      s += ".uop " + n(2 * i) + " load2d spad=" + n(buf0 + i * tileBytes) +
+           " dram=" + n(i * tileBytes) + " rows=" + n(N) + " rowb=" + n(rowb) +
+           " stride=" + n(rowb) + "\n";
+      s += ".uop " + n(2 * i + 1) + " load2d spad=" + n(buf0 + i * tileBytes + wBytes) +
+           " dram=" + n(i * tileBytes + wBytes) + " rows=1 rowb=" + n(sBytes) + "\n";
+      s += ".uop " + n(2 * nb + i) + " gmm4 acc=" + n(acc) + " wgt=" + n(buf0 + i * tileBytes) +
+           " scl=" + n(buf0 + i * tileBytes + wBytes) + " m=1 k=" + n(K) + " n=" + n(N) +
+           " group=" + n(kGroup) + " shift=8 accum=1\n";
+    }
   s += "{ ctrl.seti rd=1 imm=0 ; load.dma region=io rows=1 rowb=" + n(K) + " }\n";
   for (unsigned i = 0; i < nb; ++i)
     s += "{ ctrl.sync signal=" + n(8 + i) + " }\n";
   s += "{ ctrl.loop count=" + n(tiles / nb) + " body=" + n(2 * nb) + " }\n";
   for (unsigned i = 0; i < nb; ++i)
-    s += "{ load.dma spad=" + n(buf0 + i * tileBytes) +
-         " region=const dreg=1 dram=" + n(i * tileBytes) + " rows=" + n(N) + " rowb=" + n(rowb) +
-         " stride=" + n(rowb) + " wait=" + n(8 + i) + " signal=" + n(i) + " }\n";
+    s += w == W::Group4 ? "{ load.run ustart=" + n(2 * i) +
+                              " ulen=2 iters=1 breg=1 wait=" + n(8 + i) + " signal=" + n(i) + " }\n"
+                        : "{ load.dma spad=" + n(buf0 + i * tileBytes) +
+                              " region=const dreg=1 dram=" + n(i * tileBytes) + " rows=" + n(N) +
+                              " rowb=" + n(rowb) + " stride=" + n(rowb) + " wait=" + n(8 + i) +
+                              " signal=" + n(i) + " }\n";
   for (unsigned i = 0; i < nb; ++i)
     s += std::string("{ ") +
-         (i + 1 == nb ? "ctrl.addi rd=1 rs=1 imm=" + n(nb * tileBytes) + " ; " : "") + mm +
-         " wgt=" + n(buf0 + i * tileBytes) + " acc=" + n(acc) + " m=1 k=" + n(K) + " n=" + n(N) +
-         " accum=1 wait=" + n(i) + " signal=" + n(8 + i) + " }\n";
+         (i + 1 == nb ? "ctrl.addi rd=1 rs=1 imm=" + n(nb * tileBytes) + " ; " : "") +
+         (w == W::Group4 ? "matrix.run ustart=" + n(2 * nb + i) + " ulen=1 iters=1"
+                         : mm + " wgt=" + n(buf0 + i * tileBytes) + " acc=" + n(acc) +
+                               " m=1 k=" + n(K) + " n=" + n(N) + " accum=1") +
+         " wait=" + n(i) + " signal=" + n(8 + i) + " }\n";
   s += "{ ctrl.halt ; store.dma spad=" + n(acc) + " region=io rows=1 rowb=" + n(4 * N) + " }\n";
   return s;
 }
@@ -58,11 +83,12 @@ int main(int argc, char **argv) {
   std::printf("%-7s %-5s %12s %10s %10s %9s %9s %14s %12s %12s\n", "board", "W", "cycles", "GB/s",
               "achievable", "DRAM%", "matrix%", "2.7B tok/s", "sim wall s", "sim MB/s");
   for (const hw::BoardConfig &b : hw::boards()) {
-    for (bool int4 : {false, true}) {
-      uint64_t tileBytes = int4 ? 32768 : 65536;
+    for (W w : {W::Int8, W::Int4, W::Group4}) {
+      const bool int4 = w != W::Int8;
+      uint64_t tileBytes = w == W::Int8 ? 65536 : w == W::Int4 ? 32768 : 32768 + 2048;
       uint64_t tiles = (mib << 20) / tileBytes;
       tiles -= tiles % nb;
-      isa::Program p = isa::assemble(program(b, int4, tiles, nb), "bench.s");
+      isa::Program p = isa::assemble(program(b, w, tiles, nb), "bench.s");
       isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
       auto t0 = std::chrono::steady_clock::now();
       hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
@@ -76,16 +102,18 @@ int main(int argc, char **argv) {
       double gbps = bytes / seconds / 1e9;
       double matrixBusy =
           100.0 * double(r.units[unsigned(isa::Slot::Matrix)].busy) / double(r.cycles);
-      double tokPerS = gbps * 1e9 / (2.7e9 * (int4 ? 0.5 : 1.0)); // weights dominate a decode step
+      // Weights (and g4's scales, 1/16 of the int4 bytes) dominate a decode step.
+      double bytesPerToken = 2.7e9 * (int4 ? 0.5 : 1.0) * (w == W::Group4 ? 1.0625 : 1.0);
+      double tokPerS = gbps * 1e9 / bytesPerToken;
       std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %8.1f%% %14.1f %12.3f %12.1f\n", b.name,
-                  int4 ? "int4" : "int8", (unsigned long long)r.cycles, gbps, b.dramAchievableGBps,
+                  wName(w), (unsigned long long)r.cycles, gbps, b.dramAchievableGBps,
                   100.0 * gbps / b.dramAchievableGBps, matrixBusy, tokPerS, wall,
                   bytes / wall / 1e6);
     }
   }
   std::printf(
       "\n2.7B tok/s = modelled weight bandwidth / weight bytes per token (2.7 GB int8, 1.35 GB "
-      "int4);\n"
+      "int4, 1.43 GB g4 with its scales);\n"
       "it ignores the non-linear layers, which the design hides under the weight stream.\n");
   return 0;
 }

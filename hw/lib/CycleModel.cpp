@@ -65,9 +65,16 @@ uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
   uint64_t fill = kSpadLatency * 2 + kMulDepth + log2u(lk);
   if (!u.isGrouped())
     return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) + fill;
-  // Each K-group is its own run of K tiles; its scaling (a multiply) overlaps the next group.
+  // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
+  // its matN sums C = ceil(matN / scaleLanes) cycles of the scale multipliers, overlapped with
+  // the next group's tiles; a group's hand-off waits for the previous group's scaling. So
+  // T + (G - 1) * max(T, C) + C steps.
   uint64_t groups = u.group ? u.k / u.group : 0;
-  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * groups * ceilDiv(u.group, lk) + fill + kMulDepth;
+  if (groups == 0)
+    return fill;
+  uint64_t T = ceilDiv(u.group, lk), C = ceilDiv(b.matN, b.scaleLanes());
+  uint64_t steps = T + (groups - 1) * std::max(T, C) + C;
+  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * steps + fill + kMulDepth;
 }
 
 } // namespace

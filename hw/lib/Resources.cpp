@@ -25,6 +25,13 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   mat.dsp = std::ceil(c.matK * c.matN / macsPerDsp);
   mat.lut = 40.0 * c.matK * c.matN + 1500.0 * c.matN; // int4 unpack, accumulators, adder trees
   est.lines.push_back(mat);
+  // Group scaling (gmm8 / gmm4): scaleLanes() 32x32 multipliers (3 DSP slices each) with the
+  // rounding right / saturating left shift of the 64-bit product (a 64-bit barrel shifter) and
+  // the saturating accumulate.
+  ResourceLine grp{"matrix group scaling"};
+  grp.dsp = 3.0 * c.scaleLanes();
+  grp.lut = 450.0 * c.scaleLanes();
+  est.lines.push_back(grp);
   // Vector unit: one 32x32 multiplier per lane (mulsh32, req8) plus the Hadamard adders.
   ResourceLine vec{"vector + Hadamard unit"};
   vec.dsp = 3.0 * c.vecLanes; // 32x32 product as 3 DSP slices
@@ -48,12 +55,17 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   }
   sp.lut = widthBits * 2; // read/write muxing
   est.lines.push_back(sp);
-  // Instruction path: fetch buffer, queues, microcode store.
+  // Instruction path: fetch buffer, queues, microcode store and the vector / SSM sequencers
+  // (15000 LUT); the micro-op sequencers (address generators for four operands) of the load,
+  // store and matrix units; token FIFOs between every pair of the six processes (16 deep x 8 bit,
+  // in shift-register LUTs).
   ResourceLine ctl{"fetch, queues, microcode"};
   double ucodeBytes = isa::kUcodeWords * isa::kUopBytes;
-  double queueBytes = double(c.queueDepth) * isa::kSlotBytes * (isa::kNumSlots - 1);
+  const double insnBytes = isa::kSlotBytes + 12; // slot word, two bound registers, bundle index
+  double queueBytes = double(c.queueDepth) * insnBytes * (isa::kNumSlots - 1);
   ctl.bram36 = std::ceil(ucodeBytes / kBramBytes) + std::ceil(queueBytes / kBramBytes) + 2;
-  ctl.lut = 15000;
+  const double moreSequencers = 3, tokenFifos = isa::kNumSlots * (isa::kNumSlots - 1);
+  ctl.lut = 15000 + 800 * moreSequencers + 8 * tokenFifos;
   est.lines.push_back(ctl);
   // DMA: per AXI port a read and a write burst buffer (4 KB each) and the address generators.
   ResourceLine dma{"DMA engines"};

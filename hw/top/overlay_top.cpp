@@ -1,13 +1,29 @@
 // HLS top of the overlay: `mamba2_overlay`, one kernel with an m_axi port per memory and an
 // AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (config/boards.def).
 //
-// This top issues bundles in the serial order of the ISA's ordering contract (isa/Exec.h):
-// control first, then load, store, matrix, vector, SSM, each honouring its tokens. For a
-// well-formed program that is exactly what the decoupled overlay computes; the cycle model
-// (hw/lib/Overlay.cpp) models the decoupled timing. The loader has already checked every DMA and
-// micro-op range; the checks here keep a bad program from touching memory it should not and
-// report it in `status` (fault << 24 | bundle).
+// Decoupled units, VTA-style. Six processes: fetch (control: registers, hardware loops, halt,
+// the ctrl slot's tokens) and the load, store, matrix, vector and SSM units. Fetch binds each
+// non-NOP slot's registers and writes it into that unit's instruction stream (`insn[u]`,
+// QUEUE_DEPTH deep); each unit consumes its stream in order and runs it through its micro-op
+// sequencer (a `run` from the microcode store, a macro shortcut as its one inline micro-op,
+// isa/Macro.h). Tokens: the loader guarantees that each semaphore has one waiting unit, so a
+// token is a message `tok[from][to]` carrying the semaphore id from the signalling unit to that
+// waiter (found by a scan of the program before the units start); each unit counts the tokens
+// it is sent and waits on its own counters. When a unit has run its last instruction it sends an
+// end marker to every other unit and stops once it has received theirs, so every token stream
+// is empty when the kernel returns.
+//
+// Synthesis (__SYNTHESIS__ or MAMBA2_HLS_DATAFLOW): the processes are free-running loops in a
+// DATAFLOW region sharing the scratchpad (SHARED + STABLE: the tokens order its accesses, as the
+// ISA's ordering contract requires). C simulation runs dataflow processes one after another,
+// which would block on the first token flowing backwards, so there the same step functions are
+// called by a round-robin scheduler (as VTA's simulation driver does): each step runs at most
+// one instruction and never blocks; no progress in a whole round is a deadlock. For a
+// well-formed program both give exactly the serial order's result. The loader has already
+// checked every DMA and micro-op range; the checks here keep a bad program from touching memory
+// it should not and report it in `status` (fault << 24 | bundle).
 #include "mamba2/hw/HlsConfig.h"
+#include "mamba2/hw/HlsTypes.h"
 #include "mamba2/isa/Encoding.h"
 #include "mamba2/isa/Macro.h"
 
@@ -18,6 +34,9 @@
 #ifndef MAMBA2_BOARD
 #define MAMBA2_BOARD 3
 #endif
+#if defined(__SYNTHESIS__) && !defined(MAMBA2_HLS_DATAFLOW)
+#define MAMBA2_HLS_DATAFLOW 1
+#endif
 
 namespace mamba2::hw {
 
@@ -26,7 +45,7 @@ namespace f = isa::field;
 
 enum Fault : unsigned {
   kOk = 0,
-  kDeadlock = 1, // a wait on a semaphore with no token
+  kDeadlock = 1, // a wait on a semaphore that no instruction will signal (C simulation only)
   kSemOverflow = 2,
   kBadLoop = 3,      // loop nesting, trip count or body
   kOutOfProgram = 4, // ran past the last bundle
@@ -36,31 +55,520 @@ enum Fault : unsigned {
   kStepLimit = 8,
 };
 
-struct Sems {
+constexpr unsigned kUnits = isa::kNumSlots; // 0: fetch (ctrl slot), 1..5: the units
+constexpr unsigned kNoWaiter = 0xFF;
+constexpr unsigned kEnd = 0xFF; // token stream end marker
+constexpr u64 kMaxSteps = u64(1) << 40;
+constexpr unsigned kMaxBundles = 1u << 24; // bundle index in `status`
+
+/// An instruction as fetch hands it to a unit: the slot word with its registers bound.
+struct Insn {
+  isa::SlotWord w;
+  i32 base, base2; // r[areg], r[breg] (macros: sreg / areg, dreg / wreg)
+  u32 bundle;
+  uint<8> dest; // the unit that waits on the semaphore this slot signals (kNoWaiter: none)
+  bool halt;    // the program ended: no more instructions
+};
+using Token = uint<8>; // a semaphore id, or kEnd
+
+/// What a process keeps: its token counters and, for a unit, the instruction at its head.
+struct ProcState {
   u32 count[isa::kNumSems];
+  bool ends[kUnits]; // end marker received from that process
+  bool halted;       // ran its last instruction (fetch: passed ctrl.halt or faulted)
+  bool ended;        // sent its end markers
+  bool have;
+  Insn cur;
+  unsigned fault;
+  u32 fault_bundle;
 };
 
-static bool take(Sems &s, const isa::SlotWord &w) {
-  if (!w.raw(f::none::wen))
-    return true;
-  unsigned i = unsigned(w.raw(f::none::wsem)) & (isa::kNumSems - 1);
-  if (s.count[i] == 0)
-    return false;
-  --s.count[i];
-  return true;
+/// The end-of-program instruction (also the initial value of a unit's head register).
+static Insn halt_insn() {
+  Insn h;
+  h.halt = true;
+  h.base = h.base2 = 0;
+  h.bundle = 0;
+  h.dest = kNoWaiter;
+  return h;
 }
-static bool give(Sems &s, const isa::SlotWord &w) {
-  if (!w.raw(f::none::sen))
-    return true;
-  unsigned i = unsigned(w.raw(f::none::ssem)) & (isa::kNumSems - 1);
-  if (s.count[i] == 0xFFFF)
-    return false;
-  ++s.count[i];
-  return true;
+
+static void init_state(ProcState &st) {
+  for (unsigned i = 0; i < isa::kNumSems; ++i)
+    st.count[i] = 0;
+  for (unsigned i = 0; i < kUnits; ++i)
+    st.ends[i] = false;
+  st.halted = st.ended = st.have = false;
+  st.fault = kOk;
+  st.fault_bundle = 0;
+  st.cur = halt_insn();
+}
+static void set_fault(ProcState &st, unsigned fault, u32 bundle) {
+  if (st.fault == kOk) {
+    st.fault = fault;
+    st.fault_bundle = bundle;
+  }
 }
 static bool in_spad(i64 addr, u64 bytes) {
   return addr >= 0 && u64(addr) <= Cfg::SPAD_BYTES && bytes <= Cfg::SPAD_BYTES - u64(addr);
 }
+static bool finished(const ProcState &st, unsigned me) {
+  bool all = st.ended;
+  for (unsigned u = 0; u < kUnits; ++u)
+    if (u != me && !st.ends[u])
+      all = false;
+  return all;
+}
+
+/// Counts every token that has arrived for process `Me`; true when any arrived.
+template <unsigned Me> static bool drain_tokens(ProcState &st, hls::stream<Token> tok[][kUnits]) {
+  bool any = false;
+from:
+  for (unsigned u = 0; u < kUnits; ++u) {
+#pragma HLS UNROLL
+    if (u == Me)
+      continue;
+  tokens:
+    while (!tok[u][Me].empty()) {
+      unsigned t = unsigned(tok[u][Me].read());
+      any = true;
+      if (t == kEnd) {
+        st.ends[u] = true;
+        continue;
+      }
+      unsigned s = t & (isa::kNumSems - 1);
+      if (st.count[s] == 0xFFFF)
+        set_fault(st, kSemOverflow, st.cur.bundle);
+      else
+        ++st.count[s];
+    }
+  }
+  return any;
+}
+
+/// Gives the token of a slot that signals: to its waiter (itself: its own counter).
+template <unsigned Me>
+static void give(ProcState &st, const isa::SlotWord &w, unsigned dest, u32 bundle,
+                 hls::stream<Token> tok[][kUnits]) {
+  if (!w.raw(f::none::sen))
+    return;
+  unsigned s = unsigned(w.raw(f::none::ssem)) & (isa::kNumSems - 1);
+  if (dest == Me) {
+    if (st.count[s] == 0xFFFF)
+      set_fault(st, kSemOverflow, bundle);
+    else
+      ++st.count[s];
+    return;
+  }
+to:
+  for (unsigned u = 0; u < kUnits; ++u) {
+#pragma HLS UNROLL
+    if (u != Me && u == dest)
+      tok[Me][u].write(Token(s));
+  }
+  // A semaphore nobody waits on: its tokens are never needed.
+}
+
+/// After its last instruction a process tells every other process it sends no more tokens.
+template <unsigned Me> static void send_ends(ProcState &st, hls::stream<Token> tok[][kUnits]) {
+  if (st.ended)
+    return;
+ends:
+  for (unsigned u = 0; u < kUnits; ++u) {
+#pragma HLS UNROLL
+    if (u != Me)
+      tok[Me][u].write(Token(kEnd));
+  }
+  st.ended = true;
+}
+
+/// Runs one instruction on unit `S` (slot index): its micro-op loop. Returns a fault or kOk.
+template <unsigned S>
+static unsigned execute(const Insn &in, byte_t *spad, byte_t *r_const, byte_t *r_io,
+                        byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
+                        unsigned nwords) {
+  const isa::SlotWord &w = in.w;
+  const unsigned op = unsigned(w.raw(f::none::op));
+  // A run reads the store; a macro shortcut carries its one micro-op (isa/Macro.h).
+  const bool is_run = (S == unsigned(isa::Slot::Load) && op == isa::op::load::run) ||
+                      (S == unsigned(isa::Slot::Store) && op == isa::op::store::run) ||
+                      (S == unsigned(isa::Slot::Matrix) && op == isa::op::matrix::run) ||
+                      S == unsigned(isa::Slot::Vector) || S == unsigned(isa::Slot::Ssm);
+  RunLoop r;
+  r.base = i64(in.base);
+  r.base2 = i64(in.base2);
+  r.sdst = r.ssrc0 = r.ssrc1 = r.ssrc2 = 0;
+  unsigned us = 0, ul = 1, iters = 1;
+  isa::UopWord inl;
+  if (is_run) {
+    us = unsigned(w.raw(f::run::ustart));
+    ul = unsigned(w.raw(f::run::ulen));
+    iters = unsigned(w.raw(f::run::iters));
+    r.sdst = u32(w.raw(f::run::sdst));
+    r.ssrc0 = u32(w.raw(f::run::ssrc0));
+    r.ssrc1 = u32(w.raw(f::run::ssrc1));
+    r.ssrc2 = u32(w.raw(f::run::ssrc2));
+    if (us + ul > nwords)
+      return kUcodeRange;
+  } else {
+    inl = isa::macroUop(isa::Slot(S), op, w);
+  }
+iterations:
+  for (unsigned it = 0; it < 65536; ++it) {
+    if (it >= iters)
+      break;
+  uops:
+    for (unsigned k = 0; k < 256; ++k) {
+      if (k >= ul)
+        break;
+      const isa::UopWord &uw = is_run ? store[us + k] : inl;
+      i64 addr[4];
+      UopOperands u = decode_uop(uw, r, it, addr);
+      if (!uop_runs_on(u.op, S) || (u.op == unsigned(isa::UopCode::Store2d) && u.region == 0))
+        return kBadOp;
+      if (!uop_in_range(u, addr[0], addr[1], addr[2], addr[3], Cfg::SPAD_BYTES))
+        return kSpadRange;
+      if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) && u.len) {
+        PwlTableHeader h = read_pwl_header(spad, u.src1);
+        if (!in_spad(addr[2], 16 + 8 * u64(h.n)))
+          return kSpadRange;
+      }
+      if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
+        DmaArgs a{u.dst, u.src1, u.rows, u.rowb, u.stride};
+        unsigned g = u.region & 3;
+        byte_t *region = g == 0 ? r_const : g == 1 ? r_io : g == 2 ? r_state : r_scratch;
+        if (u.op == unsigned(isa::UopCode::Load2d))
+          dma_load(spad, region, a);
+        else if (u.op == unsigned(isa::UopCode::Store2d))
+          dma_store(spad, region, a);
+      } else if (S == unsigned(isa::Slot::Matrix)) {
+        if (is_matrix_uop(u.op))
+          matrix_unit<Cfg>(spad, matmul_args(u));
+      } else if (S == unsigned(isa::Slot::Vector)) {
+        vector_datapath<Cfg>(spad, u);
+      } else {
+        ssm_datapath<Cfg>(spad, u);
+      }
+    }
+  }
+  return kOk;
+}
+
+/// One step of unit `S`: counts arrived tokens, then runs the instruction at the head of its
+/// stream if its token is there. Never blocks; true when it did anything.
+template <unsigned S>
+static bool unit_step(ProcState &st, hls::stream<Insn> &q, hls::stream<Token> tok[][kUnits],
+                      byte_t *spad, byte_t *r_const, byte_t *r_io, byte_t *r_state,
+                      byte_t *r_scratch, const isa::UopWord *store, unsigned nwords) {
+  bool progress = drain_tokens<S>(st, tok);
+  if (st.halted)
+    return progress;
+  if (!st.have) {
+    if (q.empty())
+      return progress;
+    st.cur = q.read();
+    st.have = true;
+    progress = true;
+  }
+  if (st.cur.halt) {
+    st.halted = true;
+    st.have = false;
+    send_ends<S>(st, tok);
+    return true;
+  }
+  const isa::SlotWord &w = st.cur.w;
+  if (w.raw(f::none::wen)) {
+    unsigned s = unsigned(w.raw(f::none::wsem)) & (isa::kNumSems - 1);
+    if (st.count[s] == 0)
+      return progress;
+    --st.count[s];
+  }
+  // After a fault the unit runs nothing more but keeps the token protocol, so that the other
+  // units and the kernel still finish and `status` reports the first fault.
+  if (st.fault == kOk) {
+    unsigned e = execute<S>(st.cur, spad, r_const, r_io, r_state, r_scratch, store, nwords);
+    if (e != kOk)
+      set_fault(st, e, st.cur.bundle);
+  }
+  give<S>(st, w, unsigned(st.cur.dest), st.cur.bundle, tok);
+  st.have = false;
+  return true;
+}
+
+struct FetchRegs {
+  u32 pc;
+  i32 regs[isa::kNumRegs];
+  u32 loop_start[isa::kLoopDepth], loop_end[isa::kLoopDepth], loop_left[isa::kLoopDepth];
+  unsigned depth;
+  u64 steps;
+};
+
+/// Fetch stops: every unit gets its end-of-program instruction.
+static void stop_fetch(ProcState &st, hls::stream<Insn> insn[kUnits],
+                       hls::stream<Token> tok[][kUnits]) {
+  const Insn h = halt_insn();
+halts:
+  for (unsigned u = 1; u < kUnits; ++u) {
+#pragma HLS UNROLL
+    insn[u].write(h);
+  }
+  st.halted = true;
+  send_ends<0>(st, tok);
+}
+
+/// One step of fetch: issues one bundle (waits for the ctrl slot's token and for room in every
+/// queue it needs), then runs its control operation. Never blocks; true when it did anything.
+static bool fetch_step(ProcState &st, FetchRegs &fr, const byte_t *bundles, u32 num_bundles,
+                       const Token waiter[isa::kNumSems], hls::stream<Insn> insn[kUnits],
+                       hls::stream<Token> tok[][kUnits]) {
+  bool progress = drain_tokens<0>(st, tok);
+  if (st.halted)
+    return progress;
+  auto fault = [&](unsigned e) {
+    set_fault(st, e, fr.pc);
+    stop_fetch(st, insn, tok);
+    return true;
+  };
+  if (fr.steps >= kMaxSteps)
+    return fault(kStepLimit);
+  if (fr.pc >= num_bundles)
+    return fault(kOutOfProgram);
+  isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(fr.pc) * isa::kBundleBytes);
+  const isa::SlotWord &c = b[isa::Slot::Ctrl];
+  unsigned cw = unsigned(c.raw(f::none::wsem)) & (isa::kNumSems - 1);
+  if (c.raw(f::none::wen) && st.count[cw] == 0)
+    return progress;
+room:
+  for (unsigned s = 1; s < kUnits; ++s) {
+#pragma HLS UNROLL
+    if (!b.slot[s].isZero() && insn[s].full())
+      return progress;
+  }
+  if (c.raw(f::none::wen))
+    --st.count[cw];
+  ++fr.steps;
+  auto reg = [&](u64 r) { return fr.regs[r & (isa::kNumRegs - 1)]; };
+  // Non-control slots, their registers read before the control op.
+issue:
+  for (unsigned s = 1; s < kUnits; ++s) {
+#pragma HLS UNROLL
+    const isa::SlotWord &w = b.slot[s];
+    unsigned op = unsigned(w.raw(f::none::op));
+    if (op == 0)
+      continue;
+    Insn in;
+    in.w = w;
+    in.halt = false;
+    in.bundle = fr.pc;
+    in.dest =
+        w.raw(f::none::sen) ? waiter[w.raw(f::none::ssem) & (isa::kNumSems - 1)] : Token(kNoWaiter);
+    const isa::OpInfo *oi = isa::findOp(isa::Slot(s), op);
+    if (oi && oi->format == isa::Format::Run) {
+      in.base = reg(w.raw(f::run::areg));
+      in.base2 = reg(w.raw(f::run::breg));
+    } else {
+      unsigned ar = 0, br = 0;
+      isa::macroRegs(isa::Slot(s), w, ar, br);
+      in.base = reg(ar);
+      in.base2 = reg(br);
+    }
+    insn[s].write(in);
+  }
+  unsigned cs = unsigned(c.raw(f::none::ssem)) & (isa::kNumSems - 1);
+  give<0>(st, c, unsigned(waiter[cs]), fr.pc, tok);
+  // Control operation and loop sequencing (same rules as isa::Sequencer).
+  unsigned cop = unsigned(c.raw(f::none::op));
+  u32 pc = fr.pc, last = pc, next = pc + 1;
+  if (cop == isa::op::ctrl::halt) {
+    stop_fetch(st, insn, tok);
+    return true;
+  }
+  if (cop == isa::op::ctrl::seti && c.raw(f::reg::rd))
+    fr.regs[c.raw(f::reg::rd)] = i32(c.get(f::reg::imm));
+  if (cop == isa::op::ctrl::addi && c.raw(f::reg::rd))
+    fr.regs[c.raw(f::reg::rd)] = i32(u32(fr.regs[c.raw(f::reg::rs)]) + u32(c.get(f::reg::imm)));
+  if (cop == isa::op::ctrl::loop) {
+    i64 count = i64(c.raw(f::loop::count)) + i64(fr.regs[c.raw(f::loop::creg)]);
+    u32 body = u32(c.raw(f::loop::body));
+    u64 end = u64(pc) + body;
+    if (count < 0 || body == 0 || end >= num_bundles ||
+        (fr.depth && end > fr.loop_end[fr.depth - 1]))
+      return fault(kBadLoop);
+    if (count == 0) {
+      last = u32(end);
+      next = u32(end) + 1;
+    } else {
+      if (fr.depth == isa::kLoopDepth)
+        return fault(kBadLoop);
+      fr.loop_start[fr.depth] = pc + 1;
+      fr.loop_end[fr.depth] = u32(end);
+      fr.loop_left[fr.depth] = u32(count);
+      ++fr.depth;
+      fr.pc = pc + 1;
+      return true;
+    }
+  }
+loop_ends:
+  for (unsigned d = 0; d < isa::kLoopDepth; ++d) {
+    if (fr.depth == 0 || fr.loop_end[fr.depth - 1] != last)
+      break;
+    if (--fr.loop_left[fr.depth - 1] > 0) {
+      next = fr.loop_start[fr.depth - 1];
+      break;
+    }
+    --fr.depth;
+  }
+  fr.pc = next;
+  return true;
+}
+
+static void init_fetch(FetchRegs &fr, u32 entry) {
+  fr.pc = entry;
+  for (unsigned i = 0; i < isa::kNumRegs; ++i)
+    fr.regs[i] = 0;
+  fr.depth = 0;
+  fr.steps = 0;
+}
+
+static u32 status_word(const ProcState st[kUnits]) {
+  // The fault of the lowest bundle (several units may fault; each reports its first).
+  unsigned fault = kOk;
+  u32 bundle = 0;
+  for (unsigned u = 0; u < kUnits; ++u)
+    if (st[u].fault != kOk && (fault == kOk || st[u].fault_bundle < bundle)) {
+      fault = st[u].fault;
+      bundle = st[u].fault_bundle;
+    }
+  return fault == kOk ? u32(0) : (u32(fault) << 24) | (bundle & (kMaxBundles - 1));
+}
+
+#if MAMBA2_HLS_DATAFLOW
+// ---- synthesis: free-running processes in a DATAFLOW region ----
+static void fetch_proc(const byte_t *bundles, u32 num_bundles, u32 entry,
+                       const Token waiter[isa::kNumSems], hls::stream<Insn> insn[kUnits],
+                       hls::stream<Token> tok[][kUnits], hls::stream<u32> &fault_out) {
+  ProcState st;
+  FetchRegs fr;
+  init_state(st);
+  init_fetch(fr, entry);
+fetch:
+  for (;;) {
+    fetch_step(st, fr, bundles, num_bundles, waiter, insn, tok);
+    if (finished(st, 0))
+      break;
+  }
+  fault_out.write((u32(st.fault) << 24) | (st.fault_bundle & (kMaxBundles - 1)));
+}
+
+template <unsigned S>
+static void unit_proc(hls::stream<Insn> &q, hls::stream<Token> tok[][kUnits], byte_t *spad,
+                      byte_t *r_const, byte_t *r_io, byte_t *r_state, byte_t *r_scratch,
+                      const isa::UopWord *store, unsigned nwords, hls::stream<u32> &fault_out) {
+  ProcState st;
+  init_state(st);
+unit:
+  for (;;) {
+    unit_step<S>(st, q, tok, spad, r_const, r_io, r_state, r_scratch, store, nwords);
+    if (finished(st, S))
+      break;
+  }
+  fault_out.write((u32(st.fault) << 24) | (st.fault_bundle & (kMaxBundles - 1)));
+}
+
+static void collect(hls::stream<u32> faults[kUnits], u32 *status) {
+  ProcState st[kUnits];
+  for (unsigned u = 0; u < kUnits; ++u) {
+    u32 v = faults[u].read();
+    st[u].fault = unsigned(v >> 24);
+    st[u].fault_bundle = v & (kMaxBundles - 1);
+  }
+  *status = status_word(st);
+}
+
+static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
+                      const Token waiter[isa::kNumSems], byte_t *spad, byte_t *r_const,
+                      byte_t *r_io, byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
+                      unsigned nwords, u32 *status) {
+  // clang-format off
+#pragma HLS SHARED variable = spad
+#pragma HLS STABLE variable = spad
+#pragma HLS STABLE variable = store
+#pragma HLS DATAFLOW
+  // clang-format on
+  hls::stream<Insn> insn[kUnits];
+  hls::stream<Token> tok[kUnits][kUnits];
+  hls::stream<u32> faults[kUnits];
+#pragma HLS STREAM variable = insn depth = Cfg::QUEUE_DEPTH
+#pragma HLS STREAM variable = tok depth = 16
+  fetch_proc(bundles, num_bundles, entry, waiter, insn, tok, faults[0]);
+  unit_proc<1>(insn[1], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[1]);
+  unit_proc<2>(insn[2], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[2]);
+  unit_proc<3>(insn[3], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[3]);
+  unit_proc<4>(insn[4], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[4]);
+  unit_proc<5>(insn[5], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[5]);
+  collect(faults, status);
+}
+#else
+// ---- C simulation: the same steps under a round-robin scheduler ----
+static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
+                      const Token waiter[isa::kNumSems], byte_t *spad, byte_t *r_const,
+                      byte_t *r_io, byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
+                      unsigned nwords, u32 *status) {
+  hls::stream<Insn> insn[kUnits];
+  hls::stream<Token> tok[kUnits][kUnits];
+  ProcState st[kUnits];
+  FetchRegs fr;
+  for (unsigned u = 0; u < kUnits; ++u)
+    init_state(st[u]);
+  init_fetch(fr, entry);
+  for (;;) {
+    bool progress = false;
+    while (fetch_step(st[0], fr, bundles, num_bundles, waiter, insn, tok))
+      progress = true;
+    auto run = [&](auto step) {
+      while (step())
+        progress = true;
+    };
+    run([&] {
+      return unit_step<1>(st[1], insn[1], tok, spad, r_const, r_io, r_state, r_scratch, store,
+                          nwords);
+    });
+    run([&] {
+      return unit_step<2>(st[2], insn[2], tok, spad, r_const, r_io, r_state, r_scratch, store,
+                          nwords);
+    });
+    run([&] {
+      return unit_step<3>(st[3], insn[3], tok, spad, r_const, r_io, r_state, r_scratch, store,
+                          nwords);
+    });
+    run([&] {
+      return unit_step<4>(st[4], insn[4], tok, spad, r_const, r_io, r_state, r_scratch, store,
+                          nwords);
+    });
+    run([&] {
+      return unit_step<5>(st[5], insn[5], tok, spad, r_const, r_io, r_state, r_scratch, store,
+                          nwords);
+    });
+    bool done = true;
+    for (unsigned u = 0; u < kUnits; ++u)
+      done = done && finished(st[u], u);
+    if (done)
+      break;
+    if (!progress) {
+      // Nothing can move: a wait on a token nobody will give. Name the earliest waiting bundle.
+      u32 bundle = kMaxBundles;
+      if (!st[0].halted)
+        bundle = fr.pc;
+      for (unsigned u = 1; u < kUnits; ++u)
+        if (st[u].have && st[u].cur.bundle < bundle)
+          bundle = st[u].cur.bundle;
+      set_fault(st[0], kDeadlock, bundle);
+      break;
+    }
+  }
+  *status = status_word(st);
+}
+#endif
 
 } // namespace mamba2::hw
 
@@ -86,16 +594,6 @@ extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_
   // clang-format on
   static byte_t spad[Cfg::SPAD_BYTES];
   static isa::UopWord store[isa::kUcodeWords];
-  byte_t *regions[4] = {r_const, r_io, r_state, r_scratch};
-  Sems sems;
-  i32 regs[isa::kNumRegs];
-  u32 loop_start[isa::kLoopDepth], loop_end[isa::kLoopDepth], loop_left[isa::kLoopDepth];
-  unsigned depth = 0;
-  for (unsigned i = 0; i < isa::kNumSems; ++i)
-    sems.count[i] = 0;
-  for (unsigned i = 0; i < isa::kNumRegs; ++i)
-    regs[i] = 0;
-
   unsigned nwords = ucode_words > isa::kUcodeWords ? isa::kUcodeWords : unsigned(ucode_words);
 load_ucode:
   for (unsigned i = 0; i < isa::kUcodeWords; ++i) {
@@ -103,161 +601,19 @@ load_ucode:
       break;
     store[i] = isa::UopWord::fromBytes(ucode + u64(i) * isa::kUopBytes);
   }
-
-  u32 pc = entry;
-  unsigned fault = kOk;
-  const u64 kMaxSteps = u64(1) << 40;
-issue:
-  for (u64 step = 0; step < kMaxSteps; ++step) {
-    if (pc >= num_bundles) {
-      fault = kOutOfProgram;
+  // Each semaphore's one waiting unit (the loader checks there is only one): tokens go there.
+  Token waiter[isa::kNumSems];
+  for (unsigned s = 0; s < isa::kNumSems; ++s)
+    waiter[s] = kNoWaiter;
+scan:
+  for (u32 i = 0; i < kMaxBundles; ++i) {
+    if (i >= num_bundles)
       break;
-    }
-    isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(pc) * isa::kBundleBytes);
-    const isa::SlotWord &c = b[isa::Slot::Ctrl];
-    if (!take(sems, c)) {
-      fault = kDeadlock;
-      break;
-    }
-    // Non-control slots in slot order, reading the registers before the control op.
-    for (unsigned s = 1; s < isa::kNumSlots && fault == kOk; ++s) {
-      const isa::SlotWord &w = b.slot[s];
-      unsigned op = unsigned(w.raw(f::none::op));
-      if (op == 0)
-        continue;
-      if (!take(sems, w)) {
-        fault = kDeadlock;
-        break;
-      }
-      auto reg = [&](u64 r) { return i64(regs[r & (isa::kNumRegs - 1)]); };
-      // Every unit is a micro-op sequencer: a run reads the store, a macro shortcut carries its
-      // one micro-op (isa/Macro.h). Iterations x micro-ops, addresses by operand role.
-      const bool is_run = (s == unsigned(isa::Slot::Load) && op == isa::op::load::run) ||
-                          (s == unsigned(isa::Slot::Store) && op == isa::op::store::run) ||
-                          (s == unsigned(isa::Slot::Matrix) && op == isa::op::matrix::run) ||
-                          s == unsigned(isa::Slot::Vector) || s == unsigned(isa::Slot::Ssm);
-      RunLoop r;
-      unsigned us = 0, ul = 1, iters = 1;
-      isa::UopWord inl;
-      if (is_run) {
-        us = unsigned(w.raw(f::run::ustart));
-        ul = unsigned(w.raw(f::run::ulen));
-        iters = unsigned(w.raw(f::run::iters));
-        r.base = reg(w.raw(f::run::areg));
-        r.base2 = reg(w.raw(f::run::breg));
-        r.sdst = u32(w.raw(f::run::sdst));
-        r.ssrc0 = u32(w.raw(f::run::ssrc0));
-        r.ssrc1 = u32(w.raw(f::run::ssrc1));
-        r.ssrc2 = u32(w.raw(f::run::ssrc2));
-        if (us + ul > nwords) {
-          fault = kUcodeRange;
-          break;
-        }
-      } else {
-        inl = isa::macroUop(isa::Slot(s), op, w);
-        unsigned ar = 0, br = 0;
-        isa::macroRegs(isa::Slot(s), w, ar, br);
-        r.base = reg(ar);
-        r.base2 = reg(br);
-        r.sdst = r.ssrc0 = r.ssrc1 = r.ssrc2 = 0;
-      }
-    iterations:
-      for (unsigned it = 0; it < 65536 && fault == kOk; ++it) {
-        if (it >= iters)
-          break;
-      uops:
-        for (unsigned k = 0; k < 256; ++k) {
-          if (k >= ul)
-            break;
-          const isa::UopWord &uw = is_run ? store[us + k] : inl;
-          i64 addr[4];
-          UopOperands u = decode_uop(uw, r, it, addr);
-          if (!uop_runs_on(u.op, s) || (u.op == unsigned(isa::UopCode::Store2d) && u.region == 0)) {
-            fault = kBadOp;
-            break;
-          }
-          if (!uop_in_range(u, addr[0], addr[1], addr[2], addr[3], Cfg::SPAD_BYTES)) {
-            fault = kSpadRange;
-            break;
-          }
-          if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) &&
-              u.len) {
-            PwlTableHeader h = read_pwl_header(spad, u.src1);
-            if (!in_spad(addr[2], 16 + 8 * u64(h.n))) {
-              fault = kSpadRange;
-              break;
-            }
-          }
-          if (s == unsigned(isa::Slot::Load) || s == unsigned(isa::Slot::Store)) {
-            DmaArgs a{u.dst, u.src1, u.rows, u.rowb, u.stride};
-            byte_t *region = regions[u.region & 3];
-            if (u.op == unsigned(isa::UopCode::Load2d))
-              dma_load(spad, region, a);
-            else if (u.op == unsigned(isa::UopCode::Store2d))
-              dma_store(spad, region, a);
-          } else if (s == unsigned(isa::Slot::Matrix)) {
-            if (is_matrix_uop(u.op))
-              matrix_unit<Cfg>(spad, matmul_args(u));
-          } else if (s == unsigned(isa::Slot::Vector)) {
-            vector_datapath<Cfg>(spad, u);
-          } else {
-            ssm_datapath<Cfg>(spad, u);
-          }
-        }
-      }
-      if (fault == kOk && !give(sems, w))
-        fault = kSemOverflow;
-    }
-    if (fault != kOk)
-      break;
-    if (!give(sems, c)) {
-      fault = kSemOverflow;
-      break;
-    }
-    // Control operation and loop sequencing (same rules as isa::Sequencer).
-    unsigned cop = unsigned(c.raw(f::none::op));
-    u32 last = pc, next = pc + 1;
-    if (cop == isa::op::ctrl::halt)
-      break;
-    if (cop == isa::op::ctrl::seti && c.raw(f::reg::rd))
-      regs[c.raw(f::reg::rd)] = i32(c.get(f::reg::imm));
-    if (cop == isa::op::ctrl::addi && c.raw(f::reg::rd))
-      regs[c.raw(f::reg::rd)] = i32(u32(regs[c.raw(f::reg::rs)]) + u32(c.get(f::reg::imm)));
-    if (cop == isa::op::ctrl::loop) {
-      i64 count = i64(c.raw(f::loop::count)) + i64(regs[c.raw(f::loop::creg)]);
-      u32 body = u32(c.raw(f::loop::body));
-      u64 end = u64(pc) + body;
-      if (count < 0 || body == 0 || end >= num_bundles || (depth && end > loop_end[depth - 1])) {
-        fault = kBadLoop;
-        break;
-      }
-      if (count == 0) {
-        last = u32(end);
-        next = u32(end) + 1;
-      } else {
-        if (depth == isa::kLoopDepth) {
-          fault = kBadLoop;
-          break;
-        }
-        loop_start[depth] = pc + 1;
-        loop_end[depth] = u32(end);
-        loop_left[depth] = u32(count);
-        ++depth;
-        pc = pc + 1;
-        continue;
-      }
-    }
-  loop_ends:
-    for (unsigned d = 0; d < isa::kLoopDepth; ++d) {
-      if (depth == 0 || loop_end[depth - 1] != last)
-        break;
-      if (--loop_left[depth - 1] > 0) {
-        next = loop_start[depth - 1];
-        break;
-      }
-      --depth;
-    }
-    pc = next;
+    isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(i) * isa::kBundleBytes);
+    for (unsigned s = 0; s < kUnits; ++s)
+      if (b.slot[s].raw(f::none::wen))
+        waiter[b.slot[s].raw(f::none::wsem) & (isa::kNumSems - 1)] = Token(s);
   }
-  *status = fault == kOk ? u32(0) : (u32(fault) << 24) | (pc & 0xFFFFFF);
+  run_units(bundles, num_bundles, entry, waiter, spad, r_const, r_io, r_state, r_scratch, store,
+            nwords, status);
 }

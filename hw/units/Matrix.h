@@ -82,27 +82,51 @@ rows:
         unsigned n = n0 + j;
         acc[j] = (a.accum && n < a.n) ? ld32(spad, a.acc + (u64(m) * a.n + n) * 4) : i32(0);
       }
-      // Ungrouped: one "group" spanning K whose partial sum is added wrapping.
+      // One pipelined loop of steps per output tile. A step runs one K tile (LK products per
+      // lane) into the partial sums `part`; the last tile of a K-group hands them to `shadow`,
+      // which SCALE_LANES scale multipliers fold into `acc` while the next group's tiles run
+      // (the hand-off waits while the scaler still holds the previous group). Ungrouped, K is
+      // one group whose sums are added (wrapping) at the hand-off. Groups reach `acc` in order,
+      // so the saturating sums equal the reference's.
+      constexpr unsigned kScaleLanes = Cfg::SCALE_LANES;
+      static_assert(kScaleLanes >= 1 && Cfg::MAT_N % kScaleLanes == 0, "scale lanes divide MAT_N");
       const unsigned gsize = a.grouped ? a.group : a.k;
       const unsigned groups = a.grouped ? (a.group ? a.k / a.group : 0) : 1;
-    groups_k:
-      for (unsigned g = 0; g < kMaxLen; ++g) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
-        if (g >= groups)
-          break;
-        const unsigned kbeg = g * gsize, kend = kbeg + gsize;
-        i32 part[Cfg::MAT_N];
+      i32 part[Cfg::MAT_N], shadow[Cfg::MAT_N];
 #pragma HLS ARRAY_PARTITION variable = part complete
-        for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
+#pragma HLS ARRAY_PARTITION variable = shadow complete
+      for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
 #pragma HLS UNROLL
-          part[j] = 0;
-        }
-      k_tiles:
-        for (unsigned k0 = kbeg; k0 < kMaxLen; k0 += LK) {
+        part[j] = 0;
+        shadow[j] = 0;
+      }
+      unsigned g = 0, kk = 0;    // accumulating: group g, offset kk inside it
+      bool pend = false;         // the scaler holds group sg's sums in `shadow`
+      unsigned sg = 0, sidx = 0; // and has done lanes [0, sidx)
+    steps:
+      for (u64 t = 0; t < (u64(1) << 32); ++t) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
-          if (k0 >= kend)
-            break;
+        if (g >= groups && !pend)
+          break;
+        if (pend) {
+        scale:
+          for (unsigned l = 0; l < kScaleLanes; ++l) {
+#pragma HLS UNROLL
+            unsigned j = sidx + l, n = n0 + j;
+            if (j < Cfg::MAT_N && n < a.n)
+              acc[j] =
+                  clip32(i64(acc[j]) +
+                         i64(scale_partial(
+                             shadow[j], ld32(spad, a.scl + (u64(n) * groups + sg) * 4), a.shift)));
+          }
+          sidx += kScaleLanes;
+          if (sidx >= Cfg::MAT_N)
+            pend = false;
+        }
+        const bool last = kk + LK >= gsize;
+        if (g < groups && !(last && pend)) {
+          const unsigned kbeg = g * gsize, kend = kbeg + gsize;
         lanes_n:
           for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
 #pragma HLS UNROLL
@@ -110,24 +134,33 @@ rows:
           lanes_k:
             for (unsigned i = 0; i < 2 * Cfg::MAT_K; ++i) {
 #pragma HLS UNROLL
-              unsigned k = k0 + i, n = n0 + j;
+              unsigned k = kbeg + kk + i, n = n0 + j;
               if (i < LK && k < kend && n < a.n)
                 dot = add_wrap(dot,
                                i32(ld8(spad, a.act + u64(m) * a.k + k)) * weight_at(spad, a, n, k));
             }
-            part[j] = add_wrap(part[j], dot);
+            i32 sum = add_wrap(part[j], dot);
+            if (!last) {
+              part[j] = sum;
+            } else {
+              part[j] = 0;
+              if (a.grouped)
+                shadow[j] = sum;
+              else
+                acc[j] = add_wrap(acc[j], sum);
+            }
           }
-        }
-      scale:
-        for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
-#pragma HLS UNROLL
-          unsigned n = n0 + j;
-          if (!a.grouped)
-            acc[j] = add_wrap(acc[j], part[j]);
-          else if (n < a.n)
-            acc[j] = clip32(i64(acc[j]) +
-                            i64(scale_partial(
-                                part[j], ld32(spad, a.scl + (u64(n) * groups + g) * 4), a.shift)));
+          if (last) {
+            if (a.grouped) {
+              pend = true;
+              sg = g;
+              sidx = 0;
+            }
+            ++g;
+            kk = 0;
+          } else {
+            kk += LK;
+          }
         }
       }
     store:

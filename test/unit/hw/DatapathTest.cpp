@@ -405,3 +405,15 @@ TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
             "65544) outside the "
             "scratchpad of 65536 bytes");
 }
+
+TEST(Datapath, HlsConfigAgreesWithBoards) {
+  // The cycle model and the resource estimator read Board.h; the HLS datapaths HlsConfig.h.
+  const auto &b = hw::boards();
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_EQ(hw::BoardCfg<0>::SCALE_LANES, b[0].scaleLanes());
+  EXPECT_EQ(hw::BoardCfg<1>::SCALE_LANES, b[1].scaleLanes());
+  EXPECT_EQ(hw::BoardCfg<2>::SCALE_LANES, b[2].scaleLanes());
+  EXPECT_EQ(hw::BoardCfg<3>::SCALE_LANES, b[3].scaleLanes());
+  EXPECT_EQ(hw::BoardCfg<3>::MAT_N, b[3].matN);
+  EXPECT_EQ(hw::BoardCfg<3>::VEC_LANES, b[3].vecLanes);
+}

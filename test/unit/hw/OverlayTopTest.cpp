@@ -1,6 +1,8 @@
-// C-simulation testbench of the HLS top `mamba2_overlay` (KV260 build): the KV260 programs of
-// test/e2e/overlay run through the top function exactly as XRT would call it, and every DRAM
-// region must equal the reference interpreter's. Faults come back in the status word.
+// C-simulation testbench of the HLS top `mamba2_overlay` (KV260 build): the programs of
+// test/e2e/overlay (all fit the KV260 scratchpad) run through the top function exactly as XRT
+// would call it, its decoupled units exchanging instructions and tokens through streams, and
+// every DRAM region must equal the reference interpreter's. stream_loops.s has tokens flowing
+// both ways (buffer filled / buffer free). Faults come back in the status word.
 #include "mamba2/hw/Board.h"
 #include "mamba2/isa/Asm.h"
 #include "mamba2/isa/Interp.h"
@@ -72,7 +74,8 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
   }
 }
 INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop,
-                         ::testing::Values("linear_w8a8.s", "rmsnorm.s", "conv_ssm.s",
+                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
+                                           "hadamard.s", "conv_ssm.s", "stream_loops.s",
                                            "gmm_w4a4.s"),
                          [](const auto &info) {
                            std::string n = info.param;
@@ -90,4 +93,20 @@ TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   EXPECT_EQ(runTop(p, dram), (5u << 24) | 0u); // scratchpad range
   p = isa::assemble(".target kv260\n.entry main\n{}\n", "t.s");
   EXPECT_EQ(runTop(p, dram), (4u << 24) | 1u); // ran past the program
+  // Two units waiting on each other (each for a token only the other gives after it): deadlock
+  // at the earlier bundle; and a fetch waiting on a token nobody gives.
+  p = isa::assemble(".target kv260\n.entry main\n{ load.dma wait=1 signal=2 }\n{ matrix.mm8 "
+                    "wait=2 signal=1 }\n{ ctrl.halt }\n",
+                    "t.s");
+  EXPECT_EQ(runTop(p, dram), (1u << 24) | 0u);
+  p = isa::assemble(".target kv260\n.entry main\n{}\n{ ctrl.sync wait=4 }\n{ ctrl.halt }\n", "t.s");
+  EXPECT_EQ(runTop(p, dram), (1u << 24) | 1u);
+  // A micro-op on the wrong unit, a store into the const region.
+  p = isa::assemble(".target kv260\n.entry main\n.uop 0 mm8 m=1 k=4 n=4 acc=64\n{ vector.run "
+                    "ulen=1 iters=1 }\n{ ctrl.halt }\n",
+                    "t.s");
+  EXPECT_EQ(runTop(p, dram), (7u << 24) | 0u);
+  p = isa::assemble(".target kv260\n.entry main\n{}\n{ store.dma rows=1 rowb=4 }\n{ ctrl.halt }\n",
+                    "t.s");
+  EXPECT_EQ(runTop(p, dram), (7u << 24) | 1u);
 }

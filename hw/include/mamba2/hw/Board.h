@@ -27,6 +27,13 @@ struct BoardConfig {
   double dramBytesPerCycle() const { return dramAchievableGBps * 1e3 / clockMhz; }
   /// int8 multiply-accumulates per DSP slice (WP486 packing on DSP48E2, 3-way dot on DSP58).
   unsigned int8MacsPerDsp() const { return dspKind == 1 ? 1 : dspKind == 2 ? 2 : 3; }
+  /// Group-scale multipliers of the matrix unit (gmm8 / gmm4): enough to scale a tile's matN
+  /// partial sums while it runs the K tiles of the next int4 group of 128, matN * 2 matK / 128,
+  /// clamped to 1..matN (HlsConfig.h: SCALE_LANES, the same formula).
+  unsigned scaleLanes() const {
+    unsigned s = matN * 2 * matK / 128;
+    return s < 1 ? 1 : s > matN ? matN : s;
+  }
 };
 
 /// All boards, in boards.def order.

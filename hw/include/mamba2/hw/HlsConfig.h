@@ -8,12 +8,17 @@ template <unsigned Id> struct BoardCfg;
 #define BOARD(id, name, part, dsp, bram, uram, lut, kind, mhz, peak, ach, lat, ports, bits, mk,    \
               mn, vl, sl, spad, qd)                                                                \
   template <> struct BoardCfg<id> {                                                                \
-    static constexpr unsigned MAT_K = mk; /* int8 MACs per dot product per cycle */                \
-    static constexpr unsigned MAT_N = mn; /* dot products per cycle */                             \
+    static constexpr unsigned MAT_K = mk;   /* int8 MACs per dot product per cycle */              \
+    static constexpr unsigned MAT_N = mn;   /* dot products per cycle */                           \
+    static constexpr unsigned SCALE_LANES = /* group-scale multipliers (Board.h scaleLanes) */     \
+        (mn)*2 * (mk) / 128 < 1      ? 1                                                           \
+        : (mn)*2 * (mk) / 128 > (mn) ? (mn)                                                        \
+                                     : (mn)*2 * (mk) / 128;                                        \
     static constexpr unsigned VEC_LANES = vl;                                                      \
     static constexpr unsigned SSM_LANES = sl;                                                      \
     static constexpr unsigned long SPAD_BYTES = (unsigned long)(spad)*1024ul;                      \
     static constexpr unsigned AXI_BITS = bits;                                                     \
+    static constexpr unsigned QUEUE_DEPTH = qd; /* per-unit instruction queue */                   \
   };
 #include "../../../config/boards.def"
 #undef BOARD

@@ -1,7 +1,8 @@
-// Arbitrary-width integers for the HLS sources. With Xilinx's ap_int.h (Vitis HLS) they are
-// ap_int / ap_uint; without it (this machine's C simulation) the smallest standard type that
-// holds the width. The kernels only use widths whose values fit, and cast explicitly, so both
-// mappings compute the same numbers.
+// Arbitrary-width integers and streams for the HLS sources. With Xilinx's ap_int.h (Vitis HLS)
+// they are ap_int / ap_uint; without it (this machine's C simulation) the smallest standard type
+// that holds the width. The kernels only use widths whose values fit, and cast explicitly, so both
+// mappings compute the same numbers. Likewise hls::stream is Xilinx's hls_stream.h when present,
+// else an unbounded FIFO with the same interface, as Vitis C simulation models a stream.
 #pragma once
 #include <cstdint>
 
@@ -46,3 +47,48 @@ using u32 = uint<32>;
 using i64 = sint<64>;
 using u64 = uint<64>;
 } // namespace mamba2::hw
+
+#if __has_include(<hls_stream.h>) && !defined(MAMBA2_NO_AP_INT)
+#include <hls_stream.h>
+#define MAMBA2_HAVE_HLS_STREAM 1
+#else
+#define MAMBA2_HAVE_HLS_STREAM 0
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+namespace hls {
+/// The subset of hls::stream the overlay uses. Reading an empty stream is a design error (the
+/// units test empty() first); it stops the simulation rather than returning garbage.
+template <class T> class stream {
+public:
+  stream() = default;
+  explicit stream(const char *) {}
+  bool empty() const { return q_.empty(); }
+  bool full() const { return false; }
+  T read() {
+    if (q_.empty()) {
+      std::fprintf(stderr, "hls::stream: read from an empty stream\n");
+      std::abort();
+    }
+    T v = q_.front();
+    q_.pop_front();
+    return v;
+  }
+  void read(T &v) { v = read(); }
+  void write(const T &v) { q_.push_back(v); }
+  bool read_nb(T &v) {
+    if (q_.empty())
+      return false;
+    v = read();
+    return true;
+  }
+  bool write_nb(const T &v) {
+    write(v);
+    return true;
+  }
+
+private:
+  std::deque<T> q_;
+};
+} // namespace hls
+#endif

@@ -1,14 +1,15 @@
 # Weight streaming with hardware loops and address registers on the VC709 configuration:
 # 2 layers x 4 double-buffered tile pairs of int8 weights [16][64] into one accumulator.
 # Tokens: 0/1 tile in A/B ready, 2/3 A/B free (primed by ctrl), 5 matmuls done (zero-row
-# matmul as an in-order fence), 6 result ready.
+# matmul as an in-order fence), 6 result ready. The accumulator is zeroed first by a matmul with
+# K = 0 that overwrites (the scratchpad is undefined at start: read only what you wrote).
 .target vc709
 .region const 16384
 .region io 4096
 .tensor acc io 3072 64 i32
 .entry main
 .uop 0 shift32 dst=12288 src0=8192 len=16 p0=-2
-{ ctrl.seti rd=1 imm=0 ; load.dma region=io rows=1 rowb=64 }
+{ ctrl.seti rd=1 imm=0 ; load.dma region=io rows=1 rowb=64 ; matrix.mm8 acc=8192 m=1 n=16 }
 { ctrl.sync signal=2 }
 { ctrl.sync signal=3 }
 { ctrl.loop count=2 body=6 }
