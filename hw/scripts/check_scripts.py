@@ -17,6 +17,15 @@ pragma_ports = set(re.findall(r"INTERFACE \w+ port = (\w+)", src))
 for p in ports:
     if p not in pragma_ports:
         problems.append(f"top port '{p}' has no INTERFACE pragma")
+# The decoupled structure (docs/overlay.md): fetch and the five unit processes in one DATAFLOW
+# region, the scratchpad shared between them.
+if "#pragma HLS DATAFLOW" not in src:
+    problems.append("top/overlay_top.cpp has no DATAFLOW region")
+for proc in ["fetch_proc("] + [f"unit_proc<{i}>(" for i in range(1, 6)]:
+    if proc not in src:
+        problems.append(f"top/overlay_top.cpp does not instantiate the process {proc.rstrip('(')}")
+if "#pragma HLS SHARED variable = spad" not in src:
+    problems.append("top/overlay_top.cpp does not share the scratchpad between its processes")
 hls = open(f"{hw}/scripts/hls.tcl").read()
 if f"set_top {top}" not in hls:
     problems.append(f"hls.tcl does not set_top {top}")

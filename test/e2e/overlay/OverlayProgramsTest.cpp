@@ -74,7 +74,7 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
 INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram,
                          ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
                                            "hadamard.s", "conv_ssm.s", "stream_loops.s",
-                                           "gmm_w4a4.s"),
+                                           "gmm_w4a4.s", "gmm_w8a8.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));
@@ -137,6 +137,26 @@ TEST(OverlayPrograms, GroupScaledW4A4EqualsReferenceFormula) {
       EXPECT_EQ(s.units[unsigned(isa::Slot::Load)].bytes, 256u + 4096 + 1024);
     }
   }
+}
+
+TEST(OverlayPrograms, GroupScaledW8A8EqualsReferenceFormula) {
+  Prepared r = prepare("gmm_w8a8.s", 13);
+  isa::Memory m = r.initial;
+  ASSERT_EQ(hw::simulate(r.program, "main", m, *r.board, {hw::SimMode::Cycle}).error, "");
+  auto x = at<int8_t>(r.initial.dram[1], 0, 256);
+  auto w = at<uint8_t>(r.initial.dram[0], 0, 4096);
+  auto scl = at<int32_t>(r.initial.dram[0], 4096, 128);
+  std::vector<int32_t> acc(64);
+  isa::ref::matmulGrouped(x.data(), w.data(), false, scl.data(), acc.data(), 2, 128, 32, 32, 14,
+                          false);
+  EXPECT_TRUE(at<int32_t>(m.dram[1], 512, 64) == acc);
+  auto y = at<int8_t>(m.dram[1], 256, 64);
+  int saturated = 0;
+  for (unsigned i = 0; i < 64; ++i) {
+    EXPECT_EQ(y[i], isa::ref::sat8(isa::ref::rnd(acc[i], 11))) << i;
+    saturated += y[i] == 127 || y[i] == -128;
+  }
+  EXPECT_LT(saturated, 32) << "scales keep most outputs in range";
 }
 
 TEST(OverlayPrograms, HadamardEqualsReferenceTransform) {

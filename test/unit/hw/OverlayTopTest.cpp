@@ -76,7 +76,7 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
 INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop,
                          ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
                                            "hadamard.s", "conv_ssm.s", "stream_loops.s",
-                                           "gmm_w4a4.s"),
+                                           "gmm_w4a4.s", "gmm_w8a8.s"),
                          [](const auto &info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));
