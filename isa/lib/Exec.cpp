@@ -368,7 +368,9 @@ void Sequencer::issue(std::vector<Issue> &out) {
     is.ssem = uint8_t(w.raw(f::none::ssem));
     is.bundle = pc_;
     const OpInfo *info = findOp(is.slot, code);
-    if (info && info->format == Format::Run) {
+    const bool isRun =
+        info ? info->format == Format::Run : is.slot == Slot::Vector || is.slot == Slot::Ssm;
+    if (isRun) {
       is.run.ustart = uint32_t(w.raw(f::run::ustart));
       is.run.ulen = uint32_t(w.raw(f::run::ulen));
       is.run.iters = uint32_t(w.raw(f::run::iters));

@@ -126,6 +126,15 @@ TEST(Asm, ErrorsNameFileLineAndProblem) {
             "bad.s:2: error: bundle must end with '}' on the same line");
   EXPECT_EQ(errorOf("{}\n"), "bad.s: error: no .target directive");
   EXPECT_EQ(errorOf(".target x\n.bogus\n"), "bad.s:2: error: unknown directive '.bogus'");
+  // Each micro-op takes the fields of its own format.
+  EXPECT_EQ(errorOf(".target x\n.uop 0 gmm4 len=3\n"),
+            "bad.s:2: error: no field 'len' in gmm4 (format 'umm')");
+  EXPECT_EQ(errorOf(".target x\n.uop 0 load2d dst=3\n"),
+            "bad.s:2: error: no field 'dst' in load2d (format 'udma')");
+  EXPECT_EQ(errorOf(".target x\n.uop 0 gmm8 shift=64\n"),
+            "bad.s:2: error: value 64 does not fit field 'shift' (7 signed bits) of gmm8");
+  EXPECT_EQ(errorOf(".target x\n.uop 0 mm8 m=64\n"),
+            "bad.s:2: error: value 64 does not fit field 'm' (6 bits) of mm8");
   EXPECT_EQ(errorOf(".target x\n{ load.dma rows=99999999999999999999999 }\n"),
             "bad.s:2: error: '99999999999999999999999' is not a number in range (rows)");
 }
