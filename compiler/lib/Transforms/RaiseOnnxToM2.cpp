@@ -6,6 +6,7 @@
 // Dead ops are erased at the end; any `onnx` op still used is reported.
 #include "mamba2/Transforms/Passes.h"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -28,10 +29,41 @@ namespace {
 // Small matchers
 //===----------------------------------------------------------------------===//
 
+bool isM2Def(Value v) {
+  Operation *d = v.getDefiningOp();
+  return d && isa<mamba2::m2::M2Dialect>(d->getDialect());
+}
+
+/// True when `out` is `in`, an m2 activation (b, 1, c) of one token per sequence, seen as the
+/// (b, c) or (b, 1, c) tensor of a step graph: the same elements in the same order.
+bool isUnitView(Value in, Value out) {
+  auto i = dyn_cast<RankedTensorType>(in.getType());
+  auto o = dyn_cast<RankedTensorType>(out.getType());
+  if (!i || !o || i.getRank() != 3 || i.getDimSize(1) != 1 || i.isDynamicDim(2) ||
+      !(o.getRank() == 2 || (o.getRank() == 3 && o.getDimSize(1) == 1)) ||
+      o.getShape().back() != i.getDimSize(2))
+    return false;
+  return o.isDynamicDim(0) || i.isDynamicDim(0) || o.getDimSize(0) == i.getDimSize(0);
+}
+
+/// `v` without Identity ops and without the unit-axis views (Reshape, Squeeze, Unsqueeze)
+/// that a step graph puts between per-token (b, c) tensors and m2's (b, 1, c).
 Value skipIdentity(Value v) {
-  while (auto id = v.getDefiningOp<ox::IdentityOp>())
-    v = id.getInput();
-  return v;
+  while (true) {
+    if (auto id = v.getDefiningOp<ox::IdentityOp>()) {
+      v = id.getInput();
+      continue;
+    }
+    Operation *d = v.getDefiningOp();
+    if (d && isa<ox::ReshapeOp, ox::SqueezeOp, ox::UnsqueezeOp>(d)) {
+      Value in = skipIdentity(d->getOperand(0));
+      if (isM2Def(in) && isUnitView(in, v)) {
+        v = in;
+        continue;
+      }
+    }
+    return v;
+  }
 }
 
 template <typename OpT> OpT def(Value v) { return skipIdentity(v).getDefiningOp<OpT>(); }
@@ -282,9 +314,18 @@ struct Raiser {
   // Block matchers. Each returns true when it rewrote `op`.
   //===--------------------------------------------------------------------===//
 
+  /// Gather(table, ids (b, l)), or Gather(table, Reshape(ids (b, 1), [-1])) in a step graph.
   bool embedding(ox::GatherOp op) {
     ElementsAttr table = constant(op.getData());
-    auto ids = ranked(op.getIndices());
+    Value idsValue = op.getIndices();
+    if (auto flat = def<ox::ReshapeOp>(idsValue)) {
+      auto shape = ints(flat.getShape());
+      auto in = ranked(flat.getData());
+      if (shape && shape->size() == 1 && (*shape)[0] == -1 && in && in.getRank() == 2 &&
+          in.getDimSize(1) == 1)
+        idsValue = flat.getData();
+    }
+    auto ids = ranked(idsValue);
     if (!table || op.getAxis() != 0 || table.getShapedType().getRank() != 2 ||
         !table.getElementType().isF32() || !ids || ids.getRank() != 2 ||
         !ids.getElementType().isInteger(64))
@@ -293,8 +334,8 @@ struct Raiser {
     auto type = RankedTensorType::get(
         {ids.getDimSize(0), ids.getDimSize(1), table.getShapedType().getDimSize(1)},
         builder.getF32Type());
-    Value e = builder.create<m2::EmbeddingOp>(op.getLoc(), type, op.getIndices(),
-                                              weight(table, op.getLoc()));
+    Value e =
+        builder.create<m2::EmbeddingOp>(op.getLoc(), type, idsValue, weight(table, op.getLoc()));
     replace(op, e, "embedding");
     return true;
   }
@@ -594,11 +635,166 @@ struct Raiser {
     if (!endOk)
       return false;
     builder.setInsertionPoint(op);
-    Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x,
-                                           weight(reshape(w, {ch, k}), c.getLoc()),
-                                           weight(b, c.getLoc()));
+    Value r =
+        builder
+            .create<m2::Conv1dOp>(op.getLoc(), x.getType(), x,
+                                  weight(reshape(w, {ch, k}), c.getLoc()), weight(b, c.getLoc()))
+            .getOutput();
     replace(op, r, "conv1d");
     return true;
+  }
+
+  /// True when `axes` (a constant) names exactly the axis `axis` of a rank-`rank` tensor.
+  static bool isAxis(std::optional<std::vector<int64_t>> axes, int64_t axis, int64_t rank) {
+    if (!axes || axes->size() != 1)
+      return false;
+    int64_t a = (*axes)[0];
+    return a == axis || (rank > 0 && a + rank == axis) || (rank > 0 && axis + rank == a);
+  }
+
+  /// A causal depthwise conv written without Conv:
+  ///   Add(ReduceSum(Mul(window, W), last axis, keepdims 0), bias)
+  /// with W (C, K) or (C, 1, K) and bias (C). The window (..., C, K) is either
+  ///   * the step graph's Concat(Slice(state (b, C, K), 1: on the last axis), Unsqueeze(x, -1)),
+  ///     which is m2.conv1d with state (its new state is the Concat), or
+  ///   * the K shifted copies of the input padded with K-1 zeros before the length:
+  ///     Concat_j(Unsqueeze(Slice(Pad(x), j : j + L on the length axis), -1)), which is
+  ///     m2.conv1d without state.
+  bool convWindow(ox::AddOp op) {
+    ElementsAttr bias;
+    ox::ReduceSumOp rs;
+    commuted(op, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      auto r = def<ox::ReduceSumOp>(a);
+      if (c && r) {
+        bias = c;
+        rs = r;
+      }
+      return bool(rs);
+    });
+    if (!rs || rs.getKeepdims() != 0 || !bias.getElementType().isF32())
+      return false;
+    auto mul = def<ox::MulOp>(rs.getData());
+    if (!mul)
+      return false;
+    ElementsAttr w;
+    ox::ConcatOp cat;
+    commuted(mul, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      auto cc = def<ox::ConcatOp>(a);
+      if (c && cc && c.getElementType().isF32()) {
+        w = c;
+        cat = cc;
+      }
+      return bool(cat);
+    });
+    if (!cat)
+      return false;
+    int64_t winRank = rankOf(cat.getResult());
+    if (winRank < 3 || !isAxis(ints(rs.getAxes()), winRank - 1, winRank) ||
+        !(cat.getAxis() == -1 || cat.getAxis() == winRank - 1))
+      return false;
+    auto ws = w.getShapedType().getShape();
+    if (!(ws.size() == 2 || (ws.size() == 3 && ws[1] == 1)))
+      return false;
+    int64_t ch = ws[0], k = ws.back();
+    if (bias.getShapedType().getNumElements() != ch || k < 1)
+      return false;
+    auto isM2Act = [&](Value x) {
+      auto t = ranked(x);
+      return isM2(x) && t && t.getRank() == 3 && t.getElementType().isF32() &&
+             t.getDimSize(2) == ch;
+    };
+    Value wv = weight(reshape(w, {ch, k}), op.getLoc());
+    Value bv = weight(reshape(bias, {ch}), op.getLoc());
+
+    // Step form: the window is the old state without its oldest column, then x.
+    if (cat.getInputs().size() == 2) {
+      auto slice = def<ox::SliceOp>(cat.getInputs()[0]);
+      auto un = def<ox::UnsqueezeOp>(cat.getInputs()[1]);
+      if (!slice || !un || !isAxis(ints(un.getAxes()), winRank - 1, winRank))
+        return false;
+      Value x = skipIdentity(un.getData());
+      Value state = slice.getData();
+      auto st = ranked(state);
+      auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
+      if (!isM2Act(x) || ranked(x).getDimSize(1) != 1 || !st || st.getRank() != 3 ||
+          !st.getElementType().isF32() || st.getDimSize(1) != ch || st.getDimSize(2) != k ||
+          !starts || starts->size() != 1 || (*starts)[0] != 1 || !ends || ends->size() != 1 ||
+          (*ends)[0] < k || !isAxis(ints(slice.getAxes()), 2, 3))
+        return false;
+      if (!isa<NoneType>(slice.getSteps().getType())) {
+        auto steps = ints(slice.getSteps());
+        if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+          return false;
+      }
+      // The new state is defined where the conv output is: its other users must come later.
+      for (Operation *u : cat->getUsers())
+        if (u != mul.getOperation() && !op->isBeforeInBlock(u))
+          return false;
+      builder.setInsertionPoint(op);
+      auto conv =
+          builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), state.getType(), x, wv, bv, state);
+      cat.getResult().replaceAllUsesWith(conv.getNewState());
+      replace(op, conv.getOutput(), "conv1d");
+      return true;
+    }
+
+    // Whole sequence: K shifted slices of Pad(x) stacked on a new last axis.
+    if (static_cast<int64_t>(cat.getInputs().size()) != k || winRank != 4)
+      return false;
+    ox::PadOp pad;
+    for (int64_t j = 0; j < k; ++j) {
+      auto un = def<ox::UnsqueezeOp>(cat.getInputs()[j]);
+      auto slice = un ? def<ox::SliceOp>(un.getData()) : ox::SliceOp();
+      auto p = slice ? def<ox::PadOp>(slice.getData()) : ox::PadOp();
+      if (!p || (pad && p != pad) || !isAxis(ints(un.getAxes()), 3, 4) ||
+          !isAxis(ints(slice.getAxes()), 1, 3))
+        return false;
+      pad = p;
+      if (!isa<NoneType>(slice.getSteps().getType())) {
+        auto steps = ints(slice.getSteps());
+        if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+          return false;
+      }
+      // Slice j keeps [j, j + L) of the L + K - 1 padded steps: end -(K-1-j) (or the end of
+      // the axis for the last copy), or j + L when the length is static.
+      auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
+      if (!starts || starts->size() != 1 || (*starts)[0] != j || !ends || ends->size() != 1)
+        return false;
+      int64_t end = (*ends)[0], len = ranked(skipIdentity(p.getData())).getDimSize(1);
+      bool endOk = (j < k - 1 && end == j - (k - 1)) ||
+                   (j == k - 1 && end >= std::numeric_limits<int32_t>::max()) ||
+                   (!ShapedType::isDynamic(len) && end == j + len);
+      if (!endOk)
+        return false;
+    }
+    Value x = skipIdentity(pad.getData());
+    auto pads = ints(pad.getPads());
+    if (!isM2Act(x) || pad.getMode() != "constant" || !pads ||
+        *pads != std::vector<int64_t>{0, k - 1, 0, 0, 0, 0})
+      return false;
+    if (!isa<NoneType>(pad.getConstantValue().getType())) {
+      auto zero = scalarFloat(pad.getConstantValue());
+      if (!zero || *zero != 0.0f)
+        return false;
+    }
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x, wv, bv).getOutput();
+    replace(op, r, "conv1d");
+    return true;
+  }
+
+  /// A layer's state input: a function argument, or Gather(argument, constant scalar index)
+  /// out of the states of all layers stacked on axis 0.
+  static bool isStateInput(Value v) {
+    if (isa<BlockArgument>(v))
+      return true;
+    auto g = v.getDefiningOp<ox::GatherOp>();
+    if (!g || g.getAxis() != 0 || !isa<BlockArgument>(g.getData()) || rankOf(g.getIndices()) != 0)
+      return false;
+    auto idx = ints(g.getIndices());
+    return idx && idx->size() == 1;
   }
 
   /// Reshape(Add(ssd_body, Mul(Reshape(x), D)), (b, l, h*p)) with the body built from
@@ -639,15 +835,20 @@ struct Raiser {
     Value softplusIn;
     ox::NegOp negA;
     bool usesB = false, usesC = false, hasScan = false;
+    Value stateIn;
     while (!work.empty()) {
       Value v = work.pop_back_val();
       if (v == Bv)
         usesB = true;
       if (v == Cv)
         usesC = true;
-      if (isa<BlockArgument>(v)) {
-        why = "the SSD body reads a function argument";
-        return false;
+      if (isStateInput(v)) {
+        if (stateIn && stateIn != v) {
+          why = "the SSD body reads two state inputs";
+          return false;
+        }
+        stateIn = v;
+        continue;
       }
       Operation *d = v.getDefiningOp();
       if (!seen.insert(d).second)
@@ -689,9 +890,32 @@ struct Raiser {
       for (Value o : d->getOperands())
         work.push_back(o);
     }
-    if (!softplus || !negA || !usesB || !usesC || !hasScan) {
+    // With a state input (the step graph), the state update S * decay + ... is the new state.
+    Operation *newState = nullptr;
+    if (stateIn) {
+      for (Operation *u : stateIn.getUsers())
+        if (isa<ox::MulOp>(u) && seen.contains(u))
+          for (Operation *uu : u->getUsers())
+            if (isa<ox::AddOp>(uu) && seen.contains(uu)) {
+              if (newState && newState != uu) {
+                why = "the SSD state feeds two updates";
+                return false;
+              }
+              newState = uu;
+            }
+      if (!newState) {
+        why = "the SSD reads a state but has no update state * decay + input";
+        return false;
+      }
+      for (Operation *u : newState->getUsers())
+        if (!seen.contains(u) && !op->isBeforeInBlock(u)) {
+          why = "the new SSD state is used before the SSD output";
+          return false;
+        }
+    }
+    if (!softplus || !negA || !usesB || !usesC || !(hasScan || newState)) {
       why = "the SSD body lacks one of softplus(dt + dt_bias), -exp(A_log), B, C or a "
-            "CumSum/Einsum scan";
+            "CumSum/Einsum scan or state update";
       return false;
     }
     auto dtAdd = def<ox::AddOp>(softplusIn);
@@ -745,13 +969,28 @@ struct Raiser {
       A[i] = -std::exp((*aLog)[i]);
     Location loc = op.getLoc();
     auto hType = RankedTensorType::get({h}, builder.getF32Type());
+    Type stateType;
+    if (stateIn) {
+      // (b, h, p, n) of this SSD.
+      auto st = ranked(stateIn);
+      auto xt = ranked(xflat), bt = ranked(Bv);
+      if (!st || st.getRank() != 4 || !st.getElementType().isF32() || !xt || !bt ||
+          xt.isDynamicDim(2) || bt.isDynamicDim(2) || st.getDimSize(1) != h ||
+          st.getDimSize(2) != xt.getDimSize(2) / h || st.getDimSize(3) != bt.getDimSize(2) / *g) {
+        why = "the SSD state is not (batch, heads, headdim, d_state)";
+        return false;
+      }
+      stateType = st;
+    }
     builder.setInsertionPoint(op);
-    Value r = builder.create<m2::SSDOp>(
-        loc, xflat.getType(), xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
+    auto r = builder.create<m2::SSDOp>(
+        loc, xflat.getType(), stateType, xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
         weight(DenseElementsAttr::get(hType, llvm::ArrayRef<float>(A)), loc), Bv, Cv,
-        weight(reshape(dAttr, {h}), loc), builder.getI64IntegerAttr(*g),
+        weight(reshape(dAttr, {h}), loc), stateIn, builder.getI64IntegerAttr(*g),
         builder.getI64IntegerAttr(chunk));
-    replace(op, r, "ssd");
+    if (newState)
+      newState->getResult(0).replaceAllUsesWith(r.getNewState());
+    replace(op, r.getY(), "ssd");
     return true;
   }
 
@@ -797,6 +1036,95 @@ struct Raiser {
     }
   }
 
+  /// A step graph takes the states of all layers stacked on axis 0 (conv_states (layers, b,
+  /// C, K), ssm_states (layers, b, h, p, n)) and returns them stacked the same way. Once each
+  /// layer's slice `Gather(states, i)` feeds only m2 ops, and each returned stack is
+  /// `Concat(Unsqueeze(new_i, 0)...)` of m2 new states, the function takes and returns one
+  /// state per layer (named `states[i]`). Results that are m2 values take the m2 type (the
+  /// step graph's (b, vocab) logits become (b, 1, vocab)).
+  void unstackStates() {
+    MLIRContext *ctx = func.getContext();
+    auto named = [&](DictionaryAttr attrs, int64_t k) -> DictionaryAttr {
+      auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : StringAttr();
+      if (!name)
+        return DictionaryAttr::get(ctx);
+      return DictionaryAttr::get(
+          ctx, {NamedAttribute(StringAttr::get(ctx, "onnx.name"),
+                               StringAttr::get(ctx, name.str() + "[" + std::to_string(k) + "]"))});
+    };
+    for (unsigned i = func.getNumArguments(); i-- > 0;) {
+      BlockArgument arg = func.getArgument(i);
+      auto t = ranked(arg);
+      if (!t || t.getRank() < 3 || t.isDynamicDim(0) || arg.use_empty())
+        continue;
+      int64_t n = t.getDimSize(0);
+      auto slice = RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+      std::vector<ox::GatherOp> layers(static_cast<size_t>(n));
+      bool ok = true;
+      for (Operation *u : arg.getUsers()) {
+        auto g = dyn_cast<ox::GatherOp>(u);
+        auto idx = g && g.getData() == arg && g.getAxis() == 0 && rankOf(g.getIndices()) == 0
+                       ? ints(g.getIndices())
+                       : std::nullopt;
+        if (!idx || idx->size() != 1 || (*idx)[0] < 0 || (*idx)[0] >= n || layers[(*idx)[0]] ||
+            g.getType() != slice || llvm::any_of(g->getUsers(), [](Operation *x) {
+              return !isa<m2::M2Dialect>(x->getDialect());
+            })) {
+          ok = false;
+          break;
+        }
+        layers[(*idx)[0]] = g;
+      }
+      if (!ok || llvm::any_of(layers, [](ox::GatherOp g) { return !g; }))
+        continue;
+      DictionaryAttr attrs = func.getArgAttrDict(i);
+      for (int64_t k = 0; k < n; ++k) {
+        func.insertArgument(i + 1 + k, slice, named(attrs, k), arg.getLoc());
+        layers[k].getResult().replaceAllUsesWith(func.getArgument(i + 1 + k));
+        layers[k].erase();
+      }
+      func.eraseArgument(i);
+    }
+
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    llvm::SmallVector<Value> operands;
+    llvm::SmallVector<Type> types;
+    llvm::SmallVector<DictionaryAttr> attrs;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      DictionaryAttr a = func.getResultAttrDict(i);
+      llvm::SmallVector<Value> parts;
+      auto cat = v.getDefiningOp<ox::ConcatOp>();
+      auto t = ranked(v);
+      if (cat && cat.getAxis() == 0 && t && !t.isDynamicDim(0) &&
+          t.getDimSize(0) == static_cast<int64_t>(cat.getInputs().size())) {
+        auto slice = RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+        for (Value in : cat.getInputs()) {
+          auto un = in.getDefiningOp<ox::UnsqueezeOp>();
+          if (!un || !isAxis(ints(un.getAxes()), 0, t.getRank()) || !isM2Def(un.getData()) ||
+              un.getData().getType() != slice) {
+            parts.clear();
+            break;
+          }
+          parts.push_back(un.getData());
+        }
+      }
+      if (parts.empty()) {
+        operands.push_back(v);
+        types.push_back(isM2Def(v) ? v.getType() : func.getResultTypes()[i]);
+        attrs.push_back(a ? a : DictionaryAttr::get(ctx));
+        continue;
+      }
+      for (auto [k, p] : llvm::enumerate(parts)) {
+        operands.push_back(p);
+        types.push_back(p.getType());
+        attrs.push_back(named(a, static_cast<int64_t>(k)));
+      }
+    }
+    ret->setOperands(operands);
+    func.setType(FunctionType::get(ctx, func.getArgumentTypes(), types));
+    func.setAllResultAttrs(attrs);
+  }
+
   LogicalResult run(bool strict) {
     std::vector<std::string> notes;
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
@@ -819,13 +1147,15 @@ struct Raiser {
         if (!ssd(r, why) && !why.empty())
           notes.push_back(why);
       } else if (auto a = dyn_cast<ox::AddOp>(op))
-        residual(a);
+        convWindow(a) || residual(a);
       // A softplus that no SSD consumed becomes m2.softplus after the walk.
     }
     eraseDead();
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
       if (isa<ox::SoftplusOp, ox::LogOp>(op))
         softplus(&op);
+    eraseDead();
+    unstackStates();
     eraseDead();
 
     std::map<std::string, int> left;
