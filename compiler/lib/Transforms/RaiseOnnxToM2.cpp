@@ -237,7 +237,8 @@ struct Raiser {
           mean.getAxes()->size() != 1)
         return std::nullopt;
       int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
-      int64_t r = rankOf(x);
+      // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)).
+      int64_t r = rankOf(mean.getReduced()) > 0 ? rankOf(mean.getReduced()) : rankOf(x);
       if (!(axis == -1 || (r > 0 && axis == r - 1)))
         return std::nullopt;
       if (!meanOf(mean.getData(), x))
@@ -520,28 +521,103 @@ struct Raiser {
     return table;
   }
 
+  /// m2.split of `x` into `sizes` on the last axis, before `at`.
+  m2::SplitOp makeSplit(Operation *at, Value x, llvm::ArrayRef<int64_t> sizes) {
+    builder.setInsertionPoint(at);
+    llvm::SmallVector<Type> types;
+    for (int64_t s : sizes)
+      types.push_back(withLast(x, s));
+    ++raised["split"];
+    return builder.create<m2::SplitOp>(at->getLoc(), types, x, builder.getDenseI64ArrayAttr(sizes));
+  }
+
+  /// Split on the last axis with constant sizes, or in equal parts without them.
   bool split(ox::SplitOp op) {
     Value x = skipIdentity(op.getInput());
-    auto sizes = ints(op.getSplit());
-    if (!isF32Ranked(x) || !sizes || sizes->size() != op.getNumResults())
+    if (!isF32Ranked(x))
       return false;
-    int64_t r = rankOf(x);
-    if (!(op.getAxis() == -1 || op.getAxis() == r - 1))
+    // The axis counts in the ONNX tensor's rank (a step graph's (b, c) is m2's (b, 1, c)).
+    int64_t r = rankOf(op.getResult(0)) > 0 ? rankOf(op.getResult(0)) : rankOf(x);
+    int64_t width = ranked(x).getShape().back(), parts = op.getNumResults();
+    if (!(op.getAxis() == -1 || op.getAxis() == r - 1) || ShapedType::isDynamic(width))
+      return false;
+    std::optional<std::vector<int64_t>> sizes;
+    if (isa<NoneType>(op.getSplit().getType())) {
+      if (width % parts == 0)
+        sizes = std::vector<int64_t>(parts, width / parts);
+    } else {
+      sizes = ints(op.getSplit());
+    }
+    if (!sizes || static_cast<int64_t>(sizes->size()) != parts)
       return false;
     int64_t total = 0;
     for (int64_t s : *sizes)
       total += s;
-    if (ranked(x).isDynamicDim(r - 1) || total != ranked(x).getShape().back())
+    if (total != width)
       return false;
-    builder.setInsertionPoint(op);
-    llvm::SmallVector<Type> types;
-    for (int64_t s : *sizes)
-      types.push_back(withLast(x, s));
-    auto s =
-        builder.create<m2::SplitOp>(op.getLoc(), types, x, builder.getDenseI64ArrayAttr(*sizes));
+    auto s = makeSplit(op, x, *sizes);
     for (auto [a, b] : llvm::zip(op.getResults(), s.getResults()))
       a.replaceAllUsesWith(b);
-    ++raised["split"];
+    return true;
+  }
+
+  /// [start, end) of a Slice of `x`'s last axis (rank r) with step 1 and constant bounds;
+  /// ends past the axis are clamped to its width.
+  std::optional<std::pair<int64_t, int64_t>> lastAxisRange(ox::SliceOp s, int64_t width) {
+    int64_t r = rankOf(s.getResult()); // the ONNX rank
+    auto starts = ints(s.getStarts()), ends = ints(s.getEnds());
+    if (!starts || !ends || starts->size() != 1 || ends->size() != 1 ||
+        !isAxis(ints(s.getAxes()), r - 1, r))
+      return std::nullopt;
+    if (!isa<NoneType>(s.getSteps().getType())) {
+      auto steps = ints(s.getSteps());
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+        return std::nullopt;
+    }
+    int64_t b = (*starts)[0], e = (*ends)[0];
+    if (b < 0)
+      b += width;
+    if (e < 0)
+      e += width;
+    e = std::min(e, width);
+    if (b < 0 || b >= e)
+      return std::nullopt;
+    return std::pair{b, e};
+  }
+
+  /// Slices of the last axis of one m2 value that tile it exactly ([0, a), [a, b), ...,
+  /// [z, width), each once) are one m2.split, built before the first of them.
+  bool sliceSplit(ox::SliceOp op) {
+    Value x = op.getData();
+    if (!isM2(x) || !isF32Ranked(x))
+      return false;
+    int64_t width = ranked(x).getShape().back();
+    if (ShapedType::isDynamic(width) || !lastAxisRange(op, width))
+      return false;
+    std::map<int64_t, std::pair<int64_t, ox::SliceOp>> pieces; // start -> (end, slice)
+    for (Operation *u : x.getUsers()) {
+      auto s = dyn_cast<ox::SliceOp>(u);
+      if (!s)
+        continue;
+      auto range = lastAxisRange(s, width);
+      if (!range || pieces.count(range->first))
+        return false;
+      pieces[range->first] = {range->second, s};
+    }
+    int64_t at = 0;
+    std::vector<int64_t> sizes;
+    for (auto &[start, piece] : pieces) {
+      if (start != at)
+        return false;
+      sizes.push_back(piece.first - start);
+      at = piece.first;
+    }
+    if (at != width || sizes.size() < 2)
+      return false;
+    auto split = makeSplit(op, x, sizes);
+    size_t i = 0;
+    for (auto &[start, piece] : pieces)
+      piece.second.getResult().replaceAllUsesWith(split.getResult(i++));
     return true;
   }
 
@@ -1109,6 +1185,9 @@ struct Raiser {
         }
       }
       if (parts.empty()) {
+        Value m = skipIdentity(v); // an m2 value, or the view of one, is returned as it is
+        if (isM2Def(m))
+          v = m;
         operands.push_back(v);
         types.push_back(isM2Def(v) ? v.getType() : func.getResultTypes()[i]);
         attrs.push_back(a ? a : DictionaryAttr::get(ctx));
@@ -1141,6 +1220,8 @@ struct Raiser {
         einsumLinear(es);
       else if (auto s = dyn_cast<ox::SplitOp>(op))
         split(s);
+      else if (auto sl = dyn_cast<ox::SliceOp>(op))
+        sliceSplit(sl);
       else if (auto t = dyn_cast<ox::TransposeOp>(op))
         conv(t);
       else if (auto r = dyn_cast<ox::ReshapeOp>(op)) {
