@@ -564,7 +564,8 @@ struct Raiser {
   /// [start, end) of a Slice of `x`'s last axis (rank r) with step 1 and constant bounds;
   /// ends past the axis are clamped to its width.
   std::optional<std::pair<int64_t, int64_t>> lastAxisRange(ox::SliceOp s, int64_t width) {
-    int64_t r = rankOf(s.getResult()); // the ONNX rank
+    // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)), or the m2 rank when lost.
+    int64_t r = rankOf(s.getResult()) > 0 ? rankOf(s.getResult()) : rankOf(s.getData());
     auto starts = ints(s.getStarts()), ends = ints(s.getEnds());
     if (!starts || !ends || starts->size() != 1 || ends->size() != 1 ||
         !isAxis(ints(s.getAxes()), r - 1, r))
@@ -766,10 +767,13 @@ struct Raiser {
     });
     if (!cat)
       return false;
-    int64_t winRank = rankOf(cat.getResult());
-    if (winRank < 3 || !isAxis(ints(rs.getAxes()), winRank - 1, winRank) ||
-        !(cat.getAxis() == -1 || cat.getAxis() == winRank - 1))
-      return false;
+    // The window is (b, C, K) in the step form, (b, L, C, K) in the other; when shape
+    // inference lost its rank, the form says it.
+    auto lastAxes = [&](int64_t winRank) {
+      int64_t r = rankOf(cat.getResult());
+      return (r < 0 || r == winRank) && isAxis(ints(rs.getAxes()), winRank - 1, winRank) &&
+             (cat.getAxis() == -1 || cat.getAxis() == winRank - 1);
+    };
     auto ws = w.getShapedType().getShape();
     if (!(ws.size() == 2 || (ws.size() == 3 && ws[1] == 1)))
       return false;
@@ -788,7 +792,7 @@ struct Raiser {
     if (cat.getInputs().size() == 2) {
       auto slice = def<ox::SliceOp>(cat.getInputs()[0]);
       auto un = def<ox::UnsqueezeOp>(cat.getInputs()[1]);
-      if (!slice || !un || !isAxis(ints(un.getAxes()), winRank - 1, winRank))
+      if (!slice || !un || !lastAxes(3) || !isAxis(ints(un.getAxes()), 2, 3))
         return false;
       Value x = skipIdentity(un.getData());
       Value state = slice.getData();
@@ -817,7 +821,7 @@ struct Raiser {
     }
 
     // Whole sequence: K shifted slices of Pad(x) stacked on a new last axis.
-    if (static_cast<int64_t>(cat.getInputs().size()) != k || winRank != 4)
+    if (static_cast<int64_t>(cat.getInputs().size()) != k || !lastAxes(4))
       return false;
     ox::PadOp pad;
     for (int64_t j = 0; j < k; ++j) {
@@ -838,7 +842,10 @@ struct Raiser {
       auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
       if (!starts || starts->size() != 1 || (*starts)[0] != j || !ends || ends->size() != 1)
         return false;
-      int64_t end = (*ends)[0], len = ranked(skipIdentity(p.getData())).getDimSize(1);
+      auto padded = ranked(skipIdentity(p.getData()));
+      if (!padded || padded.getRank() != 3)
+        return false;
+      int64_t end = (*ends)[0], len = padded.getDimSize(1);
       bool endOk = (j < k - 1 && end == j - (k - 1)) ||
                    (j == k - 1 && end >= std::numeric_limits<int32_t>::max()) ||
                    (!ShapedType::isDynamic(len) && end == j + len);
