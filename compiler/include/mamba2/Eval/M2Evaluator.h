@@ -1,5 +1,6 @@
 // The fp32 evaluator of the `m2` dialect: runs a raised Mamba2 module on token ids, prefill then
-// decode, carrying each conv1d's and ssd's state between calls.
+// decode, carrying each conv1d's and ssd's state between calls (the ops' own state, or, for a
+// step function with explicit state arguments and results, those).
 //
 // Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
 // batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
