@@ -140,3 +140,25 @@ func.func @stacked_states(%in: tensor<1x1x6xf32>, %states: tensor<2x1x6x4xf32> {
   %y3 = onnx.Unsqueeze %y1, %one : (tensor<1x6xf32>, tensor<1xi64>) -> tensor<1x1x6xf32>
   return %y3, %all : tensor<1x1x6xf32>, tensor<2x1x6x4xf32>
 }
+
+// -----
+
+// Tests a step graph's linear written as Gemm(x (b, d), W (out, in), transB = 1): x is the view
+// of an m2 (b, 1, d) value, so it is m2.linear with W transposed to (in, out), and the
+// Unsqueeze back to (b, 1, out) is looked through.
+// CHECK-LABEL: func.func @gemm_step
+// CHECK: %[[W:.+]] = m2.constant dense<{{\[\[}}1.000000e+00, 5.000000e+00, 9.000000e+00], [2.000000e+00, 6.000000e+00, 1.000000e+01], [3.000000e+00, 7.000000e+00, 1.100000e+01], [4.000000e+00, 8.000000e+00, 1.200000e+01]]> : tensor<4x3xf32>
+// CHECK: %[[X:.+]] = m2.silu
+// CHECK: %[[L:.+]] = m2.linear %[[X]], %[[W]] : (tensor<2x1x4xf32>, tensor<4x3xf32>) -> tensor<2x1x3xf32>
+// CHECK: return %[[L]] : tensor<2x1x3xf32>
+func.func @gemm_step(%in: tensor<2x1x4xf32>) -> tensor<2x1x3xf32> {
+  %x3 = m2.silu %in : tensor<2x1x4xf32>
+  %flat = onnx.Constant {value = dense<[2, 4]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %x = onnx.Reshape %x3, %flat : (tensor<2x1x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+  %w = onnx.Constant {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]> : tensor<3x4xf32>} : () -> tensor<3x4xf32>
+  %none = onnx.NoValue : () -> none
+  %g = onnx.Gemm %x, %w, %none {transB = 1 : i64} : (tensor<2x4xf32>, tensor<3x4xf32>, none) -> tensor<2x3xf32>
+  %one = onnx.Constant {value = dense<1> : tensor<1xi64>} : () -> tensor<1xi64>
+  %u = onnx.Unsqueeze %g, %one : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<2x1x3xf32>
+  return %u : tensor<2x1x3xf32>
+}
