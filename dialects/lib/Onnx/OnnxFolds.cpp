@@ -1,8 +1,9 @@
 // Folders of the `onnx` ops. They evaluate the shape arithmetic that exporters emit for dynamic
 // axes (Shape, Gather, Unsqueeze, Concat, ConstantOfShape, Mod, Equal, Where, Expand, Transpose,
-// ...) once the tensor lengths are concrete. Only exact computations fold: integer and bool arithmetic,
-// and data movement of any element type. Float arithmetic is left to the evaluator so that
-// folding never changes a rounding. Results fold only into static result types they match.
+// ...) once the tensor lengths are concrete. Only exact computations fold: integer and bool
+// arithmetic, and data movement of any element type. Float arithmetic is left to the evaluator
+// so that folding never changes a rounding. Results fold only into static result types they
+// match.
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
 
 #include <algorithm>
