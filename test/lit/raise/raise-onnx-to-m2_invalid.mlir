@@ -135,3 +135,18 @@ func.func @ssd_step_no_input(%proj: tensor<1x1x12xf32>, %s: tensor<1x2x2x2xf32>)
   %out = onnx.Reshape %yd, %sho : (tensor<1x2x2xf32>, tensor<3xi64>) -> tensor<1x1x4xf32>
   return %out, %s1 : tensor<1x1x4xf32>, tensor<1x2x2x2xf32>
 }
+
+// -----
+
+// Tests that stacked states stay one argument when a layer's slice feeds something that is not
+// raised (here a Tanh): the Gathers stay and are reported with it, the signature is unchanged.
+// expected-error @+1 {{6 onnx op(s) not raised to m2: Concat x1, Constant x2, Gather x1, Tanh x1, Unsqueeze x1}}
+func.func @stacked_state_not_raised(%states: tensor<2x1x6x4xf32>) -> tensor<2x1x6x4xf32> {
+  %i0 = onnx.Constant {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %s0 = onnx.Gather %states, %i0 {axis = 0 : i64} : (tensor<2x1x6x4xf32>, tensor<i64>) -> tensor<1x6x4xf32>
+  %t = onnx.Tanh %s0 : (tensor<1x6x4xf32>) -> tensor<1x6x4xf32>
+  %zero = onnx.Constant {value = dense<0> : tensor<1xi64>} : () -> tensor<1xi64>
+  %u = onnx.Unsqueeze %t, %zero : (tensor<1x6x4xf32>, tensor<1xi64>) -> tensor<1x1x6x4xf32>
+  %all = onnx.Concat %u, %u {axis = 0 : i64} : (tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32>) -> tensor<2x1x6x4xf32>
+  return %all : tensor<2x1x6x4xf32>
+}
