@@ -12,8 +12,8 @@ Two forms, as the compiler's importer expects them:
         [--variant NAME ...]
 
 --variant writes the chunked form with other operators for the same function (see
-mamba2ref.variants: softplus-log-exp, conv-pad, linear-einsum, split-slice, norm-div,
-segsum-cumsum), as other exporters do; `all` selects every one.
+mamba2ref.variants: softplus-log-exp, conv-pad, linear-einsum, linear-gemm, split-slice,
+norm-div, segsum-cumsum), as other exporters do; `all` selects every one.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ torch.onnx.export traces different ONNX operators for the same function (up to f
   softplus-log-exp  dt = log(1 + exp(dt + dt_bias))         Log, Add, Exp instead of Softplus
   conv-pad          causal conv as Pad + K shifted Slices stacked + Mul + ReduceSum, not Conv
   linear-einsum     in_proj / out_proj as Einsum("blk,nk->bln") with the (out, in) weight
+  linear-gemm       in_proj / out_proj as Gemm(x flattened to (b*l, d), W, zeros, transB = 1)
+                    reshaped back to (b, l, n) (with linear-einsum: in_proj Einsum, out_proj Gemm)
   split-slice       the in_proj and conv output splits as Slices, not Split
   norm-div          RMS norms as x / sqrt(mean(x * x) + eps): Mul, ReduceMean, Sqrt, Div
   segsum-cumsum     the chunk's segment sums as differences of one CumSum, masked with a Trilu
@@ -25,8 +27,8 @@ import torch.nn.functional as F
 
 from . import model as ref
 
-VARIANTS = ("softplus-log-exp", "conv-pad", "linear-einsum", "split-slice", "norm-div",
-            "segsum-cumsum")
+VARIANTS = ("softplus-log-exp", "conv-pad", "linear-einsum", "linear-gemm", "split-slice",
+            "norm-div", "segsum-cumsum")
 
 
 def _rms(x, eps, div: bool):
@@ -45,8 +47,14 @@ def _split(x, sizes, slices: bool):
     return tuple(out)
 
 
-def _linear(x, lin, einsum: bool):
-    return torch.einsum("blk,nk->bln", x, lin.weight) if einsum else lin(x)
+def _linear(x, lin, how: str):
+    if how == "einsum":
+        return torch.einsum("blk,nk->bln", x, lin.weight)
+    if how == "gemm":
+        b, l, d = x.shape
+        zeros = torch.zeros(lin.out_features, dtype=x.dtype)
+        return torch.addmm(zeros, x.reshape(-1, d), lin.weight.t()).reshape(b, l, -1)
+    return lin(x)
 
 
 def _segment_sum_cumsum(a: torch.Tensor) -> torch.Tensor:
@@ -78,7 +86,9 @@ def apply(model: ref.Mamba2LM, names: Iterable[str]) -> ref.Mamba2LM:
         raise ValueError(f"unknown variants {sorted(unknown)} (known: {', '.join(VARIANTS)})")
     div = "norm-div" in names
     slices = "split-slice" in names
-    einsum = "linear-einsum" in names
+    einsum, gemm = "linear-einsum" in names, "linear-gemm" in names
+    in_how = "einsum" if einsum else "gemm" if gemm else "matmul"
+    out_how = "gemm" if gemm else "einsum" if einsum else "matmul"
     segsum = _segment_sum_cumsum if "segsum-cumsum" in names else ref.segment_sum
 
     def norm_forward(self, x):
@@ -94,7 +104,7 @@ def apply(model: ref.Mamba2LM, names: Iterable[str]) -> ref.Mamba2LM:
         cfg = self.cfg
         l = u.shape[1]
         gn = cfg.ngroups * cfg.d_state
-        z, xbc, dt = _split(_linear(u, self.in_proj, einsum),
+        z, xbc, dt = _split(_linear(u, self.in_proj, in_how),
                             [cfg.d_inner, cfg.conv_dim, cfg.nheads], slices)
         if "conv-pad" in names:
             xbc = _causal_conv_pad(xbc, self.conv1d)
@@ -111,7 +121,7 @@ def apply(model: ref.Mamba2LM, names: Iterable[str]) -> ref.Mamba2LM:
         y, _ = ref.ssd_chunked(xh, dt, A, Bh, Ch, cfg.chunk_size, segsum=segsum)
         y = y + xh * self.D[:, None]
         y = y.reshape(*y.shape[:2], cfg.d_inner)
-        return _linear(self.norm(y, z), self.out_proj, einsum)
+        return _linear(self.norm(y, z), self.out_proj, out_how)
 
     for layer in model.layers:
         layer.norm.forward = types.MethodType(norm_forward, layer.norm)

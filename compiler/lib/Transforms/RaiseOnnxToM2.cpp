@@ -408,25 +408,102 @@ struct Raiser {
     return true;
   }
 
+  /// Element `i` of a 1-D shape tensor that is a Concat (or a constant): a constant, or
+  /// dimension `index` of a value read as Unsqueeze(Gather(Shape(of), index)).
+  struct ShapeDim {
+    std::optional<int64_t> value;
+    Value of;
+    int64_t index = -1;
+  };
+  std::optional<ShapeDim> shapeDim(Value shape, int64_t i) {
+    if (auto c = shapeElement(shape, i))
+      return ShapeDim{c, {}, -1};
+    auto cat = def<ox::ConcatOp>(shape);
+    if (!cat)
+      return std::nullopt;
+    for (Value p : cat.getInputs()) {
+      auto t = ranked(p);
+      if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+        return std::nullopt;
+      if (i >= t.getDimSize(0)) {
+        i -= t.getDimSize(0);
+        continue;
+      }
+      auto un = def<ox::UnsqueezeOp>(p);
+      auto g = un ? def<ox::GatherOp>(un.getData()) : ox::GatherOp();
+      auto sh = g ? def<ox::ShapeOp>(g.getData()) : ox::ShapeOp();
+      auto idx = g ? ints(g.getIndices()) : std::nullopt;
+      if (!sh || sh.getStart() || !idx || idx->size() != 1 || t.getDimSize(0) != 1)
+        return std::nullopt;
+      return ShapeDim{std::nullopt, skipIdentity(sh.getData()), (*idx)[0]};
+    }
+    return std::nullopt;
+  }
+
+  /// A linear on activations flattened to rows and the result unflattened:
+  ///   Reshape(op(Reshape(v (b, l, d), (-1, d)), W), (b, l, n or -1))
+  /// with b and l read from the shape of v (or of a value of the same batch and length) or
+  /// equal constants. Returns v and the outer Reshape, or nulls.
+  std::pair<Value, Operation *> flattened(Operation *op, Value a) {
+    auto in = def<ox::ReshapeOp>(a);
+    if (!in || !op->getResult(0).hasOneUse())
+      return {};
+    Value v = skipIdentity(in.getData());
+    auto vt = ranked(v);
+    auto out = dyn_cast<ox::ReshapeOp>(*op->getResult(0).getUsers().begin());
+    auto inShape = ranked(in.getShape()), outShape = out ? ranked(out.getShape()) : nullptr;
+    if (!isM2(v) || !vt || vt.getRank() != 3 || vt.isDynamicDim(2) || !out || !inShape ||
+        inShape.getShape() != llvm::ArrayRef<int64_t>{2} || !outShape ||
+        outShape.getShape() != llvm::ArrayRef<int64_t>{3})
+      return {};
+    // dim j of v: the constant size, or read from the shape of v (or its batch/length).
+    auto isDim = [&](std::optional<ShapeDim> e, int64_t j) {
+      if (!e)
+        return false;
+      if (e->value)
+        return !vt.isDynamicDim(j) && *e->value == vt.getDimSize(j);
+      return e->index == j &&
+             (j == 2 ? e->of == v || (ranked(e->of) && ranked(e->of).getRank() == 3 &&
+                                      ranked(e->of).getDimSize(2) == vt.getDimSize(2))
+                     : sameLength(e->of, v) || e->of == v);
+    };
+    auto rows = shapeElement(in.getShape(), 0);
+    if (!rows || *rows != -1 || !isDim(shapeDim(in.getShape(), 1), 2) ||
+        !isDim(shapeDim(out.getShape(), 0), 0) || !isDim(shapeDim(out.getShape(), 1), 1))
+      return {};
+    auto n = shapeElement(out.getShape(), 2);
+    auto rt = ranked(op->getResult(0));
+    if (!n || !(*n == -1 || (rt && rt.getRank() == 2 && *n == rt.getDimSize(1))))
+      return {};
+    return {v, out};
+  }
+
+  /// MatMul(x, W) with a constant W (in, out): m2.linear, or m2.lm_head when W is the
+  /// transposed embedding table. x may be flattened to rows (see `flattened`).
   bool linear(ox::MatMulOp op) {
     Value x = skipIdentity(op.getA());
     ElementsAttr w = constant(op.getB());
-    if (!isF32Ranked(x) || !w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
       return false;
+    Operation *anchor = op;
+    if (auto [v, outer] = flattened(op, x); v) {
+      x = v;
+      anchor = outer;
+    }
     auto ws = w.getShapedType().getShape();
-    if (ranked(x).getShape().back() != ws[0])
+    if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
-    builder.setInsertionPoint(op);
+    builder.setInsertionPoint(anchor);
     // A weight that is the transpose of the embedding table is the tied lm_head.
     if (ElementsAttr table = tiedTable(w)) {
       Value r = builder.create<m2::LMHeadOp>(op.getLoc(), withLast(x, ws[1]), x,
                                              weight(table, op.getLoc()));
-      replace(op, r, "lm_head");
+      replace(anchor, r, "lm_head");
       return true;
     }
     Value r =
         builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x, weight(w, op.getLoc()));
-    replace(op, r, "linear");
+    replace(anchor, r, "linear");
     return true;
   }
 
@@ -447,22 +524,32 @@ struct Raiser {
 
   /// Builds m2.linear(x, w) with w (in, out) for `op`.
   bool makeLinear(Operation *op, Value x, ElementsAttr w) {
+    Operation *anchor = op;
+    if (auto [v, outer] = flattened(op, x); v) {
+      x = v;
+      anchor = outer;
+    }
     auto ws = w.getShapedType().getShape();
     if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
-    builder.setInsertionPoint(op);
+    builder.setInsertionPoint(anchor);
     Value r =
         builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x, weight(w, op->getLoc()));
-    replace(op, r, "linear");
+    replace(anchor, r, "linear");
     return true;
   }
 
-  /// Gemm(x, W) without C, alpha 1, transA 0: x @ W, or x @ W^T with transB.
+  /// Gemm(x, W) without C (or with a C of zeros), alpha 1, transA 0: x @ W, or x @ W^T with
+  /// transB; x may be flattened to rows (see `flattened`).
   bool gemm(ox::GemmOp op) {
     ElementsAttr w = constant(op.getB());
-    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32() ||
-        !isa<NoneType>(op.getC().getType()) || op.getTransA() != 0 ||
-        op.getAlpha().convertToFloat() != 1.0f)
+    bool noBias = isa<NoneType>(op.getC().getType());
+    if (!noBias) {
+      auto c = floats(constant(op.getC()));
+      noBias = c && llvm::all_of(*c, [](float f) { return f == 0.0f; });
+    }
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32() || !noBias ||
+        op.getTransA() != 0 || op.getAlpha().convertToFloat() != 1.0f)
       return false;
     if (op.getTransB() != 0)
       w = transposed(w);

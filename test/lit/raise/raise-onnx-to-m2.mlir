@@ -269,3 +269,50 @@ func.func @causal_conv_pad_mul_reducesum(%in: tensor<1x5x6xf32>) -> tensor<1x5x6
   %y = onnx.Add %b, %r : (tensor<6xf32>, tensor<1x5x6xf32>) -> tensor<1x5x6xf32>
   return %y : tensor<1x5x6xf32>
 }
+
+// -----
+
+// Tests a linear on activations flattened to rows: Reshape(x, (-1, d)), Gemm with transB and a
+// C of zeros, Reshape back to (b, l, n) with b and l read from the shape of x, is m2.linear on
+// x itself; MatMul flattened the same way too.
+// CHECK-LABEL: func.func @flattened_linears
+// CHECK: %[[X:.+]] = m2.silu
+// CHECK: %[[G:.+]] = m2.linear %[[X]], %{{.+}} : (tensor<?x?x4xf32>, tensor<4x3xf32>) -> tensor<?x?x3xf32>
+// CHECK: %[[M:.+]] = m2.linear %[[G]], %{{.+}} : (tensor<?x?x3xf32>, tensor<3x2xf32>) -> tensor<?x?x2xf32>
+// CHECK: return %[[M]]
+// CHECK-NOT: onnx.
+func.func @flattened_linears(%in: tensor<?x?x4xf32>) -> tensor<?x?x2xf32> {
+  %x = m2.silu %in : tensor<?x?x4xf32>
+  %s = onnx.Shape %x : (tensor<?x?x4xf32>) -> tensor<3xi64>
+  %i0 = onnx.Constant {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %i1 = onnx.Constant {value = dense<1> : tensor<i64>} : () -> tensor<i64>
+  %i2 = onnx.Constant {value = dense<2> : tensor<i64>} : () -> tensor<i64>
+  %a0 = onnx.Constant {value = dense<0> : tensor<1xi64>} : () -> tensor<1xi64>
+  %b = onnx.Gather %s, %i0 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %l = onnx.Gather %s, %i1 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %d = onnx.Gather %s, %i2 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %ub = onnx.Unsqueeze %b, %a0 : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %ul = onnx.Unsqueeze %l, %a0 : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %ud = onnx.Unsqueeze %d, %a0 : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %m1 = onnx.Constant {value = dense<-1> : tensor<1xi64>} : () -> tensor<1xi64>
+  %flat = onnx.Concat %m1, %ud {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %back = onnx.Concat %ub, %ul, %m1 {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<3xi64>
+  %x2 = onnx.Reshape %x, %flat : (tensor<?x?x4xf32>, tensor<2xi64>) -> tensor<?x4xf32>
+  %w = onnx.Constant {value = dense<0.5> : tensor<3x4xf32>} : () -> tensor<3x4xf32>
+  %zeros = onnx.Constant {value = dense<0.0> : tensor<3xf32>} : () -> tensor<3xf32>
+  %g2 = onnx.Gemm %x2, %w, %zeros {transB = 1 : i64} : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+  %g = onnx.Reshape %g2, %back : (tensor<?x3xf32>, tensor<3xi64>) -> tensor<?x?x3xf32>
+  %three = onnx.Constant {value = dense<[-1, 3]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %g3 = onnx.Reshape %g, %three : (tensor<?x?x3xf32>, tensor<2xi64>) -> tensor<?x3xf32>
+  %w2 = onnx.Constant {value = dense<0.25> : tensor<3x2xf32>} : () -> tensor<3x2xf32>
+  %m2 = onnx.MatMul %g3, %w2 : (tensor<?x3xf32>, tensor<3x2xf32>) -> tensor<?x2xf32>
+  %s2 = onnx.Shape %g : (tensor<?x?x3xf32>) -> tensor<3xi64>
+  %b2 = onnx.Gather %s2, %i0 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %l2 = onnx.Gather %s2, %i1 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %ub2 = onnx.Unsqueeze %b2, %a0 : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %ul2 = onnx.Unsqueeze %l2, %a0 : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %two = onnx.Constant {value = dense<2> : tensor<1xi64>} : () -> tensor<1xi64>
+  %back2 = onnx.Concat %ub2, %ul2, %two {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<3xi64>
+  %y = onnx.Reshape %m2, %back2 : (tensor<?x2xf32>, tensor<3xi64>) -> tensor<?x?x2xf32>
+  return %y : tensor<?x?x2xf32>
+}
