@@ -73,16 +73,18 @@ public:
           loc, act(dProj), n, weight({s.dModel, dProj}, 1.0f / std::sqrt(float(s.dModel))));
       auto split = b_.create<m2::SplitOp>(loc, TypeRange{act(s.dInner()), act(s.convDim()), act(H)},
                                           p, b_.getDenseI64ArrayAttr({s.dInner(), s.convDim(), H}));
-      Value c = b_.create<m2::Conv1dOp>(loc, act(s.convDim()), split.getResult(1),
-                                        weight({s.convDim(), s.dConv}, 0.5f),
-                                        weight({s.convDim()}, 0.5f));
+      Value c =
+          b_.create<m2::Conv1dOp>(loc, act(s.convDim()), split.getResult(1),
+                                  weight({s.convDim(), s.dConv}, 0.5f), weight({s.convDim()}, 0.5f))
+              .getOutput();
       c = b_.create<m2::SiluOp>(loc, act(s.convDim()), c);
       auto xbc = b_.create<m2::SplitOp>(loc, TypeRange{act(s.dInner()), act(gn), act(gn)}, c,
                                         b_.getDenseI64ArrayAttr({s.dInner(), gn, gn}));
       Value y = b_.create<m2::SSDOp>(loc, act(s.dInner()), xbc.getResult(0), split.getResult(2),
                                      weight({H}, 1.0f, -4.0f), weight({H}, 7.0f, -8.0f),
                                      xbc.getResult(1), xbc.getResult(2), weight({H}, 0.0f, 1.0f),
-                                     b_.getI64IntegerAttr(s.ngroups), b_.getI64IntegerAttr(256));
+                                     b_.getI64IntegerAttr(s.ngroups), b_.getI64IntegerAttr(256))
+                    .getY();
       Value g = b_.create<m2::GatedRMSNormOp>(loc, act(s.dInner()), y, split.getResult(0),
                                               weight({s.dInner()}, 0.0f, 1.0f), eps,
                                               b_.getI64IntegerAttr(s.ngroups));

@@ -9,6 +9,11 @@ Two forms, as the compiler's importer expects them:
     -> logits (batch, vocab), conv_states_out, ssm_states_out; batch axis dynamic.
 
     /usr/bin/python3 -m mamba2ref.export CHECKPOINT OUT.onnx [--form chunked|step]
+        [--variant NAME ...]
+
+--variant writes the chunked form with other operators for the same function (see
+mamba2ref.variants: softplus-log-exp, conv-pad, linear-einsum, linear-gemm, split-slice,
+norm-div, segsum-cumsum), as other exporters do; `all` selects every one.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import onnx
 import torch
 from torch import nn
 
+from . import variants
 from .model import Mamba2LM, load_checkpoint
 
 OPSET = 17
@@ -84,15 +90,23 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint", help="checkpoint written by mamba2ref.train (.pt)")
     ap.add_argument("out", help="output .onnx")
     ap.add_argument("--form", choices=["chunked", "step"], default="chunked")
+    ap.add_argument("--variant", action="append", default=[],
+                    choices=list(variants.VARIANTS) + ["all"],
+                    help="write this operator variant (chunked form only; repeatable)")
     ap.add_argument("--external-data", action="store_true",
                     help="store weights in OUT.data beside the model")
     args = ap.parse_args(argv)
+    if args.variant and args.form != "chunked":
+        ap.error("--variant applies to the chunked form only")
     model = load_checkpoint(args.checkpoint)
+    names = variants.VARIANTS if "all" in args.variant else args.variant
+    variants.apply(model, names)
     if args.form == "chunked":
         export_chunked(model, args.out, external_data=args.external_data)
     else:
         export_step(model, args.out, external_data=args.external_data)
-    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes, form {args.form})")
+    extra = f", variants {', '.join(names)}" if names else ""
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes, form {args.form}{extra})")
     return 0
 
 

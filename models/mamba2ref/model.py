@@ -134,12 +134,12 @@ def segment_sum(a: torch.Tensor) -> torch.Tensor:
     return s.masked_fill(~causal, -math.inf)
 
 
-def ssd_chunked(x, dt, A, B, C, chunk_size: int, initial_state=None):
+def ssd_chunked(x, dt, A, B, C, chunk_size: int, initial_state=None, segsum=segment_sum):
     """Chunked (matrix) SSD.
 
     x (b, l, h, p), dt (b, l, h) after softplus, A (h), B and C (b, l, h, n) already expanded
     from groups to heads. Returns y (b, l, h, p) without the D skip, and the final state
-    (b, h, p, n)."""
+    (b, h, p, n). `segsum` computes the segment sums (mamba2ref.variants has another form)."""
     b, l, h, p = x.shape
     n = B.shape[-1]
     t = chunk_size
@@ -158,7 +158,7 @@ def ssd_chunked(x, dt, A, B, C, chunk_size: int, initial_state=None):
     dA_cum = torch.cumsum(dA, dim=3)  # (b, h, c, t)
 
     # 1. Within each chunk: y[l] = sum_{s <= l} C[l].B[s] * decay(s -> l) * x[s] dt[s].
-    decay = torch.exp(segment_sum(dA))  # (b, h, c, t, t)
+    decay = torch.exp(segsum(dA))  # (b, h, c, t, t)
     scores = torch.einsum("bclhn,bcshn->bhcls", C, B) * decay  # (b, h, c, t, t)
     y_diag = torch.einsum("bhcls,bcshp->bclhp", scores, xdt)
 
@@ -170,7 +170,7 @@ def ssd_chunked(x, dt, A, B, C, chunk_size: int, initial_state=None):
     if initial_state is None:
         initial_state = torch.zeros(b, h, p, n, dtype=x.dtype, device=x.device)
     states = torch.cat([initial_state.unsqueeze(1), chunk_states], dim=1)  # (b, c+1, h, p, n)
-    chunk_decay = torch.exp(segment_sum(F.pad(dA_cum[..., -1], (1, 0))))  # (b, h, c+1, c+1)
+    chunk_decay = torch.exp(segsum(F.pad(dA_cum[..., -1], (1, 0))))  # (b, h, c+1, c+1)
     states = torch.einsum("bhzc,bchpn->bzhpn", chunk_decay, states)
     entering, final_state = states[:, :-1], states[:, -1]  # (b, c, h, p, n), (b, h, p, n)
 

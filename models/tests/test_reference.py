@@ -9,9 +9,12 @@ import onnx
 import pytest
 import torch
 
+from mamba2ref import variants
 from mamba2ref.export import export_chunked, export_step
 from mamba2ref.model import (Mamba2Config, Mamba2LM, count_parameters, load_checkpoint,
                              save_checkpoint, segment_sum, ssd_chunked, ssd_step)
+
+from mamba2ref.variants import VARIANTS
 
 torch.set_num_threads(1)
 
@@ -142,3 +145,18 @@ def test_greedy_generation_is_deterministic():
     a = m.generate_greedy([72, 101, 108], 10)
     b = m.generate_greedy([72, 101, 108], 10)
     assert a == b and len(a) == 10 and all(0 <= t < 256 for t in a)
+
+
+@pytest.mark.parametrize("names", [[v] for v in VARIANTS] + [list(VARIANTS)])
+def test_export_variants_compute_the_same_function(names):
+    m = small_model(ngroups=2)
+    ids = torch.randint(0, 256, (2, 21), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        ref = m(ids)
+        got = variants.apply(m, names)(ids)
+    assert torch.allclose(ref, got, rtol=0, atol=1e-10), float((ref - got).abs().max())
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown variants"):
+        variants.apply(small_model(), ["conv-fft"])

@@ -3,6 +3,11 @@
 //
 //   node tools/ort/check_golden.mjs GOLDEN_DIR [--model FILE] [--rtol 1e-4] [--atol 1e-4]
 //
+// A whole-sequence model (input_ids (b, l) -> logits (b, l, vocab)) runs each prompt once. A
+// step-form model (mamba2ref.export --form step: every input X other than input_ids is a state
+// returned as X_out) runs each prompt one token at a time from zero states, feeding the
+// returned states back; its (b, vocab) logits of all steps are compared.
+//
 // GOLDEN_DIR holds golden.json and its logits file (models/mamba2ref/golden.py writes them).
 // A logit passes when |ort - golden| <= atol + rtol * max|golden of that prompt|.
 // Exit status 0 when every prompt passes, 1 otherwise, 2 on bad input.
@@ -47,13 +52,41 @@ const flat = new Float32Array(new Uint8Array(raw).buffer); // copy: alignment
 const session = await ort.InferenceSession.create(modelPath, {
   executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
 
+// State inputs of a step-form model, with their shapes for batch 1.
+const states = session.inputMetadata.filter((m) => m.name !== 'input_ids').map((m) => {
+  if (!session.outputNames.includes(`${m.name}_out`)) usage(`${modelPath}: input ${m.name} has no output ${m.name}_out`);
+  return { name: m.name, dims: m.shape.map((d) => (typeof d === 'number' ? d : 1)) };
+});
+
+/// Logits (len x vocab) of one prompt: one run, or one run per token for a step-form model.
+async function logitsOf(ids) {
+  if (states.length === 0) {
+    const input = new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+    const out = await session.run({ input_ids: input });
+    return { dims: out.logits.dims, data: out.logits.data };
+  }
+  const feeds = {};
+  for (const st of states)
+    feeds[st.name] = new ort.Tensor('float32', new Float32Array(st.dims.reduce((a, b) => a * b, 1)), st.dims);
+  const rows = [];
+  for (const id of ids) {
+    feeds.input_ids = new ort.Tensor('int64', BigInt64Array.from([BigInt(id)]), [1, 1]);
+    const out = await session.run(feeds);
+    if (out.logits.dims.length !== 2) return { dims: out.logits.dims, data: out.logits.data };
+    rows.push(out.logits.data);
+    for (const st of states) feeds[st.name] = out[`${st.name}_out`];
+  }
+  const vocab = rows[0].length;
+  const data = new Float32Array(rows.length * vocab);
+  rows.forEach((r, i) => data.set(r, i * vocab));
+  return { dims: [1, ids.length, vocab], data };
+}
+
 let failed = 0;
 console.log('prompt                                    len   max|ort-ref|   max|ref|   verdict');
 for (const p of golden.prompts) {
   const [len, vocab] = p.logits_shape;
-  const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids.map(BigInt)), [1, p.ids.length]);
-  const out = await session.run({ input_ids: ids });
-  const got = out.logits;
+  const got = await logitsOf(p.ids);
   if (got.dims.length !== 3 || got.dims[1] !== len || got.dims[2] !== vocab) {
     console.log(`${p.text.slice(0, 40).padEnd(40)} shape [${got.dims}] != [1,${len},${vocab}]  FAIL`);
     ++failed;

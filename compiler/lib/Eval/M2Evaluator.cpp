@@ -114,8 +114,9 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
     return fail("no function @" + function + " in the module");
   program->func_ = func;
   auto type = func.getFunctionType();
-  if (type.getNumInputs() != 1 || type.getNumResults() != 1)
-    return fail("@" + function + " must take token ids and return logits");
+  if (type.getNumInputs() < 1 || type.getNumResults() != type.getNumInputs())
+    return fail("@" + function +
+                " must take token ids (and states) and return logits (and the new states)");
   auto ids = dyn_cast<RankedTensorType>(type.getInput(0));
   auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
   if (!ids || ids.getRank() != 2 || !ids.getElementType().isInteger(64) || !logits ||
@@ -124,6 +125,21 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
                 " must map (batch, length) int64 ids to (batch, length, vocab) "
                 "logits");
   program->vocab_ = logits.getDimSize(2);
+  // Explicit state: argument i and result i (i >= 1) are one state, (batch, ...) with the rest
+  // static; such a function runs one token per call.
+  for (unsigned i = 1; i < type.getNumInputs(); ++i) {
+    auto s = dyn_cast<RankedTensorType>(type.getInput(i));
+    std::string which = "state argument " + std::to_string(i) + " of @" + function;
+    if (!s || !s.getElementType().isF32() || s.getRank() < 2 ||
+        llvm::any_of(s.getShape().drop_front(), ShapedType::isDynamic))
+      return fail(which + " must be a (batch, ...) f32 tensor with static sizes after the batch");
+    if (type.getResult(i) != s)
+      return fail(which + " must come back as result " + std::to_string(i) + " with its type");
+  }
+  program->numStates_ = type.getNumInputs() - 1;
+  if (type.getNumInputs() > 1 && ids.getDimSize(1) != 1)
+    return fail("@" + function +
+                " takes states, so it must take one token per sequence: ids (batch, 1)");
   for (Operation &op : func.getBody().front()) {
     if (isa<func::ReturnOp>(op))
       continue;
@@ -161,12 +177,37 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
 Session::Session(const Program &program, int64_t batch, ThreadPool &pool)
     : program_(program), batch_(batch), pool_(pool) {}
 
-void Session::reset() { state_.clear(); }
+void Session::reset() {
+  state_.clear();
+  args_.clear();
+}
 
 llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids, int64_t length) {
   const int64_t B = batch_, L = length;
   if (L <= 0 || static_cast<int64_t>(ids.size()) != B * L)
     return fail("expected " + llvm::Twine(B) + " x " + llvm::Twine(L) + " token ids");
+  if (program_.numStates() == 0)
+    return runOnce(ids, L);
+  // A step function: one call per token, the states carried from call to call.
+  const int64_t V = program_.vocab();
+  std::vector<float> all(static_cast<size_t>(B * L * V));
+  std::vector<int64_t> one(static_cast<size_t>(B));
+  for (int64_t t = 0; t < L; ++t) {
+    for (int64_t b = 0; b < B; ++b)
+      one[b] = ids[b * L + t];
+    auto logits = runOnce(one, 1);
+    if (!logits)
+      return logits.takeError();
+    for (int64_t b = 0; b < B; ++b)
+      std::copy(logits->begin() + b * V, logits->begin() + (b + 1) * V,
+                all.begin() + (b * L + t) * V);
+  }
+  return all;
+}
+
+llvm::Expected<std::vector<float>> Session::runOnce(const std::vector<int64_t> &ids,
+                                                    int64_t length) {
+  const int64_t B = batch_, L = length;
   // unordered_map: references to activations stay valid while results are inserted (a
   // DenseMap would move them when it grows).
   struct ValueHash {
@@ -178,9 +219,28 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
   auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };
   std::vector<float> logits;
 
-  for (Operation &opRef : program_.function().getBody().front()) {
+  // Explicit states: zeros at the start of a sequence, then what the last call returned.
+  func::FuncOp fn = program_.function();
+  args_.resize(program_.numStates());
+  for (size_t i = 0; i < args_.size(); ++i) {
+    auto t = cast<RankedTensorType>(fn.getArgument(i + 1).getType());
+    int64_t n = B;
+    for (int64_t d : t.getShape().drop_front())
+      n *= d;
+    if (args_[i].empty())
+      args_[i].assign(static_cast<size_t>(n), 0.0f);
+    Act &a = acts[fn.getArgument(i + 1)];
+    a.b = B;
+    a.l = 1;
+    a.c = n / B;
+    a.v = args_[i];
+  }
+
+  for (Operation &opRef : fn.getBody().front()) {
     Operation *op = &opRef;
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (size_t i = 0; i < args_.size(); ++i)
+        args_[i] = in(ret.getOperand(i + 1)).v;
       Act &r = in(ret.getOperand(0));
       logits = std::move(r.v);
       break;
@@ -236,33 +296,45 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
         acts[r] = std::move(part);
       }
     } else if (auto cv = dyn_cast<m2::Conv1dOp>(op)) {
-      // out[t, c] = bias[c] + sum_j w[c, j] * in[t - (K-1) + j, c]; state: the last K-1 inputs.
+      // With the state (b, C, K) of the last K inputs (oldest first):
+      // h = state ++ x; out[t, c] = bias[c] + sum_j w[c, j] * h[1 + t + j, c]; the new state is
+      // the last K columns of h. Without a state operand the op keeps its own, zeros at first.
       Act &x = in(cv.getInput());
       int64_t C = x.c, K = cast<RankedTensorType>(cv.getWeight().getType()).getDimSize(1);
       const float *w = cst(cv.getWeight()), *bias = cst(cv.getBias());
-      std::vector<float> &st = state_[op]; // (b, K-1, C)
-      if (st.empty())
-        st.assign(static_cast<size_t>(B * (K - 1) * C), 0.0f);
+      std::vector<float> *st = nullptr;
+      Act carried;
+      if (cv.getState()) {
+        carried = in(cv.getState());
+        st = &carried.v;
+      } else {
+        st = &state_[op];
+        if (st->empty())
+          st->assign(static_cast<size_t>(B * C * K), 0.0f);
+      }
+      if (static_cast<int64_t>(st->size()) != B * C * K)
+        return fail("conv state of " + describe(op) + " does not hold batch x channels x kernel");
       Act out = make(x.b, x.l, C);
       pool_.parallelFor(B * C, [&](int64_t q0, int64_t q1) {
-        std::vector<float> hist(static_cast<size_t>(K - 1 + L));
+        std::vector<float> hist(static_cast<size_t>(K + L));
         for (int64_t q = q0; q < q1; ++q) {
+          float *s = st->data() + q * K; // (b, c) row of the state
           int64_t b = q / C, c = q % C;
-          for (int64_t j = 0; j < K - 1; ++j)
-            hist[j] = st[(b * (K - 1) + j) * C + c];
+          std::copy(s, s + K, hist.begin());
           for (int64_t t = 0; t < L; ++t)
-            hist[K - 1 + t] = x.row(b, t)[c];
+            hist[K + t] = x.row(b, t)[c];
           for (int64_t t = 0; t < L; ++t) {
             float acc = bias[c];
             for (int64_t j = 0; j < K; ++j)
-              acc += w[c * K + j] * hist[t + j];
+              acc += w[c * K + j] * hist[1 + t + j];
             out.row(b, t)[c] = acc;
           }
-          for (int64_t j = 0; j < K - 1; ++j)
-            st[(b * (K - 1) + j) * C + c] = hist[L + j];
+          std::copy(hist.begin() + L, hist.begin() + L + K, s);
         }
       });
       acts[cv.getOutput()] = std::move(out);
+      if (cv.getState())
+        acts[cv.getNewState()] = std::move(carried);
     } else if (auto si = dyn_cast<m2::SiluOp>(op)) {
       Act out = in(si.getInput());
       for (float &v : out.v)
@@ -277,9 +349,17 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
       Act &x = in(ssd.getX()), &dt = in(ssd.getDt()), &Bm = in(ssd.getB()), &Cm = in(ssd.getC());
       const float *dtBias = cst(ssd.getDtBias()), *A = cst(ssd.getA()), *Dv = cst(ssd.getD());
       int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
-      std::vector<float> &st = state_[op]; // (b, h, p, n)
-      if (st.empty())
+      // The state (b, h, p, n): the operand's, updated into the new-state result, or the op's
+      // own (zeros at first).
+      Act carried;
+      if (ssd.getState())
+        carried = in(ssd.getState());
+      std::vector<float> &st = ssd.getState() ? carried.v : state_[op];
+      if (!ssd.getState() && st.empty())
         st.assign(static_cast<size_t>(B * H * P * N), 0.0f);
+      if (static_cast<int64_t>(st.size()) != B * H * P * N)
+        return fail("SSM state of " + describe(op) +
+                    " does not hold batch x heads x headdim x d_state");
       Act out = make(x.b, x.l, x.c);
       pool_.parallelFor(B * H, [&](int64_t q0, int64_t q1) {
         for (int64_t q = q0; q < q1; ++q) {
@@ -303,6 +383,8 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
         }
       });
       acts[ssd.getY()] = std::move(out);
+      if (ssd.getState())
+        acts[ssd.getNewState()] = std::move(carried);
     } else if (auto gn = dyn_cast<m2::GatedRMSNormOp>(op)) {
       Act &y = in(gn.getY()), &z = in(gn.getZ());
       const float *w = cst(gn.getWeight());

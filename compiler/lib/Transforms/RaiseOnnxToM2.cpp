@@ -6,6 +6,7 @@
 // Dead ops are erased at the end; any `onnx` op still used is reported.
 #include "mamba2/Transforms/Passes.h"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -28,10 +29,41 @@ namespace {
 // Small matchers
 //===----------------------------------------------------------------------===//
 
+bool isM2Def(Value v) {
+  Operation *d = v.getDefiningOp();
+  return d && isa<mamba2::m2::M2Dialect>(d->getDialect());
+}
+
+/// True when `out` is `in`, an m2 activation (b, 1, c) of one token per sequence, seen as the
+/// (b, c) or (b, 1, c) tensor of a step graph: the same elements in the same order.
+bool isUnitView(Value in, Value out) {
+  auto i = dyn_cast<RankedTensorType>(in.getType());
+  auto o = dyn_cast<RankedTensorType>(out.getType());
+  if (!i || !o || i.getRank() != 3 || i.getDimSize(1) != 1 || i.isDynamicDim(2) ||
+      !(o.getRank() == 2 || (o.getRank() == 3 && o.getDimSize(1) == 1)) ||
+      o.getShape().back() != i.getDimSize(2))
+    return false;
+  return o.isDynamicDim(0) || i.isDynamicDim(0) || o.getDimSize(0) == i.getDimSize(0);
+}
+
+/// `v` without Identity ops and without the unit-axis views (Reshape, Squeeze, Unsqueeze)
+/// that a step graph puts between per-token (b, c) tensors and m2's (b, 1, c).
 Value skipIdentity(Value v) {
-  while (auto id = v.getDefiningOp<ox::IdentityOp>())
-    v = id.getInput();
-  return v;
+  while (true) {
+    if (auto id = v.getDefiningOp<ox::IdentityOp>()) {
+      v = id.getInput();
+      continue;
+    }
+    Operation *d = v.getDefiningOp();
+    if (d && isa<ox::ReshapeOp, ox::SqueezeOp, ox::UnsqueezeOp>(d)) {
+      Value in = skipIdentity(d->getOperand(0));
+      if (isM2Def(in) && isUnitView(in, v)) {
+        v = in;
+        continue;
+      }
+    }
+    return v;
+  }
 }
 
 template <typename OpT> OpT def(Value v) { return skipIdentity(v).getDefiningOp<OpT>(); }
@@ -205,7 +237,8 @@ struct Raiser {
           mean.getAxes()->size() != 1)
         return std::nullopt;
       int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
-      int64_t r = rankOf(x);
+      // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)).
+      int64_t r = rankOf(mean.getReduced()) > 0 ? rankOf(mean.getReduced()) : rankOf(x);
       if (!(axis == -1 || (r > 0 && axis == r - 1)))
         return std::nullopt;
       if (!meanOf(mean.getData(), x))
@@ -282,9 +315,18 @@ struct Raiser {
   // Block matchers. Each returns true when it rewrote `op`.
   //===--------------------------------------------------------------------===//
 
+  /// Gather(table, ids (b, l)), or Gather(table, Reshape(ids (b, 1), [-1])) in a step graph.
   bool embedding(ox::GatherOp op) {
     ElementsAttr table = constant(op.getData());
-    auto ids = ranked(op.getIndices());
+    Value idsValue = op.getIndices();
+    if (auto flat = def<ox::ReshapeOp>(idsValue)) {
+      auto shape = ints(flat.getShape());
+      auto in = ranked(flat.getData());
+      if (shape && shape->size() == 1 && (*shape)[0] == -1 && in && in.getRank() == 2 &&
+          in.getDimSize(1) == 1)
+        idsValue = flat.getData();
+    }
+    auto ids = ranked(idsValue);
     if (!table || op.getAxis() != 0 || table.getShapedType().getRank() != 2 ||
         !table.getElementType().isF32() || !ids || ids.getRank() != 2 ||
         !ids.getElementType().isInteger(64))
@@ -293,8 +335,8 @@ struct Raiser {
     auto type = RankedTensorType::get(
         {ids.getDimSize(0), ids.getDimSize(1), table.getShapedType().getDimSize(1)},
         builder.getF32Type());
-    Value e = builder.create<m2::EmbeddingOp>(op.getLoc(), type, op.getIndices(),
-                                              weight(table, op.getLoc()));
+    Value e =
+        builder.create<m2::EmbeddingOp>(op.getLoc(), type, idsValue, weight(table, op.getLoc()));
     replace(op, e, "embedding");
     return true;
   }
@@ -366,25 +408,102 @@ struct Raiser {
     return true;
   }
 
+  /// Element `i` of a 1-D shape tensor that is a Concat (or a constant): a constant, or
+  /// dimension `index` of a value read as Unsqueeze(Gather(Shape(of), index)).
+  struct ShapeDim {
+    std::optional<int64_t> value;
+    Value of;
+    int64_t index = -1;
+  };
+  std::optional<ShapeDim> shapeDim(Value shape, int64_t i) {
+    if (auto c = shapeElement(shape, i))
+      return ShapeDim{c, {}, -1};
+    auto cat = def<ox::ConcatOp>(shape);
+    if (!cat)
+      return std::nullopt;
+    for (Value p : cat.getInputs()) {
+      auto t = ranked(p);
+      if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+        return std::nullopt;
+      if (i >= t.getDimSize(0)) {
+        i -= t.getDimSize(0);
+        continue;
+      }
+      auto un = def<ox::UnsqueezeOp>(p);
+      auto g = un ? def<ox::GatherOp>(un.getData()) : ox::GatherOp();
+      auto sh = g ? def<ox::ShapeOp>(g.getData()) : ox::ShapeOp();
+      auto idx = g ? ints(g.getIndices()) : std::nullopt;
+      if (!sh || sh.getStart() || !idx || idx->size() != 1 || t.getDimSize(0) != 1)
+        return std::nullopt;
+      return ShapeDim{std::nullopt, skipIdentity(sh.getData()), (*idx)[0]};
+    }
+    return std::nullopt;
+  }
+
+  /// A linear on activations flattened to rows and the result unflattened:
+  ///   Reshape(op(Reshape(v (b, l, d), (-1, d)), W), (b, l, n or -1))
+  /// with b and l read from the shape of v (or of a value of the same batch and length) or
+  /// equal constants. Returns v and the outer Reshape, or nulls.
+  std::pair<Value, Operation *> flattened(Operation *op, Value a) {
+    auto in = def<ox::ReshapeOp>(a);
+    if (!in || !op->getResult(0).hasOneUse())
+      return {};
+    Value v = skipIdentity(in.getData());
+    auto vt = ranked(v);
+    auto out = dyn_cast<ox::ReshapeOp>(*op->getResult(0).getUsers().begin());
+    auto inShape = ranked(in.getShape()), outShape = out ? ranked(out.getShape()) : nullptr;
+    if (!isM2(v) || !vt || vt.getRank() != 3 || vt.isDynamicDim(2) || !out || !inShape ||
+        inShape.getShape() != llvm::ArrayRef<int64_t>{2} || !outShape ||
+        outShape.getShape() != llvm::ArrayRef<int64_t>{3})
+      return {};
+    // dim j of v: the constant size, or read from the shape of v (or its batch/length).
+    auto isDim = [&](std::optional<ShapeDim> e, int64_t j) {
+      if (!e)
+        return false;
+      if (e->value)
+        return !vt.isDynamicDim(j) && *e->value == vt.getDimSize(j);
+      return e->index == j &&
+             (j == 2 ? e->of == v || (ranked(e->of) && ranked(e->of).getRank() == 3 &&
+                                      ranked(e->of).getDimSize(2) == vt.getDimSize(2))
+                     : sameLength(e->of, v) || e->of == v);
+    };
+    auto rows = shapeElement(in.getShape(), 0);
+    if (!rows || *rows != -1 || !isDim(shapeDim(in.getShape(), 1), 2) ||
+        !isDim(shapeDim(out.getShape(), 0), 0) || !isDim(shapeDim(out.getShape(), 1), 1))
+      return {};
+    auto n = shapeElement(out.getShape(), 2);
+    auto rt = ranked(op->getResult(0));
+    if (!n || !(*n == -1 || (rt && rt.getRank() == 2 && *n == rt.getDimSize(1))))
+      return {};
+    return {v, out};
+  }
+
+  /// MatMul(x, W) with a constant W (in, out): m2.linear, or m2.lm_head when W is the
+  /// transposed embedding table. x may be flattened to rows (see `flattened`).
   bool linear(ox::MatMulOp op) {
     Value x = skipIdentity(op.getA());
     ElementsAttr w = constant(op.getB());
-    if (!isF32Ranked(x) || !w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
       return false;
+    Operation *anchor = op;
+    if (auto [v, outer] = flattened(op, x); v) {
+      x = v;
+      anchor = outer;
+    }
     auto ws = w.getShapedType().getShape();
-    if (ranked(x).getShape().back() != ws[0])
+    if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
-    builder.setInsertionPoint(op);
+    builder.setInsertionPoint(anchor);
     // A weight that is the transpose of the embedding table is the tied lm_head.
     if (ElementsAttr table = tiedTable(w)) {
       Value r = builder.create<m2::LMHeadOp>(op.getLoc(), withLast(x, ws[1]), x,
                                              weight(table, op.getLoc()));
-      replace(op, r, "lm_head");
+      replace(anchor, r, "lm_head");
       return true;
     }
     Value r =
         builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x, weight(w, op.getLoc()));
-    replace(op, r, "linear");
+    replace(anchor, r, "linear");
     return true;
   }
 
@@ -405,22 +524,32 @@ struct Raiser {
 
   /// Builds m2.linear(x, w) with w (in, out) for `op`.
   bool makeLinear(Operation *op, Value x, ElementsAttr w) {
+    Operation *anchor = op;
+    if (auto [v, outer] = flattened(op, x); v) {
+      x = v;
+      anchor = outer;
+    }
     auto ws = w.getShapedType().getShape();
     if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
-    builder.setInsertionPoint(op);
+    builder.setInsertionPoint(anchor);
     Value r =
         builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x, weight(w, op->getLoc()));
-    replace(op, r, "linear");
+    replace(anchor, r, "linear");
     return true;
   }
 
-  /// Gemm(x, W) without C, alpha 1, transA 0: x @ W, or x @ W^T with transB.
+  /// Gemm(x, W) without C (or with a C of zeros), alpha 1, transA 0: x @ W, or x @ W^T with
+  /// transB; x may be flattened to rows (see `flattened`).
   bool gemm(ox::GemmOp op) {
     ElementsAttr w = constant(op.getB());
-    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32() ||
-        !isa<NoneType>(op.getC().getType()) || op.getTransA() != 0 ||
-        op.getAlpha().convertToFloat() != 1.0f)
+    bool noBias = isa<NoneType>(op.getC().getType());
+    if (!noBias) {
+      auto c = floats(constant(op.getC()));
+      noBias = c && llvm::all_of(*c, [](float f) { return f == 0.0f; });
+    }
+    if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32() || !noBias ||
+        op.getTransA() != 0 || op.getAlpha().convertToFloat() != 1.0f)
       return false;
     if (op.getTransB() != 0)
       w = transposed(w);
@@ -479,28 +608,104 @@ struct Raiser {
     return table;
   }
 
+  /// m2.split of `x` into `sizes` on the last axis, before `at`.
+  m2::SplitOp makeSplit(Operation *at, Value x, llvm::ArrayRef<int64_t> sizes) {
+    builder.setInsertionPoint(at);
+    llvm::SmallVector<Type> types;
+    for (int64_t s : sizes)
+      types.push_back(withLast(x, s));
+    ++raised["split"];
+    return builder.create<m2::SplitOp>(at->getLoc(), types, x, builder.getDenseI64ArrayAttr(sizes));
+  }
+
+  /// Split on the last axis with constant sizes, or in equal parts without them.
   bool split(ox::SplitOp op) {
     Value x = skipIdentity(op.getInput());
-    auto sizes = ints(op.getSplit());
-    if (!isF32Ranked(x) || !sizes || sizes->size() != op.getNumResults())
+    if (!isF32Ranked(x))
       return false;
-    int64_t r = rankOf(x);
-    if (!(op.getAxis() == -1 || op.getAxis() == r - 1))
+    // The axis counts in the ONNX tensor's rank (a step graph's (b, c) is m2's (b, 1, c)).
+    int64_t r = rankOf(op.getResult(0)) > 0 ? rankOf(op.getResult(0)) : rankOf(x);
+    int64_t width = ranked(x).getShape().back(), parts = op.getNumResults();
+    if (!(op.getAxis() == -1 || op.getAxis() == r - 1) || ShapedType::isDynamic(width))
+      return false;
+    std::optional<std::vector<int64_t>> sizes;
+    if (isa<NoneType>(op.getSplit().getType())) {
+      if (width % parts == 0)
+        sizes = std::vector<int64_t>(parts, width / parts);
+    } else {
+      sizes = ints(op.getSplit());
+    }
+    if (!sizes || static_cast<int64_t>(sizes->size()) != parts)
       return false;
     int64_t total = 0;
     for (int64_t s : *sizes)
       total += s;
-    if (ranked(x).isDynamicDim(r - 1) || total != ranked(x).getShape().back())
+    if (total != width)
       return false;
-    builder.setInsertionPoint(op);
-    llvm::SmallVector<Type> types;
-    for (int64_t s : *sizes)
-      types.push_back(withLast(x, s));
-    auto s =
-        builder.create<m2::SplitOp>(op.getLoc(), types, x, builder.getDenseI64ArrayAttr(*sizes));
+    auto s = makeSplit(op, x, *sizes);
     for (auto [a, b] : llvm::zip(op.getResults(), s.getResults()))
       a.replaceAllUsesWith(b);
-    ++raised["split"];
+    return true;
+  }
+
+  /// [start, end) of a Slice of `x`'s last axis (rank r) with step 1 and constant bounds;
+  /// ends past the axis are clamped to its width.
+  std::optional<std::pair<int64_t, int64_t>> lastAxisRange(ox::SliceOp s, int64_t width) {
+    // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)), or the m2 rank when lost.
+    int64_t r = rankOf(s.getResult()) > 0 ? rankOf(s.getResult()) : rankOf(s.getData());
+    auto starts = ints(s.getStarts()), ends = ints(s.getEnds());
+    if (!starts || !ends || starts->size() != 1 || ends->size() != 1 ||
+        !isAxis(ints(s.getAxes()), r - 1, r))
+      return std::nullopt;
+    if (!isa<NoneType>(s.getSteps().getType())) {
+      auto steps = ints(s.getSteps());
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+        return std::nullopt;
+    }
+    int64_t b = (*starts)[0], e = (*ends)[0];
+    if (b < 0)
+      b += width;
+    if (e < 0)
+      e += width;
+    e = std::min(e, width);
+    if (b < 0 || b >= e)
+      return std::nullopt;
+    return std::pair{b, e};
+  }
+
+  /// Slices of the last axis of one m2 value that tile it exactly ([0, a), [a, b), ...,
+  /// [z, width), each once) are one m2.split, built before the first of them.
+  bool sliceSplit(ox::SliceOp op) {
+    Value x = op.getData();
+    if (!isM2(x) || !isF32Ranked(x))
+      return false;
+    int64_t width = ranked(x).getShape().back();
+    if (ShapedType::isDynamic(width) || !lastAxisRange(op, width))
+      return false;
+    std::map<int64_t, std::pair<int64_t, ox::SliceOp>> pieces; // start -> (end, slice)
+    for (Operation *u : x.getUsers()) {
+      auto s = dyn_cast<ox::SliceOp>(u);
+      if (!s)
+        continue;
+      auto range = lastAxisRange(s, width);
+      if (!range || pieces.count(range->first))
+        return false;
+      pieces[range->first] = {range->second, s};
+    }
+    int64_t at = 0;
+    std::vector<int64_t> sizes;
+    for (auto &[start, piece] : pieces) {
+      if (start != at)
+        return false;
+      sizes.push_back(piece.first - start);
+      at = piece.first;
+    }
+    if (at != width || sizes.size() < 2)
+      return false;
+    auto split = makeSplit(op, x, sizes);
+    size_t i = 0;
+    for (auto &[start, piece] : pieces)
+      piece.second.getResult().replaceAllUsesWith(split.getResult(i++));
     return true;
   }
 
@@ -594,11 +799,172 @@ struct Raiser {
     if (!endOk)
       return false;
     builder.setInsertionPoint(op);
-    Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x,
-                                           weight(reshape(w, {ch, k}), c.getLoc()),
-                                           weight(b, c.getLoc()));
+    Value r =
+        builder
+            .create<m2::Conv1dOp>(op.getLoc(), x.getType(), x,
+                                  weight(reshape(w, {ch, k}), c.getLoc()), weight(b, c.getLoc()))
+            .getOutput();
     replace(op, r, "conv1d");
     return true;
+  }
+
+  /// True when `axes` (a constant) names exactly the axis `axis` of a rank-`rank` tensor.
+  static bool isAxis(std::optional<std::vector<int64_t>> axes, int64_t axis, int64_t rank) {
+    if (!axes || axes->size() != 1)
+      return false;
+    int64_t a = (*axes)[0];
+    return a == axis || (rank > 0 && a + rank == axis) || (rank > 0 && axis + rank == a);
+  }
+
+  /// A causal depthwise conv written without Conv:
+  ///   Add(ReduceSum(Mul(window, W), last axis, keepdims 0), bias)
+  /// with W (C, K) or (C, 1, K) and bias (C). The window (..., C, K) is either
+  ///   * the step graph's Concat(Slice(state (b, C, K), 1: on the last axis), Unsqueeze(x, -1)),
+  ///     which is m2.conv1d with state (its new state is the Concat), or
+  ///   * the K shifted copies of the input padded with K-1 zeros before the length:
+  ///     Concat_j(Unsqueeze(Slice(Pad(x), j : j + L on the length axis), -1)), which is
+  ///     m2.conv1d without state.
+  bool convWindow(ox::AddOp op) {
+    ElementsAttr bias;
+    ox::ReduceSumOp rs;
+    commuted(op, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      auto r = def<ox::ReduceSumOp>(a);
+      if (c && r) {
+        bias = c;
+        rs = r;
+      }
+      return bool(rs);
+    });
+    if (!rs || rs.getKeepdims() != 0 || !bias.getElementType().isF32())
+      return false;
+    auto mul = def<ox::MulOp>(rs.getData());
+    if (!mul)
+      return false;
+    ElementsAttr w;
+    ox::ConcatOp cat;
+    commuted(mul, [&](Value a, Value b) {
+      ElementsAttr c = constant(b);
+      auto cc = def<ox::ConcatOp>(a);
+      if (c && cc && c.getElementType().isF32()) {
+        w = c;
+        cat = cc;
+      }
+      return bool(cat);
+    });
+    if (!cat)
+      return false;
+    // The window is (b, C, K) in the step form, (b, L, C, K) in the other; when shape
+    // inference lost its rank, the form says it.
+    auto lastAxes = [&](int64_t winRank) {
+      int64_t r = rankOf(cat.getResult());
+      return (r < 0 || r == winRank) && isAxis(ints(rs.getAxes()), winRank - 1, winRank) &&
+             (cat.getAxis() == -1 || cat.getAxis() == winRank - 1);
+    };
+    auto ws = w.getShapedType().getShape();
+    if (!(ws.size() == 2 || (ws.size() == 3 && ws[1] == 1)))
+      return false;
+    int64_t ch = ws[0], k = ws.back();
+    if (bias.getShapedType().getNumElements() != ch || k < 1)
+      return false;
+    auto isM2Act = [&](Value x) {
+      auto t = ranked(x);
+      return isM2(x) && t && t.getRank() == 3 && t.getElementType().isF32() &&
+             t.getDimSize(2) == ch;
+    };
+    Value wv = weight(reshape(w, {ch, k}), op.getLoc());
+    Value bv = weight(reshape(bias, {ch}), op.getLoc());
+
+    // Step form: the window is the old state without its oldest column, then x.
+    if (cat.getInputs().size() == 2) {
+      auto slice = def<ox::SliceOp>(cat.getInputs()[0]);
+      auto un = def<ox::UnsqueezeOp>(cat.getInputs()[1]);
+      if (!slice || !un || !lastAxes(3) || !isAxis(ints(un.getAxes()), 2, 3))
+        return false;
+      Value x = skipIdentity(un.getData());
+      Value state = slice.getData();
+      auto st = ranked(state);
+      auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
+      if (!isM2Act(x) || ranked(x).getDimSize(1) != 1 || !st || st.getRank() != 3 ||
+          !st.getElementType().isF32() || st.getDimSize(1) != ch || st.getDimSize(2) != k ||
+          !starts || starts->size() != 1 || (*starts)[0] != 1 || !ends || ends->size() != 1 ||
+          (*ends)[0] < k || !isAxis(ints(slice.getAxes()), 2, 3))
+        return false;
+      if (!isa<NoneType>(slice.getSteps().getType())) {
+        auto steps = ints(slice.getSteps());
+        if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+          return false;
+      }
+      // The new state is defined where the conv output is: its other users must come later.
+      for (Operation *u : cat->getUsers())
+        if (u != mul.getOperation() && !op->isBeforeInBlock(u))
+          return false;
+      builder.setInsertionPoint(op);
+      auto conv =
+          builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), state.getType(), x, wv, bv, state);
+      cat.getResult().replaceAllUsesWith(conv.getNewState());
+      replace(op, conv.getOutput(), "conv1d");
+      return true;
+    }
+
+    // Whole sequence: K shifted slices of Pad(x) stacked on a new last axis.
+    if (static_cast<int64_t>(cat.getInputs().size()) != k || !lastAxes(4))
+      return false;
+    ox::PadOp pad;
+    for (int64_t j = 0; j < k; ++j) {
+      auto un = def<ox::UnsqueezeOp>(cat.getInputs()[j]);
+      auto slice = un ? def<ox::SliceOp>(un.getData()) : ox::SliceOp();
+      auto p = slice ? def<ox::PadOp>(slice.getData()) : ox::PadOp();
+      if (!p || (pad && p != pad) || !isAxis(ints(un.getAxes()), 3, 4) ||
+          !isAxis(ints(slice.getAxes()), 1, 3))
+        return false;
+      pad = p;
+      if (!isa<NoneType>(slice.getSteps().getType())) {
+        auto steps = ints(slice.getSteps());
+        if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+          return false;
+      }
+      // Slice j keeps [j, j + L) of the L + K - 1 padded steps: end -(K-1-j) (or the end of
+      // the axis for the last copy), or j + L when the length is static.
+      auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
+      if (!starts || starts->size() != 1 || (*starts)[0] != j || !ends || ends->size() != 1)
+        return false;
+      auto padded = ranked(skipIdentity(p.getData()));
+      if (!padded || padded.getRank() != 3)
+        return false;
+      int64_t end = (*ends)[0], len = padded.getDimSize(1);
+      bool endOk = (j < k - 1 && end == j - (k - 1)) ||
+                   (j == k - 1 && end >= std::numeric_limits<int32_t>::max()) ||
+                   (!ShapedType::isDynamic(len) && end == j + len);
+      if (!endOk)
+        return false;
+    }
+    Value x = skipIdentity(pad.getData());
+    auto pads = ints(pad.getPads());
+    if (!isM2Act(x) || pad.getMode() != "constant" || !pads ||
+        *pads != std::vector<int64_t>{0, k - 1, 0, 0, 0, 0})
+      return false;
+    if (!isa<NoneType>(pad.getConstantValue().getType())) {
+      auto zero = scalarFloat(pad.getConstantValue());
+      if (!zero || *zero != 0.0f)
+        return false;
+    }
+    builder.setInsertionPoint(op);
+    Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x, wv, bv).getOutput();
+    replace(op, r, "conv1d");
+    return true;
+  }
+
+  /// A layer's state input: a function argument, or Gather(argument, constant scalar index)
+  /// out of the states of all layers stacked on axis 0.
+  static bool isStateInput(Value v) {
+    if (isa<BlockArgument>(v))
+      return true;
+    auto g = v.getDefiningOp<ox::GatherOp>();
+    if (!g || g.getAxis() != 0 || !isa<BlockArgument>(g.getData()) || rankOf(g.getIndices()) != 0)
+      return false;
+    auto idx = ints(g.getIndices());
+    return idx && idx->size() == 1;
   }
 
   /// Reshape(Add(ssd_body, Mul(Reshape(x), D)), (b, l, h*p)) with the body built from
@@ -639,15 +1005,20 @@ struct Raiser {
     Value softplusIn;
     ox::NegOp negA;
     bool usesB = false, usesC = false, hasScan = false;
+    Value stateIn;
     while (!work.empty()) {
       Value v = work.pop_back_val();
       if (v == Bv)
         usesB = true;
       if (v == Cv)
         usesC = true;
-      if (isa<BlockArgument>(v)) {
-        why = "the SSD body reads a function argument";
-        return false;
+      if (isStateInput(v)) {
+        if (stateIn && stateIn != v) {
+          why = "the SSD body reads two state inputs";
+          return false;
+        }
+        stateIn = v;
+        continue;
       }
       Operation *d = v.getDefiningOp();
       if (!seen.insert(d).second)
@@ -689,9 +1060,32 @@ struct Raiser {
       for (Value o : d->getOperands())
         work.push_back(o);
     }
-    if (!softplus || !negA || !usesB || !usesC || !hasScan) {
+    // With a state input (the step graph), the state update S * decay + ... is the new state.
+    Operation *newState = nullptr;
+    if (stateIn) {
+      for (Operation *u : stateIn.getUsers())
+        if (isa<ox::MulOp>(u) && seen.contains(u))
+          for (Operation *uu : u->getUsers())
+            if (isa<ox::AddOp>(uu) && seen.contains(uu)) {
+              if (newState && newState != uu) {
+                why = "the SSD state feeds two updates";
+                return false;
+              }
+              newState = uu;
+            }
+      if (!newState) {
+        why = "the SSD reads a state but has no update state * decay + input";
+        return false;
+      }
+      for (Operation *u : newState->getUsers())
+        if (!seen.contains(u) && !op->isBeforeInBlock(u)) {
+          why = "the new SSD state is used before the SSD output";
+          return false;
+        }
+    }
+    if (!softplus || !negA || !usesB || !usesC || !(hasScan || newState)) {
       why = "the SSD body lacks one of softplus(dt + dt_bias), -exp(A_log), B, C or a "
-            "CumSum/Einsum scan";
+            "CumSum/Einsum scan or state update";
       return false;
     }
     auto dtAdd = def<ox::AddOp>(softplusIn);
@@ -745,13 +1139,28 @@ struct Raiser {
       A[i] = -std::exp((*aLog)[i]);
     Location loc = op.getLoc();
     auto hType = RankedTensorType::get({h}, builder.getF32Type());
+    Type stateType;
+    if (stateIn) {
+      // (b, h, p, n) of this SSD.
+      auto st = ranked(stateIn);
+      auto xt = ranked(xflat), bt = ranked(Bv);
+      if (!st || st.getRank() != 4 || !st.getElementType().isF32() || !xt || !bt ||
+          xt.isDynamicDim(2) || bt.isDynamicDim(2) || st.getDimSize(1) != h ||
+          st.getDimSize(2) != xt.getDimSize(2) / h || st.getDimSize(3) != bt.getDimSize(2) / *g) {
+        why = "the SSD state is not (batch, heads, headdim, d_state)";
+        return false;
+      }
+      stateType = st;
+    }
     builder.setInsertionPoint(op);
-    Value r = builder.create<m2::SSDOp>(
-        loc, xflat.getType(), xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
+    auto r = builder.create<m2::SSDOp>(
+        loc, xflat.getType(), stateType, xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
         weight(DenseElementsAttr::get(hType, llvm::ArrayRef<float>(A)), loc), Bv, Cv,
-        weight(reshape(dAttr, {h}), loc), builder.getI64IntegerAttr(*g),
+        weight(reshape(dAttr, {h}), loc), stateIn, builder.getI64IntegerAttr(*g),
         builder.getI64IntegerAttr(chunk));
-    replace(op, r, "ssd");
+    if (newState)
+      newState->getResult(0).replaceAllUsesWith(r.getNewState());
+    replace(op, r.getY(), "ssd");
     return true;
   }
 
@@ -797,6 +1206,98 @@ struct Raiser {
     }
   }
 
+  /// A step graph takes the states of all layers stacked on axis 0 (conv_states (layers, b,
+  /// C, K), ssm_states (layers, b, h, p, n)) and returns them stacked the same way. Once each
+  /// layer's slice `Gather(states, i)` feeds only m2 ops, and each returned stack is
+  /// `Concat(Unsqueeze(new_i, 0)...)` of m2 new states, the function takes and returns one
+  /// state per layer (named `states[i]`). Results that are m2 values take the m2 type (the
+  /// step graph's (b, vocab) logits become (b, 1, vocab)).
+  void unstackStates() {
+    MLIRContext *ctx = func.getContext();
+    auto named = [&](DictionaryAttr attrs, int64_t k) -> DictionaryAttr {
+      auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : StringAttr();
+      if (!name)
+        return DictionaryAttr::get(ctx);
+      return DictionaryAttr::get(
+          ctx, {NamedAttribute(StringAttr::get(ctx, "onnx.name"),
+                               StringAttr::get(ctx, name.str() + "[" + std::to_string(k) + "]"))});
+    };
+    for (unsigned i = func.getNumArguments(); i-- > 0;) {
+      BlockArgument arg = func.getArgument(i);
+      auto t = ranked(arg);
+      if (!t || t.getRank() < 3 || t.isDynamicDim(0) || arg.use_empty())
+        continue;
+      int64_t n = t.getDimSize(0);
+      auto slice = RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+      std::vector<ox::GatherOp> layers(static_cast<size_t>(n));
+      bool ok = true;
+      for (Operation *u : arg.getUsers()) {
+        auto g = dyn_cast<ox::GatherOp>(u);
+        auto idx = g && g.getData() == arg && g.getAxis() == 0 && rankOf(g.getIndices()) == 0
+                       ? ints(g.getIndices())
+                       : std::nullopt;
+        if (!idx || idx->size() != 1 || (*idx)[0] < 0 || (*idx)[0] >= n || layers[(*idx)[0]] ||
+            g.getType() != slice || llvm::any_of(g->getUsers(), [](Operation *x) {
+              return !isa<m2::M2Dialect>(x->getDialect());
+            })) {
+          ok = false;
+          break;
+        }
+        layers[(*idx)[0]] = g;
+      }
+      if (!ok || llvm::any_of(layers, [](ox::GatherOp g) { return !g; }))
+        continue;
+      DictionaryAttr attrs = func.getArgAttrDict(i);
+      for (int64_t k = 0; k < n; ++k) {
+        func.insertArgument(i + 1 + k, slice, named(attrs, k), arg.getLoc());
+        layers[k].getResult().replaceAllUsesWith(func.getArgument(i + 1 + k));
+        layers[k].erase();
+      }
+      func.eraseArgument(i);
+    }
+
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    llvm::SmallVector<Value> operands;
+    llvm::SmallVector<Type> types;
+    llvm::SmallVector<DictionaryAttr> attrs;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      DictionaryAttr a = func.getResultAttrDict(i);
+      llvm::SmallVector<Value> parts;
+      auto cat = v.getDefiningOp<ox::ConcatOp>();
+      auto t = ranked(v);
+      if (cat && cat.getAxis() == 0 && t && !t.isDynamicDim(0) &&
+          t.getDimSize(0) == static_cast<int64_t>(cat.getInputs().size())) {
+        auto slice = RankedTensorType::get(t.getShape().drop_front(), t.getElementType());
+        for (Value in : cat.getInputs()) {
+          auto un = in.getDefiningOp<ox::UnsqueezeOp>();
+          if (!un || !isAxis(ints(un.getAxes()), 0, t.getRank()) || !isM2Def(un.getData()) ||
+              un.getData().getType() != slice) {
+            parts.clear();
+            break;
+          }
+          parts.push_back(un.getData());
+        }
+      }
+      if (parts.empty()) {
+        Value m = skipIdentity(v); // an m2 value, or the view of one, is returned as it is
+        if (isM2Def(m))
+          v = m;
+        operands.push_back(v);
+        types.push_back(isM2Def(v) ? v.getType() : func.getResultTypes()[i]);
+        attrs.push_back(a ? a : DictionaryAttr::get(ctx));
+        continue;
+      }
+      for (auto [k, p] : llvm::enumerate(parts)) {
+        operands.push_back(p);
+        types.push_back(p.getType());
+        attrs.push_back(named(a, static_cast<int64_t>(k)));
+      }
+    }
+    ret->setOperands(operands);
+    func.setType(FunctionType::get(ctx, func.getArgumentTypes(), types));
+    func.setAllResultAttrs(attrs);
+  }
+
   LogicalResult run(bool strict) {
     std::vector<std::string> notes;
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
@@ -813,19 +1314,23 @@ struct Raiser {
         einsumLinear(es);
       else if (auto s = dyn_cast<ox::SplitOp>(op))
         split(s);
+      else if (auto sl = dyn_cast<ox::SliceOp>(op))
+        sliceSplit(sl);
       else if (auto t = dyn_cast<ox::TransposeOp>(op))
         conv(t);
       else if (auto r = dyn_cast<ox::ReshapeOp>(op)) {
         if (!ssd(r, why) && !why.empty())
           notes.push_back(why);
       } else if (auto a = dyn_cast<ox::AddOp>(op))
-        residual(a);
+        convWindow(a) || residual(a);
       // A softplus that no SSD consumed becomes m2.softplus after the walk.
     }
     eraseDead();
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
       if (isa<ox::SoftplusOp, ox::LogOp>(op))
         softplus(&op);
+    eraseDead();
+    unstackStates();
     eraseDead();
 
     std::map<std::string, int> left;

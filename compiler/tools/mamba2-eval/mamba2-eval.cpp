@@ -1,5 +1,6 @@
 // mamba2-eval: imports an ONNX Mamba2 model, raises it to m2 and runs it with the fp32
-// evaluator.
+// evaluator. The model is the whole-sequence (chunked) form or the step form (mamba2ref.export
+// --form step), which runs token by token with its states carried by the evaluator.
 //   --golden DIR        compare with golden.json / golden_logits.bin (models/mamba2ref/golden.py):
 //                       every prompt as one prefill, and as a prefill of all but the last
 //                       --decode tokens followed by decode steps; fails beyond --rtol

@@ -56,6 +56,18 @@ LogicalResult sameLeading(Operation *op, Value a, Value b, StringRef what) {
   return success();
 }
 
+/// A state operand comes with a new-state result of the same type, and neither without the
+/// other.
+LogicalResult verifyState(Operation *op, Value state, Value newState) {
+  if (bool(state) != bool(newState))
+    return op->emitOpError(state ? "has a state operand but no new-state result"
+                                 : "has a new-state result but no state operand");
+  if (state && state.getType() != newState.getType())
+    return op->emitOpError("new state ")
+           << newState.getType() << " must have the state's type " << state.getType();
+  return success();
+}
+
 } // namespace
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
@@ -126,6 +138,18 @@ LogicalResult Conv1dOp::verify() {
     return emitOpError("weight and bias must have one row per channel (") << c << ")";
   if (getInput().getType() != getOutput().getType())
     return emitOpError("result type must equal the input type");
+  if (failed(verifyState(*this, getState(), getNewState())))
+    return failure();
+  if (!getState())
+    return success();
+  // state (b, c, k)
+  if (failed(expectRank(*this, getState(), 3, "state")))
+    return failure();
+  if (conflict(dim(getState(), 0), dim(getInput(), 0)) || conflict(dim(getState(), 1), c) ||
+      conflict(dim(getState(), 2), dim(getWeight(), 1)))
+    return emitOpError("state ") << getState().getType()
+                                 << " is not (batch, channels, kernel) for input "
+                                 << getInput().getType() << " and weight " << getWeight().getType();
   return success();
 }
 
@@ -156,6 +180,20 @@ LogicalResult SSDOp::verify() {
       return failure();
   if (getX().getType() != getY().getType())
     return emitOpError("result type must equal the type of x");
+  if (failed(verifyState(*this, getState(), getNewState())))
+    return failure();
+  if (!getState())
+    return success();
+  // state (b, h, p, n)
+  if (failed(expectRank(*this, getState(), 4, "state")))
+    return failure();
+  int64_t p = ShapedType::isDynamic(h) || ShapedType::isDynamic(d) ? ShapedType::kDynamic : d / h;
+  int64_t n = ShapedType::isDynamic(gn) ? ShapedType::kDynamic : gn / g;
+  if (conflict(dim(getState(), 0), dim(getX(), 0)) || conflict(dim(getState(), 1), h) ||
+      conflict(dim(getState(), 2), p) || conflict(dim(getState(), 3), n))
+    return emitOpError("state ") << getState().getType()
+                                 << " is not (batch, heads, headdim, d_state) = (" << dim(getX(), 0)
+                                 << ", " << h << ", " << p << ", " << n << ")";
   return success();
 }
 

@@ -1,8 +1,9 @@
 // Folders of the `onnx` ops. They evaluate the shape arithmetic that exporters emit for dynamic
-// axes (Shape, Gather, Unsqueeze, Concat, ConstantOfShape, Mod, Equal, Where, Expand, ...) once
-// the tensor lengths are concrete. Only exact computations fold: integer and bool arithmetic,
-// and data movement of any element type. Float arithmetic is left to the evaluator so that
-// folding never changes a rounding. Results fold only into static result types they match.
+// axes (Shape, Gather, Unsqueeze, Concat, ConstantOfShape, Mod, Equal, Where, Expand, Transpose,
+// ...) once the tensor lengths are concrete. Only exact computations fold: integer and bool
+// arithmetic, and data movement of any element type. Float arithmetic is left to the evaluator
+// so that folding never changes a rounding. Results fold only into static result types they
+// match.
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
 
 #include <algorithm>
@@ -416,6 +417,41 @@ OpFoldResult ConcatOp::fold(FoldAdaptor a) {
         out.push_back(p.elems[o * block + i]);
     }
   return makeResult(getConcatResult(), outShape, out);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor a) {
+  // A constant (small) tensor with permuted axes, e.g. the pads torch computes for F.pad.
+  auto l = asLit(a.getData());
+  if (!l)
+    return {};
+  int64_t rank = static_cast<int64_t>(l->shape.size());
+  llvm::SmallVector<int64_t> perm;
+  if (auto p = getPerm())
+    for (Attribute x : *p)
+      perm.push_back(cast<IntegerAttr>(x).getInt());
+  else
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  if (static_cast<int64_t>(perm.size()) != rank)
+    return {};
+  llvm::SmallVector<int64_t> outShape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank)
+      return {};
+    outShape.push_back(l->shape[p]);
+  }
+  llvm::SmallVector<int64_t> inStrides = strides(l->shape), outStrides = strides(outShape);
+  llvm::SmallVector<Attribute> out;
+  for (int64_t i = 0; i < l->numElements(); ++i) {
+    int64_t src = 0, rem = i;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t c = rem / outStrides[d];
+      rem %= outStrides[d];
+      src += c * inStrides[perm[d]];
+    }
+    out.push_back(l->elems[src]);
+  }
+  return makeResult(getTransposed(), outShape, out);
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor a) {

@@ -74,3 +74,19 @@ func.func @no_float_fold(%x: tensor<?x4xf32>) -> (tensor<2xf32>, tensor<2xi64>) 
   %sh = onnx.Shape %x : (tensor<?x4xf32>) -> tensor<2xi64>
   return %s, %sh : tensor<2xf32>, tensor<2xi64>
 }
+
+// -----
+
+// Tests that a Transpose of a constant folds (torch's F.pad computes its pads by reshaping,
+// flipping and transposing a constant (rank, 2) table), with perm given and reversed by default.
+// CHECK-LABEL: func.func @transpose_pads
+// CHECK-DAG: onnx.Constant {value = dense<{{\[\[}}0, 0, 1], [0, 3, 0]]> : tensor<2x3xi64>}
+// CHECK-DAG: onnx.Constant {value = dense<{{\[\[}}1, 4], [2, 5], [3, 6]]> : tensor<3x2xi64>}
+// CHECK-NOT: onnx.Transpose
+func.func @transpose_pads() -> (tensor<2x3xi64>, tensor<3x2xi64>) {
+  %p = onnx.Constant {value = dense<[[0, 0], [0, 3], [1, 0]]> : tensor<3x2xi64>} : () -> tensor<3x2xi64>
+  %t = onnx.Transpose %p {perm = [1, 0]} : (tensor<3x2xi64>) -> tensor<2x3xi64>
+  %q = onnx.Constant {value = dense<[[1, 2, 3], [4, 5, 6]]> : tensor<2x3xi64>} : () -> tensor<2x3xi64>
+  %u = onnx.Transpose %q : (tensor<2x3xi64>) -> tensor<3x2xi64>
+  return %t, %u : tensor<2x3xi64>, tensor<3x2xi64>
+}

@@ -46,3 +46,21 @@ func.func @softplus(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
   %0 = m2.softplus %x : tensor<2x3x4xf32>
   return %0 : tensor<2x3x4xf32>
 }
+
+// -----
+
+// Tests the decode-step forms of conv1d and ssd: a state operand and a new-state result of the
+// same type, (batch, channels, kernel) and (batch, heads, headdim, d_state).
+// CHECK-LABEL: func.func @step
+// CHECK: %[[C:.+]], %[[CS:.+]] = m2.conv1d %{{.+}}, %{{.+}}, %{{.+}} state %{{.+}} : (tensor<?x1x192xf32>, tensor<192x4xf32>, tensor<192xf32>, tensor<?x192x4xf32>) -> (tensor<?x1x192xf32>, tensor<?x192x4xf32>)
+// CHECK: %[[Y:.+]], %[[SS:.+]] = m2.ssd {{.*}} state %{{.+}} {ngroups = 2 : i64} : ({{.*}}, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
+// CHECK: return %[[Y]], %[[CS]], %[[SS]]
+func.func @step(%xbc: tensor<?x1x192xf32>, %dt: tensor<?x1x8xf32>, %cs: tensor<?x192x4xf32>, %ss: tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>) {
+  %cw = m2.constant dense<0.2> : tensor<192x4xf32>
+  %cb = m2.constant dense<0.0> : tensor<192xf32>
+  %h8 = m2.constant dense<1.0> : tensor<8xf32>
+  %c, %cs1 = m2.conv1d %xbc, %cw, %cb state %cs : (tensor<?x1x192xf32>, tensor<192x4xf32>, tensor<192xf32>, tensor<?x192x4xf32>) -> (tensor<?x1x192xf32>, tensor<?x192x4xf32>)
+  %x, %b, %cc = m2.split %c {sizes = array<i64: 128, 32, 32>} : (tensor<?x1x192xf32>) -> (tensor<?x1x128xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>)
+  %y, %ss1 = m2.ssd %x, %dt, %h8, %h8, %b, %cc, %h8 state %ss {ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
+  return %y, %cs1, %ss1 : tensor<?x1x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>
+}

@@ -69,3 +69,41 @@ func.func @embedding_ids(%ids: tensor<1x4xi32>, %t: tensor<256x64xf32>) -> tenso
   %0 = m2.embedding %ids, %t : (tensor<1x4xi32>, tensor<256x64xf32>) -> tensor<1x4x64xf32>
   return %0 : tensor<1x4x64xf32>
 }
+
+// -----
+
+// Tests that a conv1d state must have one row per channel and one column per tap.
+func.func @conv_state_shape(%x: tensor<1x1x6xf32>, %w: tensor<6x4xf32>, %b: tensor<6xf32>, %s: tensor<1x6x3xf32>) -> tensor<1x1x6xf32> {
+  // expected-error @+1 {{state 'tensor<1x6x3xf32>' is not (batch, channels, kernel) for input 'tensor<1x1x6xf32>' and weight 'tensor<6x4xf32>'}}
+  %y, %s1 = m2.conv1d %x, %w, %b state %s : (tensor<1x1x6xf32>, tensor<6x4xf32>, tensor<6xf32>, tensor<1x6x3xf32>) -> (tensor<1x1x6xf32>, tensor<1x6x3xf32>)
+  return %y : tensor<1x1x6xf32>
+}
+
+// -----
+
+// Tests that a state operand needs the new-state result (generic form: the custom one cannot
+// write it).
+func.func @conv_state_no_result(%x: tensor<1x1x6xf32>, %w: tensor<6x4xf32>, %b: tensor<6xf32>, %s: tensor<1x6x4xf32>) -> tensor<1x1x6xf32> {
+  // expected-error @+1 {{has a state operand but no new-state result}}
+  %y = "m2.conv1d"(%x, %w, %b, %s) : (tensor<1x1x6xf32>, tensor<6x4xf32>, tensor<6xf32>, tensor<1x6x4xf32>) -> tensor<1x1x6xf32>
+  return %y : tensor<1x1x6xf32>
+}
+
+// -----
+
+// Tests that the new state has the state's type.
+func.func @conv_new_state_type(%x: tensor<1x1x6xf32>, %w: tensor<6x4xf32>, %b: tensor<6xf32>, %s: tensor<1x6x4xf32>) -> tensor<1x1x6xf32> {
+  // expected-error @+1 {{new state 'tensor<2x6x4xf32>' must have the state's type 'tensor<1x6x4xf32>'}}
+  %y, %s1 = m2.conv1d %x, %w, %b state %s : (tensor<1x1x6xf32>, tensor<6x4xf32>, tensor<6xf32>, tensor<1x6x4xf32>) -> (tensor<1x1x6xf32>, tensor<2x6x4xf32>)
+  return %y : tensor<1x1x6xf32>
+}
+
+// -----
+
+// Tests that an SSD state must be (batch, heads, headdim, d_state): here headdim is 24 / 3 = 8,
+// not 4.
+func.func @ssd_state_shape(%x: tensor<1x1x24xf32>, %dt: tensor<1x1x3xf32>, %h: tensor<3xf32>, %b: tensor<1x1x8xf32>, %s: tensor<1x3x4x8xf32>) -> tensor<1x1x24xf32> {
+  // expected-error @+1 {{state 'tensor<1x3x4x8xf32>' is not (batch, heads, headdim, d_state) = (1, 3, 8, 8)}}
+  %y, %s1 = m2.ssd %x, %dt, %h, %h, %b, %b, %h state %s {ngroups = 1 : i64} : (tensor<1x1x24xf32>, tensor<1x1x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<3xf32>, tensor<1x3x4x8xf32>) -> (tensor<1x1x24xf32>, tensor<1x3x4x8xf32>)
+  return %y : tensor<1x1x24xf32>
+}

@@ -1,5 +1,6 @@
 // Tests of the fp32 m2 evaluator: identical logits for any thread count, decode steps that
-// continue a prefill exactly as one longer prefill, and refusal of modules it cannot run.
+// continue a prefill exactly as one longer prefill, a step function with explicit state
+// arguments that gives the same logits, and refusal of modules it cannot run.
 #include "mamba2/Eval/M2Evaluator.h"
 
 #include <cmath>
@@ -67,6 +68,35 @@ struct Fixture {
 
 const std::vector<int64_t> kIds = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9};
 
+/// kBlock as the raised step form writes it: one token per call, the conv state (b, C, K) and
+/// the SSM state (b, h, p, n) as arguments, their new values as results.
+std::string stepBlock() {
+  std::string s = kBlock;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+  };
+  replace("1x?", "1x1");
+  replace(
+      "func.func @main(%ids: tensor<1x1xi64>) -> tensor<1x1x16xf32> {",
+      "func.func @main(%ids: tensor<1x1xi64>, %cs: tensor<1x24x4xf32>, %ss: "
+      "tensor<1x2x8x2xf32>) -> (tensor<1x1x16xf32>, tensor<1x24x4xf32>, tensor<1x2x8x2xf32>) {");
+  replace("%c = m2.conv1d %xbc, %cw2, %cb : (tensor<1x1x24xf32>, tensor<24x4xf32>, "
+          "tensor<24xf32>) -> tensor<1x1x24xf32>",
+          "%c, %cs1 = m2.conv1d %xbc, %cw2, %cb state %cs : (tensor<1x1x24xf32>, tensor<24x4xf32>, "
+          "tensor<24xf32>, tensor<1x24x4xf32>) -> (tensor<1x1x24xf32>, tensor<1x24x4xf32>)");
+  replace("%y = m2.ssd %x, %dt, %dtb, %a, %b, %cc, %d {ngroups = 2 : i64} : (tensor<1x1x16xf32>, "
+          "tensor<1x1x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<1x1x4xf32>, tensor<1x1x4xf32>, "
+          "tensor<2xf32>) -> tensor<1x1x16xf32>",
+          "%y, %ss1 = m2.ssd %x, %dt, %dtb, %a, %b, %cc, %d state %ss {ngroups = 2 : i64} : "
+          "(tensor<1x1x16xf32>, tensor<1x1x2xf32>, tensor<2xf32>, tensor<2xf32>, "
+          "tensor<1x1x4xf32>, tensor<1x1x4xf32>, tensor<2xf32>, tensor<1x2x8x2xf32>) -> "
+          "(tensor<1x1x16xf32>, tensor<1x2x8x2xf32>)");
+  replace("return %l : tensor<1x1x16xf32>",
+          "return %l, %cs1, %ss1 : tensor<1x1x16xf32>, tensor<1x24x4xf32>, tensor<1x2x8x2xf32>");
+  return s;
+}
+
 TEST(Evaluator, LogitsDoNotDependOnTheThreadCount) {
   Fixture f(kBlock);
   ASSERT_TRUE(f.module);
@@ -115,6 +145,56 @@ TEST(Evaluator, DecodeStepsContinueThePrefill) {
   for (int v = 0; v < 16; ++v)
     diff = std::max(diff, std::fabs((*last)[v] - (*all)[all->size() - 16 + v]));
   EXPECT_GT(diff, 1e-4f);
+}
+
+TEST(Evaluator, StepFunctionWithExplicitStateMatchesThePrefill) {
+  Fixture whole(kBlock);
+  std::string text = stepBlock();
+  Fixture step(text.c_str());
+  ASSERT_TRUE(whole.module);
+  ASSERT_TRUE(step.module);
+  auto wp = eval::Program::compile(*whole.module);
+  auto sp = eval::Program::compile(*step.module);
+  ASSERT_TRUE(static_cast<bool>(wp));
+  ASSERT_TRUE(static_cast<bool>(sp)) << llvm::toString(sp.takeError());
+  EXPECT_EQ((*sp)->numStates(), 2u);
+  eval::ThreadPool pool(2);
+  eval::Session ws(**wp, 1, pool), ss(**sp, 1, pool);
+  auto all = ws.run(kIds, static_cast<int64_t>(kIds.size()));
+  // The step function runs a prompt one call per token, carrying its state arguments.
+  auto stepped = ss.run(kIds, static_cast<int64_t>(kIds.size()));
+  ASSERT_TRUE(static_cast<bool>(all));
+  ASSERT_TRUE(static_cast<bool>(stepped)) << llvm::toString(stepped.takeError());
+  ASSERT_EQ(stepped->size(), all->size());
+  for (size_t i = 0; i < all->size(); ++i)
+    EXPECT_NEAR((*stepped)[i], (*all)[i], 1e-6f) << "logit " << i;
+  // reset() starts from zero states again: the first token's logits come back.
+  ss.reset();
+  auto first = ss.run({kIds[0]}, 1);
+  ASSERT_TRUE(static_cast<bool>(first));
+  for (int v = 0; v < 16; ++v)
+    EXPECT_EQ((*first)[v], (*all)[v]);
+}
+
+TEST(Evaluator, StateArgumentsMustComeBackWithTheirType) {
+  std::string text = stepBlock();
+  text.replace(
+      text.find("-> (tensor<1x1x16xf32>, tensor<1x24x4xf32>, tensor<1x2x8x2xf32>) {"),
+      std::string("-> (tensor<1x1x16xf32>, tensor<1x24x4xf32>, tensor<1x2x8x2xf32>) {").size(),
+      "-> (tensor<1x1x16xf32>, tensor<1x2x8x2xf32>, tensor<1x24x4xf32>) {");
+  text.replace(text.find("return %l, %cs1, %ss1 : tensor<1x1x16xf32>, tensor<1x24x4xf32>, "
+                         "tensor<1x2x8x2xf32>"),
+               std::string("return %l, %cs1, %ss1 : tensor<1x1x16xf32>, tensor<1x24x4xf32>, "
+                           "tensor<1x2x8x2xf32>")
+                   .size(),
+               "return %l, %ss1, %cs1 : tensor<1x1x16xf32>, tensor<1x2x8x2xf32>, "
+               "tensor<1x24x4xf32>");
+  Fixture f(text.c_str());
+  ASSERT_TRUE(f.module);
+  auto program = eval::Program::compile(*f.module);
+  ASSERT_FALSE(static_cast<bool>(program));
+  EXPECT_EQ(llvm::toString(program.takeError()),
+            "state argument 1 of @main must come back as result 1 with its type");
 }
 
 TEST(Evaluator, TokenOutsideTheVocabularyIsAnError) {

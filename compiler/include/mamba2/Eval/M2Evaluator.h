@@ -1,5 +1,6 @@
 // The fp32 evaluator of the `m2` dialect: runs a raised Mamba2 module on token ids, prefill then
-// decode, carrying each conv1d's and ssd's state between calls.
+// decode, carrying each conv1d's and ssd's state between calls (the ops' own state, or, for a
+// step function with explicit state arguments and results, those).
 //
 // Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
 // batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
@@ -21,7 +22,10 @@
 
 namespace mamba2::eval {
 
-/// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)).
+/// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)), or a
+/// step function with explicit state, (ids (b, 1), s_1, ..., s_k) -> (logits (b, 1, vocab),
+/// s_1', ..., s_k') where each s_i' has the type of s_i (the raised step-form graph: one
+/// conv1d and one ssd state per layer). The batch dimension of states may be dynamic.
 class Program {
 public:
   /// Fails (naming the op) when the function holds ops other than m2 ops, or does not take ids
@@ -30,6 +34,8 @@ public:
                                                           const std::string &function = "main");
 
   int64_t vocab() const { return vocab_; }
+  /// Number of explicit state arguments (0 for a whole-sequence function).
+  size_t numStates() const { return numStates_; }
   mlir::func::FuncOp function() const { return func_; }
 
   /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
@@ -38,6 +44,7 @@ public:
 private:
   mlir::func::FuncOp func_;
   int64_t vocab_ = 0;
+  size_t numStates_ = 0;
   llvm::DenseMap<mlir::Value, const float *> constants_;
   std::vector<std::unique_ptr<std::vector<float>>> expanded_;
 };
@@ -56,10 +63,16 @@ public:
   void reset();
 
 private:
+  /// One pass through the function over `length` tokens per sequence.
+  llvm::Expected<std::vector<float>> runOnce(const std::vector<int64_t> &ids, int64_t length);
+
   const Program &program_;
   int64_t batch_;
   ThreadPool &pool_;
+  /// State of ops without explicit state, and (for a step function) the state arguments,
+  /// keyed by their index, as returned by the last call.
   llvm::DenseMap<mlir::Operation *, std::vector<float>> state_;
+  std::vector<std::vector<float>> args_;
 };
 
 } // namespace mamba2::eval

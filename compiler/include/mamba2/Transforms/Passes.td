@@ -37,12 +37,17 @@ def RaiseOnnxToM2 : Pass<"raise-onnx-to-m2", "::mlir::func::FuncOp"> {
   let summary = "recognises the Mamba2 blocks of an `onnx` graph and rewrites them into `m2`";
   let description = [{
     Matches, in the order the blocks appear: the embedding (`Gather` of a 2-D constant), RMS
-    norms (`Pow`/`ReduceMean`/`Add`/`Sqrt`/`Div`/`Mul`, or `Reciprocal`), linears (`MatMul` with
-    a constant weight), the tied lm_head (`MatMul` with the transposed embedding table), the
-    causal depthwise conv (`Transpose`/`Conv`/`Slice`/`Transpose`), SiLU (`x * Sigmoid(x)`),
-    the splits of the in_proj and conv outputs, the SSD (from `softplus(dt + dt_bias)`,
-    `-exp(A_log)`, x, B, C and `D` to the reshaped `y + D x`, with the chunked or recurrent
-    body in between), the gated RMS norm and residual adds. Weights become `m2.constant`.
+    norms (`Pow`/`ReduceMean`/`Add`/`Sqrt`/`Div`/`Mul`, or `Reciprocal`), linears (`MatMul`,
+    `Gemm` or `Einsum` with a constant weight), the tied lm_head (`MatMul` with the transposed
+    embedding table), the causal depthwise conv (`Transpose`/`Conv`/`Slice`/`Transpose`, or
+    `Pad` + shifted `Slice`s + `Mul` + `ReduceSum`, or in a step graph the window
+    `Concat(Slice(state, 1:), x)` + `Mul` + `ReduceSum`, which gives `m2.conv1d` with state),
+    SiLU (`x * Sigmoid(x)`), the splits of the in_proj and conv outputs (`Split`, or `Slice`s
+    that tile the last axis), the SSD (from `softplus(dt + dt_bias)` (`Softplus` or
+    `Log(1 + Exp)`), `-exp(A_log)`, x, B, C and `D` to the reshaped `y + D x`, with the
+    chunked body, or the recurrent step with a state input, in between), the gated RMS norm and
+    residual adds. Weights become `m2.constant`. In a step graph, per-token (b, c) tensors are
+    m2's (b, 1, c), and states stacked over layers become one argument and one result per layer.
     Whatever does not match stays in `onnx` ops and is reported as a warning (with
     `strict`, an error) that lists the op types left.
 

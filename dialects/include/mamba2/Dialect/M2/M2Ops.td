@@ -106,16 +106,36 @@ def M2_Conv1dOp : M2_Op<"conv1d"> {
   let summary = "causal depthwise 1-D convolution along the length, with bias";
   let description = [{
     `input` (b, l, c), `weight` (c, k), `bias` (c):
-    `out[b, t, c] = bias[c] + sum_j weight[c, j] * input[b, t - (k - 1) + j, c]`, with zeros
-    before the start (or the carried conv state when decoding).
+    `out[b, t, c] = bias[c] + sum_j weight[c, j] * h[b, t + j, c]` where `h` is the input
+    preceded by k - 1 earlier inputs.
+
+    Without `state` the earlier inputs are zeros at the start of a sequence; an evaluator that
+    runs the op again (decode) carries them itself. With `state` (b, c, k), the conv state of
+    upstream Mamba2 (the last k inputs, oldest first; its first column is no longer read), the
+    earlier inputs are `state[:, :, 1:]` and the op has a second result, the new state: the
+    last k columns of `state ++ input`. A decode step (l = 1) of the exported step graph is
+    this op with a state.
 
     ```mlir
     %y = m2.conv1d %x, %w, %b : (tensor<1x?x192xf32>, tensor<192x4xf32>, tensor<192xf32>) -> tensor<1x?x192xf32>
+    %y1, %s1 = m2.conv1d %x1, %w, %b state %s0
+        : (tensor<?x1x192xf32>, tensor<192x4xf32>, tensor<192xf32>, tensor<?x192x4xf32>)
+          -> (tensor<?x1x192xf32>, tensor<?x192x4xf32>)
     ```
   }];
-  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$weight, M2_F32Tensor:$bias);
-  let results = (outs M2_F32Tensor:$output);
-  let assemblyFormat = "$input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)";
+  let arguments = (ins M2_F32Tensor:$input, M2_F32Tensor:$weight, M2_F32Tensor:$bias,
+                   Optional<M2_F32Tensor>:$state);
+  let results = (outs M2_F32Tensor:$output, Optional<M2_F32Tensor>:$new_state);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias (`state` $state^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let builders = [
+    // Without state (the whole-sequence form).
+    OpBuilder<(ins "::mlir::Type":$output, "::mlir::Value":$input, "::mlir::Value":$weight,
+                   "::mlir::Value":$bias), [{
+      build($_builder, $_state, output, ::mlir::Type(), input, weight, bias, ::mlir::Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
@@ -145,20 +165,40 @@ def M2_SSDOp : M2_Op<"ssd"> {
     The result is y (b, l, h*p). `chunk_size` records the chunk length of the exported
     chunked form; the function does not depend on it.
 
+    Without `state`, S starts at zero (an evaluator that runs the op again carries it
+    itself). With `state` (b, h, p, n), S starts there and the op has a second result, the
+    state after the last step. A decode step (l = 1) of the exported step graph is this op
+    with a state.
+
     ```mlir
     %y = m2.ssd %x, %dt, %dt_bias, %A, %B, %C, %D {ngroups = 2 : i64, chunk_size = 16 : i64}
         : (tensor<1x?x128xf32>, tensor<1x?x8xf32>, tensor<8xf32>, tensor<8xf32>,
            tensor<1x?x32xf32>, tensor<1x?x32xf32>, tensor<8xf32>) -> tensor<1x?x128xf32>
+    %y1, %s1 = m2.ssd %x, %dt, %dt_bias, %A, %B, %C, %D state %s0 {ngroups = 2 : i64}
+        : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<8xf32>, tensor<8xf32>,
+           tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>)
+          -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
     ```
   }];
   let arguments = (ins M2_F32Tensor:$x, M2_F32Tensor:$dt, M2_F32Tensor:$dt_bias, M2_F32Tensor:$A,
                    M2_F32Tensor:$B, M2_F32Tensor:$C, M2_F32Tensor:$D,
+                   Optional<M2_F32Tensor>:$state,
                    ConfinedAttr<I64Attr, [IntPositive]>:$ngroups,
                    DefaultValuedAttr<I64Attr, "0">:$chunk_size);
-  let results = (outs M2_F32Tensor:$y);
+  let results = (outs M2_F32Tensor:$y, Optional<M2_F32Tensor>:$new_state);
   let assemblyFormat = [{
-    $x `,` $dt `,` $dt_bias `,` $A `,` $B `,` $C `,` $D attr-dict `:` functional-type(operands, results)
+    $x `,` $dt `,` $dt_bias `,` $A `,` $B `,` $C `,` $D (`state` $state^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // Without state (the whole-sequence form).
+    OpBuilder<(ins "::mlir::Type":$y, "::mlir::Value":$x, "::mlir::Value":$dt,
+                   "::mlir::Value":$dt_bias, "::mlir::Value":$A, "::mlir::Value":$B,
+                   "::mlir::Value":$C, "::mlir::Value":$D, "::mlir::IntegerAttr":$ngroups,
+                   "::mlir::IntegerAttr":$chunk_size), [{
+      build($_builder, $_state, y, ::mlir::Type(), x, dt, dt_bias, A, B, C, D, ::mlir::Value(),
+            ngroups, chunk_size);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -324,6 +324,7 @@ def Onnx_TransposeOp : Onnx_Op<"Transpose"> {
   let arguments = (ins AnyTensor:$data, OptionalAttr<I64ArrayAttr>:$perm);
   let results = (outs AnyTensor:$transposed);
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Onnx_PadOp : Onnx_Op<"Pad"> {
