@@ -1,6 +1,11 @@
 // The fp32 evaluator of the `m2` dialect: runs a raised Mamba2 module on token ids, prefill then
 // decode, carrying each conv1d's and ssd's state between calls.
 //
+// Ops of the `onnx` dialect that were not raised run in the onnx interpreter (OnnxInterpreter.h)
+// between the m2 kernels. They keep no state, so a function that holds any is evaluated over the
+// whole sequence on every call: a Session keeps the token history and returns the logits of the
+// new tokens.
+//
 // Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
 // batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
 // disjoint outputs with a fixed reduction order, so logits are bit-identical for any thread
@@ -24,12 +29,14 @@ namespace mamba2::eval {
 /// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)).
 class Program {
 public:
-  /// Fails (naming the op) when the function holds ops other than m2 ops, or does not take ids
-  /// and return logits. The module must outlive the program.
+  /// Fails (naming the op) when the function holds ops other than m2 and onnx ops, or does not
+  /// take ids and return logits. The module must outlive the program.
   static llvm::Expected<std::unique_ptr<Program>> compile(mlir::ModuleOp module,
                                                           const std::string &function = "main");
 
   int64_t vocab() const { return vocab_; }
+  /// The function holds onnx ops: sessions re-run the whole sequence on each call.
+  bool replays() const { return replays_; }
   mlir::func::FuncOp function() const { return func_; }
 
   /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
@@ -38,6 +45,7 @@ public:
 private:
   mlir::func::FuncOp func_;
   int64_t vocab_ = 0;
+  bool replays_ = false;
   llvm::DenseMap<mlir::Value, const float *> constants_;
   std::vector<std::unique_ptr<std::vector<float>>> expanded_;
 };
@@ -56,10 +64,14 @@ public:
   void reset();
 
 private:
+  /// One evaluation of the function on ids (batch x length) from the current state.
+  llvm::Expected<std::vector<float>> evaluate(const std::vector<int64_t> &ids, int64_t length);
+
   const Program &program_;
   int64_t batch_;
   ThreadPool &pool_;
   llvm::DenseMap<mlir::Operation *, std::vector<float>> state_;
+  std::vector<std::vector<int64_t>> history_; // per sequence, when the program replays
 };
 
 } // namespace mamba2::eval
