@@ -155,8 +155,8 @@ Outcome runCase(const fs::path &dir, int &perturbed, int &perturbDetected) {
     auto results = eval::runOnnxFunction(func, args, pool);
     if (!results) {
       std::string msg = llvm::toString(results.takeError());
-      // The argument check's messages start with "input '<name>'".
-      bool badData = llvm::StringRef(msg).starts_with("input '");
+      // The argument check's messages start with "input '<name>'" (or "input #<i>").
+      bool badData = llvm::StringRef(msg).starts_with("input ");
       return {badData ? Outcome::BadData : Outcome::Failed, where + ": " + msg};
     }
     for (size_t i = 0; i < outs.size(); ++i) {

@@ -513,8 +513,8 @@ Tensor slice(const Tensor &x, llvm::ArrayRef<const Tensor *> in) {
       fail("axis " + std::to_string(a) + " is sliced twice");
     seen[a] = true;
     int64_t dim = x.shape()[a], step = steps[i], s = starts[i], e = ends[i];
-    if (step == 0)
-      fail("slice step must not be 0");
+    if (step == 0 || step == std::numeric_limits<int64_t>::min())
+      fail("slice step " + std::to_string(step) + " is not supported");
     if (s < 0)
       s += dim;
     if (e < 0)
@@ -1589,6 +1589,8 @@ evaluateOnnxOp(Operation *op, llvm::ArrayRef<const Tensor *> operands, ThreadPoo
     return results;
   } catch (const EvalError &e) {
     return llvm::createStringError(describe(op) + ": " + e.message);
+  } catch (const std::exception &e) { // too large a result (length_error, bad_alloc)
+    return llvm::createStringError(describe(op) + ": " + e.what());
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
@@ -138,6 +139,14 @@ std::string formatShape(const Shape &shape) {
 }
 
 Tensor Tensor::empty(DType dtype, Shape shape) {
+  // Sizes a kernel computed from untrusted shapes: refuse negative ones and overflow (beyond
+  // 2^48 bytes) before allocating.
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 48) / d))
+      throw std::length_error("a tensor of shape " + formatShape(shape) + " is too large");
+    n *= d;
+  }
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);

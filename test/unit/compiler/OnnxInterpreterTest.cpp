@@ -180,6 +180,21 @@ func.func @main(%t: tensor<3x2xf32>, %i: tensor<2xi64>) -> tensor<2x2xf32> {
             "onnx.Gather at loc(\"embed\"): index 3 is out of range for axis 0 of size 3");
 }
 
+TEST(OnnxInterpreter, HugeShapesAreErrors) {
+  Graph g(R"mlir(
+func.func @main(%s: tensor<3xi64>) -> tensor<?x?x?xf32> {
+  %y = onnx.ConstantOfShape %s : (tensor<3xi64>) -> tensor<?x?x?xf32>
+  return %y : tensor<?x?x?xf32>
+}
+)mlir");
+  ASSERT_TRUE(g.module);
+  auto r = g.run({ints({3}, {1 << 30, 1 << 30, 1 << 30})});
+  ASSERT_FALSE(static_cast<bool>(r));
+  EXPECT_NE(llvm::toString(r.takeError())
+                .find("a tensor of shape [1073741824, 1073741824, 1073741824] is too large"),
+            std::string::npos);
+}
+
 TEST(OnnxInterpreter, IntegerDivisionByZeroIsAnError) {
   Graph g(R"mlir(
 func.func @main(%a: tensor<2xi64>, %b: tensor<2xi64>) -> tensor<2xi64> {
