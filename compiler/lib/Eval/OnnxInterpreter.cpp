@@ -114,7 +114,7 @@ std::vector<int64_t> toInts(const Tensor &t, const char *what) {
     if constexpr (kInteger<S>) {
       std::vector<int64_t> v(static_cast<size_t>(t.numel()));
       for (int64_t i = 0; i < t.numel(); ++i)
-        v[i] = static_cast<int64_t>(t.data<S>()[i]);
+        v[i] = static_cast<int64_t>(t.data<S>()[i]); // NOLINT(bugprone-signed-char-misuse): int8
       return v;
     } else {
       fail(std::string(what) + " must be an integer tensor, not " + dtypeName(t.dtype()));
@@ -194,6 +194,7 @@ template <typename S, typename R> void convert(const S *in, R *out, int64_t n) {
     } else if constexpr (std::is_same_v<R, BFloat16>) {
       out[i] = toBFloat16(static_cast<float>(load<S>(in, i)));
     } else {
+      // NOLINTNEXTLINE(bugprone-signed-char-misuse): int8 elements are signed values
       out[i] = static_cast<R>(load<S>(in, i));
     }
   }
@@ -748,7 +749,7 @@ Tensor trilu(const Tensor &x, const Tensor *kIn, bool upper) {
 //===----------------------------------------------------------------------===//
 
 /// Sum (or mean) over `axes` (all when empty); every output sums its inputs in index order.
-Tensor reduce(const Tensor &x, std::vector<int64_t> axes, bool keepdims, bool mean) {
+Tensor reduce(const Tensor &x, const std::vector<int64_t> &axes, bool keepdims, bool mean) {
   int64_t r = x.rank();
   std::vector<bool> red(r, axes.empty());
   for (int64_t a : axes) {
@@ -1099,7 +1100,7 @@ Labelled contractByMatMul(Labelled a, Labelled b, const std::vector<int> &keep, 
     if (!has(a.labels, l))
       n.push_back(l);
   auto permute = [&](const Labelled &x, std::initializer_list<const std::vector<int> *> groups,
-                     Shape flat) {
+                     const Shape &flat) {
     std::vector<int64_t> perm;
     for (const auto *g : groups)
       for (int l : *g)
@@ -1242,6 +1243,7 @@ Tensor einsum(llvm::StringRef equation, llvm::ArrayRef<const Tensor *> in, Threa
       acc = contractByMatMul(acc, {*in[k], labels[k]}, keep, pool);
     }
     std::vector<int64_t> perm;
+    perm.reserve(outLabels.size());
     for (int l : outLabels)
       perm.push_back(std::find(acc.labels.begin(), acc.labels.end(), l) - acc.labels.begin());
     return transpose(acc.t, perm);

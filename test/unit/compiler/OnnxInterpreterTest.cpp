@@ -25,19 +25,19 @@ struct Graph {
     context.getOrLoadDialect<onnxir::OnnxDialect>();
     module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   }
-  llvm::Expected<std::vector<Tensor>> run(std::vector<Tensor> args, int threads = 1) {
+  llvm::Expected<std::vector<Tensor>> run(const std::vector<Tensor> &args, int threads = 1) {
     eval::ThreadPool pool(threads);
     return eval::runOnnxFunction(module->lookupSymbol<mlir::func::FuncOp>("main"), args, pool);
   }
 };
 
-Tensor floats(eval::Shape shape, std::vector<float> v) {
+Tensor floats(const eval::Shape &shape, const std::vector<float> &v) {
   Tensor t = Tensor::zeros(DType::F32, shape);
   std::copy(v.begin(), v.end(), t.mutableData<float>());
   return t;
 }
 
-Tensor ints(eval::Shape shape, std::vector<int64_t> v) {
+Tensor ints(const eval::Shape &shape, const std::vector<int64_t> &v) {
   Tensor t = Tensor::zeros(DType::I64, shape);
   std::copy(v.begin(), v.end(), t.mutableData<int64_t>());
   return t;
@@ -60,7 +60,7 @@ func.func @main(%a: tensor<2x37x53xf32>, %b: tensor<53x41xf32>, %x: tensor<1x6x1
 }
 )mlir");
   ASSERT_TRUE(g.module);
-  auto fill = [](eval::Shape s, float seed) {
+  auto fill = [](const eval::Shape &s, float seed) {
     Tensor t = Tensor::zeros(DType::F32, s);
     for (int64_t i = 0; i < t.numel(); ++i)
       t.mutableData<float>()[i] = std::sin(seed * static_cast<float>(i + 1));
