@@ -20,4 +20,5 @@ config.environment["PATH"] = os.pathsep.join(
     [config.mamba2_bin_dir, config.filecheck_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%models", os.path.join(config.mamba2_src_root, "models")))
 config.substitutions.append(("%torch_python", config.torch_python))
+config.substitutions.append(("%node_tests", config.onnx_node_tests))
 config.substitutions.append(("%ort", os.path.join(config.mamba2_src_root, "tools", "ort")))

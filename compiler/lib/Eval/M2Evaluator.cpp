@@ -8,6 +8,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "mamba2/Dialect/M2/M2Dialect.h"
+#include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Eval/OnnxInterpreter.h"
 
 using namespace mlir;
 
@@ -38,6 +40,47 @@ Act make(int64_t b, int64_t l, int64_t c) {
   a.c = c;
   a.v.assign(static_cast<size_t>(b * l * c), 0.0f);
   return a;
+}
+
+/// An onnx result as an m2 activation: the last dimension is c, the first b (rank 3).
+Act toAct(const Tensor &t) {
+  Act a;
+  a.c = t.rank() ? t.shape().back() : 1;
+  a.b = t.rank() >= 3 ? t.shape()[0] : 1;
+  a.l = (a.b && a.c) ? t.numel() / (a.b * a.c) : 0;
+  a.v.assign(t.data<float>(), t.data<float>() + t.numel());
+  return a;
+}
+
+/// An m2 activation or explicit state as an onnx operand: the value's own shape where its
+/// static sizes (at most one dynamic) determine it, else (b, l, c).
+Tensor toTensor(const Act &a, Value v) {
+  Shape shape{a.b, a.l, a.c};
+  if (auto type = dyn_cast<RankedTensorType>(v.getType())) {
+    Shape want(type.getShape().begin(), type.getShape().end());
+    int64_t known = 1, dynamicAt = -1, dynamicCount = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (ShapedType::isDynamic(want[i])) {
+        dynamicAt = static_cast<int64_t>(i);
+        ++dynamicCount;
+      } else {
+        known *= want[i];
+      }
+    }
+    const auto n = static_cast<int64_t>(a.v.size());
+    if (dynamicCount == 1 && known > 0 && n % known == 0)
+      want[dynamicAt] = n / known;
+    if (dynamicCount <= 1 && known > 0 && (dynamicCount == 1 || known == n))
+      shape = want;
+  }
+  Tensor t = Tensor::empty(DType::F32, shape);
+  std::copy(a.v.begin(), a.v.end(), t.mutableData<float>());
+  return t;
+}
+
+Shape staticShape(Value v) {
+  auto s = cast<RankedTensorType>(v.getType()).getShape();
+  return Shape(s.begin(), s.end());
 }
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
@@ -143,8 +186,12 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
   for (Operation &op : func.getBody().front()) {
     if (isa<func::ReturnOp>(op))
       continue;
+    if (isa<onnxir::OnnxDialect>(op.getDialect())) {
+      program->replays_ = true; // run by the onnx interpreter
+      continue;
+    }
     if (!isa<m2::M2Dialect>(op.getDialect()))
-      return fail("the evaluator runs m2 ops only; not raised: " + describe(&op));
+      return fail("the evaluator runs m2 and onnx ops only, not " + describe(&op));
     for (Value r : op.getResults()) {
       auto t = dyn_cast<RankedTensorType>(r.getType());
       if (!t || !t.getElementType().isF32())
@@ -180,33 +227,56 @@ Session::Session(const Program &program, int64_t batch, ThreadPool &pool)
 void Session::reset() {
   state_.clear();
   args_.clear();
+  history_.clear();
 }
 
 llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids, int64_t length) {
   const int64_t B = batch_, L = length;
   if (L <= 0 || static_cast<int64_t>(ids.size()) != B * L)
     return fail("expected " + llvm::Twine(B) + " x " + llvm::Twine(L) + " token ids");
-  if (program_.numStates() == 0)
-    return runOnce(ids, L);
-  // A step function: one call per token, the states carried from call to call.
-  const int64_t V = program_.vocab();
-  std::vector<float> all(static_cast<size_t>(B * L * V));
-  std::vector<int64_t> one(static_cast<size_t>(B));
-  for (int64_t t = 0; t < L; ++t) {
-    for (int64_t b = 0; b < B; ++b)
-      one[b] = ids[b * L + t];
-    auto logits = runOnce(one, 1);
-    if (!logits)
-      return logits.takeError();
-    for (int64_t b = 0; b < B; ++b)
-      std::copy(logits->begin() + b * V, logits->begin() + (b + 1) * V,
-                all.begin() + (b * L + t) * V);
+  if (program_.numStates() > 0) {
+    // A step function: one call per token, the states carried from call to call (its onnx ops,
+    // if any, see only the current token and the explicit states, so nothing is replayed).
+    const int64_t V = program_.vocab();
+    std::vector<float> all(static_cast<size_t>(B * L * V));
+    std::vector<int64_t> one(static_cast<size_t>(B));
+    for (int64_t t = 0; t < L; ++t) {
+      for (int64_t b = 0; b < B; ++b)
+        one[b] = ids[b * L + t];
+      auto logits = evaluate(one, 1);
+      if (!logits)
+        return logits.takeError();
+      for (int64_t b = 0; b < B; ++b)
+        std::copy(logits->begin() + b * V, logits->begin() + (b + 1) * V,
+                  all.begin() + (b * L + t) * V);
+    }
+    return all;
   }
-  return all;
+  if (!program_.replays())
+    return evaluate(ids, length);
+  // onnx ops keep no state: evaluate the whole history, return the new tokens' logits.
+  history_.resize(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b)
+    history_[b].insert(history_[b].end(), ids.begin() + b * L, ids.begin() + (b + 1) * L);
+  const int64_t T = static_cast<int64_t>(history_[0].size()), V = program_.vocab();
+  std::vector<int64_t> all;
+  for (const auto &h : history_)
+    all.insert(all.end(), h.begin(), h.end());
+  state_.clear();
+  auto logits = evaluate(all, T);
+  if (!logits) {
+    for (auto &h : history_)
+      h.resize(static_cast<size_t>(T - L));
+    return logits.takeError();
+  }
+  std::vector<float> out;
+  for (int64_t b = 0; b < B; ++b)
+    out.insert(out.end(), logits->begin() + (b * T + T - L) * V, logits->begin() + (b + 1) * T * V);
+  return out;
 }
 
-llvm::Expected<std::vector<float>> Session::runOnce(const std::vector<int64_t> &ids,
-                                                    int64_t length) {
+llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> &ids,
+                                                     int64_t length) {
   const int64_t B = batch_, L = length;
   // unordered_map: references to activations stay valid while results are inserted (a
   // DenseMap would move them when it grows).
@@ -214,7 +284,13 @@ llvm::Expected<std::vector<float>> Session::runOnce(const std::vector<int64_t> &
     size_t operator()(Value v) const { return hash_value(v); }
   };
   std::unordered_map<Value, Act, ValueHash> acts;
-  auto in = [&](Value v) -> Act & { return acts[v]; };
+  std::unordered_map<Value, Tensor, ValueHash> tensors; // of the onnx ops
+  auto in = [&](Value v) -> Act & {
+    auto t = tensors.find(v);
+    if (!acts.count(v) && t != tensors.end()) // an onnx result read by an m2 op: (b, l, c)
+      acts[v] = toAct(t->second);
+    return acts[v];
+  };
   auto cst = [&](Value v) { return program_.constant(v); };
   auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };
   std::vector<float> logits;
@@ -239,6 +315,11 @@ llvm::Expected<std::vector<float>> Session::runOnce(const std::vector<int64_t> &
   for (Operation &opRef : fn.getBody().front()) {
     Operation *op = &opRef;
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      auto t = tensors.find(ret.getOperand(0));
+      if (t != tensors.end() &&
+          (t->second.dtype() != DType::F32 || t->second.numel() != B * L * program_.vocab()))
+        return fail("the function returns a " + llvm::Twine(dtypeName(t->second.dtype())) +
+                    " tensor of shape " + formatShape(t->second.shape()) + ", not the logits");
       for (size_t i = 0; i < args_.size(); ++i)
         args_[i] = in(ret.getOperand(i + 1)).v;
       Act &r = in(ret.getOperand(0));
@@ -423,6 +504,32 @@ llvm::Expected<std::vector<float>> Session::runOnce(const std::vector<int64_t> &
             out.v[r * V + v] = dot(x.v.data() + r * D, table + v * D, D);
       });
       acts[lm.getLogits()] = std::move(out);
+    } else if (isa<onnxir::OnnxDialect>(op->getDialect())) {
+      if (isa<onnxir::NoValueOp>(op))
+        continue;
+      std::vector<const Tensor *> operands;
+      for (Value v : op->getOperands()) {
+        if (isa<NoneType>(v.getType())) {
+          operands.push_back(nullptr);
+          continue;
+        }
+        if (!tensors.count(v)) { // the ids, an m2 result or an m2 constant
+          if (v == fn.getArgument(0))
+            tensors[v] = Tensor::view(DType::I64, {B, L}, ids.data());
+          else if (acts.count(v))
+            tensors[v] = toTensor(acts[v], v);
+          else if (const float *c = cst(v))
+            tensors[v] = Tensor::view(DType::F32, staticShape(v), c);
+          else
+            return fail("an operand of " + describe(op) + " has no value");
+        }
+        operands.push_back(&tensors[v]);
+      }
+      auto results = evaluateOnnxOp(op, operands, pool_);
+      if (!results)
+        return results.takeError();
+      for (auto [v, t] : llvm::zip(op->getResults(), *results))
+        tensors[v] = std::move(t);
     } else {
       return fail("the evaluator has no kernel for " + describe(op));
     }

@@ -1,6 +1,7 @@
 // ONNX GraphProto -> `onnx` dialect. See Importer.h for the contract.
 #include "mamba2/Import/Importer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -31,6 +32,22 @@ llvm::ArrayRef<char> WeightStorage::map(const std::string &path, uint64_t offset
 void registerImportDialects(MLIRContext &context) {
   context.getOrLoadDialect<func::FuncDialect>();
   context.getOrLoadDialect<onnxir::OnnxDialect>();
+}
+
+bool isSupportedOpType(MLIRContext &context, llvm::StringRef opType) {
+  registerImportDialects(context);
+  return opType != "NoValue" && OperationName(("onnx." + opType).str(), &context).isRegistered();
+}
+
+std::vector<std::string> supportedOpTypes(MLIRContext &context) {
+  registerImportDialects(context);
+  std::vector<std::string> types;
+  for (RegisteredOperationName op : context.getRegisteredOperations())
+    if (op.getDialectNamespace() == onnxir::OnnxDialect::getDialectNamespace() &&
+        isSupportedOpType(context, op.stripDialect()))
+      types.push_back(op.stripDialect().str());
+  std::sort(types.begin(), types.end());
+  return types;
 }
 
 namespace {
@@ -148,8 +165,7 @@ LogicalResult GraphImporter::checkSupported() {
   for (const auto &n : model_.proto.graph().node()) {
     bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
     std::string key = defaultDomain ? n.op_type() : n.domain() + "." + n.op_type();
-    bool known = defaultDomain && n.op_type() != "NoValue" &&
-                 OperationName("onnx." + n.op_type(), &ctx_).isRegistered();
+    bool known = defaultDomain && isSupportedOpType(ctx_, n.op_type());
     if (!known)
       unsupported[key].push_back(n.name().empty() ? n.op_type() + "#" + std::to_string(index)
                                                   : n.name());
@@ -163,6 +179,9 @@ LogicalResult GraphImporter::checkSupported() {
       list += "; ";
     list += op + " (" + llvm::join(nodes, ", ") + ")";
   }
+  if (model_.convertedFromOpset)
+    list +=
+        " (the model was converted from opset " + std::to_string(model_.convertedFromOpset) + ")";
   return emitError(fileLoc()) << unsupported.size()
                               << " unsupported ONNX operator type(s): " << list;
 }

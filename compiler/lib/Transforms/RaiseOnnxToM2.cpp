@@ -768,8 +768,8 @@ struct Raiser {
           return false;
       return true;
     };
-    if (!c.getPads() || !attrIs(c.getPads(), {k - 1, k - 1}) || !attrIs(c.getStrides(), {1}) ||
-        !attrIs(c.getDilations(), {1}))
+    if (c.getAutoPad() != "NOTSET" || !c.getPads() || !attrIs(c.getPads(), {k - 1, k - 1}) ||
+        !attrIs(c.getStrides(), {1}) || !attrIs(c.getDilations(), {1}))
       return false;
     // The slice keeps [0, L) of the length axis.
     auto starts = ints(slice.getStarts());

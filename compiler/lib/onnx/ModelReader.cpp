@@ -10,6 +10,7 @@
 #include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
 
 namespace fs = std::filesystem;
 
@@ -129,6 +130,24 @@ llvm::Error bindDims(onnx::ModelProto &proto, const std::map<std::string, int64_
   return llvm::Error::success();
 }
 
+/// Converts a model of an ai.onnx opset below `minOpset` to `minOpset`.
+llvm::Error upgradeOpset(LoadedModel &model, int64_t minOpset, const std::string &where) {
+  int64_t version = -1;
+  for (const auto &op : model.proto.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      version = op.version();
+  if (minOpset <= 0 || version < 0 || version >= minOpset)
+    return llvm::Error::success();
+  try {
+    model.proto = onnx::version_conversion::ConvertVersion(model.proto, static_cast<int>(minOpset));
+  } catch (const std::exception &e) {
+    return fail(where, "ONNX version converter: opset " + std::to_string(version) + " to " +
+                           std::to_string(minOpset) + ": " + e.what());
+  }
+  model.convertedFromOpset = version;
+  return llvm::Error::success();
+}
+
 llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
                                    const ReadOptions &options, bool fromFile) {
   if (auto err = checkShape(model.proto, where))
@@ -154,6 +173,12 @@ llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
       if (fromFile)
         onnx::checker::check_model(model.path);
       else
+        onnx::checker::check_model(model.proto);
+      // ONNX's version converter assumes a well-formed model (it crashes on some malformed
+      // ones): convert only what the checker accepted, and check the result again.
+      if (auto err = upgradeOpset(model, options.minOpset, where))
+        return err;
+      if (model.convertedFromOpset)
         onnx::checker::check_model(model.proto);
     }
     if (options.inferShapes) {
@@ -289,6 +314,7 @@ ModelSummary summarize(const LoadedModel &model) {
   s.irVersion = p.ir_version();
   for (const auto &op : p.opset_import())
     s.opsets[op.domain()] = op.version();
+  s.convertedFromOpset = model.convertedFromOpset;
   s.producer = p.producer_name() + (p.producer_version().empty() ? "" : " " + p.producer_version());
   const auto &g = p.graph();
   for (const auto &v : g.input())
@@ -315,6 +341,8 @@ std::string formatSummary(const ModelSummary &s) {
   os << "ir_version: " << s.irVersion << "\n";
   for (const auto &[domain, version] : s.opsets)
     os << "opset: " << (domain.empty() ? "ai.onnx" : domain) << " " << version << "\n";
+  if (s.convertedFromOpset)
+    os << "converted from: ai.onnx " << s.convertedFromOpset << "\n";
   os << "producer: " << s.producer << "\n";
   for (const auto &i : s.inputs)
     os << "input: " << i << "\n";

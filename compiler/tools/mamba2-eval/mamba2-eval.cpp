@@ -9,6 +9,13 @@
 //   --check-threads     also run with one thread and require bit-identical logits
 //   (the table also shows how much of the reference's greedy continuation is reproduced)
 //   --prompt TEXT --generate N   greedy byte-level continuation
+//   --unraised          evaluate the graph as imported: the onnx interpreter runs every op
+//
+// Any graph (not only a Mamba2 language model), run by the onnx interpreter as imported:
+//   mamba2-eval MODEL.onnx --input in0.pb --input in1.pb [--expect out0.pb ...]
+// inputs and expected outputs are serialized ONNX TensorProtos, one per graph input / output
+// in order; outputs are compared as ONNX's backend tests do (--expect-rtol 1e-3, --expect-atol
+// 1e-7 for floating point, exact for integers and bools) and the verdict is PASS or FAIL.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -25,6 +32,8 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include "mamba2/Eval/M2Evaluator.h"
+#include "mamba2/Eval/OnnxInterpreter.h"
+#include "mamba2/Eval/TensorProto.h"
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Transforms/Passes.h"
 
@@ -54,6 +63,71 @@ double relError(const float *a, const float *g, size_t n) {
   return maxRef > 0 ? maxDiff / maxRef : maxDiff;
 }
 
+/// Runs the imported graph on TensorProto inputs; compares with expected outputs if given.
+int runGraph(mlir::ModuleOp module, const std::vector<std::string> &inputs,
+             const std::vector<std::string> &expects, double rtol, double atol, int threads) {
+  auto func = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (!func)
+    return error("the imported module has no @main");
+  unsigned nIn = func.getNumArguments(), nOut = func.getNumResults();
+  if (inputs.size() != nIn)
+    return error("the graph has " + std::to_string(nIn) + " input(s), " +
+                 std::to_string(inputs.size()) + " --input file(s) given");
+  if (!expects.empty() && expects.size() != nOut)
+    return error("the graph has " + std::to_string(nOut) + " output(s), " +
+                 std::to_string(expects.size()) + " --expect file(s) given");
+  auto declared = [](mlir::Type t) {
+    auto dt = eval::dtypeOf(mlir::cast<mlir::TensorType>(t).getElementType());
+    if (!dt) {
+      llvm::consumeError(dt.takeError());
+      return eval::DType::F32;
+    }
+    return *dt;
+  };
+  std::vector<eval::Tensor> args;
+  for (unsigned i = 0; i < nIn; ++i) {
+    auto t = eval::readTensorProto(inputs[i]);
+    if (!t)
+      return error(llvm::toString(t.takeError()));
+    args.push_back(eval::asDeclared(*t, declared(func.getArgumentTypes()[i])));
+  }
+  eval::ThreadPool pool(threads);
+  auto outs = eval::runOnnxFunction(func, args, pool);
+  if (!outs)
+    return error(llvm::toString(outs.takeError()));
+  bool ok = true;
+  for (unsigned i = 0; i < nOut; ++i) {
+    const eval::Tensor &t = (*outs)[i];
+    std::string name = "#" + std::to_string(i);
+    if (auto n = func.getResultAttrOfType<mlir::StringAttr>(i, "onnx.name"))
+      name += " '" + n.str() + "'";
+    std::printf("output %s: %s %s", name.c_str(), eval::dtypeName(t.dtype()),
+                eval::formatShape(t.shape()).c_str());
+    if (expects.empty()) {
+      std::printf(" =");
+      for (int64_t k = 0; k < std::min<int64_t>(t.numel(), 16); ++k)
+        std::printf(" %.9g", eval::elementAsDouble(t, k));
+      std::printf("%s\n", t.numel() > 16 ? " ..." : "");
+      continue;
+    }
+    auto e = eval::readTensorProto(expects[i]);
+    if (!e)
+      return error(llvm::toString(e.takeError()));
+    eval::Comparison c = eval::compare(t, eval::asDeclared(*e, t.dtype()), rtol, atol);
+    std::printf(": %s", c.ok ? "PASS" : "FAIL");
+    if (c.ok && eval::isFloat(t.dtype()))
+      std::printf(" (max abs error %.3g)", c.maxAbsError);
+    if (!c.ok)
+      std::printf(": %s", c.message.c_str());
+    std::printf("\n");
+    ok = ok && c.ok;
+  }
+  if (expects.empty())
+    return 0;
+  std::printf("%s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -71,6 +145,17 @@ int main(int argc, char **argv) {
   app.add_flag("--check-threads", checkThreads, "require identical logits with one thread");
   app.add_option("--prompt", prompt, "text to continue (bytes are tokens)");
   app.add_option("--generate", generate, "bytes to generate greedily after --prompt");
+  bool unraised = false;
+  int greedyMax = -1;
+  app.add_option("--greedy", greedyMax,
+                 "compare at most this many tokens of the reference's greedy continuation");
+  app.add_flag("--unraised", unraised, "run the graph as imported, in the onnx interpreter");
+  std::vector<std::string> inputs, expects;
+  double expectRtol = 1e-3, expectAtol = 1e-7;
+  app.add_option("--input", inputs, "TensorProto file for the next graph input (any graph)");
+  app.add_option("--expect", expects, "TensorProto file of the next expected graph output");
+  app.add_option("--expect-rtol", expectRtol, "relative tolerance of --expect (floats)");
+  app.add_option("--expect-atol", expectAtol, "absolute tolerance of --expect (floats)");
   CLI11_PARSE(app, argc, argv);
 
   auto loaded = onnx_import::readModel(model);
@@ -84,13 +169,23 @@ int main(int argc, char **argv) {
   auto module = import::importModel(context, *loaded, storage);
   if (!module)
     return 1;
+  if (!inputs.empty() || !expects.empty())
+    return runGraph(*module, inputs, expects, expectRtol, expectAtol, threads);
   mlir::PassManager pm(&context);
   pm.addNestedPass<mlir::func::FuncOp>(createOnnxFoldShapes());
   RaiseOnnxToM2Options raise;
   raise.strict = true;
   pm.addNestedPass<mlir::func::FuncOp>(createRaiseOnnxToM2(raise));
-  if (mlir::failed(pm.run(*module)))
+  if (!unraised && mlir::failed(pm.run(*module)))
     return 1;
+  if (unraised) {
+    int64_t onnxOps = 0;
+    module->walk([&](mlir::Operation *op) {
+      onnxOps += op->getDialect() && op->getDialect()->getNamespace() == "onnx";
+    });
+    std::printf("unraised: %lld onnx ops, run by the onnx interpreter\n",
+                static_cast<long long>(onnxOps));
+  }
   auto program = eval::Program::compile(*module);
   if (!program)
     return error(llvm::toString(program.takeError()));
@@ -200,7 +295,9 @@ int main(int argc, char **argv) {
       eval::Session gs(**program, 1, pool);
       auto lg = gs.run(p.ids, L);
       size_t match = 0;
-      for (size_t i = 0; lg && i < p.greedy.size(); ++i) {
+      size_t steps =
+          greedyMax >= 0 ? std::min<size_t>(greedyMax, p.greedy.size()) : p.greedy.size();
+      for (size_t i = 0; lg && i < steps; ++i) {
         const float *last = lg->data() + (lg->size() - V);
         int64_t next = std::max_element(last, last + V) - last;
         if (next != p.greedy[i])
@@ -210,7 +307,7 @@ int main(int argc, char **argv) {
       }
       if (!lg)
         return error(llvm::toString(lg.takeError()));
-      greedy = std::to_string(match) + "/" + std::to_string(p.greedy.size());
+      greedy = std::to_string(match) + "/" + std::to_string(steps);
     }
     std::string label = p.text.substr(0, 40);
     for (char &c : label)

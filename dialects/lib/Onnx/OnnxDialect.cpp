@@ -94,6 +94,18 @@ LogicalResult PadOp::verify() {
   return success();
 }
 
+LogicalResult MaxOp::verify() {
+  if (getData_0().empty())
+    return emitOpError("needs at least one input");
+  return success();
+}
+
+LogicalResult MinOp::verify() {
+  if (getData_0().empty())
+    return emitOpError("needs at least one input");
+  return success();
+}
+
 LogicalResult EinsumOp::verify() {
   StringRef eq = getEquation();
   auto arrow = eq.find("->");
@@ -127,8 +139,10 @@ LogicalResult ConvOp::verify() {
     return emitOpError("weight rank ") << rw << " differs from input rank " << rx;
   if (getGroup() < 1)
     return emitOpError("group must be positive");
-  if (getAutoPad() != "NOTSET")
-    return emitOpError("auto_pad '") << getAutoPad() << "' is not supported (only NOTSET)";
+  StringRef pad = getAutoPad();
+  if (pad != "NOTSET" && pad != "SAME_UPPER" && pad != "SAME_LOWER" && pad != "VALID")
+    return emitOpError("auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, not '")
+           << pad << "'";
   return success();
 }
 

@@ -232,13 +232,17 @@ OpFoldResult GreaterOp::fold(FoldAdaptor a) {
       [](int64_t x, int64_t y) -> std::optional<int64_t> { return x > y; }, true);
 }
 OpFoldResult MaxOp::fold(FoldAdaptor a) {
+  if (a.getData_0().size() != 2)
+    return {};
   return foldIntBinary(
-      getC(), a.getA(), a.getB(),
+      getOutput(), a.getData_0()[0], a.getData_0()[1],
       [](int64_t x, int64_t y) -> std::optional<int64_t> { return std::max(x, y); });
 }
 OpFoldResult MinOp::fold(FoldAdaptor a) {
+  if (a.getData_0().size() != 2)
+    return {};
   return foldIntBinary(
-      getC(), a.getA(), a.getB(),
+      getOutput(), a.getData_0()[0], a.getData_0()[1],
       [](int64_t x, int64_t y) -> std::optional<int64_t> { return std::min(x, y); });
 }
 OpFoldResult ModOp::fold(FoldAdaptor a) {

@@ -51,3 +51,21 @@ func.func @split_sizes(%x: tensor<6xf32>, %s: tensor<3xi64>) -> tensor<3xf32> {
   %0:2 = onnx.Split %x, %s : (tensor<6xf32>, tensor<3xi64>) -> (tensor<3xf32>, tensor<3xf32>)
   return %0#0 : tensor<3xf32>
 }
+
+// -----
+
+// Tests that a Conv auto_pad other than NOTSET, SAME_UPPER, SAME_LOWER and VALID is refused.
+func.func @conv_auto_pad(%x: tensor<1x1x4xf32>, %w: tensor<1x1x3xf32>, %n: none) -> tensor<1x1x4xf32> {
+  // expected-error @+1 {{auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, not 'SAME'}}
+  %0 = onnx.Conv %x, %w, %n {auto_pad = "SAME"} : (tensor<1x1x4xf32>, tensor<1x1x3xf32>, none) -> tensor<1x1x4xf32>
+  return %0 : tensor<1x1x4xf32>
+}
+
+// -----
+
+// Tests that a Max of no tensors is refused (ONNX's Max takes one or more).
+func.func @max_empty() -> tensor<f32> {
+  // expected-error @+1 {{needs at least one input}}
+  %0 = onnx.Max : () -> tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -114,6 +114,27 @@ func.func @acausal_conv(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
 
 // -----
 
+// Tests that a conv whose auto_pad overrides its pads (here SAME_UPPER: 1 before, 2 after, not
+// the causal k-1 on both sides) is left alone.
+// CHECK-LABEL: func.func @auto_pad_conv
+// CHECK-NOT: m2.conv1d
+// CHECK: onnx.Conv
+func.func @auto_pad_conv(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x5x6xf32>) -> tensor<1x6x5xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x1x4xf32>} : () -> tensor<6x1x4xf32>
+  %b = onnx.Constant {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
+  %c = onnx.Conv %t, %w, %b {auto_pad = "SAME_UPPER", group = 6 : i64, kernel_shape = [4], pads = [3, 3]} : (tensor<1x6x5xf32>, tensor<6x1x4xf32>, tensor<6xf32>) -> tensor<1x6x5xf32>
+  %s0 = onnx.Constant {value = dense<0> : tensor<1xi64>} : () -> tensor<1xi64>
+  %s1 = onnx.Constant {value = dense<5> : tensor<1xi64>} : () -> tensor<1xi64>
+  %ax = onnx.Constant {value = dense<2> : tensor<1xi64>} : () -> tensor<1xi64>
+  %none = onnx.NoValue : () -> none
+  %sl = onnx.Slice %c, %s0, %s1, %ax, %none : (tensor<1x6x5xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, none) -> tensor<1x6x5xf32>
+  %y = onnx.Transpose %sl {perm = [0, 2, 1]} : (tensor<1x6x5xf32>) -> tensor<1x5x6xf32>
+  return %y : tensor<1x5x6xf32>
+}
+
+// -----
+
 // Tests that a MatMul with the transposed embedding table is the tied lm_head.
 // CHECK-LABEL: func.func @tied_head
 // CHECK: %[[T:.+]] = m2.constant dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>

@@ -2,6 +2,11 @@
 // decode, carrying each conv1d's and ssd's state between calls (the ops' own state, or, for a
 // step function with explicit state arguments and results, those).
 //
+// Ops of the `onnx` dialect that were not raised run in the onnx interpreter (OnnxInterpreter.h)
+// between the m2 kernels. They keep no state, so a function that holds any is evaluated over the
+// whole sequence on every call: a Session keeps the token history and returns the logits of the
+// new tokens.
+//
 // Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
 // batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
 // disjoint outputs with a fixed reduction order, so logits are bit-identical for any thread
@@ -28,14 +33,17 @@ namespace mamba2::eval {
 /// conv1d and one ssd state per layer). The batch dimension of states may be dynamic.
 class Program {
 public:
-  /// Fails (naming the op) when the function holds ops other than m2 ops, or does not take ids
-  /// and return logits. The module must outlive the program.
+  /// Fails (naming the op) when the function holds ops other than m2 and onnx ops, or does not
+  /// take ids and return logits. The module must outlive the program.
   static llvm::Expected<std::unique_ptr<Program>> compile(mlir::ModuleOp module,
                                                           const std::string &function = "main");
 
   int64_t vocab() const { return vocab_; }
   /// Number of explicit state arguments (0 for a whole-sequence function).
   size_t numStates() const { return numStates_; }
+  /// The function holds onnx ops: sessions of a whole-sequence function re-run the whole
+  /// sequence on each call (a step function carries its explicit states instead).
+  bool replays() const { return replays_; }
   mlir::func::FuncOp function() const { return func_; }
 
   /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
@@ -45,6 +53,7 @@ private:
   mlir::func::FuncOp func_;
   int64_t vocab_ = 0;
   size_t numStates_ = 0;
+  bool replays_ = false;
   llvm::DenseMap<mlir::Value, const float *> constants_;
   std::vector<std::unique_ptr<std::vector<float>>> expanded_;
 };
@@ -63,8 +72,8 @@ public:
   void reset();
 
 private:
-  /// One pass through the function over `length` tokens per sequence.
-  llvm::Expected<std::vector<float>> runOnce(const std::vector<int64_t> &ids, int64_t length);
+  /// One evaluation of the function on ids (batch x length) from the current state.
+  llvm::Expected<std::vector<float>> evaluate(const std::vector<int64_t> &ids, int64_t length);
 
   const Program &program_;
   int64_t batch_;
@@ -73,6 +82,7 @@ private:
   /// keyed by their index, as returned by the last call.
   llvm::DenseMap<mlir::Operation *, std::vector<float>> state_;
   std::vector<std::vector<float>> args_;
+  std::vector<std::vector<int64_t>> history_; // per sequence, when the program replays
 };
 
 } // namespace mamba2::eval

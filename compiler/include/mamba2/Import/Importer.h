@@ -46,6 +46,13 @@ private:
 /// Registers the dialects an imported module uses (func, onnx).
 void registerImportDialects(mlir::MLIRContext &context);
 
+/// Whether the importer accepts nodes of this ai.onnx operator type: the `onnx` dialect has an
+/// op of that name (NoValue, the dialect's absent input, is no ONNX operator).
+bool isSupportedOpType(mlir::MLIRContext &context, llvm::StringRef opType);
+
+/// Every ai.onnx operator type the importer accepts, sorted.
+std::vector<std::string> supportedOpTypes(mlir::MLIRContext &context);
+
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               const onnx_import::LoadedModel &model,
                                               WeightStorage &storage,

@@ -22,6 +22,11 @@ struct ReadOptions {
   /// Symbolic dimensions (dim_param) of graph inputs and outputs to make concrete before shape
   /// inference, e.g. {"batch": 1, "sequence": 37}; then the shape arithmetic can fold.
   std::map<std::string, int64_t> dimValues;
+  /// A model that imports an older ai.onnx opset is converted to this one with ONNX's version
+  /// converter (onnx/version_converter) before the check, so that its nodes follow the operator
+  /// definitions of the opsets the importer reads (13 to 17); only a model that passed the
+  /// check is converted (needs `check`). 0 leaves every model as it is.
+  int64_t minOpset = 13;
 };
 
 /// One initializer whose bytes live in a file beside the model.
@@ -37,6 +42,7 @@ struct LoadedModel {
   std::string path;
   std::string directory;                // folder that external-data locations are relative to
   std::vector<ExternalTensor> external; // validated: file present, range inside it
+  int64_t convertedFromOpset = 0;       // the ai.onnx opset before conversion, 0 if none
 };
 
 /// Parses, checks and shape-infers `path`. External data is validated, not read.
@@ -57,6 +63,7 @@ llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std
 struct ModelSummary {
   int64_t irVersion = 0;
   std::map<std::string, int64_t> opsets; // domain ("" = ai.onnx) -> version
+  int64_t convertedFromOpset = 0;        // the file's ai.onnx opset, when converted
   std::string producer;
   std::vector<std::string> inputs;  // "name: type[dims]"
   std::vector<std::string> outputs; // "name: type[dims]"

@@ -143,8 +143,24 @@ def Onnx_PowOp : Onnx_BinaryOp<"Pow", "power"> { let hasFolder = 0; }
 def Onnx_EqualOp : Onnx_BinaryOp<"Equal", "equality test (bool result)">;
 def Onnx_LessOp : Onnx_BinaryOp<"Less", "less-than test (bool result)">;
 def Onnx_GreaterOp : Onnx_BinaryOp<"Greater", "greater-than test (bool result)">;
-def Onnx_MaxOp : Onnx_BinaryOp<"Max", "maximum of two tensors">;
-def Onnx_MinOp : Onnx_BinaryOp<"Min", "minimum of two tensors">;
+class Onnx_VariadicOp<string mnemonic, string what> : Onnx_Op<mnemonic> {
+  let summary = "elementwise " # what # " of one or more tensors, with numpy broadcasting";
+  let description = [{
+    All inputs broadcast against each other as in numpy; a NaN input gives NaN.
+
+    ```mlir
+    %y = onnx.}] # mnemonic # [{ %a, %b, %c
+        : (tensor<2x8xf32>, tensor<8xf32>, tensor<f32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyTensor>:$data_0);
+  let results = (outs AnyTensor:$output);
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Onnx_MaxOp : Onnx_VariadicOp<"Max", "maximum">;
+def Onnx_MinOp : Onnx_VariadicOp<"Min", "minimum">;
 
 def Onnx_ModOp : Onnx_Op<"Mod"> {
   let summary = "elementwise remainder with numpy broadcasting";
@@ -330,7 +346,8 @@ def Onnx_TransposeOp : Onnx_Op<"Transpose"> {
 def Onnx_PadOp : Onnx_Op<"Pad"> {
   let summary = "pads a tensor (`pads` = all begins, then all ends)";
   let description = [{
-    Only `mode = "constant"` is evaluated; the others import and are reported.
+    `constant` fills with `constant_value` (default 0), `edge` repeats the border element,
+    `reflect` mirrors without repeating it. Negative pads crop.
 
     ```mlir
     %y = onnx.Pad %x, %pads, %zero {mode = "constant"}
@@ -445,7 +462,8 @@ def Onnx_ConvOp : Onnx_Op<"Conv"> {
   let summary = "N-D convolution (grouped, strided, dilated, padded)";
   let description = [{
     A causal depthwise conv1d is `group` = channels with `pads = [k-1, k-1]` followed by a
-    slice that keeps the first L outputs.
+    slice that keeps the first L outputs. `auto_pad` SAME_UPPER / SAME_LOWER / VALID replace
+    `pads` as ONNX defines.
 
     ```mlir
     %y = onnx.Conv %x, %w, %b {group = 96 : i64, kernel_shape = [4], pads = [3, 3]}
