@@ -38,7 +38,7 @@ void detachWeightsForPrinting(mlir::ModuleOp module) {
       if (!r || r.getNumElements() <= 16)
         continue;
       if (!empty) {
-        auto blob = mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign({}, alignof(float));
+        auto blob = mlir::HeapAsmResourceBlob::allocate(0, alignof(float));
         empty = mlir::DenseResourceElementsAttr::get(r.getType(), "elided", std::move(blob))
                     .getRawHandle();
       }
