@@ -311,4 +311,42 @@ func.func @main(%ids: tensor<1x?xi64>) -> tensor<1x?x4xf32> {
             std::string::npos);
 }
 
+/// Signatures the evaluator cannot run: each is refused at compile time with its own message.
+/// The body looks up the ids (`ids` typed) in an embedding and returns `returned`.
+struct BadSignature {
+  const char *ids, *state, *logits, *returned, *message;
+};
+
+TEST(Evaluator, RefusesFunctionsThatDoNotMapIdsToLogits) {
+  const BadSignature cases[] = {
+      {"tensor<1x?xi64>", nullptr, "tensor<1x?x4xf32>", "%e, %e",
+       "@main must take token ids (and states) and return logits (and the new states)"},
+      {"tensor<1x1xi64>", "tensor<1x4xi64>", "tensor<1x1x4xf32>", "%e, %s",
+       "state argument 1 of @main must be a (batch, ...) f32 tensor with static sizes after the "
+       "batch"},
+      {"tensor<1x1xi64>", "tensor<1x?xf32>", "tensor<1x1x4xf32>", "%e, %s",
+       "state argument 1 of @main must be a (batch, ...) f32 tensor with static sizes after the "
+       "batch"},
+      {"tensor<1x?xi64>", "tensor<1x4xf32>", "tensor<1x?x4xf32>", "%e, %s",
+       "@main takes states, so it must take one token per sequence: ids (batch, 1)"},
+  };
+  for (const BadSignature &c : cases) {
+    std::string ids = c.ids, logits = c.logits;
+    std::string args = "%ids: " + ids, results = logits + ", ";
+    results += c.state ? c.state : c.logits;
+    if (c.state)
+      args += std::string(", %s: ") + c.state;
+    std::string text = "func.func @main(" + args + ") -> (" + results +
+                       ") {\n  %t = m2.constant dense<1.0> : tensor<8x4xf32>\n"
+                       "  %e = m2.embedding %ids, %t : (" +
+                       ids + ", tensor<8x4xf32>) -> " + logits + "\n  return " + c.returned +
+                       " : " + results + "\n}\n";
+    Fixture f(text.c_str());
+    ASSERT_TRUE(f.module) << text;
+    auto program = eval::Program::compile(*f.module);
+    ASSERT_FALSE(static_cast<bool>(program)) << text;
+    EXPECT_EQ(llvm::toString(program.takeError()), c.message) << text;
+  }
+}
+
 } // namespace
