@@ -90,3 +90,14 @@ func.func @transpose_pads() -> (tensor<2x3xi64>, tensor<3x2xi64>) {
   %u = onnx.Transpose %q : (tensor<2x3xi64>) -> tensor<3x2xi64>
   return %t, %u : tensor<2x3xi64>, tensor<3x2xi64>
 }
+
+// -----
+
+// Tests that a Transpose of a value that is not a constant stays.
+// CHECK-LABEL: func.func @transpose_kept
+// CHECK: %[[T:.+]] = onnx.Transpose %arg0 {perm = [1, 0]}
+// CHECK: return %[[T]]
+func.func @transpose_kept(%x: tensor<3x2xi64>) -> tensor<2x3xi64> {
+  %t = onnx.Transpose %x {perm = [1, 0]} : (tensor<3x2xi64>) -> tensor<2x3xi64>
+  return %t : tensor<2x3xi64>
+}
