@@ -286,10 +286,13 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
   std::unordered_map<Value, Act, ValueHash> acts;
   std::unordered_map<Value, Tensor, ValueHash> tensors; // of the onnx ops
   auto in = [&](Value v) -> Act & {
-    auto t = tensors.find(v);
-    if (!acts.count(v) && t != tensors.end()) // an onnx result read by an m2 op: (b, l, c)
-      acts[v] = toAct(t->second);
-    return acts[v];
+    auto [a, inserted] = acts.try_emplace(v);
+    if (inserted) { // an onnx result read by an m2 op: (b, l, c)
+      auto t = tensors.find(v);
+      if (t != tensors.end())
+        a->second = toAct(t->second);
+    }
+    return a->second;
   };
   auto cst = [&](Value v) { return program_.constant(v); };
   auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };

@@ -33,6 +33,16 @@ struct EvalError {
 
 [[noreturn]] void fail(const std::string &msg) { throw EvalError{msg}; }
 
+/// visit() for the kernels of `op` that take no bool tensors: fails on a bool dtype.
+template <typename Fn> decltype(auto) visitNumeric(DType t, llvm::StringRef op, Fn &&fn) {
+  return visit(t, [&](auto tag) -> decltype(fn(Tag<float>{})) {
+    if constexpr (std::is_same_v<typename decltype(tag)::type, bool>)
+      fail(op.str() + " does not take bool tensors");
+    else
+      return fn(tag);
+  });
+}
+
 std::string describe(Operation *op) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -237,50 +247,46 @@ Tensor unary(Operation *op, const Tensor &x) {
       fail("Not needs a bool tensor");
     return mapUnary<bool>(x, [](bool v) { return !v; });
   }
-  return visit(x.dtype(), [&](auto tag) -> Tensor {
+  return visitNumeric(x.dtype(), name, [&](auto tag) -> Tensor {
     using S = typename decltype(tag)::type;
     using C = Compute<S>;
-    if constexpr (std::is_same_v<S, bool>) {
-      fail(name.str() + " does not take bool tensors");
-    } else {
-      if (name == "Neg") {
-        if constexpr (kInteger<S>) {
-          if constexpr (std::is_unsigned_v<S>)
-            fail("Neg does not take unsigned tensors");
-          else
-            return mapUnary<S>(x, [](C v) { return static_cast<C>(U<S>(0) - U<S>(v)); });
-        } else {
-          return mapUnary<S>(x, [](C v) { return -v; });
-        }
-      }
-      if (name == "Relu")
-        return mapUnary<S>(x, [](C v) { return v > C(0) ? v : C(0); });
-      if constexpr (!kFloating<S>) {
-        fail(name.str() + " needs a floating-point tensor, not " + dtypeName(x.dtype()));
+    if (name == "Neg") {
+      if constexpr (kInteger<S>) {
+        if constexpr (std::is_unsigned_v<S>)
+          fail("Neg does not take unsigned tensors");
+        else
+          return mapUnary<S>(x, [](C v) { return static_cast<C>(U<S>(0) - U<S>(v)); });
       } else {
-        if (name == "Exp")
-          return mapUnary<S>(x, [](C v) { return std::exp(v); });
-        if (name == "Log")
-          return mapUnary<S>(x, [](C v) { return std::log(v); });
-        if (name == "Sqrt")
-          return mapUnary<S>(x, [](C v) { return std::sqrt(v); });
-        if (name == "Reciprocal")
-          return mapUnary<S>(x, [](C v) { return C(1) / v; });
-        if (name == "Tanh")
-          return mapUnary<S>(x, [](C v) { return std::tanh(v); });
-        if (name == "Sigmoid")
-          return mapUnary<S>(x, [](C v) {
-            if (v >= C(0))
-              return C(1) / (C(1) + std::exp(-v));
-            C e = std::exp(v);
-            return e / (C(1) + e);
-          });
-        if (name == "Softplus") // log(1 + exp(x)) without overflow
-          return mapUnary<S>(x, [](C v) {
-            return v > C(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
-          });
-        fail("no unary kernel for " + name.str());
+        return mapUnary<S>(x, [](C v) { return -v; });
       }
+    }
+    if (name == "Relu")
+      return mapUnary<S>(x, [](C v) { return v > C(0) ? v : C(0); });
+    if constexpr (!kFloating<S>) {
+      fail(name.str() + " needs a floating-point tensor, not " + dtypeName(x.dtype()));
+    } else {
+      if (name == "Exp")
+        return mapUnary<S>(x, [](C v) { return std::exp(v); });
+      if (name == "Log")
+        return mapUnary<S>(x, [](C v) { return std::log(v); });
+      if (name == "Sqrt")
+        return mapUnary<S>(x, [](C v) { return std::sqrt(v); });
+      if (name == "Reciprocal")
+        return mapUnary<S>(x, [](C v) { return C(1) / v; });
+      if (name == "Tanh")
+        return mapUnary<S>(x, [](C v) { return std::tanh(v); });
+      if (name == "Sigmoid")
+        return mapUnary<S>(x, [](C v) {
+          if (v >= C(0))
+            return C(1) / (C(1) + std::exp(-v));
+          C e = std::exp(v);
+          return e / (C(1) + e);
+        });
+      if (name == "Softplus") // log(1 + exp(x)) without overflow
+        return mapUnary<S>(x, [](C v) {
+          return v > C(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+        });
+      fail("no unary kernel for " + name.str());
     }
   });
 }
@@ -808,34 +814,30 @@ Tensor cumsum(const Tensor &x, const Tensor &axisT, bool exclusive, bool reverse
     outer *= x.shape()[d];
   for (int64_t d = axis + 1; d < x.rank(); ++d)
     inner *= x.shape()[d];
-  return visit(x.dtype(), [&](auto tag) -> Tensor {
+  return visitNumeric(x.dtype(), "CumSum", [&](auto tag) -> Tensor {
     using S = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<S, bool>) {
-      fail("CumSum does not take bool tensors");
-    } else {
-      using Acc = std::conditional_t<kFloating<S>, double, Compute<S>>;
-      Tensor out = Tensor::empty(x.dtype(), x.shape());
-      const S *p = x.data<S>();
-      S *o = out.mutableData<S>();
-      for (int64_t a = 0; a < outer; ++a)
-        for (int64_t b = 0; b < inner; ++b) {
-          Acc acc = 0;
-          for (int64_t t = 0; t < dim; ++t) {
-            int64_t k = reverse ? dim - 1 - t : t;
-            int64_t e = (a * dim + k) * inner + b;
-            Acc v = static_cast<Acc>(load<S>(p, e));
-            if (exclusive)
-              store<S>(o, e, static_cast<Compute<S>>(acc));
-            if constexpr (kInteger<S>)
-              acc = Acc(U<S>(acc) + U<S>(v));
-            else
-              acc += v;
-            if (!exclusive)
-              store<S>(o, e, static_cast<Compute<S>>(acc));
-          }
+    using Acc = std::conditional_t<kFloating<S>, double, Compute<S>>;
+    Tensor out = Tensor::empty(x.dtype(), x.shape());
+    const S *p = x.data<S>();
+    S *o = out.mutableData<S>();
+    for (int64_t a = 0; a < outer; ++a)
+      for (int64_t b = 0; b < inner; ++b) {
+        Acc acc = 0;
+        for (int64_t t = 0; t < dim; ++t) {
+          int64_t k = reverse ? dim - 1 - t : t;
+          int64_t e = (a * dim + k) * inner + b;
+          Acc v = static_cast<Acc>(load<S>(p, e));
+          if (exclusive)
+            store<S>(o, e, static_cast<Compute<S>>(acc));
+          if constexpr (kInteger<S>)
+            acc = Acc(U<S>(acc) + U<S>(v));
+          else
+            acc += v;
+          if (!exclusive)
+            store<S>(o, e, static_cast<Compute<S>>(acc));
         }
-      return out;
-    }
+      }
+    return out;
   });
 }
 
@@ -879,33 +881,29 @@ Tensor matmul(const Tensor &a0, const Tensor &b0, ThreadPool &pool) {
   if (b0.rank() > 1)
     outShape.push_back(N);
   Tensor out = Tensor::empty(a.dtype(), outShape);
-  visit(a.dtype(), [&](auto tag) {
+  visitNumeric(a.dtype(), "MatMul", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<S, bool>) {
-      fail("MatMul does not take bool tensors");
-    } else {
-      using A = Mac<S>;
-      const S *pa = a.data<S>(), *pb = b.data<S>();
-      S *po = out.mutableData<S>();
-      // One task per output row: y[r, :] = sum_k x[r, k] * w[k, :], k in order.
-      pool.parallelFor(nb * M, [&](int64_t r0, int64_t r1) {
-        std::vector<A> acc(static_cast<size_t>(N));
-        for (int64_t r = r0; r < r1; ++r) {
-          int64_t bi = r / M, m = r % M;
-          std::fill(acc.begin(), acc.end(), A(0));
-          const S *x = pa + offA[bi] + m * K;
-          const S *w = pb + offB[bi];
-          for (int64_t k = 0; k < K; ++k) {
-            A xv = static_cast<A>(load<S>(x, k));
-            const S *wr = w + k * N;
-            for (int64_t n = 0; n < N; ++n)
-              acc[n] += xv * static_cast<A>(load<S>(wr, n));
-          }
+    using A = Mac<S>;
+    const S *pa = a.data<S>(), *pb = b.data<S>();
+    S *po = out.mutableData<S>();
+    // One task per output row: y[r, :] = sum_k x[r, k] * w[k, :], k in order.
+    pool.parallelFor(nb * M, [&](int64_t r0, int64_t r1) {
+      std::vector<A> acc(static_cast<size_t>(N));
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t bi = r / M, m = r % M;
+        std::fill(acc.begin(), acc.end(), A(0));
+        const S *x = pa + offA[bi] + m * K;
+        const S *w = pb + offB[bi];
+        for (int64_t k = 0; k < K; ++k) {
+          A xv = static_cast<A>(load<S>(x, k));
+          const S *wr = w + k * N;
           for (int64_t n = 0; n < N; ++n)
-            store<S>(po, (bi * M + m) * N + n, static_cast<Compute<S>>(acc[n]));
+            acc[n] += xv * static_cast<A>(load<S>(wr, n));
         }
-      });
-    }
+        for (int64_t n = 0; n < N; ++n)
+          store<S>(po, (bi * M + m) * N + n, static_cast<Compute<S>>(acc[n]));
+      }
+    });
   });
   return out;
 }
@@ -932,26 +930,22 @@ Tensor gemm(Operation *op, llvm::ArrayRef<const Tensor *> in) {
     cb = expandTo(*c, shape);
   }
   Tensor out = Tensor::empty(a.dtype(), shape);
-  visit(a.dtype(), [&](auto tag) {
+  visitNumeric(a.dtype(), "Gemm", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<S, bool>) {
-      fail("Gemm does not take bool tensors");
-    } else {
-      using C = Compute<S>;
-      const S *pa = a.data<S>(), *pb = b.data<S>();
-      S *po = out.mutableData<S>();
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          Mac<S> acc = 0;
-          for (int64_t k = 0; k < K; ++k)
-            acc += static_cast<Mac<S>>(load<S>(pa, ta ? k * M + m : m * K + k)) *
-                   static_cast<Mac<S>>(load<S>(pb, tb ? n * K + k : k * N + n));
-          C v = static_cast<C>(static_cast<C>(alpha) * static_cast<C>(acc));
-          if (c)
-            v = static_cast<C>(v + static_cast<C>(beta) * load<S>(cb.data<S>(), m * N + n));
-          store<S>(po, m * N + n, v);
-        }
-    }
+    using C = Compute<S>;
+    const S *pa = a.data<S>(), *pb = b.data<S>();
+    S *po = out.mutableData<S>();
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        Mac<S> acc = 0;
+        for (int64_t k = 0; k < K; ++k)
+          acc += static_cast<Mac<S>>(load<S>(pa, ta ? k * M + m : m * K + k)) *
+                 static_cast<Mac<S>>(load<S>(pb, tb ? n * K + k : k * N + n));
+        C v = static_cast<C>(static_cast<C>(alpha) * static_cast<C>(acc));
+        if (c)
+          v = static_cast<C>(v + static_cast<C>(beta) * load<S>(cb.data<S>(), m * N + n));
+        store<S>(po, m * N + n, v);
+      }
   });
   return out;
 }
@@ -1304,49 +1298,45 @@ Tensor einsum(llvm::StringRef equation, llvm::ArrayRef<const Tensor *> in, Threa
   std::vector<int64_t> outOff = offsets(outShape, outStrides);
   std::vector<int64_t> sumOff = offsets(sumShape, sumStrides);
   Tensor out = Tensor::empty(in[0]->dtype(), outShape);
-  visit(in[0]->dtype(), [&](auto tag) {
+  visitNumeric(in[0]->dtype(), "Einsum", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    if constexpr (std::is_same_v<S, bool>) {
-      fail("Einsum does not take bool tensors");
-    } else {
-      using A = std::conditional_t<kFloating<S>, double, Mac<S>>;
-      std::vector<const S *> ptr(nIn);
-      for (size_t k = 0; k < nIn; ++k)
-        ptr[k] = in[k]->data<S>();
-      S *po = out.mutableData<S>();
-      auto ld = [](const S *x, int64_t i) { return static_cast<A>(load<S>(x, i)); };
-      pool.parallelFor(P, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-          A acc = 0;
-          const int64_t *o = sumOff.data(), *base = outOff.data() + p * nIn;
-          if (nIn == 2) { // the common cases without a loop over the operands
-            int64_t sx = innerSt[0], sy = innerSt[1];
-            for (int64_t q = 0; q < Qo; ++q, o += 2) {
-              const S *x = ptr[0] + base[0] + o[0], *y = ptr[1] + base[1] + o[1];
-              for (int64_t i = 0; i < inner; ++i)
-                acc += ld(x, i * sx) * ld(y, i * sy);
-            }
-          } else if (nIn == 3) {
-            int64_t sx = innerSt[0], sy = innerSt[1], sz = innerSt[2];
-            for (int64_t q = 0; q < Qo; ++q, o += 3) {
-              const S *x = ptr[0] + base[0] + o[0], *y = ptr[1] + base[1] + o[1],
-                      *z = ptr[2] + base[2] + o[2];
-              for (int64_t i = 0; i < inner; ++i)
-                acc += ld(x, i * sx) * ld(y, i * sy) * ld(z, i * sz);
-            }
-          } else {
-            for (int64_t q = 0; q < Qo; ++q, o += nIn)
-              for (int64_t i = 0; i < inner; ++i) {
-                A prod = 1;
-                for (size_t k = 0; k < nIn; ++k)
-                  prod *= ld(ptr[k], base[k] + o[k] + i * innerSt[k]);
-                acc += prod;
-              }
+    using A = std::conditional_t<kFloating<S>, double, Mac<S>>;
+    std::vector<const S *> ptr(nIn);
+    for (size_t k = 0; k < nIn; ++k)
+      ptr[k] = in[k]->data<S>();
+    S *po = out.mutableData<S>();
+    auto ld = [](const S *x, int64_t i) { return static_cast<A>(load<S>(x, i)); };
+    pool.parallelFor(P, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        A acc = 0;
+        const int64_t *o = sumOff.data(), *base = outOff.data() + p * nIn;
+        if (nIn == 2) { // the common cases without a loop over the operands
+          int64_t sx = innerSt[0], sy = innerSt[1];
+          for (int64_t q = 0; q < Qo; ++q, o += 2) {
+            const S *x = ptr[0] + base[0] + o[0], *y = ptr[1] + base[1] + o[1];
+            for (int64_t i = 0; i < inner; ++i)
+              acc += ld(x, i * sx) * ld(y, i * sy);
           }
-          store<S>(po, p, static_cast<Compute<S>>(acc));
+        } else if (nIn == 3) {
+          int64_t sx = innerSt[0], sy = innerSt[1], sz = innerSt[2];
+          for (int64_t q = 0; q < Qo; ++q, o += 3) {
+            const S *x = ptr[0] + base[0] + o[0], *y = ptr[1] + base[1] + o[1],
+                    *z = ptr[2] + base[2] + o[2];
+            for (int64_t i = 0; i < inner; ++i)
+              acc += ld(x, i * sx) * ld(y, i * sy) * ld(z, i * sz);
+          }
+        } else {
+          for (int64_t q = 0; q < Qo; ++q, o += nIn)
+            for (int64_t i = 0; i < inner; ++i) {
+              A prod = 1;
+              for (size_t k = 0; k < nIn; ++k)
+                prod *= ld(ptr[k], base[k] + o[k] + i * innerSt[k]);
+              acc += prod;
+            }
         }
-      });
-    }
+        store<S>(po, p, static_cast<Compute<S>>(acc));
+      }
+    });
   });
   return out;
 }

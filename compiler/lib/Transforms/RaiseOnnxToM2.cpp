@@ -481,30 +481,10 @@ struct Raiser {
   /// MatMul(x, W) with a constant W (in, out): m2.linear, or m2.lm_head when W is the
   /// transposed embedding table. x may be flattened to rows (see `flattened`).
   bool linear(ox::MatMulOp op) {
-    Value x = skipIdentity(op.getA());
     ElementsAttr w = constant(op.getB());
     if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
       return false;
-    Operation *anchor = op;
-    if (auto [v, outer] = flattened(op, x); v) {
-      x = v;
-      anchor = outer;
-    }
-    auto ws = w.getShapedType().getShape();
-    if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
-      return false;
-    builder.setInsertionPoint(anchor);
-    // A weight that is the transpose of the embedding table is the tied lm_head.
-    if (ElementsAttr table = tiedTable(w)) {
-      Value r = builder.create<m2::LMHeadOp>(op.getLoc(), withLast(x, ws[1]), x,
-                                             weight(table, op.getLoc()));
-      replace(anchor, r, "lm_head");
-      return true;
-    }
-    Value r =
-        builder.create<m2::LinearOp>(op.getLoc(), withLast(x, ws[1]), x, weight(w, op.getLoc()));
-    replace(anchor, r, "linear");
-    return true;
+    return makeLinear(op, skipIdentity(op.getA()), w, /*tiedHead=*/true);
   }
 
   /// (rows, cols) -> (cols, rows) of a 2-D f32 constant, as a new dense constant.
@@ -522,8 +502,9 @@ struct Raiser {
                                   llvm::ArrayRef<float>(t));
   }
 
-  /// Builds m2.linear(x, w) with w (in, out) for `op`.
-  bool makeLinear(Operation *op, Value x, ElementsAttr w) {
+  /// Builds m2.linear(x, w) with w (in, out) for `op`; with `tiedHead`, m2.lm_head instead
+  /// when w is the transpose of the embedding table.
+  bool makeLinear(Operation *op, Value x, ElementsAttr w, bool tiedHead = false) {
     Operation *anchor = op;
     if (auto [v, outer] = flattened(op, x); v) {
       x = v;
@@ -533,6 +514,12 @@ struct Raiser {
     if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
     builder.setInsertionPoint(anchor);
+    if (ElementsAttr table = tiedHead ? tiedTable(w) : ElementsAttr()) {
+      Value r = builder.create<m2::LMHeadOp>(op->getLoc(), withLast(x, ws[1]), x,
+                                             weight(table, op->getLoc()));
+      replace(anchor, r, "lm_head");
+      return true;
+    }
     Value r =
         builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x, weight(w, op->getLoc()));
     replace(anchor, r, "linear");

@@ -57,15 +57,17 @@ LogicalResult sameLeading(Operation *op, Value a, Value b, StringRef what) {
 }
 
 /// A state operand comes with a new-state result of the same type, and neither without the
-/// other.
-LogicalResult verifyState(Operation *op, Value state, Value newState) {
+/// other; a state has rank `r`.
+LogicalResult verifyState(Operation *op, Value state, Value newState, int64_t r) {
   if (bool(state) != bool(newState))
     return op->emitOpError(state ? "has a state operand but no new-state result"
                                  : "has a new-state result but no state operand");
-  if (state && state.getType() != newState.getType())
+  if (!state)
+    return success();
+  if (state.getType() != newState.getType())
     return op->emitOpError("new state ")
            << newState.getType() << " must have the state's type " << state.getType();
-  return success();
+  return expectRank(op, state, r, "state");
 }
 
 } // namespace
@@ -138,13 +140,11 @@ LogicalResult Conv1dOp::verify() {
     return emitOpError("weight and bias must have one row per channel (") << c << ")";
   if (getInput().getType() != getOutput().getType())
     return emitOpError("result type must equal the input type");
-  if (failed(verifyState(*this, getState(), getNewState())))
+  if (failed(verifyState(*this, getState(), getNewState(), 3)))
     return failure();
   if (!getState())
     return success();
   // state (b, c, k)
-  if (failed(expectRank(*this, getState(), 3, "state")))
-    return failure();
   if (conflict(dim(getState(), 0), dim(getInput(), 0)) || conflict(dim(getState(), 1), c) ||
       conflict(dim(getState(), 2), dim(getWeight(), 1)))
     return emitOpError("state ") << getState().getType()
@@ -180,13 +180,11 @@ LogicalResult SSDOp::verify() {
       return failure();
   if (getX().getType() != getY().getType())
     return emitOpError("result type must equal the type of x");
-  if (failed(verifyState(*this, getState(), getNewState())))
+  if (failed(verifyState(*this, getState(), getNewState(), 4)))
     return failure();
   if (!getState())
     return success();
   // state (b, h, p, n)
-  if (failed(expectRank(*this, getState(), 4, "state")))
-    return failure();
   int64_t p = ShapedType::isDynamic(h) || ShapedType::isDynamic(d) ? ShapedType::kDynamic : d / h;
   int64_t n = ShapedType::isDynamic(gn) ? ShapedType::kDynamic : gn / g;
   if (conflict(dim(getState(), 0), dim(getX(), 0)) || conflict(dim(getState(), 1), h) ||

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
@@ -98,6 +99,34 @@ std::string stepBlock() {
   return s;
 }
 
+/// Runs kIds through kBlock as one prompt and through the step function `stepText` one call per
+/// token, carrying its two state arguments, and expects the same logits. `more` then checks
+/// further with the step program, its session and the prompt's logits.
+void expectStepsMatchThePrompt(
+    const std::string &stepText,
+    llvm::function_ref<void(const eval::Program &, eval::Session &, const std::vector<float> &)>
+        more = {}) {
+  Fixture whole(kBlock), step(stepText.c_str());
+  ASSERT_TRUE(whole.module);
+  ASSERT_TRUE(step.module);
+  auto wp = eval::Program::compile(*whole.module);
+  auto sp = eval::Program::compile(*step.module);
+  ASSERT_TRUE(static_cast<bool>(wp));
+  ASSERT_TRUE(static_cast<bool>(sp)) << llvm::toString(sp.takeError());
+  EXPECT_EQ((*sp)->numStates(), 2u);
+  eval::ThreadPool pool(2);
+  eval::Session ws(**wp, 1, pool), ss(**sp, 1, pool);
+  auto all = ws.run(kIds, static_cast<int64_t>(kIds.size()));
+  auto stepped = ss.run(kIds, static_cast<int64_t>(kIds.size()));
+  ASSERT_TRUE(static_cast<bool>(all));
+  ASSERT_TRUE(static_cast<bool>(stepped)) << llvm::toString(stepped.takeError());
+  ASSERT_EQ(stepped->size(), all->size());
+  for (size_t i = 0; i < all->size(); ++i)
+    EXPECT_NEAR((*stepped)[i], (*all)[i], 1e-6f) << "logit " << i;
+  if (more)
+    more(**sp, ss, *all);
+}
+
 TEST(Evaluator, LogitsDoNotDependOnTheThreadCount) {
   Fixture f(kBlock);
   ASSERT_TRUE(f.module);
@@ -149,32 +178,16 @@ TEST(Evaluator, DecodeStepsContinueThePrefill) {
 }
 
 TEST(Evaluator, StepFunctionWithExplicitStateMatchesThePrefill) {
-  Fixture whole(kBlock);
-  std::string text = stepBlock();
-  Fixture step(text.c_str());
-  ASSERT_TRUE(whole.module);
-  ASSERT_TRUE(step.module);
-  auto wp = eval::Program::compile(*whole.module);
-  auto sp = eval::Program::compile(*step.module);
-  ASSERT_TRUE(static_cast<bool>(wp));
-  ASSERT_TRUE(static_cast<bool>(sp)) << llvm::toString(sp.takeError());
-  EXPECT_EQ((*sp)->numStates(), 2u);
-  eval::ThreadPool pool(2);
-  eval::Session ws(**wp, 1, pool), ss(**sp, 1, pool);
-  auto all = ws.run(kIds, static_cast<int64_t>(kIds.size()));
   // The step function runs a prompt one call per token, carrying its state arguments.
-  auto stepped = ss.run(kIds, static_cast<int64_t>(kIds.size()));
-  ASSERT_TRUE(static_cast<bool>(all));
-  ASSERT_TRUE(static_cast<bool>(stepped)) << llvm::toString(stepped.takeError());
-  ASSERT_EQ(stepped->size(), all->size());
-  for (size_t i = 0; i < all->size(); ++i)
-    EXPECT_NEAR((*stepped)[i], (*all)[i], 1e-6f) << "logit " << i;
-  // reset() starts from zero states again: the first token's logits come back.
-  ss.reset();
-  auto first = ss.run({kIds[0]}, 1);
-  ASSERT_TRUE(static_cast<bool>(first));
-  for (int v = 0; v < 16; ++v)
-    EXPECT_EQ((*first)[v], (*all)[v]);
+  expectStepsMatchThePrompt(
+      stepBlock(), [](const eval::Program &, eval::Session &ss, const std::vector<float> &all) {
+        // reset() starts from zero states again: the first token's logits come back.
+        ss.reset();
+        auto first = ss.run({kIds[0]}, 1);
+        ASSERT_TRUE(static_cast<bool>(first));
+        for (int v = 0; v < 16; ++v)
+          EXPECT_EQ((*first)[v], all[v]);
+      });
 }
 
 TEST(Evaluator, StepFunctionWithOnnxOpsOnItsStates) {
@@ -190,24 +203,8 @@ TEST(Evaluator, StepFunctionWithOnnxOpsOnItsStates) {
               "%zero = onnx.Constant {value = dense<0.0> : tensor<8x1xf32>} : () -> "
               "tensor<8x1xf32>\n  %ss2 = onnx.Add %ss1, %zero : (tensor<1x2x8x2xf32>, "
               "tensor<8x1xf32>) -> tensor<1x2x8x2xf32>\n  return %l, %cs1, %ss2 :");
-  Fixture whole(kBlock), step(text.c_str());
-  ASSERT_TRUE(whole.module);
-  ASSERT_TRUE(step.module);
-  auto wp = eval::Program::compile(*whole.module);
-  auto sp = eval::Program::compile(*step.module);
-  ASSERT_TRUE(static_cast<bool>(wp));
-  ASSERT_TRUE(static_cast<bool>(sp)) << llvm::toString(sp.takeError());
-  EXPECT_EQ((*sp)->numStates(), 2u);
-  EXPECT_TRUE((*sp)->replays());
-  eval::ThreadPool pool(2);
-  eval::Session ws(**wp, 1, pool), ss(**sp, 1, pool);
-  auto all = ws.run(kIds, static_cast<int64_t>(kIds.size()));
-  auto stepped = ss.run(kIds, static_cast<int64_t>(kIds.size()));
-  ASSERT_TRUE(static_cast<bool>(all));
-  ASSERT_TRUE(static_cast<bool>(stepped)) << llvm::toString(stepped.takeError());
-  ASSERT_EQ(stepped->size(), all->size());
-  for (size_t i = 0; i < all->size(); ++i)
-    EXPECT_NEAR((*stepped)[i], (*all)[i], 1e-6f) << "logit " << i;
+  expectStepsMatchThePrompt(text, [](const eval::Program &sp, eval::Session &,
+                                     const std::vector<float> &) { EXPECT_TRUE(sp.replays()); });
 }
 
 TEST(Evaluator, StateArgumentsMustComeBackWithTheirType) {
