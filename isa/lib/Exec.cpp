@@ -207,7 +207,6 @@ static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uin
 
 std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
   const uint64_t spadBytes = lim.spadBytes;
-  std::vector<Extent> ex = uopExtents(u);
   std::string e;
   if (u.isDma()) {
     if (u.rows == 0)
@@ -220,6 +219,7 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
     return spanCheck("DMA scratchpad range", u.dst, uint64_t(u.rows) * u.rowb, spadBytes,
                      "the scratchpad");
   }
+  const std::vector<Extent> ex = uopExtents(u);
   if (u.isMatrix()) {
     static const char *what[4] = {"matmul accumulators", "matmul activations", "matmul weights",
                                   "matmul group scales"};
