@@ -22,12 +22,8 @@ namespace {
 
 uint32_t runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram,
                 uint32_t entry = 0) {
-  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes),
-      ucode(p.ucode.size() * isa::kUopBytes + 1);
-  for (size_t i = 0; i < p.bundles.size(); ++i)
-    p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
-  for (size_t i = 0; i < p.ucode.size(); ++i)
-    p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+  std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
+  ucode.push_back(0); // a valid pointer even without microcode
   for (unsigned r = 0; r < 4; ++r) {
     dram[r] = p.regions[r].init;
     dram[r].resize(std::max<size_t>(p.regions[r].size, 1));
