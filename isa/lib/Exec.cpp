@@ -2,6 +2,7 @@
 #include "mamba2/isa/Exec.h"
 
 #include "mamba2/isa/Macro.h"
+#include "mamba2/isa/Program.h"
 #include "mamba2/isa/Reference.h"
 
 namespace mamba2::isa {
@@ -115,8 +116,6 @@ std::vector<Extent> uopExtents(const UopArgs &u) {
   return {};
 }
 
-static const char *const kRegions[4] = {"const", "io", "state", "scratch"};
-
 static bool inRange(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
 std::string checkUopStatic(const UopWord &w, Slot slot) {
@@ -208,12 +207,11 @@ static std::string spanCheck(const char *what, int64_t addr, uint64_t bytes, uin
 
 std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
   const uint64_t spadBytes = lim.spadBytes;
-  std::vector<Extent> ex = uopExtents(u);
   std::string e;
   if (u.isDma()) {
     if (u.rows == 0)
       return "";
-    std::string mem = std::string("region '") + kRegions[u.region & 3] + "'";
+    std::string mem = std::string("region '") + kRegionNames[u.region & 3] + "'";
     uint64_t span = uint64_t(u.rows - 1) * u.stride + u.rowb;
     if (!(e = spanCheck("DMA range", u.src1, span, lim.regionBytes[u.region & 3], mem.c_str()))
              .empty())
@@ -221,6 +219,7 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
     return spanCheck("DMA scratchpad range", u.dst, uint64_t(u.rows) * u.rowb, spadBytes,
                      "the scratchpad");
   }
+  const std::vector<Extent> ex = uopExtents(u);
   if (u.isMatrix()) {
     static const char *what[4] = {"matmul accumulators", "matmul activations", "matmul weights",
                                   "matmul group scales"};

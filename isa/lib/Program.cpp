@@ -23,6 +23,20 @@ const Symbol *Program::tensor(const std::string &name) const {
   return nullptr;
 }
 
+std::vector<uint8_t> Program::bundleBytes() const {
+  std::vector<uint8_t> out(bundles.size() * kBundleBytes);
+  for (size_t i = 0; i < bundles.size(); ++i)
+    bundles[i].toBytes(out.data() + i * kBundleBytes);
+  return out;
+}
+
+std::vector<uint8_t> Program::ucodeBytes() const {
+  std::vector<uint8_t> out(ucode.size() * kUopBytes);
+  for (size_t i = 0; i < ucode.size(); ++i)
+    ucode[i].toBytes(out.data() + i * kUopBytes);
+  return out;
+}
+
 unsigned dtypeBytes(const std::string &dtype) {
   if (dtype == "i8" || dtype == "u8" || dtype == "i4x2")
     return 1;

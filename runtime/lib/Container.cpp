@@ -40,12 +40,7 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   flatbuffers::FlatBufferBuilder fb(1024);
   auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion,
                                   board.spadBytes(), isa::kUcodeWords, isa::kNumSems);
-  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes);
-  for (size_t i = 0; i < p.bundles.size(); ++i)
-    p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
-  std::vector<uint8_t> ucode(p.ucode.size() * isa::kUopBytes);
-  for (size_t i = 0; i < p.ucode.size(); ++i)
-    p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+  std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
   for (unsigned r = 0; r < isa::kNumRegions; ++r)
     if (p.regions[r].size || !p.regions[r].init.empty())

@@ -26,12 +26,13 @@ int Sampler::sample(const std::vector<float> &logits) {
   for (float v : logits)
     if (!std::isfinite(v))
       throw std::invalid_argument("sampler: non-finite logit");
+  // Greedy: the largest logit, the lowest index on ties; no need to order the vocabulary.
+  if (cfg_.temperature == 0)
+    return int(std::max_element(logits.begin(), logits.end()) - logits.begin());
   // Order: larger logit first, lower index first on ties (deterministic).
   std::vector<int> order(logits.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
-  if (cfg_.temperature == 0)
-    return order[0];
   size_t keep = cfg_.topK ? std::min<size_t>(cfg_.topK, order.size()) : order.size();
   std::vector<double> p(keep);
   double mx = logits[order[0]], sum = 0;

@@ -28,12 +28,7 @@ public:
 
   std::string load(const isa::Program &p) override {
     prog_ = p;
-    std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes),
-        ucode(p.ucode.size() * isa::kUopBytes);
-    for (size_t i = 0; i < p.bundles.size(); ++i)
-      p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
-    for (size_t i = 0; i < p.ucode.size(); ++i)
-      p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+    std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
     try {
       bos_.clear();
       bos_.push_back(upload(bundles, 0));

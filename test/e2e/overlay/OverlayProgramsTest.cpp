@@ -4,15 +4,14 @@
 // initialise are filled with seeded random data, so saturation and rounding edges get hit.
 // A few outputs are also recomputed directly from the reference functions on host arrays.
 #include "mamba2/hw/Overlay.h"
-#include "mamba2/isa/Asm.h"
 #include "mamba2/isa/Reference.h"
 #include "mamba2/runtime/Container.h"
-#include "mamba2/runtime/TensorText.h"
+
+#include "OverlayPrograms.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 
 using namespace mamba2;
 
@@ -26,17 +25,7 @@ struct Prepared {
 
 Prepared prepare(const std::string &name, uint32_t seed) {
   Prepared r;
-  std::vector<uint8_t> text;
-  std::string path = std::string(MAMBA2_OVERLAY_PROGRAMS) + "/" + name;
-  EXPECT_EQ(runtime::readFile(path, text), "");
-  isa::Program p = isa::assemble(std::string(text.begin(), text.end()), path);
-  std::mt19937 g(seed);
-  for (isa::Region &reg : p.regions) {
-    size_t given = reg.init.size();
-    reg.init.resize(reg.size);
-    for (size_t i = given; i < reg.size; ++i)
-      reg.init[i] = uint8_t(g());
-  }
+  isa::Program p = test::assembleOverlayProgram(name, seed);
   // Through the container and the loader, as mamba2-run would.
   const hw::BoardConfig *b = hw::findBoard(p.target);
   std::vector<uint8_t> file = runtime::writeContainer(p, *b);
@@ -71,14 +60,8 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram,
-                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
-                                           "hadamard.s", "conv_ssm.s", "stream_loops.s",
-                                           "gmm_w4a4.s", "gmm_w8a8.s"),
-                         [](const auto &info) {
-                           std::string n = info.param;
-                           return n.substr(0, n.find('.'));
-                         });
+INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram, ::testing::ValuesIn(test::kOverlayPrograms),
+                         test::overlayProgramName);
 
 template <typename T> std::vector<T> at(const std::vector<uint8_t> &m, size_t off, size_t n) {
   std::vector<T> v(n);

@@ -7,11 +7,9 @@
 #include "mamba2/isa/Asm.h"
 #include "mamba2/isa/Interp.h"
 
-#include <gtest/gtest.h>
+#include "OverlayPrograms.h"
 
-#include <fstream>
-#include <random>
-#include <sstream>
+#include <gtest/gtest.h>
 
 extern "C" void mamba2_overlay(const uint8_t *bundles, const uint8_t *ucode, uint8_t *r_const,
                                uint8_t *r_io, uint8_t *r_state, uint8_t *r_scratch,
@@ -22,29 +20,10 @@ using namespace mamba2;
 
 namespace {
 
-isa::Program load(const std::string &name, uint32_t seed) {
-  std::ifstream in(std::string(MAMBA2_OVERLAY_PROGRAMS) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  isa::Program p = isa::assemble(ss.str(), name);
-  std::mt19937 g(seed);
-  for (isa::Region &r : p.regions) {
-    size_t given = r.init.size();
-    r.init.resize(r.size);
-    for (size_t i = given; i < r.size; ++i)
-      r.init[i] = uint8_t(g());
-  }
-  return p;
-}
-
 uint32_t runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram,
                 uint32_t entry = 0) {
-  std::vector<uint8_t> bundles(p.bundles.size() * isa::kBundleBytes),
-      ucode(p.ucode.size() * isa::kUopBytes + 1);
-  for (size_t i = 0; i < p.bundles.size(); ++i)
-    p.bundles[i].toBytes(bundles.data() + i * isa::kBundleBytes);
-  for (size_t i = 0; i < p.ucode.size(); ++i)
-    p.ucode[i].toBytes(ucode.data() + i * isa::kUopBytes);
+  std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
+  ucode.push_back(0); // a valid pointer even without microcode
   for (unsigned r = 0; r < 4; ++r) {
     dram[r] = p.regions[r].init;
     dram[r].resize(std::max<size_t>(p.regions[r].size, 1));
@@ -62,7 +41,7 @@ class OverlayTop : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(OverlayTop, MatchesReferenceInterpreter) {
   for (uint32_t seed : {4u, 5u}) {
-    isa::Program p = load(GetParam(), seed);
+    isa::Program p = test::assembleOverlayProgram(GetParam(), seed);
     isa::Memory ref = isa::Memory::forProgram(p, hw::findBoard("kv260")->spadBytes());
     ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
     std::array<std::vector<uint8_t>, 4> dram;
@@ -73,14 +52,8 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
       }
   }
 }
-INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop,
-                         ::testing::Values("linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
-                                           "hadamard.s", "conv_ssm.s", "stream_loops.s",
-                                           "gmm_w4a4.s", "gmm_w8a8.s"),
-                         [](const auto &info) {
-                           std::string n = info.param;
-                           return n.substr(0, n.find('.'));
-                         });
+INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop, ::testing::ValuesIn(test::kOverlayPrograms),
+                         test::overlayProgramName);
 
 TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   std::array<std::vector<uint8_t>, 4> dram;

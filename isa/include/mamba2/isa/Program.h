@@ -44,6 +44,10 @@ struct Program {
   /// The entry symbol named `name`, or nullptr.
   const Symbol *entry(const std::string &name) const;
   const Symbol *tensor(const std::string &name) const;
+  /// The bundle memory and the microcode store as the overlay reads them: each word in its
+  /// byte encoding (toBytes), one after the other.
+  std::vector<uint8_t> bundleBytes() const;
+  std::vector<uint8_t> ucodeBytes() const;
 };
 
 /// Bytes per element of a tensor dtype (i4x2: one byte holds two), 0 when unknown.
