@@ -1,0 +1,311 @@
+// Host matrix products. See Gemm.h.
+#include "mamba2/Eval/Gemm.h"
+
+#include <algorithm>
+#include <immintrin.h>
+#include <mutex>
+
+#include <cblas.h>
+
+#include "mamba2/Eval/ThreadPool.h"
+
+namespace mamba2::eval {
+namespace {
+
+/// Columns per block: the unit of work of the thread pool and of one library call. Fixed, so
+/// that every output element is computed by the same call whatever the thread count.
+constexpr int64_t kBlockN = 128;
+
+int64_t numBlocks(int64_t n) { return (n + kBlockN - 1) / kBlockN; }
+
+/// OpenBLAS computes each block on the calling thread; our pool spreads the blocks.
+void initBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+/// Runs fn(n0, n1) on every column block, on `pool` when there is one.
+template <typename Fn> void forBlocks(ThreadPool *pool, int64_t n, const Fn &fn) {
+  auto run = [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      fn(b * kBlockN, std::min(n, (b + 1) * kBlockN));
+  };
+  if (pool)
+    pool->parallelFor(numBlocks(n), run);
+  else
+    run(0, numBlocks(n));
+}
+
+// fp32 -------------------------------------------------------------------------------------
+
+void sgemmBlocks(ThreadPool *pool, bool transB, int64_t M, int64_t N, int64_t K, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+  if (M <= 0 || N <= 0)
+    return;
+  if (K <= 0) {
+    for (int64_t m = 0; m < M; ++m)
+      std::fill(C + m * ldc, C + m * ldc + N, 0.0f);
+    return;
+  }
+  initBlas();
+  forBlocks(pool, N, [&](int64_t n0, int64_t n1) {
+    const int nb = static_cast<int>(n1 - n0);
+    // Block n0..n1 of B: rows n0..n1 of the (N, K) layout, columns n0..n1 of the (K, N) one.
+    const float *Bb = transB ? B + n0 * ldb : B + n0;
+    if (M == 1) {
+      // One row (decode): a matrix-vector product streams B once.
+      if (transB)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, static_cast<int>(K), 1.0f, Bb,
+                    static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
+      else
+        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), nb, 1.0f, Bb,
+                    static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
+      return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                static_cast<int>(M), nb, static_cast<int>(K), 1.0f, A, static_cast<int>(lda), Bb,
+                static_cast<int>(ldb), 0.0f, C + n0, static_cast<int>(ldc));
+  });
+}
+
+// int8 -------------------------------------------------------------------------------------
+
+void s8Portable(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const int8_t *B,
+                int64_t ldb, int32_t *C, int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += int32_t{A[m * lda + k]} * int32_t{B[n * ldb + k]};
+      C[m * ldc + n] = acc;
+    }
+}
+
+// AVX2: 16 bytes of K at a time, sign-extended to 16 bits; vpmaddwd sums pairs of products
+// (at most 2 * 128^2 in magnitude) into int32 lanes. Tiles of MR rows of A by NR rows of B keep
+// MR * NR accumulators in registers.
+__attribute__((target("avx2"))) inline int32_t hsum256(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+template <int MR, int NR>
+__attribute__((target("avx2"))) void s8Avx2Tile(int64_t K, const int8_t *A, int64_t lda,
+                                                const int8_t *B, int64_t ldb, int32_t *C,
+                                                int64_t ldc) {
+  __m256i acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      acc[i][j] = _mm256_setzero_si256();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m256i b[NR];
+    for (int j = 0; j < NR; ++j)
+      b[j] =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(B + j * ldb + k)));
+    for (int i = 0; i < MR; ++i) {
+      __m256i a =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(A + i * lda + k)));
+      for (int j = 0; j < NR; ++j)
+        acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(a, b[j]));
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      int32_t s = hsum256(acc[i][j]);
+      for (int64_t kk = k; kk < K; ++kk)
+        s += int32_t{A[i * lda + kk]} * int32_t{B[j * ldb + kk]};
+      C[i * ldc + j] = s;
+    }
+}
+
+/// Tiles of MR x NR, then the edges with smaller tiles (each a specialisation).
+template <int MR, int NR, template <int, int> class Tile>
+void tiled(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const int8_t *B,
+           int64_t ldb, int32_t *C, int64_t ldc) {
+  for (int64_t n0 = 0; n0 < N; n0 += NR) {
+    const int64_t nr = std::min<int64_t>(NR, N - n0);
+    for (int64_t m0 = 0; m0 < M; m0 += MR) {
+      const int64_t mr = std::min<int64_t>(MR, M - m0);
+      const int8_t *a = A + m0 * lda, *b = B + n0 * ldb;
+      int32_t *c = C + m0 * ldc + n0;
+      if (mr == MR && nr == NR) {
+        Tile<MR, NR>::run(K, a, lda, b, ldb, c, ldc);
+      } else {
+        // Edge: one row of A by one row of B at a time.
+        for (int64_t i = 0; i < mr; ++i)
+          for (int64_t j = 0; j < nr; ++j)
+            Tile<1, 1>::run(K, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc);
+      }
+    }
+  }
+}
+
+template <int MR, int NR> struct Avx2Tile {
+  static void run(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb, int32_t *C,
+                  int64_t ldc) {
+    s8Avx2Tile<MR, NR>(K, A, lda, B, ldb, C, ldc);
+  }
+};
+
+void s8Avx2(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const int8_t *B,
+            int64_t ldb, int32_t *C, int64_t ldc) {
+  if (M == 1)
+    tiled<1, 4, Avx2Tile>(M, N, K, A, lda, B, ldb, C, ldc);
+  else
+    tiled<2, 4, Avx2Tile>(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+// AVX-512 VNNI: vpdpbusd multiplies unsigned by signed bytes and adds groups of four products
+// into int32 lanes without saturation. A is made unsigned by adding 128 (flipping its sign
+// bit), which adds 128 * sum_k b to each dot product; that sum is subtracted at the end. The
+// sums wrap modulo 2^32, which leaves the exact result whenever it fits in int32. The K tail
+// is loaded with a byte mask (zeros contribute nothing, whatever a is).
+/// Sum of the 16 lanes modulo 2^32 (through memory: GCC 12's _mm512_reduce_add_epi32 trips
+/// its own -Wuninitialized).
+__attribute__((target("avx512f"))) inline uint32_t hsum512(__m512i v) {
+  alignas(64) uint32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  uint32_t s = 0;
+  for (uint32_t x : lanes)
+    s += x;
+  return s;
+}
+
+template <int MR, int NR>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+s8VnniTile(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb, int32_t *C,
+           int64_t ldc) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i acc[MR][NR], bsum[NR];
+  for (int j = 0; j < NR; ++j) {
+    bsum[j] = _mm512_setzero_si512();
+    for (int i = 0; i < MR; ++i)
+      acc[i][j] = _mm512_setzero_si512();
+  }
+  for (int64_t k = 0; k < K; k += 64) {
+    const __mmask64 mask = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
+    __m512i b[NR];
+    for (int j = 0; j < NR; ++j) {
+      b[j] = _mm512_maskz_loadu_epi8(mask, B + j * ldb + k);
+      bsum[j] = _mm512_dpbusd_epi32(bsum[j], ones, b[j]);
+    }
+    for (int i = 0; i < MR; ++i) {
+      __m512i a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, A + i * lda + k), flip);
+      for (int j = 0; j < NR; ++j)
+        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a, b[j]);
+    }
+  }
+  for (int j = 0; j < NR; ++j) {
+    const uint32_t comp = hsum512(bsum[j]) << 7;
+    for (int i = 0; i < MR; ++i)
+      C[i * ldc + j] = static_cast<int32_t>(hsum512(acc[i][j]) - comp);
+  }
+}
+
+template <int MR, int NR> struct VnniTile {
+  static void run(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb, int32_t *C,
+                  int64_t ldc) {
+    s8VnniTile<MR, NR>(K, A, lda, B, ldb, C, ldc);
+  }
+};
+
+void s8Vnni(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const int8_t *B,
+            int64_t ldb, int32_t *C, int64_t ldc) {
+  if (M == 1) // decode: eight rows of B streamed at once
+    tiled<1, 8, VnniTile>(M, N, K, A, lda, B, ldb, C, ldc);
+  else
+    tiled<4, 4, VnniTile>(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+void s8Run(S8Kernel k, int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+           const int8_t *B, int64_t ldb, int32_t *C, int64_t ldc) {
+  switch (k) {
+  case S8Kernel::Avx512Vnni:
+    return s8Vnni(M, N, K, A, lda, B, ldb, C, ldc);
+  case S8Kernel::Avx2:
+    return s8Avx2(M, N, K, A, lda, B, ldb, C, ldc);
+  case S8Kernel::Portable:
+    return s8Portable(M, N, K, A, lda, B, ldb, C, ldc);
+  }
+}
+
+void gemmS8Blocks(ThreadPool *pool, int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+                  const int8_t *B, int64_t ldb, int32_t *C, int64_t ldc) {
+  if (M <= 0 || N <= 0)
+    return;
+  const S8Kernel k = bestS8Kernel();
+  forBlocks(pool, N, [&](int64_t n0, int64_t n1) {
+    s8Run(k, M, n1 - n0, K, A, lda, B + n0 * ldb, ldb, C + n0, ldc);
+  });
+}
+
+} // namespace
+
+const char *s8KernelName(S8Kernel k) {
+  switch (k) {
+  case S8Kernel::Portable:
+    return "portable";
+  case S8Kernel::Avx2:
+    return "avx2";
+  case S8Kernel::Avx512Vnni:
+    return "avx512-vnni";
+  }
+  return "?";
+}
+
+bool s8KernelSupported(S8Kernel k) {
+  switch (k) {
+  case S8Kernel::Portable:
+    return true;
+  case S8Kernel::Avx2:
+    return __builtin_cpu_supports("avx2");
+  case S8Kernel::Avx512Vnni:
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+}
+
+S8Kernel bestS8Kernel() {
+  static const S8Kernel best = s8KernelSupported(S8Kernel::Avx512Vnni) ? S8Kernel::Avx512Vnni
+                               : s8KernelSupported(S8Kernel::Avx2)     ? S8Kernel::Avx2
+                                                                       : S8Kernel::Portable;
+  return best;
+}
+
+void gemmS8With(S8Kernel k, int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+                const int8_t *B, int64_t ldb, int32_t *C, int64_t ldc) {
+  if (M > 0 && N > 0)
+    s8Run(k, M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+void gemmS8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const int8_t *B,
+            int64_t ldb, int32_t *C, int64_t ldc) {
+  gemmS8Blocks(nullptr, M, N, K, A, lda, B, ldb, C, ldc);
+}
+void gemmS8(ThreadPool &pool, int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+            const int8_t *B, int64_t ldb, int32_t *C, int64_t ldc) {
+  gemmS8Blocks(&pool, M, N, K, A, lda, B, ldb, C, ldc);
+}
+void sgemmNT(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+             int64_t ldb, float *C, int64_t ldc) {
+  sgemmBlocks(nullptr, true, M, N, K, A, lda, B, ldb, C, ldc);
+}
+void sgemmNT(ThreadPool &pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+             const float *B, int64_t ldb, float *C, int64_t ldc) {
+  sgemmBlocks(&pool, true, M, N, K, A, lda, B, ldb, C, ldc);
+}
+void sgemmNN(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+             int64_t ldb, float *C, int64_t ldc) {
+  sgemmBlocks(nullptr, false, M, N, K, A, lda, B, ldb, C, ldc);
+}
+void sgemmNN(ThreadPool &pool, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+             const float *B, int64_t ldb, float *C, int64_t ldc) {
+  sgemmBlocks(&pool, false, M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+} // namespace mamba2::eval
