@@ -9,6 +9,7 @@
 
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Eval/Gemm.h"
 #include "mamba2/Eval/OnnxInterpreter.h"
 
 using namespace mlir;
@@ -99,52 +100,6 @@ float dot(const float *a, const float *b, int64_t n) {
   for (; k < n; ++k)
     acc[k & 7] += a[k] * b[k];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/// y (m, n) = x (m, k) @ w (k, n). Tasks are blocks of 64 output columns by 16 rows; inside a
-/// task four rows share each loaded row of w. Every output sums over k in order, so the result
-/// does not depend on how tasks are spread over threads.
-void matmul(const float *x, int64_t m, int64_t k, const float *w, int64_t n, float *y,
-            ThreadPool &pool) {
-  constexpr int64_t NB = 64, MB = 16, RB = 4;
-  int64_t nBlocks = (n + NB - 1) / NB, mBlocks = (m + MB - 1) / MB;
-  pool.parallelFor(nBlocks * mBlocks, [&](int64_t begin, int64_t end) {
-    float acc[RB][NB];
-    for (int64_t task = begin; task < end; ++task) {
-      int64_t n0 = (task % nBlocks) * NB, m0 = (task / nBlocks) * MB;
-      int64_t nw = std::min(NB, n - n0), mEnd = std::min(m, m0 + MB);
-      for (int64_t r0 = m0; r0 < mEnd; r0 += RB) {
-        int64_t rows = std::min(RB, mEnd - r0);
-        for (auto &a : acc)
-          std::fill(a, a + NB, 0.0f);
-        if (rows == RB && nw == NB) {
-          for (int64_t kk = 0; kk < k; ++kk) {
-            const float *wr = w + kk * n + n0;
-            float x0 = x[r0 * k + kk], x1 = x[(r0 + 1) * k + kk], x2 = x[(r0 + 2) * k + kk],
-                  x3 = x[(r0 + 3) * k + kk];
-            for (int64_t j = 0; j < NB; ++j) {
-              float wv = wr[j];
-              acc[0][j] += x0 * wv;
-              acc[1][j] += x1 * wv;
-              acc[2][j] += x2 * wv;
-              acc[3][j] += x3 * wv;
-            }
-          }
-        } else {
-          for (int64_t kk = 0; kk < k; ++kk) {
-            const float *wr = w + kk * n + n0;
-            for (int64_t r = 0; r < rows; ++r) {
-              float xv = x[(r0 + r) * k + kk];
-              for (int64_t j = 0; j < nw; ++j)
-                acc[r][j] += xv * wr[j];
-            }
-          }
-        }
-        for (int64_t r = 0; r < rows; ++r)
-          std::copy(acc[r], acc[r] + nw, y + (r0 + r) * n + n0);
-      }
-    }
-  });
 }
 
 } // namespace
@@ -366,7 +321,9 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       Act &x = in(lin.getInput());
       int64_t N = width(lin.getOutput());
       Act out = make(x.b, x.l, N);
-      matmul(x.v.data(), x.b * x.l, x.c, cst(lin.getWeight()), N, out.v.data(), pool_);
+      // weight (in, out): y (b*l, N) = x (b*l, K) @ w (K, N).
+      sgemmNN(pool_, x.b * x.l, N, x.c, x.v.data(), x.c, cst(lin.getWeight()), N, out.v.data(),
+              N);
       acts[lin.getOutput()] = std::move(out);
     } else if (auto s = dyn_cast<m2::SplitOp>(op)) {
       Act &x = in(s.getInput());
@@ -501,11 +458,8 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       int64_t V = cast<RankedTensorType>(lm.getTable().getType()).getDimSize(0), D = x.c;
       int64_t M = x.b * x.l;
       Act out = make(x.b, x.l, V);
-      pool_.parallelFor(V, [&](int64_t v0, int64_t v1) {
-        for (int64_t r = 0; r < M; ++r)
-          for (int64_t v = v0; v < v1; ++v)
-            out.v[r * V + v] = dot(x.v.data() + r * D, table + v * D, D);
-      });
+      // table (V, D): logits (M, V) = x (M, D) @ table^T.
+      sgemmNT(pool_, M, V, D, x.v.data(), D, table, D, out.v.data(), V);
       acts[lm.getLogits()] = std::move(out);
     } else if (isa<onnxir::OnnxDialect>(op->getDialect())) {
       if (isa<onnxir::NoValueOp>(op))
