@@ -2,6 +2,7 @@
 #include "mamba2/Eval/Gemm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <immintrin.h>
 #include <mutex>
 
@@ -38,6 +39,78 @@ template <typename Fn> void forBlocks(ThreadPool *pool, int64_t n, const Fn &fn)
 
 // fp32 -------------------------------------------------------------------------------------
 
+// One row times a (K, N) row-major matrix: y[n] = sum_k x[k] * B[k][n], each y[n] a chain of
+// fused multiply-adds in k order. Whole rows of B are streamed (a block of columns would read
+// B in short strided pieces, which halves the bandwidth), and the result does not depend on
+// how columns are split, nor on the kernel: std::fma rounds as the vector instructions do.
+void gemvNNPortable(int64_t K, const float *x, const float *B, int64_t ldb, float *y, int64_t n0,
+                    int64_t n1) {
+  std::fill(y + n0, y + n1, 0.0f);
+  for (int64_t k = 0; k < K; ++k) {
+    const float xk = x[k], *b = B + k * ldb;
+    for (int64_t n = n0; n < n1; ++n)
+      y[n] = std::fma(xk, b[n], y[n]);
+  }
+}
+
+/// y[n0..n1) = fma(x[k + R - 1], B[k + R - 1][n], ... fma(x[k], B[k][n], y[n])): rows k..k+R of
+/// B, each streamed contiguously; y (in L1) is loaded and stored once per R fused multiply-adds,
+/// which still go in k order. The column tail is masked.
+template <int R>
+__attribute__((target("avx512f"))) void gemvNNRows(int64_t k, const float *x, const float *B,
+                                                   int64_t ldb, float *y, int64_t n0, int64_t n1) {
+  __m512 xs[R];
+  const float *b[R];
+  for (int r = 0; r < R; ++r) {
+    xs[r] = _mm512_set1_ps(x[k + r]);
+    b[r] = B + (k + r) * ldb;
+  }
+  int64_t n = n0;
+  for (; n + 16 <= n1; n += 16) {
+    __m512 acc = _mm512_loadu_ps(y + n);
+    for (int r = 0; r < R; ++r)
+      acc = _mm512_fmadd_ps(xs[r], _mm512_loadu_ps(b[r] + n), acc);
+    _mm512_storeu_ps(y + n, acc);
+  }
+  if (n < n1) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n1 - n)) - 1);
+    __m512 acc = _mm512_maskz_loadu_ps(m, y + n);
+    for (int r = 0; r < R; ++r)
+      acc = _mm512_fmadd_ps(xs[r], _mm512_maskz_loadu_ps(m, b[r] + n), acc);
+    _mm512_mask_storeu_ps(y + n, m, acc);
+  }
+}
+
+void gemvNNAvx512(int64_t K, const float *x, const float *B, int64_t ldb, float *y, int64_t n0,
+                  int64_t n1) {
+  std::fill(y + n0, y + n1, 0.0f);
+  int64_t k = 0;
+  for (; k + 4 <= K; k += 4)
+    gemvNNRows<4>(k, x, B, ldb, y, n0, n1);
+  for (; k < K; ++k)
+    gemvNNRows<1>(k, x, B, ldb, y, n0, n1);
+}
+
+/// Columns per share of a one-row product over the pool: whole vectors.
+constexpr int64_t kGemvGrain = 16;
+
+void gemvNN(ThreadPool *pool, int64_t K, const float *x, const float *B, int64_t ldb, float *y,
+            int64_t N) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  auto run = [&](int64_t c0, int64_t c1) {
+    const int64_t n0 = c0 * kGemvGrain, n1 = std::min(N, c1 * kGemvGrain);
+    if (avx512)
+      gemvNNAvx512(K, x, B, ldb, y, n0, n1);
+    else
+      gemvNNPortable(K, x, B, ldb, y, n0, n1);
+  };
+  const int64_t chunks = (N + kGemvGrain - 1) / kGemvGrain;
+  if (pool)
+    pool->parallelFor(chunks, run);
+  else
+    run(0, chunks);
+}
+
 void sgemmBlocks(ThreadPool *pool, bool transB, int64_t M, int64_t N, int64_t K, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0)
@@ -47,19 +120,19 @@ void sgemmBlocks(ThreadPool *pool, bool transB, int64_t M, int64_t N, int64_t K,
       std::fill(C + m * ldc, C + m * ldc + N, 0.0f);
     return;
   }
+  if (M == 1 && !transB) {
+    gemvNN(pool, K, A, B, ldb, C, N);
+    return;
+  }
   initBlas();
   forBlocks(pool, N, [&](int64_t n0, int64_t n1) {
     const int nb = static_cast<int>(n1 - n0);
     // Block n0..n1 of B: rows n0..n1 of the (N, K) layout, columns n0..n1 of the (K, N) one.
     const float *Bb = transB ? B + n0 * ldb : B + n0;
     if (M == 1) {
-      // One row (decode): a matrix-vector product streams B once.
-      if (transB)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, static_cast<int>(K), 1.0f, Bb,
-                    static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
-      else
-        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), nb, 1.0f, Bb,
-                    static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
+      // One row (decode) by rows n0..n1 of B, contiguous: a matrix-vector product.
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, static_cast<int>(K), 1.0f, Bb,
+                  static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
       return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
