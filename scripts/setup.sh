@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libxrt-dev uuid-dev libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev
   clang-14 clang-format clang-tidy libclang-rt-14-dev
-  python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread libopenblas-dev
+  python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread libdnnl-dev
 
 )
 # Node.js and npm: the machine's own if present, Debian's otherwise.

@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <immintrin.h>
-#include <mutex>
 
-#include <cblas.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include "mamba2/Eval/ThreadPool.h"
 
@@ -15,14 +18,18 @@ namespace {
 
 /// Columns per block: the unit of work of the thread pool and of one library call. Fixed, so
 /// that every output element is computed by the same call whatever the thread count.
-constexpr int64_t kBlockN = 128;
+constexpr int64_t kBlockN = 256;
 
 int64_t numBlocks(int64_t n) { return (n + kBlockN - 1) / kBlockN; }
 
-/// OpenBLAS computes each block on the calling thread; our pool spreads the blocks.
-void initBlas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+/// oneDNN computes each block on the calling thread (its OpenMP team would otherwise take
+/// every core from inside each of our workers); our pool spreads the blocks.
+void useOneThreadForDnnl() {
+  thread_local bool done = false;
+  if (!done) {
+    omp_set_num_threads(1);
+    done = true;
+  }
 }
 
 /// Runs fn(n0, n1) on every column block, on `pool` when there is one.
@@ -91,18 +98,64 @@ void gemvNNAvx512(int64_t K, const float *x, const float *B, int64_t ldb, float 
     gemvNNRows<1>(k, x, B, ldb, y, n0, n1);
 }
 
+// One row times an (N, K) row-major matrix: y[n] = dot(x, B[n]). Each dot keeps 16 lane sums
+// over K (masked tail) and adds them in a fixed tree; four rows share each load of x. Rows are
+// independent, so the result does not depend on how they are split.
+template <int R>
+__attribute__((target("avx512f"))) void gemvNTRows(int64_t K, const float *x, const float *B,
+                                                   int64_t ldb, float *y) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m =
+        K - k >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (K - k)) - 1);
+    const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, B + r * ldb + k), acc[r]);
+  }
+  for (int r = 0; r < R; ++r) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[r]);
+    for (int w = 8; w >= 1; w /= 2)
+      for (int i = 0; i < w; ++i)
+        lanes[i] += lanes[i + w];
+    y[r] = lanes[0];
+  }
+}
+
+void gemvNTPortable(int64_t K, const float *x, const float *B, int64_t ldb, float *y, int64_t n0,
+                    int64_t n1) {
+  for (int64_t n = n0; n < n1; ++n) {
+    float acc = 0;
+    for (int64_t k = 0; k < K; ++k)
+      acc = std::fma(x[k], B[n * ldb + k], acc);
+    y[n] = acc;
+  }
+}
+
+void gemvNTAvx512(int64_t K, const float *x, const float *B, int64_t ldb, float *y, int64_t n0,
+                  int64_t n1) {
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4)
+    gemvNTRows<4>(K, x, B + n * ldb, ldb, y + n);
+  for (; n < n1; ++n)
+    gemvNTRows<1>(K, x, B + n * ldb, ldb, y + n);
+}
+
 /// Columns per share of a one-row product over the pool: whole vectors.
 constexpr int64_t kGemvGrain = 16;
 
-void gemvNN(ThreadPool *pool, int64_t K, const float *x, const float *B, int64_t ldb, float *y,
-            int64_t N) {
+/// A one-row product, its columns spread over the pool in whole vectors.
+void gemv(ThreadPool *pool, bool transB, int64_t K, const float *x, const float *B, int64_t ldb,
+          float *y, int64_t N) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
   auto run = [&](int64_t c0, int64_t c1) {
     const int64_t n0 = c0 * kGemvGrain, n1 = std::min(N, c1 * kGemvGrain);
-    if (avx512)
-      gemvNNAvx512(K, x, B, ldb, y, n0, n1);
+    if (transB)
+      (avx512 ? gemvNTAvx512 : gemvNTPortable)(K, x, B, ldb, y, n0, n1);
     else
-      gemvNNPortable(K, x, B, ldb, y, n0, n1);
+      (avx512 ? gemvNNAvx512 : gemvNNPortable)(K, x, B, ldb, y, n0, n1);
   };
   const int64_t chunks = (N + kGemvGrain - 1) / kGemvGrain;
   if (pool)
@@ -120,24 +173,19 @@ void sgemmBlocks(ThreadPool *pool, bool transB, int64_t M, int64_t N, int64_t K,
       std::fill(C + m * ldc, C + m * ldc + N, 0.0f);
     return;
   }
-  if (M == 1 && !transB) {
-    gemvNN(pool, K, A, B, ldb, C, N);
+  if (M == 1) {
+    gemv(pool, transB, K, A, B, ldb, C, N);
     return;
   }
-  initBlas();
   forBlocks(pool, N, [&](int64_t n0, int64_t n1) {
-    const int nb = static_cast<int>(n1 - n0);
-    // Block n0..n1 of B: rows n0..n1 of the (N, K) layout, columns n0..n1 of the (K, N) one.
-    const float *Bb = transB ? B + n0 * ldb : B + n0;
-    if (M == 1) {
-      // One row (decode) by rows n0..n1 of B, contiguous: a matrix-vector product.
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, static_cast<int>(K), 1.0f, Bb,
-                  static_cast<int>(ldb), A, 1, 0.0f, C + n0, 1);
-      return;
+    // Columns n0..n1 of C: rows n0..n1 of the (N, K) layout of B, columns n0..n1 of (K, N).
+    useOneThreadForDnnl();
+    dnnl_status_t st = dnnl_sgemm('N', transB ? 'T' : 'N', M, n1 - n0, K, 1.0f, A, lda,
+                                  transB ? B + n0 * ldb : B + n0, ldb, 0.0f, C + n0, ldc);
+    if (st != dnnl_success) { // only for invalid arguments, which the callers never pass
+      std::fprintf(stderr, "dnnl_sgemm failed: %s\n", dnnl_status2str(st));
+      std::abort();
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                static_cast<int>(M), nb, static_cast<int>(K), 1.0f, A, static_cast<int>(lda), Bb,
-                static_cast<int>(ldb), 0.0f, C + n0, static_cast<int>(ldc));
   });
 }
 

@@ -1,10 +1,14 @@
-// Host matrix products of the evaluators: fp32 through OpenBLAS, int8 x int8 -> int32 through
-// an exact hand-vectorised kernel (AVX-512 VNNI, AVX2, or portable C++, chosen at run time).
+// Host matrix products of the evaluators: fp32 through oneDNN (dnnl_sgemm), one-row fp32
+// products (decode) through AVX-512 matrix-vector kernels that stream the weights once, and
+// int8 x int8 -> int32 through an exact hand-vectorised kernel (AVX-512 VNNI, AVX2, or portable
+// C++, chosen at run time).
 //
-// Every product is computed as a fixed grid of column blocks (blocks of N, the same for any
-// thread count), each by one single-threaded library call, so C does not depend on the number
-// of threads: the ThreadPool variants only spread the same blocks over threads. OpenBLAS's own
-// threading is switched off.
+// Every product is computed as a fixed grid of column blocks (the same for any thread count),
+// each by one single-threaded call, so C does not depend on the number of threads: the
+// ThreadPool variants only spread the same blocks over threads. A one-row product fixes the
+// order of each output's sum itself (fused multiply-adds in k order for B (K, N); 16 lane sums
+// and a fixed tree for B (N, K)), so any split of its columns gives the same result; it may
+// differ from the same row computed inside a larger product in the last bits.
 //
 // int8: each product a*b fits in 15 bits and the sum over K is kept in int32, so the result is
 // the exact integer sum for K < 2^17 (2^31 / 128^2), in any order. The kernels never use
