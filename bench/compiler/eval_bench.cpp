@@ -361,32 +361,35 @@ int compareWithOnnxruntime(const std::string &chunkedPath, const std::string &st
   };
   if (timePrefill() < 0 || timeDecode() < 0) // warm-up
     return 1;
+  // Each repeat times the evaluator, then onnxruntime (a fresh process, warmed up by one
+  // untimed run of each graph), so that the two sides of a ratio run close in time.
+  std::vector<double> ortPrefill, ortDecode;
+  std::string cmd = quote(node) + " " + quote(script) + " " + quote(chunkedPath) + " " +
+                    quote(stepPath) + " --prefill " + std::to_string(prefill) + " --decode " +
+                    std::to_string(decode) + " --threads 1 --repeat 1";
   for (int r = 0; r < repeat; ++r) {
     evalPrefill.push_back(timePrefill());
     evalDecode.push_back(timeDecode());
-  }
-  std::string cmd = quote(node) + " " + quote(script) + " " + quote(chunkedPath) + " " +
-                    quote(stepPath) + " --prefill " + std::to_string(prefill) + " --decode " +
-                    std::to_string(decode) + " --threads 1 --repeat " + std::to_string(repeat);
-  auto out = capture(cmd);
-  if (!out) {
-    std::fprintf(stderr, "onnxruntime failed: %s\n", cmd.c_str());
-    return 1;
-  }
-  auto json = llvm::json::parse(*out);
-  std::vector<double> ortPrefill, ortDecode;
-  if (json)
-    if (auto *o = json->getAsObject())
-      for (auto [key, into] :
-           {std::pair{"prefill_s", &ortPrefill}, std::pair{"decode_s_per_token", &ortDecode}})
-        if (auto *a = o->getArray(key))
-          for (const auto &v : *a)
-            into->push_back(v.getAsNumber().value_or(0));
-  if (!json || ortPrefill.size() != size_t(repeat) || ortDecode.size() != size_t(repeat)) {
-    if (!json)
-      llvm::consumeError(json.takeError());
-    std::fprintf(stderr, "onnxruntime printed no timings: %s\n", out->c_str());
-    return 1;
+    auto out = capture(cmd);
+    if (!out) {
+      std::fprintf(stderr, "onnxruntime failed: %s\n", cmd.c_str());
+      return 1;
+    }
+    auto json = llvm::json::parse(*out);
+    size_t before = ortPrefill.size();
+    if (json)
+      if (auto *o = json->getAsObject())
+        for (auto [key, into] :
+             {std::pair{"prefill_s", &ortPrefill}, std::pair{"decode_s_per_token", &ortDecode}})
+          if (auto *a = o->getArray(key))
+            for (const auto &v : *a)
+              into->push_back(v.getAsNumber().value_or(0));
+    if (!json || ortPrefill.size() != before + 1 || ortDecode.size() != before + 1) {
+      if (!json)
+        llvm::consumeError(json.takeError());
+      std::fprintf(stderr, "onnxruntime printed no timings: %s\n", out->c_str());
+      return 1;
+    }
   }
   std::printf("fp32 m2 evaluator vs onnxruntime-node (CPU), 130M shape, batch 1, one thread; "
               "prefill %d tokens (whole-sequence graph), decode %d steps (step graph)\n",

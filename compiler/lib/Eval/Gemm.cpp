@@ -280,10 +280,11 @@ void s8Avx2(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const
 }
 
 // AVX-512 VNNI: vpdpbusd multiplies unsigned by signed bytes and adds groups of four products
-// into int32 lanes without saturation. A is made unsigned by adding 128 (flipping its sign
-// bit), which adds 128 * sum_k b to each dot product; that sum is subtracted at the end. The
-// sums wrap modulo 2^32, which leaves the exact result whenever it fits in int32. The K tail
-// is loaded with a byte mask (zeros contribute nothing, whatever a is).
+// into int32 lanes without saturation. B (the weights, streamed) is made unsigned by adding 128
+// (flipping its sign bit), which adds 128 * sum_k a to each dot product of row a; that sum is
+// computed once per row of A and subtracted at the end. The sums wrap modulo 2^32, which leaves
+// the exact result whenever it fits in int32. The K tail is loaded with a byte mask (a is zero
+// there, whatever b becomes).
 /// Sum of the 16 lanes modulo 2^32 (through memory: GCC 12's _mm512_reduce_add_epi32 trips
 /// its own -Wuninitialized).
 __attribute__((target("avx512f"))) inline uint32_t hsum512(__m512i v) {
@@ -300,31 +301,25 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void
 s8VnniTile(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb, int32_t *C,
            int64_t ldc) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i ones = _mm512_set1_epi8(1);
-  __m512i acc[MR][NR], bsum[NR];
-  for (int j = 0; j < NR; ++j) {
-    bsum[j] = _mm512_setzero_si512();
-    for (int i = 0; i < MR; ++i)
+  __m512i acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
       acc[i][j] = _mm512_setzero_si512();
-  }
   for (int64_t k = 0; k < K; k += 64) {
     const __mmask64 mask = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
     __m512i b[NR];
-    for (int j = 0; j < NR; ++j) {
-      b[j] = _mm512_maskz_loadu_epi8(mask, B + j * ldb + k);
-      bsum[j] = _mm512_dpbusd_epi32(bsum[j], ones, b[j]);
-    }
+    for (int j = 0; j < NR; ++j)
+      b[j] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, B + j * ldb + k), flip);
     for (int i = 0; i < MR; ++i) {
-      __m512i a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, A + i * lda + k), flip);
+      const __m512i a = _mm512_maskz_loadu_epi8(mask, A + i * lda + k);
       for (int j = 0; j < NR; ++j)
-        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a, b[j]);
+        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], b[j], a);
     }
   }
-  for (int j = 0; j < NR; ++j) {
-    const uint32_t comp = hsum512(bsum[j]) << 7;
-    for (int i = 0; i < MR; ++i)
-      C[i * ldc + j] = static_cast<int32_t>(hsum512(acc[i][j]) - comp);
-  }
+  // Without the correction (s8Vnni subtracts it): sum_k (b + 128) * a modulo 2^32.
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      C[i * ldc + j] = static_cast<int32_t>(hsum512(acc[i][j]));
 }
 
 template <int MR, int NR> struct VnniTile {
@@ -340,6 +335,14 @@ void s8Vnni(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, const
     tiled<1, 8, VnniTile>(M, N, K, A, lda, B, ldb, C, ldc);
   else
     tiled<4, 4, VnniTile>(M, N, K, A, lda, B, ldb, C, ldc);
+  for (int64_t m = 0; m < M; ++m) {
+    uint32_t asum = 0;
+    for (int64_t k = 0; k < K; ++k)
+      asum += static_cast<uint32_t>(int32_t{A[m * lda + k]});
+    const uint32_t comp = asum << 7;
+    for (int64_t n = 0; n < N; ++n)
+      C[m * ldc + n] = static_cast<int32_t>(static_cast<uint32_t>(C[m * ldc + n]) - comp);
+  }
 }
 
 void s8Run(S8Kernel k, int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,

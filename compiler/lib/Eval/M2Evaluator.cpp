@@ -199,16 +199,22 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
       for (int64_t b = 0; b < B; ++b)
         one[b] = ids[b * L + t];
       auto logits = evaluate(one, 1);
-      if (!logits)
+      if (!logits) {
+        reset(); // the states were moved into the failed evaluation
         return logits.takeError();
+      }
       for (int64_t b = 0; b < B; ++b)
         std::copy(logits->begin() + b * V, logits->begin() + (b + 1) * V,
                   all.begin() + (b * L + t) * V);
     }
     return all;
   }
-  if (!program_.replays())
-    return evaluate(ids, length);
+  if (!program_.replays()) {
+    auto logits = evaluate(ids, length);
+    if (!logits)
+      reset(); // some ops' states may have advanced
+    return logits;
+  }
   // onnx ops keep no state: evaluate the whole history, return the new tokens' logits.
   history_.resize(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b)
@@ -249,6 +255,13 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
     }
     return a->second;
   };
+  // A state operand updated in place into the op's new state: moved when this op is its only
+  // user (the states of a step function are 20 MB at 130M, read and written once per token),
+  // copied otherwise.
+  auto take = [&](Value v) -> Act {
+    Act &a = in(v);
+    return v.hasOneUse() ? std::move(a) : a;
+  };
   auto cst = [&](Value v) { return program_.constant(v); };
   auto width = [](Value v) { return cast<RankedTensorType>(v.getType()).getShape().back(); };
   std::vector<float> logits;
@@ -267,7 +280,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
     a.b = B;
     a.l = 1;
     a.c = n / B;
-    a.v = args_[i];
+    a.v = std::move(args_[i]); // moved back at the return
   }
 
   for (Operation &opRef : fn.getBody().front()) {
@@ -279,7 +292,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
         return fail("the function returns a " + llvm::Twine(dtypeName(t->second.dtype())) +
                     " tensor of shape " + formatShape(t->second.shape()) + ", not the logits");
       for (size_t i = 0; i < args_.size(); ++i)
-        args_[i] = in(ret.getOperand(i + 1)).v;
+        args_[i] = std::move(in(ret.getOperand(i + 1)).v);
       Act &r = in(ret.getOperand(0));
       logits = std::move(r.v);
       break;
@@ -322,8 +335,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       int64_t N = width(lin.getOutput());
       Act out = make(x.b, x.l, N);
       // weight (in, out): y (b*l, N) = x (b*l, K) @ w (K, N).
-      sgemmNN(pool_, x.b * x.l, N, x.c, x.v.data(), x.c, cst(lin.getWeight()), N, out.v.data(),
-              N);
+      sgemmNN(pool_, x.b * x.l, N, x.c, x.v.data(), x.c, cst(lin.getWeight()), N, out.v.data(), N);
       acts[lin.getOutput()] = std::move(out);
     } else if (auto s = dyn_cast<m2::SplitOp>(op)) {
       Act &x = in(s.getInput());
@@ -346,7 +358,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       std::vector<float> *st = nullptr;
       Act carried;
       if (cv.getState()) {
-        carried = in(cv.getState());
+        carried = take(cv.getState());
         st = &carried.v;
       } else {
         st = &state_[op];
@@ -394,7 +406,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       // own (zeros at first).
       Act carried;
       if (ssd.getState())
-        carried = in(ssd.getState());
+        carried = take(ssd.getState());
       std::vector<float> &st = ssd.getState() ? carried.v : state_[op];
       if (!ssd.getState() && st.empty())
         st.assign(static_cast<size_t>(B * H * P * N), 0.0f);

@@ -240,6 +240,21 @@ TEST(Evaluator, TokenOutsideTheVocabularyIsAnError) {
   EXPECT_EQ(llvm::toString(logits.takeError()), "token id 16 is outside the vocabulary of 16");
 }
 
+TEST(Evaluator, AFailedStepForgetsTheState) {
+  // A step function's states are moved through the evaluation; after a failed call the session
+  // starts again from zero states, as after reset().
+  expectStepsMatchThePrompt(
+      stepBlock(), [](const eval::Program &, eval::Session &ss, const std::vector<float> &all) {
+        auto bad = ss.run({16}, 1);
+        ASSERT_FALSE(static_cast<bool>(bad));
+        llvm::consumeError(bad.takeError());
+        auto first = ss.run({kIds[0]}, 1);
+        ASSERT_TRUE(static_cast<bool>(first)) << llvm::toString(first.takeError());
+        for (int v = 0; v < 16; ++v)
+          EXPECT_NEAR((*first)[v], all[v], 1e-6f);
+      });
+}
+
 /// An embedding lookup left in onnx ops: the interpreter runs it between the m2 ops.
 const char *kUnraised = R"mlir(
 func.func @main(%ids: tensor<1x?xi64>) -> tensor<1x?x4xf32> {

@@ -10,7 +10,8 @@
 // Both prefill and decode use the recurrent form of the SSD (a scan over time, parallel over
 // batch x heads); the chunked form computes the same function. Kernels are multi-threaded over
 // disjoint outputs with a fixed reduction order, so logits are bit-identical for any thread
-// count.
+// count. Matrix products go through Gemm.h (oneDNN; one-row products through its
+// matrix-vector kernels, which round differently from a longer prompt's rows in the last bits).
 #pragma once
 
 #include <cstdint>
@@ -65,7 +66,8 @@ public:
 
   /// Runs `length` more tokens per sequence (ids: batch x length, row-major) from the current
   /// state; returns logits (batch x length x vocab) and advances the state. A prefill is one
-  /// call with the prompt, each decode step a call with length 1.
+  /// call with the prompt, each decode step a call with length 1. A failed call forgets the
+  /// state, as reset() does.
   llvm::Expected<std::vector<float>> run(const std::vector<int64_t> &ids, int64_t length);
 
   /// Forgets all state (a new sequence).
