@@ -102,6 +102,18 @@ float dot(const float *a, const float *b, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/// One token of one SSD head: S (P, N) = decay * S + (d * x) B^T, y = S C + D x.
+void ssdStep(float *S, int64_t P, int64_t N, float d, float decay, const float *xt, const float *bt,
+             const float *ct, float Dh, float *yt) {
+  for (int64_t p = 0; p < P; ++p) {
+    float *s = S + p * N;
+    float u = d * xt[p];
+    for (int64_t n = 0; n < N; ++n)
+      s[n] = s[n] * decay + u * bt[n];
+    yt[p] = dot(s, ct, N) + Dh * xt[p];
+  }
+}
+
 } // namespace
 
 llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
@@ -424,14 +436,7 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
             const float *xt = x.row(b, t) + h * P;
             const float *bt = Bm.row(b, t) + g * N;
             const float *ct = Cm.row(b, t) + g * N;
-            float *yt = out.row(b, t) + h * P;
-            for (int64_t p = 0; p < P; ++p) {
-              float *s = S + p * N;
-              float u = d * xt[p];
-              for (int64_t n = 0; n < N; ++n)
-                s[n] = s[n] * decay + u * bt[n];
-              yt[p] = dot(s, ct, N) + Dv[h] * xt[p];
-            }
+            ssdStep(S, P, N, d, decay, xt, bt, ct, Dv[h], out.row(b, t) + h * P);
           }
         }
       });
