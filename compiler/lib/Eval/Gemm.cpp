@@ -2,7 +2,6 @@
 #include "mamba2/Eval/Gemm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <immintrin.h>
@@ -46,17 +45,18 @@ template <typename Fn> void forBlocks(ThreadPool *pool, int64_t n, const Fn &fn)
 
 // fp32 -------------------------------------------------------------------------------------
 
-// One row times a (K, N) row-major matrix: y[n] = sum_k x[k] * B[k][n], each y[n] a chain of
-// fused multiply-adds in k order. Whole rows of B are streamed (a block of columns would read
-// B in short strided pieces, which halves the bandwidth), and the result does not depend on
-// how columns are split, nor on the kernel: std::fma rounds as the vector instructions do.
+// One row times a (K, N) row-major matrix: y[n] = sum_k x[k] * B[k][n], each y[n] summed in k
+// order (fused multiply-adds on AVX-512; a multiply and an add elsewhere, as std::fma without
+// hardware FMA is a slow library call). Whole rows of B are streamed (a block of columns would
+// read B in short strided pieces, which halves the bandwidth), and the result does not depend
+// on how columns are split.
 void gemvNNPortable(int64_t K, const float *x, const float *B, int64_t ldb, float *y, int64_t n0,
                     int64_t n1) {
   std::fill(y + n0, y + n1, 0.0f);
   for (int64_t k = 0; k < K; ++k) {
     const float xk = x[k], *b = B + k * ldb;
     for (int64_t n = n0; n < n1; ++n)
-      y[n] = std::fma(xk, b[n], y[n]);
+      y[n] += xk * b[n];
   }
 }
 
@@ -129,7 +129,7 @@ void gemvNTPortable(int64_t K, const float *x, const float *B, int64_t ldb, floa
   for (int64_t n = n0; n < n1; ++n) {
     float acc = 0;
     for (int64_t k = 0; k < K; ++k)
-      acc = std::fma(x[k], B[n * ldb + k], acc);
+      acc += x[k] * B[n * ldb + k];
     y[n] = acc;
   }
 }

@@ -1,19 +1,19 @@
-// Host matrix products of the evaluators: fp32 through oneDNN (dnnl_sgemm), one-row fp32
-// products (decode) through AVX-512 matrix-vector kernels that stream the weights once, and
-// int8 x int8 -> int32 through an exact hand-vectorised kernel (AVX-512 VNNI, AVX2, or portable
-// C++, chosen at run time).
+// Host matrix products of the evaluators: fp32 through oneDNN (dnnl_sgemm); one-row fp32
+// products (decode) through matrix-vector kernels that stream the weights once (AVX-512, or
+// portable C++); int8 x int8 -> int32 through an exact hand-vectorised kernel (AVX-512 VNNI,
+// AVX2, or portable C++, chosen at run time).
 //
 // Every product is computed as a fixed grid of column blocks (the same for any thread count),
 // each by one single-threaded call, so C does not depend on the number of threads: the
 // ThreadPool variants only spread the same blocks over threads. A one-row product fixes the
-// order of each output's sum itself (fused multiply-adds in k order for B (K, N); 16 lane sums
-// and a fixed tree for B (N, K)), so any split of its columns gives the same result; it may
-// differ from the same row computed inside a larger product in the last bits.
+// order of each output's sum itself (in k order for B (K, N); 16 lane sums and a fixed tree for
+// B (N, K)), so any split of its columns gives the same result; it may differ in the last bits
+// from the same row computed inside a larger product.
 //
 // int8: each product a*b fits in 15 bits and the sum over K is kept in int32, so the result is
 // the exact integer sum for K < 2^17 (2^31 / 128^2), in any order. The kernels never use
-// saturating 16-bit intermediates (vpmaddubsw): AVX-512 VNNI uses vpdpbusd on a + 128 (an
-// unsigned byte) and subtracts 128 * sum_k b, AVX2 sign-extends to 16 bits and uses vpmaddwd.
+// saturating 16-bit intermediates (vpmaddubsw): AVX-512 VNNI uses vpdpbusd on b + 128 (an
+// unsigned byte) and subtracts 128 * sum_k a, AVX2 sign-extends to 16 bits and uses vpmaddwd.
 #pragma once
 
 #include <cstdint>
