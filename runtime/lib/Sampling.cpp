@@ -65,22 +65,4 @@ int Sampler::sample(const std::vector<int32_t> &q, float scale) {
   return sample(f);
 }
 
-std::vector<int32_t> byteEncode(const std::string &text) {
-  std::vector<int32_t> ids(text.size());
-  for (size_t i = 0; i < text.size(); ++i)
-    ids[i] = int32_t(static_cast<unsigned char>(text[i]));
-  return ids;
-}
-
-std::string byteDecode(const std::vector<int32_t> &ids, std::string &text) {
-  text.clear();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0 || ids[i] > 255)
-      return "token " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
-             " is outside the byte vocabulary (0..255)";
-    text += char(static_cast<unsigned char>(ids[i]));
-  }
-  return "";
-}
-
 } // namespace mamba2::runtime

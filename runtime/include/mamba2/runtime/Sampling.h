@@ -1,6 +1,8 @@
 // Next-token selection from logits and the byte-level tokenizer of the default model
 // (vocabulary 256, models/mamba2ref/train.py). Deterministic for a given seed.
 #pragma once
+#include "mamba2/runtime/Tokenizer.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,10 +29,5 @@ private:
   SamplerConfig cfg_;
   uint64_t state_;
 };
-
-/// Bytes <-> token ids 0..255.
-std::vector<int32_t> byteEncode(const std::string &text);
-/// Empty error on success; an id outside 0..255 is an error naming its position.
-std::string byteDecode(const std::vector<int32_t> &ids, std::string &text);
 
 } // namespace mamba2::runtime

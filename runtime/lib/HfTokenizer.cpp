@@ -1,0 +1,609 @@
+// A Hugging Face `tokenizer.json` with a byte-level BPE model. Encoding follows the pipeline of
+// Hugging Face tokenizers:
+//   1. added tokens whose `normalized` is false are split off the raw text (leftmost-longest)
+//   2. the rest is normalized (NFC, or nothing)
+//   3. added tokens whose `normalized` is true are split off the normalized text
+//   4. the ByteLevel pre-tokenizer splits each remaining piece with GPT-2's pattern
+//        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//      (matched by hand below: \p{L}, \p{N} are Unicode general categories, \s is White_Space)
+//   5. BPE merges each piece's bytes, lowest merge rank first (leftmost on equal rank).
+// The vocabulary's strings spell bytes with GPT-2's byte-to-character table; this reader maps
+// them back once at load time, so encoding and decoding work on raw bytes.
+#include "mamba2/runtime/Tokenizer.h"
+
+#include <nlohmann/json.hpp>
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <queue>
+#include <sstream>
+#include <unordered_map>
+
+namespace mamba2::runtime {
+namespace {
+
+using json = nlohmann::json;
+
+/// GPT-2's byte-to-character table: printable bytes (33..126, 161..172, 174..255) stand for
+/// themselves, the other 68 bytes for U+0100.. in byte order.
+std::array<char32_t, 256> byteToChar() {
+  std::array<char32_t, 256> t{};
+  char32_t next = 256;
+  for (int b = 0; b < 256; ++b) {
+    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    t[b] = printable ? char32_t(b) : next++;
+  }
+  return t;
+}
+
+void appendUtf8(std::string &out, char32_t c) {
+  if (c < 0x80) {
+    out += char(c);
+  } else if (c < 0x800) {
+    out += char(0xC0 | (c >> 6));
+    out += char(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += char(0xE0 | (c >> 12));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  } else {
+    out += char(0xF0 | (c >> 18));
+    out += char(0x80 | ((c >> 12) & 0x3F));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  }
+}
+
+/// Decodes the code point at s[i]; its length in `len`, 0 when the bytes there are not UTF-8
+/// (bad lead or continuation byte, overlong form, surrogate, beyond U+10FFFF, truncated).
+char32_t decodeUtf8(std::string_view s, size_t i, size_t &len) {
+  auto cont = [&](size_t k) { return k < s.size() && (uint8_t(s[k]) & 0xC0) == 0x80; };
+  uint8_t b = uint8_t(s[i]);
+  len = 0;
+  if (b < 0x80) {
+    len = 1;
+    return b;
+  }
+  char32_t c;
+  size_t n;
+  if ((b & 0xE0) == 0xC0) {
+    c = b & 0x1F;
+    n = 2;
+  } else if ((b & 0xF0) == 0xE0) {
+    c = b & 0x0F;
+    n = 3;
+  } else if ((b & 0xF8) == 0xF0) {
+    c = b & 0x07;
+    n = 4;
+  } else {
+    return 0;
+  }
+  for (size_t k = 1; k < n; ++k) {
+    if (!cont(i + k))
+      return 0;
+    c = (c << 6) | (uint8_t(s[i + k]) & 0x3F);
+  }
+  static constexpr char32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < minimum[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+    return 0;
+  len = n;
+  return c;
+}
+
+/// Character classes of GPT-2's pattern.
+enum class Cls : uint8_t { Letter, Number, Space, Other };
+
+Cls classify(char32_t c) {
+  if (c < 0x80) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+      return Cls::Letter;
+    if (c >= '0' && c <= '9')
+      return Cls::Number;
+    if (c == ' ' || (c >= '\t' && c <= '\r'))
+      return Cls::Space;
+    return Cls::Other;
+  }
+  if (u_hasBinaryProperty(UChar32(c), UCHAR_WHITE_SPACE))
+    return Cls::Space;
+  switch (u_charType(UChar32(c))) {
+  case U_UPPERCASE_LETTER:
+  case U_LOWERCASE_LETTER:
+  case U_TITLECASE_LETTER:
+  case U_MODIFIER_LETTER:
+  case U_OTHER_LETTER:
+    return Cls::Letter;
+  case U_DECIMAL_DIGIT_NUMBER:
+  case U_LETTER_NUMBER:
+  case U_OTHER_NUMBER:
+    return Cls::Number;
+  default:
+    return Cls::Other;
+  }
+}
+
+struct AddedToken {
+  std::string content;
+  int32_t id;
+  bool normalized, lstrip, rstrip;
+};
+
+/// A piece of text to encode: an added token's id, or text (id -1).
+struct Piece {
+  std::string_view text;
+  int32_t id = -1;
+};
+
+class HfBpeTokenizer final : public Tokenizer {
+public:
+  std::string load(const std::string &path);
+
+  std::string describe() const override { return "bpe " + path_; }
+  size_t vocabSize() const override { return idBytes_.size(); }
+  std::string encode(std::string_view text, std::vector<int32_t> &ids) const override;
+  std::string decode(const std::vector<int32_t> &ids, std::string &text) const override;
+  int32_t tokenId(std::string_view token) const override {
+    auto it = tokenToId_.find(std::string(token));
+    return it == tokenToId_.end() ? -1 : it->second;
+  }
+
+private:
+  struct Merge {
+    int32_t rank, id;
+  };
+  using WordCache = std::unordered_map<std::string, std::vector<int32_t>>;
+
+  std::string loadModel(const json &model);
+  std::string loadAddedTokens(const json &added);
+  /// Splits `in` at the added tokens of one kind (normalized or not), leftmost-longest.
+  void splitAdded(const std::vector<Piece> &in, bool normalized, std::vector<Piece> &out) const;
+  std::string encodeText(std::string_view text, std::vector<int32_t> &ids, WordCache &cache,
+                         std::string &scratch) const;
+  std::string bpe(std::string_view word, std::vector<int32_t> &ids) const;
+  const Merge *merge(int32_t a, int32_t b) const {
+    auto it = merges_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
+    return it == merges_.end() ? nullptr : &it->second;
+  }
+
+  std::string path_;
+  std::unordered_map<std::string, int32_t> tokenToId_; // as spelled in the file
+  std::unordered_map<std::string, int32_t> bytesToId_; // model vocabulary by raw bytes
+  std::vector<std::string> idBytes_;                   // raw bytes of each id
+  std::vector<bool> known_;                            // ids that exist
+  std::array<int32_t, 256> byteId_{};                  // id of each single byte, or -1
+  std::unordered_map<uint64_t, Merge> merges_;         // (left id, right id) -> rank, result
+  std::vector<AddedToken> added_;                      // longest first
+  bool nfc_ = false, prefixSpace_ = false, useRegex_ = true, ignoreMerges_ = false;
+  const icu::Normalizer2 *nfcInstance_ = nullptr;
+};
+
+std::string HfBpeTokenizer::load(const std::string &path) {
+  path_ = path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return path + ": cannot open the file";
+  json doc = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded())
+    return path + ": not valid JSON";
+  if (!doc.is_object() || !doc.contains("model"))
+    return path + ": not a tokenizer.json (no `model` object)";
+  auto where = [&](const std::string &field) { return path + ": " + field + ": "; };
+
+  // Normalizer: NFC or none.
+  const json &norm = doc.value("normalizer", json());
+  if (!norm.is_null()) {
+    std::string type = norm.value("type", "");
+    if (type != "NFC")
+      return where("normalizer") + "type '" + type + "' is not supported (NFC or null)";
+    UErrorCode status = U_ZERO_ERROR;
+    nfcInstance_ = icu::Normalizer2::getNFCInstance(status);
+    if (U_FAILURE(status))
+      return where("normalizer") + "ICU has no NFC data: " + u_errorName(status);
+    nfc_ = true;
+  }
+  // Pre-tokenizer: ByteLevel (its regex, or none with use_regex false).
+  const json &pre = doc.value("pre_tokenizer", json());
+  if (!pre.is_object() || pre.value("type", "") != "ByteLevel")
+    return where("pre_tokenizer") + "'" + (pre.is_object() ? pre.value("type", "") : pre.dump()) +
+           "' is not supported (ByteLevel)";
+  prefixSpace_ = pre.value("add_prefix_space", false);
+  useRegex_ = pre.value("use_regex", true);
+  // Decoder: ByteLevel. Post-processor: ByteLevel (offsets only) or none.
+  const json &dec = doc.value("decoder", json());
+  if (!dec.is_object() || dec.value("type", "") != "ByteLevel")
+    return where("decoder") + "'" + (dec.is_object() ? dec.value("type", "") : dec.dump()) +
+           "' is not supported (ByteLevel)";
+  const json &post = doc.value("post_processor", json());
+  if (!post.is_null() && (!post.is_object() || post.value("type", "") != "ByteLevel"))
+    return where("post_processor") + "'" +
+           (post.is_object() ? post.value("type", "") : post.dump()) +
+           "' is not supported (ByteLevel or null)";
+
+  std::string e = loadModel(doc["model"]);
+  if (!e.empty())
+    return where("model") + e;
+  if (!(e = loadAddedTokens(doc.value("added_tokens", json::array()))).empty())
+    return where("added_tokens") + e;
+  return "";
+}
+
+std::string HfBpeTokenizer::loadModel(const json &model) {
+  if (!model.is_object() || model.value("type", "") != "BPE")
+    return "type is not BPE";
+  for (const char *unsupported : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (model.contains(unsupported) && !model[unsupported].is_null() && model[unsupported] != "")
+      return std::string(unsupported) + " is not supported";
+  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"] != 0.0)
+    return "dropout is not supported (encoding is deterministic)";
+  if (model.value("byte_fallback", false))
+    return "byte_fallback is not supported (a byte-level vocabulary has every byte)";
+  ignoreMerges_ = model.value("ignore_merges", false);
+
+  const json &vocab = model.value("vocab", json());
+  if (!vocab.is_object() || vocab.empty())
+    return "vocab is not a non-empty object";
+  std::array<char32_t, 256> b2c = byteToChar();
+  std::unordered_map<char32_t, uint8_t> c2b;
+  for (int b = 0; b < 256; ++b)
+    c2b[b2c[b]] = uint8_t(b);
+  // A vocabulary string's bytes: each character through the table; a string with a character
+  // outside it stands for its own UTF-8 (as the ByteLevel decoder does).
+  auto toBytes = [&](const std::string &s) {
+    std::string bytes;
+    for (size_t i = 0; i < s.size();) {
+      size_t len;
+      char32_t c = decodeUtf8(s, i, len);
+      auto it = len ? c2b.find(c) : c2b.end();
+      if (it == c2b.end())
+        return s;
+      bytes += char(it->second);
+      i += len;
+    }
+    return bytes;
+  };
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+        it.value().get<int64_t>() > (int64_t(1) << 30))
+      return "vocab: '" + it.key() + "' has no valid id";
+    int32_t id = it.value().get<int32_t>();
+    if (size_t(id) >= idBytes_.size()) {
+      idBytes_.resize(id + 1);
+      known_.resize(id + 1);
+    }
+    if (known_[id])
+      return "vocab: id " + std::to_string(id) + " appears twice";
+    known_[id] = true;
+    idBytes_[id] = toBytes(it.key());
+    tokenToId_[it.key()] = id;
+    bytesToId_.emplace(idBytes_[id], id);
+  }
+  for (int b = 0; b < 256; ++b) {
+    std::string c;
+    appendUtf8(c, b2c[b]);
+    auto it = tokenToId_.find(c);
+    byteId_[b] = it == tokenToId_.end() ? -1 : it->second;
+  }
+
+  const json &merges = model.value("merges", json::array());
+  if (!merges.is_array())
+    return "merges is not an array";
+  merges_.reserve(merges.size() * 2);
+  for (size_t r = 0; r < merges.size(); ++r) {
+    const json &m = merges[r];
+    std::string a, b;
+    if (m.is_string()) { // "left right"
+      const std::string &s = m.get_ref<const std::string &>();
+      size_t sp = s.find(' ');
+      if (sp == std::string::npos || sp == 0 || sp + 1 == s.size() ||
+          s.find(' ', sp + 1) != std::string::npos)
+        return "merges[" + std::to_string(r) + "] '" + s + "' is not 'left right'";
+      a = s.substr(0, sp);
+      b = s.substr(sp + 1);
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      a = m[0];
+      b = m[1];
+    } else {
+      return "merges[" + std::to_string(r) + "] is neither 'left right' nor [left, right]";
+    }
+    auto ia = tokenToId_.find(a), ib = tokenToId_.find(b), ic = tokenToId_.find(a + b);
+    for (auto [it, s] : {std::pair{ia, a}, std::pair{ib, b}, std::pair{ic, a + b}})
+      if (it == tokenToId_.end())
+        return "merges[" + std::to_string(r) + "]: '" + s + "' is not in the vocabulary";
+    merges_.emplace((uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second),
+                    Merge{int32_t(r), ic->second});
+  }
+  return "";
+}
+
+std::string HfBpeTokenizer::loadAddedTokens(const json &added) {
+  if (!added.is_array())
+    return "not an array";
+  for (size_t i = 0; i < added.size(); ++i) {
+    const json &t = added[i];
+    std::string at = "[" + std::to_string(i) + "]: ";
+    if (!t.is_object() || !t.contains("content") || !t["content"].is_string() ||
+        !t.contains("id") || !t["id"].is_number_integer() || t["id"].get<int64_t>() < 0 ||
+        t["id"].get<int64_t>() > (int64_t(1) << 30))
+      return at + "needs a string `content` and an integer `id`";
+    AddedToken a{t["content"], t["id"].get<int32_t>(), t.value("normalized", true),
+                 t.value("lstrip", false), t.value("rstrip", false)};
+    if (a.content.empty())
+      return at + "empty content";
+    if (t.value("single_word", false))
+      return at + "single_word is not supported";
+    size_t len;
+    for (size_t k = 0; k < a.content.size(); k += len)
+      if (!decodeUtf8(a.content, k, len))
+        return at + "content is not UTF-8";
+    if (size_t(a.id) >= idBytes_.size()) {
+      idBytes_.resize(a.id + 1);
+      known_.resize(a.id + 1);
+    }
+    auto v = tokenToId_.find(a.content);
+    if (v != tokenToId_.end() && v->second != a.id)
+      return at + "'" + a.content + "' has id " + std::to_string(a.id) + " but the vocabulary " +
+             std::to_string(v->second);
+    if (known_[a.id] && v == tokenToId_.end())
+      return at + "id " + std::to_string(a.id) + " is already another token's";
+    // An added token decodes to its content (the ByteLevel decoder passes it through).
+    known_[a.id] = true;
+    idBytes_[a.id] = a.content;
+    tokenToId_[a.content] = a.id;
+    added_.push_back(std::move(a));
+  }
+  std::stable_sort(added_.begin(), added_.end(), [](const AddedToken &x, const AddedToken &y) {
+    return x.content.size() > y.content.size();
+  });
+  return "";
+}
+
+void HfBpeTokenizer::splitAdded(const std::vector<Piece> &in, bool normalized,
+                                std::vector<Piece> &out) const {
+  out.clear();
+  bool any = std::any_of(added_.begin(), added_.end(),
+                         [&](const AddedToken &a) { return a.normalized == normalized; });
+  for (const Piece &p : in) {
+    if (p.id >= 0 || !any) {
+      out.push_back(p);
+      continue;
+    }
+    std::string_view s = p.text;
+    size_t start = 0; // of the text not yet emitted
+    for (size_t i = 0; i < s.size();) {
+      const AddedToken *hit = nullptr;
+      for (const AddedToken &a : added_) // longest first: the first hit is the longest
+        if (a.normalized == normalized && uint8_t(a.content[0]) == uint8_t(s[i]) &&
+            s.compare(i, a.content.size(), a.content) == 0) {
+          hit = &a;
+          break;
+        }
+      if (!hit) {
+        ++i;
+        continue;
+      }
+      size_t b = i, e = i + hit->content.size();
+      // lstrip / rstrip: the token takes the ASCII whitespace beside it.
+      auto space = [&](size_t k) { return classify(char32_t(uint8_t(s[k]))) == Cls::Space; };
+      if (hit->lstrip)
+        while (b > start && uint8_t(s[b - 1]) < 0x80 && space(b - 1))
+          --b;
+      if (hit->rstrip)
+        while (e < s.size() && uint8_t(s[e]) < 0x80 && space(e))
+          ++e;
+      if (b > start)
+        out.push_back({s.substr(start, b - start), -1});
+      out.push_back({s.substr(b, e - b), hit->id});
+      start = i = e;
+    }
+    if (start < s.size())
+      out.push_back({s.substr(start), -1});
+  }
+}
+
+std::string HfBpeTokenizer::encode(std::string_view text, std::vector<int32_t> &ids) const {
+  ids.clear();
+  for (size_t i = 0, len; i < text.size(); i += len)
+    if (!decodeUtf8(text, i, len))
+      return "the text is not UTF-8 at byte " + std::to_string(i);
+  std::vector<Piece> raw, normed;
+  splitAdded({Piece{text, -1}}, /*normalized=*/false, raw);
+  // Normalized text must outlive the pieces that point into it.
+  std::vector<std::unique_ptr<std::string>> store;
+  WordCache cache;
+  std::string scratch;
+  for (const Piece &p : raw) {
+    if (p.id >= 0) {
+      ids.push_back(p.id);
+      continue;
+    }
+    std::string_view s = p.text;
+    bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return uint8_t(c) < 0x80; });
+    if (nfc_ && !ascii) {
+      UErrorCode status = U_ZERO_ERROR;
+      icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), s.size()));
+      if (!nfcInstance_->isNormalized(u, status)) {
+        icu::UnicodeString n = nfcInstance_->normalize(u, status);
+        store.push_back(std::make_unique<std::string>());
+        n.toUTF8String(*store.back());
+        s = *store.back();
+      }
+      if (U_FAILURE(status))
+        return std::string("NFC normalization failed: ") + u_errorName(status);
+    }
+    splitAdded({Piece{s, -1}}, /*normalized=*/true, normed);
+    for (const Piece &q : normed) {
+      if (q.id >= 0) {
+        ids.push_back(q.id);
+        continue;
+      }
+      std::string e = encodeText(q.text, ids, cache, scratch);
+      if (!e.empty())
+        return e;
+    }
+  }
+  return "";
+}
+
+std::string HfBpeTokenizer::encodeText(std::string_view text, std::vector<int32_t> &ids,
+                                       WordCache &cache, std::string &scratch) const {
+  if (prefixSpace_ && (text.empty() || text[0] != ' ')) {
+    scratch = " ";
+    scratch += text;
+    text = scratch;
+  }
+  auto emit = [&](std::string_view word) -> std::string {
+    auto it = cache.find(std::string(word));
+    if (it != cache.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return "";
+    }
+    std::vector<int32_t> w;
+    std::string e = bpe(word, w);
+    if (!e.empty())
+      return e;
+    ids.insert(ids.end(), w.begin(), w.end());
+    if (cache.size() < (1u << 20))
+      cache.emplace(std::string(word), std::move(w));
+    return "";
+  };
+  if (!useRegex_)
+    return text.empty() ? "" : emit(text);
+
+  // Code points of the text with their byte offsets (one past the end at cps.size()).
+  std::vector<char32_t> cps;
+  std::vector<uint32_t> at;
+  cps.reserve(text.size());
+  at.reserve(text.size() + 1);
+  for (size_t i = 0, len; i < text.size(); i += len) {
+    at.push_back(uint32_t(i));
+    cps.push_back(decodeUtf8(text, i, len));
+  }
+  at.push_back(uint32_t(text.size()));
+  std::vector<Cls> cls(cps.size());
+  for (size_t i = 0; i < cps.size(); ++i)
+    cls[i] = classify(cps[i]);
+
+  const size_t n = cps.size();
+  for (size_t i = 0; i < n;) {
+    size_t end = 0;
+    // 's|'t|'re|'ve|'m|'ll|'d
+    if (cps[i] == '\'' && i + 1 < n) {
+      char32_t c = cps[i + 1];
+      if (c == 's' || c == 't' || c == 'm' || c == 'd')
+        end = i + 2;
+      else if (i + 2 < n && ((c == 'r' && cps[i + 2] == 'e') || (c == 'v' && cps[i + 2] == 'e') ||
+                             (c == 'l' && cps[i + 2] == 'l')))
+        end = i + 3;
+    }
+    // ' ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+'
+    if (!end) {
+      size_t j = cps[i] == ' ' ? i + 1 : i;
+      if (j < n && cls[j] != Cls::Space) {
+        Cls c = cls[j];
+        end = j + 1;
+        while (end < n && cls[end] == c)
+          ++end;
+      }
+    }
+    // '\s+(?!\S)|\s+': a run of white space, less its last character when a non-space follows
+    // and the run is longer than one.
+    if (!end) {
+      size_t k = i;
+      while (k < n && cls[k] == Cls::Space)
+        ++k;
+      end = (k < n && k - 1 > i) ? k - 1 : k;
+    }
+    std::string e = emit(text.substr(at[i], at[end] - at[i]));
+    if (!e.empty())
+      return e;
+    i = end;
+  }
+  return "";
+}
+
+std::string HfBpeTokenizer::bpe(std::string_view word, std::vector<int32_t> &ids) const {
+  ids.clear();
+  if (ignoreMerges_) {
+    auto it = bytesToId_.find(std::string(word));
+    if (it != bytesToId_.end()) {
+      ids.push_back(it->second);
+      return "";
+    }
+  }
+  // Symbols in a doubly linked list over the word's bytes; a merge keeps the left symbol.
+  struct Sym {
+    int32_t id;
+    int32_t prev, next;
+  };
+  const int32_t n = int32_t(word.size());
+  std::vector<Sym> sym(n);
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t id = byteId_[uint8_t(word[i])];
+    if (id < 0)
+      return "byte " + std::to_string(uint8_t(word[i])) + " has no token in the vocabulary";
+    sym[i] = {id, i - 1, i + 1 < n ? i + 1 : -1};
+  }
+  // Candidate merges, lowest rank first, then leftmost; stale entries are skipped when popped.
+  using Cand = std::pair<int32_t, int32_t>; // rank, position of the left symbol
+  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
+  auto consider = [&](int32_t left) {
+    if (left < 0 || sym[left].next < 0)
+      return;
+    if (const Merge *m = merge(sym[left].id, sym[sym[left].next].id))
+      heap.push({m->rank, left});
+  };
+  for (int32_t i = 0; i + 1 < n; ++i)
+    consider(i);
+  while (!heap.empty()) {
+    auto [rank, left] = heap.top();
+    heap.pop();
+    Sym &l = sym[left];
+    if (l.id < 0 || l.next < 0)
+      continue;
+    const Merge *m = merge(l.id, sym[l.next].id);
+    if (!m || m->rank != rank)
+      continue;
+    Sym &r = sym[l.next];
+    l.id = m->id;
+    r.id = -1; // gone
+    l.next = r.next;
+    if (l.next >= 0)
+      sym[l.next].prev = left;
+    consider(l.prev);
+    consider(left);
+  }
+  for (int32_t i = 0; i >= 0 && i < n; i = sym[i].next)
+    ids.push_back(sym[i].id);
+  return "";
+}
+
+std::string HfBpeTokenizer::decode(const std::vector<int32_t> &ids, std::string &text) const {
+  text.clear();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    int32_t id = ids[i];
+    if (id < 0 || size_t(id) >= idBytes_.size() || !known_[id])
+      return "token " + std::to_string(id) + " at position " + std::to_string(i) +
+             " is not in the tokenizer's vocabulary";
+    text += idBytes_[id];
+  }
+  return "";
+}
+
+} // namespace
+
+std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string &path, std::string &error) {
+  auto t = std::make_unique<HfBpeTokenizer>();
+  try {
+    error = t->load(path);
+  } catch (const nlohmann::json::exception &e) { // a field of the wrong type
+    error = path + ": " + e.what();
+  }
+  if (!error.empty())
+    return nullptr;
+  return t;
+}
+
+} // namespace mamba2::runtime

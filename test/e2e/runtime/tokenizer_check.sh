@@ -1,0 +1,38 @@
+#!/bin/sh
+# The runtime's BPE tokenizer on a real tokenizer.json and a real text:
+#   1. decode(encode(text)) == text on the whole file
+#   2. the ids of every 7th line (about 400 lines, each with its line end) equal those of
+#      tokenizers.js (@huggingface/tokenizers), an independent implementation
+#   3. so do the ids of the whole file as one text
+# Usage: tokenizer_check.sh BIN_DIR SOURCE_DIR TOKENIZER.json TEXT WORK_DIR; exit 77 (skip) when
+# the tokenizer or the text is absent.
+set -eu
+bin=$1 src=$2 tok=$3 text=$4 work=$5
+for f in "$tok" "$text"; do
+  if [ ! -f "$f" ]; then
+    echo "SKIP: $f is absent (set the CMake cache variable MAMBA2_DATA_DIR to the data folder)"
+    exit 77
+  fi
+done
+if [ ! -d "$src/tools/ort/node_modules/@huggingface/tokenizers" ]; then
+  echo "FAIL: tools/ort/node_modules/@huggingface/tokenizers is missing: run scripts/setup.sh"
+  exit 1
+fi
+mkdir -p "$work"
+"$bin/mamba2-tokenize" --tokenizer "$tok" "$text" --roundtrip
+for mode in "--lines 7" ""; do
+  name=${mode:+lines}; name=${name:-whole}
+  # shellcheck disable=SC2086
+  "$bin/mamba2-tokenize" --tokenizer "$tok" "$text" $mode > "$work/ours.$name"
+  # shellcheck disable=SC2086
+  node "$src/tools/ort/tokenize.mjs" "$tok" "$text" $mode > "$work/js.$name"
+  texts=$(wc -l < "$work/ours.$name") tokens=$(wc -w < "$work/ours.$name")
+  if ! cmp -s "$work/ours.$name" "$work/js.$name"; then
+    line=$(cmp "$work/ours.$name" "$work/js.$name" | sed -n 's/.* line \([0-9]*\)$/\1/p')
+    echo "FAIL ($name): ids differ from tokenizers.js at output line ${line:-?}:"
+    echo "  ours: $(sed -n "${line:-1}p" "$work/ours.$name" | cut -c1-300)"
+    echo "  js:   $(sed -n "${line:-1}p" "$work/js.$name" | cut -c1-300)"
+    exit 1
+  fi
+  echo "ok ($name): $texts texts, $tokens ids, identical to tokenizers.js"
+done
