@@ -137,6 +137,68 @@ struct Piece {
   int32_t id = -1;
 };
 
+} // namespace
+
+std::vector<std::string_view> gpt2Split(std::string_view text) {
+  std::vector<std::string_view> words;
+  // Code points of the text with their byte offsets (one past the end at cps.size()).
+  std::vector<char32_t> cps;
+  std::vector<uint32_t> at;
+  cps.reserve(text.size());
+  at.reserve(text.size() + 1);
+  size_t valid = 0; // bytes of UTF-8 before the first that is not
+  for (size_t len; valid < text.size(); valid += len) {
+    char32_t c = decodeUtf8(text, valid, len);
+    if (!len)
+      break;
+    at.push_back(uint32_t(valid));
+    cps.push_back(c);
+  }
+  at.push_back(uint32_t(valid));
+  std::vector<Cls> cls(cps.size());
+  for (size_t i = 0; i < cps.size(); ++i)
+    cls[i] = classify(cps[i]);
+
+  const size_t n = cps.size();
+  for (size_t i = 0; i < n;) {
+    size_t end = 0;
+    // 's|'t|'re|'ve|'m|'ll|'d
+    if (cps[i] == '\'' && i + 1 < n) {
+      char32_t c = cps[i + 1];
+      if (c == 's' || c == 't' || c == 'm' || c == 'd')
+        end = i + 2;
+      else if (i + 2 < n && ((c == 'r' && cps[i + 2] == 'e') || (c == 'v' && cps[i + 2] == 'e') ||
+                             (c == 'l' && cps[i + 2] == 'l')))
+        end = i + 3;
+    }
+    // ' ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+'
+    if (!end) {
+      size_t j = cps[i] == ' ' ? i + 1 : i;
+      if (j < n && cls[j] != Cls::Space) {
+        Cls c = cls[j];
+        end = j + 1;
+        while (end < n && cls[end] == c)
+          ++end;
+      }
+    }
+    // '\s+(?!\S)|\s+': a run of white space, less its last character when a non-space follows
+    // and the run is longer than one.
+    if (!end) {
+      size_t k = i;
+      while (k < n && cls[k] == Cls::Space)
+        ++k;
+      end = (k < n && k - 1 > i) ? k - 1 : k;
+    }
+    words.push_back(text.substr(at[i], at[end] - at[i]));
+    i = end;
+  }
+  if (valid < text.size())
+    words.push_back(text.substr(valid));
+  return words;
+}
+
+namespace {
+
 class HfBpeTokenizer final : public Tokenizer {
 public:
   std::string load(const std::string &path);
@@ -472,54 +534,10 @@ std::string HfBpeTokenizer::encodeText(std::string_view text, std::vector<int32_
   if (!useRegex_)
     return text.empty() ? "" : emit(text);
 
-  // Code points of the text with their byte offsets (one past the end at cps.size()).
-  std::vector<char32_t> cps;
-  std::vector<uint32_t> at;
-  cps.reserve(text.size());
-  at.reserve(text.size() + 1);
-  for (size_t i = 0, len; i < text.size(); i += len) {
-    at.push_back(uint32_t(i));
-    cps.push_back(decodeUtf8(text, i, len));
-  }
-  at.push_back(uint32_t(text.size()));
-  std::vector<Cls> cls(cps.size());
-  for (size_t i = 0; i < cps.size(); ++i)
-    cls[i] = classify(cps[i]);
-
-  const size_t n = cps.size();
-  for (size_t i = 0; i < n;) {
-    size_t end = 0;
-    // 's|'t|'re|'ve|'m|'ll|'d
-    if (cps[i] == '\'' && i + 1 < n) {
-      char32_t c = cps[i + 1];
-      if (c == 's' || c == 't' || c == 'm' || c == 'd')
-        end = i + 2;
-      else if (i + 2 < n && ((c == 'r' && cps[i + 2] == 'e') || (c == 'v' && cps[i + 2] == 'e') ||
-                             (c == 'l' && cps[i + 2] == 'l')))
-        end = i + 3;
-    }
-    // ' ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+'
-    if (!end) {
-      size_t j = cps[i] == ' ' ? i + 1 : i;
-      if (j < n && cls[j] != Cls::Space) {
-        Cls c = cls[j];
-        end = j + 1;
-        while (end < n && cls[end] == c)
-          ++end;
-      }
-    }
-    // '\s+(?!\S)|\s+': a run of white space, less its last character when a non-space follows
-    // and the run is longer than one.
-    if (!end) {
-      size_t k = i;
-      while (k < n && cls[k] == Cls::Space)
-        ++k;
-      end = (k < n && k - 1 > i) ? k - 1 : k;
-    }
-    std::string e = emit(text.substr(at[i], at[end] - at[i]));
+  for (std::string_view word : gpt2Split(text)) {
+    std::string e = emit(word);
     if (!e.empty())
       return e;
-    i = end;
   }
   return "";
 }

@@ -42,6 +42,12 @@ std::unique_ptr<Tokenizer> loadHfTokenizer(const std::string &path, std::string 
 /// "bytes" (or empty): the byte tokenizer; anything else: the path of a tokenizer.json.
 std::unique_ptr<Tokenizer> makeTokenizer(const std::string &spec, std::string &error);
 
+/// The ByteLevel pre-tokenizer's split of UTF-8 text into words, GPT-2's pattern
+///   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+/// with \p{L} and \p{N} the Unicode general categories and \s the White_Space property. The
+/// words cover the text, in order; bytes that are not UTF-8 end the split as one last word.
+std::vector<std::string_view> gpt2Split(std::string_view text);
+
 /// Bytes <-> token ids 0..255 (what the byte tokenizer does).
 std::vector<int32_t> byteEncode(const std::string &text);
 /// Empty error on success; an id outside 0..255 is an error naming its position.
