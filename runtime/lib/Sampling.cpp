@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 namespace mamba2::runtime {
@@ -35,10 +36,18 @@ double portableExp(double x) {
   return std::ldexp(s, int(k));
 }
 
+static std::string show(float v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 Sampler::Sampler(const SamplerConfig &cfg) : cfg_(cfg), rng_(cfg.seed) {
-  if (!(cfg.temperature >= 0) || !std::isfinite(cfg.temperature) ||
-      !(cfg.topP > 0 && cfg.topP <= 1))
-    throw std::invalid_argument("sampler: temperature must be finite and >= 0 and top-p in (0, 1]");
+  if (!(cfg.temperature >= 0) || !std::isfinite(cfg.temperature))
+    throw std::invalid_argument("sampler: temperature must be finite and >= 0, not " +
+                                show(cfg.temperature));
+  if (!(cfg.topP > 0 && cfg.topP <= 1))
+    throw std::invalid_argument("sampler: top-p must be in (0, 1], not " + show(cfg.topP));
 }
 
 int Sampler::sample(const std::vector<float> &logits) {
