@@ -225,9 +225,27 @@ private:
   std::string encodeText(std::string_view text, std::vector<int32_t> &ids, WordCache &cache,
                          std::string &scratch) const;
   std::string bpe(std::string_view word, std::vector<int32_t> &ids) const;
+  static uint64_t pairKey(int32_t a, int32_t b) {
+    return (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
+  }
+  size_t slotOf(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> mergeShift_); }
+  /// The merge of (a, b), or nullptr.
   const Merge *merge(int32_t a, int32_t b) const {
-    auto it = merges_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
-    return it == merges_.end() ? nullptr : &it->second;
+    const uint64_t key = pairKey(a, b);
+    for (size_t i = slotOf(key);; i = (i + 1) & (merges_.size() - 1)) {
+      if (merges_[i].key == key)
+        return &merges_[i].merge;
+      if (merges_[i].key == kNoPair)
+        return nullptr;
+    }
+  }
+  /// Records a merge; a pair listed again takes its later rank (as Hugging Face tokenizers do).
+  void addMerge(int32_t a, int32_t b, Merge m) {
+    const uint64_t key = pairKey(a, b);
+    size_t i = slotOf(key);
+    while (merges_[i].key != kNoPair && merges_[i].key != key)
+      i = (i + 1) & (merges_.size() - 1);
+    merges_[i] = {key, m};
   }
 
   std::string path_;
@@ -236,8 +254,17 @@ private:
   std::vector<std::string> idBytes_;                   // raw bytes of each id
   std::vector<bool> known_;                            // ids that exist
   std::array<int32_t, 256> byteId_{};                  // id of each single byte, or -1
-  std::unordered_map<uint64_t, Merge> merges_;         // (left id, right id) -> rank, result
-  std::vector<AddedToken> added_;                      // longest first
+  // (left id, right id) -> rank, result: open addressing, linear probing, at most half full.
+  static constexpr uint64_t kNoPair = ~uint64_t(0);
+  struct MergeSlot {
+    uint64_t key = kNoPair;
+    Merge merge{};
+  };
+  std::vector<MergeSlot> merges_;
+  unsigned mergeShift_ = 63;
+  std::vector<AddedToken> added_; // longest first
+  // Indices into added_ by kind (0: not normalized, 1: normalized) and first byte, longest first.
+  std::array<std::array<std::vector<uint16_t>, 256>, 2> addedByFirst_;
   bool nfc_ = false, prefixSpace_ = false, useRegex_ = true, ignoreMerges_ = false;
   const icu::Normalizer2 *nfcInstance_ = nullptr;
 };
@@ -352,7 +379,11 @@ std::string HfBpeTokenizer::loadModel(const json &model) {
   const json &merges = model.value("merges", json::array());
   if (!merges.is_array())
     return "merges is not an array";
-  merges_.reserve(merges.size() * 2);
+  unsigned bits = 1;
+  while ((size_t(1) << bits) < 2 * merges.size())
+    ++bits;
+  merges_.assign(size_t(1) << bits, MergeSlot{});
+  mergeShift_ = 64 - bits;
   for (size_t r = 0; r < merges.size(); ++r) {
     const json &m = merges[r];
     std::string a, b;
@@ -374,8 +405,7 @@ std::string HfBpeTokenizer::loadModel(const json &model) {
     for (auto [it, s] : {std::pair{ia, a}, std::pair{ib, b}, std::pair{ic, a + b}})
       if (it == tokenToId_.end())
         return "merges[" + std::to_string(r) + "]: '" + s + "' is not in the vocabulary";
-    merges_.emplace((uint64_t(uint32_t(ia->second)) << 32) | uint32_t(ib->second),
-                    Merge{int32_t(r), ic->second});
+    addMerge(ia->second, ib->second, Merge{int32_t(r), ic->second});
   }
   return "";
 }
@@ -419,16 +449,19 @@ std::string HfBpeTokenizer::loadAddedTokens(const json &added) {
   std::stable_sort(added_.begin(), added_.end(), [](const AddedToken &x, const AddedToken &y) {
     return x.content.size() > y.content.size();
   });
+  if (added_.size() > 65535)
+    return "more than 65535 added tokens";
+  for (size_t i = 0; i < added_.size(); ++i)
+    addedByFirst_[added_[i].normalized][uint8_t(added_[i].content[0])].push_back(uint16_t(i));
   return "";
 }
 
 void HfBpeTokenizer::splitAdded(const std::vector<Piece> &in, bool normalized,
                                 std::vector<Piece> &out) const {
   out.clear();
-  bool any = std::any_of(added_.begin(), added_.end(),
-                         [&](const AddedToken &a) { return a.normalized == normalized; });
+  const auto &byFirst = addedByFirst_[normalized];
   for (const Piece &p : in) {
-    if (p.id >= 0 || !any) {
+    if (p.id >= 0) {
       out.push_back(p);
       continue;
     }
@@ -436,10 +469,9 @@ void HfBpeTokenizer::splitAdded(const std::vector<Piece> &in, bool normalized,
     size_t start = 0; // of the text not yet emitted
     for (size_t i = 0; i < s.size();) {
       const AddedToken *hit = nullptr;
-      for (const AddedToken &a : added_) // longest first: the first hit is the longest
-        if (a.normalized == normalized && uint8_t(a.content[0]) == uint8_t(s[i]) &&
-            s.compare(i, a.content.size(), a.content) == 0) {
-          hit = &a;
+      for (uint16_t k : byFirst[uint8_t(s[i])]) // longest first: the first hit is the longest
+        if (s.compare(i, added_[k].content.size(), added_[k].content) == 0) {
+          hit = &added_[k];
           break;
         }
       if (!hit) {
@@ -516,8 +548,10 @@ std::string HfBpeTokenizer::encodeText(std::string_view text, std::vector<int32_
     scratch += text;
     text = scratch;
   }
+  std::string key; // reused: no allocation per lookup
   auto emit = [&](std::string_view word) -> std::string {
-    auto it = cache.find(std::string(word));
+    key.assign(word);
+    auto it = cache.find(key);
     if (it != cache.end()) {
       ids.insert(ids.end(), it->second.begin(), it->second.end());
       return "";
@@ -528,7 +562,7 @@ std::string HfBpeTokenizer::encodeText(std::string_view text, std::vector<int32_
       return e;
     ids.insert(ids.end(), w.begin(), w.end());
     if (cache.size() < (1u << 20))
-      cache.emplace(std::string(word), std::move(w));
+      cache.emplace(key, std::move(w));
     return "";
   };
   if (!useRegex_)

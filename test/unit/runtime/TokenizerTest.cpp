@@ -159,6 +159,10 @@ TEST(HfBpe, MergesApplyInRankOrder) {
   EXPECT_EQ(encode(*abFirst, "abc"), (std::vector<int32_t>{abc}));
   EXPECT_EQ(encode(*bcFirst, "abc"), (std::vector<int32_t>{'a', bc}));
   EXPECT_EQ(abFirst->vocabSize(), 259u);
+  // A pair listed twice takes its later rank (Hugging Face tokenizers and tokenizers.js build
+  // the rank map in file order, later entries replacing earlier ones).
+  auto again = load(bpeJson({{"a", "b"}, {"b", "c"}, {"ab", "c"}, {"a", "b"}}), "again.json");
+  EXPECT_EQ(encode(*again, "abc"), (std::vector<int32_t>{'a', again->tokenId("bc")}));
 }
 
 TEST(HfBpe, EqualRanksMergeLeftmostFirst) {
