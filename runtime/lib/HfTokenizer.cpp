@@ -323,7 +323,9 @@ std::string HfBpeTokenizer::loadModel(const json &model) {
   if (!model.is_object() || model.value("type", "") != "BPE")
     return "type is not BPE";
   for (const char *unsupported : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(unsupported) && !model[unsupported].is_null() && model[unsupported] != "")
+    if (model.contains(unsupported) && !model[unsupported].is_null() &&
+        !(model[unsupported].is_string() &&
+          model[unsupported].get_ref<const std::string &>().empty()))
       return std::string(unsupported) + " is not supported";
   if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"] != 0.0)
     return "dropout is not supported (encoding is deterministic)";

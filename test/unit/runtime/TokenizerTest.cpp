@@ -2,6 +2,7 @@
 // reader on small tokenizer.json files written here (merge order, added tokens, NFC, errors).
 // The real GPT-NeoX tokenizer is checked against tokenizers.js in e2e/runtime.
 #include "mamba2/runtime/Tokenizer.h"
+#include "mamba2/runtime/Sampling.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -298,4 +299,33 @@ TEST(HfBpe, UnsupportedOrBrokenFilesAreErrorsNamingTheField) {
   j = bpeJson({});
   j["pre_tokenizer"]["add_prefix_space"] = "yes"; // wrong type
   EXPECT_NE(loadError(j.dump()).find("bad.json: "), std::string::npos);
+}
+
+TEST(HfBpe, RandomTextRoundTripsAndSplitsCoverIt) {
+  // Texts drawn (fixed seed) from pieces that stress the split: contractions, white space of
+  // several kinds, digits, letters of several scripts, symbols, an added token.
+  const std::vector<std::string> parts = {
+      "a",      "Z",      "'s",         "'",      "re",      " ",      "  ",     "\t",     "\r\n",
+      "\u00a0", "\u0085", "\u3000",     "7",      "\u00b2",  "\u0661", "\u00e9", "\u65e5", "\u0416",
+      "!",      "...",    "\U0001F600", "\u200d", "<|eos|>", "<|eos",  "\u0301"};
+  json j = bpeJson({{byteChar(' '), "a"}, {"a", "a"}, {"'", "s"}, {byteChar(' '), byteChar(' ')}});
+  j["added_tokens"] = json::array(
+      {{{"id", 400}, {"content", "<|eos|>"}, {"special", true}, {"normalized", false}}});
+  auto t = load(j, "random.json");
+  ASSERT_TRUE(t);
+  SplitMix64 rng(99);
+  for (int n = 0; n < 2000; ++n) {
+    std::string text;
+    for (uint64_t k = rng.next() % 24; k > 0; --k)
+      text += parts[rng.next() % parts.size()];
+    std::string joined;
+    for (std::string_view w : gpt2Split(text)) {
+      ASSERT_FALSE(w.empty()) << text;
+      joined += w;
+    }
+    ASSERT_EQ(joined, text);
+    std::string back;
+    ASSERT_EQ(t->decode(encode(*t, text), back), "");
+    ASSERT_EQ(back, text);
+  }
 }
