@@ -5,7 +5,8 @@
 //   3. added tokens whose `normalized` is true are split off the normalized text
 //   4. the ByteLevel pre-tokenizer splits each remaining piece with GPT-2's pattern
 //        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-//      (matched by hand below: \p{L}, \p{N} are Unicode general categories, \s is White_Space)
+//      (matched by hand below: \p{L}, \p{N} are Unicode general categories, \s is White_Space),
+//      and/or the file's Split steps (ICU regexes), each step splitting every piece again
 //   5. BPE merges each piece's bytes, lowest merge rank first (leftmost on equal rank).
 // The vocabulary's strings spell bytes with GPT-2's byte-to-character table; this reader maps
 // them back once at load time, so encoding and decoding work on raw bytes.
@@ -15,6 +16,8 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/uregex.h>
+#include <unicode/utext.h>
 
 #include <algorithm>
 #include <array>
@@ -265,7 +268,14 @@ private:
   std::vector<AddedToken> added_; // longest first
   // Indices into added_ by kind (0: not normalized, 1: normalized) and first byte, longest first.
   std::array<std::array<std::vector<uint16_t>, 256>, 2> addedByFirst_;
-  bool nfc_ = false, prefixSpace_ = false, useRegex_ = true, ignoreMerges_ = false;
+  // Pre-tokenizer steps in order, each splitting every piece of the one before.
+  struct PreStep {
+    std::shared_ptr<URegularExpression> regex; // null: GPT-2's split (gpt2Split)
+    bool removeMatches = false;                // Split "Removed" (else "Isolated")
+  };
+  std::string loadPreTokenizer(const json &pre, bool first, bool &byteLevel);
+  std::vector<PreStep> preSteps_;
+  bool nfc_ = false, prefixSpace_ = false, ignoreMerges_ = false;
   const icu::Normalizer2 *nfcInstance_ = nullptr;
 };
 
@@ -293,13 +303,14 @@ std::string HfBpeTokenizer::load(const std::string &path) {
       return where("normalizer") + "ICU has no NFC data: " + u_errorName(status);
     nfc_ = true;
   }
-  // Pre-tokenizer: ByteLevel (its regex, or none with use_regex false).
-  const json &pre = doc.value("pre_tokenizer", json());
-  if (!pre.is_object() || pre.value("type", "") != "ByteLevel")
-    return where("pre_tokenizer") + "'" + (pre.is_object() ? pre.value("type", "") : pre.dump()) +
-           "' is not supported (ByteLevel)";
-  prefixSpace_ = pre.value("add_prefix_space", false);
-  useRegex_ = pre.value("use_regex", true);
+  // Pre-tokenizer: ByteLevel (GPT-2's split unless use_regex is false), Split on a regex or a
+  // string, or a Sequence of them; a ByteLevel step is needed (the vocabulary is byte-level).
+  bool byteLevel = false;
+  std::string e = loadPreTokenizer(doc.value("pre_tokenizer", json()), true, byteLevel);
+  if (!e.empty())
+    return where("pre_tokenizer") + e;
+  if (!byteLevel)
+    return where("pre_tokenizer") + "has no ByteLevel step (the vocabulary is byte-level)";
   // Decoder: ByteLevel. Post-processor: ByteLevel (offsets only) or none.
   const json &dec = doc.value("decoder", json());
   if (!dec.is_object() || dec.value("type", "") != "ByteLevel")
@@ -311,12 +322,64 @@ std::string HfBpeTokenizer::load(const std::string &path) {
            (post.is_object() ? post.value("type", "") : post.dump()) +
            "' is not supported (ByteLevel or null)";
 
-  std::string e = loadModel(doc["model"]);
-  if (!e.empty())
+  if (!(e = loadModel(doc["model"])).empty())
     return where("model") + e;
   if (!(e = loadAddedTokens(doc.value("added_tokens", json::array()))).empty())
     return where("added_tokens") + e;
   return "";
+}
+
+std::string HfBpeTokenizer::loadPreTokenizer(const json &pre, bool first, bool &byteLevel) {
+  std::string type = pre.is_object() ? pre.value("type", "") : pre.dump();
+  if (type == "Sequence") {
+    const json &steps = pre.value("pretokenizers", json());
+    if (!steps.is_array())
+      return "Sequence has no `pretokenizers` array";
+    for (size_t i = 0; i < steps.size(); ++i) {
+      std::string e = loadPreTokenizer(steps[i], first && i == 0, byteLevel);
+      if (!e.empty())
+        return "pretokenizers[" + std::to_string(i) + "]: " + e;
+    }
+    return "";
+  }
+  if (type == "ByteLevel") {
+    byteLevel = true;
+    // The prefix space goes before the text is split, so only a first step may add it.
+    if (pre.value("add_prefix_space", false)) {
+      if (!first)
+        return "ByteLevel with add_prefix_space after another step is not supported";
+      prefixSpace_ = true;
+    }
+    if (pre.value("use_regex", true))
+      preSteps_.push_back({nullptr, false});
+    return "";
+  }
+  if (type == "Split") {
+    const json &pattern = pre.value("pattern", json());
+    std::string behavior = pre.value("behavior", "");
+    if (behavior != "Isolated" && behavior != "Removed")
+      return "Split behavior '" + behavior + "' is not supported (Isolated or Removed)";
+    if (pre.value("invert", false))
+      return "Split with invert is not supported";
+    bool literal = pattern.is_object() && pattern.contains("String");
+    const json &text =
+        pattern.is_object() ? pattern.value(literal ? "String" : "Regex", json()) : json();
+    if (!text.is_string() || text.get_ref<const std::string &>().empty())
+      return "Split needs a non-empty pattern {\"Regex\": ...} or {\"String\": ...}";
+    const std::string &p = text.get_ref<const std::string &>();
+    icu::UnicodeString u = icu::UnicodeString::fromUTF8(p);
+    UErrorCode status = U_ZERO_ERROR;
+    UParseError where{};
+    URegularExpression *re =
+        uregex_open(u.getBuffer(), u.length(), literal ? UREGEX_LITERAL : 0, &where, &status);
+    if (U_FAILURE(status))
+      return "Split pattern '" + p + "' does not compile (ICU " + u_errorName(status) +
+             " at offset " + std::to_string(where.offset) + ")";
+    preSteps_.push_back(
+        {std::shared_ptr<URegularExpression>(re, uregex_close), behavior == "Removed"});
+    return "";
+  }
+  return "'" + type + "' is not supported (ByteLevel, Split, Sequence)";
 }
 
 std::string HfBpeTokenizer::loadModel(const json &model) {
@@ -567,10 +630,46 @@ std::string HfBpeTokenizer::encodeText(std::string_view text, std::vector<int32_
       cache.emplace(key, std::move(w));
     return "";
   };
-  if (!useRegex_)
-    return text.empty() ? "" : emit(text);
-
-  for (std::string_view word : gpt2Split(text)) {
+  // Each step splits every piece of the previous one; regexes are cloned per call (a
+  // URegularExpression holds its matching state).
+  std::vector<std::string_view> pieces, next;
+  if (!text.empty())
+    pieces.push_back(text);
+  for (const PreStep &step : preSteps_) {
+    next.clear();
+    if (!step.regex) {
+      for (std::string_view piece : pieces)
+        for (std::string_view w : gpt2Split(piece))
+          next.push_back(w);
+    } else {
+      UErrorCode status = U_ZERO_ERROR;
+      std::unique_ptr<URegularExpression, void (*)(URegularExpression *)> re(
+          uregex_clone(step.regex.get(), &status), uregex_close);
+      for (std::string_view piece : pieces) {
+        // Over UTF-8 text, match positions are byte offsets.
+        UText *ut = utext_openUTF8(nullptr, piece.data(), int64_t(piece.size()), &status);
+        uregex_setUText(re.get(), ut, &status);
+        int64_t last = 0;
+        while (U_SUCCESS(status) && uregex_findNext(re.get(), &status)) {
+          int64_t b = uregex_start64(re.get(), 0, &status), e = uregex_end64(re.get(), 0, &status);
+          if (b == e)
+            continue;
+          if (b > last)
+            next.push_back(piece.substr(size_t(last), size_t(b - last)));
+          if (!step.removeMatches)
+            next.push_back(piece.substr(size_t(b), size_t(e - b)));
+          last = e;
+        }
+        if (size_t(last) < piece.size())
+          next.push_back(piece.substr(size_t(last)));
+        utext_close(ut);
+      }
+      if (U_FAILURE(status))
+        return std::string("pre-tokenizer regex failed: ") + u_errorName(status);
+    }
+    pieces.swap(next);
+  }
+  for (std::string_view word : pieces) {
     std::string e = emit(word);
     if (!e.empty())
       return e;

@@ -6,6 +6,8 @@
 #   3. so do the ids of the whole file as one text
 #   4. and those of each line of tokenizer-cases.txt beside this script (contractions, runs of
 #      spaces, digits, scripts, emoji, special tokens in the text, text that NFC changes)
+#   5. 1, 2 and 4 again with a variant of the tokenizer whose pre-tokenizer is a Sequence of a
+#      Split on Llama 3's regex and a ByteLevel step (split-variant.mjs): the regex path
 # tokenizers.js splits with a JavaScript RegExp, whose \s differs from Unicode's White_Space
 # (which the Rust tokenizers and this runtime use) in two characters, U+0085 and U+FEFF: the
 # cases keep them apart from other white space, where both splits agree.
@@ -25,14 +27,19 @@ if [ ! -d "$src/tools/ort/node_modules/@huggingface/tokenizers" ]; then
   exit 1
 fi
 mkdir -p "$work"
+node "$(dirname "$0")/split-variant.mjs" "$tok" "$work/split-variant.json"
 "$bin/mamba2-tokenize" --tokenizer "$tok" "$text" --roundtrip
-for run in "lines:$text:--lines 7" "whole:$text:" "cases:$cases:--lines 1"; do
-  name=${run%%:*} rest=${run#*:}
-  file=${rest%%:*} mode=${rest#*:}
+"$bin/mamba2-tokenize" --tokenizer "$work/split-variant.json" "$text" --roundtrip
+for run in "lines|$tok|$text|--lines 7" "whole|$tok|$text|" "cases|$tok|$cases|--lines 1" \
+           "split-lines|$work/split-variant.json|$text|--lines 7" \
+           "split-cases|$work/split-variant.json|$cases|--lines 1"; do
+  name=${run%%|*} rest=${run#*|}
+  tk=${rest%%|*} rest=${rest#*|}
+  file=${rest%%|*} mode=${rest#*|}
   # shellcheck disable=SC2086
-  "$bin/mamba2-tokenize" --tokenizer "$tok" "$file" $mode > "$work/ours.$name"
+  "$bin/mamba2-tokenize" --tokenizer "$tk" "$file" $mode > "$work/ours.$name"
   # shellcheck disable=SC2086
-  node "$src/tools/ort/tokenize.mjs" "$tok" "$file" $mode > "$work/js.$name"
+  node "$src/tools/ort/tokenize.mjs" "$tk" "$file" $mode > "$work/js.$name"
   texts=$(wc -l < "$work/ours.$name") tokens=$(wc -w < "$work/ours.$name")
   if ! cmp -s "$work/ours.$name" "$work/js.$name"; then
     line=$(cmp "$work/ours.$name" "$work/js.$name" | sed -n 's/.* line \([0-9]*\)$/\1/p')

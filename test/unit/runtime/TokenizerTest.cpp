@@ -329,3 +329,77 @@ TEST(HfBpe, RandomTextRoundTripsAndSplitsCoverIt) {
     ASSERT_EQ(back, text);
   }
 }
+
+namespace {
+
+json splitStep(const std::string &regex, const std::string &behavior = "Isolated") {
+  return {{"type", "Split"},
+          {"pattern", {{"Regex", regex}}},
+          {"behavior", behavior},
+          {"invert", false}};
+}
+
+json sequence(std::vector<json> steps) { return {{"type", "Sequence"}, {"pretokenizers", steps}}; }
+
+const json kByteLevelNoSplit = {
+    {"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}};
+
+} // namespace
+
+TEST(HfBpeSplit, GptTwosPatternAsARegexSplitsAsTheBuiltInSplit) {
+  // ICU runs the pattern; its \s is [\t\n\f\r\p{Z}] (no U+000B, U+0085), so the texts avoid
+  // those two. Merges across every kind of boundary make a different split visible.
+  const std::vector<std::string> parts = {
+      "a",      "Z", "'s",     "'",      "re",     " ",      "  ", "\t",  "\r\n",       "\u00a0",
+      "\u3000", "7", "\u00b2", "\u0661", "\u00e9", "\u65e5", "!",  "...", "\U0001F600", "\u0301"};
+  std::vector<std::pair<std::string, std::string>> merges = {
+      {byteChar(' '), "a"}, {"a", byteChar(' ')}, {"'", "s"}, {"7", "a"}, {"a", "7"},
+      {"!", "a"},           {"s", "a"},           {".", "."}, {"a", "!"}};
+  json builtIn = bpeJson(merges), regex = bpeJson(merges);
+  regex["pre_tokenizer"] = sequence(
+      {splitStep(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"),
+       kByteLevelNoSplit});
+  auto a = load(builtIn, "builtin.json"), b = load(regex, "regex.json");
+  ASSERT_TRUE(a && b);
+  SplitMix64 rng(5);
+  for (int n = 0; n < 2000; ++n) {
+    std::string text;
+    for (uint64_t k = rng.next() % 24; k > 0; --k)
+      text += parts[rng.next() % parts.size()];
+    ASSERT_EQ(encode(*a, text), encode(*b, text)) << text;
+  }
+}
+
+TEST(HfBpeSplit, PiecesAreSplitAgainByEachStep) {
+  // Digits in groups of up to three: "34" is a merge that the split keeps apart in "12345".
+  json j = bpeJson({{"3", "4"}});
+  EXPECT_EQ(encode(*load(j, "nosplit.json"), "12345"),
+            (std::vector<int32_t>{'1', '2', load(j, "nosplit.json")->tokenId("34"), '5'}));
+  j["pre_tokenizer"] = sequence({splitStep(R"(\p{N}{1,3})"), kByteLevelNoSplit});
+  EXPECT_EQ(encode(*load(j, "digits.json"), "12345"), bytesOf("12345"));
+  // Removed: the matches are dropped.
+  j["pre_tokenizer"] = sequence({{{"type", "Split"},
+                                  {"pattern", {{"String", " "}}},
+                                  {"behavior", "Removed"},
+                                  {"invert", false}},
+                                 kByteLevelNoSplit});
+  EXPECT_EQ(encode(*load(j, "removed.json"), "a b  c"), bytesOf("abc"));
+}
+
+TEST(HfBpeSplit, UnsupportedStepsAreErrors) {
+  json j = bpeJson({});
+  j["pre_tokenizer"] = sequence({splitStep("x", "MergedWithPrevious"), kByteLevelNoSplit});
+  EXPECT_NE(loadError(j.dump()).find("pre_tokenizer: pretokenizers[0]: Split behavior "
+                                     "'MergedWithPrevious' is not supported"),
+            std::string::npos);
+  j["pre_tokenizer"] = sequence({splitStep("(a"), kByteLevelNoSplit});
+  EXPECT_NE(loadError(j.dump()).find("Split pattern '(a' does not compile (ICU U_REGEX_"),
+            std::string::npos);
+  j["pre_tokenizer"] = splitStep("a");
+  EXPECT_NE(loadError(j.dump()).find("pre_tokenizer: has no ByteLevel step"), std::string::npos);
+  json prefixed = kByteLevelNoSplit;
+  prefixed["add_prefix_space"] = true;
+  j["pre_tokenizer"] = sequence({splitStep("a"), prefixed});
+  EXPECT_NE(loadError(j.dump()).find("add_prefix_space after another step is not supported"),
+            std::string::npos);
+}

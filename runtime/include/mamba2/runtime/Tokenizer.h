@@ -3,7 +3,8 @@
 //          (models/mamba2ref/train.py)
 //   BPE    a Hugging Face `tokenizer.json` with a byte-level BPE model (GPT-2, GPT-NeoX: the
 //          Mamba2 family's tokenizer): NFC normalizer, ByteLevel pre-tokenizer (GPT-2 split
-//          pattern), merges applied by rank, added / special tokens, ByteLevel decoder.
+//          pattern) and Split steps (regexes), merges applied by rank, added / special tokens,
+//          ByteLevel decoder (docs/runtime.md).
 // Ids are int32 because the device's `token` tensor is (Session.h).
 #pragma once
 #include <cstdint>
