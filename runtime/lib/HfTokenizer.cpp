@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <fstream>
 #include <queue>
 #include <sstream>
@@ -146,7 +147,7 @@ std::vector<std::string_view> gpt2Split(std::string_view text) {
   std::vector<std::string_view> words;
   // Code points of the text with their byte offsets (one past the end at cps.size()).
   std::vector<char32_t> cps;
-  std::vector<uint32_t> at;
+  std::vector<size_t> at;
   cps.reserve(text.size());
   at.reserve(text.size() + 1);
   size_t valid = 0; // bytes of UTF-8 before the first that is not
@@ -154,10 +155,10 @@ std::vector<std::string_view> gpt2Split(std::string_view text) {
     char32_t c = decodeUtf8(text, valid, len);
     if (!len)
       break;
-    at.push_back(uint32_t(valid));
+    at.push_back(valid);
     cps.push_back(c);
   }
-  at.push_back(uint32_t(valid));
+  at.push_back(valid);
   std::vector<Cls> cls(cps.size());
   for (size_t i = 0; i < cps.size(); ++i)
     cls[i] = classify(cps[i]);
@@ -275,6 +276,7 @@ private:
   };
   std::string loadPreTokenizer(const json &pre, bool first, bool &byteLevel);
   std::vector<PreStep> preSteps_;
+  int64_t maxId_ = 0; // ids must be below this (see load)
   bool nfc_ = false, prefixSpace_ = false, ignoreMerges_ = false;
   const icu::Normalizer2 *nfcInstance_ = nullptr;
 };
@@ -322,9 +324,14 @@ std::string HfBpeTokenizer::load(const std::string &path) {
            (post.is_object() ? post.value("type", "") : post.dump()) +
            "' is not supported (ByteLevel or null)";
 
+  // Ids index tables: they must be about as dense as the entries (a file with an id of 10^9
+  // would otherwise ask for gigabytes).
+  const json &added = doc.value("added_tokens", json::array());
+  const json &vocab = doc["model"].is_object() ? doc["model"].value("vocab", json()) : json();
+  maxId_ = 2 * int64_t(vocab.size() + added.size()) + 1024;
   if (!(e = loadModel(doc["model"])).empty())
     return where("model") + e;
-  if (!(e = loadAddedTokens(doc.value("added_tokens", json::array()))).empty())
+  if (!(e = loadAddedTokens(added)).empty())
     return where("added_tokens") + e;
   return "";
 }
@@ -419,9 +426,11 @@ std::string HfBpeTokenizer::loadModel(const json &model) {
     return bytes;
   };
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > (int64_t(1) << 30))
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
       return "vocab: '" + it.key() + "' has no valid id";
+    if (it.value().get<int64_t>() >= maxId_)
+      return "vocab: '" + it.key() + "' has id " + std::to_string(it.value().get<int64_t>()) +
+             ", far beyond the number of entries (ids must be dense)";
     int32_t id = it.value().get<int32_t>();
     if (size_t(id) >= idBytes_.size()) {
       idBytes_.resize(id + 1);
@@ -482,9 +491,11 @@ std::string HfBpeTokenizer::loadAddedTokens(const json &added) {
     const json &t = added[i];
     std::string at = "[" + std::to_string(i) + "]: ";
     if (!t.is_object() || !t.contains("content") || !t["content"].is_string() ||
-        !t.contains("id") || !t["id"].is_number_integer() || t["id"].get<int64_t>() < 0 ||
-        t["id"].get<int64_t>() > (int64_t(1) << 30))
+        !t.contains("id") || !t["id"].is_number_integer() || t["id"].get<int64_t>() < 0)
       return at + "needs a string `content` and an integer `id`";
+    if (t["id"].get<int64_t>() >= maxId_)
+      return at + "id " + std::to_string(t["id"].get<int64_t>()) +
+             " is far beyond the number of entries (ids must be dense)";
     AddedToken a{t["content"], t["id"].get<int32_t>(), t.value("normalized", true),
                  t.value("lstrip", false), t.value("rstrip", false)};
     if (a.content.empty())
@@ -686,6 +697,8 @@ std::string HfBpeTokenizer::bpe(std::string_view word, std::vector<int32_t> &ids
       return "";
     }
   }
+  if (word.size() > size_t(INT32_MAX))
+    return "a word of " + std::to_string(word.size()) + " bytes is too long to merge";
   // Symbols in a doubly linked list over the word's bytes; a merge keeps the left symbol.
   struct Sym {
     int32_t id;

@@ -287,6 +287,11 @@ TEST(HfBpe, UnsupportedOrBrokenFilesAreErrorsNamingTheField) {
   j["model"]["vocab"]["x"] = "seven";
   EXPECT_NE(loadError(j.dump()).find("vocab: 'x' has no valid id"), std::string::npos);
   j = bpeJson({});
+  j["model"]["vocab"]["x"] = 1000000000;
+  EXPECT_NE(loadError(j.dump()).find("vocab: 'x' has id 1000000000, far beyond the number of "
+                                     "entries (ids must be dense)"),
+            std::string::npos);
+  j = bpeJson({});
   j["model"]["dropout"] = 0.1;
   EXPECT_NE(loadError(j.dump()).find("dropout is not supported"), std::string::npos);
   j = bpeJson({});
@@ -402,4 +407,28 @@ TEST(HfBpeSplit, UnsupportedStepsAreErrors) {
   j["pre_tokenizer"] = sequence({splitStep("a"), prefixed});
   EXPECT_NE(loadError(j.dump()).find("add_prefix_space after another step is not supported"),
             std::string::npos);
+}
+
+TEST(HfBpe, ArbitraryBytesAreEncodedOrRefusedNeverMisread) {
+  auto t = load(bpeJson({{"a", "b"}, {byteChar(' '), "a"}}));
+  ASSERT_TRUE(t);
+  SplitMix64 rng(77);
+  int refused = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::string text;
+    for (uint64_t k = rng.next() % 16; k > 0; --k) // bytes biased to ASCII, lead and follow bytes
+      text += char(std::vector<int>{'a', 'b', ' ', 0xC3, 0xA9, 0xE2, 0x80, 0xF0, 0x9F, 0xFF, 0xED,
+                                    0xA0}[rng.next() % 12]);
+    std::vector<int32_t> ids;
+    std::string err = t->encode(text, ids), back;
+    if (!err.empty()) {
+      ASSERT_EQ(err.rfind("the text is not UTF-8 at byte ", 0), 0u) << err;
+      ++refused;
+      continue;
+    }
+    ASSERT_EQ(t->decode(ids, back), "");
+    ASSERT_EQ(back, text);
+  }
+  EXPECT_GT(refused, 100);
+  EXPECT_LT(refused, 2900);
 }
