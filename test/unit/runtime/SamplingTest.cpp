@@ -30,9 +30,9 @@ double chiSquare(Sampler &s, const std::vector<float> &logits, const std::vector
 }
 
 std::vector<float> logOf(const std::vector<double> &w) {
-  std::vector<float> l;
-  for (double x : w)
-    l.push_back(float(std::log(x)));
+  std::vector<float> l(w.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    l[i] = float(std::log(w[i]));
   return l;
 }
 
@@ -64,7 +64,8 @@ TEST(PortableExp, AgreesWithLibm) {
   EXPECT_EQ(portableExp(0), 1.0);
   EXPECT_EQ(portableExp(-746), 0.0);
   double worst = 0;
-  for (double x = -700; x <= 0; x += 0.0137) {
+  for (int i = 0; i < 51095; ++i) { // x from -700 to 0 in steps of 0.0137
+    double x = -700 + 0.0137 * i;
     double ref = std::exp(x);
     worst = std::max(worst, std::fabs(portableExp(x) - ref) / ref);
   }
@@ -137,9 +138,9 @@ TEST(Sampler, ASeedGivesTheSameTokensOnEveryMachine) {
   // SplitMix64 and libm exp, gives the same list). A change here changes every seeded generation.
   std::vector<float> logits = {0.25f, -1.5f, 2.0f, 0.0f, 1.75f, -0.5f, 1.0f, 2.0f};
   Sampler s({0.9f, 6, 0.95f, 12345});
-  std::vector<int> got;
-  for (int i = 0; i < 24; ++i)
-    got.push_back(s.sample(logits));
+  std::vector<int> got(24);
+  for (int &t : got)
+    t = s.sample(logits);
   EXPECT_EQ(got, (std::vector<int>{2, 2, 2, 2, 7, 7, 2, 7, 7, 6, 2, 7,
                                    4, 6, 0, 7, 4, 7, 4, 7, 2, 2, 2, 2}));
   Sampler q({0.9f, 6, 0.95f, 12345});
