@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine, idempotently.
-# Debian packages through apt-get, onnxruntime-node through npm; nothing else is downloaded.
+# Debian packages through apt-get, tools/ort's npm packages through npm; nothing else is
+# downloaded.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -9,7 +10,7 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libxrt-dev uuid-dev libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev
+  libxrt-dev uuid-dev libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev libicu-dev
   clang-14 clang-format clang-tidy libclang-rt-14-dev
   python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread libdnnl-dev
 
@@ -34,12 +35,14 @@ else
   echo "setup: Debian packages present"
 fi
 
-# onnxruntime-node: its install script downloads GPU libraries and fails offline; the CPU
-# library ships inside the package, so install with --ignore-scripts.
+# tools/ort's npm packages: onnxruntime-node (its install script downloads GPU libraries and
+# fails offline; the CPU library ships inside the package, so install with --ignore-scripts)
+# and @huggingface/tokenizers (pure JavaScript, the tokenizer tests' independent reference).
 ort_dir="$root/tools/ort"
-if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ]; then
-  echo "setup: installing onnxruntime-node into $ort_dir"
+if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ] ||
+   [ ! -d "$ort_dir/node_modules/@huggingface/tokenizers" ]; then
+  echo "setup: installing onnxruntime-node and @huggingface/tokenizers into $ort_dir"
   (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
 else
-  echo "setup: onnxruntime-node present"
+  echo "setup: onnxruntime-node and @huggingface/tokenizers present"
 fi

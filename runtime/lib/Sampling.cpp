@@ -3,21 +3,51 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 namespace mamba2::runtime {
 
-Sampler::Sampler(const SamplerConfig &cfg) : cfg_(cfg), state_(cfg.seed) {
-  if (!(cfg.temperature >= 0) || !(cfg.topP > 0 && cfg.topP <= 1))
-    throw std::invalid_argument("sampler: temperature must be >= 0 and top-p in (0, 1]");
-}
-
-double Sampler::uniform() {
+uint64_t SplitMix64::next() {
   uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 11) * (1.0 / 9007199254740992.0); // 53 random bits
+  return z ^ (z >> 31);
+}
+
+double portableExp(double x) {
+  if (std::isnan(x))
+    return x;
+  if (x < -745.2)
+    return 0;
+  if (x > 0)
+    throw std::invalid_argument("portableExp: x > 0");
+  // x = k ln2 + r with |r| <= ln2 / 2. ln2 is split in a high part with 32 significant bits
+  // (k * kLn2Hi is exact for |k| < 2^21) and the rest (Cody and Waite).
+  constexpr double kLog2e = 1.4426950408889634074;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01; // 0x3FE62E42FEE00000
+  constexpr double kLn2Lo = 1.90821492927058770002e-10; // ln2 - kLn2Hi
+  double k = std::floor(x * kLog2e + 0.5);
+  double r = (x - k * kLn2Hi) - k * kLn2Lo;
+  // e^r by its Taylor series to r^17/17! (|r| <= 0.35: the remainder is below 1e-19), Horner.
+  double s = 1.0;
+  for (int n = 17; n >= 1; --n)
+    s = 1.0 + s * r / double(n);
+  return std::ldexp(s, int(k));
+}
+
+static std::string show(float v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+Sampler::Sampler(const SamplerConfig &cfg) : cfg_(cfg), rng_(cfg.seed) {
+  if (!(cfg.temperature >= 0) || !std::isfinite(cfg.temperature))
+    throw std::invalid_argument("sampler: temperature must be finite and >= 0, not " +
+                                show(cfg.temperature));
+  if (!(cfg.topP > 0 && cfg.topP <= 1))
+    throw std::invalid_argument("sampler: top-p must be in (0, 1], not " + show(cfg.topP));
 }
 
 int Sampler::sample(const std::vector<float> &logits) {
@@ -29,33 +59,42 @@ int Sampler::sample(const std::vector<float> &logits) {
   // Greedy: the largest logit, the lowest index on ties; no need to order the vocabulary.
   if (cfg_.temperature == 0)
     return int(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  // Order: larger logit first, lower index first on ties (deterministic).
-  std::vector<int> order(logits.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
-  size_t keep = cfg_.topK ? std::min<size_t>(cfg_.topK, order.size()) : order.size();
-  std::vector<double> p(keep);
-  double mx = logits[order[0]], sum = 0;
+  // Order: larger logit first, lower index on ties. A total order, so any sort gives one result.
+  auto before = [&](int a, int b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  order_.resize(logits.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  size_t keep = cfg_.topK ? std::min<size_t>(cfg_.topK, order_.size()) : order_.size();
+  std::partial_sort(order_.begin(), order_.begin() + long(keep), order_.end(), before);
+  p_.resize(keep);
+  const double mx = logits[order_[0]], t = cfg_.temperature;
+  double sum = 0;
   for (size_t i = 0; i < keep; ++i)
-    sum += p[i] = std::exp((double(logits[order[i]]) - mx) / cfg_.temperature);
-  double cum = 0;
+    sum += p_[i] = portableExp((double(logits[order_[i]]) - mx) / t);
+  // The nucleus: the first tokens whose probability reaches topP.
   size_t nucleus = keep;
-  for (size_t i = 0; i < keep; ++i) {
-    p[i] /= sum;
-    cum += p[i];
-    if (cum >= cfg_.topP) {
-      nucleus = i + 1;
-      break;
+  if (cfg_.topP < 1) {
+    const double target = double(cfg_.topP) * sum;
+    double cum = 0;
+    for (size_t i = 0; i < keep; ++i) {
+      cum += p_[i];
+      if (cum >= target) {
+        nucleus = i + 1;
+        break;
+      }
     }
   }
-  double total = std::accumulate(p.begin(), p.begin() + long(nucleus), 0.0);
-  double u = uniform() * total;
+  double total = 0;
+  for (size_t i = 0; i < nucleus; ++i)
+    total += p_[i];
+  double u = rng_.uniform() * total;
   for (size_t i = 0; i < nucleus; ++i) {
-    if (u < p[i])
-      return order[i];
-    u -= p[i];
+    if (u < p_[i])
+      return order_[i];
+    u -= p_[i];
   }
-  return order[nucleus - 1];
+  return order_[nucleus - 1];
 }
 
 int Sampler::sample(const std::vector<int32_t> &q, float scale) {
@@ -63,24 +102,6 @@ int Sampler::sample(const std::vector<int32_t> &q, float scale) {
   for (size_t i = 0; i < q.size(); ++i)
     f[i] = float(q[i]) * scale;
   return sample(f);
-}
-
-std::vector<int32_t> byteEncode(const std::string &text) {
-  std::vector<int32_t> ids(text.size());
-  for (size_t i = 0; i < text.size(); ++i)
-    ids[i] = int32_t(static_cast<unsigned char>(text[i]));
-  return ids;
-}
-
-std::string byteDecode(const std::vector<int32_t> &ids, std::string &text) {
-  text.clear();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0 || ids[i] > 255)
-      return "token " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
-             " is outside the byte vocabulary (0..255)";
-    text += char(static_cast<unsigned char>(ids[i]));
-  }
-  return "";
 }
 
 } // namespace mamba2::runtime

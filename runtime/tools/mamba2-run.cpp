@@ -3,6 +3,7 @@
 #include "mamba2/runtime/Device.h"
 #include "mamba2/runtime/Session.h"
 #include "mamba2/runtime/TensorText.h"
+#include "mamba2/runtime/Tokenizer.h"
 #include "mamba2/runtime/Trace.h"
 
 #include <CLI/CLI.hpp>
@@ -32,7 +33,7 @@ int main(int argc, char **argv) {
   bool stats = false;
   unsigned xrtIndex = 0;
   uint64_t maxBundles = uint64_t(1) << 32;
-  std::string prompt;
+  std::string prompt, tokenizerSpec = "bytes";
   unsigned genTokens = 0;
   runtime::SamplerConfig sc;
   float logitScale = 1.0f;
@@ -53,7 +54,11 @@ int main(int argc, char **argv) {
   app.add_option("--xrt-index", xrtIndex, "XRT device index");
   app.add_option("--max-bundles", maxBundles, "stop with an error after this many bundles");
   app.add_option("--prompt", prompt,
-                 "generate: byte-level prompt fed through entry `decode` (Session ABI)");
+                 "generate: prompt text, encoded by --tokenizer and fed through entry `decode` "
+                 "(Session ABI)");
+  app.add_option("--tokenizer", tokenizerSpec,
+                 "generate: bytes (default: one id per byte) or a Hugging Face tokenizer.json "
+                 "(byte-level BPE)");
   app.add_option("--tokens", genTokens, "generate: number of tokens to sample after the prompt");
   app.add_option("--temperature", sc.temperature, "sampling temperature (0: greedy)");
   app.add_option("--top-k", sc.topK, "sample among the k largest logits (0: all)");
@@ -66,6 +71,15 @@ int main(int argc, char **argv) {
     return fail("--trace needs --mode cycle (a functional run has no timeline)");
   if (device == "xrt" && xclbin.empty())
     return fail("--device xrt needs --xclbin FILE");
+  std::string err;
+  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  std::vector<int32_t> promptIds;
+  if (!prompt.empty() || genTokens) {
+    if (!(tokenizer = runtime::makeTokenizer(tokenizerSpec, err)))
+      return fail("--tokenizer: " + err);
+    if (!(err = tokenizer->encode(prompt, promptIds)).empty())
+      return fail("--prompt: " + err);
+  }
 
   runtime::LoadResult lr = runtime::loadContainerFile(input);
   if (!lr.ok())
@@ -79,7 +93,7 @@ int main(int argc, char **argv) {
     if (!dev)
       return fail(err);
   }
-  std::string err = dev->load(lr.program);
+  err = dev->load(lr.program);
   if (!err.empty())
     return fail(err);
   for (const std::string &in : inputs) {
@@ -103,17 +117,22 @@ int main(int argc, char **argv) {
     std::vector<int32_t> out;
     try {
       runtime::Sampler sampler(sc);
-      if (!(err = session.generate(runtime::byteEncode(prompt), genTokens, sampler, out)).empty())
+      if (!(err = session.generate(promptIds, genTokens, sampler, out)).empty())
         return fail(input + ": " + err);
     } catch (const std::invalid_argument &e) {
       return fail(e.what());
     }
-    std::printf("tokens:");
+    std::printf("prompt tokens:");
+    for (int32_t t : promptIds)
+      std::printf(" %d", t);
+    std::printf("\ntokens:");
     for (int32_t t : out)
       std::printf(" %d", t);
     std::string text;
-    if (runtime::byteDecode(out, text).empty())
+    if ((err = tokenizer->decode(out, text)).empty())
       std::printf("\ntext: %s", text.c_str());
+    else
+      std::printf("\ntext: (none: %s)", err.c_str());
     std::printf("\n");
     return 0;
   }
