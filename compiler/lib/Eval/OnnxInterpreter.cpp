@@ -1369,6 +1369,17 @@ std::vector<Tensor> evaluate(Operation *op, llvm::ArrayRef<const Tensor *> in, T
       acc = binary(name, acc, need(in, i, "data_i"));
     return one(acc);
   }
+  if (isa<ox::ClipOp>(op)) {
+    // min(max(x, lo), hi): a NaN stays NaN, and lo > hi gives hi, as ONNX's reference.
+    Tensor acc = need(in, 0, "input");
+    for (auto [i, fn] : {std::pair<size_t, llvm::StringRef>{1, "Max"}, {2, "Min"}})
+      if (i < in.size() && in[i]) {
+        if (in[i]->numel() != 1)
+          fail("Clip bounds must be scalars");
+        acc = binary(fn, acc, *in[i]);
+      }
+    return one(acc);
+  }
   if (isa<ox::PowOp>(op))
     return one(power(need(in, 0, "X"), need(in, 1, "Y")));
   if (isa<ox::WhereOp>(op))

@@ -4,6 +4,7 @@
 // before the anchor and redirects the anchor's uses. Types of m2 results are computed from m2
 // operands, never taken from ONNX shape inference (which loses ranks after dynamic Slices).
 // Dead ops are erased at the end; any `onnx` op still used is reported.
+#include "mamba2/Transforms/NormalForms.h"
 #include "mamba2/Transforms/Passes.h"
 
 #include <limits>
@@ -13,6 +14,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mamba2 {
 #define GEN_PASS_DEF_RAISEONNXTOM2
@@ -28,6 +30,13 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Small matchers
 //===----------------------------------------------------------------------===//
+
+/// The ONNX node name an op was imported from (its NameLoc), or its op name.
+std::string nameOf(Operation *op) {
+  if (auto n = dyn_cast<NameLoc>(op->getLoc()))
+    return n.getName().str();
+  return op->getName().getStringRef().str();
+}
 
 bool isM2Def(Value v) {
   Operation *d = v.getDefiningOp();
@@ -158,6 +167,68 @@ std::optional<int64_t> shapeElement(Value shape, int64_t i) {
   return std::nullopt;
 }
 
+/// A one-element integer tensor that denotes dimension `index` of the tensor `of`, written as
+/// any of the shape expressions exporters use: `Shape(of){start = i, end = i + 1}`,
+/// `Gather(Shape(of), i)`, `Slice(Shape(of), i, i + 1)`, through `Unsqueeze`, `Squeeze`,
+/// `Reshape`, `Cast` and `Identity` of one element.
+struct DimRef {
+  Value of;
+  int64_t index;
+};
+std::optional<DimRef> dimensionOf(Value v) {
+  auto oneElement = [](Value x) {
+    auto t = dyn_cast<RankedTensorType>(x.getType());
+    return t && t.hasStaticShape() && t.getNumElements() == 1;
+  };
+  // dim `start + i` of the Shape `sh`, with the start normalised.
+  auto shapeDim = [](ox::ShapeOp sh, int64_t i) -> std::optional<DimRef> {
+    int64_t r = rankOf(sh.getData());
+    int64_t start = sh.getStart() ? static_cast<int64_t>(*sh.getStart()) : 0;
+    if (start < 0) {
+      if (r < 0)
+        return std::nullopt;
+      start += r;
+    }
+    int64_t d = start + i;
+    if (d < 0 || (r >= 0 && d >= r))
+      return std::nullopt;
+    return DimRef{skipIdentity(sh.getData()), d};
+  };
+  for (int step = 0; step < 8; ++step) {
+    Operation *d = v.getDefiningOp();
+    if (!d || !oneElement(v))
+      return std::nullopt;
+    if (isa<ox::UnsqueezeOp, ox::SqueezeOp, ox::ReshapeOp, ox::CastOp, ox::IdentityOp>(d)) {
+      v = d->getOperand(0);
+      continue;
+    }
+    if (auto sh = dyn_cast<ox::ShapeOp>(d))
+      return shapeDim(sh, 0);
+    if (auto g = dyn_cast<ox::GatherOp>(d)) {
+      auto sh = g.getData().getDefiningOp<ox::ShapeOp>();
+      auto idx = ints(g.getIndices());
+      int64_t n = rankOf(g.getData()) == 1 ? ranked(g.getData()).getDimSize(0) : -1;
+      if (!sh || !idx || idx->size() != 1 || g.getAxis() != 0)
+        return std::nullopt;
+      int64_t i = (*idx)[0];
+      if (i < 0 && n > 0)
+        i += n;
+      return i < 0 ? std::nullopt : shapeDim(sh, i);
+    }
+    if (auto sl = dyn_cast<ox::SliceOp>(d)) {
+      auto sh = sl.getData().getDefiningOp<ox::ShapeOp>();
+      auto starts = ints(sl.getStarts());
+      int64_t n = rankOf(sl.getData()) == 1 ? ranked(sl.getData()).getDimSize(0) : -1;
+      if (!sh || !starts || starts->size() != 1 || n <= 0)
+        return std::nullopt;
+      int64_t i = (*starts)[0] < 0 ? (*starts)[0] + n : (*starts)[0];
+      return i < 0 ? std::nullopt : shapeDim(sh, i);
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -198,6 +269,29 @@ struct Raiser {
     llvm::SmallVector<int64_t> s(t.getShape().begin(), t.getShape().end());
     s.back() = last;
     return RankedTensorType::get(s, t.getElementType());
+  }
+
+  /// Why a block that was recognised in part did not raise: "layer 2 conv at node 'n'
+  /// (Conv): ...", reported with the ops left when the walk is over.
+  std::vector<std::pair<std::string, std::string>> reasons; // node name, reason
+
+  /// The layer `at` belongs to: the number of (ungated) m2.rms_norm before it, less one (each
+  /// layer starts with its norm; the final norm starts "the head").
+  std::string layerOf(Operation *at) {
+    int64_t norms = 0;
+    for (Operation &op : func.getBody().front()) {
+      if (&op == at)
+        break;
+      norms += isa<m2::RMSNormOp>(op);
+    }
+    return norms == 0 ? "before the first layer" : "layer " + std::to_string(norms - 1);
+  }
+
+  /// Records why the block `block` anchored at (or found at) `at` did not raise; returns false.
+  bool because(Operation *at, const char *block, const std::string &why) {
+    reasons.emplace_back(nameOf(at), layerOf(at) + " " + block + " at node '" + nameOf(at) + "' (" +
+                                         at->getName().stripDialect().str() + "): " + why);
+    return false;
   }
 
   void replace(Operation *anchor, Value with, const char *what) {
@@ -350,7 +444,25 @@ struct Raiser {
     return true;
   }
 
-  /// rms_norm: Mul(core(x), w); gated: Mul(Reshape(core(Reshape(y * silu(z)))), w).
+  /// The gate y * silu(z) of an m2 value y: {y, z}, or nulls.
+  std::pair<Value, Value> gateOf(Value v) {
+    auto gate = def<ox::MulOp>(v);
+    if (!gate)
+      return {};
+    Value y, z;
+    commuted(gate, [&](Value a, Value b) {
+      Value zz = matchSilu(b);
+      if (zz && isM2(a) && isF32Ranked(a) && a.getType() == zz.getType()) {
+        y = skipIdentity(a);
+        z = zz;
+      }
+      return bool(y);
+    });
+    return {y, z};
+  }
+
+  /// rms_norm: Mul(core(x), w); gated: Mul(core(y * silu(z)), w) or, in groups,
+  /// Mul(Reshape(core(Reshape(y * silu(z)))), w).
   bool norm(ox::MulOp op) {
     ElementsAttr w;
     Value n;
@@ -368,6 +480,15 @@ struct Raiser {
     if (auto core = matchNormCore(n)) {
       if (!isF32Ranked(core->x) || ranked(core->x).getShape().back() != d)
         return false;
+      // rmsnorm(y * silu(z)) over the whole width: the gated norm with one group.
+      if (auto [y, z] = gateOf(core->x); y) {
+        builder.setInsertionPoint(op);
+        Value r = builder.create<m2::GatedRMSNormOp>(
+            op.getLoc(), y.getType(), y, z, weight(w, op.getLoc()),
+            builder.getF32FloatAttr(core->eps), builder.getI64IntegerAttr(1));
+        replace(op, r, "gated_rms_norm");
+        return true;
+      }
       builder.setInsertionPoint(op);
       Value r =
           builder.create<m2::RMSNormOp>(op.getLoc(), core->x.getType(), core->x,
@@ -386,18 +507,9 @@ struct Raiser {
     if (!grouped)
       return false;
     auto groupSize = shapeElement(grouped.getShape(), -1);
-    auto gate = def<ox::MulOp>(grouped.getData());
-    if (!groupSize || *groupSize <= 0 || d % *groupSize || !gate)
+    if (!groupSize || *groupSize <= 0 || d % *groupSize)
       return false;
-    Value y, z;
-    commuted(gate, [&](Value a, Value b) {
-      Value zz = matchSilu(b);
-      if (zz && isM2(a) && isF32Ranked(a) && a.getType() == zz.getType()) {
-        y = skipIdentity(a);
-        z = zz;
-      }
-      return bool(y);
-    });
+    auto [y, z] = gateOf(grouped.getData());
     if (!y || ranked(y).getShape().back() != d)
       return false;
     builder.setInsertionPoint(op);
@@ -482,6 +594,15 @@ struct Raiser {
   /// transposed embedding table. x may be flattened to rows (see `flattened`).
   bool linear(ox::MatMulOp op) {
     ElementsAttr w = constant(op.getB());
+    if (auto t = def<ox::TransposeOp>(op.getB()); !w && t) {
+      // MatMul(x, Transpose(W (out, in))): the weight is W's transpose (in, out).
+      auto perm = t.getPerm();
+      ElementsAttr wt = constant(t.getData());
+      bool swap = !perm || (perm->size() == 2 && cast<IntegerAttr>((*perm)[0]).getInt() == 1 &&
+                            cast<IntegerAttr>((*perm)[1]).getInt() == 0);
+      if (swap && wt && wt.getShapedType().getRank() == 2)
+        w = transposed(wt);
+    }
     if (!w || w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
       return false;
     return makeLinear(op, skipIdentity(op.getA()), w, /*tiedHead=*/true);
@@ -540,7 +661,7 @@ struct Raiser {
       return false;
     if (op.getTransB() != 0)
       w = transposed(w);
-    return w && makeLinear(op, skipIdentity(op.getA()), w);
+    return w && makeLinear(op, skipIdentity(op.getA()), w, /*tiedHead=*/true);
   }
 
   /// Einsum "<p>k,kn-><p>n" (W (in, out)) or "<p>k,nk-><p>n" (W (out, in)) with constant W.
@@ -567,10 +688,10 @@ struct Raiser {
         out.substr(0, out.size() - 1).find_first_of(std::string{k, n}) != std::string::npos)
       return false;
     if (b == std::string{k, n})
-      return makeLinear(op, skipIdentity(op.getInputs()[0]), w);
+      return makeLinear(op, skipIdentity(op.getInputs()[0]), w, /*tiedHead=*/true);
     if (b == std::string{n, k}) {
       ElementsAttr t = transposed(w);
-      return t && makeLinear(op, skipIdentity(op.getInputs()[0]), t);
+      return t && makeLinear(op, skipIdentity(op.getInputs()[0]), t, /*tiedHead=*/true);
     }
     return false;
   }
@@ -734,16 +855,23 @@ struct Raiser {
       return false;
     auto in = def<ox::TransposeOp>(c.getX());
     if (!in || !permIs021(in))
-      return false;
+      return because(c, "conv",
+                     "its input is not the (batch, length, channels) activation "
+                     "transposed to (batch, channels, length)");
     Value x = skipIdentity(in.getData());
     ElementsAttr w = constant(c.getW()), b = constant(c.getB());
-    if (!isF32Ranked(x) || rankOf(x) != 3 || !w || !b)
-      return false;
+    bool noBias = isa<NoneType>(c.getB().getType());
+    if (!isF32Ranked(x) || rankOf(x) != 3 || !w || !(b || noBias))
+      return because(c, "conv",
+                     "the weight or the bias is not a constant, or the input is not "
+                     "a rank-3 float32 tensor");
     auto ws = w.getShapedType().getShape();
     int64_t ch = ranked(x).getShape()[2];
     if (ws.size() != 3 || ws[0] != ch || ws[1] != 1 || c.getGroup() != ch ||
-        b.getShapedType().getNumElements() != ch)
-      return false;
+        (b && b.getShapedType().getNumElements() != ch))
+      return because(c, "conv", "it is not depthwise (weight (C, 1, k), group C, bias (C))");
+    if (noBias) // a Conv without bias is one with a bias of zeros
+      b = DenseElementsAttr::get(RankedTensorType::get({ch}, builder.getF32Type()), 0.0f);
     int64_t k = ws[2];
     auto attrIs = [](std::optional<ArrayAttr> a, llvm::ArrayRef<int64_t> want) {
       if (!a)
@@ -757,34 +885,33 @@ struct Raiser {
     };
     if (c.getAutoPad() != "NOTSET" || !c.getPads() || !attrIs(c.getPads(), {k - 1, k - 1}) ||
         !attrIs(c.getStrides(), {1}) || !attrIs(c.getDilations(), {1}))
-      return false;
+      return because(c, "conv",
+                     "it is not padded by kernel - 1 on both sides with unit strides "
+                     "and dilations, so it is not causal once sliced");
     // The slice keeps [0, L) of the length axis.
     auto starts = ints(slice.getStarts());
     if (!starts || starts->size() != 1 || (*starts)[0] != 0)
-      return false;
+      return because(slice, "conv", "the Slice after the Conv does not start at 0");
     if (!isa<NoneType>(slice.getAxes().getType())) {
       auto axes = ints(slice.getAxes());
       if (!axes || axes->size() != 1 || !((*axes)[0] == 2 || (*axes)[0] == -1))
-        return false;
+        return because(slice, "conv", "the Slice after the Conv is not on the length axis");
     }
     if (!isa<NoneType>(slice.getSteps().getType())) {
       auto steps = ints(slice.getSteps());
       if (!steps || steps->size() != 1 || (*steps)[0] != 1)
-        return false;
+        return because(slice, "conv", "the Slice after the Conv has a step other than 1");
     }
     bool endOk = false;
     int64_t len = ranked(x).getShape()[1];
     if (auto ends = ints(slice.getEnds()))
       endOk = ends->size() == 1 && !ShapedType::isDynamic(len) && (*ends)[0] == len;
-    else if (auto un = def<ox::UnsqueezeOp>(slice.getEnds()))
-      if (auto g = def<ox::GatherOp>(un.getData()))
-        if (auto sh = def<ox::ShapeOp>(g.getData())) {
-          auto idx = ints(g.getIndices());
-          endOk = idx && idx->size() == 1 && (*idx)[0] == 1 && !sh.getStart() &&
-                  sameLength(sh.getData(), x);
-        }
+    else if (auto dim = dimensionOf(slice.getEnds()))
+      endOk = dim->index == 1 && sameLength(dim->of, x);
     if (!endOk)
-      return false;
+      return because(slice, "conv",
+                     "the Slice ends are not a function of the input length (a constant equal "
+                     "to it, or a shape expression of dimension 1 of the input)");
     builder.setInsertionPoint(op);
     Value r =
         builder
@@ -954,8 +1081,32 @@ struct Raiser {
     return idx && idx->size() == 1;
   }
 
+  /// `v` without a Pad that only appends zeros to the length axis (axis 1): the chunked form
+  /// pads the sequence to a multiple of the chunk and reshapes y back to the input's length.
+  Value unpaddedLength(Value v) {
+    auto pad = def<ox::PadOp>(v);
+    int64_t r = pad ? rankOf(pad.getData()) : -1;
+    if (!pad || r < 2 || pad.getMode() != "constant")
+      return v;
+    if (!isa<NoneType>(pad.getConstantValue().getType())) {
+      auto cv = scalarFloat(pad.getConstantValue());
+      if (!cv || *cv != 0.0f)
+        return v;
+    }
+    for (int64_t i = 0; i < 2 * r; ++i) {
+      if (i == r + 1)
+        continue; // the end of the length axis
+      auto e = shapeElement(pad.getPads(), i);
+      if (!e || *e != 0)
+        return v;
+    }
+    return pad.getData();
+  }
+
   /// Reshape(Add(ssd_body, Mul(Reshape(x), D)), (b, l, h*p)) with the body built from
-  /// softplus(dt + dt_bias), -exp(A_log), and B, C from the same split as x.
+  /// softplus(dt + dt_bias) (optionally clamped by a Clip with constant bounds, transformers'
+  /// time_step_limit), A (-exp(A_log), or a constant of negative values multiplied with dt),
+  /// and B, C from the same split as x. The D product may read x padded on the length axis.
   bool ssd(ox::ReshapeOp op, std::string &why) {
     auto add = def<ox::AddOp>(op.getData());
     if (!add)
@@ -967,7 +1118,7 @@ struct Raiser {
       if (!mul)
         return false;
       return commuted(mul, [&](Value p, Value q) {
-        auto xh = def<ox::ReshapeOp>(p);
+        auto xh = def<ox::ReshapeOp>(unpaddedLength(p));
         ElementsAttr dc = constant(q);
         if (!xh || !dc || !isM2(xh.getData()))
           return false;
@@ -991,6 +1142,18 @@ struct Raiser {
     Operation *softplus = nullptr;
     Value softplusIn;
     ox::NegOp negA;
+    std::optional<std::vector<float>> constA;
+    ox::ClipOp clip;
+    float dtMin = -std::numeric_limits<float>::infinity();
+    float dtMax = std::numeric_limits<float>::infinity();
+    bool softplusUnclamped = false;
+    // dt after the softplus (and its clamp, if any).
+    auto isDt = [&](Value v) {
+      v = skipIdentity(v);
+      if (auto c = v.getDefiningOp<ox::ClipOp>())
+        return bool(matchSoftplus(c.getInput()));
+      return bool(matchSoftplus(v));
+    };
     bool usesB = false, usesC = false, hasScan = false;
     Value stateIn;
     while (!work.empty()) {
@@ -1020,6 +1183,29 @@ struct Raiser {
         }
         continue;
       }
+      if (auto c = dyn_cast<ox::ClipOp>(d)) {
+        if (Value in = matchSoftplus(c.getInput())) {
+          auto bound = [&](Value b, float none) -> std::optional<float> {
+            return isa<NoneType>(b.getType()) ? std::optional<float>(none) : scalarFloat(b);
+          };
+          auto lo = bound(c.getMin(), dtMin), hi = bound(c.getMax(), dtMax);
+          if (!lo || !hi) {
+            why = "the Clip of dt (node " + nameOf(c) + ") has bounds that are not constants";
+            return false;
+          }
+          Operation *sp = skipIdentity(c.getInput()).getDefiningOp();
+          if ((softplus && softplus != sp) || (clip && clip != c)) {
+            why = "the SSD body has two softplus or two Clip inputs";
+            return false;
+          }
+          softplus = sp;
+          softplusIn = in;
+          clip = c;
+          dtMin = *lo;
+          dtMax = *hi;
+          continue;
+        }
+      }
       if (isa<ox::SoftplusOp, ox::LogOp>(d) && d->getNumResults() == 1) {
         if (Value in = matchSoftplus(d->getResult(0))) {
           if (softplus && softplus != d) {
@@ -1028,8 +1214,23 @@ struct Raiser {
           }
           softplus = d;
           softplusIn = in;
+          softplusUnclamped = true;
           continue;
         }
+      }
+      if (auto mul = dyn_cast<ox::MulOp>(d)) {
+        // A as a constant: dt * A with every value of A negative.
+        commuted(mul, [&](Value a, Value b) {
+          auto c = floats(constant(b));
+          if (!c || c->empty() || !isDt(a) || llvm::any_of(*c, [](float x) { return !(x < 0.0f); }))
+            return false;
+          if (constA && *constA != *c)
+            why = "the SSD body multiplies dt with two different constants A";
+          constA = *c;
+          return true;
+        });
+        if (!why.empty())
+          return false;
       }
       if (auto neg = dyn_cast<ox::NegOp>(d)) {
         auto e = def<ox::ExpOp>(neg.getInput());
@@ -1070,9 +1271,22 @@ struct Raiser {
           return false;
         }
     }
-    if (!softplus || !negA || !usesB || !usesC || !(hasScan || newState)) {
-      why = "the SSD body lacks one of softplus(dt + dt_bias), -exp(A_log), B, C or a "
-            "CumSum/Einsum scan or state update";
+    if (!softplus || !(negA || constA) || !usesB || !usesC || !(hasScan || newState)) {
+      std::string missing;
+      auto add = [&](bool have, const char *what) {
+        if (!have)
+          missing += std::string(missing.empty() ? "" : ", ") + what;
+      };
+      add(softplus, "softplus(dt + dt_bias)");
+      add(negA || constA, "A (-exp(A_log) or a negative constant times dt)");
+      add(usesB, "B");
+      add(usesC, "C");
+      add(hasScan || newState, "a CumSum/Einsum scan or a state update");
+      why = "the SSD body lacks " + missing;
+      return false;
+    }
+    if (clip && softplusUnclamped) {
+      why = "the SSD body reads dt both clamped (node " + nameOf(clip) + ") and unclamped";
       return false;
     }
     auto dtAdd = def<ox::AddOp>(softplusIn);
@@ -1095,7 +1309,7 @@ struct Raiser {
       return false;
     }
     int64_t h = ranked(dtRaw).getShape()[2];
-    auto aLog = floats(constant(def<ox::ExpOp>(negA.getInput()).getInput()));
+    auto aLog = negA ? floats(constant(def<ox::ExpOp>(negA.getInput()).getInput())) : constA;
     if (ShapedType::isDynamic(h) || !aLog || static_cast<int64_t>(aLog->size()) != h ||
         dtBias.getShapedType().getNumElements() != h ||
         dAttr.getShapedType().getNumElements() != h) {
@@ -1123,7 +1337,7 @@ struct Raiser {
     }
     std::vector<float> A(aLog->size());
     for (size_t i = 0; i < A.size(); ++i)
-      A[i] = -std::exp((*aLog)[i]);
+      A[i] = negA ? -std::exp((*aLog)[i]) : (*aLog)[i];
     Location loc = op.getLoc();
     auto hType = RankedTensorType::get({h}, builder.getF32Type());
     Type stateType;
@@ -1144,7 +1358,8 @@ struct Raiser {
         loc, xflat.getType(), stateType, xflat, dtRaw, weight(reshape(dtBias, {h}), loc),
         weight(DenseElementsAttr::get(hType, llvm::ArrayRef<float>(A)), loc), Bv, Cv,
         weight(reshape(dAttr, {h}), loc), stateIn, builder.getI64IntegerAttr(*g),
-        builder.getI64IntegerAttr(chunk));
+        builder.getI64IntegerAttr(chunk), clip ? builder.getF32FloatAttr(dtMin) : FloatAttr(),
+        clip ? builder.getF32FloatAttr(dtMax) : FloatAttr());
     if (newState)
       newState->getResult(0).replaceAllUsesWith(r.getNewState());
     replace(op, r.getY(), "ssd");
@@ -1286,6 +1501,11 @@ struct Raiser {
   }
 
   LogicalResult run(bool strict) {
+    // One spelling per block first (see onnx-normal-forms).
+    RewritePatternSet patterns(func.getContext());
+    mamba2::populateOnnxNormalFormPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return func.emitError("the normal-form patterns did not converge");
     std::vector<std::string> notes;
     for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
       std::string why;
@@ -1307,7 +1527,7 @@ struct Raiser {
         conv(t);
       else if (auto r = dyn_cast<ox::ReshapeOp>(op)) {
         if (!ssd(r, why) && !why.empty())
-          notes.push_back(why);
+          notes.push_back(why + " (" + layerOf(r) + ", at node '" + nameOf(r) + "')");
       } else if (auto a = dyn_cast<ox::AddOp>(op))
         convWindow(a) || residual(a);
       // A softplus that no SSD consumed becomes m2.softplus after the walk.
@@ -1332,10 +1552,30 @@ struct Raiser {
       list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
       total += n;
     }
+    // Where: the first op left that computes activations (not shapes or constants).
+    std::string first;
+    for (Operation &op : func.getBody().front()) {
+      if (!isa<ox::OnnxDialect>(op.getDialect()) || isa<ox::ConstantOp, ox::NoValueOp>(op) ||
+          op.getNumResults() == 0)
+        continue;
+      auto t = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+      if (!t || !isa<FloatType>(t.getElementType()) || t.getRank() < 2)
+        continue;
+      first = "; the first is node '" + nameOf(&op) + "' (" + op.getName().stripDialect().str() +
+              ") in " + layerOf(&op);
+      break;
+    }
     auto diag = strict ? func.emitError() : func.emitWarning();
-    diag << total << " onnx op(s) not raised to m2: " << list;
+    diag << total << " onnx op(s) not raised to m2: " << list << first;
     for (const std::string &n : notes)
       diag.attachNote() << "SSD candidate not raised: " << n;
+    std::set<std::string> leftNodes;
+    for (Operation &op : func.getBody().front())
+      if (isa<ox::OnnxDialect>(op.getDialect()))
+        leftNodes.insert(nameOf(&op));
+    for (const auto &[node, r] : reasons)
+      if (leftNodes.count(node))
+        diag.attachNote() << "not raised: " << r;
     return strict ? failure() : success();
   }
 };

@@ -337,3 +337,34 @@ func.func @flattened_linears(%in: tensor<?x?x4xf32>) -> tensor<?x?x2xf32> {
   %y = onnx.Reshape %m2, %back2 : (tensor<?x2xf32>, tensor<3xi64>) -> tensor<?x?x2xf32>
   return %y : tensor<?x?x2xf32>
 }
+
+// -----
+
+// Tests the causal conv as transformers' Mamba2 exports it: a Conv without bias, its Slice
+// ending at the length read as Shape(ids){start = 1, end = 2}, and the SiLU before the transpose
+// back (moved after it by onnx-normal-forms): m2.conv1d with a bias of zeros, then m2.silu.
+// CHECK-LABEL: func.func @hf_conv
+// CHECK-DAG: %[[W:.+]] = m2.constant dense<2.500000e-01> : tensor<6x4xf32>
+// CHECK-DAG: %[[Z:.+]] = m2.constant dense<0.000000e+00> : tensor<6xf32>
+// CHECK: %[[E:.+]] = m2.embedding
+// CHECK: %[[C:.+]] = m2.conv1d %[[E]], %[[W]], %[[Z]] : (tensor<1x?x6xf32>, tensor<6x4xf32>, tensor<6xf32>) -> tensor<1x?x6xf32>
+// CHECK: %[[S:.+]] = m2.silu %[[C]]
+// CHECK: return %[[S]]
+// CHECK-NOT: onnx.
+func.func @hf_conv(%ids: tensor<1x?xi64>) -> tensor<1x?x6xf32> {
+  %table = m2.constant dense<0.5> : tensor<16x6xf32>
+  %x = m2.embedding %ids, %table : (tensor<1x?xi64>, tensor<16x6xf32>) -> tensor<1x?x6xf32>
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x?x6xf32>) -> tensor<1x6x?xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x1x4xf32>} : () -> tensor<6x1x4xf32>
+  %none = onnx.NoValue : () -> none
+  %c = onnx.Conv %t, %w, %none {group = 6 : i64, kernel_shape = [4], pads = [3, 3], strides = [1], dilations = [1]} : (tensor<1x6x?xf32>, tensor<6x1x4xf32>, none) -> tensor<1x6x?xf32>
+  %len = onnx.Shape %ids {start = 1 : i64, end = 2 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s0 = onnx.Constant {value = dense<0> : tensor<1xi64>} : () -> tensor<1xi64>
+  %ax = onnx.Constant {value = dense<2> : tensor<1xi64>} : () -> tensor<1xi64>
+  %one = onnx.Constant {value = dense<1> : tensor<1xi64>} : () -> tensor<1xi64>
+  %sl = onnx.Slice %c, %s0, %len, %ax, %one : (tensor<1x6x?xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x6x?xf32>
+  %sig = onnx.Sigmoid %sl : (tensor<1x6x?xf32>) -> tensor<1x6x?xf32>
+  %silu = onnx.Mul %sl, %sig : (tensor<1x6x?xf32>, tensor<1x6x?xf32>) -> tensor<1x6x?xf32>
+  %y = onnx.Transpose %silu {perm = [0, 2, 1]} : (tensor<1x6x?xf32>) -> tensor<1x?x6xf32>
+  return %y : tensor<1x?x6xf32>
+}
