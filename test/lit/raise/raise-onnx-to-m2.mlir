@@ -368,3 +368,30 @@ func.func @hf_conv(%ids: tensor<1x?xi64>) -> tensor<1x?x6xf32> {
   %y = onnx.Transpose %silu {perm = [0, 2, 1]} : (tensor<1x6x?xf32>) -> tensor<1x?x6xf32>
   return %y : tensor<1x?x6xf32>
 }
+
+// -----
+
+// Tests that a tied head spelled as a Gemm on the embedding table (transB = 1, the table shared
+// through an Identity, on rows flattened from (b, l, d) and reshaped back) or as a MatMul with a
+// Transpose of the table is m2.lm_head on the table, not a linear with a transposed copy.
+// CHECK-LABEL: func.func @tied_head_gemm_transpose
+// CHECK: %[[T:.+]] = m2.constant dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK-NOT: m2.constant
+// CHECK: %[[E:.+]] = m2.embedding %{{.+}}, %[[T]]
+// CHECK: %[[H1:.+]] = m2.lm_head %[[E]], %[[T]] : (tensor<1x4x2xf32>, tensor<3x2xf32>) -> tensor<1x4x3xf32>
+// CHECK: %[[H2:.+]] = m2.lm_head %[[E]], %[[T]] : (tensor<1x4x2xf32>, tensor<3x2xf32>) -> tensor<1x4x3xf32>
+// CHECK: return %[[H1]], %[[H2]]
+func.func @tied_head_gemm_transpose(%ids: tensor<1x4xi64>) -> (tensor<1x4x3xf32>, tensor<1x4x3xf32>) {
+  %t = onnx.Constant {value = dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>} : () -> tensor<3x2xf32>
+  %e = onnx.Gather %t, %ids {axis = 0 : i64} : (tensor<3x2xf32>, tensor<1x4xi64>) -> tensor<1x4x2xf32>
+  %rows = onnx.Constant {value = dense<[-1, 2]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %flat = onnx.Reshape %e, %rows : (tensor<1x4x2xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  %shared = onnx.Identity %t : (tensor<3x2xf32>) -> tensor<3x2xf32>
+  %none = onnx.NoValue : () -> none
+  %g = onnx.Gemm %flat, %shared, %none {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>, none) -> tensor<4x3xf32>
+  %back = onnx.Constant {value = dense<[1, 4, 3]> : tensor<3xi64>} : () -> tensor<3xi64>
+  %h1 = onnx.Reshape %g, %back : (tensor<4x3xf32>, tensor<3xi64>) -> tensor<1x4x3xf32>
+  %tt = onnx.Transpose %t {perm = [1, 0]} : (tensor<3x2xf32>) -> tensor<2x3xf32>
+  %h2 = onnx.MatMul %e, %tt : (tensor<1x4x2xf32>, tensor<2x3xf32>) -> tensor<1x4x3xf32>
+  return %h1, %h2 : tensor<1x4x3xf32>, tensor<1x4x3xf32>
+}
