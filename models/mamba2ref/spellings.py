@@ -31,9 +31,9 @@ from . import variants as var
 
 SPELLINGS: Dict[str, tuple] = {
     # x * rsqrt(mean(x^2) + eps); x / sqrt(mean(x * x) + eps); x * Reciprocal(Sqrt(...));
-    # x * (1 / sqrt(...))
-    "norm": ("rsqrt", "div", "reciprocal", "one-over"),
-    "gated_norm": ("rsqrt", "div", "reciprocal", "one-over"),
+    # x * (1 / sqrt(...)); x * (mean(x^2) + eps)^-0.5
+    "norm": ("rsqrt", "div", "reciprocal", "one-over", "pow"),
+    "gated_norm": ("rsqrt", "div", "reciprocal", "one-over", "pow"),
     "in_proj": ("matmul", "einsum", "gemm"),
     "out_proj": ("matmul", "einsum", "gemm"),
     "split": ("split", "slices"),
@@ -63,6 +63,8 @@ def _rms(x, eps, how: str):
         return x * torch.reciprocal(torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps))
     if how == "one-over":
         return x * (1.0 / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+    if how == "pow":
+        return x * (x.pow(2).mean(-1, keepdim=True) + eps).pow(-0.5)
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
 

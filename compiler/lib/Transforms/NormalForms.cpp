@@ -106,6 +106,24 @@ struct MulByOne : OpRewritePattern<ox::MulOp> {
   }
 };
 
+/// `Pow(v, 0.5)` -> `Sqrt(v)` and `Pow(v, -0.5)` -> `Reciprocal(Sqrt(v))` for float32 v (the
+/// RMS norm's 1 / sqrt(mean + eps) written as a power; equal up to the rounding of powf).
+struct PowOfHalf : OpRewritePattern<ox::PowOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ox::PowOp op, PatternRewriter &rewriter) const override {
+    auto e = scalarConstant(op.getB());
+    auto vt = dyn_cast<TensorType>(op.getA().getType());
+    if (!e || !(*e == 0.5 || *e == -0.5) || !vt || !vt.getElementType().isF32() ||
+        op.getA().getType() != op.getType())
+      return rewriter.notifyMatchFailure(op, "not a float32 power of 0.5 or -0.5 of one tensor");
+    Value r = rewriter.create<ox::SqrtOp>(op.getLoc(), op.getType(), op.getA());
+    if (*e < 0)
+      r = rewriter.create<ox::ReciprocalOp>(op.getLoc(), op.getType(), r);
+    rewriter.replaceOp(op, r);
+    return success();
+  }
+};
+
 struct OnnxNormalFormsPass : mamba2::impl::OnnxNormalFormsBase<OnnxNormalFormsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -118,5 +136,5 @@ struct OnnxNormalFormsPass : mamba2::impl::OnnxNormalFormsBase<OnnxNormalFormsPa
 } // namespace
 
 void mamba2::populateOnnxNormalFormPatterns(RewritePatternSet &patterns) {
-  patterns.add<SoftplusThreshold, TransposeOfSilu, MulByOne>(patterns.getContext());
+  patterns.add<SoftplusThreshold, TransposeOfSilu, MulByOne, PowOfHalf>(patterns.getContext());
 }

@@ -46,3 +46,20 @@ func.func @mul_by_one(%x: tensor<2x8xf32>) -> tensor<*xf32> {
   %n = onnx.Neg %y : (tensor<*xf32>) -> tensor<*xf32>
   return %n : tensor<*xf32>
 }
+
+// -----
+
+// Tests that powers of 0.5 and -0.5 (an RMS norm's 1 / sqrt(mean + eps) as (mean + eps)^-0.5)
+// become Sqrt and Reciprocal(Sqrt).
+// CHECK-LABEL: func.func @pow_of_half
+// CHECK-NEXT: %[[S:.+]] = onnx.Sqrt %arg0
+// CHECK-NEXT: %[[Q:.+]] = onnx.Sqrt %arg0
+// CHECK-NEXT: %[[R:.+]] = onnx.Reciprocal %[[Q]]
+// CHECK-NEXT: return %[[S]], %[[R]]
+func.func @pow_of_half(%x: tensor<2x1xf32>) -> (tensor<2x1xf32>, tensor<2x1xf32>) {
+  %h = onnx.Constant {value = dense<0.5> : tensor<f32>} : () -> tensor<f32>
+  %m = onnx.Constant {value = dense<-0.5> : tensor<f32>} : () -> tensor<f32>
+  %s = onnx.Pow %x, %h : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %r = onnx.Pow %x, %m : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  return %s, %r : tensor<2x1xf32>, tensor<2x1xf32>
+}

@@ -46,7 +46,9 @@ def OnnxNormalForms : Pass<"onnx-normal-forms", "::mlir::func::FuncOp"> {
     * SiLU after a transpose: `Transpose(x * Sigmoid(x))` is `t * Sigmoid(t)` with
       `t = Transpose(x)`, so a SiLU between a causal conv and its transpose back moves after it;
     * a product with ones that does not broadcast, `Mul(x, 1)`, is `x` (torch writes
-      `torch.reciprocal(v)` as `Reciprocal(v) * 1`).
+      `torch.reciprocal(v)` as `Reciprocal(v) * 1`);
+    * powers of one half, `Pow(v, 0.5)` and `Pow(v, -0.5)`, are `Sqrt(v)` and
+      `Reciprocal(Sqrt(v))`.
 
     Before:
     ```mlir
