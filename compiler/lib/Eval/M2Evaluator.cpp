@@ -2,6 +2,7 @@
 #include "mamba2/Eval/M2Evaluator.h"
 
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -426,12 +427,17 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
         return fail("SSM state of " + describe(op) +
                     " does not hold batch x heads x headdim x d_state");
       Act out = make(x.b, x.l, x.c);
+      // dt after the softplus, clamped to [dt_min, dt_max] where the op says so.
+      float dtMin = ssd.getDtMin() ? ssd.getDtMin()->convertToFloat()
+                                   : -std::numeric_limits<float>::infinity();
+      float dtMax = ssd.getDtMax() ? ssd.getDtMax()->convertToFloat()
+                                   : std::numeric_limits<float>::infinity();
       pool_.parallelFor(B * H, [&](int64_t q0, int64_t q1) {
         for (int64_t q = q0; q < q1; ++q) {
           int64_t b = q / H, h = q % H, g = h / hpg;
           float *S = st.data() + q * P * N; // (p, n)
           for (int64_t t = 0; t < L; ++t) {
-            float d = softplus(dt.row(b, t)[h] + dtBias[h]);
+            float d = std::min(std::max(softplus(dt.row(b, t)[h] + dtBias[h]), dtMin), dtMax);
             float decay = std::exp(d * A[h]);
             const float *xt = x.row(b, t) + h * P;
             const float *bt = Bm.row(b, t) + g * N;

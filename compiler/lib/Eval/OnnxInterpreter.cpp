@@ -15,6 +15,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Dialect/Onnx/ShapeMath.h"
 
 #include "TensorDispatch.h"
 
@@ -54,32 +55,26 @@ std::string describe(Operation *op) {
 // Shapes, indices, attributes
 //===----------------------------------------------------------------------===//
 
+// The shape arithmetic is the folders' (onnxir::shape), with errors for the interpreter.
 Shape stridesOf(const Shape &shape) {
-  Shape s(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;)
-    s[d - 1] = s[d] * shape[d];
-  return s;
+  auto s = onnxir::shape::strides(shape);
+  return Shape(s.begin(), s.end());
 }
 
 int64_t normAxis(int64_t axis, int64_t rank, const char *what = "axis") {
-  if (axis < -rank || axis >= rank)
+  auto a = onnxir::shape::normalizeAxis(axis, rank);
+  if (!a)
     fail(std::string(what) + " " + std::to_string(axis) + " is out of range for rank " +
          std::to_string(rank));
-  return axis < 0 ? axis + rank : axis;
+  return *a;
 }
 
 /// Multidirectional (numpy) broadcast of two shapes.
 Shape broadcast(const Shape &a, const Shape &b) {
-  size_t r = std::max(a.size(), b.size());
-  Shape out(r);
-  for (size_t i = 0; i < r; ++i) {
-    int64_t x = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    int64_t y = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (x != y && x != 1 && y != 1)
-      fail("shapes " + formatShape(a) + " and " + formatShape(b) + " do not broadcast");
-    out[i] = x == 1 ? y : x;
-  }
-  return out;
+  auto out = onnxir::shape::broadcast(a, b);
+  if (!out)
+    fail("shapes " + formatShape(a) + " and " + formatShape(b) + " do not broadcast");
+  return Shape(out->begin(), out->end());
 }
 
 /// Strides to read a tensor of shape `in` broadcast to `out` (0 along broadcast dimensions).
@@ -1367,6 +1362,17 @@ std::vector<Tensor> evaluate(Operation *op, llvm::ArrayRef<const Tensor *> in, T
     Tensor acc = need(in, 0, "data_0");
     for (size_t i = 1; i < in.size(); ++i)
       acc = binary(name, acc, need(in, i, "data_i"));
+    return one(acc);
+  }
+  if (isa<ox::ClipOp>(op)) {
+    // min(max(x, lo), hi): a NaN stays NaN, and lo > hi gives hi, as ONNX's reference.
+    Tensor acc = need(in, 0, "input");
+    for (auto [i, fn] : {std::pair<size_t, llvm::StringRef>{1, "Max"}, {2, "Min"}})
+      if (i < in.size() && in[i]) {
+        if (in[i]->numel() != 1)
+          fail("Clip bounds must be scalars");
+        acc = binary(fn, acc, *in[i]);
+      }
     return one(acc);
   }
   if (isa<ox::PowOp>(op))

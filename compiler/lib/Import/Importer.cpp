@@ -59,8 +59,8 @@ constexpr int64_t kMinOpset = 13, kMaxOpset = 17;
 /// `onnx.NoValue` operands so that positions stay fixed.
 int64_t fixedInputCount(llvm::StringRef opType) {
   static const std::map<std::string, int64_t> counts = {
-      {"Slice", 5}, {"Squeeze", 2},   {"Split", 2}, {"Pad", 3},
-      {"Trilu", 2}, {"ReduceSum", 2}, {"Gemm", 3},  {"Conv", 3}};
+      {"Slice", 5},     {"Squeeze", 2}, {"Split", 2}, {"Pad", 3}, {"Trilu", 2},
+      {"ReduceSum", 2}, {"Gemm", 3},    {"Conv", 3},  {"Clip", 3}};
   auto it = counts.find(opType.str());
   return it == counts.end() ? -1 : it->second;
 }

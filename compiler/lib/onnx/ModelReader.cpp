@@ -12,6 +12,8 @@
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
+#include "mamba2/onnx/Validate.h"
+
 namespace fs = std::filesystem;
 
 namespace mamba2::onnx_import {
@@ -157,6 +159,14 @@ llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
       return err;
     fromFile = fromFile && options.dimValues.empty();
   }
+  // The importer's own checks first, then opsets and IR versions newer than the library's
+  // rewritten to the library's (see OpsetAdapter.h); the library then checks the rewrite.
+  if (auto err = validateStructure(model.proto, where))
+    return err;
+  if (auto err = adaptToLibraryOpset(model.proto, where, model.adapted))
+    return err;
+  if (model.adapted.fromOpset || model.adapted.fromIrVersion)
+    fromFile = false;
   for (const auto &t : model.proto.graph().initializer()) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL)
       continue;
@@ -315,6 +325,16 @@ ModelSummary summarize(const LoadedModel &model) {
   for (const auto &op : p.opset_import())
     s.opsets[op.domain()] = op.version();
   s.convertedFromOpset = model.convertedFromOpset;
+  // The file's versions; "read as" says what the library saw.
+  if (model.adapted.fromIrVersion)
+    s.irVersion = model.adapted.fromIrVersion;
+  if (model.adapted.fromOpset)
+    for (auto &[domain, version] : s.opsets)
+      if (domain.empty() || domain == "ai.onnx")
+        version = model.adapted.fromOpset;
+  s.adaptedFromOpset = model.adapted.fromOpset;
+  s.adaptedFromIrVersion = model.adapted.fromIrVersion;
+  s.libraryGaps = model.adapted.libraryGaps;
   s.producer = p.producer_name() + (p.producer_version().empty() ? "" : " " + p.producer_version());
   const auto &g = p.graph();
   for (const auto &v : g.input())
@@ -343,6 +363,12 @@ std::string formatSummary(const ModelSummary &s) {
     os << "opset: " << (domain.empty() ? "ai.onnx" : domain) << " " << version << "\n";
   if (s.convertedFromOpset)
     os << "converted from: ai.onnx " << s.convertedFromOpset << "\n";
+  if (s.adaptedFromOpset)
+    os << "read as: ai.onnx " << libraryMaxOpset() << "\n";
+  if (s.adaptedFromIrVersion)
+    os << "read as: ir_version " << libraryMaxIrVersion() << "\n";
+  if (!s.libraryGaps.empty())
+    os << "library checks: " << s.libraryGaps << "\n";
   os << "producer: " << s.producer << "\n";
   for (const auto &i : s.inputs)
     os << "input: " << i << "\n";

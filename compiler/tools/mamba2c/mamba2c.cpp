@@ -110,6 +110,8 @@ int main(int argc, char **argv) {
     std::cerr << "mamba2c: error: " << llvm::toString(loaded.takeError()) << "\n";
     return 1;
   }
+  if (!loaded->adapted.libraryGaps.empty() && emit != "summary")
+    std::cerr << "mamba2c: note: " << model << ": " << loaded->adapted.libraryGaps << "\n";
   if (emit == "summary") {
     std::cout << mamba2::onnx_import::formatSummary(mamba2::onnx_import::summarize(*loaded));
     return 0;

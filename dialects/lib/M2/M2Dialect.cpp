@@ -180,6 +180,9 @@ LogicalResult SSDOp::verify() {
       return failure();
   if (getX().getType() != getY().getType())
     return emitOpError("result type must equal the type of x");
+  if (getDtMin() && getDtMax() && getDtMin()->convertToFloat() > getDtMax()->convertToFloat())
+    return emitOpError("dt_min (") << getDtMin()->convertToFloat() << ") is above dt_max ("
+                                   << getDtMax()->convertToFloat() << ")";
   if (failed(verifyState(*this, getState(), getNewState(), 4)))
     return failure();
   if (!getState())

@@ -5,6 +5,7 @@
 // so that folding never changes a rounding. Results fold only into static result types they
 // match.
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Dialect/Onnx/ShapeMath.h"
 
 #include <algorithm>
 #include <optional>
@@ -75,26 +76,12 @@ OpFoldResult makeResult(Value result, llvm::ArrayRef<int64_t> shape,
   return DenseElementsAttr::get(t, elems);
 }
 
-llvm::SmallVector<int64_t> strides(llvm::ArrayRef<int64_t> shape) {
-  llvm::SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
+using mamba2::onnxir::shape::strides;
 
 /// numpy broadcast of two shapes; nullopt when incompatible.
 std::optional<llvm::SmallVector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
                                                           llvm::ArrayRef<int64_t> b) {
-  size_t r = std::max(a.size(), b.size());
-  llvm::SmallVector<int64_t> out(r);
-  for (size_t i = 0; i < r; ++i) {
-    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da != db && da != 1 && db != 1)
-      return std::nullopt;
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
+  return mamba2::onnxir::shape::broadcast(a, b);
 }
 
 /// Flat index into `shape` (right-aligned, broadcast) of the flat index `i` of `out`.
@@ -144,7 +131,10 @@ OpFoldResult foldIntBinary(Value result, Attribute a, Attribute b, Fn fn, bool b
   return makeResult(result, *shape, out);
 }
 
-int64_t normAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+/// The axis in [0, rank), or -1 when out of range (the callers refuse it).
+int64_t normAxis(int64_t axis, int64_t rank) {
+  return mamba2::onnxir::shape::normalizeAxis(axis, rank).value_or(-1);
+}
 
 } // namespace
 

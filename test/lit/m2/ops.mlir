@@ -64,3 +64,13 @@ func.func @step(%xbc: tensor<?x1x192xf32>, %dt: tensor<?x1x8xf32>, %cs: tensor<?
   %y, %ss1 = m2.ssd %x, %dt, %h8, %h8, %b, %cc, %h8 state %ss {ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
   return %y, %cs1, %ss1 : tensor<?x1x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>
 }
+
+// -----
+
+// Tests that an SSD carries the clamp of dt after the softplus (transformers' time_step_limit).
+// CHECK-LABEL: func.func @ssd_dt_limit
+// CHECK: m2.ssd {{.*}} {dt_max = 1.000000e-01 : f32, dt_min = 1.000000e-03 : f32, ngroups = 1 : i64}
+func.func @ssd_dt_limit(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor<3xf32>, %b: tensor<1x4x8xf32>) -> tensor<1x4x24xf32> {
+  %0 = m2.ssd %x, %dt, %h, %h, %b, %b, %h {ngroups = 1 : i64, dt_min = 0.001 : f32, dt_max = 0.1 : f32} : (tensor<1x4x24xf32>, tensor<1x4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<3xf32>) -> tensor<1x4x24xf32>
+  return %0 : tensor<1x4x24xf32>
+}

@@ -27,6 +27,15 @@ func.func @ssd_groups(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor
 
 // -----
 
+// Tests that an SSD whose dt clamp is empty (dt_min above dt_max) is refused.
+func.func @ssd_dt_limit(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor<3xf32>, %b: tensor<1x4x8xf32>) -> tensor<1x4x24xf32> {
+  // expected-error @+1 {{dt_min (2.000000e-01) is above dt_max (1.000000e-01)}}
+  %0 = m2.ssd %x, %dt, %h, %h, %b, %b, %h {ngroups = 1 : i64, dt_min = 0.2 : f32, dt_max = 0.1 : f32} : (tensor<1x4x24xf32>, tensor<1x4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<3xf32>) -> tensor<1x4x24xf32>
+  return %0 : tensor<1x4x24xf32>
+}
+
+// -----
+
 // Tests that an SSD needs one dt_bias, A and D value per head.
 func.func @ssd_heads(%x: tensor<1x4x24xf32>, %dt: tensor<1x4x3xf32>, %h: tensor<4xf32>, %b: tensor<1x4x8xf32>) -> tensor<1x4x24xf32> {
   // expected-error @+1 {{dt_bias, A and D need one value per head (3)}}

@@ -201,3 +201,91 @@ TEST(ModelReader, ExternalDataMayNotEscapeTheModelFolder) {
   EXPECT_NE(msg.find("inside the model's folder"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
+
+TEST(ModelReader, IrVersion10OpsetTwentyOneIsReadAsTheLibrarysNewest) {
+  onnx::ModelProto m = tinyModel();
+  m.set_ir_version(10);
+  m.mutable_opset_import(0)->set_version(21);
+  auto r = readModelFromBytes(serialize(m), "new.onnx");
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ModelSummary s = summarize(*r);
+  EXPECT_EQ(s.irVersion, 10);
+  EXPECT_EQ(s.opsets.at(""), 21);
+  EXPECT_EQ(s.adaptedFromOpset, 21);
+  EXPECT_EQ(s.adaptedFromIrVersion, 10);
+  EXPECT_EQ(r->proto.ir_version(), libraryMaxIrVersion());
+  EXPECT_NE(s.libraryGaps.find("not ai.onnx opset 21 and IR version 10"), std::string::npos)
+      << s.libraryGaps;
+}
+
+TEST(ModelReader, IrVersionAboveTenIsRefused) {
+  onnx::ModelProto m = tinyModel();
+  m.set_ir_version(11);
+  std::string msg = errorOf(readModelFromBytes(serialize(m), "ir11.onnx"));
+  EXPECT_NE(msg.find("ONNX IR version 11 is not supported (up to 10)"), std::string::npos) << msg;
+}
+
+TEST(ModelReader, Float8ElementTypeIsRefusedNamingTheValue) {
+  onnx::ModelProto m = tinyModel();
+  m.set_ir_version(9);
+  m.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(17);
+  std::string msg = errorOf(readModelFromBytes(serialize(m), "f8.onnx"));
+  EXPECT_NE(msg.find("graph output 'Y' has element type 17"), std::string::npos) << msg;
+}
+
+TEST(ModelReader, InitializerDataThatDoesNotFitItsShapeIsRefused) {
+  onnx::ModelProto m = tinyModel();
+  m.mutable_graph()->mutable_initializer(0)->add_float_data(1.0f); // 13 values for 3x4
+  std::string msg = errorOf(readModelFromBytes(serialize(m), "w.onnx"));
+  EXPECT_NE(msg.find("tensor 'W' holds 13 elements, but its shape needs 12"), std::string::npos)
+      << msg;
+}
+
+TEST(ModelReader, SplitNumOutputsOfUnequalPartsGetsExplicitSizes) {
+  // Split-18 with num_outputs 3 over a length of 7: parts 3, 3, 1.
+  onnx::ModelProto m = tinyModel();
+  m.mutable_opset_import(0)->set_version(18);
+  auto *g = m.mutable_graph();
+  g->clear_node();
+  g->clear_initializer();
+  g->clear_output();
+  g->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(1)
+      ->set_dim_value(7);
+  auto *n = g->add_node();
+  n->set_op_type("Split");
+  n->set_name("the_split");
+  n->add_input("X");
+  for (auto [o, width] : {std::pair{"a", 3}, std::pair{"b", 3}, std::pair{"c", 1}}) {
+    n->add_output(o);
+    auto *out = g->add_output();
+    out->set_name(o);
+    auto *tt = out->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape()->add_dim()->set_dim_value(2);
+    tt->mutable_shape()->add_dim()->set_dim_value(width);
+  }
+  auto *axis = n->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);
+  auto *num = n->add_attribute();
+  num->set_name("num_outputs");
+  num->set_type(onnx::AttributeProto::INT);
+  num->set_i(3);
+  auto r = readModelFromBytes(serialize(m), "split.onnx");
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  const auto &split = r->proto.graph().node(0);
+  ASSERT_EQ(split.input_size(), 2);
+  const onnx::TensorProto *sizes = nullptr;
+  for (const auto &t : r->proto.graph().initializer())
+    if (t.name() == split.input(1))
+      sizes = &t;
+  ASSERT_NE(sizes, nullptr);
+  EXPECT_EQ(std::vector<int64_t>(sizes->int64_data().begin(), sizes->int64_data().end()),
+            (std::vector<int64_t>{3, 3, 1}));
+  EXPECT_EQ(r->adapted.rewrites.at("Split (num_outputs -> split sizes)"), 1);
+}

@@ -33,6 +33,37 @@ def OnnxFoldShapes : Pass<"onnx-fold-shapes", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mamba2::onnxir::OnnxDialect"];
 }
 
+def OnnxNormalForms : Pass<"onnx-normal-forms", "::mlir::func::FuncOp"> {
+  let summary = "rewrites algebraically equivalent spellings of an `onnx` graph into one form";
+  let description = [{
+    Exporters write one function in many ways. Before the Mamba2 blocks are recognised, these
+    patterns rewrite the spellings that compute the same values into one normal form, so that
+    `raise-onnx-to-m2` (which applies them itself first) sees one form per block:
+
+    * softplus with a linear tail: `Where(Greater(x, T), x, Softplus(x))` (PyTorch's
+      `softplus(x, threshold=T)`) is `Softplus(x)` for T >= 16, where log(1 + exp(x)) rounds
+      to x in float32;
+    * SiLU after a transpose: `Transpose(x * Sigmoid(x))` is `t * Sigmoid(t)` with
+      `t = Transpose(x)`, so a SiLU between a causal conv and its transpose back moves after it;
+    * a product with ones that does not broadcast, `Mul(x, 1)`, is `x` (torch writes
+      `torch.reciprocal(v)` as `Reciprocal(v) * 1`);
+    * powers of one half, `Pow(v, 0.5)` and `Pow(v, -0.5)`, are `Sqrt(v)` and
+      `Reciprocal(Sqrt(v))`.
+
+    Before:
+    ```mlir
+    %s = onnx.Softplus %x : (tensor<2x8xf32>) -> tensor<2x8xf32>
+    %g = onnx.Greater %x, %t20 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xi1>
+    %y = onnx.Where %g, %x, %s : (tensor<2x8xi1>, tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+    ```
+    After:
+    ```mlir
+    %y = onnx.Softplus %x : (tensor<2x8xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mamba2::onnxir::OnnxDialect"];
+}
+
 def RaiseOnnxToM2 : Pass<"raise-onnx-to-m2", "::mlir::func::FuncOp"> {
   let summary = "recognises the Mamba2 blocks of an `onnx` graph and rewrites them into `m2`";
   let description = [{

@@ -12,6 +12,8 @@
 
 #include "llvm/Support/Error.h"
 
+#include "mamba2/onnx/OpsetAdapter.h"
+
 namespace mamba2::onnx_import {
 
 struct ReadOptions {
@@ -24,7 +26,8 @@ struct ReadOptions {
   std::map<std::string, int64_t> dimValues;
   /// A model that imports an older ai.onnx opset is converted to this one with ONNX's version
   /// converter (onnx/version_converter) before the check, so that its nodes follow the operator
-  /// definitions of the opsets the importer reads (13 to 17); only a model that passed the
+  /// definitions of the opsets the library knows (13 to 17; newer ones, up to 21, are rewritten
+  /// to 17 by the importer's own per-operator adapters); only a model that passed the
   /// check is converted (needs `check`). 0 leaves every model as it is.
   int64_t minOpset = 13;
 };
@@ -43,6 +46,7 @@ struct LoadedModel {
   std::string directory;                // folder that external-data locations are relative to
   std::vector<ExternalTensor> external; // validated: file present, range inside it
   int64_t convertedFromOpset = 0;       // the ai.onnx opset before conversion, 0 if none
+  AdaptReport adapted; // a model newer than the ONNX library, rewritten to its opset / IR version
 };
 
 /// Parses, checks and shape-infers `path`. External data is validated, not read.
@@ -64,6 +68,10 @@ struct ModelSummary {
   int64_t irVersion = 0;
   std::map<std::string, int64_t> opsets; // domain ("" = ai.onnx) -> version
   int64_t convertedFromOpset = 0;        // the file's ai.onnx opset, when converted
+  int64_t adaptedFromOpset = 0;          // the file's ai.onnx opset, when above the library's
+  int64_t adaptedFromIrVersion = 0;      // the file's IR version, when above the library's
+                                         // (irVersion and opsets are the file's)
+  std::string libraryGaps;               // which checks the ONNX library could not run
   std::string producer;
   std::vector<std::string> inputs;  // "name: type[dims]"
   std::vector<std::string> outputs; // "name: type[dims]"

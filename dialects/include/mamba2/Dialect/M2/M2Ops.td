@@ -162,7 +162,8 @@ def M2_SSDOp : M2_Op<"ssd"> {
     `B` and `C` (b, l, g*n), `D` (h). Heads h use group h / (h / g). With
     `dt' = softplus(dt + dt_bias)`, per head the state S (p, n) evolves as
     `S_t = exp(dt'_t A) S_{t-1} + dt'_t x_t B_t^T` and `y_t = S_t C_t + D x_t`.
-    The result is y (b, l, h*p). `chunk_size` records the chunk length of the exported
+    With `dt_min` / `dt_max`, dt' is clamped to [dt_min, dt_max] after the softplus
+    (transformers' `time_step_limit`). The result is y (b, l, h*p). `chunk_size` records the chunk length of the exported
     chunked form; the function does not depend on it.
 
     Without `state`, S starts at zero (an evaluator that runs the op again carries it
@@ -184,7 +185,8 @@ def M2_SSDOp : M2_Op<"ssd"> {
                    M2_F32Tensor:$B, M2_F32Tensor:$C, M2_F32Tensor:$D,
                    Optional<M2_F32Tensor>:$state,
                    ConfinedAttr<I64Attr, [IntPositive]>:$ngroups,
-                   DefaultValuedAttr<I64Attr, "0">:$chunk_size);
+                   DefaultValuedAttr<I64Attr, "0">:$chunk_size,
+                   OptionalAttr<F32Attr>:$dt_min, OptionalAttr<F32Attr>:$dt_max);
   let results = (outs M2_F32Tensor:$y, Optional<M2_F32Tensor>:$new_state);
   let assemblyFormat = [{
     $x `,` $dt `,` $dt_bias `,` $A `,` $B `,` $C `,` $D (`state` $state^)? attr-dict `:` functional-type(operands, results)
@@ -196,7 +198,7 @@ def M2_SSDOp : M2_Op<"ssd"> {
                    "::mlir::Value":$C, "::mlir::Value":$D, "::mlir::IntegerAttr":$ngroups,
                    "::mlir::IntegerAttr":$chunk_size), [{
       build($_builder, $_state, y, ::mlir::Type(), x, dt, dt_bias, A, B, C, D, ::mlir::Value(),
-            ngroups, chunk_size);
+            ngroups, chunk_size, /*dt_min=*/nullptr, /*dt_max=*/nullptr);
     }]>
   ];
   let hasVerifier = 1;

@@ -189,6 +189,20 @@ def Onnx_WhereOp : Onnx_Op<"Where"> {
   let hasFolder = 1;
 }
 
+def Onnx_ClipOp : Onnx_Op<"Clip"> {
+  let summary = "elementwise clamp to [min, max] (Clip-13: the bounds are optional inputs)";
+  let description = [{
+    `min` and `max` are scalars, or absent (`none`: no bound on that side). A NaN stays NaN;
+    with min > max every element becomes max.
+
+    ```mlir
+    %y = onnx.Clip %x, %lo, %hi : (tensor<2x8xf32>, tensor<f32>, tensor<f32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, TensorOrNone:$min, TensorOrNone:$max);
+  let results = (outs AnyTensor:$output);
+}
+
 def Onnx_CastOp : Onnx_Op<"Cast"> {
   let summary = "converts the element type";
   let description = [{

@@ -1,0 +1,716 @@
+// The raising of `onnx` graphs to `m2` (raise-onnx-to-m2), shared by its parts: the small
+// matchers every block uses and the Raiser, whose block matchers live one block per file
+// (RaiseEmbedding.cpp, RaiseNorm.cpp, RaiseLinear.cpp, RaiseSplit.cpp, RaiseConv.cpp,
+// RaiseSSD.cpp, RaiseResidual.cpp; the walk, dead-op removal, state unstacking and the report in
+// RaiseOnnxToM2.cpp). Internal to compiler/lib/Transforms.
+//
+// The walk goes forward through the function; each matcher starts at the last op of a block (its
+// "anchor"), checks the whole block's structure backwards, builds the m2 op before the anchor
+// and redirects the anchor's uses. Types of m2 results are computed from m2 operands, never taken
+// from ONNX shape inference (which loses ranks after dynamic Slices).
+#pragma once
+
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "mamba2/Transforms/Passes.h"
+
+namespace mamba2::raise {
+
+using namespace mlir;
+namespace ox = mamba2::onnxir;
+namespace m2 = mamba2::m2;
+
+//===----------------------------------------------------------------------===//
+// Small matchers
+//===----------------------------------------------------------------------===//
+
+/// The ONNX node name an op was imported from (its NameLoc), or its op name.
+inline std::string nameOf(Operation *op) {
+  if (auto n = dyn_cast<NameLoc>(op->getLoc()))
+    return n.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+inline bool isM2Def(Value v) {
+  Operation *d = v.getDefiningOp();
+  return d && isa<mamba2::m2::M2Dialect>(d->getDialect());
+}
+
+/// True when `out` is `in`, an m2 activation (b, 1, c) of one token per sequence, seen as the
+/// (b, c) or (b, 1, c) tensor of a step graph: the same elements in the same order.
+inline bool isUnitView(Value in, Value out) {
+  auto i = dyn_cast<RankedTensorType>(in.getType());
+  auto o = dyn_cast<RankedTensorType>(out.getType());
+  if (!i || !o || i.getRank() != 3 || i.getDimSize(1) != 1 || i.isDynamicDim(2) ||
+      !(o.getRank() == 2 || (o.getRank() == 3 && o.getDimSize(1) == 1)) ||
+      o.getShape().back() != i.getDimSize(2))
+    return false;
+  return o.isDynamicDim(0) || i.isDynamicDim(0) || o.getDimSize(0) == i.getDimSize(0);
+}
+
+/// `v` without Identity ops and without the unit-axis views (Reshape, Squeeze, Unsqueeze)
+/// that a step graph puts between per-token (b, c) tensors and m2's (b, 1, c).
+inline Value skipIdentity(Value v) {
+  while (true) {
+    if (auto id = v.getDefiningOp<ox::IdentityOp>()) {
+      v = id.getInput();
+      continue;
+    }
+    Operation *d = v.getDefiningOp();
+    if (d && isa<ox::ReshapeOp, ox::SqueezeOp, ox::UnsqueezeOp>(d)) {
+      Value in = skipIdentity(d->getOperand(0));
+      if (isM2Def(in) && isUnitView(in, v)) {
+        v = in;
+        continue;
+      }
+    }
+    return v;
+  }
+}
+
+template <typename OpT> OpT def(Value v) { return skipIdentity(v).getDefiningOp<OpT>(); }
+
+/// The elements of a constant (onnx.Constant or m2.constant), else null.
+inline ElementsAttr constant(Value v) {
+  v = skipIdentity(v);
+  if (auto c = v.getDefiningOp<ox::ConstantOp>())
+    return c.getValue();
+  if (auto c = v.getDefiningOp<m2::ConstantOp>())
+    return c.getValue();
+  return {};
+}
+
+/// Float values of an f32 constant (dense or dense_resource).
+inline std::optional<std::vector<float>> floats(ElementsAttr a) {
+  if (!a || !a.getElementType().isF32())
+    return std::nullopt;
+  if (auto d = dyn_cast<DenseElementsAttr>(a)) {
+    auto r = d.getValues<float>();
+    return std::vector<float>(r.begin(), r.end());
+  }
+  if (auto r = dyn_cast<DenseF32ResourceElementsAttr>(a))
+    if (auto data = r.tryGetAsArrayRef())
+      return std::vector<float>(data->begin(), data->end());
+  return std::nullopt;
+}
+
+inline std::optional<float> scalarFloat(Value v) {
+  auto f = floats(constant(v));
+  if (!f || f->size() != 1)
+    return std::nullopt;
+  return (*f)[0];
+}
+
+inline std::optional<std::vector<int64_t>> ints(Value v) {
+  auto d = dyn_cast_or_null<DenseIntElementsAttr>(constant(v));
+  if (!d)
+    return std::nullopt;
+  std::vector<int64_t> out;
+  for (const APInt &x : d.getValues<APInt>())
+    out.push_back(x.getSExtValue());
+  return out;
+}
+
+inline int64_t rankOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  return t ? t.getRank() : -1;
+}
+
+inline RankedTensorType ranked(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+inline bool isF32Ranked(Value v) {
+  auto t = ranked(v);
+  return t && t.getElementType().isF32();
+}
+
+/// The two operands of a commutative binary op, in both orders.
+template <typename OpT> bool commuted(OpT op, llvm::function_ref<bool(Value, Value)> fn) {
+  return fn(op.getA(), op.getB()) || fn(op.getB(), op.getA());
+}
+
+/// Element `i` of a 1-D int64 shape tensor: a constant, or a Concat whose pieces have static
+/// lengths and the piece holding `i` is constant.
+inline std::optional<int64_t> shapeElement(Value shape, int64_t i) {
+  if (auto v = ints(shape)) {
+    if (i < 0)
+      i += static_cast<int64_t>(v->size());
+    if (i < 0 || i >= static_cast<int64_t>(v->size()))
+      return std::nullopt;
+    return (*v)[i];
+  }
+  auto cat = def<ox::ConcatOp>(shape);
+  if (!cat)
+    return std::nullopt;
+  llvm::SmallVector<int64_t> lens;
+  int64_t total = 0;
+  for (Value p : cat.getInputs()) {
+    auto t = ranked(p);
+    if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+      return std::nullopt;
+    lens.push_back(t.getDimSize(0));
+    total += t.getDimSize(0);
+  }
+  if (i < 0)
+    i += total;
+  for (auto [p, len] : llvm::zip(cat.getInputs(), lens)) {
+    if (i < len)
+      return shapeElement(p, i);
+    i -= len;
+  }
+  return std::nullopt;
+}
+
+/// A one-element integer tensor that denotes dimension `index` of the tensor `of`, written as
+/// any of the shape expressions exporters use: `Shape(of){start = i, end = i + 1}`,
+/// `Gather(Shape(of), i)`, `Slice(Shape(of), i, i + 1)`, through `Unsqueeze`, `Squeeze`,
+/// `Reshape`, `Cast` and `Identity` of one element.
+struct DimRef {
+  Value of;
+  int64_t index;
+};
+inline std::optional<DimRef> dimensionOf(Value v) {
+  auto oneElement = [](Value x) {
+    auto t = dyn_cast<RankedTensorType>(x.getType());
+    return t && t.hasStaticShape() && t.getNumElements() == 1;
+  };
+  // dim `start + i` of the Shape `sh`, with the start normalised.
+  auto shapeDim = [](ox::ShapeOp sh, int64_t i) -> std::optional<DimRef> {
+    int64_t r = rankOf(sh.getData());
+    int64_t start = sh.getStart() ? static_cast<int64_t>(*sh.getStart()) : 0;
+    if (start < 0) {
+      if (r < 0)
+        return std::nullopt;
+      start += r;
+    }
+    int64_t d = start + i;
+    if (d < 0 || (r >= 0 && d >= r))
+      return std::nullopt;
+    return DimRef{skipIdentity(sh.getData()), d};
+  };
+  for (int step = 0; step < 8; ++step) {
+    Operation *d = v.getDefiningOp();
+    if (!d || !oneElement(v))
+      return std::nullopt;
+    if (isa<ox::UnsqueezeOp, ox::SqueezeOp, ox::ReshapeOp, ox::CastOp, ox::IdentityOp>(d)) {
+      v = d->getOperand(0);
+      continue;
+    }
+    if (auto sh = dyn_cast<ox::ShapeOp>(d))
+      return shapeDim(sh, 0);
+    if (auto g = dyn_cast<ox::GatherOp>(d)) {
+      auto sh = g.getData().getDefiningOp<ox::ShapeOp>();
+      auto idx = ints(g.getIndices());
+      int64_t n = rankOf(g.getData()) == 1 ? ranked(g.getData()).getDimSize(0) : -1;
+      if (!sh || !idx || idx->size() != 1 || g.getAxis() != 0)
+        return std::nullopt;
+      int64_t i = (*idx)[0];
+      if (i < 0 && n > 0)
+        i += n;
+      return i < 0 ? std::nullopt : shapeDim(sh, i);
+    }
+    if (auto sl = dyn_cast<ox::SliceOp>(d)) {
+      auto sh = sl.getData().getDefiningOp<ox::ShapeOp>();
+      auto starts = ints(sl.getStarts());
+      int64_t n = rankOf(sl.getData()) == 1 ? ranked(sl.getData()).getDimSize(0) : -1;
+      if (!sh || !starts || starts->size() != 1 || n <= 0)
+        return std::nullopt;
+      int64_t i = (*starts)[0] < 0 ? (*starts)[0] + n : (*starts)[0];
+      return i < 0 ? std::nullopt : shapeDim(sh, i);
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct Raiser {
+  func::FuncOp func;
+  OpBuilder builder;
+  OpBuilder constBuilder;
+  llvm::DenseMap<Attribute, Value> weights;
+  std::map<std::string, int> raised;
+
+  explicit Raiser(func::FuncOp f) : func(f), builder(f.getContext()), constBuilder(f.getContext()) {
+    constBuilder.setInsertionPointToStart(&f.getBody().front());
+  }
+
+  /// An m2.constant for `a` at the top of the function (one per distinct value).
+  Value weight(ElementsAttr a, Location loc) {
+    auto it = weights.find(a);
+    if (it != weights.end())
+      return it->second;
+    Value c = constBuilder.create<m2::ConstantOp>(loc, a.getType(), a);
+    weights[a] = c;
+    return c;
+  }
+
+  /// `a` with a new shape of the same element count, without copying resource blobs.
+  ElementsAttr reshape(ElementsAttr a, llvm::ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, a.getElementType());
+    if (auto d = dyn_cast<DenseElementsAttr>(a))
+      return d.reshape(type);
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(a))
+      return DenseResourceElementsAttr::get(type, r.getRawHandle());
+    return {};
+  }
+
+  Type withLast(Value v, int64_t last) {
+    auto t = ranked(v);
+    llvm::SmallVector<int64_t> s(t.getShape().begin(), t.getShape().end());
+    s.back() = last;
+    return RankedTensorType::get(s, t.getElementType());
+  }
+
+  /// Why a block that was recognised in part did not raise: "layer 2 conv at node 'n'
+  /// (Conv): ...", reported with the ops left when the walk is over.
+  std::vector<std::pair<std::string, std::string>> reasons; // node name, reason
+
+  /// The layer `at` belongs to: the number of (ungated) m2.rms_norm before it, less one (each
+  /// layer starts with its norm; the final norm starts "the head").
+  std::string layerOf(Operation *at) {
+    int64_t norms = 0;
+    for (Operation &op : func.getBody().front()) {
+      if (&op == at)
+        break;
+      norms += isa<m2::RMSNormOp>(op);
+    }
+    return norms == 0 ? "before the first layer" : "layer " + std::to_string(norms - 1);
+  }
+
+  /// Records why the block `block` anchored at (or found at) `at` did not raise; returns false.
+  bool because(Operation *at, const char *block, const std::string &why) {
+    reasons.emplace_back(nameOf(at), layerOf(at) + " " + block + " at node '" + nameOf(at) + "' (" +
+                                         at->getName().stripDialect().str() + "): " + why);
+    return false;
+  }
+
+  void replace(Operation *anchor, Value with, const char *what) {
+    anchor->getResult(0).replaceAllUsesWith(with);
+    ++raised[what];
+  }
+
+  // x * (1 / sqrt(mean(x^2) + eps)), x / sqrt(...), x * reciprocal(sqrt(...)).
+  struct NormCore {
+    Value x;
+    float eps;
+  };
+  std::optional<NormCore> matchNormCore(Value v) {
+    auto meanOf = [](Value sq, Value x) -> bool {
+      if (auto p = def<ox::PowOp>(sq)) {
+        auto e = scalarFloat(p.getB());
+        return skipIdentity(p.getA()) == x && e && *e == 2.0f;
+      }
+      if (auto m = def<ox::MulOp>(sq))
+        return skipIdentity(m.getA()) == x && skipIdentity(m.getB()) == x;
+      return false;
+    };
+    auto rsqrtArg = [&](Value s, Value x) -> std::optional<float> {
+      auto sqrt = def<ox::SqrtOp>(s);
+      if (!sqrt)
+        return std::nullopt;
+      auto add = def<ox::AddOp>(sqrt.getInput());
+      if (!add)
+        return std::nullopt;
+      std::optional<float> eps;
+      ox::ReduceMeanOp mean;
+      if ((mean = def<ox::ReduceMeanOp>(add.getA())))
+        eps = scalarFloat(add.getB());
+      else if ((mean = def<ox::ReduceMeanOp>(add.getB())))
+        eps = scalarFloat(add.getA());
+      if (!mean || !eps || mean.getKeepdims() != 1 || !mean.getAxes() ||
+          mean.getAxes()->size() != 1)
+        return std::nullopt;
+      int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
+      // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)).
+      int64_t r = rankOf(mean.getReduced()) > 0 ? rankOf(mean.getReduced()) : rankOf(x);
+      if (!(axis == -1 || (r > 0 && axis == r - 1)))
+        return std::nullopt;
+      if (!meanOf(mean.getData(), x))
+        return std::nullopt;
+      return eps;
+    };
+    v = skipIdentity(v);
+    if (auto div = def<ox::DivOp>(v)) { // x / sqrt(...)
+      Value x = skipIdentity(div.getA());
+      if (auto eps = rsqrtArg(div.getB(), x))
+        return NormCore{x, *eps};
+    }
+    if (auto mul = def<ox::MulOp>(v)) {
+      for (auto [xv, rv] : {std::pair{mul.getA(), mul.getB()}, std::pair{mul.getB(), mul.getA()}}) {
+        Value x = skipIdentity(xv);
+        if (auto div = def<ox::DivOp>(rv)) {
+          auto one = scalarFloat(div.getA());
+          if (one && *one == 1.0f)
+            if (auto eps = rsqrtArg(div.getB(), x))
+              return NormCore{x, *eps};
+        }
+        if (auto rec = def<ox::ReciprocalOp>(rv))
+          if (auto eps = rsqrtArg(rec.getInput(), x))
+            return NormCore{x, *eps};
+      }
+    }
+    return std::nullopt;
+  }
+
+  /// softplus(x): Softplus(x) or Log(1 + Exp(x)) (either order of the Add). Returns x.
+  Value matchSoftplus(Value v) {
+    v = skipIdentity(v);
+    if (auto sp = v.getDefiningOp<ox::SoftplusOp>())
+      return sp.getInput();
+    auto log = v.getDefiningOp<ox::LogOp>();
+    auto add = log ? def<ox::AddOp>(log.getInput()) : ox::AddOp();
+    if (!add)
+      return {};
+    Value x;
+    commuted(add, [&](Value a, Value b) {
+      auto one = scalarFloat(b);
+      auto e = def<ox::ExpOp>(a);
+      if (one && *one == 1.0f && e)
+        x = e.getInput();
+      return bool(x);
+    });
+    return x;
+  }
+
+  bool isM2(Value v) {
+    Operation *d = skipIdentity(v).getDefiningOp();
+    return d && isa<m2::M2Dialect>(d->getDialect());
+  }
+
+  /// silu(z): an m2.silu, or z * Sigmoid(z). Returns z.
+  Value matchSilu(Value v) {
+    v = skipIdentity(v);
+    if (auto s = v.getDefiningOp<m2::SiluOp>())
+      return s.getInput();
+    if (auto mul = def<ox::MulOp>(v)) {
+      Value z;
+      commuted(mul, [&](Value a, Value b) {
+        auto sig = def<ox::SigmoidOp>(b);
+        if (sig && skipIdentity(sig.getInput()) == skipIdentity(a))
+          z = skipIdentity(a);
+        return bool(z);
+      });
+      return z;
+    }
+    return {};
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Block matchers. Each returns true when it rewrote `op`.
+  //===--------------------------------------------------------------------===//
+
+  /// Gather(table, ids (b, l)), or Gather(table, Reshape(ids (b, 1), [-1])) in a step graph.
+  bool embedding(ox::GatherOp op);
+
+  bool silu(ox::MulOp op);
+
+  /// The gate y * silu(z) of an m2 value y: {y, z}, or nulls.
+  std::pair<Value, Value> gateOf(Value v) {
+    auto gate = def<ox::MulOp>(v);
+    if (!gate)
+      return {};
+    Value y, z;
+    commuted(gate, [&](Value a, Value b) {
+      Value zz = matchSilu(b);
+      if (zz && isM2(a) && isF32Ranked(a) && a.getType() == zz.getType()) {
+        y = skipIdentity(a);
+        z = zz;
+      }
+      return bool(y);
+    });
+    return {y, z};
+  }
+
+  /// rms_norm: Mul(core(x), w); gated: Mul(core(y * silu(z)), w) or, in groups,
+  /// Mul(Reshape(core(Reshape(y * silu(z)))), w).
+  bool norm(ox::MulOp op);
+
+  /// Element `i` of a 1-D shape tensor that is a Concat (or a constant): a constant, or
+  /// dimension `index` of a value read as Unsqueeze(Gather(Shape(of), index)).
+  struct ShapeDim {
+    std::optional<int64_t> value;
+    Value of;
+    int64_t index = -1;
+  };
+  std::optional<ShapeDim> shapeDim(Value shape, int64_t i) {
+    if (auto c = shapeElement(shape, i))
+      return ShapeDim{c, {}, -1};
+    auto cat = def<ox::ConcatOp>(shape);
+    if (!cat)
+      return std::nullopt;
+    for (Value p : cat.getInputs()) {
+      auto t = ranked(p);
+      if (!t || t.getRank() != 1 || t.isDynamicDim(0))
+        return std::nullopt;
+      if (i >= t.getDimSize(0)) {
+        i -= t.getDimSize(0);
+        continue;
+      }
+      auto un = def<ox::UnsqueezeOp>(p);
+      auto g = un ? def<ox::GatherOp>(un.getData()) : ox::GatherOp();
+      auto sh = g ? def<ox::ShapeOp>(g.getData()) : ox::ShapeOp();
+      auto idx = g ? ints(g.getIndices()) : std::nullopt;
+      if (!sh || sh.getStart() || !idx || idx->size() != 1 || t.getDimSize(0) != 1)
+        return std::nullopt;
+      return ShapeDim{std::nullopt, skipIdentity(sh.getData()), (*idx)[0]};
+    }
+    return std::nullopt;
+  }
+
+  /// A linear on activations flattened to rows and the result unflattened:
+  ///   Reshape(op(Reshape(v (b, l, d), (-1, d)), W), (b, l, n or -1))
+  /// with b and l read from the shape of v (or of a value of the same batch and length) or
+  /// equal constants. Returns v and the outer Reshape, or nulls.
+  std::pair<Value, Operation *> flattened(Operation *op, Value a) {
+    auto in = def<ox::ReshapeOp>(a);
+    if (!in || !op->getResult(0).hasOneUse())
+      return {};
+    Value v = skipIdentity(in.getData());
+    auto vt = ranked(v);
+    auto out = dyn_cast<ox::ReshapeOp>(*op->getResult(0).getUsers().begin());
+    auto inShape = ranked(in.getShape()), outShape = out ? ranked(out.getShape()) : nullptr;
+    if (!isM2(v) || !vt || vt.getRank() != 3 || vt.isDynamicDim(2) || !out || !inShape ||
+        inShape.getShape() != llvm::ArrayRef<int64_t>{2} || !outShape ||
+        outShape.getShape() != llvm::ArrayRef<int64_t>{3})
+      return {};
+    // dim j of v: the constant size, or read from the shape of v (or its batch/length).
+    auto isDim = [&](std::optional<ShapeDim> e, int64_t j) {
+      if (!e)
+        return false;
+      if (e->value)
+        return !vt.isDynamicDim(j) && *e->value == vt.getDimSize(j);
+      return e->index == j &&
+             (j == 2 ? e->of == v || (ranked(e->of) && ranked(e->of).getRank() == 3 &&
+                                      ranked(e->of).getDimSize(2) == vt.getDimSize(2))
+                     : sameLength(e->of, v) || e->of == v);
+    };
+    auto rows = shapeElement(in.getShape(), 0);
+    if (!rows || *rows != -1 || !isDim(shapeDim(in.getShape(), 1), 2) ||
+        !isDim(shapeDim(out.getShape(), 0), 0) || !isDim(shapeDim(out.getShape(), 1), 1))
+      return {};
+    auto n = shapeElement(out.getShape(), 2);
+    auto rt = ranked(op->getResult(0));
+    if (!n || !(*n == -1 || (rt && rt.getRank() == 2 && *n == rt.getDimSize(1))))
+      return {};
+    return {v, out};
+  }
+
+  /// MatMul(x, W) with a constant W (in, out): m2.linear, or m2.lm_head when W is the
+  /// transposed embedding table. x may be flattened to rows (see `flattened`).
+  bool linear(ox::MatMulOp op);
+
+  /// (rows, cols) -> (cols, rows) of a 2-D f32 constant, as a new dense constant.
+  ElementsAttr transposed(ElementsAttr w) {
+    auto v = floats(w);
+    if (!v)
+      return {};
+    auto shape = w.getShapedType().getShape();
+    int64_t r = shape[0], c = shape[1];
+    std::vector<float> t(v->size());
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j)
+        t[j * r + i] = (*v)[i * c + j];
+    return DenseElementsAttr::get(RankedTensorType::get({c, r}, w.getElementType()),
+                                  llvm::ArrayRef<float>(t));
+  }
+
+  /// Builds m2.linear(x, w) with w (in, out) for `op`; with `tiedHead`, m2.lm_head instead
+  /// when w is the transpose of the embedding table.
+  bool makeLinear(Operation *op, Value x, ElementsAttr w, bool tiedHead = false) {
+    Operation *anchor = op;
+    if (auto [v, outer] = flattened(op, x); v) {
+      x = v;
+      anchor = outer;
+    }
+    auto ws = w.getShapedType().getShape();
+    if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
+      return false;
+    builder.setInsertionPoint(anchor);
+    if (ElementsAttr table = tiedHead ? tiedTable(w) : ElementsAttr()) {
+      Value r = builder.create<m2::LMHeadOp>(op->getLoc(), withLast(x, ws[1]), x,
+                                             weight(table, op->getLoc()));
+      replace(anchor, r, "lm_head");
+      return true;
+    }
+    Value r =
+        builder.create<m2::LinearOp>(op->getLoc(), withLast(x, ws[1]), x, weight(w, op->getLoc()));
+    replace(anchor, r, "linear");
+    return true;
+  }
+
+  /// Gemm(x, W) without C (or with a C of zeros), alpha 1, transA 0: x @ W, or x @ W^T with
+  /// transB; x may be flattened to rows (see `flattened`).
+  bool gemm(ox::GemmOp op);
+
+  /// Einsum "<p>k,kn-><p>n" (W (in, out)) or "<p>k,nk-><p>n" (W (out, in)) with constant W.
+  bool einsumLinear(ox::EinsumOp op);
+
+  /// The embedding table whose transpose `w` (d, V) is, if any.
+  ElementsAttr tiedTable(ElementsAttr w) {
+    ElementsAttr table;
+    func.walk([&](m2::EmbeddingOp e) { table = constant(e.getTable()); });
+    if (!table)
+      return {};
+    auto ts = table.getShapedType().getShape(), ws = w.getShapedType().getShape();
+    if (ts[0] != ws[1] || ts[1] != ws[0])
+      return {};
+    auto tv = floats(table), wv = floats(w);
+    if (!tv || !wv)
+      return {};
+    int64_t V = ts[0], D = ts[1];
+    for (int64_t v = 0; v < V; ++v)
+      for (int64_t k = 0; k < D; ++k)
+        if ((*tv)[v * D + k] != (*wv)[k * V + v])
+          return {};
+    return table;
+  }
+
+  /// m2.split of `x` into `sizes` on the last axis, before `at`.
+  m2::SplitOp makeSplit(Operation *at, Value x, llvm::ArrayRef<int64_t> sizes) {
+    builder.setInsertionPoint(at);
+    llvm::SmallVector<Type> types;
+    for (int64_t s : sizes)
+      types.push_back(withLast(x, s));
+    ++raised["split"];
+    return builder.create<m2::SplitOp>(at->getLoc(), types, x, builder.getDenseI64ArrayAttr(sizes));
+  }
+
+  /// Split on the last axis with constant sizes, or in equal parts without them.
+  bool split(ox::SplitOp op);
+
+  /// [start, end) of a Slice of `x`'s last axis (rank r) with step 1 and constant bounds;
+  /// ends past the axis are clamped to its width.
+  std::optional<std::pair<int64_t, int64_t>> lastAxisRange(ox::SliceOp s, int64_t width) {
+    // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)), or the m2 rank when lost.
+    int64_t r = rankOf(s.getResult()) > 0 ? rankOf(s.getResult()) : rankOf(s.getData());
+    auto starts = ints(s.getStarts()), ends = ints(s.getEnds());
+    if (!starts || !ends || starts->size() != 1 || ends->size() != 1 ||
+        !isAxis(ints(s.getAxes()), r - 1, r))
+      return std::nullopt;
+    if (!isa<NoneType>(s.getSteps().getType())) {
+      auto steps = ints(s.getSteps());
+      if (!steps || steps->size() != 1 || (*steps)[0] != 1)
+        return std::nullopt;
+    }
+    int64_t b = (*starts)[0], e = (*ends)[0];
+    if (b < 0)
+      b += width;
+    if (e < 0)
+      e += width;
+    e = std::min(e, width);
+    if (b < 0 || b >= e)
+      return std::nullopt;
+    return std::pair{b, e};
+  }
+
+  /// Slices of the last axis of one m2 value that tile it exactly ([0, a), [a, b), ...,
+  /// [z, width), each once) are one m2.split, built before the first of them.
+  bool sliceSplit(ox::SliceOp op);
+
+  /// True when `v`'s dimension 1 is the length of `x`: v is x or one of its producers through
+  /// ops that keep (batch, length) (m2 ops, last-axis splits, MatMul).
+  bool sameLength(Value v, Value x) {
+    v = skipIdentity(v);
+    for (int step = 0; step < 8 && x; ++step) {
+      x = skipIdentity(x);
+      if (x == v)
+        return true;
+      Operation *d = x.getDefiningOp();
+      if (!d || d->getNumOperands() == 0 ||
+          !(isa<m2::M2Dialect>(d->getDialect()) || isa<ox::MatMulOp, ox::SplitOp>(d)))
+        return false;
+      x = d->getOperand(0);
+    }
+    return false;
+  }
+
+  /// Transpose(Slice(Conv(Transpose(x)), 0:L on the length), back): causal depthwise conv.
+  bool conv(ox::TransposeOp op);
+
+  /// True when `axes` (a constant) names exactly the axis `axis` of a rank-`rank` tensor.
+  static bool isAxis(std::optional<std::vector<int64_t>> axes, int64_t axis, int64_t rank) {
+    if (!axes || axes->size() != 1)
+      return false;
+    int64_t a = (*axes)[0];
+    return a == axis || (rank > 0 && a + rank == axis) || (rank > 0 && axis + rank == a);
+  }
+
+  /// A causal depthwise conv written without Conv:
+  ///   Add(ReduceSum(Mul(window, W), last axis, keepdims 0), bias)
+  /// with W (C, K) or (C, 1, K) and bias (C). The window (..., C, K) is either
+  ///   * the step graph's Concat(Slice(state (b, C, K), 1: on the last axis), Unsqueeze(x, -1)),
+  ///     which is m2.conv1d with state (its new state is the Concat), or
+  ///   * the K shifted copies of the input padded with K-1 zeros before the length:
+  ///     Concat_j(Unsqueeze(Slice(Pad(x), j : j + L on the length axis), -1)), which is
+  ///     m2.conv1d without state.
+  bool convWindow(ox::AddOp op);
+
+  /// A layer's state input: a function argument, or Gather(argument, constant scalar index)
+  /// out of the states of all layers stacked on axis 0.
+  static bool isStateInput(Value v) {
+    if (isa<BlockArgument>(v))
+      return true;
+    auto g = v.getDefiningOp<ox::GatherOp>();
+    if (!g || g.getAxis() != 0 || !isa<BlockArgument>(g.getData()) || rankOf(g.getIndices()) != 0)
+      return false;
+    auto idx = ints(g.getIndices());
+    return idx && idx->size() == 1;
+  }
+
+  /// `v` without a Pad that only appends zeros to the length axis (axis 1): the chunked form
+  /// pads the sequence to a multiple of the chunk and reshapes y back to the input's length.
+  Value unpaddedLength(Value v) {
+    auto pad = def<ox::PadOp>(v);
+    int64_t r = pad ? rankOf(pad.getData()) : -1;
+    if (!pad || r < 2 || pad.getMode() != "constant")
+      return v;
+    if (!isa<NoneType>(pad.getConstantValue().getType())) {
+      auto cv = scalarFloat(pad.getConstantValue());
+      if (!cv || *cv != 0.0f)
+        return v;
+    }
+    for (int64_t i = 0; i < 2 * r; ++i) {
+      if (i == r + 1)
+        continue; // the end of the length axis
+      auto e = shapeElement(pad.getPads(), i);
+      if (!e || *e != 0)
+        return v;
+    }
+    return pad.getData();
+  }
+
+  /// Reshape(Add(ssd_body, Mul(Reshape(x), D)), (b, l, h*p)) with the body built from
+  /// softplus(dt + dt_bias) (optionally clamped by a Clip with constant bounds, transformers'
+  /// time_step_limit), A (-exp(A_log), or a constant of negative values multiplied with dt),
+  /// and B, C from the same split as x. The D product may read x padded on the length axis.
+  bool ssd(ox::ReshapeOp op, std::string &why);
+
+  bool residual(ox::AddOp op);
+
+  bool softplus(Operation *op);
+
+  void eraseDead();
+
+  /// A step graph takes the states of all layers stacked on axis 0 (conv_states (layers, b,
+  /// C, K), ssm_states (layers, b, h, p, n)) and returns them stacked the same way. Once each
+  /// layer's slice `Gather(states, i)` feeds only m2 ops, and each returned stack is
+  /// `Concat(Unsqueeze(new_i, 0)...)` of m2 new states, the function takes and returns one
+  /// state per layer (named `states[i]`). Results that are m2 values take the m2 type (the
+  /// step graph's (b, vocab) logits become (b, 1, vocab)).
+  void unstackStates();
+
+  LogicalResult run(bool strict);
+};
+
+} // namespace mamba2::raise

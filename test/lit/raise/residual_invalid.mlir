@@ -1,0 +1,12 @@
+// RUN: mamba2-opt --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(raise-onnx-to-m2{strict=true}))' %s
+
+// Tests that an Add of two values neither of which is a linear's output is not taken for a
+// residual add.
+// expected-error @+1 {{1 onnx op(s) not raised to m2: Add x1}}
+func.func @no_linear(%ids: tensor<1x4xi64>) -> tensor<1x4x6xf32> {
+  %table = m2.constant dense<0.5> : tensor<16x6xf32>
+  %x = m2.embedding %ids, %table : (tensor<1x4xi64>, tensor<16x6xf32>) -> tensor<1x4x6xf32>
+  %s = m2.silu %x : tensor<1x4x6xf32>
+  %y = onnx.Add %x, %s : (tensor<1x4x6xf32>, tensor<1x4x6xf32>) -> tensor<1x4x6xf32>
+  return %y : tensor<1x4x6xf32>
+}
