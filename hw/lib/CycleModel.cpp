@@ -3,6 +3,7 @@
 #include "mamba2/hw/Overlay.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace mamba2::hw {
 
@@ -49,20 +50,12 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
 }
 
 uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  if (u.rows == 0)
-    return 0;
-  // DRAM moves whole bursts: a row costs its bytes rounded up to the AXI beat.
-  uint64_t beat = b.axiBits / 8;
-  uint64_t bytes = uint64_t(u.rows) * ceilDiv(u.rowb, beat) * beat;
-  double perCycle = b.dramBytesPerCycle();
-  uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
-  // each row starts a new burst: at least one cycle per row on each AXI port
-  return std::max<uint64_t>(cycles, ceilDiv(u.rows, b.axiPorts));
+  return dmaTransferCycles(u.rows, u.rowb, b);
 }
 
-uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  uint64_t lk = u.isInt4() ? 2 * b.matK : b.matK;
-  uint64_t fill = kSpadLatency * 2 + kMulDepth + log2u(lk);
+uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
+  uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  uint64_t fill = matmulFill(lk);
   if (!u.isGrouped())
     return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) + fill;
   // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
@@ -78,6 +71,44 @@ uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
 }
 
 } // namespace
+
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  DmaCost c;
+  if (rows == 0 || rowBytes == 0)
+    return c;
+  const uint64_t beat = b.axiBits / 8;
+  // A burst is one stripe (the board's stripe_bytes: at most one AXI4 burst, 256 beats and
+  // 4 KiB); consecutive stripes go to consecutive ports.
+  const uint64_t burstBeats = std::max<uint64_t>(1, b.stripeBytes / beat);
+  const uint64_t rowBeats = ceilDiv(rowBytes, beat);
+  c.beats = rows * rowBeats;
+  c.bursts = rows * ceilDiv(rowBeats, burstBeats);
+  // Bursts are dealt to the ports in turn (the striping of the data over the ports): a transfer
+  // of fewer bursts than ports uses only as many ports.
+  c.ports = std::min<uint64_t>(b.axiPorts, c.bursts);
+  const double clockGHz = b.clockMhz / 1e3;
+  // One port: at most one beat per cycle, its achievable bandwidth, and by Little's law at most
+  // `outstanding` bursts per DRAM latency.
+  const double latencyCycles = std::max(1.0, b.dramLatencyNs * clockGHz);
+  const double avgBurstBytes = double(c.beats * beat) / double(c.bursts);
+  const double port = std::min({double(beat), b.portAchievableGBps / clockGHz,
+                                b.portOutstanding * avgBurstBytes / latencyCycles});
+  // All ports together: at most the DRAM's achievable bandwidth.
+  c.bytesPerCycle = std::min(double(c.ports) * port, b.dramAchievableGBps / clockGHz);
+  // Whole beats: the data phase moves every beat of every row; each burst also needs its
+  // address cycle on its port.
+  const uint64_t data = uint64_t(std::ceil(double(c.beats * beat) / c.bytesPerCycle - 1e-9));
+  c.cycles = std::max<uint64_t>(data, ceilDiv(c.bursts, c.ports));
+  return c;
+}
+
+uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  return dmaCost(rows, rowBytes, b).cycles;
+}
+
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+
+uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &b) {

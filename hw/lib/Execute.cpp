@@ -104,19 +104,14 @@ std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
   if (!e.empty())
     return e;
   uint64_t b = 0, o = 0;
+  // One case per board description (target/boards/*.toml): each its own unit sizes.
   switch (board.id) {
-  case 0:
-    e = run<BoardCfg<0>>(is, mem, ucode, b, o);
+#define MAMBA2_BOARD_CASE(id, B)                                                                   \
+  case id:                                                                                         \
+    e = run<BoardCfg<id>>(is, mem, ucode, b, o);                                                   \
     break;
-  case 1:
-    e = run<BoardCfg<1>>(is, mem, ucode, b, o);
-    break;
-  case 2:
-    e = run<BoardCfg<2>>(is, mem, ucode, b, o);
-    break;
-  case 3:
-    e = run<BoardCfg<3>>(is, mem, ucode, b, o);
-    break;
+    MAMBA2_TARGET_BOARDS(MAMBA2_BOARD_CASE)
+#undef MAMBA2_BOARD_CASE
   default:
     return "no HLS configuration for board id " + std::to_string(board.id);
   }

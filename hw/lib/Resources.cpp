@@ -5,6 +5,7 @@
 
 #include "mamba2/isa/Encoding.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mamba2::hw {
@@ -19,10 +20,14 @@ constexpr double kUramWidthBits = 72, kBramWidthBits = 72;
 
 ResourceEstimate estimateResources(const BoardConfig &c) {
   ResourceEstimate est;
-  const double macsPerDsp = c.int8MacsPerDsp();
-  // Matrix unit: matK*matN int8 MACs per cycle (int4 reuses them two per lane).
+  // Matrix unit: matK*matN int8 x int8 MACs per cycle, or 2*matK*matN int4 x int8 MACs (two
+  // nibbles per lane, activations int8): int4 x int8 packs no tighter than int8 x int8 on a DSP
+  // (target::macsPerDsp), so the int4 mode's doubled lanes take their own DSPs. The same rates
+  // as the cycle model, which charges int4 at 2*matK products per dot product per cycle.
   ResourceLine mat{"matrix unit"};
-  mat.dsp = std::ceil(c.matK * c.matN / macsPerDsp);
+  const double int8Lanes = double(c.matK) * c.matN, int4Lanes = double(c.matKInt4()) * c.matN;
+  mat.dsp = std::max(std::ceil(int8Lanes / c.macsPerDsp(target::MacKind::W8A8)),
+                     std::ceil(int4Lanes / c.macsPerDsp(target::MacKind::W4A8)));
   mat.lut = 40.0 * c.matK * c.matN + 1500.0 * c.matN; // int4 unpack, accumulators, adder trees
   est.lines.push_back(mat);
   // Group scaling (gmm8 / gmm4): scaleLanes() 32x32 multipliers (3 DSP slices each) with the

@@ -1,5 +1,5 @@
 // HLS top of the overlay: `mamba2_overlay`, one kernel with an m_axi port per memory and an
-// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (config/boards.def).
+// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (target/boards/*.toml).
 //
 // Decoupled units, VTA-style. Six processes: fetch (control: registers, hardware loops, halt,
 // the ctrl slot's tokens) and the load, store, matrix, vector and SSM units. Fetch binds each

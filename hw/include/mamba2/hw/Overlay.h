@@ -57,4 +57,20 @@ SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &board);
 
+/// The cycle model's cost of one DMA transfer of `rows` rows of `rowBytes` bytes (a load2d /
+/// store2d micro-op): whole AXI beats per row, split into bursts of the board's stripe size,
+/// the bursts dealt in turn to the board's ports. docs/overlay.md gives the formula.
+struct DmaCost {
+  uint64_t beats = 0, bursts = 0, ports = 0; // ports the transfer uses
+  double bytesPerCycle = 0;                  // its streaming rate over those ports
+  uint64_t cycles = 0;                       // data phase, without the DRAM latency
+};
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+/// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
+/// The fill of the matrix pipeline for `lanesK` products per dot product: scratchpad read and
+/// write latency, the multiplier depth, the adder tree.
+uint64_t matmulFill(uint64_t lanesK);
+
 } // namespace mamba2::hw

@@ -1,0 +1,134 @@
+// Closed-form tests of the cycle model (hw/lib/CycleModel.cpp): each cost against its formula,
+// written out here from the board description rather than read back from the model.
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/isa/Asm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mamba2;
+
+namespace {
+
+const hw::BoardConfig &board(const char *name) { return *hw::findBoard(name); }
+
+// One port's sustained bytes per cycle: one beat, and its achievable bandwidth.
+double portBytesPerCycle(const hw::BoardConfig &b) {
+  return std::min(b.axiBits / 8.0, b.portAchievableGBps * 1e3 / b.clockMhz);
+}
+
+isa::UopArgs matmul(unsigned m, unsigned k, unsigned n, bool int4) {
+  isa::UopArgs u;
+  u.op = int4 ? isa::UopCode::Mm4 : isa::UopCode::Mm8;
+  u.m = m;
+  u.k = k;
+  u.n = n;
+  return u;
+}
+
+unsigned log2u(unsigned v) { return unsigned(std::ceil(std::log2(double(v)))); }
+
+} // namespace
+
+// A DMA of N contiguous bytes over P ports: N / stripe bursts dealt to the ports in turn, each
+// port one beat per cycle at most its achievable bandwidth, all of them at most the DRAM's.
+TEST(CycleModel, DmaOfNBytesOverPPorts) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t n = uint64_t(1) << 20; // 1 MiB: at least 256 bursts, more than any P
+    const double rate =
+        std::min(b.axiPorts * portBytesPerCycle(b), b.dramAchievableGBps * 1e3 / b.clockMhz);
+    hw::DmaCost c = hw::dmaCost(1, n, b);
+    EXPECT_EQ(c.ports, b.axiPorts) << b.name;
+    EXPECT_EQ(c.bursts, n / b.stripeBytes) << b.name;
+    EXPECT_EQ(c.cycles, uint64_t(std::ceil(double(n) / rate))) << b.name;
+    // never above width x clock x ports
+    EXPECT_LE(double(n) / double(c.cycles), b.axiPorts * b.axiBits / 8.0) << b.name;
+  }
+  // U280: 32 ports x 13 GB/s = 416 GB/s = 1664 B/cycle at 250 MHz.
+  EXPECT_EQ(hw::dmaTransferCycles(1, uint64_t(1) << 20, board("u280")), 631u); // 1048576 / 1664
+  // KV260: 2 x 128-bit ports at 250 MHz carry 8 GB/s, below the DDR's 16.3.
+  EXPECT_EQ(hw::dmaTransferCycles(1, uint64_t(1) << 20, board("kv260")), 32768u); // / 32 B
+}
+
+TEST(CycleModel, SmallTransferUsesOnlyThePortsItsBurstsReach) {
+  const hw::BoardConfig &u = board("u280");
+  // 128 bytes: two 64-byte beats, one 256-byte stripe, one port at 13 GB/s = 52 B/cycle.
+  hw::DmaCost c = hw::dmaCost(1, 128, u);
+  EXPECT_EQ(c.beats, 2u);
+  EXPECT_EQ(c.ports, 1u);
+  EXPECT_EQ(c.cycles, 3u); // ceil(128 / 52)
+  // 2 KiB: eight stripes on eight ports: ceil(2048 / (8 x 52)) = 5.
+  EXPECT_EQ(hw::dmaCost(1, 2048, u).ports, 8u);
+  EXPECT_EQ(hw::dmaTransferCycles(1, 2048, u), 5u);
+  // A row is whole beats: 65 bytes move two beats.
+  EXPECT_EQ(hw::dmaCost(1, 65, u).beats, 2u);
+  // 64 rows of 64 bytes: 64 one-beat bursts over 32 ports, at least one address cycle per
+  // burst on each port: max(ceil(4096 / 1664), 64 / 32) = 3.
+  EXPECT_EQ(hw::dmaTransferCycles(64, 64, u), 3u);
+  // Rows of one byte still move a whole beat each.
+  EXPECT_EQ(hw::dmaCost(100, 1, u).beats, 100u);
+}
+
+TEST(CycleModel, OutstandingRequestsBoundAPortByLittlesLaw) {
+  // With one request in flight a port moves one burst per DRAM latency: rows of one 64-byte
+  // beat (one burst each) then move 64 bytes per 37.5 cycles per port.
+  hw::BoardConfig b = board("u280");
+  b.portOutstanding = 1;
+  const double latency = b.dramLatencyNs * b.clockMhz / 1e3; // 37.5 cycles
+  const uint64_t rows = 2048;
+  hw::DmaCost c = hw::dmaCost(rows, 64, b);
+  EXPECT_EQ(c.ports, 32u);
+  EXPECT_DOUBLE_EQ(c.bytesPerCycle, 32 * 64 / latency);
+  EXPECT_EQ(c.cycles, uint64_t(std::ceil(rows * 64 / (32 * 64 / latency))));
+  // With the board's own 32 outstanding requests the port's achievable bandwidth rules again.
+  EXPECT_DOUBLE_EQ(hw::dmaCost(rows, 64, board("u280")).bytesPerCycle, 32 * 52.0);
+}
+
+// A matrix tile: one row, matN outputs, matK products each: one step plus the pipeline fill.
+TEST(CycleModel, MatrixTile) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t fill = 2 * 2 + 3 + log2u(b.matK); // spad read + write, multiplier, adder tree
+    EXPECT_EQ(hw::matmulFill(b.matK), fill) << b.name;
+    EXPECT_EQ(hw::matmulCycles(matmul(1, b.matK, b.matN, false), b), 1 + fill) << b.name;
+    // int4 weights: twice the products per step (matKInt4 lanes, their own DSPs).
+    EXPECT_EQ(hw::matmulCycles(matmul(1, b.matKInt4(), b.matN, true), b),
+              1 + 2 * 2 + 3 + log2u(b.matKInt4()))
+        << b.name;
+    // M rows x N tiles x K tiles steps.
+    EXPECT_EQ(hw::matmulCycles(matmul(3, 4 * b.matK, 2 * b.matN + 1, false), b), 3u * 3 * 4 + fill)
+        << b.name;
+  }
+}
+
+// The pipeline fill is paid once per micro-op: cycles grow by exactly one per extra step.
+TEST(CycleModel, PipelineFill) {
+  const hw::BoardConfig &b = board("kv260");
+  uint64_t one = hw::matmulCycles(matmul(1, b.matK, b.matN, false), b);
+  for (unsigned m = 2; m <= 8; ++m)
+    EXPECT_EQ(hw::matmulCycles(matmul(m, b.matK, b.matN, false), b), one + (m - 1));
+  EXPECT_EQ(one - 1, hw::matmulFill(b.matK));
+}
+
+// A program that loads across all ports streams at >= 90 % of the board's sustained bandwidth
+// (its ports' and its DRAM's) and never above width x clock x ports.
+TEST(CycleModel, StreamingProgramReachesTheBoardsBandwidth) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t chunk = 256 * 1024, chunks = 16;
+    std::string s = ".target " + std::string(b.name) + "\n.region const " +
+                    std::to_string(chunk * chunks) + "\n.entry main\n";
+    for (uint64_t i = 0; i < chunks; ++i)
+      s += "{ load.dma region=const dram=" + std::to_string(i * chunk) +
+           " rows=64 rowb=4096 stride=4096 }\n";
+    s += "{ ctrl.halt }\n";
+    isa::Program p = isa::assemble(s, "stream.s");
+    isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
+    hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
+    ASSERT_EQ(r.error, "") << b.name;
+    const double gbps = double(chunk * chunks) / double(r.cycles) * b.clockMhz / 1e3;
+    EXPECT_GE(gbps, 0.9 * b.streamGBps()) << b.name;
+    EXPECT_LE(gbps, b.streamGBps() + 1e-9) << b.name;
+    EXPECT_LE(gbps, b.axiPorts * b.portWidthGBps()) << b.name;
+  }
+}
