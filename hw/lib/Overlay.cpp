@@ -1,6 +1,7 @@
 // Functional mode: the serial order (isa::interpret) on the HLS datapaths.
 // Cycle mode: a fetch unit dispatching bundles into per-unit queues, units starting when their
 // token is there, DMA engines sharing the DRAM, time advancing from event to event.
+// Timing mode: the cycle mode without the datapaths (the same checks, counts and cycles).
 #include "mamba2/hw/Overlay.h"
 
 #include <algorithm>
@@ -117,7 +118,9 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         if (is.wen)
           --sems[is.wsem];
         UnitCounters &c = r.units[u];
-        std::string err = executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
+        std::string err = opt.mode == SimMode::Timing
+                              ? countIssue(is, mem, p.ucode, &c.bytes, &c.ops)
+                              : executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
         if (!err.empty())
           return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] +
                       " unit: " + err),

@@ -36,7 +36,7 @@ constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than a
 
 } // namespace
 
-std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board) {
+std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board) {
   flatbuffers::FlatBufferBuilder fb(1024);
   auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion,
                                   board.spadBytes(), isa::kUcodeWords, isa::kNumSems);
@@ -65,7 +65,7 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   return out;
 }
 
-std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
+std::string validateProgram(const isa::Program &p, const target::Board &board,
                             uint64_t maxWalkBundles) {
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
@@ -214,9 +214,10 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   if (board != boardName)
     return fail("header names board '" + std::string(boardName) +
                 "' but the target section names '" + board + "' (target)");
-  r.board = opt.board ? opt.board : hw::findBoard(board);
+  r.board = opt.board ? opt.board : target::findBoard(board);
   if (!r.board)
-    return fail("unknown target board '" + board + "' (known: " + hw::boardNames() + ") (target)");
+    return fail("unknown target board '" + board + "' (known: " + target::boardNames() +
+                ") (target)");
   if (board != r.board->name)
     return fail("program is built for board '" + board + "', this device is '" + r.board->name +
                 "' (target)");

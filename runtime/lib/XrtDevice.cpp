@@ -19,12 +19,12 @@ namespace {
 
 class XrtDevice : public Device {
 public:
-  XrtDevice(const hw::BoardConfig &b, xrt::device dev, const xrt::uuid &uuid, unsigned index)
+  XrtDevice(const target::Board &b, xrt::device dev, const xrt::uuid &uuid, unsigned index)
       : board_(b), dev_(std::move(dev)), kernel_(dev_, uuid, "mamba2_overlay"), index_(index) {}
   std::string describe() const override {
     return "xrt:" + std::to_string(index_) + " (" + board_.name + ")";
   }
-  const hw::BoardConfig &board() const override { return board_; }
+  const target::Board &board() const override { return board_; }
 
   std::string load(const isa::Program &p) override {
     prog_ = p;
@@ -97,7 +97,7 @@ private:
     bo.sync(XCL_BO_SYNC_BO_TO_DEVICE);
     return bo;
   }
-  hw::BoardConfig board_;
+  target::Board board_;
   xrt::device dev_;
   xrt::kernel kernel_;
   unsigned index_;
@@ -108,7 +108,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin,
+std::unique_ptr<Device> makeXrtDevice(const target::Board &board, const std::string &xclbin,
                                       unsigned index, std::string &error) {
   try {
     xrt::device dev(index);
@@ -124,7 +124,7 @@ std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::s
 
 #else
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &, const std::string &, unsigned,
+std::unique_ptr<Device> makeXrtDevice(const target::Board &, const std::string &, unsigned,
                                       std::string &error) {
   error = "this build has no XRT support (libxrt-dev was not found at configure time); use "
           "--device sim";

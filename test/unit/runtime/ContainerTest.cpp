@@ -10,7 +10,7 @@ using namespace mamba2;
 
 namespace {
 
-const hw::BoardConfig &kv260() { return *hw::findBoard("kv260"); }
+const target::Board &kv260() { return *target::findBoard("kv260"); }
 
 std::vector<uint8_t> build(const std::string &text) {
   return runtime::writeContainer(isa::assemble(text, "t.s"), kv260());
@@ -73,7 +73,7 @@ TEST(Container, HeaderErrors) {
 TEST(Container, TargetErrors) {
   std::vector<uint8_t> good = build(test::kAllUnits);
   runtime::LoadOptions other;
-  other.board = hw::findBoard("u280");
+  other.board = target::findBoard("u280");
   EXPECT_EQ(loadError(good, other),
             "program is built for board 'kv260', this device is 'u280' (target)");
   auto f = good;

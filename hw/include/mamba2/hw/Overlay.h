@@ -15,6 +15,11 @@ namespace mamba2::hw {
 std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
                          const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
                          uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
+/// The same checks and counts as executeIssue without running the datapaths: memory is not
+/// touched. Checks that read data (a pwl table's size from its header) are skipped.
+std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
+                       const std::vector<isa::UopWord> &ucode, uint64_t *bytes = nullptr,
+                       uint64_t *ops = nullptr);
 
 struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
@@ -32,7 +37,11 @@ struct TraceEvent {
   std::string name; // slot.op
 };
 
-enum class SimMode { Functional, Cycle };
+/// Functional: serial order, values. Cycle: the decoupled machine with its cycle model, values.
+/// Timing: the cycle model alone (counts cycles, computes no values; the same cycle counts and
+/// counters as Cycle for programs whose control does not depend on data, which no ISA control
+/// operation does).
+enum class SimMode { Functional, Cycle, Timing };
 
 struct SimOptions {
   SimMode mode = SimMode::Functional;
