@@ -78,9 +78,9 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
       case isa::Slot::Store: {
         DmaArgs a{o.dst, o.src1, o.rows, o.rowb, o.stride};
         if (u.op == isa::UopCode::Load2d)
-          dma_load(spad, mem.dram[u.region].data(), a);
+          dma_load<Cfg>(spad, mem.dram[u.region].data(), a);
         else if (u.op == isa::UopCode::Store2d)
-          dma_store(spad, mem.dram[u.region].data(), a);
+          dma_store<Cfg>(spad, mem.dram[u.region].data(), a);
         bytes += uint64_t(u.rows) * u.rowb;
         break;
       }

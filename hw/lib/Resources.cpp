@@ -98,4 +98,18 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   return est;
 }
 
+std::vector<SpadDemand> spadDemand(const BoardConfig &c) {
+  const double beat = c.axiBits / 8.0;
+  return {
+      {"load DMA", beat, "one AXI beat written"},
+      {"store DMA", beat, "one AXI beat read"},
+      {"matrix", double(c.matN) * c.matK + c.matKInt4(),
+       "mat_n x mat_k weight bytes + 2 mat_k int8 activations"},
+      {"vector", 12.0 * c.vecLanes, "two int32 operands read, one written per lane"},
+      {"SSM", 16.0 * c.ssmLanes, "three int32 operands read, one written per lane"},
+  };
+}
+
+double spadSupply(const BoardConfig &c) { return 2.0 * c.spadBanks(); }
+
 } // namespace mamba2::hw

@@ -43,6 +43,12 @@ for b in boards:
         problems.append(f"{up} estimate: docs say {[g[0], g[2], g[4], g[6]]}, mamba2-resources says {list(total.groups())}")
     if not total:
         problems.append(f"mamba2-resources printed no total for {b['name']}")
+demand = subprocess.run([tool, "--demand"], capture_output=True, text=True).stdout.strip()
+if not demand:
+    problems.append("mamba2-resources --demand printed nothing")
+for row in demand.splitlines():
+    if row not in doc:
+        problems.append(f"docs/overlay.md lacks the demand row '{row}' (mamba2-resources --demand)")
 for p in problems:
     print(f"check_docs: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)

@@ -7,11 +7,21 @@ import sys
 hw = sys.argv[1]
 src = open(f"{hw}/top/overlay_top.cpp").read()
 problems = []
-m = re.search(r'extern "C" void (\w+)\(([^)]*)\)', src)
+# The top's name and parameters: target/include/mamba2/target/KernelArgs.h, which the top
+# declares itself with and the XRT backend indexes by its enum.
+kargs = open(f"{hw}/../target/include/mamba2/target/KernelArgs.h").read()
+m = re.search(r"#define MAMBA2_OVERLAY_SIGNATURE\(BYTE, U32\)\s*\\\s*(\w+)\(([^)]*)\)", kargs)
 if not m:
-    sys.exit("check_scripts: no extern \"C\" top function in top/overlay_top.cpp")
-top, params = m.group(1), m.group(2)
-ports = [p.split()[-1].lstrip("*") for p in params.split(",")]
+    sys.exit("check_scripts: no MAMBA2_OVERLAY_SIGNATURE in target/KernelArgs.h")
+top = m.group(1)
+ports = [p.replace("\\", " ").split()[-1].lstrip("*") for p in m.group(2).split(",")]
+if 'extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32)' not in src:
+    sys.exit("check_scripts: top/overlay_top.cpp does not declare itself with MAMBA2_OVERLAY_SIGNATURE")
+if f'#define MAMBA2_KERNEL_NAME "{top}"' not in kargs:
+    sys.exit(f"check_scripts: MAMBA2_KERNEL_NAME is not the signature's name '{top}'")
+enum = re.findall(r"^\s*(kArg\w+),\s*//\s*(\w+)", kargs, re.M)
+if [p for _, p in enum] != ports:
+    sys.exit(f"check_scripts: KernelArg order {[p for _, p in enum]} differs from the signature {ports}")
 bundles = set(re.findall(r"bundle = (\w+)", src))
 pragma_ports = set(re.findall(r"INTERFACE \w+ port = (\w+)", src))
 for p in ports:
@@ -24,6 +34,8 @@ if "#pragma HLS DATAFLOW" not in src:
 for proc in ["fetch_proc("] + [f"unit_proc<{i}>(" for i in range(1, 6)]:
     if proc not in src:
         problems.append(f"top/overlay_top.cpp does not instantiate the process {proc.rstrip('(')}")
+if "#pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks" not in src:
+    problems.append("top/overlay_top.cpp does not partition the scratchpad into Cfg::SPAD_BANKS banks")
 if "#pragma HLS SHARED variable = spad" not in src:
     problems.append("top/overlay_top.cpp does not share the scratchpad between its processes")
 hls = open(f"{hw}/scripts/hls.tcl").read()
@@ -52,8 +64,8 @@ for table in ("array set ids", "array set parts", "array set mhz"):
 if "$ids($board)" not in hls or "$parts($board)" not in hls or "$mhz($board)" not in hls:
     problems.append("hls.tcl does not take the board id, part and clock from the generated table")
 xrt = open(f"{hw}/../runtime/lib/XrtDevice.cpp").read()
-if f'"{top}"' not in xrt:
-    problems.append(f"runtime/lib/XrtDevice.cpp does not open kernel '{top}'")
+if "MAMBA2_KERNEL_NAME" not in xrt or re.search(r"group_id\(\d", xrt) or re.search(r"set_arg\(\d", xrt):
+    problems.append("runtime/lib/XrtDevice.cpp must open MAMBA2_KERNEL_NAME and index arguments by KernelArg")
 for p in problems:
     print(f"check_scripts: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)

@@ -12,6 +12,8 @@ TEST(Board, HlsConfigMatchesHostConfig) {
   EXPECT_EQ(BoardCfg<2>::MAT_K, findBoard("u280")->matK);
   EXPECT_EQ(BoardCfg<3>::SPAD_BYTES, findBoard("kv260")->spadBytes());
   EXPECT_EQ(BoardCfg<0>::AXI_PORTS, findBoard("vc709")->axiPorts);
+  EXPECT_EQ(BoardCfg<2>::SPAD_BANKS, findBoard("u280")->spadBanks());
+  EXPECT_EQ(BoardCfg<3>::SPAD_BANKS, findBoard("kv260")->spadBanks());
 }
 
 TEST(Resources, EveryShippedConfigurationFits) {

@@ -23,6 +23,10 @@ template <class B> struct BoardUnits {
   static constexpr unsigned long SPAD_BYTES = (unsigned long)B::SPAD_KIB * 1024ul;
   static constexpr unsigned AXI_BITS = B::PORTS_BITS;
   static constexpr unsigned AXI_PORTS = B::PORTS_COUNT;
+  // The scratchpad's cyclic partition: one-byte banks, as many as an AXI beat has bytes, so a
+  // DMA beat of consecutive bytes is served in one cycle at any address (units/Dma.h asserts
+  // it; the top declares the partition).
+  static constexpr unsigned SPAD_BANKS = B::PORTS_BITS / 8;
   static constexpr unsigned QUEUE_DEPTH = B::QUEUE_DEPTH; // per-unit instruction queue
 };
 

@@ -66,6 +66,10 @@ struct Board {
   /// estimator charges for it (macsPerDsp(W4A8)).
   unsigned matKInt4() const { return 2 * matK; }
 
+  /// The scratchpad's cyclic partition into one-byte banks: as many as an AXI beat has bytes
+  /// (HlsConfig.h SPAD_BANKS, the same formula); each bank has two ports.
+  unsigned spadBanks() const { return axiBits / 8; }
+
   uint64_t spadBytes() const { return uint64_t(spadKiB) * 1024; }
   /// One port's width x clock, GB/s: what its wires carry at one beat per cycle.
   double portWidthGBps() const { return axiBits / 8.0 * clockMhz / 1e3; }
