@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace mamba2::hw {
 
@@ -56,8 +57,9 @@ uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
 uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
   uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
   uint64_t fill = matmulFill(lk);
+  const uint64_t s = matmulStepCycles(u, b);
   if (!u.isGrouped())
-    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) + fill;
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) * s + fill;
   // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
   // its matN sums C = ceil(matN / scaleLanes) cycles of the scale multipliers, overlapped with
   // the next group's tiles; a group's hand-off waits for the previous group's scaling. So
@@ -65,7 +67,7 @@ uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
   uint64_t groups = u.group ? u.k / u.group : 0;
   if (groups == 0)
     return fill;
-  uint64_t T = ceilDiv(u.group, lk), C = ceilDiv(b.matN, b.scaleLanes());
+  uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
   uint64_t steps = T + (groups - 1) * std::max(T, C) + C;
   return uint64_t(u.m) * ceilDiv(u.n, b.matN) * steps + fill + kMulDepth;
 }
@@ -107,6 +109,33 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 }
 
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+
+uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of
+  // the tile's weight rows, at the micro-op's first step (row 0, N tile 0, K tile 0; the later
+  // steps move every window by the same amount, and an N tile's rows keep their pitch). Each
+  // bank serves two words per cycle (two ports): the step takes ceil(most words in one bank / 2)
+  // cycles.
+  if (u.m == 0 || u.n == 0 || u.k == 0)
+    return 1;
+  const uint64_t W = BoardConfig::spadWordBytes(), banks = b.spadBanks();
+  const bool int4 = u.isInt4();
+  const uint64_t lk = int4 ? b.matKInt4() : b.matK;
+  const uint64_t pitch = int4 ? u.k / 2 : u.k;                          // weight bytes per row
+  const uint64_t wtile = std::min<uint64_t>(int4 ? lk / 2 : lk, pitch); // per row per step
+  std::vector<uint64_t> load(banks, 0);
+  auto touch = [&](uint64_t addr, uint64_t bytes) {
+    if (bytes == 0)
+      return;
+    for (uint64_t w = addr / W; w <= (addr + bytes - 1) / W; ++w)
+      ++load[w % banks];
+  };
+  touch(uint64_t(std::max<int64_t>(u.src0, 0)), std::min<uint64_t>(lk, u.k));
+  const uint64_t rows = std::min<uint64_t>(b.matN, u.n);
+  for (uint64_t j = 0; j < rows; ++j)
+    touch(uint64_t(std::max<int64_t>(u.src1, 0)) + j * pitch, wtile);
+  return std::max<uint64_t>(1, ceilDiv(*std::max_element(load.begin(), load.end()), 2));
+}
 
 uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 

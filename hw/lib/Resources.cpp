@@ -12,9 +12,7 @@ namespace mamba2::hw {
 
 namespace {
 
-constexpr double kUramBytes = 288.0 * 1024 / 8; // 288 Kb
-constexpr double kBramBytes = 36.0 * 1024 / 8;  // 36 Kb
-constexpr double kUramWidthBits = 72, kBramWidthBits = 72;
+constexpr double kBramBytes = 36.0 * 1024 / 8; // 36 Kb
 
 } // namespace
 
@@ -48,17 +46,16 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   ssm.lut = 1200.0 * c.ssmLanes;
   ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
   est.lines.push_back(ssm);
-  // Scratchpad: capacity, and width for weights (matK*matN bytes/cycle) + activations + lanes.
+  // Scratchpad: spadBanks() banks, one URAM / BRAM36 each (a bank word is the primitive's
+  // 64 data bits), so capacity and width are both served (Board.h). The read/write muxing
+  // routes what the units take per cycle (weights + activations + vector and SSM lanes).
   ResourceLine sp{"scratchpad"};
-  double widthBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
-  if (c.uram) {
-    sp.uram =
-        std::max(std::ceil(c.spadBytes() / kUramBytes), std::ceil(widthBits / kUramWidthBits));
-  } else {
-    sp.bram36 =
-        std::max(std::ceil(c.spadBytes() / kBramBytes), std::ceil(widthBits / kBramWidthBits));
-  }
-  sp.lut = widthBits * 2; // read/write muxing
+  if (c.uram)
+    sp.uram = c.spadBanks();
+  else
+    sp.bram36 = c.spadBanks();
+  const double routedBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
+  sp.lut = routedBits * 2;
   est.lines.push_back(sp);
   // Instruction path: fetch buffer, queues, microcode store and the vector / SSM sequencers
   // (15000 LUT); the micro-op sequencers (address generators for four operands) of the load,
@@ -99,17 +96,16 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
 }
 
 std::vector<SpadDemand> spadDemand(const BoardConfig &c) {
-  const double beat = c.axiBits / 8.0;
   return {
-      {"load DMA", beat, "one AXI beat written"},
-      {"store DMA", beat, "one AXI beat read"},
-      {"matrix", double(c.matN) * c.matK + c.matKInt4(),
+      {"load DMA", double(c.loadSpadDemand()), "one AXI beat written"},
+      {"store DMA", double(c.loadSpadDemand()), "one AXI beat read"},
+      {"matrix", double(c.matrixSpadDemand()),
        "mat_n x mat_k weight bytes + 2 mat_k int8 activations"},
-      {"vector", 12.0 * c.vecLanes, "two int32 operands read, one written per lane"},
-      {"SSM", 16.0 * c.ssmLanes, "three int32 operands read, one written per lane"},
+      {"vector", double(c.vectorSpadDemand()), "two int32 operands read, one written per lane"},
+      {"SSM", double(c.ssmSpadDemand()), "three int32 operands read, one written per lane"},
   };
 }
 
-double spadSupply(const BoardConfig &c) { return 2.0 * c.spadBanks(); }
+double spadSupply(const BoardConfig &c) { return c.spadBytesPerCycle(); }
 
 } // namespace mamba2::hw

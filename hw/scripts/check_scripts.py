@@ -36,6 +36,8 @@ for proc in ["fetch_proc("] + [f"unit_proc<{i}>(" for i in range(1, 6)]:
         problems.append(f"top/overlay_top.cpp does not instantiate the process {proc.rstrip('(')}")
 if "#pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks" not in src:
     problems.append("top/overlay_top.cpp does not partition the scratchpad into Cfg::SPAD_BANKS banks")
+if "#pragma HLS ARRAY_RESHAPE variable = spad cyclic factor = kSpadWord" not in src:
+    problems.append("top/overlay_top.cpp does not make Cfg::SPAD_WORD-byte scratchpad bank words")
 if "#pragma HLS SHARED variable = spad" not in src:
     problems.append("top/overlay_top.cpp does not share the scratchpad between its processes")
 hls = open(f"{hw}/scripts/hls.tcl").read()

@@ -48,7 +48,8 @@ int main(int argc, char **argv) {
       std::string up = b.name;
       for (char &ch : up)
         ch = char(std::toupper(static_cast<unsigned char>(ch)));
-      std::printf("| %s | %u x 1 B, %.0f B/cycle |", up.c_str(), b.spadBanks(), spadSupply(b));
+      std::printf("| %s | %u x %u B, %.0f B/cycle |", up.c_str(), b.spadBanks(),
+                  BoardConfig::spadWordBytes(), spadSupply(b));
       for (const SpadDemand &d : spadDemand(b))
         std::printf(" %.0f%s |", d.bytesPerCycle,
                     d.bytesPerCycle <= spadSupply(b) ? "" : " (over)");

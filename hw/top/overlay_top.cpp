@@ -594,9 +594,13 @@ extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32) {
 #pragma HLS INTERFACE s_axilite port = return
   // clang-format on
   static byte_t spad[Cfg::SPAD_BYTES];
-  // Banked: SPAD_BANKS one-byte banks, cyclic (HlsConfig.h), so a DMA beat is one cycle.
+  // Banked (HlsConfig.h): SPAD_WORD consecutive bytes form one bank word (RESHAPE), and the
+  // words are dealt cyclically to SPAD_BANKS banks (PARTITION), two ports each.
+  [[maybe_unused]] constexpr unsigned kSpadWord = Cfg::SPAD_WORD;
   [[maybe_unused]] constexpr unsigned kSpadBanks = Cfg::SPAD_BANKS;
+#pragma HLS ARRAY_RESHAPE variable = spad cyclic factor = kSpadWord
 #pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks
+#pragma HLS BIND_STORAGE variable = spad type = ram_2p
   static isa::UopWord store[isa::kUcodeWords];
   unsigned nwords = ucode_words > isa::kUcodeWords ? isa::kUcodeWords : unsigned(ucode_words);
 load_ucode:

@@ -1,8 +1,8 @@
 // DMA engines: 2-D strided copies between a DRAM region (an m_axi port on the board) and the
 // scratchpad; scratchpad rows are contiguous. One step per AXI beat: BEAT bytes (the board's
-// port width) move per cycle, the last beat of a row partial. The scratchpad's cyclic partition
-// (SPAD_BANKS one-byte banks, HlsConfig.h) serves a beat of consecutive bytes at any address
-// without a conflict.
+// port width) move per cycle, the last beat of a row partial. The scratchpad's banks
+// (SPAD_BANKS banks of SPAD_WORD-byte words, word-interleaved, HlsConfig.h) serve a beat of
+// consecutive bytes at any address on one port: BEAT / SPAD_WORD + 1 words in as many banks.
 #pragma once
 #include "SpadIo.h"
 
@@ -15,7 +15,8 @@ struct DmaArgs {
 
 template <class Cfg> inline void dma_load(byte_t *spad, const byte_t *region, const DmaArgs &a) {
   constexpr unsigned BEAT = Cfg::AXI_BITS / 8;
-  static_assert(BEAT <= Cfg::SPAD_BANKS, "DMA: a beat per cycle needs BEAT scratchpad banks");
+  static_assert(Cfg::LOAD_DEMAND == BEAT && BEAT / Cfg::SPAD_WORD + 1 <= Cfg::SPAD_BANKS,
+                "DMA: a beat per cycle needs its words in distinct scratchpad banks");
 rows:
   for (unsigned r = 0; r < 4096; ++r) {
     if (r >= a.rows)
@@ -38,7 +39,8 @@ rows:
 
 template <class Cfg> inline void dma_store(const byte_t *spad, byte_t *region, const DmaArgs &a) {
   constexpr unsigned BEAT = Cfg::AXI_BITS / 8;
-  static_assert(BEAT <= Cfg::SPAD_BANKS, "DMA: a beat per cycle needs BEAT scratchpad banks");
+  static_assert(Cfg::LOAD_DEMAND == BEAT && BEAT / Cfg::SPAD_WORD + 1 <= Cfg::SPAD_BANKS,
+                "DMA: a beat per cycle needs its words in distinct scratchpad banks");
 rows:
   for (unsigned r = 0; r < 4096; ++r) {
     if (r >= a.rows)

@@ -16,6 +16,32 @@ TEST(Board, HlsConfigMatchesHostConfig) {
   EXPECT_EQ(BoardCfg<3>::SPAD_BANKS, findBoard("kv260")->spadBanks());
 }
 
+// The scratchpad's bank geometry and the units' demands: the HLS constants (HlsConfig.h) and the
+// host's (target::Board) are the same formulas; every unit's demand is served.
+template <class Cfg> void expectSameBanks(const BoardConfig &b) {
+  EXPECT_EQ(Cfg::SPAD_BANKS, b.spadBanks()) << b.name;
+  EXPECT_EQ(Cfg::SPAD_WORD, BoardConfig::spadWordBytes()) << b.name;
+  EXPECT_EQ(Cfg::SPAD_SUPPLY, b.spadBytesPerCycle()) << b.name;
+  EXPECT_EQ(Cfg::MAT_DEMAND, b.matrixSpadDemand()) << b.name;
+  EXPECT_EQ(Cfg::VEC_DEMAND, b.vectorSpadDemand()) << b.name;
+  EXPECT_EQ(Cfg::SSM_DEMAND, b.ssmSpadDemand()) << b.name;
+  EXPECT_EQ(Cfg::LOAD_DEMAND, b.loadSpadDemand()) << b.name;
+  // capacity: the banks, one primitive deep each, hold the scratchpad
+  EXPECT_GE(uint64_t(b.spadBanks()) * (b.uram ? 32768u : 4096u), b.spadBytes()) << b.name;
+  for (const SpadDemand &d : spadDemand(b))
+    EXPECT_LE(d.bytesPerCycle, spadSupply(b)) << b.name << " " << d.unit;
+}
+
+TEST(Board, ScratchpadBanksServeEveryUnit) {
+  expectSameBanks<BoardCfg<0>>(*findBoard("vc709"));
+  expectSameBanks<BoardCfg<1>>(*findBoard("vck190"));
+  expectSameBanks<BoardCfg<2>>(*findBoard("u280"));
+  expectSameBanks<BoardCfg<3>>(*findBoard("kv260"));
+  // U280: 4 MiB of URAM is 128 primitives; the matrix unit's 4,224 bytes per cycle need 264
+  // banks of 8 bytes with both ports: 512.
+  EXPECT_EQ(findBoard("u280")->spadBanks(), 512u);
+}
+
 TEST(Resources, EveryShippedConfigurationFits) {
   for (const BoardConfig &b : boards()) {
     ResourceEstimate e = estimateResources(b);

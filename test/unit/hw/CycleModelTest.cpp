@@ -96,9 +96,36 @@ TEST(CycleModel, MatrixTile) {
     EXPECT_EQ(hw::matmulCycles(matmul(1, b.matKInt4(), b.matN, true), b),
               1 + 2 * 2 + 3 + log2u(b.matKInt4()))
         << b.name;
-    // M rows x N tiles x K tiles steps.
-    EXPECT_EQ(hw::matmulCycles(matmul(3, 4 * b.matK, 2 * b.matN + 1, false), b), 3u * 3 * 4 + fill)
+    // M rows x N tiles x K tiles steps, each of matmulStepCycles (BankConflict below).
+    const isa::UopArgs big = matmul(3, 4 * b.matK, 2 * b.matN + 1, false);
+    EXPECT_EQ(hw::matmulCycles(big, b), 3u * 3 * 4 * hw::matmulStepCycles(big, b) + fill) << b.name;
+  }
+}
+
+// A bank conflict: weight rows whose pitch is a multiple of the banks' span (banks x word
+// bytes) all fall in the same banks, so a step reads mat_n words from each of those banks, two
+// per cycle: ceil(mat_n / 2) cycles per step. One K tile more per row spreads them over
+// distinct banks (mat_n x mat_k / word <= banks): one cycle per step.
+TEST(CycleModel, BankConflict) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t span = uint64_t(b.spadBanks()) * hw::BoardConfig::spadWordBytes();
+    ASSERT_LE(uint64_t(b.matN) * b.matK, span) << b.name;
+    // Conflicting: K = span; activations in the banks after the weights' first K tile.
+    isa::UopArgs u = matmul(2, unsigned(span), b.matN, false);
+    u.src0 = b.matK;
+    u.src1 = 0;
+    const uint64_t step = (b.matN + 1) / 2;
+    EXPECT_EQ(hw::matmulStepCycles(u, b), step) << b.name;
+    EXPECT_EQ(hw::matmulCycles(u, b), 2 * (span / b.matK) * step + hw::matmulFill(b.matK))
         << b.name;
+    // Spread: K = span + mat_k, activations in the same banks as row 0 (two words per bank).
+    isa::UopArgs v = matmul(2, unsigned(span + b.matK), b.matN, false);
+    EXPECT_EQ(hw::matmulStepCycles(v, b), 1u) << b.name;
+    EXPECT_EQ(hw::matmulCycles(v, b), 2 * (span / b.matK + 1) + hw::matmulFill(b.matK)) << b.name;
+    // Three words in one bank take two cycles: a second activation window over row 0's banks
+    // is not possible in one micro-op, so place row 0 and 1 together with the activations.
+    isa::UopArgs w = matmul(1, unsigned(span), 2, false);
+    EXPECT_EQ(hw::matmulStepCycles(w, b), 2u) << b.name; // act, row 0, row 1 in bank 0..
   }
 }
 

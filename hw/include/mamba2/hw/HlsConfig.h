@@ -23,11 +23,38 @@ template <class B> struct BoardUnits {
   static constexpr unsigned long SPAD_BYTES = (unsigned long)B::SPAD_KIB * 1024ul;
   static constexpr unsigned AXI_BITS = B::PORTS_BITS;
   static constexpr unsigned AXI_PORTS = B::PORTS_COUNT;
-  // The scratchpad's cyclic partition: one-byte banks, as many as an AXI beat has bytes, so a
-  // DMA beat of consecutive bytes is served in one cycle at any address (units/Dma.h asserts
-  // it; the top declares the partition).
-  static constexpr unsigned SPAD_BANKS = B::PORTS_BITS / 8;
-  static constexpr unsigned QUEUE_DEPTH = B::QUEUE_DEPTH; // per-unit instruction queue
+  // Scratchpad bytes each unit reads + writes per cycle at its initiation interval of 1 (the
+  // same formulas as target::Board::*SpadDemand; test/unit/hw/BoardTest.cpp compares them).
+  static constexpr unsigned LOAD_DEMAND = AXI_BITS / 8;             // one beat written
+  static constexpr unsigned MAT_DEMAND = MAT_N * MAT_K + 2 * MAT_K; // weights + int8 act
+  static constexpr unsigned VEC_DEMAND = 12 * VEC_LANES;            // 2 int32 in, 1 out
+  static constexpr unsigned SSM_DEMAND = 16 * SSM_LANES;            // 3 int32 in, 1 out
+  // The scratchpad's banks (target::Board::spadBanks, the same formula): SPAD_BANKS banks of
+  // SPAD_WORD-byte words, word-interleaved (byte a in bank (a / SPAD_WORD) % SPAD_BANKS), two
+  // ports each. A bank word is one URAM / BRAM36 word (72 bits, 64 of data); a bank is one
+  // primitive deep. As many banks as the capacity needs, at least as many as the widest unit
+  // needs with both ports, rounded up to a power of two.
+  static constexpr unsigned SPAD_WORD = 8;
+  static constexpr unsigned long SPAD_PRIM_BYTES = B::BUDGET_URAM > 0 ? 32768ul : 4096ul;
+  static constexpr unsigned long SPAD_BANKS_CAP =
+      (SPAD_BYTES + SPAD_PRIM_BYTES - 1) / SPAD_PRIM_BYTES;
+  static constexpr unsigned MAX_DEMAND = MAT_DEMAND > VEC_DEMAND
+                                             ? (MAT_DEMAND > SSM_DEMAND ? MAT_DEMAND : SSM_DEMAND)
+                                             : (VEC_DEMAND > SSM_DEMAND ? VEC_DEMAND : SSM_DEMAND);
+  static constexpr unsigned long SPAD_BANKS_WIDTH =
+      (MAX_DEMAND + 2 * SPAD_WORD - 1) / (2 * SPAD_WORD);
+  static constexpr unsigned long pow2ceil(unsigned long v) {
+    unsigned long p = 1;
+    while (p < v)
+      p *= 2;
+    return p;
+  }
+  static constexpr unsigned SPAD_BANKS =
+      unsigned(pow2ceil(SPAD_BANKS_CAP > SPAD_BANKS_WIDTH ? SPAD_BANKS_CAP : SPAD_BANKS_WIDTH));
+  /// Bytes per cycle the banks serve: both ports of every bank, a word each.
+  static constexpr unsigned SPAD_SUPPLY = 2 * SPAD_BANKS * SPAD_WORD;
+  static constexpr unsigned SPAD_LANES = SPAD_BANKS * SPAD_WORD; // bytes per port per cycle
+  static constexpr unsigned QUEUE_DEPTH = B::QUEUE_DEPTH;        // per-unit instruction queue
 };
 
 #define MAMBA2_BOARD_CFG(id, B)                                                                    \

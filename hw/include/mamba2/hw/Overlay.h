@@ -78,6 +78,10 @@ DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
 uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
 /// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
+/// Cycles of one K step of a matrix micro-op: the words it reads from the scratchpad (the
+/// activation tile and mat_n weight rows' tiles) counted per bank, two per bank per cycle
+/// (bank conflicts of rows whose pitch maps them to the same banks). 1 when they spread.
+uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// The fill of the matrix pipeline for `lanesK` products per dot product: scratchpad read and
 /// write latency, the multiplier depth, the adder tree.
 uint64_t matmulFill(uint64_t lanesK);

@@ -66,9 +66,34 @@ struct Board {
   /// estimator charges for it (macsPerDsp(W4A8)).
   unsigned matKInt4() const { return 2 * matK; }
 
-  /// The scratchpad's cyclic partition into one-byte banks: as many as an AXI beat has bytes
-  /// (HlsConfig.h SPAD_BANKS, the same formula); each bank has two ports.
-  unsigned spadBanks() const { return axiBits / 8; }
+  /// Scratchpad bytes each unit reads + writes per cycle at its initiation interval of 1
+  /// (HlsConfig.h *_DEMAND, the same formulas): the matrix unit mat_n x mat_k weight bytes
+  /// (int8, or 2 mat_k int4) and 2 mat_k int8 activations (int4 mode); the vector unit two
+  /// int32 operands read and one written per lane; the SSM unit three read and one written.
+  unsigned loadSpadDemand() const { return axiBits / 8; }
+  unsigned matrixSpadDemand() const { return matN * matK + 2 * matK; }
+  unsigned vectorSpadDemand() const { return 12 * vecLanes; }
+  unsigned ssmSpadDemand() const { return 16 * ssmLanes; }
+  /// Bytes of one scratchpad bank word: a URAM / BRAM36 word (72 bits, 64 of data).
+  static constexpr unsigned spadWordBytes() { return 8; }
+  /// The scratchpad's banks (HlsConfig.h SPAD_BANKS, the same formula): as many one-primitive
+  /// banks (URAM 32 KiB, BRAM36 4 KiB) as the capacity needs, at least as many as the widest
+  /// unit needs with both ports of every bank, rounded up to a power of two. Word-interleaved:
+  /// byte a is in bank (a / spadWordBytes()) % spadBanks().
+  unsigned spadBanks() const {
+    const uint64_t prim = uram > 0 ? 32768 : 4096;
+    const uint64_t cap = (spadBytes() + prim - 1) / prim;
+    unsigned need = matrixSpadDemand();
+    need = need > vectorSpadDemand() ? need : vectorSpadDemand();
+    need = need > ssmSpadDemand() ? need : ssmSpadDemand();
+    const uint64_t width = (need + 2 * spadWordBytes() - 1) / (2 * spadWordBytes());
+    uint64_t p = 1;
+    while (p < cap || p < width)
+      p *= 2;
+    return unsigned(p);
+  }
+  /// Bytes per cycle the banks serve: both ports of every bank, one word each.
+  unsigned spadBytesPerCycle() const { return 2 * spadBanks() * spadWordBytes(); }
 
   uint64_t spadBytes() const { return uint64_t(spadKiB) * 1024; }
   /// One port's width x clock, GB/s: what its wires carry at one beat per cycle.
