@@ -137,6 +137,35 @@ uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
   return std::max<uint64_t>(1, ceilDiv(*std::max_element(load.begin(), load.end()), 2));
 }
 
+uint64_t spadWordsPerCycle(isa::Slot slot, const BoardConfig &b) {
+  double bytes = 0;
+  switch (slot) {
+  case isa::Slot::Load:
+  case isa::Slot::Store:
+    bytes = b.dramBytesPerCycle(); // the rate the DMA model streams at
+    break;
+  case isa::Slot::Matrix:
+    bytes = b.matrixSpadDemand();
+    break;
+  case isa::Slot::Vector:
+    bytes = b.vectorSpadDemand();
+    break;
+  case isa::Slot::Ssm:
+    bytes = b.ssmSpadDemand();
+    break;
+  default:
+    return 0;
+  }
+  return uint64_t(std::ceil(bytes / BoardConfig::spadWordBytes() - 1e-9));
+}
+
+uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &b) {
+  // Two ports per bank: 2 x banks words per cycle in all. Units that together need more take
+  // turns (an arbiter per bank port): their cycles stretch by words / (2 x banks).
+  const uint64_t slots = 2 * uint64_t(b.spadBanks());
+  return words <= slots ? cycles : ceilDiv(cycles * words, slots);
+}
+
 uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,

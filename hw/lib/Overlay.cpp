@@ -126,6 +126,18 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
                       " unit: " + err),
                  r;
         uint64_t work = issueCycles(is, p.ucode, board);
+        // Bank conflicts with the units running now: together they may need more words per
+        // cycle than the banks' ports serve; this instruction's cycles then take turns with
+        // theirs (bankShareCycles; the extra cycles count as stalled on memory).
+        uint64_t words = spadWordsPerCycle(is.slot, board);
+        for (unsigned v = 1; v < isa::kNumSlots; ++v)
+          if (v != u && units[v].running)
+            words += spadWordsPerCycle(isa::Slot(v), board);
+        if (work) {
+          const uint64_t shared = bankShareCycles(work, words, board);
+          c.stallMemory += shared - work;
+          work = shared;
+        }
         uint64_t begin = now, lat = 0;
         if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && work) {
           begin = std::max(now, dramFree); // the two DMA engines share the DRAM

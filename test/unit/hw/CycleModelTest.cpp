@@ -129,6 +129,39 @@ TEST(CycleModel, BankConflict) {
   }
 }
 
+// A bank conflict between units: the banks serve 2 x banks words per cycle. On KV260 (32
+// banks, 64 words per cycle) the matrix unit takes 36 words (288 bytes) and the SSM unit 32
+// (16 lanes x 16 bytes): an SSM micro-op that starts while a matmul runs takes turns with it,
+// ceil(cycles * 68 / 64); the extra cycles count as stalled on memory. Alone it takes its own
+// cycles. On U280 (512 banks) the matrix unit (528 words) and the vector unit (192) fit.
+TEST(CycleModel, BankConflictBetweenUnits) {
+  const hw::BoardConfig &kv = board("kv260"), &u280 = board("u280");
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Matrix, kv), 36u);
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Ssm, kv), 32u);
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Load, kv), 4u); // 8 GB/s at 250 MHz: 32 B/cycle
+  EXPECT_EQ(hw::bankShareCycles(100, 64, kv), 100u);
+  EXPECT_EQ(hw::bankShareCycles(100, 68, kv), 107u); // ceil(100 * 68 / 64)
+  EXPECT_EQ(hw::bankShareCycles(100, 528 + 192, u280), 100u);
+  auto ssmCounters = [&](bool withMatmul) {
+    std::string s = ".target kv260\n.entry main\n.uop 0 ssmupd dst=65536 src0=69632 src1=73728 "
+                    "src2=77824 len=64 p0=16\n{ ssm.run ulen=1 iters=1";
+    if (withMatmul)
+      s += " ; matrix.mm8 wgt=8192 acc=32768 m=8 k=1024 n=16";
+    s += " }\n{ ctrl.halt }\n";
+    isa::Program p = isa::assemble(s, "conflict.s");
+    isa::Memory m = isa::Memory::forProgram(p, kv.spadBytes());
+    hw::SimResult r = hw::simulate(p, "main", m, kv, {hw::SimMode::Cycle});
+    EXPECT_EQ(r.error, "");
+    return r.units[unsigned(isa::Slot::Ssm)];
+  };
+  hw::UnitCounters alone = ssmCounters(false), shared = ssmCounters(true);
+  const uint64_t c = alone.busy; // ssmupd P=64, N=16: ceil(64 * 16 / 16) + fill + 1
+  EXPECT_EQ(c, 64u * 16 / kv.ssmLanes + 2 * 2 + 3 + 1);
+  EXPECT_EQ(alone.stallMemory, 0u);
+  EXPECT_EQ(shared.busy, (c * 68 + 63) / 64);
+  EXPECT_EQ(shared.stallMemory, shared.busy - c);
+}
+
 // The pipeline fill is paid once per micro-op: cycles grow by exactly one per extra step.
 TEST(CycleModel, PipelineFill) {
   const hw::BoardConfig &b = board("kv260");

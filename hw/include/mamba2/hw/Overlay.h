@@ -25,7 +25,8 @@ struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
   uint64_t busy = 0;         // cycles executing
   uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine)
+  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine), and
+                             // cycles lost to scratchpad bank conflicts with other units (busy)
   uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
   uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };
@@ -82,6 +83,14 @@ uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// activation tile and mat_n weight rows' tiles) counted per bank, two per bank per cycle
 /// (bank conflicts of rows whose pitch maps them to the same banks). 1 when they spread.
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &board);
+/// Scratchpad words (8 bytes) a unit reads + writes per cycle at its nominal rate: the matrix,
+/// vector and SSM units their demand (Board.h *SpadDemand), a DMA engine the rate the DMA model
+/// streams at (dramBytesPerCycle). 0 for fetch.
+uint64_t spadWordsPerCycle(isa::Slot slot, const BoardConfig &board);
+/// Bank conflicts between units: `cycles` of scratchpad work while the running units together
+/// need `words` words per cycle. The banks serve 2 x banks (two ports each); above that the
+/// units take turns: ceil(cycles * words / (2 x banks)), else `cycles`.
+uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &board);
 /// The fill of the matrix pipeline for `lanesK` products per dot product: scratchpad read and
 /// write latency, the multiplier depth, the adder tree.
 uint64_t matmulFill(uint64_t lanesK);

@@ -19,7 +19,7 @@ struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
   uint64_t busy = 0;         // cycles executing
   uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM ports
+  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM ports, or lost to bank conflicts
   uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
   uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };
