@@ -74,6 +74,28 @@ uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
 
 } // namespace
 
+double crossStackShare(const BoardConfig &b) {
+  // Stripe s goes to port s % P and lives in channel s % C; a port's home stack is the stack of
+  // the channels it sits next to (p * stacks / P), a channel's stack c * stacks / C. Port p
+  // sees the channels c = p (mod gcd(P, C)); the share is over all such (port, channel) pairs.
+  const uint64_t P = b.axiPorts, C = b.memChannels, S = b.memStacks;
+  if (S <= 1 || P == 0 || C == 0)
+    return 0;
+  uint64_t g = P, r = C;
+  while (r) {
+    uint64_t t = g % r;
+    g = r;
+    r = t;
+  }
+  uint64_t pairs = 0, cross = 0;
+  for (uint64_t p = 0; p < P; ++p)
+    for (uint64_t c = p % g; c < C; c += g) {
+      ++pairs;
+      cross += (p * S / P) != (c * S / C);
+    }
+  return double(cross) / double(pairs);
+}
+
 DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
   DmaCost c;
   if (rows == 0 || rowBytes == 0)
@@ -93,8 +115,14 @@ DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
   // `outstanding` bursts per DRAM latency.
   const double latencyCycles = std::max(1.0, b.dramLatencyNs * clockGHz);
   const double avgBurstBytes = double(c.beats * beat) / double(c.bursts);
-  const double port = std::min({double(beat), b.portAchievableGBps / clockGHz,
-                                b.portOutstanding * avgBurstBytes / latencyCycles});
+  double port = std::min({double(beat), b.portAchievableGBps / clockGHz,
+                          b.portOutstanding * avgBurstBytes / latencyCycles});
+  // HBM: the share x of a port's stripes in another stack's channels crosses the lateral
+  // switch at crossStackFraction f of the rate: the port moves its data in (1 - x) + x / f of
+  // the time.
+  const double x = crossStackShare(b);
+  if (x > 0 && b.crossStackFraction > 0)
+    port /= (1 - x) + x / b.crossStackFraction;
   // All ports together: at most the DRAM's achievable bandwidth.
   c.bytesPerCycle = std::min(double(c.ports) * port, b.dramAchievableGBps / clockGHz);
   // Whole beats: the data phase moves every beat of every row; each burst also needs its

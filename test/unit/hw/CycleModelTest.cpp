@@ -86,6 +86,30 @@ TEST(CycleModel, OutstandingRequestsBoundAPortByLittlesLaw) {
   EXPECT_DOUBLE_EQ(hw::dmaCost(rows, 64, board("u280")).bytesPerCycle, 32 * 52.0);
 }
 
+// HBM cross-stack traffic: with one port per pseudo-channel (U280 as shipped) no stripe leaves
+// its port's stack. With 16 ports over the 32 channels, port p reads channels p and p + 16, one
+// of them in the other stack: half its data crosses the lateral switch at half the rate, so the
+// port moves data at 1 / (0.5 + 0.5 / 0.5) = 2/3 of its rate.
+TEST(CycleModel, HbmCrossStackTraffic) {
+  const hw::BoardConfig &u = board("u280");
+  EXPECT_EQ(hw::crossStackShare(u), 0.0);
+  EXPECT_EQ(hw::crossStackShare(board("kv260")), 0.0);
+  hw::BoardConfig half = u;
+  half.axiPorts = 16;
+  EXPECT_DOUBLE_EQ(hw::crossStackShare(half), 0.5);
+  const uint64_t rows = 64, rowBytes = 64 * 1024; // many bursts on every port
+  const double port = portBytesPerCycle(u);
+  EXPECT_DOUBLE_EQ(hw::dmaCost(rows, rowBytes, u).bytesPerCycle,
+                   std::min(32 * port, u.dramBytesPerCycle()));
+  EXPECT_NEAR(hw::dmaCost(rows, rowBytes, half).bytesPerCycle,
+              std::min(16 * port * 2 / 3, half.dramAchievableGBps * 1e3 / half.clockMhz), 1e-9);
+  // Every port on the other stack's channels (a one-port-per-stack layout of two ports, each
+  // reading all 32 channels): half crosses, the same 2/3.
+  hw::BoardConfig two = u;
+  two.axiPorts = 2;
+  EXPECT_DOUBLE_EQ(hw::crossStackShare(two), 0.5);
+}
+
 // A matrix tile: one row, matN outputs, matK products each: one step plus the pipeline fill.
 TEST(CycleModel, MatrixTile) {
   for (const hw::BoardConfig &b : hw::boards()) {

@@ -76,6 +76,10 @@ struct DmaCost {
   uint64_t cycles = 0;                       // data phase, without the DRAM latency
 };
 DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+/// The share of a port's stripes that live in another HBM stack's channels (stripe s on port
+/// s % ports, in channel s % channels): 0 with one stack or one port per channel (U280 as
+/// shipped); that traffic crosses the lateral switch at memory.cross_stack_fraction.
+double crossStackShare(const BoardConfig &board);
 uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
 /// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
