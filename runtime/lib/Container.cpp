@@ -38,8 +38,9 @@ constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than a
 
 std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board) {
   flatbuffers::FlatBufferBuilder fb(1024);
-  auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion,
-                                  board.spadBytes(), isa::kUcodeWords, isa::kNumSems);
+  auto target =
+      m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
+                        isa::kUcodeWords, isa::kNumSems, board.axiPorts, board.stripeBytes);
   std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
   for (unsigned r = 0; r < isa::kNumRegions; ++r)
@@ -229,6 +230,12 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
                 board + " overlay has " + std::to_string(r.board->spadBytes()) + " (target)");
   if (t->ucode_words() != isa::kUcodeWords || t->num_sems() != isa::kNumSems)
     return fail("program assumes a different microcode store or semaphore count (target)");
+  // The stripe layout of the DRAM regions over the m_axi ports must be the board's.
+  if (t->dram_ports() != r.board->axiPorts || t->stripe_bytes() != r.board->stripeBytes)
+    return fail("program stripes DRAM over " + std::to_string(t->dram_ports()) + " ports of " +
+                std::to_string(t->stripe_bytes()) + " bytes, the " + board + " overlay over " +
+                std::to_string(r.board->axiPorts) + " of " + std::to_string(r.board->stripeBytes) +
+                " (target)");
 
   isa::Program &p = r.program;
   p.target = board;

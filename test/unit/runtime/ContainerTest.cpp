@@ -82,6 +82,18 @@ TEST(Container, TargetErrors) {
             "header names board 'u280' but the target section names 'kv260' (target)");
 }
 
+// The stripe layout of the DRAM regions over the m_axi ports is recorded and must be the
+// board's: a program written for another port layout is refused.
+TEST(Container, StripeLayoutIsTheBoards) {
+  target::Board other = kv260();
+  other.axiPorts = 32;
+  other.stripeBytes = 256;
+  std::vector<uint8_t> f = runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), other);
+  EXPECT_EQ(loadError(f), "program stripes DRAM over 32 ports of 256 bytes, the kv260 overlay "
+                          "over 2 of 1024 (target)");
+  EXPECT_EQ(loadError(build(test::kAllUnits)), "");
+}
+
 TEST(Container, OversizedRegionsAreRefusedBeforeAllocation) {
   std::vector<uint8_t> f =
       build(".target kv260\n.region scratch 2000000\n.entry main\n{ ctrl.halt }\n");
