@@ -3,6 +3,8 @@
 #include "mamba2/hw/Overlay.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 namespace mamba2::hw {
 
@@ -49,22 +51,15 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
 }
 
 uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  if (u.rows == 0)
-    return 0;
-  // DRAM moves whole bursts: a row costs its bytes rounded up to the AXI beat.
-  uint64_t beat = b.axiBits / 8;
-  uint64_t bytes = uint64_t(u.rows) * ceilDiv(u.rowb, beat) * beat;
-  double perCycle = b.dramBytesPerCycle();
-  uint64_t cycles = uint64_t(double(bytes) / perCycle + 0.999999);
-  // each row starts a new burst: at least one cycle per row on each AXI port
-  return std::max<uint64_t>(cycles, ceilDiv(u.rows, b.axiPorts));
+  return dmaTransferCycles(u.rows, u.rowb, b);
 }
 
-uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  uint64_t lk = u.isInt4() ? 2 * b.matK : b.matK;
-  uint64_t fill = kSpadLatency * 2 + kMulDepth + log2u(lk);
+uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
+  uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  uint64_t fill = matmulFill(lk);
+  const uint64_t s = matmulStepCycles(u, b);
   if (!u.isGrouped())
-    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) + fill;
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) * s + fill;
   // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
   // its matN sums C = ceil(matN / scaleLanes) cycles of the scale multipliers, overlapped with
   // the next group's tiles; a group's hand-off waits for the previous group's scaling. So
@@ -72,12 +67,134 @@ uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
   uint64_t groups = u.group ? u.k / u.group : 0;
   if (groups == 0)
     return fill;
-  uint64_t T = ceilDiv(u.group, lk), C = ceilDiv(b.matN, b.scaleLanes());
+  uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
   uint64_t steps = T + (groups - 1) * std::max(T, C) + C;
   return uint64_t(u.m) * ceilDiv(u.n, b.matN) * steps + fill + kMulDepth;
 }
 
 } // namespace
+
+double crossStackShare(const BoardConfig &b) {
+  // Stripe s goes to port s % P and lives in channel s % C; a port's home stack is the stack of
+  // the channels it sits next to (p * stacks / P), a channel's stack c * stacks / C. Port p
+  // sees the channels c = p (mod gcd(P, C)); the share is over all such (port, channel) pairs.
+  const uint64_t P = b.axiPorts, C = b.memChannels, S = b.memStacks;
+  if (S <= 1 || P == 0 || C == 0)
+    return 0;
+  uint64_t g = P, r = C;
+  while (r) {
+    uint64_t t = g % r;
+    g = r;
+    r = t;
+  }
+  uint64_t pairs = 0, cross = 0;
+  for (uint64_t p = 0; p < P; ++p)
+    for (uint64_t c = p % g; c < C; c += g) {
+      ++pairs;
+      cross += (p * S / P) != (c * S / C);
+    }
+  return double(cross) / double(pairs);
+}
+
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  DmaCost c;
+  if (rows == 0 || rowBytes == 0)
+    return c;
+  const uint64_t beat = b.axiBits / 8;
+  // A burst is one stripe (the board's stripe_bytes: at most one AXI4 burst, 256 beats and
+  // 4 KiB); consecutive stripes go to consecutive ports.
+  const uint64_t burstBeats = std::max<uint64_t>(1, b.stripeBytes / beat);
+  const uint64_t rowBeats = ceilDiv(rowBytes, beat);
+  c.beats = rows * rowBeats;
+  c.bursts = rows * ceilDiv(rowBeats, burstBeats);
+  // Bursts are dealt to the ports in turn (the striping of the data over the ports): a transfer
+  // of fewer bursts than ports uses only as many ports.
+  c.ports = std::min<uint64_t>(b.axiPorts, c.bursts);
+  const double clockGHz = b.clockMhz / 1e3;
+  // One port: at most one beat per cycle, its achievable bandwidth, and by Little's law at most
+  // `outstanding` bursts per DRAM latency.
+  const double latencyCycles = std::max(1.0, b.dramLatencyNs * clockGHz);
+  const double avgBurstBytes = double(c.beats * beat) / double(c.bursts);
+  double port = std::min({double(beat), b.portAchievableGBps / clockGHz,
+                          b.portOutstanding * avgBurstBytes / latencyCycles});
+  // HBM: the share x of a port's stripes in another stack's channels crosses the lateral
+  // switch at crossStackFraction f of the rate: the port moves its data in (1 - x) + x / f of
+  // the time.
+  const double x = crossStackShare(b);
+  if (x > 0 && b.crossStackFraction > 0)
+    port /= (1 - x) + x / b.crossStackFraction;
+  // All ports together: at most the DRAM's achievable bandwidth.
+  c.bytesPerCycle = std::min(double(c.ports) * port, b.dramAchievableGBps / clockGHz);
+  // Whole beats: the data phase moves every beat of every row; each burst also needs its
+  // address cycle on its port.
+  const uint64_t data = uint64_t(std::ceil(double(c.beats * beat) / c.bytesPerCycle - 1e-9));
+  c.cycles = std::max<uint64_t>(data, ceilDiv(c.bursts, c.ports));
+  return c;
+}
+
+uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  return dmaCost(rows, rowBytes, b).cycles;
+}
+
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+
+uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of
+  // the tile's weight rows, at the micro-op's first step (row 0, N tile 0, K tile 0; the later
+  // steps move every window by the same amount, and an N tile's rows keep their pitch). Each
+  // bank serves two words per cycle (two ports): the step takes ceil(most words in one bank / 2)
+  // cycles.
+  if (u.m == 0 || u.n == 0 || u.k == 0)
+    return 1;
+  const uint64_t W = BoardConfig::spadWordBytes(), banks = b.spadBanks();
+  const bool int4 = u.isInt4();
+  const uint64_t lk = int4 ? b.matKInt4() : b.matK;
+  const uint64_t pitch = int4 ? u.k / 2 : u.k;                          // weight bytes per row
+  const uint64_t wtile = std::min<uint64_t>(int4 ? lk / 2 : lk, pitch); // per row per step
+  std::vector<uint64_t> load(banks, 0);
+  auto touch = [&](uint64_t addr, uint64_t bytes) {
+    if (bytes == 0)
+      return;
+    for (uint64_t w = addr / W; w <= (addr + bytes - 1) / W; ++w)
+      ++load[w % banks];
+  };
+  touch(uint64_t(std::max<int64_t>(u.src0, 0)), std::min<uint64_t>(lk, u.k));
+  const uint64_t rows = std::min<uint64_t>(b.matN, u.n);
+  for (uint64_t j = 0; j < rows; ++j)
+    touch(uint64_t(std::max<int64_t>(u.src1, 0)) + j * pitch, wtile);
+  return std::max<uint64_t>(1, ceilDiv(*std::max_element(load.begin(), load.end()), 2));
+}
+
+uint64_t spadWordsPerCycle(isa::Slot slot, const BoardConfig &b) {
+  double bytes = 0;
+  switch (slot) {
+  case isa::Slot::Load:
+  case isa::Slot::Store:
+    bytes = b.dramBytesPerCycle(); // the rate the DMA model streams at
+    break;
+  case isa::Slot::Matrix:
+    bytes = b.matrixSpadDemand();
+    break;
+  case isa::Slot::Vector:
+    bytes = b.vectorSpadDemand();
+    break;
+  case isa::Slot::Ssm:
+    bytes = b.ssmSpadDemand();
+    break;
+  default:
+    return 0;
+  }
+  return uint64_t(std::ceil(bytes / BoardConfig::spadWordBytes() - 1e-9));
+}
+
+uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &b) {
+  // Two ports per bank: 2 x banks words per cycle in all. Units that together need more take
+  // turns (an arbiter per bank port): their cycles stretch by words / (2 x banks).
+  const uint64_t slots = 2 * uint64_t(b.spadBanks());
+  return words <= slots ? cycles : ceilDiv(cycles * words, slots);
+}
+
+uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &b) {

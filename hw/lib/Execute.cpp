@@ -45,7 +45,7 @@ uint64_t uopOps(const isa::UopArgs &u) {
   return u.len;
 }
 
-template <class Cfg>
+template <class Cfg, bool Compute>
 std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
                 uint64_t &bytes, uint64_t &ops) {
   byte_t *spad = mem.spad.data();
@@ -55,7 +55,8 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
     for (uint32_t i = 0; i < is.run.ulen; ++i) {
       isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
       std::string e = isa::checkUopRanges(u, lim);
-      if (e.empty() && (u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
+      if (Compute && e.empty() && (u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) &&
+          u.len) {
         PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
         e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), mem.spad.size());
       }
@@ -63,15 +64,23 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
         e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
       if (!e.empty())
         return is.inlineUop ? e : is.where(i) + ", iteration " + std::to_string(it) + ": " + e;
+      if (!Compute) {
+        if (u.isDma())
+          bytes += uint64_t(u.rows) * u.rowb;
+        else if (u.isMatrix())
+          bytes += u.isInt4() ? uint64_t(u.n) * (u.k / 2) : uint64_t(u.n) * u.k;
+        ops += uopOps(u);
+        continue;
+      }
       const UopOperands o = operands(u);
       switch (is.slot) {
       case isa::Slot::Load:
       case isa::Slot::Store: {
         DmaArgs a{o.dst, o.src1, o.rows, o.rowb, o.stride};
         if (u.op == isa::UopCode::Load2d)
-          dma_load(spad, mem.dram[u.region].data(), a);
+          dma_load<Cfg>(spad, mem.dram[u.region].data(), a);
         else if (u.op == isa::UopCode::Store2d)
-          dma_store(spad, mem.dram[u.region].data(), a);
+          dma_store<Cfg>(spad, mem.dram[u.region].data(), a);
         bytes += uint64_t(u.rows) * u.rowb;
         break;
       }
@@ -104,22 +113,33 @@ std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
   if (!e.empty())
     return e;
   uint64_t b = 0, o = 0;
+  // One case per board description (target/boards/*.toml): each its own unit sizes.
   switch (board.id) {
-  case 0:
-    e = run<BoardCfg<0>>(is, mem, ucode, b, o);
+#define MAMBA2_BOARD_CASE(id, B)                                                                   \
+  case id:                                                                                         \
+    e = run<BoardCfg<id>, true>(is, mem, ucode, b, o);                                             \
     break;
-  case 1:
-    e = run<BoardCfg<1>>(is, mem, ucode, b, o);
-    break;
-  case 2:
-    e = run<BoardCfg<2>>(is, mem, ucode, b, o);
-    break;
-  case 3:
-    e = run<BoardCfg<3>>(is, mem, ucode, b, o);
-    break;
+    MAMBA2_TARGET_BOARDS(MAMBA2_BOARD_CASE)
+#undef MAMBA2_BOARD_CASE
   default:
     return "no HLS configuration for board id " + std::to_string(board.id);
   }
+  if (bytes)
+    *bytes += b;
+  if (ops)
+    *ops += o;
+  return e;
+}
+
+std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
+                       const std::vector<isa::UopWord> &ucode, uint64_t *bytes, uint64_t *ops) {
+  std::string e = isa::checkIssue(is, mem.limits(), ucode);
+  if (!e.empty())
+    return e;
+  uint64_t b = 0, o = 0;
+  // No datapath runs (memory is only read for its limits); any board's sizes serve the
+  // sequencer.
+  e = run<BoardCfg<0>, false>(is, const_cast<isa::Memory &>(mem), ucode, b, o);
   if (bytes)
     *bytes += b;
   if (ops)

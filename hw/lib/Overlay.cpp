@@ -1,6 +1,7 @@
 // Functional mode: the serial order (isa::interpret) on the HLS datapaths.
 // Cycle mode: a fetch unit dispatching bundles into per-unit queues, units starting when their
 // token is there, DMA engines sharing the DRAM, time advancing from event to event.
+// Timing mode: the cycle mode without the datapaths (the same checks, counts and cycles).
 #include "mamba2/hw/Overlay.h"
 
 #include <algorithm>
@@ -117,12 +118,26 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         if (is.wen)
           --sems[is.wsem];
         UnitCounters &c = r.units[u];
-        std::string err = executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
+        std::string err = opt.mode == SimMode::Timing
+                              ? countIssue(is, mem, p.ucode, &c.bytes, &c.ops)
+                              : executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
         if (!err.empty())
           return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] +
                       " unit: " + err),
                  r;
         uint64_t work = issueCycles(is, p.ucode, board);
+        // Bank conflicts with the units running now: together they may need more words per
+        // cycle than the banks' ports serve; this instruction's cycles then take turns with
+        // theirs (bankShareCycles; the extra cycles count as stalled on memory).
+        uint64_t words = spadWordsPerCycle(is.slot, board);
+        for (unsigned v = 1; v < isa::kNumSlots; ++v)
+          if (v != u && units[v].running)
+            words += spadWordsPerCycle(isa::Slot(v), board);
+        if (work) {
+          const uint64_t shared = bankShareCycles(work, words, board);
+          c.stallMemory += shared - work;
+          work = shared;
+        }
         uint64_t begin = now, lat = 0;
         if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && work) {
           begin = std::max(now, dramFree); // the two DMA engines share the DRAM

@@ -5,24 +5,27 @@
 
 #include "mamba2/isa/Encoding.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mamba2::hw {
 
 namespace {
 
-constexpr double kUramBytes = 288.0 * 1024 / 8; // 288 Kb
-constexpr double kBramBytes = 36.0 * 1024 / 8;  // 36 Kb
-constexpr double kUramWidthBits = 72, kBramWidthBits = 72;
+constexpr double kBramBytes = 36.0 * 1024 / 8; // 36 Kb
 
 } // namespace
 
 ResourceEstimate estimateResources(const BoardConfig &c) {
   ResourceEstimate est;
-  const double macsPerDsp = c.int8MacsPerDsp();
-  // Matrix unit: matK*matN int8 MACs per cycle (int4 reuses them two per lane).
+  // Matrix unit: matK*matN int8 x int8 MACs per cycle, or 2*matK*matN int4 x int8 MACs (two
+  // nibbles per lane, activations int8): int4 x int8 packs no tighter than int8 x int8 on a DSP
+  // (target::macsPerDsp), so the int4 mode's doubled lanes take their own DSPs. The same rates
+  // as the cycle model, which charges int4 at 2*matK products per dot product per cycle.
   ResourceLine mat{"matrix unit"};
-  mat.dsp = std::ceil(c.matK * c.matN / macsPerDsp);
+  const double int8Lanes = double(c.matK) * c.matN, int4Lanes = double(c.matKInt4()) * c.matN;
+  mat.dsp = std::max(std::ceil(int8Lanes / c.macsPerDsp(target::MacKind::W8A8)),
+                     std::ceil(int4Lanes / c.macsPerDsp(target::MacKind::W4A8)));
   mat.lut = 40.0 * c.matK * c.matN + 1500.0 * c.matN; // int4 unpack, accumulators, adder trees
   est.lines.push_back(mat);
   // Group scaling (gmm8 / gmm4): scaleLanes() 32x32 multipliers (3 DSP slices each) with the
@@ -43,17 +46,16 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   ssm.lut = 1200.0 * c.ssmLanes;
   ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
   est.lines.push_back(ssm);
-  // Scratchpad: capacity, and width for weights (matK*matN bytes/cycle) + activations + lanes.
+  // Scratchpad: spadBanks() banks, one URAM / BRAM36 each (a bank word is the primitive's
+  // 64 data bits), so capacity and width are both served (Board.h). The read/write muxing
+  // routes what the units take per cycle (weights + activations + vector and SSM lanes).
   ResourceLine sp{"scratchpad"};
-  double widthBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
-  if (c.uram) {
-    sp.uram =
-        std::max(std::ceil(c.spadBytes() / kUramBytes), std::ceil(widthBits / kUramWidthBits));
-  } else {
-    sp.bram36 =
-        std::max(std::ceil(c.spadBytes() / kBramBytes), std::ceil(widthBits / kBramWidthBits));
-  }
-  sp.lut = widthBits * 2; // read/write muxing
+  if (c.uram)
+    sp.uram = c.spadBanks();
+  else
+    sp.bram36 = c.spadBanks();
+  const double routedBits = 8.0 * (c.matK * c.matN + c.matK + 4.0 * (c.vecLanes + c.ssmLanes));
+  sp.lut = routedBits * 2;
   est.lines.push_back(sp);
   // Instruction path: fetch buffer, queues, microcode store and the vector / SSM sequencers
   // (15000 LUT); the micro-op sequencers (address generators for four operands) of the load,
@@ -92,5 +94,18 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   check("LUT", est.total.lut, c.lut);
   return est;
 }
+
+std::vector<SpadDemand> spadDemand(const BoardConfig &c) {
+  return {
+      {"load DMA", double(c.loadSpadDemand()), "one AXI beat written"},
+      {"store DMA", double(c.loadSpadDemand()), "one AXI beat read"},
+      {"matrix", double(c.matrixSpadDemand()),
+       "mat_n x mat_k weight bytes + 2 mat_k int8 activations"},
+      {"vector", double(c.vectorSpadDemand()), "two int32 operands read, one written per lane"},
+      {"SSM", double(c.ssmSpadDemand()), "three int32 operands read, one written per lane"},
+  };
+}
+
+double spadSupply(const BoardConfig &c) { return c.spadBytesPerCycle(); }
 
 } // namespace mamba2::hw

@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
 """Checks that the synthesis scripts agree with the HLS top: the top function name, its ports,
-the m_axi bundle names, and the boards (ids and parts) of config/boards.def."""
+the m_axi bundle names, and that the board table is the generated one (target/boards)."""
 import re
 import sys
 
 hw = sys.argv[1]
 src = open(f"{hw}/top/overlay_top.cpp").read()
 problems = []
-m = re.search(r'extern "C" void (\w+)\(([^)]*)\)', src)
+# The top's name and parameters: target/include/mamba2/target/KernelArgs.h, which the top
+# declares itself with and the XRT backend indexes by its enum.
+kargs = open(f"{hw}/../target/include/mamba2/target/KernelArgs.h").read()
+m = re.search(r"#define MAMBA2_OVERLAY_SIGNATURE\(BYTE, U32\)\s*\\\s*(\w+)\(([^)]*)\)", kargs)
 if not m:
-    sys.exit("check_scripts: no extern \"C\" top function in top/overlay_top.cpp")
-top, params = m.group(1), m.group(2)
-ports = [p.split()[-1].lstrip("*") for p in params.split(",")]
+    sys.exit("check_scripts: no MAMBA2_OVERLAY_SIGNATURE in target/KernelArgs.h")
+top = m.group(1)
+ports = [p.replace("\\", " ").split()[-1].lstrip("*") for p in m.group(2).split(",")]
+if 'extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32)' not in src:
+    sys.exit("check_scripts: top/overlay_top.cpp does not declare itself with MAMBA2_OVERLAY_SIGNATURE")
+if f'#define MAMBA2_KERNEL_NAME "{top}"' not in kargs:
+    sys.exit(f"check_scripts: MAMBA2_KERNEL_NAME is not the signature's name '{top}'")
+enum = re.findall(r"^\s*(kArg\w+),\s*//\s*(\w+)", kargs, re.M)
+if [p for _, p in enum] != ports:
+    sys.exit(f"check_scripts: KernelArg order {[p for _, p in enum]} differs from the signature {ports}")
 bundles = set(re.findall(r"bundle = (\w+)", src))
 pragma_ports = set(re.findall(r"INTERFACE \w+ port = (\w+)", src))
 for p in ports:
@@ -24,6 +34,10 @@ if "#pragma HLS DATAFLOW" not in src:
 for proc in ["fetch_proc("] + [f"unit_proc<{i}>(" for i in range(1, 6)]:
     if proc not in src:
         problems.append(f"top/overlay_top.cpp does not instantiate the process {proc.rstrip('(')}")
+if "#pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks" not in src:
+    problems.append("top/overlay_top.cpp does not partition the scratchpad into Cfg::SPAD_BANKS banks")
+if "#pragma HLS ARRAY_RESHAPE variable = spad cyclic factor = kSpadWord" not in src:
+    problems.append("top/overlay_top.cpp does not make Cfg::SPAD_WORD-byte scratchpad bank words")
 if "#pragma HLS SHARED variable = spad" not in src:
     problems.append("top/overlay_top.cpp does not share the scratchpad between its processes")
 hls = open(f"{hw}/scripts/hls.tcl").read()
@@ -42,22 +56,18 @@ viv = open(f"{hw}/scripts/vivado_kv260.tcl").read()
 for b in re.findall(r"m_axi_(\w+)", viv):
     if b not in bundles:
         problems.append(f"vivado_kv260.tcl names m_axi bundle '{b}' that the top does not declare")
-defs = open(f"{hw}/config/boards.def").read()
-boards = re.findall(r'BOARD\((\d+), "(\w+)", "([\w-]+)"', defs)
-clocks = re.findall(r'BOARD\(\d+, "(\w+)",[^)]*?\n\s*[\d, ]+\n\s*\d+,\n\s*(\d+),', defs)
-if len(clocks) != len(boards):
-    problems.append("cannot read the clocks of config/boards.def")
-for name, mhz in clocks:
-    if not re.search(rf"\b{name} {mhz}\b", re.search(r"array set mhz\s*\{([^}]*)\}", hls).group(1)):
-        problems.append(f"hls.tcl clock of {name} is not {mhz} MHz")
-for bid, name, part in boards:
-    if not re.search(rf"\b{name} {bid}\b", hls):
-        problems.append(f"hls.tcl board id of {name} is not {bid}")
-    if not re.search(rf"\b{name} {re.escape(part)}\b", hls):
-        problems.append(f"hls.tcl part of {name} is not {part}")
+# The board table is generated from target/boards/*.toml (target/gen/targetgen.py); the
+# script must source it rather than list boards of its own.
+if "source $gen/target/boards.tcl" not in hls:
+    problems.append("hls.tcl does not source the generated board table $gen/target/boards.tcl")
+for table in ("array set ids", "array set parts", "array set mhz"):
+    if table in hls:
+        problems.append(f"hls.tcl has its own board table ('{table}'); it comes from target/boards")
+if "$ids($board)" not in hls or "$parts($board)" not in hls or "$mhz($board)" not in hls:
+    problems.append("hls.tcl does not take the board id, part and clock from the generated table")
 xrt = open(f"{hw}/../runtime/lib/XrtDevice.cpp").read()
-if f'"{top}"' not in xrt:
-    problems.append(f"runtime/lib/XrtDevice.cpp does not open kernel '{top}'")
+if "MAMBA2_KERNEL_NAME" not in xrt or re.search(r"group_id\(\d", xrt) or re.search(r"set_arg\(\d", xrt):
+    problems.append("runtime/lib/XrtDevice.cpp must open MAMBA2_KERNEL_NAME and index arguments by KernelArg")
 for p in problems:
     print(f"check_scripts: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)

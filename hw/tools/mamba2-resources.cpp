@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
 
 using namespace mamba2::hw;
@@ -35,7 +36,27 @@ int main(int argc, char **argv) {
   app.add_option("--vec-lanes", vec, "override the vector lanes");
   app.add_option("--ssm-lanes", ssm, "override the SSM lanes");
   app.add_option("--spad-kib", spad, "override the scratchpad size (KiB)");
+  bool demand = false;
+  app.add_flag("--demand", demand,
+               "print each unit's scratchpad bytes per cycle against what the banks serve "
+               "(markdown rows, docs/overlay.md)");
   CLI11_PARSE(app, argc, argv);
+  if (demand) {
+    for (const BoardConfig &b : boards()) {
+      if (!board.empty() && board != b.name)
+        continue;
+      std::string up = b.name;
+      for (char &ch : up)
+        ch = char(std::toupper(static_cast<unsigned char>(ch)));
+      std::printf("| %s | %u x %u B, %.0f B/cycle |", up.c_str(), b.spadBanks(),
+                  BoardConfig::spadWordBytes(), spadSupply(b));
+      for (const SpadDemand &d : spadDemand(b))
+        std::printf(" %.0f%s |", d.bytesPerCycle,
+                    d.bytesPerCycle <= spadSupply(b) ? "" : " (over)");
+      std::printf(" %u x %u B, %.0f B/cycle |\n", b.axiPorts, b.axiBits / 8, b.dramBytesPerCycle());
+    }
+    return 0;
+  }
   bool overrides = matK || matN || vec || ssm || spad;
   if (overrides && board.empty()) {
     std::fprintf(stderr, "mamba2-resources: error: overrides need --board\n");

@@ -1,5 +1,5 @@
 // HLS top of the overlay: `mamba2_overlay`, one kernel with an m_axi port per memory and an
-// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (config/boards.def).
+// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (target/boards/*.toml).
 //
 // Decoupled units, VTA-style. Six processes: fetch (control: registers, hardware loops, halt,
 // the ctrl slot's tokens) and the load, store, matrix, vector and SSM units. Fetch binds each
@@ -26,6 +26,7 @@
 #include "mamba2/hw/HlsTypes.h"
 #include "mamba2/isa/Encoding.h"
 #include "mamba2/isa/Macro.h"
+#include "mamba2/target/KernelArgs.h"
 
 #include "Dma.h"
 #include "Matrix.h"
@@ -238,9 +239,9 @@ iterations:
         unsigned g = u.region & 3;
         byte_t *region = g == 0 ? r_const : g == 1 ? r_io : g == 2 ? r_state : r_scratch;
         if (u.op == unsigned(isa::UopCode::Load2d))
-          dma_load(spad, region, a);
+          dma_load<Cfg>(spad, region, a);
         else if (u.op == unsigned(isa::UopCode::Store2d))
-          dma_store(spad, region, a);
+          dma_store<Cfg>(spad, region, a);
       } else if (S == unsigned(isa::Slot::Matrix)) {
         if (is_matrix_uop(u.op))
           matrix_unit<Cfg>(spad, matmul_args(u));
@@ -575,9 +576,9 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
 using namespace mamba2::hw;
 using namespace mamba2;
 
-extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_t *r_const,
-                               byte_t *r_io, byte_t *r_state, byte_t *r_scratch, u32 num_bundles,
-                               u32 ucode_words, u32 entry, u32 *status) {
+// The signature and its argument order: target/include/mamba2/target/KernelArgs.h (shared with
+// the XRT backend).
+extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32) {
   // One pragma per line, as Vitis HLS reports them.
   // clang-format off
 #pragma HLS INTERFACE m_axi port = bundles offset = slave bundle = gmem_insn max_read_burst_length = 64
@@ -593,6 +594,13 @@ extern "C" void mamba2_overlay(const byte_t *bundles, const byte_t *ucode, byte_
 #pragma HLS INTERFACE s_axilite port = return
   // clang-format on
   static byte_t spad[Cfg::SPAD_BYTES];
+  // Banked (HlsConfig.h): SPAD_WORD consecutive bytes form one bank word (RESHAPE), and the
+  // words are dealt cyclically to SPAD_BANKS banks (PARTITION), two ports each.
+  [[maybe_unused]] constexpr unsigned kSpadWord = Cfg::SPAD_WORD;
+  [[maybe_unused]] constexpr unsigned kSpadBanks = Cfg::SPAD_BANKS;
+#pragma HLS ARRAY_RESHAPE variable = spad cyclic factor = kSpadWord
+#pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks
+#pragma HLS BIND_STORAGE variable = spad type = ram_2p
   static isa::UopWord store[isa::kUcodeWords];
   unsigned nwords = ucode_words > isa::kUcodeWords ? isa::kUcodeWords : unsigned(ucode_words);
 load_ucode:

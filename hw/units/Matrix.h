@@ -63,6 +63,13 @@ inline MatmulArgs matmul_args(const UopOperands &u) {
 }
 
 template <class Cfg> void matrix_unit(byte_t *spad, const MatmulArgs &a) {
+  // One step reads MAT_N weight rows of MAT_K bytes (int8, or 2 MAT_K nibbles) and 2 MAT_K
+  // activation bytes at most: the banks serve that with both ports when the rows fall in
+  // distinct banks; rows that share banks (the weight rows' pitch) take more cycles, which the
+  // cycle model charges (hw::matmulStepCycles).
+  static_assert(Cfg::MAT_DEMAND == Cfg::MAT_N * Cfg::MAT_K + 2 * Cfg::MAT_K &&
+                    Cfg::MAT_DEMAND <= Cfg::SPAD_SUPPLY,
+                "matrix unit: a step's weight and activation bytes exceed what the banks serve");
   const unsigned LK = a.int4 ? 2 * Cfg::MAT_K : Cfg::MAT_K; // int4 packs two products per DSP lane
 rows:
   for (unsigned m = 0; m < kMaxM; ++m) {

@@ -7,9 +7,12 @@
 
 namespace mamba2::hw {
 
+template <class Cfg>
 inline void ssm_update_unit(byte_t *spad, u64 S, u64 dtx, u64 B, u64 decay_at, unsigned P,
                             unsigned N, int ds, int is) {
   const i64 decay = i64(ld32(spad, decay_at));
+  // SSM_LANES state columns per cycle (S is written in place; B, dtx, decay overlap nothing).
+  [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES;
 rows:
   for (unsigned p = 0; p < kMaxLen; ++p) {
     if (p >= P)
@@ -18,6 +21,8 @@ rows:
   cols:
     for (unsigned n = 0; n < kMaxLen; ++n) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = kLanes
+#pragma HLS DEPENDENCE variable = spad inter false
       if (n >= N)
         break;
       u64 at = S + (u64(p) * N + n) * 4;

@@ -14,6 +14,8 @@ namespace mamba2::hw {
 using isa::UopCode;
 
 template <class Cfg> void vector_datapath(byte_t *spad, const UopOperands &u) {
+  static_assert(Cfg::VEC_DEMAND == 12 * Cfg::VEC_LANES && Cfg::VEC_DEMAND <= Cfg::SPAD_SUPPLY,
+                "vector unit: VEC_LANES lanes' operands exceed what the banks serve");
   const bool bcast = (u.p1 & 1) != 0;
   const unsigned op = u.op;
   if (u.len == 0)
@@ -44,9 +46,14 @@ template <class Cfg> void vector_datapath(byte_t *spad, const UopOperands &u) {
     st32(spad, u.dst, clip32(q > cap ? i64(cap) : i64(q)));
     return;
   }
+  // VEC_LANES elements per cycle: a written operand is exactly a source (in place) or overlaps
+  // none (the ISA's rule, checked before a unit runs), so the lanes carry no dependence.
+  [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
 elements:
   for (unsigned i = 0; i < kMaxLen; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = kLanes
+#pragma HLS DEPENDENCE variable = spad inter false
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
     if (i >= u.len)
       break;
@@ -87,10 +94,12 @@ elements:
 }
 
 template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
+  static_assert(Cfg::SSM_DEMAND == 16 * Cfg::SSM_LANES && Cfg::SSM_DEMAND <= Cfg::SPAD_SUPPLY,
+                "SSM unit: SSM_LANES lanes' operands exceed what the banks serve");
   const unsigned op = u.op;
   if (op == unsigned(UopCode::Ssmupd)) {
-    ssm_update_unit(spad, u.dst, u.src0, u.src1, u.src2, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
-                    clamp_int(u.p1, 0, 63), clamp_int(u.p2, 0, 63));
+    ssm_update_unit<Cfg>(spad, u.dst, u.src0, u.src1, u.src2, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
+                         clamp_int(u.p1, 0, 63), clamp_int(u.p2, 0, 63));
     return;
   }
   if (op == unsigned(UopCode::Ssmout)) {
@@ -101,9 +110,12 @@ template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
   if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
     return;
   const PwlTableHeader h = read_pwl_header(spad, u.src1);
+  [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES; // as the vector unit's lanes
 nonlinear:
   for (unsigned i = 0; i < kMaxLen; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = kLanes
+#pragma HLS DEPENDENCE variable = spad inter false
     if (i >= u.len)
       break;
     i32 x = ld32(spad, u.src0 + 4 * u64(i));

@@ -36,10 +36,11 @@ constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than a
 
 } // namespace
 
-std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board) {
+std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board) {
   flatbuffers::FlatBufferBuilder fb(1024);
-  auto target = m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion,
-                                  board.spadBytes(), isa::kUcodeWords, isa::kNumSems);
+  auto target =
+      m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
+                        isa::kUcodeWords, isa::kNumSems, board.axiPorts, board.stripeBytes);
   std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
   for (unsigned r = 0; r < isa::kNumRegions; ++r)
@@ -65,7 +66,7 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   return out;
 }
 
-std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
+std::string validateProgram(const isa::Program &p, const target::Board &board,
                             uint64_t maxWalkBundles) {
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
@@ -214,9 +215,10 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   if (board != boardName)
     return fail("header names board '" + std::string(boardName) +
                 "' but the target section names '" + board + "' (target)");
-  r.board = opt.board ? opt.board : hw::findBoard(board);
+  r.board = opt.board ? opt.board : target::findBoard(board);
   if (!r.board)
-    return fail("unknown target board '" + board + "' (known: " + hw::boardNames() + ") (target)");
+    return fail("unknown target board '" + board + "' (known: " + target::boardNames() +
+                ") (target)");
   if (board != r.board->name)
     return fail("program is built for board '" + board + "', this device is '" + r.board->name +
                 "' (target)");
@@ -228,6 +230,12 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
                 board + " overlay has " + std::to_string(r.board->spadBytes()) + " (target)");
   if (t->ucode_words() != isa::kUcodeWords || t->num_sems() != isa::kNumSems)
     return fail("program assumes a different microcode store or semaphore count (target)");
+  // The stripe layout of the DRAM regions over the m_axi ports must be the board's.
+  if (t->dram_ports() != r.board->axiPorts || t->stripe_bytes() != r.board->stripeBytes)
+    return fail("program stripes DRAM over " + std::to_string(t->dram_ports()) + " ports of " +
+                std::to_string(t->stripe_bytes()) + " bytes, the " + board + " overlay over " +
+                std::to_string(r.board->axiPorts) + " of " + std::to_string(r.board->stripeBytes) +
+                " (target)");
 
   isa::Program &p = r.program;
   p.target = board;

@@ -1,4 +1,5 @@
 // The simulator backend: the HLS datapaths in C simulation, serial or with the cycle model.
+#include "mamba2/hw/Overlay.h"
 #include "mamba2/runtime/Device.h"
 
 #include <chrono>
@@ -7,11 +8,26 @@ namespace mamba2::runtime {
 
 namespace {
 
+// The simulator's result in the device interface's terms.
+RunCounters counters(const hw::SimResult &s, bool timed) {
+  RunCounters c;
+  c.timed = timed;
+  c.cycles = s.cycles;
+  c.bundles = s.bundles;
+  for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+    const hw::UnitCounters &h = s.units[u];
+    c.units[u] = {h.instructions, h.busy, h.stallToken, h.stallMemory, h.bytes, h.ops};
+  }
+  for (const hw::TraceEvent &e : s.trace)
+    c.trace.push_back({e.unit, e.start, e.end, e.bundle, e.name});
+  return c;
+}
+
 class SimulatorDevice : public Device {
 public:
-  explicit SimulatorDevice(const hw::BoardConfig &b) : board_(b) {}
+  explicit SimulatorDevice(const target::Board &b) : board_(b) {}
   std::string describe() const override { return std::string("simulator (") + board_.name + ")"; }
-  const hw::BoardConfig &board() const override { return board_; }
+  const target::Board &board() const override { return board_; }
 
   std::string load(const isa::Program &p) override {
     if (p.target != board_.name)
@@ -49,9 +65,13 @@ public:
       return r;
     }
     auto t0 = std::chrono::steady_clock::now();
-    r.sim = hw::simulate(prog_, entry, mem_, board_, {opt.mode, opt.trace, opt.maxBundles});
+    const hw::SimMode mode = opt.mode == RunMode::Functional ? hw::SimMode::Functional
+                             : opt.mode == RunMode::Cycle    ? hw::SimMode::Cycle
+                                                             : hw::SimMode::Timing;
+    hw::SimResult s = hw::simulate(prog_, entry, mem_, board_, {mode, opt.trace, opt.maxBundles});
     r.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.error = r.sim.error;
+    r.error = s.error;
+    r.counters = counters(s, mode != hw::SimMode::Functional);
     return r;
   }
 
@@ -59,7 +79,7 @@ private:
   const isa::Symbol *find(const std::string &name) const {
     return loaded_ ? prog_.tensor(name) : nullptr;
   }
-  hw::BoardConfig board_;
+  target::Board board_;
   isa::Program prog_;
   isa::Memory mem_;
   bool loaded_ = false;
@@ -67,7 +87,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Device> makeSimulatorDevice(const hw::BoardConfig &board) {
+std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board) {
   return std::make_unique<SimulatorDevice>(board);
 }
 

@@ -6,7 +6,7 @@
 
 namespace mamba2::runtime {
 
-std::string chromeTraceJson(const hw::SimResult &r, const hw::BoardConfig &board) {
+std::string chromeTraceJson(const RunCounters &r, const target::Board &board) {
   nlohmann::json events = nlohmann::json::array();
   for (unsigned u = 0; u < isa::kNumSlots; ++u)
     events.push_back({{"name", "thread_name"},
@@ -15,7 +15,7 @@ std::string chromeTraceJson(const hw::SimResult &r, const hw::BoardConfig &board
                       {"tid", u},
                       {"args", {{"name", std::string(isa::kSlotNames[u]) + " unit"}}}});
   const double usPerCycle = 1.0 / board.clockMhz;
-  for (const hw::TraceEvent &e : r.trace)
+  for (const TraceEvent &e : r.trace)
     events.push_back(
         {{"name", e.name},
          {"ph", "X"},
@@ -31,7 +31,8 @@ std::string chromeTraceJson(const hw::SimResult &r, const hw::BoardConfig &board
   return doc.dump(1);
 }
 
-std::string statsTable(const hw::SimResult &r, const hw::BoardConfig &board, bool cycleMode) {
+std::string statsTable(const RunCounters &r, const target::Board &board) {
+  const bool cycleMode = r.timed;
   std::string out;
   char line[256];
   if (cycleMode) {
@@ -47,7 +48,7 @@ std::string statsTable(const hw::SimResult &r, const hw::BoardConfig &board, boo
                 "busy", "busy%", "stall-token", "stall-mem", "bytes", "ops");
   out += line;
   for (unsigned u = 0; u < isa::kNumSlots; ++u) {
-    const hw::UnitCounters &c = r.units[u];
+    const UnitCounters &c = r.units[u];
     double pct = r.cycles ? 100.0 * double(c.busy) / double(r.cycles) : 0.0;
     std::snprintf(line, sizeof line, "%-7s %12llu %12llu %7.1f%% %12llu %12llu %14llu %14llu\n",
                   isa::kSlotNames[u], (unsigned long long)c.instructions,
@@ -60,8 +61,8 @@ std::string statsTable(const hw::SimResult &r, const hw::BoardConfig &board, boo
     uint64_t dramBytes =
         r.units[unsigned(isa::Slot::Load)].bytes + r.units[unsigned(isa::Slot::Store)].bytes;
     double gbps = double(dramBytes) / (double(r.cycles) / (board.clockMhz * 1e6)) / 1e9;
-    std::snprintf(line, sizeof line, "DRAM: %.2f GB/s of %.1f achievable (%.1f%%)\n", gbps,
-                  board.dramAchievableGBps, 100.0 * gbps / board.dramAchievableGBps);
+    std::snprintf(line, sizeof line, "DRAM: %.2f GB/s of %.1f sustained by the ports (%.1f%%)\n",
+                  gbps, board.streamGBps(), 100.0 * gbps / board.streamGBps());
     out += line;
   }
   return out;

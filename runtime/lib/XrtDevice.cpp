@@ -1,8 +1,8 @@
 // The FPGA backend through XRT (Debian's libxrt-dev). The kernel is the HLS top
-// `mamba2_overlay` (hw/top/overlay_top.cpp); its arguments are, in order: bundles, microcode,
-// the four DRAM regions, the bundle count, the microcode word count, the entry bundle, and the
-// status word it writes (0: halted normally; else fault code << 24 | bundle).
+// `mamba2_overlay` (hw/top/overlay_top.cpp); its name and argument order come from
+// target/KernelArgs.h, which the HLS top declares itself with.
 #include "mamba2/runtime/Device.h"
+#include "mamba2/target/KernelArgs.h"
 
 #ifdef MAMBA2_HAVE_XRT
 #include <xrt/xrt_bo.h>
@@ -19,26 +19,26 @@ namespace {
 
 class XrtDevice : public Device {
 public:
-  XrtDevice(const hw::BoardConfig &b, xrt::device dev, const xrt::uuid &uuid, unsigned index)
-      : board_(b), dev_(std::move(dev)), kernel_(dev_, uuid, "mamba2_overlay"), index_(index) {}
+  XrtDevice(const target::Board &b, xrt::device dev, const xrt::uuid &uuid, unsigned index)
+      : board_(b), dev_(std::move(dev)), kernel_(dev_, uuid, MAMBA2_KERNEL_NAME), index_(index) {}
   std::string describe() const override {
     return "xrt:" + std::to_string(index_) + " (" + board_.name + ")";
   }
-  const hw::BoardConfig &board() const override { return board_; }
+  const target::Board &board() const override { return board_; }
 
   std::string load(const isa::Program &p) override {
     prog_ = p;
     std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
     try {
       bos_.clear();
-      bos_.push_back(upload(bundles, 0));
-      bos_.push_back(upload(ucode, 1));
+      bos_.push_back(upload(bundles, target::kArgBundles));
+      bos_.push_back(upload(ucode, target::kArgUcode));
       for (unsigned r = 0; r < isa::kNumRegions; ++r) {
         std::vector<uint8_t> img(std::max<uint64_t>(p.regions[r].size, 64), 0);
         std::copy(p.regions[r].init.begin(), p.regions[r].init.end(), img.begin());
-        bos_.push_back(upload(img, 2 + int(r)));
+        bos_.push_back(upload(img, int(target::kArgConst + r)));
       }
-      status_ = xrt::bo(dev_, 64, kernel_.group_id(9));
+      status_ = xrt::bo(dev_, 64, kernel_.group_id(target::kArgStatus));
     } catch (const std::exception &e) {
       return std::string("XRT buffer setup failed: ") + e.what();
     }
@@ -73,9 +73,17 @@ public:
     }
     auto t0 = std::chrono::steady_clock::now();
     try {
-      auto run =
-          kernel_(bos_[0], bos_[1], bos_[2], bos_[3], bos_[4], bos_[5],
-                  uint32_t(prog_.bundles.size()), uint32_t(prog_.ucode.size()), e->bundle, status_);
+      // Arguments by index (target/KernelArgs.h), not by position in a call.
+      xrt::run run(kernel_);
+      run.set_arg(target::kArgBundles, bos_[0]);
+      run.set_arg(target::kArgUcode, bos_[1]);
+      for (unsigned r = 0; r < isa::kNumRegions; ++r)
+        run.set_arg(int(target::kArgConst + r), bos_[2 + r]);
+      run.set_arg(target::kArgNumBundles, uint32_t(prog_.bundles.size()));
+      run.set_arg(target::kArgUcodeWords, uint32_t(prog_.ucode.size()));
+      run.set_arg(target::kArgEntry, uint32_t(e->bundle));
+      run.set_arg(target::kArgStatus, status_);
+      run.start();
       run.wait();
       uint32_t st = 0;
       status_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, 4, 0);
@@ -97,7 +105,7 @@ private:
     bo.sync(XCL_BO_SYNC_BO_TO_DEVICE);
     return bo;
   }
-  hw::BoardConfig board_;
+  target::Board board_;
   xrt::device dev_;
   xrt::kernel kernel_;
   unsigned index_;
@@ -108,7 +116,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin,
+std::unique_ptr<Device> makeXrtDevice(const target::Board &board, const std::string &xclbin,
                                       unsigned index, std::string &error) {
   try {
     xrt::device dev(index);
@@ -124,7 +132,7 @@ std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::s
 
 #else
 
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &, const std::string &, unsigned,
+std::unique_ptr<Device> makeXrtDevice(const target::Board &, const std::string &, unsigned,
                                       std::string &error) {
   error = "this build has no XRT support (libxrt-dev was not found at configure time); use "
           "--device sim";

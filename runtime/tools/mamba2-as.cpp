@@ -23,10 +23,10 @@ int main(int argc, char **argv) {
   }
   try {
     isa::Program p = isa::assemble(std::string(text.begin(), text.end()), input);
-    const hw::BoardConfig *b = hw::findBoard(p.target);
+    const target::Board *b = target::findBoard(p.target);
     if (!b) {
       std::fprintf(stderr, "mamba2-as: error: %s: unknown .target '%s' (known: %s)\n",
-                   input.c_str(), p.target.c_str(), hw::boardNames().c_str());
+                   input.c_str(), p.target.c_str(), target::boardNames().c_str());
       return 1;
     }
     err = runtime::validateProgram(p, *b, uint64_t(1) << 26);

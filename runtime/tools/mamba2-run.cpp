@@ -42,14 +42,15 @@ int main(int argc, char **argv) {
   app.add_option("--device", device, "sim (overlay C simulation) or xrt (FPGA board)")
       ->check(CLI::IsMember({"sim", "xrt"}));
   app.add_option("--mode", mode,
-                 "simulator mode: functional (serial, fast) or cycle (decoupled units, counters)")
-      ->check(CLI::IsMember({"functional", "cycle"}));
+                 "simulator mode: functional (serial, fast), cycle (decoupled units, counters) or "
+                 "timing (cycle counters only, no values)")
+      ->check(CLI::IsMember({"functional", "cycle", "timing"}));
   app.add_option("--input", inputs, "NAME=FILE: raw bytes into tensor NAME before the run");
   app.add_option("--output", outputs, "NAME=FILE: raw bytes of tensor NAME after the run");
   app.add_option("--print", prints, "print tensor NAME after the run");
   app.add_flag("--stats", stats, "print per-unit counters");
   app.add_option("--trace", traceFile,
-                 "write a Chrome trace / Perfetto JSON timeline (needs --mode cycle)");
+                 "write a Chrome trace / Perfetto JSON timeline (needs --mode cycle or timing)");
   app.add_option("--xclbin", xclbin, "bitstream for --device xrt");
   app.add_option("--xrt-index", xrtIndex, "XRT device index");
   app.add_option("--max-bundles", maxBundles, "stop with an error after this many bundles");
@@ -67,8 +68,8 @@ int main(int argc, char **argv) {
   app.add_option("--logit-scale", logitScale, "real logit = int32 logit * scale");
   CLI11_PARSE(app, argc, argv);
 
-  if (!traceFile.empty() && mode != "cycle")
-    return fail("--trace needs --mode cycle (a functional run has no timeline)");
+  if (!traceFile.empty() && mode == "functional")
+    return fail("--trace needs --mode cycle or timing (a functional run has no timeline)");
   if (device == "xrt" && xclbin.empty())
     return fail("--device xrt needs --xclbin FILE");
   std::string err;
@@ -106,7 +107,9 @@ int main(int argc, char **argv) {
       return fail("--input " + in + ": " + err);
   }
   runtime::RunOptions opt;
-  opt.mode = mode == "cycle" ? hw::SimMode::Cycle : hw::SimMode::Functional;
+  opt.mode = mode == "cycle"    ? runtime::RunMode::Cycle
+             : mode == "timing" ? runtime::RunMode::Timing
+                                : runtime::RunMode::Functional;
   opt.trace = !traceFile.empty();
   opt.maxBundles = maxBundles;
   if (!prompt.empty() || genTokens) {
@@ -155,11 +158,10 @@ int main(int argc, char **argv) {
       return fail("--output " + out + ": " + err);
   }
   if (stats && device == "sim")
-    std::printf("%s",
-                runtime::statsTable(rep.sim, *lr.board, opt.mode == hw::SimMode::Cycle).c_str());
+    std::printf("%s", runtime::statsTable(rep.counters, *lr.board).c_str());
   if (!traceFile.empty()) {
     err = runtime::writeFile(traceFile, [&] {
-      std::string j = runtime::chromeTraceJson(rep.sim, *lr.board);
+      std::string j = runtime::chromeTraceJson(rep.counters, *lr.board);
       return std::vector<uint8_t>(j.begin(), j.end());
     }());
     if (!err.empty())

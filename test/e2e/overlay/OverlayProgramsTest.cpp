@@ -60,6 +60,30 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
   }
 }
 
+// Timing mode (the cycle model without the datapaths) counts what cycle mode counts: cycles,
+// bundles and every unit's counters, and leaves memory as it found it.
+TEST_P(OverlayProgram, TimingModeCountsWhatCycleModeCounts) {
+  Prepared r = prepare(GetParam(), 1);
+  isa::Memory mc = r.initial, mt = r.initial;
+  hw::SimResult c = hw::simulate(r.program, "main", mc, *r.board, {hw::SimMode::Cycle, false});
+  hw::SimResult t = hw::simulate(r.program, "main", mt, *r.board, {hw::SimMode::Timing, false});
+  ASSERT_EQ(c.error, "") << GetParam();
+  ASSERT_EQ(t.error, "") << GetParam();
+  EXPECT_EQ(t.cycles, c.cycles) << GetParam();
+  EXPECT_EQ(t.bundles, c.bundles) << GetParam();
+  for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+    EXPECT_EQ(t.units[u].instructions, c.units[u].instructions) << GetParam() << " unit " << u;
+    EXPECT_EQ(t.units[u].busy, c.units[u].busy) << GetParam() << " unit " << u;
+    EXPECT_EQ(t.units[u].stallToken, c.units[u].stallToken) << GetParam() << " unit " << u;
+    EXPECT_EQ(t.units[u].stallMemory, c.units[u].stallMemory) << GetParam() << " unit " << u;
+    EXPECT_EQ(t.units[u].bytes, c.units[u].bytes) << GetParam() << " unit " << u;
+    EXPECT_EQ(t.units[u].ops, c.units[u].ops) << GetParam() << " unit " << u;
+  }
+  EXPECT_TRUE(mt.spad == r.initial.spad) << GetParam();
+  for (unsigned reg = 0; reg < isa::kNumRegions; ++reg)
+    EXPECT_TRUE(mt.dram[reg] == r.initial.dram[reg]) << GetParam();
+}
+
 INSTANTIATE_TEST_SUITE_P(Programs, OverlayProgram, ::testing::ValuesIn(test::kOverlayPrograms),
                          test::overlayProgramName);
 

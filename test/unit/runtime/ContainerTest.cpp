@@ -10,7 +10,7 @@ using namespace mamba2;
 
 namespace {
 
-const hw::BoardConfig &kv260() { return *hw::findBoard("kv260"); }
+const target::Board &kv260() { return *target::findBoard("kv260"); }
 
 std::vector<uint8_t> build(const std::string &text) {
   return runtime::writeContainer(isa::assemble(text, "t.s"), kv260());
@@ -73,13 +73,25 @@ TEST(Container, HeaderErrors) {
 TEST(Container, TargetErrors) {
   std::vector<uint8_t> good = build(test::kAllUnits);
   runtime::LoadOptions other;
-  other.board = hw::findBoard("u280");
+  other.board = target::findBoard("u280");
   EXPECT_EQ(loadError(good, other),
             "program is built for board 'kv260', this device is 'u280' (target)");
   auto f = good;
   std::memcpy(f.data() + 24, "u280\0", 5);
   EXPECT_EQ(loadError(f),
             "header names board 'u280' but the target section names 'kv260' (target)");
+}
+
+// The stripe layout of the DRAM regions over the m_axi ports is recorded and must be the
+// board's: a program written for another port layout is refused.
+TEST(Container, StripeLayoutIsTheBoards) {
+  target::Board other = kv260();
+  other.axiPorts = 32;
+  other.stripeBytes = 256;
+  std::vector<uint8_t> f = runtime::writeContainer(isa::assemble(test::kAllUnits, "t.s"), other);
+  EXPECT_EQ(loadError(f), "program stripes DRAM over 32 ports of 256 bytes, the kv260 overlay "
+                          "over 2 of 1024 (target)");
+  EXPECT_EQ(loadError(build(test::kAllUnits)), "");
 }
 
 TEST(Container, OversizedRegionsAreRefusedBeforeAllocation) {

@@ -2,35 +2,52 @@
 // in and out by name; the XRT backend says clearly that no board is present.
 #include "mamba2/runtime/Device.h"
 #include "ProgramFixture.h"
+#include "mamba2/isa/Interp.h"
 #include "mamba2/runtime/Trace.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 using namespace mamba2;
 
 TEST(Device, SimulatorModesAgreeAndMatchTheReference) {
   isa::Program p = isa::assemble(test::kAllUnits, "t.s");
-  const hw::BoardConfig &b = *hw::findBoard("kv260");
+  const target::Board &b = *target::findBoard("kv260");
   isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
   std::vector<int8_t> x(64);
   for (int i = 0; i < 64; ++i)
     x[i] = int8_t(i * 7 - 100);
   std::copy(x.begin(), x.end(), ref.dram[1].begin());
   ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
-  for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
+  uint64_t cycles = 0;
+  for (runtime::RunMode mode : {runtime::RunMode::Functional, runtime::RunMode::Cycle}) {
     auto dev = runtime::makeSimulatorDevice(b);
     ASSERT_EQ(dev->load(p), "");
     ASSERT_EQ(dev->writeTensor("x", std::vector<uint8_t>(x.begin(), x.end())), "");
-    runtime::RunReport r = dev->run("main", {mode, mode == hw::SimMode::Cycle});
+    runtime::RunReport r = dev->run("main", {mode, mode == runtime::RunMode::Cycle});
     ASSERT_EQ(r.error, "");
     std::vector<uint8_t> y;
     ASSERT_EQ(dev->readTensor("y", y), "");
     EXPECT_TRUE(std::equal(y.begin(), y.end(), ref.dram[1].begin() + 512));
+    EXPECT_EQ(r.counters.timed, mode == runtime::RunMode::Cycle);
+    if (mode == runtime::RunMode::Cycle)
+      cycles = r.counters.cycles;
   }
+  // Timing only: the same cycles, no values.
+  auto dev = runtime::makeSimulatorDevice(b);
+  ASSERT_EQ(dev->load(p), "");
+  runtime::RunReport t = dev->run("main", {runtime::RunMode::Timing, false});
+  ASSERT_EQ(t.error, "");
+  EXPECT_TRUE(t.counters.timed);
+  EXPECT_EQ(t.counters.cycles, cycles);
+  std::vector<uint8_t> y;
+  ASSERT_EQ(dev->readTensor("y", y), "");
+  EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](uint8_t v) { return v == 0; }));
 }
 
 TEST(Device, TensorErrors) {
-  auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  auto dev = runtime::makeSimulatorDevice(*target::findBoard("kv260"));
   std::vector<uint8_t> b;
   EXPECT_EQ(dev->readTensor("x", b), "no tensor named 'x'");
   EXPECT_EQ(dev->run("main", {}).error, "no program loaded");
@@ -41,7 +58,7 @@ TEST(Device, TensorErrors) {
 
 TEST(Device, XrtSaysClearlyWhenNoBoardIsPresent) {
   std::string err;
-  auto dev = runtime::makeXrtDevice(*hw::findBoard("u280"), "/nonexistent.xclbin", 0, err);
+  auto dev = runtime::makeXrtDevice(*target::findBoard("u280"), "/nonexistent.xclbin", 0, err);
   EXPECT_EQ(dev, nullptr);
   EXPECT_TRUE(err.find("no usable FPGA board") != std::string::npos ||
               err.find("no XRT support") != std::string::npos)
@@ -50,14 +67,14 @@ TEST(Device, XrtSaysClearlyWhenNoBoardIsPresent) {
 
 TEST(Trace, ChromeTraceHasOneTrackPerUnitAndSlicesInMicroseconds) {
   isa::Program p = isa::assemble(test::kAllUnits, "t.s");
-  auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  auto dev = runtime::makeSimulatorDevice(*target::findBoard("kv260"));
   ASSERT_EQ(dev->load(p), "");
-  runtime::RunReport r = dev->run("main", {hw::SimMode::Cycle, true});
+  runtime::RunReport r = dev->run("main", {runtime::RunMode::Cycle, true});
   ASSERT_EQ(r.error, "");
-  std::string j = runtime::chromeTraceJson(r.sim, dev->board());
+  std::string j = runtime::chromeTraceJson(r.counters, dev->board());
   EXPECT_NE(j.find("\"matrix unit\""), std::string::npos);
   EXPECT_NE(j.find("\"matrix.mm8\""), std::string::npos);
   EXPECT_NE(j.find("\"ph\": \"X\""), std::string::npos);
-  std::string s = runtime::statsTable(r.sim, dev->board(), true);
+  std::string s = runtime::statsTable(r.counters, dev->board());
   EXPECT_NE(s.find("stall-token"), std::string::npos);
 }

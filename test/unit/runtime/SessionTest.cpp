@@ -37,8 +37,8 @@ const char *kToy = R"(.target kv260
 
 TEST(Session, StateCarriesOverStepsAndResetRestoresIt) {
   isa::Program p = isa::assemble(kToy, "toy.s");
-  for (hw::SimMode mode : {hw::SimMode::Functional, hw::SimMode::Cycle}) {
-    auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  for (runtime::RunMode mode : {runtime::RunMode::Functional, runtime::RunMode::Cycle}) {
+    auto dev = runtime::makeSimulatorDevice(*target::findBoard("kv260"));
     ASSERT_EQ(dev->load(p), "");
     runtime::SessionConfig cfg;
     cfg.run.mode = mode;
@@ -65,7 +65,7 @@ TEST(Session, StateCarriesOverStepsAndResetRestoresIt) {
 
 TEST(Session, MissingAbiIsReported) {
   isa::Program p = isa::assemble(".target kv260\n.entry main\n{ ctrl.halt }\n", "t.s");
-  auto dev = runtime::makeSimulatorDevice(*hw::findBoard("kv260"));
+  auto dev = runtime::makeSimulatorDevice(*target::findBoard("kv260"));
   ASSERT_EQ(dev->load(p), "");
   runtime::Session s(*dev, p);
   EXPECT_EQ(s.check(), "program has no entry point 'decode'");

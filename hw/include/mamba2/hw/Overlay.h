@@ -15,12 +15,18 @@ namespace mamba2::hw {
 std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
                          const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
                          uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
+/// The same checks and counts as executeIssue without running the datapaths: memory is not
+/// touched. Checks that read data (a pwl table's size from its header) are skipped.
+std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
+                       const std::vector<isa::UopWord> &ucode, uint64_t *bytes = nullptr,
+                       uint64_t *ops = nullptr);
 
 struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
   uint64_t busy = 0;         // cycles executing
   uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine)
+  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine), and
+                             // cycles lost to scratchpad bank conflicts with other units (busy)
   uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
   uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };
@@ -32,7 +38,11 @@ struct TraceEvent {
   std::string name; // slot.op
 };
 
-enum class SimMode { Functional, Cycle };
+/// Functional: serial order, values. Cycle: the decoupled machine with its cycle model, values.
+/// Timing: the cycle model alone (counts cycles, computes no values; the same cycle counts and
+/// counters as Cycle for programs whose control does not depend on data, which no ISA control
+/// operation does).
+enum class SimMode { Functional, Cycle, Timing };
 
 struct SimOptions {
   SimMode mode = SimMode::Functional;
@@ -56,5 +66,37 @@ SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory 
 /// or DRAM contention).
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &board);
+
+/// The cycle model's cost of one DMA transfer of `rows` rows of `rowBytes` bytes (a load2d /
+/// store2d micro-op): whole AXI beats per row, split into bursts of the board's stripe size,
+/// the bursts dealt in turn to the board's ports. docs/overlay.md gives the formula.
+struct DmaCost {
+  uint64_t beats = 0, bursts = 0, ports = 0; // ports the transfer uses
+  double bytesPerCycle = 0;                  // its streaming rate over those ports
+  uint64_t cycles = 0;                       // data phase, without the DRAM latency
+};
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+/// The share of a port's stripes that live in another HBM stack's channels (stripe s on port
+/// s % ports, in channel s % channels): 0 with one stack or one port per channel (U280 as
+/// shipped); that traffic crosses the lateral switch at memory.cross_stack_fraction.
+double crossStackShare(const BoardConfig &board);
+uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+/// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
+/// Cycles of one K step of a matrix micro-op: the words it reads from the scratchpad (the
+/// activation tile and mat_n weight rows' tiles) counted per bank, two per bank per cycle
+/// (bank conflicts of rows whose pitch maps them to the same banks). 1 when they spread.
+uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &board);
+/// Scratchpad words (8 bytes) a unit reads + writes per cycle at its nominal rate: the matrix,
+/// vector and SSM units their demand (Board.h *SpadDemand), a DMA engine the rate the DMA model
+/// streams at (dramBytesPerCycle). 0 for fetch.
+uint64_t spadWordsPerCycle(isa::Slot slot, const BoardConfig &board);
+/// Bank conflicts between units: `cycles` of scratchpad work while the running units together
+/// need `words` words per cycle. The banks serve 2 x banks (two ports each); above that the
+/// units take turns: ceil(cycles * words / (2 x banks)), else `cycles`.
+uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &board);
+/// The fill of the matrix pipeline for `lanesK` products per dot product: scratchpad read and
+/// write latency, the multiplier depth, the adder tree.
+uint64_t matmulFill(uint64_t lanesK);
 
 } // namespace mamba2::hw

@@ -26,4 +26,16 @@ constexpr double kUsableFraction = 0.85;
 
 ResourceEstimate estimateResources(const BoardConfig &cfg);
 
+/// One unit's scratchpad traffic per cycle at its initiation interval of 1, against what the
+/// scratchpad's banks serve per cycle (spadBanks() banks of spadWordBytes()-byte words, two
+/// ports each, consecutive words in consecutive banks).
+struct SpadDemand {
+  const char *unit;
+  double bytesPerCycle; // reads + writes
+  const char *what;     // the operands behind the figure
+};
+std::vector<SpadDemand> spadDemand(const BoardConfig &cfg);
+/// Bytes per cycle the banked scratchpad serves (2 ports x spadBanks() x spadWordBytes()).
+double spadSupply(const BoardConfig &cfg);
+
 } // namespace mamba2::hw

@@ -15,8 +15,8 @@
 // entry point's control flow that checks every DMA range against its region, every scratchpad
 // range and every microcode index against the store.
 #pragma once
-#include "mamba2/hw/Board.h"
 #include "mamba2/isa/Program.h"
+#include "mamba2/target/Board.h"
 
 #include <cstdint>
 #include <string>
@@ -31,11 +31,11 @@ constexpr size_t kHeaderBytes = 40;
 uint32_t crc32(const uint8_t *data, size_t n);
 
 /// Serialises `p` for `board` (its scratchpad and store sizes go into the target section).
-std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig &board);
+std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board);
 
 struct LoadOptions {
   /// The board the program must have been built for; nullptr: the one named in the file.
-  const hw::BoardConfig *board = nullptr;
+  const target::Board *board = nullptr;
   /// Longest control-flow walk (bundles) per entry point before the file is refused.
   uint64_t maxWalkBundles = uint64_t(1) << 26;
   /// Largest sum of DRAM region sizes accepted (the device allocates them).
@@ -44,7 +44,7 @@ struct LoadOptions {
 
 struct LoadResult {
   isa::Program program;
-  const hw::BoardConfig *board = nullptr;
+  const target::Board *board = nullptr;
   std::string error; // empty when the file is valid; else "<what is wrong> (<where>)"
   bool ok() const { return error.empty(); }
 };
@@ -53,7 +53,7 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt = {});
 
 /// The static checks alone, on a program in memory (the assembler runs them before writing).
-std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
+std::string validateProgram(const isa::Program &p, const target::Board &board,
                             uint64_t maxWalkBundles);
 
 } // namespace mamba2::runtime

@@ -1,8 +1,8 @@
 // One device interface, two backends: the overlay's C simulation (functional or cycle mode) and
 // an FPGA board through XRT. A device holds one loaded program and its DRAM regions.
 #pragma once
-#include "mamba2/hw/Overlay.h"
 #include "mamba2/runtime/Container.h"
+#include "mamba2/runtime/Counters.h"
 
 #include <memory>
 #include <string>
@@ -11,14 +11,14 @@
 namespace mamba2::runtime {
 
 struct RunOptions {
-  hw::SimMode mode = hw::SimMode::Functional; // simulator only
-  bool trace = false;                         // simulator cycle mode: keep unit activity
+  RunMode mode = RunMode::Functional; // simulator only
+  bool trace = false;                 // simulator cycle mode: keep unit activity
   uint64_t maxBundles = uint64_t(1) << 32;
 };
 
 struct RunReport {
-  std::string error; // empty on success
-  hw::SimResult sim; // counters and trace (simulator)
+  std::string error;    // empty on success
+  RunCounters counters; // per-unit counters and trace
   double wallSeconds = 0;
 };
 
@@ -27,7 +27,7 @@ public:
   virtual ~Device() = default;
   /// "simulator (kv260, cycle model)", "xrt:0 (xilinx_u280...)"
   virtual std::string describe() const = 0;
-  virtual const hw::BoardConfig &board() const = 0;
+  virtual const target::Board &board() const = 0;
   /// Takes a validated program (LoadResult::ok()); region images are copied to the device.
   virtual std::string load(const isa::Program &p) = 0;
   /// Copies bytes into / out of a tensor symbol of the loaded program.
@@ -36,11 +36,11 @@ public:
   virtual RunReport run(const std::string &entry, const RunOptions &opt) = 0;
 };
 
-std::unique_ptr<Device> makeSimulatorDevice(const hw::BoardConfig &board);
+std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board);
 
 /// Opens XRT device `index` with `xclbin`. Returns nullptr and sets `error` (clearly saying when
 /// no board is present, or when this build has no XRT) on failure.
-std::unique_ptr<Device> makeXrtDevice(const hw::BoardConfig &board, const std::string &xclbin,
+std::unique_ptr<Device> makeXrtDevice(const target::Board &board, const std::string &xclbin,
                                       unsigned index, std::string &error);
 
 } // namespace mamba2::runtime

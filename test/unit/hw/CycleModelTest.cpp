@@ -1,0 +1,218 @@
+// Closed-form tests of the cycle model (hw/lib/CycleModel.cpp): each cost against its formula,
+// written out here from the board description rather than read back from the model.
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/isa/Asm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mamba2;
+
+namespace {
+
+const hw::BoardConfig &board(const char *name) { return *hw::findBoard(name); }
+
+// One port's sustained bytes per cycle: one beat, and its achievable bandwidth.
+double portBytesPerCycle(const hw::BoardConfig &b) {
+  return std::min(b.axiBits / 8.0, b.portAchievableGBps * 1e3 / b.clockMhz);
+}
+
+isa::UopArgs matmul(unsigned m, unsigned k, unsigned n, bool int4) {
+  isa::UopArgs u;
+  u.op = int4 ? isa::UopCode::Mm4 : isa::UopCode::Mm8;
+  u.m = m;
+  u.k = k;
+  u.n = n;
+  return u;
+}
+
+unsigned log2u(unsigned v) { return unsigned(std::ceil(std::log2(double(v)))); }
+
+} // namespace
+
+// A DMA of N contiguous bytes over P ports: N / stripe bursts dealt to the ports in turn, each
+// port one beat per cycle at most its achievable bandwidth, all of them at most the DRAM's.
+TEST(CycleModel, DmaOfNBytesOverPPorts) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t n = uint64_t(1) << 20; // 1 MiB: at least 256 bursts, more than any P
+    const double rate =
+        std::min(b.axiPorts * portBytesPerCycle(b), b.dramAchievableGBps * 1e3 / b.clockMhz);
+    hw::DmaCost c = hw::dmaCost(1, n, b);
+    EXPECT_EQ(c.ports, b.axiPorts) << b.name;
+    EXPECT_EQ(c.bursts, n / b.stripeBytes) << b.name;
+    EXPECT_EQ(c.cycles, uint64_t(std::ceil(double(n) / rate))) << b.name;
+    // never above width x clock x ports
+    EXPECT_LE(double(n) / double(c.cycles), b.axiPorts * b.axiBits / 8.0) << b.name;
+  }
+  // U280: 32 ports x 13 GB/s = 416 GB/s = 1664 B/cycle at 250 MHz.
+  EXPECT_EQ(hw::dmaTransferCycles(1, uint64_t(1) << 20, board("u280")), 631u); // 1048576 / 1664
+  // KV260: 2 x 128-bit ports at 250 MHz carry 8 GB/s, below the DDR's 16.3.
+  EXPECT_EQ(hw::dmaTransferCycles(1, uint64_t(1) << 20, board("kv260")), 32768u); // / 32 B
+}
+
+TEST(CycleModel, SmallTransferUsesOnlyThePortsItsBurstsReach) {
+  const hw::BoardConfig &u = board("u280");
+  // 128 bytes: two 64-byte beats, one 256-byte stripe, one port at 13 GB/s = 52 B/cycle.
+  hw::DmaCost c = hw::dmaCost(1, 128, u);
+  EXPECT_EQ(c.beats, 2u);
+  EXPECT_EQ(c.ports, 1u);
+  EXPECT_EQ(c.cycles, 3u); // ceil(128 / 52)
+  // 2 KiB: eight stripes on eight ports: ceil(2048 / (8 x 52)) = 5.
+  EXPECT_EQ(hw::dmaCost(1, 2048, u).ports, 8u);
+  EXPECT_EQ(hw::dmaTransferCycles(1, 2048, u), 5u);
+  // A row is whole beats: 65 bytes move two beats.
+  EXPECT_EQ(hw::dmaCost(1, 65, u).beats, 2u);
+  // 64 rows of 64 bytes: 64 one-beat bursts over 32 ports, at least one address cycle per
+  // burst on each port: max(ceil(4096 / 1664), 64 / 32) = 3.
+  EXPECT_EQ(hw::dmaTransferCycles(64, 64, u), 3u);
+  // Rows of one byte still move a whole beat each.
+  EXPECT_EQ(hw::dmaCost(100, 1, u).beats, 100u);
+}
+
+TEST(CycleModel, OutstandingRequestsBoundAPortByLittlesLaw) {
+  // With one request in flight a port moves one burst per DRAM latency: rows of one 64-byte
+  // beat (one burst each) then move 64 bytes per 37.5 cycles per port.
+  hw::BoardConfig b = board("u280");
+  b.portOutstanding = 1;
+  const double latency = b.dramLatencyNs * b.clockMhz / 1e3; // 37.5 cycles
+  const uint64_t rows = 2048;
+  hw::DmaCost c = hw::dmaCost(rows, 64, b);
+  EXPECT_EQ(c.ports, 32u);
+  EXPECT_DOUBLE_EQ(c.bytesPerCycle, 32 * 64 / latency);
+  EXPECT_EQ(c.cycles, uint64_t(std::ceil(rows * 64 / (32 * 64 / latency))));
+  // With the board's own 32 outstanding requests the port's achievable bandwidth rules again.
+  EXPECT_DOUBLE_EQ(hw::dmaCost(rows, 64, board("u280")).bytesPerCycle, 32 * 52.0);
+}
+
+// HBM cross-stack traffic: with one port per pseudo-channel (U280 as shipped) no stripe leaves
+// its port's stack. With 16 ports over the 32 channels, port p reads channels p and p + 16, one
+// of them in the other stack: half its data crosses the lateral switch at half the rate, so the
+// port moves data at 1 / (0.5 + 0.5 / 0.5) = 2/3 of its rate.
+TEST(CycleModel, HbmCrossStackTraffic) {
+  const hw::BoardConfig &u = board("u280");
+  EXPECT_EQ(hw::crossStackShare(u), 0.0);
+  EXPECT_EQ(hw::crossStackShare(board("kv260")), 0.0);
+  hw::BoardConfig half = u;
+  half.axiPorts = 16;
+  EXPECT_DOUBLE_EQ(hw::crossStackShare(half), 0.5);
+  const uint64_t rows = 64, rowBytes = 64 * 1024; // many bursts on every port
+  const double port = portBytesPerCycle(u);
+  EXPECT_DOUBLE_EQ(hw::dmaCost(rows, rowBytes, u).bytesPerCycle,
+                   std::min(32 * port, u.dramBytesPerCycle()));
+  EXPECT_NEAR(hw::dmaCost(rows, rowBytes, half).bytesPerCycle,
+              std::min(16 * port * 2 / 3, half.dramAchievableGBps * 1e3 / half.clockMhz), 1e-9);
+  // Every port on the other stack's channels (a one-port-per-stack layout of two ports, each
+  // reading all 32 channels): half crosses, the same 2/3.
+  hw::BoardConfig two = u;
+  two.axiPorts = 2;
+  EXPECT_DOUBLE_EQ(hw::crossStackShare(two), 0.5);
+}
+
+// A matrix tile: one row, matN outputs, matK products each: one step plus the pipeline fill.
+TEST(CycleModel, MatrixTile) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t fill = 2 * 2 + 3 + log2u(b.matK); // spad read + write, multiplier, adder tree
+    EXPECT_EQ(hw::matmulFill(b.matK), fill) << b.name;
+    EXPECT_EQ(hw::matmulCycles(matmul(1, b.matK, b.matN, false), b), 1 + fill) << b.name;
+    // int4 weights: twice the products per step (matKInt4 lanes, their own DSPs).
+    EXPECT_EQ(hw::matmulCycles(matmul(1, b.matKInt4(), b.matN, true), b),
+              1 + 2 * 2 + 3 + log2u(b.matKInt4()))
+        << b.name;
+    // M rows x N tiles x K tiles steps, each of matmulStepCycles (BankConflict below).
+    const isa::UopArgs big = matmul(3, 4 * b.matK, 2 * b.matN + 1, false);
+    EXPECT_EQ(hw::matmulCycles(big, b), 3u * 3 * 4 * hw::matmulStepCycles(big, b) + fill) << b.name;
+  }
+}
+
+// A bank conflict: weight rows whose pitch is a multiple of the banks' span (banks x word
+// bytes) all fall in the same banks, so a step reads mat_n words from each of those banks, two
+// per cycle: ceil(mat_n / 2) cycles per step. One K tile more per row spreads them over
+// distinct banks (mat_n x mat_k / word <= banks): one cycle per step.
+TEST(CycleModel, BankConflict) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t span = uint64_t(b.spadBanks()) * hw::BoardConfig::spadWordBytes();
+    ASSERT_LE(uint64_t(b.matN) * b.matK, span) << b.name;
+    // Conflicting: K = span; activations in the banks after the weights' first K tile.
+    isa::UopArgs u = matmul(2, unsigned(span), b.matN, false);
+    u.src0 = b.matK;
+    u.src1 = 0;
+    const uint64_t step = (b.matN + 1) / 2;
+    EXPECT_EQ(hw::matmulStepCycles(u, b), step) << b.name;
+    EXPECT_EQ(hw::matmulCycles(u, b), 2 * (span / b.matK) * step + hw::matmulFill(b.matK))
+        << b.name;
+    // Spread: K = span + mat_k, activations in the same banks as row 0 (two words per bank).
+    isa::UopArgs v = matmul(2, unsigned(span + b.matK), b.matN, false);
+    EXPECT_EQ(hw::matmulStepCycles(v, b), 1u) << b.name;
+    EXPECT_EQ(hw::matmulCycles(v, b), 2 * (span / b.matK + 1) + hw::matmulFill(b.matK)) << b.name;
+    // Three words in one bank take two cycles: a second activation window over row 0's banks
+    // is not possible in one micro-op, so place row 0 and 1 together with the activations.
+    isa::UopArgs w = matmul(1, unsigned(span), 2, false);
+    EXPECT_EQ(hw::matmulStepCycles(w, b), 2u) << b.name; // act, row 0, row 1 in bank 0..
+  }
+}
+
+// A bank conflict between units: the banks serve 2 x banks words per cycle. On KV260 (32
+// banks, 64 words per cycle) the matrix unit takes 36 words (288 bytes) and the SSM unit 32
+// (16 lanes x 16 bytes): an SSM micro-op that starts while a matmul runs takes turns with it,
+// ceil(cycles * 68 / 64); the extra cycles count as stalled on memory. Alone it takes its own
+// cycles. On U280 (512 banks) the matrix unit (528 words) and the vector unit (192) fit.
+TEST(CycleModel, BankConflictBetweenUnits) {
+  const hw::BoardConfig &kv = board("kv260"), &u280 = board("u280");
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Matrix, kv), 36u);
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Ssm, kv), 32u);
+  EXPECT_EQ(hw::spadWordsPerCycle(isa::Slot::Load, kv), 4u); // 8 GB/s at 250 MHz: 32 B/cycle
+  EXPECT_EQ(hw::bankShareCycles(100, 64, kv), 100u);
+  EXPECT_EQ(hw::bankShareCycles(100, 68, kv), 107u); // ceil(100 * 68 / 64)
+  EXPECT_EQ(hw::bankShareCycles(100, 528 + 192, u280), 100u);
+  auto ssmCounters = [&](bool withMatmul) {
+    std::string s = ".target kv260\n.entry main\n.uop 0 ssmupd dst=65536 src0=69632 src1=73728 "
+                    "src2=77824 len=64 p0=16\n{ ssm.run ulen=1 iters=1";
+    if (withMatmul)
+      s += " ; matrix.mm8 wgt=8192 acc=32768 m=8 k=1024 n=16";
+    s += " }\n{ ctrl.halt }\n";
+    isa::Program p = isa::assemble(s, "conflict.s");
+    isa::Memory m = isa::Memory::forProgram(p, kv.spadBytes());
+    hw::SimResult r = hw::simulate(p, "main", m, kv, {hw::SimMode::Cycle});
+    EXPECT_EQ(r.error, "");
+    return r.units[unsigned(isa::Slot::Ssm)];
+  };
+  hw::UnitCounters alone = ssmCounters(false), shared = ssmCounters(true);
+  const uint64_t c = alone.busy; // ssmupd P=64, N=16: ceil(64 * 16 / 16) + fill + 1
+  EXPECT_EQ(c, 64u * 16 / kv.ssmLanes + 2 * 2 + 3 + 1);
+  EXPECT_EQ(alone.stallMemory, 0u);
+  EXPECT_EQ(shared.busy, (c * 68 + 63) / 64);
+  EXPECT_EQ(shared.stallMemory, shared.busy - c);
+}
+
+// The pipeline fill is paid once per micro-op: cycles grow by exactly one per extra step.
+TEST(CycleModel, PipelineFill) {
+  const hw::BoardConfig &b = board("kv260");
+  uint64_t one = hw::matmulCycles(matmul(1, b.matK, b.matN, false), b);
+  for (unsigned m = 2; m <= 8; ++m)
+    EXPECT_EQ(hw::matmulCycles(matmul(m, b.matK, b.matN, false), b), one + (m - 1));
+  EXPECT_EQ(one - 1, hw::matmulFill(b.matK));
+}
+
+// A program that loads across all ports streams at >= 90 % of the board's sustained bandwidth
+// (its ports' and its DRAM's) and never above width x clock x ports.
+TEST(CycleModel, StreamingProgramReachesTheBoardsBandwidth) {
+  for (const hw::BoardConfig &b : hw::boards()) {
+    const uint64_t chunk = 256 * 1024, chunks = 16;
+    std::string s = ".target " + std::string(b.name) + "\n.region const " +
+                    std::to_string(chunk * chunks) + "\n.entry main\n";
+    for (uint64_t i = 0; i < chunks; ++i)
+      s += "{ load.dma region=const dram=" + std::to_string(i * chunk) +
+           " rows=64 rowb=4096 stride=4096 }\n";
+    s += "{ ctrl.halt }\n";
+    isa::Program p = isa::assemble(s, "stream.s");
+    isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
+    hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
+    ASSERT_EQ(r.error, "") << b.name;
+    const double gbps = double(chunk * chunks) / double(r.cycles) * b.clockMhz / 1e3;
+    EXPECT_GE(gbps, 0.9 * b.streamGBps()) << b.name;
+    EXPECT_LE(gbps, b.streamGBps() + 1e-9) << b.name;
+    EXPECT_LE(gbps, b.axiPorts * b.portWidthGBps()) << b.name;
+  }
+}
