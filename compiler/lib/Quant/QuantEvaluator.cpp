@@ -1,0 +1,222 @@
+// The integer evaluator's kernels (see QuantEvaluator.h).
+#include "mamba2/Quant/QuantEvaluator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mamba2/Dialect/M2/M2Dialect.h"
+#include "mamba2/Eval/Gemm.h"
+#include "mamba2/Quant/Constants.h"
+#include "mamba2/Quant/Hadamard.h"
+#include "mamba2/isa/Reference.h"
+
+using namespace mlir;
+
+namespace mamba2::quant {
+namespace ref = isa::ref;
+
+namespace {
+
+llvm::Error fail(const llvm::Twine &msg) { return llvm::createStringError(msg); }
+
+std::string where(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << op->getLoc();
+  return s;
+}
+
+eval::Act like(const eval::Act &x, int64_t c) {
+  eval::Act a;
+  a.b = x.b;
+  a.l = x.l;
+  a.c = c;
+  a.v.assign(static_cast<size_t>(x.b * x.l * c), 0.0f);
+  return a;
+}
+
+/// Round half away from zero, saturating to [-q, q].
+int8_t quantize(float x, float inv, int q) {
+  float r = std::round(x * inv);
+  return static_cast<int8_t>(std::clamp(r, static_cast<float>(-q), static_cast<float>(q)));
+}
+
+} // namespace
+
+void ActStats::add(const eval::Act &a, bool withHessian) {
+  const int64_t C = a.c, rows = a.b * a.l;
+  if (channelAbsMax.empty()) {
+    channelAbsMax.assign(static_cast<size_t>(C), 0.0);
+    channelSumSq.assign(static_cast<size_t>(C), 0.0);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = a.v.data() + r * C;
+    float m = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      double v = x[c], v2 = v * v;
+      channelAbsMax[c] = std::max(channelAbsMax[c], std::fabs(v));
+      channelSumSq[c] += v2;
+      sum2 += v2;
+      sum4 += v2 * v2;
+      m = std::max(m, std::fabs(x[c]));
+    }
+    tokenAbsMax.push_back(m);
+    if (withHessian) {
+      hessian.resize(static_cast<size_t>(C * C), 0.0);
+      for (int64_t i = 0; i < C; ++i)
+        for (int64_t j = 0; j < C; ++j)
+          hessian[i * C + j] += static_cast<double>(x[i]) * x[j];
+    }
+  }
+  tokens += rows;
+}
+
+bool QuantKernels::handles(Operation *op) const {
+  if (auto c = dyn_cast<m2::ConstantOp>(op))
+    return !cast<ShapedType>(c.getValue().getType()).getElementType().isF32();
+  return llvm::isa<m2::QLinearOp, m2::HadamardOp, m2::PwlOp>(op);
+}
+
+void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) {
+  if (collect_ && llvm::isa<m2::LinearOp, m2::LMHeadOp>(op) && operands[0])
+    stats_[op].add(*operands[0], hessian_);
+}
+
+llvm::Expected<const QuantKernels::Prepared *> QuantKernels::prepare(Operation *op) {
+  auto &slot = prepared_[op];
+  if (slot)
+    return slot.get();
+  auto p = std::make_unique<Prepared>();
+  if (auto q = dyn_cast<m2::QLinearOp>(op)) {
+    auto w = readI8(q.getWeight());
+    auto s = readI32(q.getScales());
+    auto o = readF32(q.getOutScale());
+    if (!w || !s || !o)
+      return fail("the weight, scales and out_scale of m2.qlinear at " + where(op) +
+                  " must be i8, i32 and f32 constants");
+    p->weight = std::move(*w);
+    p->scales = std::move(*s);
+    p->outScale = std::move(*o);
+    if (q.getWeightBits() == 4)
+      for (int8_t v : p->weight)
+        if (v < -8 || v > 7)
+          return fail("m2.qlinear with 4-bit weights holds the value " + llvm::Twine(int(v)));
+  } else if (auto pw = dyn_cast<m2::PwlOp>(op)) {
+    auto t = readI32(pw.getTable());
+    if (!t)
+      return fail("the table of m2.pwl must be an i32 constant");
+    p->table = std::move(*t);
+    ref::PwlHeader h = ref::pwlHeader(p->table.data());
+    if (p->table.size() < ref::kPwlHeaderWords + 2 * h.n)
+      return fail("the table of m2.pwl is shorter than its header says");
+  }
+  slot = std::move(p);
+  return slot.get();
+}
+
+llvm::Expected<std::vector<eval::Act>>
+QuantKernels::run(Operation *op, ArrayRef<const eval::Act *> operands, std::vector<int32_t> &) {
+  std::vector<eval::Act> results;
+  if (llvm::isa<m2::ConstantOp>(op))
+    return results; // read by the ops that use them
+  auto prep = prepare(op);
+  if (!prep)
+    return prep.takeError();
+  const Prepared &P = **prep;
+  const eval::Act &x = *operands[0];
+
+  if (auto q = dyn_cast<m2::QLinearOp>(op)) {
+    if (collect_)
+      stats_[op].add(x, hessian_);
+    const int64_t M = x.b * x.l, K = x.c, N = static_cast<int64_t>(P.outScale.size());
+    const int64_t group = q.getGroup(), G = K / group;
+    const int shift = static_cast<int>(q.getShiftAttr().getInt());
+    const int qmax = q.getActBits() == 8 ? 127 : 7;
+    if (K * N != static_cast<int64_t>(P.weight.size()) ||
+        N * G != static_cast<int64_t>(P.scales.size()))
+      return fail("m2.qlinear: the weight or scales do not fit the input width " + llvm::Twine(K));
+    // Activation rows to integers.
+    std::vector<int8_t> qa(static_cast<size_t>(M * K));
+    std::vector<float> rowScale(static_cast<size_t>(M));
+    const bool perToken = q.getActMode() == "token";
+    for (int64_t m = 0; m < M; ++m) {
+      const float *xr = x.v.data() + m * K;
+      float a = q.getActScale() ? q.getActScale()->convertToFloat() : 1.0f;
+      if (perToken) {
+        float mx = 0;
+        for (int64_t k = 0; k < K; ++k)
+          mx = std::max(mx, std::fabs(xr[k]));
+        a = mx > 0 ? mx / static_cast<float>(qmax) : 1.0f;
+      }
+      rowScale[m] = a;
+      const float inv = 1.0f / a;
+      for (int64_t k = 0; k < K; ++k)
+        qa[m * K + k] = quantize(xr[k], inv, qmax);
+    }
+    // acc[m][n] = sum_g sat32(acc + scaleGroup(p_g, scales[n][g], shift)), groups in order, as
+    // ref::matmulGrouped; each group's partial sums from gemmS8.
+    std::vector<int32_t> acc(static_cast<size_t>(M * N), 0), part(static_cast<size_t>(M * N));
+    for (int64_t g = 0; g < G; ++g) {
+      eval::gemmS8(M, N, group, qa.data() + g * group, K, P.weight.data() + g * group, K,
+                   part.data(), N);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int32_t &s = acc[m * N + n];
+          s = ref::sat32(int64_t(s) + ref::scaleGroup(part[m * N + n], P.scales[n * G + g], shift));
+        }
+    }
+    eval::Act out = like(x, N);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n)
+        out.v[m * N + n] =
+            static_cast<float>(static_cast<double>(acc[m * N + n]) * rowScale[m] * P.outScale[n]);
+    results.push_back(std::move(out));
+    return results;
+  }
+
+  if (auto h = dyn_cast<m2::HadamardOp>(op)) {
+    // Per row: to int32 fixed point with headroom for the unnormalised transform's growth (n),
+    // isa's fwht, back to real values / sqrt(n).
+    const int64_t n = x.c, rows = x.b * x.l;
+    int growth = 0;
+    while ((int64_t(1) << growth) < n)
+      ++growth;
+    const int frac = 30 - growth;
+    const std::vector<int8_t> signs = hadamardSigns(n, static_cast<uint64_t>(h.getSeed()));
+    eval::Act out = like(x, n);
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    const double norm = 1.0 / std::sqrt(static_cast<double>(n));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = x.v.data() + r * n;
+      float mx = 0;
+      for (int64_t i = 0; i < n; ++i)
+        mx = std::max(mx, std::fabs(xr[i]));
+      if (mx == 0)
+        continue;
+      const double unit = static_cast<double>(mx) / std::ldexp(1.0, frac);
+      for (int64_t i = 0; i < n; ++i)
+        v[i] = static_cast<int32_t>(std::llround(xr[i] / unit)) * signs[i];
+      ref::fwht(v.data(), static_cast<unsigned>(n));
+      for (int64_t i = 0; i < n; ++i)
+        out.v[r * n + i] = static_cast<float>(v[i] * unit * norm);
+    }
+    results.push_back(std::move(out));
+    return results;
+  }
+
+  if (auto pw = dyn_cast<m2::PwlOp>(op)) {
+    const double in = std::ldexp(1.0, static_cast<int>(pw.getInFrac()));
+    const double outUnit = std::ldexp(1.0, -static_cast<int>(pw.getOutFrac()));
+    eval::Act out = like(x, x.c);
+    for (size_t i = 0; i < x.v.size(); ++i) {
+      double xr = std::clamp(static_cast<double>(x.v[i]) * in, -0x1p40, 0x1p40);
+      int32_t xi = ref::sat32(std::llround(xr));
+      out.v[i] = static_cast<float>(ref::pwl(P.table.data(), xi) * outUnit);
+    }
+    results.push_back(std::move(out));
+    return results;
+  }
+  return fail("the integer evaluator has no kernel for " + op->getName().getStringRef());
+}
+
+} // namespace mamba2::quant
