@@ -43,6 +43,21 @@ int8_t quantize(float x, float inv, int q) {
 
 } // namespace
 
+void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32_t *acc, int64_t M,
+                   int64_t K, int64_t N, int64_t group, int shift) {
+  const int64_t G = K / group;
+  std::fill(acc, acc + M * N, 0);
+  std::vector<int32_t> part(static_cast<size_t>(M * N));
+  for (int64_t g = 0; g < G; ++g) {
+    eval::gemmS8(M, N, group, act + g * group, K, w + g * group, K, part.data(), N);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        int32_t &s = acc[m * N + n];
+        s = ref::sat32(int64_t(s) + ref::scaleGroup(part[m * N + n], scl[n * G + g], shift));
+      }
+  }
+}
+
 void ActStats::add(const eval::Act &a, bool withHessian) {
   const int64_t C = a.c, rows = a.b * a.l;
   if (channelAbsMax.empty()) {
@@ -153,18 +168,8 @@ QuantKernels::run(Operation *op, ArrayRef<const eval::Act *> operands, std::vect
       for (int64_t k = 0; k < K; ++k)
         qa[m * K + k] = quantize(xr[k], inv, qmax);
     }
-    // acc[m][n] = sum_g sat32(acc + scaleGroup(p_g, scales[n][g], shift)), groups in order, as
-    // ref::matmulGrouped; each group's partial sums from gemmS8.
-    std::vector<int32_t> acc(static_cast<size_t>(M * N), 0), part(static_cast<size_t>(M * N));
-    for (int64_t g = 0; g < G; ++g) {
-      eval::gemmS8(M, N, group, qa.data() + g * group, K, P.weight.data() + g * group, K,
-                   part.data(), N);
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) {
-          int32_t &s = acc[m * N + n];
-          s = ref::sat32(int64_t(s) + ref::scaleGroup(part[m * N + n], P.scales[n * G + g], shift));
-        }
-    }
+    std::vector<int32_t> acc(static_cast<size_t>(M * N));
+    groupedMatmul(qa.data(), P.weight.data(), P.scales.data(), acc.data(), M, K, N, group, shift);
     eval::Act out = like(x, N);
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n)

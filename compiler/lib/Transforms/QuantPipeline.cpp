@@ -104,7 +104,7 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
   if (model.vocab() != V || V < 256)
     return fail("the models must be byte-level (vocabulary >= 256) with the same vocabulary");
   Accuracy acc;
-  double bits = 0, refBits = 0, kl = 0;
+  double bits = 0, refBits = 0, kl = 0, maxDiff = 0, maxRef = 0;
   int64_t same = 0;
   const int64_t total = static_cast<int64_t>(text.size());
   std::vector<double> lp(static_cast<size_t>(V)), lq(static_cast<size_t>(V));
@@ -133,6 +133,10 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
     auto q = ms.run(ids, n);
     if (!q)
       return q.takeError();
+    for (size_t i = 0; i < r->size(); ++i) {
+      maxDiff = std::max(maxDiff, std::fabs(double((*r)[i]) - double((*q)[i])));
+      maxRef = std::max(maxRef, std::fabs(double((*r)[i])));
+    }
     for (int64_t t = 0; t + 1 < n; ++t) {
       const float *pr = r->data() + t * V, *pq = q->data() + t * V;
       logSoftmax(pr, lp);
@@ -162,6 +166,7 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
   acc.refBitsPerByte = refBits / n;
   acc.top1 = static_cast<double>(same) / n;
   acc.kl = kl / n;
+  acc.maxLogitDiff = maxRef > 0 ? maxDiff / maxRef : maxDiff;
   for (int i = 0; i < 3; ++i)
     if (acc.countByPos[i]) {
       acc.bpbByPos[i] /= static_cast<double>(acc.countByPos[i]);
@@ -178,8 +183,9 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
   if (!reference)
     return reference.takeError();
   char line[160];
-  std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %9s %9s %9s\n", "scheme", "bits/byte",
-                "vs fp32", "top-1", "KL (nats)", "0-256", "256-1K", "1K-4K");
+  std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
+                "bits/byte", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
+                "1K-4K");
   os << line;
   for (const QuantScheme &s : schemes) {
     mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
@@ -195,9 +201,10 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
     auto pos = [&](int i) {
       return a->countByPos[i] ? llvm::formatv("{0:F4}", a->bpbByPos[i]).str() : std::string("-");
     };
-    os << llvm::format("%-24s %9.4f %+7.2f%% %7.2f%% %10.2e %9s %9s %9s\n", s.label().c_str(),
-                       a->bitsPerByte, 100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0),
-                       100.0 * a->top1, a->kl, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
+    os << llvm::format("%-24s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %9s %9s %9s\n",
+                       s.label().c_str(), a->bitsPerByte,
+                       100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0), 100.0 * a->top1, a->kl,
+                       a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
     os.flush();
   }
   return llvm::Error::success();

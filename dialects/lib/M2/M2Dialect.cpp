@@ -271,6 +271,8 @@ LogicalResult QLinearOp::verify() {
 }
 
 LogicalResult PwlOp::verify() {
+  if (getInput().getType() != getOutput().getType())
+    return emitOpError("result type must equal the input type");
   if (failed(expectRank(*this, getTable(), 1, "table")))
     return failure();
   int64_t words = dim(getTable(), 0);

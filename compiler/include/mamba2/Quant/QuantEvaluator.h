@@ -31,6 +31,12 @@ struct ActStats {
   void add(const eval::Act &a, bool withHessian);
 };
 
+/// isa's grouped matmul (ref::matmulGrouped with int8 weights, accumulate false) computed with
+/// one gemmS8 per K-group: acc (m, n) = sum_g sat32(acc + scaleGroup(partial_g, scl[n][g],
+/// shift)). act (m, k), w (n, k) (int4 weights unpacked to int8), scl (n, k / group).
+void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32_t *acc, int64_t m,
+                   int64_t k, int64_t n, int64_t group, int shift);
+
 class QuantKernels : public eval::Extension {
 public:
   bool handles(mlir::Operation *op) const override;

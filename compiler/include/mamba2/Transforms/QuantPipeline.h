@@ -46,6 +46,7 @@ struct Accuracy {
   double bitsPerByte = 0, refBitsPerByte = 0;
   double top1 = 0; // fraction of positions whose argmax equals the reference's
   double kl = 0;   // mean KL(reference || model), nats
+  double maxLogitDiff = 0; // max |logit - reference logit| / max |reference logit|
   /// Bits per byte by position in the window: [0, 256), [256, 1024), [1024, 4096).
   double bpbByPos[3] = {0, 0, 0}, refBpbByPos[3] = {0, 0, 0};
   int64_t countByPos[3] = {0, 0, 0};
@@ -56,7 +57,8 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
 
 /// Evaluates each scheme (a copy of `raised` quantised, run in the integer evaluator) against
 /// the fp32 evaluation of `raised` on `text` and prints one row per scheme: bits per byte,
-/// its change against fp32, top-1 agreement, mean KL, bits per byte by position.
+/// its change against fp32, top-1 agreement, mean KL, the largest logit difference relative to
+/// the largest logit, bits per byte by position.
 llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
                                llvm::StringRef text, int64_t window, int threads,
                                llvm::raw_ostream &os);

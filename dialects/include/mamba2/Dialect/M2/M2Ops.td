@@ -300,7 +300,7 @@ def M2_QLinearOp : M2_Op<"qlinear"> {
   let hasVerifier = 1;
 }
 
-def M2_PwlOp : M2_Op<"pwl", [SameOperandsAndResultType]> {
+def M2_PwlOp : M2_Op<"pwl"> {
   let summary = "a function evaluated piecewise-linearly from a table (isa pwl)";
   let description = [{
     `y = pwl(table, sat32(round(x * 2^in_frac))) / 2^out_frac` elementwise, with `isa`'s
