@@ -95,27 +95,16 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   return llvm::Error::success();
 }
 
-llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const eval::Program &model,
-                                         llvm::StringRef text, int64_t window,
-                                         eval::ThreadPool &pool, bool progress) {
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             llvm::StringRef text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress) {
   if (window < 2 || text.size() < 2)
     return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
-  const int64_t V = reference.vocab();
-  if (model.vocab() != V || V < 256)
-    return fail("the models must be byte-level (vocabulary >= 256) with the same vocabulary");
-  Accuracy acc;
-  double bits = 0, refBits = 0, kl = 0, maxDiff = 0, maxRef = 0;
-  int64_t same = 0;
+  if (program.vocab() < 256)
+    return fail("the model must be byte-level (vocabulary >= 256)");
+  std::vector<std::vector<float>> out;
   const int64_t total = static_cast<int64_t>(text.size());
-  std::vector<double> lp(static_cast<size_t>(V)), lq(static_cast<size_t>(V));
-  auto logSoftmax = [&](const float *x, std::vector<double> &out) {
-    double m = *std::max_element(x, x + V), s = 0;
-    for (int64_t v = 0; v < V; ++v)
-      s += std::exp(double(x[v]) - m);
-    double lse = m + std::log(s);
-    for (int64_t v = 0; v < V; ++v)
-      out[v] = double(x[v]) - lse;
-  };
   for (int64_t off = 0; off + 1 < total; off += window) {
     if (progress) {
       std::fprintf(stderr, "\revaluate %lld/%lld bytes", static_cast<long long>(off),
@@ -126,22 +115,44 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
     std::vector<int64_t> ids(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
       ids[i] = static_cast<unsigned char>(text[off + i]);
-    eval::Session rs(reference, 1, pool), ms(model, 1, pool);
-    auto r = rs.run(ids, n);
+    eval::Session session(program, 1, pool);
+    auto r = session.run(ids, n);
     if (!r)
       return r.takeError();
-    auto q = ms.run(ids, n);
-    if (!q)
-      return q.takeError();
-    for (size_t i = 0; i < r->size(); ++i) {
-      maxDiff = std::max(maxDiff, std::fabs(double((*r)[i]) - double((*q)[i])));
-      maxRef = std::max(maxRef, std::fabs(double((*r)[i])));
+    out.push_back(std::move(*r));
+  }
+  if (progress)
+    std::fprintf(stderr, "\r%60s\r", "");
+  return out;
+}
+
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                       int64_t window, int64_t V) {
+  Accuracy acc;
+  double bits = 0, refBits = 0, kl = 0, maxDiff = 0, maxRef = 0;
+  int64_t same = 0;
+  std::vector<double> lp(static_cast<size_t>(V)), lq(static_cast<size_t>(V));
+  auto logSoftmax = [&](const float *x, std::vector<double> &out) {
+    double m = *std::max_element(x, x + V), s = 0;
+    for (int64_t v = 0; v < V; ++v)
+      s += std::exp(double(x[v]) - m);
+    double lse = m + std::log(s);
+    for (int64_t v = 0; v < V; ++v)
+      out[v] = double(x[v]) - lse;
+  };
+  for (size_t w = 0; w < reference.size() && w < logits.size(); ++w) {
+    const std::vector<float> &r = reference[w], &q = logits[w];
+    const int64_t off = static_cast<int64_t>(w) * window, n = static_cast<int64_t>(r.size()) / V;
+    for (size_t i = 0; i < r.size() && i < q.size(); ++i) {
+      maxDiff = std::max(maxDiff, std::fabs(double(r[i]) - double(q[i])));
+      maxRef = std::max(maxRef, std::fabs(double(r[i])));
     }
     for (int64_t t = 0; t + 1 < n; ++t) {
-      const float *pr = r->data() + t * V, *pq = q->data() + t * V;
+      const float *pr = r.data() + t * V, *pq = q.data() + t * V;
       logSoftmax(pr, lp);
       logSoftmax(pq, lq);
-      const int64_t next = ids[t + 1];
+      const int64_t next = static_cast<unsigned char>(text[off + t + 1]);
       const double b = -lq[next] / std::log(2.0), rb = -lp[next] / std::log(2.0);
       bits += b;
       refBits += rb;
@@ -159,9 +170,7 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
       ++acc.predictions;
     }
   }
-  if (progress)
-    std::fprintf(stderr, "\r%60s\r", "");
-  const double n = static_cast<double>(acc.predictions);
+  const double n = static_cast<double>(std::max<int64_t>(1, acc.predictions));
   acc.bitsPerByte = bits / n;
   acc.refBitsPerByte = refBits / n;
   acc.top1 = static_cast<double>(same) / n;
@@ -175,6 +184,20 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
   return acc;
 }
 
+llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const eval::Program &model,
+                                         llvm::StringRef text, int64_t window,
+                                         eval::ThreadPool &pool, bool progress) {
+  if (model.vocab() != reference.vocab())
+    return fail("the models must have the same vocabulary");
+  auto r = windowLogits(reference, text, window, pool, progress);
+  if (!r)
+    return r.takeError();
+  auto q = windowLogits(model, text, window, pool, progress);
+  if (!q)
+    return q.takeError();
+  return compareLogits(*r, *q, text, window, reference.vocab());
+}
+
 llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
                                llvm::StringRef text, int64_t window, int threads,
                                llvm::raw_ostream &os) {
@@ -182,6 +205,10 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
   auto reference = eval::Program::compile(raised);
   if (!reference)
     return reference.takeError();
+  auto refLogits =
+      windowLogits(**reference, text, window, pool, schemes.empty() ? false : schemes[0].progress);
+  if (!refLogits)
+    return refLogits.takeError();
   char line[160];
   std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
                 "bits/byte", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
@@ -195,9 +222,13 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
     auto model = eval::Program::compile(*copy, "main", &kernels);
     if (!model)
       return model.takeError();
-    auto a = measureAccuracy(**reference, **model, text, window, pool, s.progress);
-    if (!a)
-      return a.takeError();
+    if ((*model)->vocab() != (*reference)->vocab())
+      return fail("the quantised model's vocabulary differs from the reference's");
+    auto logits = windowLogits(**model, text, window, pool, s.progress);
+    if (!logits)
+      return logits.takeError();
+    auto a =
+        std::make_optional(compareLogits(*refLogits, *logits, text, window, (*model)->vocab()));
     auto pos = [&](int i) {
       return a->countByPos[i] ? llvm::formatv("{0:F4}", a->bpbByPos[i]).str() : std::string("-");
     };

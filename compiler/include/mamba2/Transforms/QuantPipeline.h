@@ -44,13 +44,22 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &scheme,
 struct Accuracy {
   int64_t predictions = 0;
   double bitsPerByte = 0, refBitsPerByte = 0;
-  double top1 = 0; // fraction of positions whose argmax equals the reference's
-  double kl = 0;   // mean KL(reference || model), nats
+  double top1 = 0;         // fraction of positions whose argmax equals the reference's
+  double kl = 0;           // mean KL(reference || model), nats
   double maxLogitDiff = 0; // max |logit - reference logit| / max |reference logit|
   /// Bits per byte by position in the window: [0, 256), [256, 1024), [1024, 4096).
   double bpbByPos[3] = {0, 0, 0}, refBpbByPos[3] = {0, 0, 0};
   int64_t countByPos[3] = {0, 0, 0};
 };
+/// Logits (length x vocab) of each window of `text`.
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             llvm::StringRef text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress = false);
+/// Accuracy of `logits` against `reference` (both from windowLogits on the same text).
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                       int64_t window, int64_t vocab);
 llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const eval::Program &model,
                                          llvm::StringRef text, int64_t window,
                                          eval::ThreadPool &pool, bool progress = false);
