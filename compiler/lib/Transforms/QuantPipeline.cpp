@@ -211,7 +211,7 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
     return refLogits.takeError();
   char line[160];
   std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
-                "bits/byte", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
+                (*reference)->vocab() == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
                 "1K-4K");
   os << line;
   for (const QuantScheme &s : schemes) {

@@ -1,4 +1,4 @@
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms))' %S/Inputs/tiny.mlir | FileCheck %s
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms))' %S/Inputs/tiny.m2 | FileCheck %s
 
 // Tests that RMS norm weights move into the in_proj rows and the lm_head columns (untying the
 // table from the embedding), and the norms keep weights of ones.

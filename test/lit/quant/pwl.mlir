@@ -1,4 +1,4 @@
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-pwl{segments=4}))' %S/Inputs/tiny.mlir | FileCheck %s
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-pwl{segments=4}))' %S/Inputs/tiny.m2 | FileCheck %s
 
 // Tests that the SiLU becomes a 4-segment chord table over [-8, 8] (16 fraction bits): header
 // x0 = -8 * 2^16, segShift 18 (4 segments of 2^18 = 4.0), n 4, slopeShift 26, then the

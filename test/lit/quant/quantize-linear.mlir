@@ -1,5 +1,5 @@
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-quantize-linear))' %S/Inputs/tiny.mlir | FileCheck %s
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-quantize-linear{weight-bits=4 act-bits=4 group=2 lm-head-bits=0}))' %S/Inputs/tiny.mlir | FileCheck %s --check-prefix=W4
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-quantize-linear))' %S/Inputs/tiny.m2 | FileCheck %s
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-quantize-linear{weight-bits=4 act-bits=4 group=2 lm-head-bits=0}))' %S/Inputs/tiny.m2 | FileCheck %s --check-prefix=W4
 
 // Tests W8A8: per output channel, the folded in_proj column 0 = (1, 0, 0.125, 0) -> round(127 *
 // w / 1) = (127, 0, 16, 0); one group, scale 2^24; F = 14 fraction bits (4 * 127 * 127 * 2^15

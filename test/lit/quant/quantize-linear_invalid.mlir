@@ -1,6 +1,6 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-quantize-linear{group=3 weight-bits=4}))' --split-input-file --verify-diagnostics %s
-// RUN: not mamba2-opt --pass-pipeline='builtin.module(func.func(m2-quantize-linear{act-mode=tensor}))' %S/Inputs/tiny.mlir 2>&1 | FileCheck %s --check-prefix=STATIC
-// RUN: not mamba2-opt --pass-pipeline='builtin.module(func.func(m2-quantize-linear{weight-bits=5}))' %S/Inputs/tiny.mlir 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(func.func(m2-quantize-linear{act-mode=tensor}))' %S/Inputs/tiny.m2 2>&1 | FileCheck %s --check-prefix=STATIC
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(func.func(m2-quantize-linear{weight-bits=5}))' %S/Inputs/tiny.m2 2>&1 | FileCheck %s --check-prefix=BITS
 
 // Tests that a group that does not divide K is refused.
 func.func @group(%x: tensor<1x?x4xf32>) -> tensor<1x?x2xf32> {

@@ -1,6 +1,6 @@
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate))' %S/Inputs/tiny.mlir | FileCheck %s
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate{online=false}))' %S/Inputs/tiny.mlir | FileCheck %s --check-prefix=OFFLINE
-// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate{seed=5}))' %S/Inputs/tiny.mlir | FileCheck %s --check-prefix=RANDOM
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate))' %S/Inputs/tiny.m2 | FileCheck %s
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate{online=false}))' %S/Inputs/tiny.m2 | FileCheck %s --check-prefix=OFFLINE
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-fold-norms,m2-rotate{seed=5}))' %S/Inputs/tiny.m2 | FileCheck %s --check-prefix=RANDOM
 
 // Tests that the embedding rows become H e / 2 (H the order-4 Sylvester matrix of isa's fwht):
 // e0 -> [.5 .5 .5 .5], 2 e1 -> [1 -1 1 -1], (1 1 1 1) -> [2 0 0 0]; the lm_head table rotates
