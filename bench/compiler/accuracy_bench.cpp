@@ -99,7 +99,7 @@ struct Row {
 int main(int argc, char **argv) {
   CLI::App app{"mamba2-accuracy-bench: quantisation accuracy against fp32 (docs/accuracy.md)"};
   std::string model, heldout, wikitext, out;
-  int64_t bytes = 8192, calibBytes = 16384, heldoutOffset = 100000, window = 4096;
+  int64_t bytes = 4096, calibBytes = 16384, heldoutOffset = 100000, window = 4096;
   int threads = 0;
   app.add_option("--model", model, "ONNX model (byte-level)")->required();
   app.add_option("--heldout", heldout, "held-out text of the model")->required();
@@ -166,40 +166,48 @@ int main(int argc, char **argv) {
   }
 
   // The schemes.
-  std::vector<QuantScheme> schemes;
+  std::vector<QuantScheme> schemes, wikiSchemes;
   auto add = [&](const std::string &name, const std::string &had, int64_t pwl,
-                 const std::string &method = "rtn", const std::string &act = "token") {
+                 const std::string &method = "rtn", const std::string &act = "token",
+                 int64_t pot = 0, bool wiki = false) {
     QuantScheme s;
     s.name = name;
     s.hadamard = had;
     s.pwlSegments = pwl;
     s.method = method;
     s.actMode = act;
+    s.ssmPot = pot;
     s.calibText = calibPath;
     s.calibBytes = calibBytes;
     s.progress = false;
     schemes.push_back(s);
+    if (wiki)
+      wikiSchemes.push_back(s);
   };
   for (const char *name : {"fp32", "w8a8", "w4a8", "w4a4"})
     for (const char *had : {"off", "on"})
-      add(name, had, 0);
+      add(name, had, 0, "rtn", "token", 0, true);
   add("w4a4", "random", 0);
   add("fp32", "off", 32);
-  add("w8a8", "on", 32);
+  add("fp32", "off", 0, "rtn", "token", 16);
+  add("fp32", "off", 0, "rtn", "token", 8);
+  add("w8a8", "on", 32, "rtn", "token", 16, true);
   add("w8a8", "on", 0, "rtn", "tensor");
   add("w4a8", "on", 0, "gptq");
   add("w4a4", "on", 0, "gptq");
+  add("w4a4", "random", 32, "rtn", "token", 16, true);
 
   std::ostringstream md;
   auto t0 = std::chrono::steady_clock::now();
-  for (const auto &[title, text] : texts) {
+  for (size_t ti = 0; ti < texts.size(); ++ti) {
+    const std::string &title = texts[ti].first, &text = texts[ti].second;
     auto refLogits = windowLogits(**reference, text, window, pool);
     if (!refLogits) {
       std::cerr << llvm::toString(refLogits.takeError()) << "\n";
       return 1;
     }
     std::vector<Row> rows;
-    for (const QuantScheme &s : schemes) {
+    for (const QuantScheme &s : ti == 0 ? schemes : wikiSchemes) {
       mlir::OwningOpRef<mlir::ModuleOp> copy(module->clone());
       if (auto e = quantizeModule(*copy, s)) {
         std::cerr << llvm::toString(std::move(e)) << "\n";
@@ -301,7 +309,9 @@ int main(int argc, char **argv) {
          "change of bits per byte against the fp32 model on the same bytes; top-1 agreement and "
          "KL compare each position's next-byte distribution with fp32's. Scheme names: `had` "
          "Hadamard rotation (plain), `rhad` randomised (seed 1), `pwlN` SiLU/softplus outside "
-         "the SSD as N-segment tables, `static` per-tensor activation scales from calibration "
+         "the SSD as N-segment tables, `potB` the SSD scan and the conv with power-of-two scales "
+         "and a B-bit state (m2-quantize-ssm), `static` per-tensor activation scales from "
+         "calibration "
          "(otherwise per token, dynamic), `gptq` GPTQ rounding (otherwise round to nearest). "
          "W8 weights: per output channel; W4: groups of 128 along K; lm_head W8A8 in every "
          "scheme.\n\n"

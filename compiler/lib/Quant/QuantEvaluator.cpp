@@ -35,6 +35,19 @@ eval::Act like(const eval::Act &x, int64_t c) {
   return a;
 }
 
+double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+
+/// x / 2^e rounded half away from zero, saturated to int8.
+int8_t pot8(float x, int e) {
+  double r = std::round(std::ldexp(static_cast<double>(x), -e));
+  return static_cast<int8_t>(std::clamp(r, -128.0, 127.0));
+}
+
+int attrInt(Operation *op, llvm::StringRef name) {
+  auto a = op->getAttrOfType<IntegerAttr>(name);
+  return a ? static_cast<int>(a.getInt()) : 0;
+}
+
 /// Round half away from zero, saturating to [-q, q].
 int8_t quantize(float x, float inv, int q) {
   float r = std::round(x * inv);
@@ -89,12 +102,52 @@ void ActStats::add(const eval::Act &a, bool withHessian) {
 bool QuantKernels::handles(Operation *op) const {
   if (auto c = dyn_cast<m2::ConstantOp>(op))
     return !cast<ShapedType>(c.getValue().getType()).getElementType().isF32();
+  if (llvm::isa<m2::SSDOp, m2::Conv1dOp>(op))
+    return op->hasAttr("quant.state_bits");
   return llvm::isa<m2::QLinearOp, m2::HadamardOp, m2::PwlOp>(op);
 }
 
 void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) {
   if (collect_ && llvm::isa<m2::LinearOp, m2::LMHeadOp>(op) && operands[0])
     stats_[op].add(*operands[0], hessian_);
+  if (!collect_)
+    return;
+  auto absmax = [](const eval::Act *a) {
+    double m = 0;
+    for (float v : a->v)
+      m = std::max(m, static_cast<double>(std::fabs(v)));
+    return m;
+  };
+  if (auto c = dyn_cast<m2::Conv1dOp>(op)) {
+    SsmStats &st = ssmStats_[op];
+    st.inMax = std::max(st.inMax, absmax(operands[0]));
+  } else if (auto ssd = dyn_cast<m2::SSDOp>(op); ssd && !ssd.getState()) {
+    // operands: x, dt, dt_bias, A, B, C, D
+    SsmStats &st = ssmStats_[op];
+    const eval::Act &x = *operands[0], &dt = *operands[1], &Bm = *operands[4], &Cm = *operands[5];
+    st.xMax = std::max(st.xMax, absmax(&x));
+    st.bMax = std::max(st.bMax, absmax(&Bm));
+    st.cMax = std::max(st.cMax, absmax(&Cm));
+    auto dtBias = readF32(ssd.getDtBias()), A = readF32(ssd.getA());
+    if (!dtBias || !A)
+      return;
+    const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
+    std::vector<double> S(static_cast<size_t>(P * N));
+    for (int64_t b = 0; b < x.b; ++b)
+      for (int64_t h = 0; h < H; ++h) {
+        std::fill(S.begin(), S.end(), 0.0);
+        for (int64_t t = 0; t < x.l; ++t) {
+          double d = softplus(dt.row(b, t)[h] + (*dtBias)[h]), decay = std::exp(d * (*A)[h]);
+          const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + (h / hpg) * N;
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t n = 0; n < N; ++n) {
+              double &v = S[p * N + n];
+              v = v * decay + d * xt[p] * bt[n];
+              st.stateMax = std::max(st.stateMax, std::fabs(v));
+            }
+        }
+      }
+  }
 }
 
 llvm::Expected<const QuantKernels::Prepared *> QuantKernels::prepare(Operation *op) {
@@ -129,11 +182,16 @@ llvm::Expected<const QuantKernels::Prepared *> QuantKernels::prepare(Operation *
   return slot.get();
 }
 
-llvm::Expected<std::vector<eval::Act>>
-QuantKernels::run(Operation *op, ArrayRef<const eval::Act *> operands, std::vector<int32_t> &) {
+llvm::Expected<std::vector<eval::Act>> QuantKernels::run(Operation *op,
+                                                         ArrayRef<const eval::Act *> operands,
+                                                         std::vector<int32_t> &state) {
   std::vector<eval::Act> results;
   if (llvm::isa<m2::ConstantOp>(op))
     return results; // read by the ops that use them
+  if (auto ssd = dyn_cast<m2::SSDOp>(op))
+    return runSsd(ssd, operands, state);
+  if (auto cv = dyn_cast<m2::Conv1dOp>(op))
+    return runConv(cv, operands, state);
   auto prep = prepare(op);
   if (!prep)
     return prep.takeError();
@@ -222,6 +280,103 @@ QuantKernels::run(Operation *op, ArrayRef<const eval::Act *> operands, std::vect
     return results;
   }
   return fail("the integer evaluator has no kernel for " + op->getName().getStringRef());
+}
+
+llvm::Expected<std::vector<eval::Act>> QuantKernels::runConv(m2::Conv1dOp cv,
+                                                             ArrayRef<const eval::Act *> operands,
+                                                             std::vector<int32_t> &state) {
+  if (cv.getState())
+    return fail("the integer conv1d at " + where(cv) + " takes no explicit state operand");
+  auto w = readF32(cv.getWeight());
+  auto bias = readF32(cv.getBias());
+  const eval::Act &x = *operands[0];
+  const int64_t C = x.c;
+  if (!w || !bias || static_cast<int64_t>(w->size()) != 4 * C)
+    return fail("the integer conv1d at " + where(cv) + " needs constant weights (C, 4), bias (C)");
+  const int ein = attrInt(cv, "quant.in_exp"), ew = attrInt(cv, "quant.w_exp");
+  std::vector<int8_t> wq(static_cast<size_t>(4 * C)), xq(static_cast<size_t>(C));
+  std::vector<int32_t> bq(static_cast<size_t>(C)), y(static_cast<size_t>(C));
+  for (size_t i = 0; i < wq.size(); ++i)
+    wq[i] = pot8((*w)[i], ew);
+  for (int64_t c = 0; c < C; ++c)
+    bq[c] = ref::sat32(std::llround(std::ldexp(double((*bias)[c]), -(ein + ew))));
+  if (state.empty())
+    state.assign(static_cast<size_t>(x.b * C * 3), 0); // int8 values, oldest first
+  std::vector<int8_t> st(static_cast<size_t>(C * 3));
+  eval::Act out = like(x, C);
+  const double unit = std::ldexp(1.0, ein + ew);
+  for (int64_t b = 0; b < x.b; ++b) {
+    for (int64_t i = 0; i < C * 3; ++i)
+      st[i] = static_cast<int8_t>(state[b * C * 3 + i]);
+    for (int64_t t = 0; t < x.l; ++t) {
+      const float *xr = x.row(b, t);
+      for (int64_t c = 0; c < C; ++c)
+        xq[c] = pot8(xr[c], ein);
+      ref::conv4Step(xq.data(), wq.data(), bq.data(), st.data(), y.data(), unsigned(C));
+      float *o = out.row(b, t);
+      for (int64_t c = 0; c < C; ++c)
+        o[c] = static_cast<float>(y[c] * unit);
+    }
+    for (int64_t i = 0; i < C * 3; ++i)
+      state[b * C * 3 + i] = st[i];
+  }
+  std::vector<eval::Act> results;
+  results.push_back(std::move(out));
+  return results;
+}
+
+llvm::Expected<std::vector<eval::Act>> QuantKernels::runSsd(m2::SSDOp ssd,
+                                                            ArrayRef<const eval::Act *> operands,
+                                                            std::vector<int32_t> &state) {
+  if (ssd.getState())
+    return fail("the integer ssd at " + where(ssd) + " takes no explicit state operand");
+  auto dtBias = readF32(ssd.getDtBias()), A = readF32(ssd.getA()), D = readF32(ssd.getD());
+  if (!dtBias || !A || !D)
+    return fail("the integer ssd at " + where(ssd) + " needs constant dt_bias, A and D");
+  const eval::Act &x = *operands[0], &dt = *operands[1], &Bm = *operands[4], &Cm = *operands[5];
+  const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
+  const int ex = attrInt(ssd, "quant.x_exp"), eb = attrInt(ssd, "quant.b_exp"),
+            ec = attrInt(ssd, "quant.c_exp"), es = attrInt(ssd, "quant.state_exp"),
+            bits = attrInt(ssd, "quant.state_bits"), dtf = attrInt(ssd, "quant.dt_frac"),
+            df = attrInt(ssd, "quant.decay_frac");
+  const int inShift = es - (ex - dtf + eb);
+  if (inShift < 0 || bits < 2 || bits > 32)
+    return fail("the integer ssd at " + where(ssd) + " has inconsistent quant.* exponents");
+  const int64_t smax = bits == 32 ? INT32_MAX : (int64_t(1) << (bits - 1)) - 1;
+  if (state.empty())
+    state.assign(static_cast<size_t>(x.b * H * P * N), 0);
+  eval::Act out = like(x, x.c);
+  std::vector<int32_t> dtx(static_cast<size_t>(P)), y(static_cast<size_t>(P));
+  std::vector<int8_t> bq(static_cast<size_t>(N)), cq(static_cast<size_t>(N));
+  const double yUnit = std::ldexp(1.0, es + ec);
+  for (int64_t b = 0; b < x.b; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      int32_t *S = state.data() + (b * H + h) * P * N;
+      const int64_t g = h / hpg;
+      for (int64_t t = 0; t < x.l; ++t) {
+        const double d = softplus(double(dt.row(b, t)[h]) + (*dtBias)[h]);
+        const int32_t di = ref::sat32(std::llround(std::ldexp(d, dtf)));
+        const int32_t decay = ref::sat32(std::llround(std::ldexp(std::exp(d * (*A)[h]), df)));
+        const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + g * N,
+                    *ct = Cm.row(b, t) + g * N;
+        for (int64_t p = 0; p < P; ++p)
+          dtx[p] = ref::sat32(int64_t(di) * pot8(xt[p], ex));
+        for (int64_t n = 0; n < N; ++n) {
+          bq[n] = pot8(bt[n], eb);
+          cq[n] = pot8(ct[n], ec);
+        }
+        ref::ssmUpdate(S, dtx.data(), bq.data(), decay, unsigned(P), unsigned(N), df, inShift);
+        for (int64_t i = 0; i < P * N; ++i) // the state as stored: state_bits wide
+          S[i] = static_cast<int32_t>(std::clamp<int64_t>(S[i], -smax, smax));
+        ref::ssmOutput(S, cq.data(), y.data(), unsigned(P), unsigned(N), 0);
+        float *o = out.row(b, t) + h * P;
+        for (int64_t p = 0; p < P; ++p)
+          o[p] = static_cast<float>(y[p] * yUnit + double((*D)[h]) * xt[p]);
+      }
+    }
+  std::vector<eval::Act> results;
+  results.push_back(std::move(out));
+  return results;
 }
 
 } // namespace mamba2::quant

@@ -89,6 +89,17 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
     if (progress)
       progressBar(total, total);
     Builder b(module.getContext());
+    for (const auto &[op, st] : kernels.ssmStats()) {
+      auto f = [&](double v) { return b.getF32FloatAttr(static_cast<float>(v)); };
+      if (isa<mamba2::m2::Conv1dOp>(op)) {
+        op->setAttr("calib.in_absmax", f(st.inMax));
+        continue;
+      }
+      op->setAttr("calib.x_absmax", f(st.xMax));
+      op->setAttr("calib.b_absmax", f(st.bMax));
+      op->setAttr("calib.c_absmax", f(st.cMax));
+      op->setAttr("calib.state_absmax", f(st.stateMax));
+    }
     for (const auto &[op, st] : kernels.stats()) {
       const double count = static_cast<double>(st.tokens) * st.channelAbsMax.size();
       double absmax = 0;

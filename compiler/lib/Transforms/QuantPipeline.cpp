@@ -29,6 +29,8 @@ std::string QuantScheme::label() const {
     s += "+static";
   if (name != "fp32" && method == "gptq")
     s += "+gptq";
+  if (ssmPot > 0)
+    s += "+pot" + std::to_string(ssmPot);
   if (pwlSegments > 0)
     s += "+pwl" + std::to_string(pwlSegments);
   return s;
@@ -47,9 +49,12 @@ llvm::Error QuantScheme::validate() const {
     return fail("the weight group must be positive, not " + llvm::Twine(group));
   if (pwlSegments < 0 || pwlSegments > 256)
     return fail("--pwl takes 0 (off) or 1..256 segments, not " + llvm::Twine(pwlSegments));
-  bool needsCalib = name != "fp32" && (actMode == "tensor" || method == "gptq");
+  if (ssmPot != 0 && (ssmPot < 8 || ssmPot > 32))
+    return fail("--ssm-pot takes the state bits, 8..32 (0: off), not " + llvm::Twine(ssmPot));
+  bool needsCalib = (name != "fp32" && (actMode == "tensor" || method == "gptq")) || ssmPot;
   if (needsCalib && calibText.empty())
-    return fail("static activation scales and GPTQ need calibration text (--calib FILE)");
+    return fail("static activation scales, GPTQ and the power-of-two SSM need calibration text "
+                "(--calib FILE)");
   return llvm::Error::success();
 }
 
@@ -63,15 +68,21 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
     o.seed = s.hadamard == "random" ? s.seed : 0;
     pm.addNestedPass<mlir::func::FuncOp>(createM2Rotate(o));
   }
+  const bool calibLinear = s.name != "fp32" && (s.actMode == "tensor" || s.method == "gptq");
+  if (calibLinear || s.ssmPot) {
+    M2CalibrateOptions c;
+    c.text = s.calibText;
+    c.bytes = s.calibBytes;
+    c.hessian = s.name != "fp32" && s.method == "gptq";
+    c.progress = s.progress;
+    pm.addPass(createM2Calibrate(c));
+  }
+  if (s.ssmPot) {
+    M2QuantizeSsmOptions o;
+    o.stateBits = s.ssmPot;
+    pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeSsm(o));
+  }
   if (s.name != "fp32") {
-    if (s.actMode == "tensor" || s.method == "gptq") {
-      M2CalibrateOptions c;
-      c.text = s.calibText;
-      c.bytes = s.calibBytes;
-      c.hessian = s.method == "gptq";
-      c.progress = s.progress;
-      pm.addPass(createM2Calibrate(c));
-    }
     M2QuantizeLinearOptions q;
     q.weightBits = s.name == "w8a8" ? 8 : 4;
     q.actBits = s.name == "w4a4" ? 4 : 8;
@@ -211,8 +222,8 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
     return refLogits.takeError();
   char line[160];
   std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
-                (*reference)->vocab() == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
-                "1K-4K");
+                (*reference)->vocab() == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1",
+                "KL (nats)", "max|dz|", "0-256", "256-1K", "1K-4K");
   os << line;
   for (const QuantScheme &s : schemes) {
     mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());

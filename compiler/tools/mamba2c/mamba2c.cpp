@@ -94,6 +94,8 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"rtn", "gptq"}));
   app.add_option("--lm-head-bits", scheme.lmHeadBits, "lm_head weight bits: 8, 4, 0 (fp32)");
   app.add_option("--pwl", scheme.pwlSegments, "piecewise-linear SiLU/softplus segments (0: off)");
+  app.add_option("--ssm-pot", scheme.ssmPot,
+                 "power-of-two SSM and conv with a state of this many bits (0: off)");
   app.add_option("--calib", scheme.calibText, "calibration text (static scales, GPTQ)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");

@@ -17,6 +17,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Eval/M2Evaluator.h"
 
 namespace mamba2::quant {
@@ -37,6 +38,12 @@ struct ActStats {
 void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32_t *acc, int64_t m,
                    int64_t k, int64_t n, int64_t group, int shift);
 
+/// Ranges of the SSM and conv operands (m2.ssd: x, B, C and the state S, measured by a float
+/// recurrence beside the evaluator's; m2.conv1d: its input), gathered over calibration text.
+struct SsmStats {
+  double xMax = 0, bMax = 0, cMax = 0, stateMax = 0, inMax = 0;
+};
+
 class QuantKernels : public eval::Extension {
 public:
   bool handles(mlir::Operation *op) const override;
@@ -51,6 +58,7 @@ public:
     hessian_ = hessian;
   }
   const std::map<mlir::Operation *, ActStats> &stats() const { return stats_; }
+  const std::map<mlir::Operation *, SsmStats> &ssmStats() const { return ssmStats_; }
 
 private:
   struct Prepared {
@@ -60,9 +68,14 @@ private:
     std::vector<int32_t> table;  // m2.pwl
   };
   llvm::Expected<const Prepared *> prepare(mlir::Operation *op);
+  llvm::Expected<std::vector<eval::Act>>
+  runSsd(m2::SSDOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
+  llvm::Expected<std::vector<eval::Act>>
+  runConv(m2::Conv1dOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
 
   bool collect_ = false, hessian_ = false;
   std::map<mlir::Operation *, ActStats> stats_;
+  std::map<mlir::Operation *, SsmStats> ssmStats_;
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<Prepared>> prepared_;
 };
 

@@ -54,7 +54,10 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
     bytes), with a progress bar on stderr, and records on every `m2.linear`, `m2.lm_head` and
     `m2.qlinear` the statistics of its input: `calib.absmax`, `calib.rms`, `calib.kurtosis`
     (E[x^4] / E[x^2]^2 over all values), `calib.token_absmax_p50` / `_p99` (per-token maxima)
-    and, per channel, `calib.channel_absmax` and `calib.channel_rms` (tensors); with `hessian`,
+    and, per channel, `calib.channel_absmax` and `calib.channel_rms` (tensors); on every
+    `m2.ssd` the ranges of x, B, C and of its state (`calib.x_absmax`, `calib.b_absmax`,
+    `calib.c_absmax`, `calib.state_absmax`, the state from a float recurrence run beside the
+    evaluator's) and on every `m2.conv1d` that of its input (`calib.in_absmax`); with `hessian`,
     `calib.hessian` = X^T X / tokens (k x k) for `m2-quantize-linear{method=gptq}`.
   }];
   let options = [
@@ -88,6 +91,26 @@ def M2QuantizeLinear : Pass<"m2-quantize-linear", "::mlir::func::FuncOp"> {
     Option<"actMode", "act-mode", "std::string", /*default=*/"\"token\"", "token or tensor">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"", "rtn or gptq">,
     Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8", "8, 4 or 0 (fp32)">
+  ];
+  let dependentDialects = ["::mamba2::m2::M2Dialect"];
+}
+
+def M2QuantizeSsm : Pass<"m2-quantize-ssm", "::mlir::func::FuncOp"> {
+  let summary = "quantises the SSD scan and the causal conv with power-of-two scales";
+  let description = [{
+    From the ranges `m2-calibrate` recorded, sets power-of-two exponents (a scale 2^e, so
+    every rescaling is a shift) on each `m2.ssd` and `m2.conv1d`, which the integer evaluator
+    then runs with `isa`'s ssmUpdate / ssmOutput / conv4Step: x, B, C and the conv input and
+    weights int8 (e = ceil(log2(max / 127)), per tensor), dt after the softplus with `dt-frac`
+    fraction bits, exp(dt A) with `decay-frac`, the state S `state-bits` wide
+    (e = ceil(log2(max |S| / (2^(bits-1) - 1)))), held at that width between steps, the conv
+    state int8. dt, A, D and the softplus and exp stay exact reals until they are rounded to
+    those fixed-point forms. A missing calibration is an error.
+  }];
+  let options = [
+    Option<"stateBits", "state-bits", "int64_t", /*default=*/"16", "bits of the SSM state (8..32)">,
+    Option<"dtFrac", "dt-frac", "int64_t", /*default=*/"10", "fraction bits of dt">,
+    Option<"decayFrac", "decay-frac", "int64_t", /*default=*/"15", "fraction bits of exp(dt A)">
   ];
   let dependentDialects = ["::mamba2::m2::M2Dialect"];
 }

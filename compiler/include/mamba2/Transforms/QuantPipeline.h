@@ -24,6 +24,7 @@ struct QuantScheme {
   std::string method = "rtn";
   int64_t lmHeadBits = 8;
   int64_t pwlSegments = 0; // 0: exact SiLU/softplus
+  int64_t ssmPot = 0;      // state bits of the power-of-two SSM and conv (0: fp32 SSM)
   std::string calibText;   // needed by act-mode tensor and gptq
   int64_t calibBytes = 16384;
   bool progress = true;
