@@ -299,7 +299,8 @@ llvm::Expected<std::vector<eval::Act>> QuantKernels::runConv(m2::Conv1dOp cv,
   for (size_t i = 0; i < wq.size(); ++i)
     wq[i] = pot8((*w)[i], ew);
   for (int64_t c = 0; c < C; ++c)
-    bq[c] = ref::sat32(std::llround(std::ldexp(double((*bias)[c]), -(ein + ew))));
+    bq[c] = ref::sat32(
+        std::llround(std::clamp(std::ldexp(double((*bias)[c]), -(ein + ew)), -0x1p40, 0x1p40)));
   if (state.empty())
     state.assign(static_cast<size_t>(x.b * C * 3), 0); // int8 values, oldest first
   std::vector<int8_t> st(static_cast<size_t>(C * 3));
