@@ -197,7 +197,7 @@ int main(int argc, char **argv) {
   add("w4a4", "on", 0, "gptq");
   add("w4a4", "random", 32, "rtn", "token", 16, true);
 
-  std::ostringstream md;
+  std::ostringstream md, targets;
   auto t0 = std::chrono::steady_clock::now();
   for (size_t ti = 0; ti < texts.size(); ++ti) {
     const std::string &title = texts[ti].first, &text = texts[ti].second;
@@ -229,6 +229,29 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "%-28s %-22s %.4f bits/byte (%+.2f%%)\n", title.substr(0, 28).c_str(),
                    rows.back().label.c_str(), a.bitsPerByte,
                    100 * (a.bitsPerByte / a.refBitsPerByte - 1));
+    }
+    if (ti == 0) {
+      auto loss = [&](const std::string &label) -> double {
+        for (const Row &r : rows)
+          if (r.label == label)
+            return 100 * (r.a.bitsPerByte / r.a.refBitsPerByte - 1);
+        return NAN;
+      };
+      auto line = [&](const std::string &what, const std::string &label, double limit) {
+        double l = loss(label);
+        targets << "| " << what << " | `" << label << "` | " << fmt("%+.2f%%", l) << " | "
+                << fmt("%+.0f%%", limit) << " | " << (l <= limit ? "met" : "missed") << " |\n";
+      };
+      targets << "| target (held-out text) | row | measured | limit | |\n|---|---|---|---|---|\n";
+      line("W8A8 + PoT SSM + PWL", "w8a8+had+pot16+pwl32", 1);
+      line("W4A8", "w4a8", 3);
+      line("W4A8", "w4a8+had", 3);
+      line("W4A4 with Hadamard", "w4a4+had", 6);
+      line("W4A4 with Hadamard", "w4a4+rhad", 6);
+      double plain = loss("w4a4"), had = loss("w4a4+had"), rhad = loss("w4a4+rhad");
+      targets << "| Hadamard cuts the W4A4 loss >= 3x | `w4a4` / `w4a4+had`, `w4a4+rhad` | "
+              << fmt("%.1fx", plain / had) << ", " << fmt("%.1fx", plain / rhad) << " | 3x | "
+              << (plain / had >= 3 && plain / rhad >= 3 ? "met" : "see rows") << " |\n\n";
     }
     md << "### " << title << ", " << text.size() << " bytes, windows of " << window << "\n\n"
        << "| scheme | bits/byte | vs fp32 | top-1 agreement | mean KL (nats) | max logit diff / "
@@ -315,7 +338,8 @@ int main(int argc, char **argv) {
          "(otherwise per token, dynamic), `gptq` GPTQ rounding (otherwise round to nearest). "
          "W8 weights: per output channel; W4: groups of 128 along K; lm_head W8A8 in every "
          "scheme.\n\n"
-      << "## Bits per byte\n\n"
+      << "## Against the targets\n\n"
+      << targets.str() << "## Bits per byte\n\n"
       << md.str() << "(" << fmt("%.0f", evalSeconds) << " s for these rows.)\n\n"
       << "## Activation statistics of the linear layers' inputs\n\n"
       << "Over the " << calibBytes
