@@ -27,14 +27,6 @@ std::string describe(Operation *op) {
   return s;
 }
 
-/// An activation: (b, l, c) row-major.
-struct Act {
-  int64_t b = 0, l = 0, c = 0;
-  std::vector<float> v;
-  float *row(int64_t bi, int64_t t) { return v.data() + (bi * l + t) * c; }
-  const float *row(int64_t bi, int64_t t) const { return v.data() + (bi * l + t) * c; }
-};
-
 Act make(int64_t b, int64_t l, int64_t c) {
   Act a;
   a.b = b;
@@ -117,9 +109,10 @@ void ssdStep(float *S, int64_t P, int64_t N, float d, float decay, const float *
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
-                                                          const std::string &function) {
+llvm::Expected<std::unique_ptr<Program>>
+Program::compile(ModuleOp module, const std::string &function, Extension *extension) {
   auto program = std::unique_ptr<Program>(new Program());
+  program->extension_ = extension;
   auto func = module.lookupSymbol<func::FuncOp>(function);
   if (!func)
     return fail("no function @" + function + " in the module");
@@ -160,6 +153,8 @@ llvm::Expected<std::unique_ptr<Program>> Program::compile(ModuleOp module,
     }
     if (!isa<m2::M2Dialect>(op.getDialect()))
       return fail("the evaluator runs m2 and onnx ops only, not " + describe(&op));
+    if (extension && extension->handles(&op))
+      continue;
     for (Value r : op.getResults()) {
       auto t = dyn_cast<RankedTensorType>(r.getType());
       if (!t || !t.getElementType().isF32())
@@ -194,6 +189,7 @@ Session::Session(const Program &program, int64_t batch, ThreadPool &pool)
 
 void Session::reset() {
   state_.clear();
+  extensionState_.clear();
   args_.clear();
   history_.clear();
 }
@@ -237,6 +233,7 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
   for (const auto &h : history_)
     all.insert(all.end(), h.begin(), h.end());
   state_.clear();
+  extensionState_.clear();
   auto logits = evaluate(all, T);
   if (!logits) {
     for (auto &h : history_)
@@ -312,6 +309,20 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
     }
     if (isa<m2::ConstantOp>(op))
       continue;
+    if (Extension *ext = program_.extension(); ext && isa<m2::M2Dialect>(op->getDialect())) {
+      std::vector<const Act *> operands;
+      for (Value v : op->getOperands())
+        operands.push_back(v.getDefiningOp<m2::ConstantOp>() ? nullptr : &in(v));
+      if (ext->handles(op)) {
+        auto results = ext->run(op, operands, extensionState_[op]);
+        if (!results)
+          return results.takeError();
+        for (auto [v, a] : llvm::zip(op->getResults(), *results))
+          acts[v] = std::move(a);
+        continue;
+      }
+      ext->observe(op, operands);
+    }
     if (auto e = dyn_cast<m2::EmbeddingOp>(op)) {
       // ids (b, l) -> rows of table (V, d).
       auto tt = cast<RankedTensorType>(e.getTable().getType());

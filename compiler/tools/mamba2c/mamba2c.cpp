@@ -3,6 +3,9 @@
 //   summary  what the model holds (ops, initializers, inputs and outputs)
 //   onnx     the imported `onnx` dialect module (shape arithmetic folded with --fold)
 //   m2       the module after shape folding and raising to the `m2` dialect
+//   m2-quant the raised module quantised with the first --quant scheme (QuantPasses.td)
+// With --eval FILE: one row per --quant scheme (bits per byte, top-1 agreement with fp32, mean
+// KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md).
 #include <iostream>
 #include <map>
 #include <optional>
@@ -23,6 +26,7 @@
 
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Transforms/Passes.h"
+#include "mamba2/Transforms/QuantPipeline.h"
 #include "mamba2/onnx/ModelReader.h"
 
 namespace {
@@ -71,12 +75,41 @@ int main(int argc, char **argv) {
   app.add_flag("--print-weights", printWeights,
                "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
-  app.add_option("--emit", emit, "what to print")->check(CLI::IsMember({"summary", "onnx", "m2"}));
+  app.add_option("--emit", emit, "what to print")
+      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant"}));
+  std::vector<std::string> schemes;
+  mamba2::QuantScheme scheme;
+  std::string evalFile;
+  int64_t evalBytes = 32768, window = 2048;
+  int threads = 0;
+  app.add_option("--quant", schemes, "quantisation scheme(s): fp32, w8a8, w4a8, w4a4")
+      ->check(CLI::IsMember({"fp32", "w8a8", "w4a8", "w4a4"}));
+  app.add_option("--hadamard", scheme.hadamard, "Hadamard rotation: off, on, random")
+      ->check(CLI::IsMember({"off", "on", "random"}));
+  app.add_option("--seed", scheme.seed, "seed of --hadamard random");
+  app.add_option("--group", scheme.group, "K-group of 4-bit weight scales");
+  app.add_option("--act-scales", scheme.actMode, "activation scales: token (dynamic), tensor")
+      ->check(CLI::IsMember({"token", "tensor"}));
+  app.add_option("--rounding", scheme.method, "weight rounding: rtn, gptq")
+      ->check(CLI::IsMember({"rtn", "gptq"}));
+  app.add_option("--lm-head-bits", scheme.lmHeadBits, "lm_head weight bits: 8, 4, 0 (fp32)");
+  app.add_option("--pwl", scheme.pwlSegments, "piecewise-linear SiLU/softplus segments (0: off)");
+  app.add_option("--ssm-pot", scheme.ssmPot,
+                 "power-of-two SSM and conv with a state of this many bits (0: off)");
+  app.add_option("--calib", scheme.calibText, "calibration text (static scales, GPTQ)");
+  app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
+  app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
+  app.add_option("--eval-bytes", evalBytes, "bytes of --eval text (0: all)");
+  app.add_option("--window", window, "bytes per evaluation window (each from an empty state)");
+  app.add_option("--threads", threads, "evaluator threads (0: all)");
   bool fold = false;
   bool strict = false;
   app.add_flag("--fold", fold, "with --emit=onnx: fold the shape arithmetic");
   app.add_flag("--strict", strict, "with --emit=m2: fail unless every op was raised");
   CLI11_PARSE(app, argc, argv);
+  const bool quantize = emit == "m2-quant" || !evalFile.empty();
+  if (quantize)
+    emit = "m2";
 
   mamba2::onnx_import::ReadOptions options;
   options.check = !noCheck;
@@ -130,11 +163,41 @@ int main(int argc, char **argv) {
     pm.addNestedPass<mlir::func::FuncOp>(mamba2::createOnnxFoldShapes());
     if (emit == "m2") {
       mamba2::RaiseOnnxToM2Options raiseOptions;
-      raiseOptions.strict = strict;
+      raiseOptions.strict = strict || quantize;
       pm.addNestedPass<mlir::func::FuncOp>(mamba2::createRaiseOnnxToM2(raiseOptions));
     }
     if (mlir::failed(pm.run(*module)))
       return 1;
+  }
+  if (quantize) {
+    if (schemes.empty())
+      schemes.push_back("w8a8");
+    std::vector<mamba2::QuantScheme> all;
+    for (const std::string &name : schemes) {
+      all.push_back(scheme);
+      all.back().name = name;
+    }
+    if (!evalFile.empty()) {
+      auto text = llvm::MemoryBuffer::getFile(evalFile);
+      if (!text) {
+        std::cerr << "mamba2c: error: " << evalFile << ": " << text.getError().message() << "\n";
+        return 1;
+      }
+      llvm::StringRef data = (*text)->getBuffer();
+      if (evalBytes > 0 && static_cast<int64_t>(data.size()) > evalBytes)
+        data = data.take_front(static_cast<size_t>(evalBytes));
+      llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
+                   << "\n";
+      if (auto e = mamba2::printAccuracyTable(*module, all, data, window, threads, llvm::outs())) {
+        std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
+        return 1;
+      }
+      return 0;
+    }
+    if (auto e = mamba2::quantizeModule(*module, all.front())) {
+      std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
+      return 1;
+    }
   }
   mlir::OpPrintingFlags flags;
   if (!printWeights) {

@@ -4,6 +4,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 
+#include "mamba2/isa/Reference.h"
+
 using namespace mlir;
 using namespace mamba2::m2;
 
@@ -223,6 +225,66 @@ LogicalResult LMHeadOp::verify() {
   if (conflict(dim(getLogits(), -1), dim(getTable(), 0)))
     return emitOpError("logits width ")
            << dim(getLogits(), -1) << " differs from the vocabulary " << dim(getTable(), 0);
+  return success();
+}
+
+LogicalResult HadamardOp::verify() {
+  int64_t n = dim(getInput(), -1);
+  if (rank(getInput()) < 1 || ShapedType::isDynamic(n))
+    return emitOpError("needs a static last axis");
+  if (n <= 0 || n > (int64_t(1) << 30) || !isa::ref::fwhtSizeOk(static_cast<unsigned>(n)))
+    return emitOpError("size ") << n << " is not h * 2^k with h in {1, 12, 40}";
+  if (getSeedAttr().getInt() < 0)
+    return emitOpError("seed must be non-negative");
+  return success();
+}
+
+LogicalResult QLinearOp::verify() {
+  if (failed(expectRank(*this, getWeight(), 2, "weight")) ||
+      failed(expectRank(*this, getScales(), 2, "scales")) ||
+      failed(expectRank(*this, getOutScale(), 1, "out_scale")))
+    return failure();
+  if (rank(getInput()) < 1 || rank(getOutput()) != rank(getInput()))
+    return emitOpError("input and result must have the same rank");
+  int64_t n = dim(getWeight(), 0), k = dim(getWeight(), 1);
+  if (conflict(dim(getInput(), -1), k))
+    return emitOpError("input has ")
+           << dim(getInput(), -1) << " features, the weight expects " << k;
+  if (conflict(dim(getOutput(), -1), n) || conflict(dim(getOutScale(), 0), n) ||
+      conflict(dim(getScales(), 0), n))
+    return emitOpError("result, scales and out_scale need one row per output (") << n << ")";
+  if (getWeightBits() != 8 && getWeightBits() != 4)
+    return emitOpError("weight_bits must be 8 or 4, got ") << getWeightBits();
+  if (getActBits() != 8 && getActBits() != 4)
+    return emitOpError("act_bits must be 8 or 4, got ") << getActBits();
+  int64_t g = getGroupAttr().getInt();
+  if (g <= 0 || (!ShapedType::isDynamic(k) && k % g))
+    return emitOpError("group ") << g << " does not divide the " << k << " input features";
+  if (!ShapedType::isDynamic(k) && conflict(dim(getScales(), 1), k / g))
+    return emitOpError("scales need ") << k / g << " groups per row, have " << dim(getScales(), 1);
+  if (getShiftAttr().getInt() < -31 || getShiftAttr().getInt() > 63)
+    return emitOpError("shift ") << getShiftAttr().getInt() << " is outside -31..63";
+  if (getActMode() == "tensor") {
+    if (!getActScale() || !(getActScale()->convertToFloat() > 0))
+      return emitOpError("act_mode \"tensor\" needs a positive act_scale");
+  } else if (getActMode() != "token") {
+    return emitOpError("act_mode must be \"token\" or \"tensor\", got \"") << getActMode() << "\"";
+  }
+  return success();
+}
+
+LogicalResult PwlOp::verify() {
+  if (getInput().getType() != getOutput().getType())
+    return emitOpError("result type must equal the input type");
+  if (failed(expectRank(*this, getTable(), 1, "table")))
+    return failure();
+  int64_t words = dim(getTable(), 0);
+  if (!ShapedType::isDynamic(words) &&
+      (words < isa::ref::kPwlHeaderWords + 2 || (words - isa::ref::kPwlHeaderWords) % 2))
+    return emitOpError("table of ") << words << " words is not a header and (b, k) pairs";
+  if (getInFracAttr().getInt() < 0 || getInFracAttr().getInt() > 30 ||
+      getOutFracAttr().getInt() < 0 || getOutFracAttr().getInt() > 30)
+    return emitOpError("in_frac and out_frac must be in 0..30");
   return success();
 }
 

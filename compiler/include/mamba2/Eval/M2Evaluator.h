@@ -28,6 +28,30 @@
 
 namespace mamba2::eval {
 
+/// An activation: (b, l, c) row-major.
+struct Act {
+  int64_t b = 0, l = 0, c = 0;
+  std::vector<float> v;
+  float *row(int64_t bi, int64_t t) { return v.data() + (bi * l + t) * c; }
+  const float *row(int64_t bi, int64_t t) const { return v.data() + (bi * l + t) * c; }
+};
+
+/// Kernels the fp32 evaluator does not have (the integer evaluator, mamba2/Quant/QuantEvaluator.h)
+/// and an observer of the operands of the ops it runs itself (calibration).
+class Extension {
+public:
+  virtual ~Extension() = default;
+  /// Whether the extension runs `op` (an m2 op, or a constant the evaluator cannot read).
+  virtual bool handles(mlir::Operation *op) const = 0;
+  /// Runs `op`: `operands` holds the activation of each operand, nullptr for constants;
+  /// `state` is this op's own state in the session (empty at the start of a sequence).
+  /// Returns one activation per result.
+  virtual llvm::Expected<std::vector<Act>>
+  run(mlir::Operation *op, llvm::ArrayRef<const Act *> operands, std::vector<int32_t> &state) = 0;
+  /// Called before the evaluator runs an m2 op itself, with its operands as for run().
+  virtual void observe(mlir::Operation *, llvm::ArrayRef<const Act *>) {}
+};
+
 /// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)), or a
 /// step function with explicit state, (ids (b, 1), s_1, ..., s_k) -> (logits (b, 1, vocab),
 /// s_1', ..., s_k') where each s_i' has the type of s_i (the raised step-form graph: one
@@ -37,7 +61,8 @@ public:
   /// Fails (naming the op) when the function holds ops other than m2 and onnx ops, or does not
   /// take ids and return logits. The module must outlive the program.
   static llvm::Expected<std::unique_ptr<Program>> compile(mlir::ModuleOp module,
-                                                          const std::string &function = "main");
+                                                          const std::string &function = "main",
+                                                          Extension *extension = nullptr);
 
   int64_t vocab() const { return vocab_; }
   /// Number of explicit state arguments (0 for a whole-sequence function).
@@ -46,6 +71,7 @@ public:
   /// sequence on each call (a step function carries its explicit states instead).
   bool replays() const { return replays_; }
   mlir::func::FuncOp function() const { return func_; }
+  Extension *extension() const { return extension_; }
 
   /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
   const float *constant(mlir::Value v) const { return constants_.lookup(v); }
@@ -55,6 +81,7 @@ private:
   int64_t vocab_ = 0;
   size_t numStates_ = 0;
   bool replays_ = false;
+  Extension *extension_ = nullptr;
   llvm::DenseMap<mlir::Value, const float *> constants_;
   std::vector<std::unique_ptr<std::vector<float>>> expanded_;
 };
@@ -83,6 +110,7 @@ private:
   /// State of ops without explicit state, and (for a step function) the state arguments,
   /// keyed by their index, as returned by the last call.
   llvm::DenseMap<mlir::Operation *, std::vector<float>> state_;
+  llvm::DenseMap<mlir::Operation *, std::vector<int32_t>> extensionState_;
   std::vector<std::vector<float>> args_;
   std::vector<std::vector<int64_t>> history_; // per sequence, when the program replays
 };

@@ -247,4 +247,78 @@ def M2_LMHeadOp : M2_Op<"lm_head"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Quantisation (compiler/lib/Transforms/Quant*.cpp produce these; see docs/passes.md)
+//===----------------------------------------------------------------------===//
+
+def M2_I8Tensor : TensorOf<[I8]>;
+def M2_I32Tensor : TensorOf<[I32]>;
+
+def M2_HadamardOp : M2_Op<"hadamard", [SameOperandsAndResultType]> {
+  let summary = "orthonormal Hadamard transform of the last axis, as isa's fwht computes it";
+  let description = [{
+    `y = H (s * x) / sqrt(n)` along the last axis (n channels), where `H = H_h (x) H_{2^k}`
+    is the matrix of `isa`'s `fwht` (n = h * 2^k, h in {1, 12, 40}; element index a * 2^k + b)
+    and `s` is all ones when `seed` is 0, else the random signs of `seed` (bit 0 of successive
+    std::mt19937 outputs: 1 -> -1). The rotate pass inserts it before out_proj (online
+    Hadamard of d_inner) and folds its inverse into the weight.
+
+    ```mlir
+    %r = m2.hadamard %g {seed = 7 : i64} : tensor<1x?x1536xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def M2_QLinearOp : M2_Op<"qlinear"> {
+  let summary = "a linear layer with integer weights and activations (isa gmm8 / gmm4)";
+  let description = [{
+    `weight` (out, in) holds the integer weights (in [-127, 127] for `weight_bits` 8, in
+    [-8, 7] for 4), `scales` (out, in / group) the fixed-point scale of each K-group, `out_scale`
+    (out) the real value of one unit of the accumulator. The activation row x_m is quantised
+    to `act_bits` (8: [-127, 127], 4: [-7, 7]) with the scale a_m = max|x_m| / qmax
+    (`act_mode` "token", dynamic) or `act_scale` (`act_mode` "tensor", static), rounding half
+    away from zero. Then, exactly as `isa`'s grouped matmul (ref::matmulGrouped):
+    `acc[m][n] = sum_g sat32(scaleGroup(sum_{k in g} q[m][k] w[n][k], scales[n][g], shift))`
+    and `y[m][n] = acc[m][n] * a_m * out_scale[n]`.
+
+    ```mlir
+    %y = m2.qlinear %x, %w, %s, %o {weight_bits = 4 : i64, group = 128 : i64, shift = 10 : i64,
+                                    act_bits = 8 : i64, act_mode = "token"}
+        : (tensor<1x?x256xf32>, tensor<1160x256xi8>, tensor<1160x2xi32>, tensor<1160xf32>)
+          -> tensor<1x?x1160xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_I8Tensor:$weight, M2_I32Tensor:$scales,
+                   M2_F32Tensor:$out_scale, I64Attr:$weight_bits, I64Attr:$group, I64Attr:$shift,
+                   I64Attr:$act_bits, StrAttr:$act_mode, OptionalAttr<F32Attr>:$act_scale);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales `,` $out_scale attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def M2_PwlOp : M2_Op<"pwl"> {
+  let summary = "a function evaluated piecewise-linearly from a table (isa pwl)";
+  let description = [{
+    `y = pwl(table, sat32(round(x * 2^in_frac))) / 2^out_frac` elementwise, with `isa`'s
+    ref::pwl and the table layout of isa/PwlBuild.h (header x0, segShift, n, slopeShift, then
+    n (intercept, slope) pairs). `function` names what the table approximates.
+
+    ```mlir
+    %y = m2.pwl %x, %t {function = "silu", in_frac = 16 : i64, out_frac = 16 : i64}
+        : (tensor<1x?x640xf32>, tensor<68xi32>) -> tensor<1x?x640xf32>
+    ```
+  }];
+  let arguments = (ins M2_F32Tensor:$input, M2_I32Tensor:$table, StrAttr:$function,
+                   I64Attr:$in_frac, I64Attr:$out_frac);
+  let results = (outs M2_F32Tensor:$output);
+  let assemblyFormat = "$input `,` $table attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // MAMBA2_DIALECT_M2_OPS

@@ -1,0 +1,82 @@
+// The integer evaluator: the kernels of the quantised m2 ops (m2.qlinear, m2.hadamard, m2.pwl),
+// plugged into the m2 evaluator (M2Evaluator.h) as its Extension. Every integer step calls isa's
+// bit-exact reference semantics (mamba2/isa/Reference.h: scaleGroup, sat32, fwht, pwl), so what
+// it computes is by definition what the overlay must compute; the matrix products go through
+// gemmS8 (Gemm.h), one call per K-group, exact in int32.
+//
+// Activations stay fp32 between the quantised ops (the evaluator is a reference for the integer
+// ops, not a model of the overlay's data movement): m2.qlinear quantises its input row (half
+// away from zero), multiplies in integers and returns acc * a_m * out_scale in fp32.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llvm/ADT/DenseMap.h"
+
+#include "mamba2/Dialect/M2/M2Dialect.h"
+#include "mamba2/Eval/M2Evaluator.h"
+
+namespace mamba2::quant {
+
+/// Statistics of one activation (the input of a linear), gathered over calibration text.
+struct ActStats {
+  int64_t tokens = 0;
+  std::vector<double> channelAbsMax, channelSumSq; // per channel
+  std::vector<float> tokenAbsMax;                  // per token
+  double sum2 = 0, sum4 = 0;                       // over all values
+  std::vector<double> hessian;                     // sum x x^T (c x c), when asked for
+  void add(const eval::Act &a, bool withHessian);
+};
+
+/// isa's grouped matmul (ref::matmulGrouped with int8 weights, accumulate false) computed with
+/// one gemmS8 per K-group: acc (m, n) = sum_g sat32(acc + scaleGroup(partial_g, scl[n][g],
+/// shift)). act (m, k), w (n, k) (int4 weights unpacked to int8), scl (n, k / group).
+void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32_t *acc, int64_t m,
+                   int64_t k, int64_t n, int64_t group, int shift);
+
+/// Ranges of the SSM and conv operands (m2.ssd: x, B, C and the state S, measured by a float
+/// recurrence beside the evaluator's; m2.conv1d: its input), gathered over calibration text.
+struct SsmStats {
+  double xMax = 0, bMax = 0, cMax = 0, stateMax = 0, inMax = 0;
+};
+
+class QuantKernels : public eval::Extension {
+public:
+  bool handles(mlir::Operation *op) const override;
+  llvm::Expected<std::vector<eval::Act>> run(mlir::Operation *op,
+                                             llvm::ArrayRef<const eval::Act *> operands,
+                                             std::vector<int32_t> &state) override;
+  void observe(mlir::Operation *op, llvm::ArrayRef<const eval::Act *> operands) override;
+
+  /// Record the input statistics of every m2.linear, m2.lm_head and m2.qlinear run.
+  void setCollect(bool on, bool hessian = false) {
+    collect_ = on;
+    hessian_ = hessian;
+  }
+  const std::map<mlir::Operation *, ActStats> &stats() const { return stats_; }
+  const std::map<mlir::Operation *, SsmStats> &ssmStats() const { return ssmStats_; }
+
+private:
+  struct Prepared {
+    std::vector<int8_t> weight;  // (out, in), int4 values in int8
+    std::vector<int32_t> scales; // (out, groups)
+    std::vector<float> outScale; // (out)
+    std::vector<int32_t> table;  // m2.pwl
+  };
+  llvm::Expected<const Prepared *> prepare(mlir::Operation *op);
+  llvm::Expected<std::vector<eval::Act>>
+  runSsd(m2::SSDOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
+  llvm::Expected<std::vector<eval::Act>>
+  runConv(m2::Conv1dOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
+
+  bool collect_ = false, hessian_ = false;
+  std::map<mlir::Operation *, ActStats> stats_;
+  std::map<mlir::Operation *, SsmStats> ssmStats_;
+  llvm::DenseMap<mlir::Operation *, std::unique_ptr<Prepared>> prepared_;
+};
+
+} // namespace mamba2::quant

@@ -1,0 +1,76 @@
+// The quantisation pipeline of mamba2c and the accuracy benchmark: a scheme (fp32, W8A8, W4A8,
+// W4A4, with or without Hadamard rotation and piecewise-linear functions) as a pass pipeline
+// over a raised m2 module, and its evaluation against fp32 on text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "mamba2/Eval/M2Evaluator.h"
+
+namespace mamba2 {
+
+struct QuantScheme {
+  std::string name = "w8a8";    // fp32, w8a8, w4a8, w4a4
+  std::string hadamard = "off"; // off, on, random
+  uint64_t seed = 1;            // of the random Hadamard
+  int64_t group = 128;          // K-group of 4-bit weights (8-bit weights: per channel)
+  std::string actMode = "token";
+  std::string method = "rtn";
+  int64_t lmHeadBits = 8;
+  int64_t pwlSegments = 0; // 0: exact SiLU/softplus
+  int64_t ssmPot = 0;      // state bits of the power-of-two SSM and conv (0: fp32 SSM)
+  std::string calibText;   // needed by act-mode tensor and gptq
+  int64_t calibBytes = 16384;
+  bool progress = true;
+
+  /// "w4a8+had+pwl32" and the like.
+  std::string label() const;
+  /// Checks the fields; the message names the bad one.
+  llvm::Error validate() const;
+};
+
+/// Runs the scheme's passes (m2-fold-norms, m2-rotate, m2-calibrate, m2-quantize-linear, m2-pwl)
+/// on a raised module; the pipeline's textual form is in `pipelineOut` when given.
+llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &scheme,
+                           std::string *pipelineOut = nullptr);
+
+/// Accuracy of a model against the fp32 reference over text: windows of `window` bytes, each
+/// from an empty state; predictions of byte t+1 from the logits at t.
+struct Accuracy {
+  int64_t predictions = 0;
+  double bitsPerByte = 0, refBitsPerByte = 0;
+  double top1 = 0;         // fraction of positions whose argmax equals the reference's
+  double kl = 0;           // mean KL(reference || model), nats
+  double maxLogitDiff = 0; // max |logit - reference logit| / max |reference logit|
+  /// Bits per byte by position in the window: [0, 256), [256, 1024), [1024, 4096).
+  double bpbByPos[3] = {0, 0, 0}, refBpbByPos[3] = {0, 0, 0};
+  int64_t countByPos[3] = {0, 0, 0};
+};
+/// Logits (length x vocab) of each window of `text`.
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             llvm::StringRef text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress = false);
+/// Accuracy of `logits` against `reference` (both from windowLogits on the same text).
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                       int64_t window, int64_t vocab);
+llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const eval::Program &model,
+                                         llvm::StringRef text, int64_t window,
+                                         eval::ThreadPool &pool, bool progress = false);
+
+/// Evaluates each scheme (a copy of `raised` quantised, run in the integer evaluator) against
+/// the fp32 evaluation of `raised` on `text` and prints one row per scheme: bits per byte,
+/// its change against fp32, top-1 agreement, mean KL, the largest logit difference relative to
+/// the largest logit, bits per byte by position.
+llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
+                               llvm::StringRef text, int64_t window, int threads,
+                               llvm::raw_ostream &os);
+
+} // namespace mamba2

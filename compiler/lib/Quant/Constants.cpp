@@ -1,0 +1,88 @@
+// Constants of m2 modules (see Constants.h).
+#include "mamba2/Quant/Constants.h"
+
+#include <cstring>
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "mamba2/Dialect/M2/M2Dialect.h"
+
+using namespace mlir;
+
+namespace mamba2::quant {
+
+template <typename T> static std::optional<std::vector<T>> read(Value v, bool (*isType)(Type)) {
+  auto c = v ? v.getDefiningOp<m2::ConstantOp>() : nullptr;
+  if (!c)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(c.getValue().getType());
+  if (!type || !type.hasStaticShape() || !isType(type.getElementType()))
+    return std::nullopt;
+  const size_t n = static_cast<size_t>(type.getNumElements());
+  if (auto d = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (d.isSplat())
+      return std::vector<T>(n, d.getSplatValue<T>());
+    auto raw = d.getRawData();
+    if (raw.size() != n * sizeof(T))
+      return std::nullopt;
+    std::vector<T> out(n);
+    std::memcpy(out.data(), raw.data(), raw.size());
+    return out;
+  }
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != n * sizeof(T))
+      return std::nullopt;
+    std::vector<T> out(n);
+    std::memcpy(out.data(), blob->getData().data(), n * sizeof(T));
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<float>> readF32(Value v) {
+  return read<float>(v, [](Type t) { return t.isF32(); });
+}
+std::optional<std::vector<int8_t>> readI8(Value v) {
+  return read<int8_t>(v, [](Type t) { return t.isInteger(8); });
+}
+std::optional<std::vector<int32_t>> readI32(Value v) {
+  return read<int32_t>(v, [](Type t) { return t.isInteger(32); });
+}
+
+template <typename T>
+static Value make(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<T> data,
+                  Type element) {
+  auto type = RankedTensorType::get(shape, element);
+  auto attr = DenseElementsAttr::get(type, data);
+  return b.create<m2::ConstantOp>(loc, type, attr).getOutput();
+}
+
+Value makeF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<float> data) {
+  return make(b, loc, shape, data, b.getF32Type());
+}
+Value makeI8(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int8_t> data) {
+  return make(b, loc, shape, data, b.getIntegerType(8));
+}
+Value makeI32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int32_t> data) {
+  return make(b, loc, shape, data, b.getIntegerType(32));
+}
+
+void eraseDeadConstants(Operation *root) {
+  llvm::SmallVector<Operation *> dead;
+  root->walk([&](m2::ConstantOp c) {
+    if (c->use_empty())
+      dead.push_back(c);
+  });
+  for (Operation *op : dead)
+    op->erase();
+}
+
+std::vector<int64_t> shapeOf(Value v) {
+  auto s = cast<RankedTensorType>(v.getType()).getShape();
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+} // namespace mamba2::quant

@@ -1,0 +1,136 @@
+// m2-calibrate: runs the evaluator over calibration text and records activation statistics on
+// the linear layers (QuantPasses.td).
+#include "mamba2/Transforms/QuantPasses.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "mamba2/Eval/M2Evaluator.h"
+#include "mamba2/Quant/QuantEvaluator.h"
+
+namespace mamba2 {
+#define GEN_PASS_DEF_M2CALIBRATE
+#include "mamba2/Transforms/QuantPasses.h.inc"
+} // namespace mamba2
+
+using namespace mlir;
+namespace quant = mamba2::quant;
+
+namespace {
+
+void progressBar(int64_t done, int64_t total) {
+  const int width = 30;
+  int fill = total ? static_cast<int>(width * done / total) : width;
+  std::fprintf(stderr, "\rcalibrate [%-*s] %lld/%lld bytes", width, std::string(fill, '#').c_str(),
+               static_cast<long long>(done), static_cast<long long>(total));
+  if (done == total)
+    std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+float percentile(std::vector<float> v, double p) {
+  if (v.empty())
+    return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
+  using M2CalibrateBase::M2CalibrateBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (text.empty()) {
+      module.emitError("m2-calibrate: no calibration text (option text=FILE)");
+      return signalPassFailure();
+    }
+    auto file = llvm::MemoryBuffer::getFile(text);
+    if (!file) {
+      module.emitError("m2-calibrate: ") << text << ": " << file.getError().message();
+      return signalPassFailure();
+    }
+    llvm::StringRef data = (*file)->getBuffer();
+    const int64_t total = std::min<int64_t>(bytes, static_cast<int64_t>(data.size()));
+    if (total < 2 || window < 2) {
+      module.emitError("m2-calibrate: ")
+          << text << " gives " << total << " bytes; at least 2 (and window >= 2) are needed";
+      return signalPassFailure();
+    }
+    quant::QuantKernels kernels;
+    kernels.setCollect(true, hessian);
+    auto program = mamba2::eval::Program::compile(module, "main", &kernels);
+    if (!program) {
+      module.emitError("m2-calibrate: ") << llvm::toString(program.takeError());
+      return signalPassFailure();
+    }
+    if ((*program)->numStates() != 0 || (*program)->vocab() < 256) {
+      module.emitError("m2-calibrate: @main must be a whole-sequence byte-level model");
+      return signalPassFailure();
+    }
+    mamba2::eval::ThreadPool pool(0);
+    for (int64_t off = 0; off < total; off += window) {
+      if (progress)
+        progressBar(off, total);
+      int64_t n = std::min<int64_t>(window, total - off);
+      std::vector<int64_t> ids(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i)
+        ids[i] = static_cast<unsigned char>(data[off + i]);
+      mamba2::eval::Session session(**program, 1, pool);
+      auto logits = session.run(ids, n);
+      if (!logits) {
+        module.emitError("m2-calibrate: ") << llvm::toString(logits.takeError());
+        return signalPassFailure();
+      }
+    }
+    if (progress)
+      progressBar(total, total);
+    Builder b(module.getContext());
+    for (const auto &[op, st] : kernels.ssmStats()) {
+      auto f = [&](double v) { return b.getF32FloatAttr(static_cast<float>(v)); };
+      if (isa<mamba2::m2::Conv1dOp>(op)) {
+        op->setAttr("calib.in_absmax", f(st.inMax));
+        continue;
+      }
+      op->setAttr("calib.x_absmax", f(st.xMax));
+      op->setAttr("calib.b_absmax", f(st.bMax));
+      op->setAttr("calib.c_absmax", f(st.cMax));
+      op->setAttr("calib.state_absmax", f(st.stateMax));
+    }
+    for (const auto &[op, st] : kernels.stats()) {
+      const double count = static_cast<double>(st.tokens) * st.channelAbsMax.size();
+      double absmax = 0;
+      std::vector<float> cmax, crms;
+      for (size_t c = 0; c < st.channelAbsMax.size(); ++c) {
+        absmax = std::max(absmax, st.channelAbsMax[c]);
+        cmax.push_back(static_cast<float>(st.channelAbsMax[c]));
+        crms.push_back(static_cast<float>(std::sqrt(st.channelSumSq[c] / st.tokens)));
+      }
+      double ms = st.sum2 / count;
+      op->setAttr("calib.tokens", b.getI64IntegerAttr(st.tokens));
+      op->setAttr("calib.absmax", b.getF32FloatAttr(static_cast<float>(absmax)));
+      op->setAttr("calib.rms", b.getF32FloatAttr(static_cast<float>(std::sqrt(ms))));
+      op->setAttr("calib.kurtosis",
+                  b.getF32FloatAttr(static_cast<float>(ms > 0 ? st.sum4 / count / (ms * ms) : 0)));
+      op->setAttr("calib.token_absmax_p50", b.getF32FloatAttr(percentile(st.tokenAbsMax, 0.5)));
+      op->setAttr("calib.token_absmax_p99", b.getF32FloatAttr(percentile(st.tokenAbsMax, 0.99)));
+      auto vec = RankedTensorType::get({static_cast<int64_t>(cmax.size())}, b.getF32Type());
+      op->setAttr("calib.channel_absmax", DenseElementsAttr::get(vec, llvm::ArrayRef(cmax)));
+      op->setAttr("calib.channel_rms", DenseElementsAttr::get(vec, llvm::ArrayRef(crms)));
+      if (!st.hessian.empty()) {
+        const int64_t c = static_cast<int64_t>(cmax.size());
+        std::vector<float> h(st.hessian.size());
+        for (size_t i = 0; i < h.size(); ++i)
+          h[i] = static_cast<float>(st.hessian[i] / st.tokens);
+        op->setAttr("calib.hessian",
+                    DenseElementsAttr::get(RankedTensorType::get({c, c}, b.getF32Type()),
+                                           llvm::ArrayRef(h)));
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,255 @@
+// The quantisation pipeline and its accuracy measurement (see QuantPipeline.h).
+#include "mamba2/Transforms/QuantPipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "mamba2/Quant/QuantEvaluator.h"
+#include "mamba2/Transforms/QuantPasses.h"
+
+namespace mamba2 {
+
+namespace {
+llvm::Error fail(const llvm::Twine &msg) { return llvm::createStringError(msg); }
+} // namespace
+
+std::string QuantScheme::label() const {
+  std::string s = name;
+  if (hadamard == "on")
+    s += "+had";
+  else if (hadamard == "random")
+    s += "+rhad";
+  if (name != "fp32" && actMode == "tensor")
+    s += "+static";
+  if (name != "fp32" && method == "gptq")
+    s += "+gptq";
+  if (ssmPot > 0)
+    s += "+pot" + std::to_string(ssmPot);
+  if (pwlSegments > 0)
+    s += "+pwl" + std::to_string(pwlSegments);
+  return s;
+}
+
+llvm::Error QuantScheme::validate() const {
+  if (name != "fp32" && name != "w8a8" && name != "w4a8" && name != "w4a4")
+    return fail("unknown scheme '" + name + "' (fp32, w8a8, w4a8, w4a4)");
+  if (hadamard != "off" && hadamard != "on" && hadamard != "random")
+    return fail("--hadamard must be off, on or random, not '" + hadamard + "'");
+  if (actMode != "token" && actMode != "tensor")
+    return fail("activation scales must be per token or per tensor, not '" + actMode + "'");
+  if (method != "rtn" && method != "gptq")
+    return fail("rounding must be rtn or gptq, not '" + method + "'");
+  if (group <= 0)
+    return fail("the weight group must be positive, not " + llvm::Twine(group));
+  if (pwlSegments < 0 || pwlSegments > 256)
+    return fail("--pwl takes 0 (off) or 1..256 segments, not " + llvm::Twine(pwlSegments));
+  if (ssmPot != 0 && (ssmPot < 8 || ssmPot > 32))
+    return fail("--ssm-pot takes the state bits, 8..32 (0: off), not " + llvm::Twine(ssmPot));
+  bool needsCalib = (name != "fp32" && (actMode == "tensor" || method == "gptq")) || ssmPot;
+  if (needsCalib && calibText.empty())
+    return fail("static activation scales, GPTQ and the power-of-two SSM need calibration text "
+                "(--calib FILE)");
+  return llvm::Error::success();
+}
+
+llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::string *pipelineOut) {
+  if (auto e = s.validate())
+    return e;
+  mlir::PassManager pm(module.getContext());
+  pm.addNestedPass<mlir::func::FuncOp>(createM2FoldNorms());
+  if (s.hadamard != "off") {
+    M2RotateOptions o;
+    o.seed = s.hadamard == "random" ? s.seed : 0;
+    pm.addNestedPass<mlir::func::FuncOp>(createM2Rotate(o));
+  }
+  const bool calibLinear = s.name != "fp32" && (s.actMode == "tensor" || s.method == "gptq");
+  if (calibLinear || s.ssmPot) {
+    M2CalibrateOptions c;
+    c.text = s.calibText;
+    c.bytes = s.calibBytes;
+    c.hessian = s.name != "fp32" && s.method == "gptq";
+    c.progress = s.progress;
+    pm.addPass(createM2Calibrate(c));
+  }
+  if (s.ssmPot) {
+    M2QuantizeSsmOptions o;
+    o.stateBits = s.ssmPot;
+    pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeSsm(o));
+  }
+  if (s.name != "fp32") {
+    M2QuantizeLinearOptions q;
+    q.weightBits = s.name == "w8a8" ? 8 : 4;
+    q.actBits = s.name == "w4a4" ? 4 : 8;
+    q.group = s.name == "w8a8" ? 0 : s.group;
+    q.actMode = s.actMode;
+    q.method = s.method;
+    q.lmHeadBits = s.lmHeadBits;
+    pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeLinear(q));
+  }
+  if (s.pwlSegments > 0) {
+    M2PwlOptions p;
+    p.segments = s.pwlSegments;
+    pm.addNestedPass<mlir::func::FuncOp>(createM2Pwl(p));
+  }
+  if (pipelineOut) {
+    llvm::raw_string_ostream os(*pipelineOut);
+    pm.printAsTextualPipeline(os);
+  }
+  if (mlir::failed(pm.run(module)))
+    return fail("the " + s.label() + " pipeline failed (see the diagnostics above)");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             llvm::StringRef text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress) {
+  if (window < 2 || text.size() < 2)
+    return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
+  if (program.vocab() < 256)
+    return fail("the model must be byte-level (vocabulary >= 256)");
+  std::vector<std::vector<float>> out;
+  const int64_t total = static_cast<int64_t>(text.size());
+  for (int64_t off = 0; off + 1 < total; off += window) {
+    if (progress) {
+      std::fprintf(stderr, "\revaluate %lld/%lld bytes", static_cast<long long>(off),
+                   static_cast<long long>(total));
+      std::fflush(stderr);
+    }
+    const int64_t n = std::min(window, total - off);
+    std::vector<int64_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      ids[i] = static_cast<unsigned char>(text[off + i]);
+    eval::Session session(program, 1, pool);
+    auto r = session.run(ids, n);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
+  }
+  if (progress)
+    std::fprintf(stderr, "\r%60s\r", "");
+  return out;
+}
+
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                       int64_t window, int64_t V) {
+  Accuracy acc;
+  double bits = 0, refBits = 0, kl = 0, maxDiff = 0, maxRef = 0;
+  int64_t same = 0;
+  std::vector<double> lp(static_cast<size_t>(V)), lq(static_cast<size_t>(V));
+  auto logSoftmax = [&](const float *x, std::vector<double> &out) {
+    double m = *std::max_element(x, x + V), s = 0;
+    for (int64_t v = 0; v < V; ++v)
+      s += std::exp(double(x[v]) - m);
+    double lse = m + std::log(s);
+    for (int64_t v = 0; v < V; ++v)
+      out[v] = double(x[v]) - lse;
+  };
+  for (size_t w = 0; w < reference.size() && w < logits.size(); ++w) {
+    const std::vector<float> &r = reference[w], &q = logits[w];
+    const int64_t off = static_cast<int64_t>(w) * window, n = static_cast<int64_t>(r.size()) / V;
+    for (size_t i = 0; i < r.size() && i < q.size(); ++i) {
+      maxDiff = std::max(maxDiff, std::fabs(double(r[i]) - double(q[i])));
+      maxRef = std::max(maxRef, std::fabs(double(r[i])));
+    }
+    for (int64_t t = 0; t + 1 < n; ++t) {
+      const float *pr = r.data() + t * V, *pq = q.data() + t * V;
+      logSoftmax(pr, lp);
+      logSoftmax(pq, lq);
+      const int64_t next = static_cast<unsigned char>(text[off + t + 1]);
+      const double b = -lq[next] / std::log(2.0), rb = -lp[next] / std::log(2.0);
+      bits += b;
+      refBits += rb;
+      double k = 0;
+      for (int64_t v = 0; v < V; ++v)
+        k += std::exp(lp[v]) * (lp[v] - lq[v]);
+      kl += k;
+      same += (std::max_element(pr, pr + V) - pr) == (std::max_element(pq, pq + V) - pq);
+      int bin = t < 256 ? 0 : t < 1024 ? 1 : t < 4096 ? 2 : -1;
+      if (bin >= 0) {
+        acc.bpbByPos[bin] += b;
+        acc.refBpbByPos[bin] += rb;
+        ++acc.countByPos[bin];
+      }
+      ++acc.predictions;
+    }
+  }
+  const double n = static_cast<double>(std::max<int64_t>(1, acc.predictions));
+  acc.bitsPerByte = bits / n;
+  acc.refBitsPerByte = refBits / n;
+  acc.top1 = static_cast<double>(same) / n;
+  acc.kl = kl / n;
+  acc.maxLogitDiff = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+  for (int i = 0; i < 3; ++i)
+    if (acc.countByPos[i]) {
+      acc.bpbByPos[i] /= static_cast<double>(acc.countByPos[i]);
+      acc.refBpbByPos[i] /= static_cast<double>(acc.countByPos[i]);
+    }
+  return acc;
+}
+
+llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const eval::Program &model,
+                                         llvm::StringRef text, int64_t window,
+                                         eval::ThreadPool &pool, bool progress) {
+  if (model.vocab() != reference.vocab())
+    return fail("the models must have the same vocabulary");
+  auto r = windowLogits(reference, text, window, pool, progress);
+  if (!r)
+    return r.takeError();
+  auto q = windowLogits(model, text, window, pool, progress);
+  if (!q)
+    return q.takeError();
+  return compareLogits(*r, *q, text, window, reference.vocab());
+}
+
+llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
+                               llvm::StringRef text, int64_t window, int threads,
+                               llvm::raw_ostream &os) {
+  eval::ThreadPool pool(threads);
+  auto reference = eval::Program::compile(raised);
+  if (!reference)
+    return reference.takeError();
+  auto refLogits =
+      windowLogits(**reference, text, window, pool, schemes.empty() ? false : schemes[0].progress);
+  if (!refLogits)
+    return refLogits.takeError();
+  char line[160];
+  std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
+                (*reference)->vocab() == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1",
+                "KL (nats)", "max|dz|", "0-256", "256-1K", "1K-4K");
+  os << line;
+  for (const QuantScheme &s : schemes) {
+    mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
+    if (auto e = quantizeModule(*copy, s))
+      return e;
+    quant::QuantKernels kernels;
+    auto model = eval::Program::compile(*copy, "main", &kernels);
+    if (!model)
+      return model.takeError();
+    if ((*model)->vocab() != (*reference)->vocab())
+      return fail("the quantised model's vocabulary differs from the reference's");
+    auto logits = windowLogits(**model, text, window, pool, s.progress);
+    if (!logits)
+      return logits.takeError();
+    auto a =
+        std::make_optional(compareLogits(*refLogits, *logits, text, window, (*model)->vocab()));
+    auto pos = [&](int i) {
+      return a->countByPos[i] ? llvm::formatv("{0:F4}", a->bpbByPos[i]).str() : std::string("-");
+    };
+    os << llvm::format("%-24s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %9s %9s %9s\n",
+                       s.label().c_str(), a->bitsPerByte,
+                       100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0), 100.0 * a->top1, a->kl,
+                       a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
+    os.flush();
+  }
+  return llvm::Error::success();
+}
+
+} // namespace mamba2

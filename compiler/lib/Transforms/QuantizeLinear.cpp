@@ -1,0 +1,123 @@
+// m2-quantize-linear: m2.linear and m2.lm_head into integer m2.qlinear (QuantPasses.td).
+#include "mamba2/Transforms/QuantPasses.h"
+
+#include <cmath>
+
+#include "mamba2/Quant/Constants.h"
+#include "mamba2/Quant/Quantize.h"
+
+namespace mamba2 {
+#define GEN_PASS_DEF_M2QUANTIZELINEAR
+#include "mamba2/Transforms/QuantPasses.h.inc"
+} // namespace mamba2
+
+using namespace mlir;
+namespace m2 = mamba2::m2;
+namespace quant = mamba2::quant;
+
+namespace {
+
+struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPass> {
+  using M2QuantizeLinearBase::M2QuantizeLinearBase;
+
+  /// Replaces `op` (input x, weight wt as (out, in)) by an m2.qlinear.
+  LogicalResult replace(Operation *op, Value x, std::vector<float> wt, int64_t n, int64_t k,
+                        int64_t wBits, int64_t aBits, int64_t grp, StringRef mode) {
+    if (grp == 0)
+      grp = k;
+    if (grp < 0 || k % grp)
+      return op->emitError("m2-quantize-linear: group ")
+             << grp << " does not divide the " << k << " input features";
+    FloatAttr actScale;
+    const int qa = aBits == 8 ? 127 : 7;
+    if (mode == "tensor") {
+      auto absmax = op->getAttrOfType<FloatAttr>("calib.absmax");
+      if (!absmax)
+        return op->emitError("m2-quantize-linear: act-mode=tensor needs calib.absmax on the op "
+                             "(run m2-calibrate first)");
+      float a = absmax.getValueAsDouble() > 0 ? absmax.getValueAsDouble() / qa : 1.0;
+      actScale = FloatAttr::get(Float32Type::get(op->getContext()), a);
+    }
+    std::vector<float> hessian;
+    if (method == "gptq" && wBits == weightBits) { // not the lm_head's own setting
+      auto h = op->getAttrOfType<DenseElementsAttr>("calib.hessian");
+      if (!h || h.getNumElements() != k * k)
+        return op->emitError("m2-quantize-linear: method=gptq needs calib.hessian on the op "
+                             "(run m2-calibrate{hessian=true} first)");
+      auto values = h.getValues<float>();
+      hessian.assign(values.begin(), values.end());
+    }
+    quant::QuantizedWeight q = quant::quantizeWeight(wt, n, k, static_cast<int>(wBits), grp,
+                                                     static_cast<int>(aBits), hessian);
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value w = quant::makeI8(b, loc, {n, k}, q.values);
+    Value s = quant::makeI32(b, loc, {n, k / grp}, q.scales);
+    Value o = quant::makeF32(b, loc, {n}, q.outScale);
+    auto ql = b.create<m2::QLinearOp>(loc, op->getResult(0).getType(), x, w, s, o,
+                                      b.getI64IntegerAttr(wBits), b.getI64IntegerAttr(grp),
+                                      b.getI64IntegerAttr(q.shift), b.getI64IntegerAttr(aBits),
+                                      b.getStringAttr(mode), actScale);
+    for (NamedAttribute a : op->getAttrs())
+      if (a.getName().strref().starts_with("calib.") && a.getName() != "calib.hessian")
+        ql->setAttr(a.getName(), a.getValue());
+    op->getResult(0).replaceAllUsesWith(ql.getOutput());
+    op->erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto bad = [&](const Twine &msg) {
+      func.emitError("m2-quantize-linear: ") << msg;
+      signalPassFailure();
+    };
+    if (weightBits != 8 && weightBits != 4)
+      return bad("weight-bits must be 8 or 4, got " + Twine(weightBits));
+    if (actBits != 8 && actBits != 4)
+      return bad("act-bits must be 8 or 4, got " + Twine(actBits));
+    if (lmHeadBits != 8 && lmHeadBits != 4 && lmHeadBits != 0)
+      return bad("lm-head-bits must be 8, 4 or 0, got " + Twine(lmHeadBits));
+    if (actMode != "token" && actMode != "tensor")
+      return bad("act-mode must be token or tensor, got '" + actMode + "'");
+    if (method != "rtn" && method != "gptq")
+      return bad("method must be rtn or gptq, got '" + method + "'");
+    llvm::SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (isa<m2::LinearOp>(op) || (lmHeadBits && isa<m2::LMHeadOp>(op)))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto l = dyn_cast<m2::LinearOp>(op)) {
+        auto w = quant::readF32(l.getWeight());
+        if (!w) {
+          op->emitError("m2-quantize-linear: the weight is not an f32 constant");
+          return signalPassFailure();
+        }
+        auto shape = quant::shapeOf(l.getWeight()); // (in, out)
+        const int64_t k = shape[0], n = shape[1];
+        std::vector<float> wt(static_cast<size_t>(n * k));
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = 0; j < n; ++j)
+            wt[j * k + i] = (*w)[i * n + j];
+        if (failed(replace(op, l.getInput(), std::move(wt), n, k, weightBits, actBits, group,
+                           actMode)))
+          return signalPassFailure();
+      } else {
+        auto h = cast<m2::LMHeadOp>(op);
+        auto t = quant::readF32(h.getTable());
+        if (!t) {
+          op->emitError("m2-quantize-linear: the lm_head table is not an f32 constant");
+          return signalPassFailure();
+        }
+        auto shape = quant::shapeOf(h.getTable()); // (vocab, d) = (out, in)
+        if (failed(replace(op, h.getInput(), std::move(*t), shape[0], shape[1], lmHeadBits, 8, 0,
+                           "token")))
+          return signalPassFailure();
+      }
+    }
+    quant::eraseDeadConstants(func);
+  }
+};
+
+} // namespace

@@ -1,0 +1,140 @@
+// m2-rotate: a Hadamard rotation of the residual stream fused into the weights, and an online
+// Hadamard of d_inner before out_proj (QuantPasses.td).
+#include "mamba2/Transforms/QuantPasses.h"
+
+#include "mamba2/Quant/Constants.h"
+#include "mamba2/Quant/Hadamard.h"
+
+namespace mamba2 {
+#define GEN_PASS_DEF_M2ROTATE
+#include "mamba2/Transforms/QuantPasses.h.inc"
+} // namespace mamba2
+
+using namespace mlir;
+namespace m2 = mamba2::m2;
+namespace quant = mamba2::quant;
+
+namespace {
+
+/// Applies f(v) = H (s * v) / sqrt(n) to the rows (`rows` true) or the columns of the
+/// (r, c) matrix m.
+void transform(std::vector<float> &m, int64_t r, int64_t c, bool rows, uint64_t seed) {
+  const int64_t n = rows ? c : r, count = rows ? r : c;
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t k = 0; k < n; ++k)
+      v[k] = rows ? m[i * c + k] : m[k * c + i];
+    quant::hadamardInPlace(v.data(), n, seed);
+    for (int64_t k = 0; k < n; ++k)
+      (rows ? m[i * c + k] : m[k * c + i]) = static_cast<float>(v[k]);
+  }
+}
+
+struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
+  using M2RotateBase::M2RotateBase;
+
+  /// A new constant: `w` (r, c) with its rows or columns transformed.
+  Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s) {
+    std::vector<float> m = *quant::readF32(w);
+    auto shape = quant::shapeOf(w);
+    transform(m, shape[0], shape[1], rows, s);
+    return quant::makeF32(b, loc, shape, m);
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    llvm::SmallVector<m2::EmbeddingOp> embeddings;
+    func.walk([&](m2::EmbeddingOp e) { embeddings.push_back(e); });
+    if (embeddings.empty()) {
+      func.emitError("m2-rotate: no m2.embedding starts a residual stream");
+      return signalPassFailure();
+    }
+    const uint64_t s = seed, sOnline = seed ? seed + 1 : 0;
+    llvm::DenseMap<Value, Value> tables; // table -> rotated rows (tied tables rotate once)
+    auto fail = [&](Operation *op, const Twine &msg) {
+      op->emitError("m2-rotate: ") << msg;
+      signalPassFailure();
+    };
+    OpBuilder b(func.getContext());
+    for (m2::EmbeddingOp e : embeddings) {
+      const int64_t d = quant::shapeOf(e.getTable())[1];
+      if (!quant::hadamardSizeOk(d))
+        return fail(e, "d_model " + Twine(d) + " is not h * 2^k with h in {1, 12, 40}");
+      if (!quant::readF32(e.getTable()))
+        return fail(e, "the embedding table is not an f32 constant");
+      // Check the whole stream before changing anything.
+      llvm::SmallVector<Value> stream = {e.getOutput()};
+      llvm::SmallVector<Operation *> inProj, outProj, heads;
+      for (size_t i = 0; i < stream.size(); ++i)
+        for (OpOperand &use : stream[i].getUses()) {
+          Operation *user = use.getOwner();
+          if (auto ra = dyn_cast<m2::ResidualAddOp>(user)) {
+            auto lin = ra.getUpdate().getDefiningOp<m2::LinearOp>();
+            if (use.getOperandNumber() != 0 || !lin || !quant::readF32(lin.getWeight()))
+              return fail(user, "the residual add's update is not a linear with a constant "
+                                "weight (out_proj)");
+            outProj.push_back(lin);
+            stream.push_back(ra.getOutput());
+          } else if (auto n = dyn_cast<m2::RMSNormOp>(user)) {
+            auto w = quant::readF32(n.getWeight());
+            if (!w || llvm::any_of(*w, [](float v) { return v != 1.0f; }))
+              return fail(user, "the RMS norm weight is not all ones (run m2-fold-norms first)");
+            for (Operation *r : n.getOutput().getUsers()) {
+              if (auto l = dyn_cast<m2::LinearOp>(r); l && quant::readF32(l.getWeight()))
+                inProj.push_back(r);
+              else if (auto h = dyn_cast<m2::LMHeadOp>(r); h && quant::readF32(h.getTable()))
+                heads.push_back(r);
+              else
+                return fail(r, "reads a rotated RMS norm but is not a linear or lm_head with a "
+                               "constant weight");
+            }
+          } else {
+            return fail(user, "reads the residual stream; only RMS norms and residual adds may");
+          }
+        }
+      for (Operation *op : outProj) {
+        int64_t di = quant::shapeOf(cast<m2::LinearOp>(op).getWeight())[0];
+        if (online && !quant::hadamardSizeOk(di))
+          return fail(op, "d_inner " + Twine(di) + " is not h * 2^k with h in {1, 12, 40}");
+      }
+      // Rewrite.
+      b.setInsertionPoint(e);
+      Value table = e.getTable();
+      Value rt = rotated(b, e.getLoc(), table, /*rows=*/true, s);
+      tables[table] = rt;
+      e.getTableMutable().assign(rt);
+      for (Operation *op : inProj) {
+        auto l = cast<m2::LinearOp>(op);
+        b.setInsertionPoint(l);
+        l.getWeightMutable().assign(rotated(b, l.getLoc(), l.getWeight(), /*rows=*/false, s));
+      }
+      for (Operation *op : heads) {
+        auto h = cast<m2::LMHeadOp>(op);
+        Value &t = tables[h.getTable()];
+        if (!t) {
+          b.setInsertionPoint(h);
+          t = rotated(b, h.getLoc(), h.getTable(), /*rows=*/true, s);
+        }
+        h.getTableMutable().assign(t);
+      }
+      for (Operation *op : outProj) {
+        auto l = cast<m2::LinearOp>(op);
+        b.setInsertionPoint(l);
+        std::vector<float> m = *quant::readF32(l.getWeight());
+        auto shape = quant::shapeOf(l.getWeight());
+        transform(m, shape[0], shape[1], /*rows=*/true, s);
+        if (online) {
+          transform(m, shape[0], shape[1], /*rows=*/false, sOnline);
+          Value x = l.getInput();
+          auto h = b.create<m2::HadamardOp>(l.getLoc(), x.getType(), x,
+                                            b.getI64IntegerAttr(static_cast<int64_t>(sOnline)));
+          l.getInputMutable().assign(h.getOutput());
+        }
+        l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), shape, m));
+      }
+    }
+    quant::eraseDeadConstants(func);
+  }
+};
+
+} // namespace
