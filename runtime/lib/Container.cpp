@@ -3,6 +3,7 @@
 
 #include "m2b_generated.h"
 #include "mamba2/isa/Exec.h"
+#include "mamba2/runtime/TensorText.h"
 
 #include <cstring>
 #include <fstream>
@@ -66,7 +67,7 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
 }
 
 std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
-                            uint64_t maxWalkBundles) {
+                            uint64_t maxWalkBundles, bool walkControlFlow) {
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
   if (p.bundles.empty())
@@ -143,7 +144,7 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
              " (microcode word " + std::to_string(i) + ")";
   // Walk every entry point's control flow: ranges depend only on registers and loops.
   for (const isa::Symbol &s : p.symbols) {
-    if (s.kind != isa::Symbol::Kind::Entry)
+    if (s.kind != isa::Symbol::Kind::Entry || !walkControlFlow)
       continue;
     isa::Sequencer seq(p.bundles, s.bundle);
     std::vector<isa::Issue> issues;
@@ -285,19 +286,18 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
       sym.dtype = s->dtype() ? s->dtype()->str() : "";
       p.symbols.push_back(sym);
     }
-  r.error = validateProgram(p, *r.board, opt.maxWalkBundles);
+  r.error = validateProgram(p, *r.board, opt.maxWalkBundles, opt.walkControlFlow);
   return r;
 }
 
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::vector<uint8_t> bytes;
+  std::string err = readFile(path, bytes);
+  if (!err.empty()) {
     LoadResult r;
-    r.error = "cannot open '" + path + "'";
+    r.error = err;
     return r;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
   LoadResult r = loadContainer(bytes.data(), bytes.size(), opt);
   if (!r.ok())
     r.error = path + ": " + r.error;

@@ -27,7 +27,17 @@ struct ReadOptions {
   /// definitions of the opsets the importer reads (13 to 17); only a model that passed the
   /// check is converted (needs `check`). 0 leaves every model as it is.
   int64_t minOpset = 13;
+  /// Run shape inference in a child process (fork) with bounded memory and CPU time, so that
+  /// what Debian's ONNX 1.12 cannot survive is an error naming the node, never a signal in the
+  /// caller. The fuzzer turns it off to find such inputs in-process.
+  bool isolateShapeInference = true;
 };
+
+/// Largest serialized ModelProto read (protobuf's own limit is 2 GiB).
+inline constexpr uint64_t kMaxModelFileBytes = (uint64_t(1) << 31) - 1;
+/// Limits of the shape-inference child process.
+inline constexpr unsigned kShapeInferenceCpuSeconds = 300;
+inline constexpr uint64_t kShapeInferenceMemoryBytes = uint64_t(8) << 30;
 
 /// One initializer whose bytes live in a file beside the model.
 struct ExternalTensor {

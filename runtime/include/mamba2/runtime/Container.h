@@ -38,6 +38,9 @@ struct LoadOptions {
   const hw::BoardConfig *board = nullptr;
   /// Longest control-flow walk (bundles) per entry point before the file is refused.
   uint64_t maxWalkBundles = uint64_t(1) << 26;
+  /// Walk every entry point's control flow to range-check what each bundle issues; off: decode
+  /// and check the encodings and tables only (mamba2-objdump, which runs nothing).
+  bool walkControlFlow = true;
   /// Largest sum of DRAM region sizes accepted (the device allocates them).
   uint64_t maxRegionBytes = uint64_t(16) << 30;
 };
@@ -54,6 +57,6 @@ LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt = {
 
 /// The static checks alone, on a program in memory (the assembler runs them before writing).
 std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
-                            uint64_t maxWalkBundles);
+                            uint64_t maxWalkBundles, bool walkControlFlow = true);
 
 } // namespace mamba2::runtime
