@@ -5,6 +5,7 @@
 #include "mamba2/isa/Exec.h"
 #include "mamba2/runtime/TensorText.h"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -66,8 +67,40 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const hw::BoardConfig
   return out;
 }
 
+double maxProgramWork(const hw::BoardConfig &board) {
+  double perCycle =
+      double(board.matK) * board.matN + board.vecLanes + board.ssmLanes + board.dramBytesPerCycle();
+  return kMaxRunSeconds * board.clockMhz * 1e6 * perCycle;
+}
+
+namespace {
+
+std::string sci(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+/// Element operations of one micro-op: multiply-accumulates of a matrix op, bytes of a DMA,
+/// elements of a vector or SSM op; at least 1.
+double uopWork(const isa::UopArgs &u, const isa::UopWord &w) {
+  const isa::UopInfo *info = isa::findUop(unsigned(w.raw(isa::field::uop::uop)));
+  double work = 1;
+  if (info && info->format == isa::Format::Umm)
+    work = double(u.m) * u.k * u.n;
+  else if (info && info->format == isa::Format::Udma)
+    work = double(u.rows) * u.rowb;
+  else
+    work = u.len;
+  return work < 1 ? 1 : work;
+}
+
+} // namespace
+
 std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
-                            uint64_t maxWalkBundles, bool walkControlFlow) {
+                            uint64_t maxWalkBundles, bool walkControlFlow, double maxWork) {
+  if (maxWork <= 0)
+    maxWork = maxProgramWork(board);
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
   if (p.bundles.empty())
@@ -149,6 +182,7 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
     isa::Sequencer seq(p.bundles, s.bundle);
     std::vector<isa::Issue> issues;
     uint64_t steps = 0;
+    double work = 0;
     while (!seq.done()) {
       if (++steps > maxWalkBundles)
         return "entry '" + s.name + "' runs more than " + std::to_string(maxWalkBundles) +
@@ -160,6 +194,18 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
         if (!e.empty())
           return e + " (entry '" + s.name + "', bundle " + std::to_string(is.bundle) + ", " +
                  isa::kSlotNames[unsigned(is.slot)] + " slot)";
+        // The bundle limit does not bound what one bundle asks for: count the work.
+        if (is.slot == isa::Slot::Ctrl)
+          continue;
+        double perIter = 0;
+        for (uint32_t i = 0; i < is.run.ulen; ++i)
+          perIter += uopWork(isa::resolveUop(is.word(p.ucode, i), is.run, 0), is.word(p.ucode, i));
+        work += perIter * is.run.iters;
+        if (work > maxWork)
+          return "entry '" + s.name + "' asks for more than " + sci(maxWork) +
+                 " element operations, more than the " + board.name + " overlay does in " +
+                 std::to_string(int(kMaxRunSeconds)) + " s; refusing to load (bundle " +
+                 std::to_string(is.bundle) + ", " + isa::kSlotNames[unsigned(is.slot)] + " slot)";
       }
     }
     if (!seq.error().empty())
@@ -286,7 +332,7 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
       sym.dtype = s->dtype() ? s->dtype()->str() : "";
       p.symbols.push_back(sym);
     }
-  r.error = validateProgram(p, *r.board, opt.maxWalkBundles, opt.walkControlFlow);
+  r.error = validateProgram(p, *r.board, opt.maxWalkBundles, opt.walkControlFlow, opt.maxWork);
   return r;
 }
 

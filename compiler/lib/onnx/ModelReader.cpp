@@ -456,7 +456,14 @@ llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std
   LoadedModel model;
   model.path = name;
   onnx::OnnxParser parser(text.c_str());
-  onnx::Status status = parser.Parse(model.proto);
+  onnx::Status status;
+  try {
+    status = parser.Parse(model.proto);
+  } catch (const std::exception &e) {
+    // ONNX 1.12's parser lets std::stol's exceptions out on a malformed number (found by
+    // fuzzing: test/fuzz/regressions).
+    return fail(name, std::string("ONNX text syntax: malformed number (") + e.what() + ")");
+  }
   if (!status.IsOK())
     return fail(name, "ONNX text syntax: " + status.ErrorMessage());
   return finish(std::move(model), name, options, /*fromFile=*/false);
