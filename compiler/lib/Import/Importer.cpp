@@ -452,6 +452,12 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
     state.attributes.push_back(*attr);
   }
 
+  // The op's attribute constraints before the op exists: an attribute of the wrong kind would
+  // leave its property null, and the op's verifier reads it unchecked (a Conv whose group is a
+  // float crashed ConvOp::verify).
+  NamedAttrList attrs(state.attributes);
+  if (failed(state.name.verifyInherentAttrs(attrs, [&] { return emitError(loc); })))
+    return failure();
   Operation *op = builder_.create(state);
   for (auto [name, result] : llvm::zip(n.output(), op->getResults()))
     if (!name.empty())

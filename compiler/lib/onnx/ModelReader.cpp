@@ -298,9 +298,9 @@ ChildResult inferInChild(const onnx::ModelProto &proto, int nodes) {
   return result;
 }
 
-/// Shape inference whose crash, runaway memory or time ends a child process: the error names
-/// the first node whose inference the library could not survive.
-llvm::Error inferShapesGuarded(onnx::ModelProto &proto, const std::string &where) {
+} // namespace
+
+llvm::Error inferShapesIsolated(onnx::ModelProto &proto, const std::string &where) {
   ChildResult all = inferInChild(proto, -1);
   if (all.kind == ChildResult::Error)
     return fail(where, all.payload);
@@ -331,6 +331,8 @@ llvm::Error inferShapesGuarded(onnx::ModelProto &proto, const std::string &where
   return fail(where, "ONNX shape inference failed" + node + ": the library " + all.how +
                          " (the model is malformed or beyond its limits)");
 }
+
+namespace {
 
 llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
                                    const ReadOptions &options, bool fromFile) {
@@ -373,7 +375,7 @@ llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
     }
     if (options.inferShapes) {
       if (options.isolateShapeInference) {
-        if (auto err = inferShapesGuarded(model.proto, where))
+        if (auto err = inferShapesIsolated(model.proto, where))
           return err;
       } else {
         inferShapesInProcess(model.proto);

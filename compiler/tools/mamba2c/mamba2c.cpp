@@ -3,6 +3,7 @@
 //   summary  what the model holds (ops, initializers, inputs and outputs)
 //   onnx     the imported `onnx` dialect module (shape arithmetic folded with --fold)
 //   m2       the module after shape folding and raising to the `m2` dialect
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -97,6 +98,14 @@ int main(int argc, char **argv) {
       llvm::createStringError(std::errc::invalid_argument, "unread");
   llvm::consumeError(loaded.takeError());
   if (endsWith(model, ".onnxtxt")) {
+    // Bounded like a binary model: a device or an endless file is refused before reading.
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model, ec) ||
+        std::filesystem::file_size(model, ec) > mamba2::onnx_import::kMaxModelFileBytes) {
+      std::cerr << "mamba2c: error: " << model << ": not a regular file of at most "
+                << mamba2::onnx_import::kMaxModelFileBytes << " bytes\n";
+      return 1;
+    }
     auto text = llvm::MemoryBuffer::getFile(model);
     if (!text) {
       std::cerr << "mamba2c: error: " << model << ": " << text.getError().message() << "\n";

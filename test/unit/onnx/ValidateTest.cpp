@@ -212,3 +212,53 @@ TEST(ModelFile, DeviceFileIsRefusedWithoutReadingIt) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(IsolatedShapeInference, ALibraryCrashIsAnErrorNamingTheNode) {
+  // Without validation, a Conv with stride 0 makes ONNX 1.12's convPoolShapeInference divide
+  // by zero (SIGFPE). In the child process it is an error naming the node.
+  auto loaded = readModelFromText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1,1,8] x) => (float[1,1,7] y) <float[1,1,2] w = {1.0, 1.0}> {
+      a = Relu(x)
+      y = Conv(a, w)
+    })",
+                                  "conv.onnxtxt");
+  ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+  onnx::ModelProto proto = loaded->proto;
+  proto.mutable_graph()->clear_value_info();
+  auto *a = proto.mutable_graph()->mutable_node(1)->add_attribute();
+  a->set_name("strides");
+  a->set_type(onnx::AttributeProto::INTS);
+  a->add_ints(0);
+  llvm::Error err = inferShapesIsolated(proto, "conv.onnxtxt");
+  ASSERT_TRUE(static_cast<bool>(err));
+  std::string msg = llvm::toString(std::move(err));
+  EXPECT_NE(msg.find("conv.onnxtxt: ONNX shape inference failed at node 'Conv#1' (Conv): the "
+                     "library "),
+            std::string::npos)
+      << msg;
+}
+
+TEST(IsolatedShapeInference, ResultsComeBackFromTheChild) {
+  auto loaded = readModelFromText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2,3] x) => (float[3,2] y) {
+      a = Relu(x)
+      y = Transpose<perm = [1, 0]>(a)
+    })",
+                                  "t.onnxtxt", [] {
+                                    ReadOptions o;
+                                    o.inferShapes = false;
+                                    return o;
+                                  }());
+  ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+  ASSERT_EQ(loaded->proto.graph().value_info_size(), 0);
+  ASSERT_FALSE(inferShapesIsolated(loaded->proto, "t.onnxtxt"));
+  ASSERT_EQ(loaded->proto.graph().value_info_size(), 1);
+  EXPECT_EQ(loaded->proto.graph().value_info(0).name(), "a");
+  EXPECT_EQ(loaded->proto.graph().value_info(0).type().tensor_type().shape().dim(1).dim_value(), 3);
+}
+
+} // namespace

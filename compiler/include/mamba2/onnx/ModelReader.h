@@ -69,6 +69,13 @@ llvm::Expected<LoadedModel> readModelFromBytes(const std::string &bytes, const s
 llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std::string &name,
                                               const ReadOptions &options = {});
 
+/// ONNX shape inference (strict, without then with data propagation) in a forked child with
+/// bounded CPU time and memory; the inferred value_info and output types are copied back. What
+/// the library cannot survive (a signal, the limits) is an error naming the first node whose
+/// inference fails that way (found by bisecting the node list), never a signal here. readModel
+/// calls it after validateStructure.
+llvm::Error inferShapesIsolated(onnx::ModelProto &proto, const std::string &where);
+
 /// Counts of what a model holds, for `mamba2c --summary` and the tests.
 struct ModelSummary {
   int64_t irVersion = 0;
