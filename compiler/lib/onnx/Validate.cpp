@@ -238,6 +238,8 @@ private:
       n *= d;
     if (n > (1 << 20))
       return std::nullopt;
+    if (n == 0) // memcpy from an empty buffer's null data() is undefined (found by fuzzing)
+      return std::vector<int64_t>();
     std::vector<int64_t> v;
     if (t.data_type() == T::INT64) {
       if (t.has_raw_data()) {
