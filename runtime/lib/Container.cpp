@@ -5,6 +5,7 @@
 #include "mamba2/isa/Exec.h"
 #include "mamba2/runtime/TensorText.h"
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -95,6 +96,88 @@ double uopWork(const isa::UopArgs &u, const isa::UopWord &w) {
   return work < 1 ? 1 : work;
 }
 
+/// Validates loops in closed form: once two consecutive iterations of the innermost loop have
+/// moved the registers by the same amounts and done the same work, the body is a translation of
+/// the registers (loop counts inside it read only registers it does not move), so every
+/// iteration's addresses are linear in the iteration index and the first and last iterations
+/// bound them all (checkIssue's argument for micro-op runs, one level up). The iterations
+/// between are skipped and their work counted, unless a register would wrap.
+class LoopSkipper {
+public:
+  explicit LoopSkipper(const std::vector<isa::Bundle> &bundles) : bundles_(bundles) {}
+
+  void after(isa::Sequencer &seq, double &work) {
+    size_t depth = seq.loopDepth();
+    if (seen_.size() > depth)
+      seen_.resize(depth);
+    if (depth == 0 || seq.done() || seq.pc() != seq.loopStart())
+      return;
+    Seen now;
+    now.start = seq.loopStart();
+    now.remaining = seq.loopRemaining();
+    now.regs = seq.regs();
+    now.work = work;
+    if (seen_.size() < depth)
+      seen_.resize(depth);
+    Seen &prev = seen_[depth - 1];
+    if (prev.start != now.start || prev.remaining != now.remaining + 1) {
+      prev = now; // a new loop, or a new entry into it
+      return;
+    }
+    for (unsigned r = 0; r < isa::kNumRegs; ++r)
+      now.delta[r] = int64_t(now.regs[r]) - prev.regs[r];
+    now.iterWork = now.work - prev.work;
+    now.haveDelta = true;
+    uint64_t n = now.remaining - 1; // the last iteration is simulated
+    if (prev.haveDelta && prev.delta == now.delta && prev.iterWork == now.iterWork && n > 0 &&
+        countsFixed(seq.loopStart(), seq.loopEnd(), now.delta) && noWrap(now, n)) {
+      seq.skipIterations(n, now.delta);
+      work += double(n) * now.iterWork;
+      now.haveDelta = false;
+      now.remaining -= n;
+      now.regs = seq.regs();
+      now.work = work;
+    }
+    prev = now;
+  }
+
+private:
+  struct Seen {
+    uint32_t start = UINT32_MAX;
+    uint64_t remaining = 0;
+    std::array<int32_t, isa::kNumRegs> regs{};
+    double work = 0;
+    bool haveDelta = false;
+    std::array<int64_t, isa::kNumRegs> delta{};
+    double iterWork = 0;
+  };
+
+  /// No loop inside the body takes its trip count from a register the body moves.
+  bool countsFixed(uint32_t start, uint32_t end,
+                   const std::array<int64_t, isa::kNumRegs> &delta) const {
+    for (uint32_t b = start; b <= end && b < bundles_.size(); ++b) {
+      const isa::SlotWord &c = bundles_[b][isa::Slot::Ctrl];
+      if (c.raw(isa::field::none::op) == isa::op::ctrl::loop &&
+          delta[c.raw(isa::field::loop::creg) & (isa::kNumRegs - 1)] != 0)
+        return false;
+    }
+    return true;
+  }
+  static bool noWrap(const Seen &s, uint64_t n) {
+    for (unsigned r = 0; r < isa::kNumRegs; ++r) {
+      if (s.delta[r] == 0)
+        continue;
+      long double last = (long double)s.regs[r] + (long double)n * (long double)s.delta[r];
+      if (last < INT32_MIN || last > INT32_MAX)
+        return false;
+    }
+    return true;
+  }
+
+  const std::vector<isa::Bundle> &bundles_;
+  std::vector<Seen> seen_;
+};
+
 } // namespace
 
 std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
@@ -183,6 +266,7 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
     std::vector<isa::Issue> issues;
     uint64_t steps = 0;
     double work = 0;
+    LoopSkipper skipper(p.bundles);
     while (!seq.done()) {
       if (++steps > maxWalkBundles)
         return "entry '" + s.name + "' runs more than " + std::to_string(maxWalkBundles) +
@@ -207,6 +291,7 @@ std::string validateProgram(const isa::Program &p, const hw::BoardConfig &board,
                  std::to_string(int(kMaxRunSeconds)) + " s; refusing to load (bundle " +
                  std::to_string(is.bundle) + ", " + isa::kSlotNames[unsigned(is.slot)] + " slot)";
       }
+      skipper.after(seq, work);
     }
     if (!seq.error().empty())
       return seq.error() + " (entry '" + s.name + "')";
