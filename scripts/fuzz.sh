@@ -17,7 +17,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/corpus"
   case $t in
     loader) "$bin/mamba2-as" "$root/test/fuzz/seed.s" -o "$work/corpus/seed.m2b"; maxlen=4096 ;;
-    asm) cp "$root/test/fuzz/seed.s" "$root/test/lit/runtime/run-print.test" "$work/corpus/"; maxlen=4096 ;;
+    asm) cp "$root/test/fuzz/seed.s" "$root/test/lit/runtime/run-print.test" \
+      "$root"/test/fuzz/regressions/asm/* "$work/corpus/"; maxlen=4096 ;;
     run-input) cp "$root/test/fuzz/run-input-seed.bin" "$work/corpus/"; maxlen=4096 ;;
     onnx) cp "$root"/test/fuzz/onnx-seeds/* "$root"/test/fuzz/regressions/onnx/* "$work/corpus/"; maxlen=65536 ;;
     *) echo "fuzz.sh: unknown target '$t'" >&2; exit 2 ;;
