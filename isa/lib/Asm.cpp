@@ -259,6 +259,8 @@ Program assemble(const std::string &text, const std::string &fileName) {
       continue;
     }
     std::vector<std::string> t = splitWs(l);
+    if (t.empty()) // only whitespace trim() keeps (\v, \f): found by fuzzing
+      continue;
     const std::string &d = t[0];
     auto need = [&](size_t n) {
       if (t.size() < n)

@@ -3,7 +3,10 @@
 
 #include "m2b_generated.h"
 #include "mamba2/isa/Exec.h"
+#include "mamba2/runtime/TensorText.h"
 
+#include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -66,8 +69,122 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &
   return out;
 }
 
+double maxProgramWork(const target::Board &board) {
+  double perCycle =
+      double(board.matK) * board.matN + board.vecLanes + board.ssmLanes + board.dramBytesPerCycle();
+  return kMaxRunSeconds * board.clockMhz * 1e6 * perCycle;
+}
+
+namespace {
+
+std::string sci(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+/// Element operations of one micro-op: multiply-accumulates of a matrix op, bytes of a DMA,
+/// elements of a vector or SSM op; at least 1.
+double uopWork(const isa::UopArgs &u, const isa::UopWord &w) {
+  const isa::UopInfo *info = isa::findUop(unsigned(w.raw(isa::field::uop::uop)));
+  double work = 1;
+  if (info && info->format == isa::Format::Umm)
+    work = double(u.m) * u.k * u.n;
+  else if (info && info->format == isa::Format::Udma)
+    work = double(u.rows) * u.rowb;
+  else
+    work = u.len;
+  return work < 1 ? 1 : work;
+}
+
+/// Validates loops in closed form: once two consecutive iterations of the innermost loop have
+/// moved the registers by the same amounts and done the same work, the body is a translation of
+/// the registers (loop counts inside it read only registers it does not move), so every
+/// iteration's addresses are linear in the iteration index and the first and last iterations
+/// bound them all (checkIssue's argument for micro-op runs, one level up). The iterations
+/// between are skipped and their work counted, unless a register would wrap.
+class LoopSkipper {
+public:
+  explicit LoopSkipper(const std::vector<isa::Bundle> &bundles) : bundles_(bundles) {}
+
+  void after(isa::Sequencer &seq, double &work) {
+    size_t depth = seq.loopDepth();
+    if (seen_.size() > depth)
+      seen_.resize(depth);
+    if (depth == 0 || seq.done() || seq.pc() != seq.loopStart())
+      return;
+    Seen now;
+    now.start = seq.loopStart();
+    now.remaining = seq.loopRemaining();
+    now.regs = seq.regs();
+    now.work = work;
+    if (seen_.size() < depth)
+      seen_.resize(depth);
+    Seen &prev = seen_[depth - 1];
+    if (prev.start != now.start || prev.remaining != now.remaining + 1) {
+      prev = now; // a new loop, or a new entry into it
+      return;
+    }
+    for (unsigned r = 0; r < isa::kNumRegs; ++r)
+      now.delta[r] = int64_t(now.regs[r]) - prev.regs[r];
+    now.iterWork = now.work - prev.work;
+    now.haveDelta = true;
+    uint64_t n = now.remaining - 1; // the last iteration is simulated
+    if (prev.haveDelta && prev.delta == now.delta && prev.iterWork == now.iterWork && n > 0 &&
+        countsFixed(seq.loopStart(), seq.loopEnd(), now.delta) && noWrap(now, n)) {
+      seq.skipIterations(n, now.delta);
+      work += double(n) * now.iterWork;
+      now.haveDelta = false;
+      now.remaining -= n;
+      now.regs = seq.regs();
+      now.work = work;
+    }
+    prev = now;
+  }
+
+private:
+  struct Seen {
+    uint32_t start = UINT32_MAX;
+    uint64_t remaining = 0;
+    std::array<int32_t, isa::kNumRegs> regs{};
+    double work = 0;
+    bool haveDelta = false;
+    std::array<int64_t, isa::kNumRegs> delta{};
+    double iterWork = 0;
+  };
+
+  /// No loop inside the body takes its trip count from a register the body moves.
+  bool countsFixed(uint32_t start, uint32_t end,
+                   const std::array<int64_t, isa::kNumRegs> &delta) const {
+    for (uint32_t b = start; b <= end && b < bundles_.size(); ++b) {
+      const isa::SlotWord &c = bundles_[b][isa::Slot::Ctrl];
+      if (c.raw(isa::field::none::op) == isa::op::ctrl::loop &&
+          delta[c.raw(isa::field::loop::creg) & (isa::kNumRegs - 1)] != 0)
+        return false;
+    }
+    return true;
+  }
+  static bool noWrap(const Seen &s, uint64_t n) {
+    for (unsigned r = 0; r < isa::kNumRegs; ++r) {
+      if (s.delta[r] == 0)
+        continue;
+      long double last = (long double)s.regs[r] + (long double)n * (long double)s.delta[r];
+      if (last < INT32_MIN || last > INT32_MAX)
+        return false;
+    }
+    return true;
+  }
+
+  const std::vector<isa::Bundle> &bundles_;
+  std::vector<Seen> seen_;
+};
+
+} // namespace
+
 std::string validateProgram(const isa::Program &p, const target::Board &board,
-                            uint64_t maxWalkBundles) {
+                            uint64_t maxWalkBundles, bool walkControlFlow, double maxWork) {
+  if (maxWork <= 0)
+    maxWork = maxProgramWork(board);
   if (p.target != board.name)
     return "program is built for board '" + p.target + "', not '" + board.name + "' (target)";
   if (p.bundles.empty())
@@ -144,11 +261,13 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
              " (microcode word " + std::to_string(i) + ")";
   // Walk every entry point's control flow: ranges depend only on registers and loops.
   for (const isa::Symbol &s : p.symbols) {
-    if (s.kind != isa::Symbol::Kind::Entry)
+    if (s.kind != isa::Symbol::Kind::Entry || !walkControlFlow)
       continue;
     isa::Sequencer seq(p.bundles, s.bundle);
     std::vector<isa::Issue> issues;
     uint64_t steps = 0;
+    double work = 0;
+    LoopSkipper skipper(p.bundles);
     while (!seq.done()) {
       if (++steps > maxWalkBundles)
         return "entry '" + s.name + "' runs more than " + std::to_string(maxWalkBundles) +
@@ -160,7 +279,20 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
         if (!e.empty())
           return e + " (entry '" + s.name + "', bundle " + std::to_string(is.bundle) + ", " +
                  isa::kSlotNames[unsigned(is.slot)] + " slot)";
+        // The bundle limit does not bound what one bundle asks for: count the work.
+        if (is.slot == isa::Slot::Ctrl)
+          continue;
+        double perIter = 0;
+        for (uint32_t i = 0; i < is.run.ulen; ++i)
+          perIter += uopWork(isa::resolveUop(is.word(p.ucode, i), is.run, 0), is.word(p.ucode, i));
+        work += perIter * is.run.iters;
+        if (work > maxWork)
+          return "entry '" + s.name + "' asks for more than " + sci(maxWork) +
+                 " element operations, more than the " + board.name + " overlay does in " +
+                 std::to_string(int(kMaxRunSeconds)) + " s; refusing to load (bundle " +
+                 std::to_string(is.bundle) + ", " + isa::kSlotNames[unsigned(is.slot)] + " slot)";
       }
+      skipper.after(seq, work);
     }
     if (!seq.error().empty())
       return seq.error() + " (entry '" + s.name + "')";
@@ -293,19 +425,18 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
       sym.dtype = s->dtype() ? s->dtype()->str() : "";
       p.symbols.push_back(sym);
     }
-  r.error = validateProgram(p, *r.board, opt.maxWalkBundles);
+  r.error = validateProgram(p, *r.board, opt.maxWalkBundles, opt.walkControlFlow, opt.maxWork);
   return r;
 }
 
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::vector<uint8_t> bytes;
+  std::string err = readFile(path, bytes);
+  if (!err.empty()) {
     LoadResult r;
-    r.error = "cannot open '" + path + "'";
+    r.error = err;
     return r;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
   LoadResult r = loadContainer(bytes.data(), bytes.size(), opt);
   if (!r.ok())
     r.error = path + ": " + r.error;

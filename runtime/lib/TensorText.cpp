@@ -1,6 +1,7 @@
 #include "mamba2/runtime/TensorText.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -35,11 +36,29 @@ std::string formatTensor(const isa::Symbol &s, const std::vector<uint8_t> &b) {
   return out;
 }
 
-std::string readFile(const std::string &path, std::vector<uint8_t> &out) {
+std::string readFile(const std::string &path, std::vector<uint8_t> &out, uint64_t maxBytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return "'" + path + "' is a directory, not a file";
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return "cannot open '" + path + "'";
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  // Read in pieces up to the bound, so that an endless input (/dev/zero, a pipe) is refused
+  // instead of read forever.
+  out.clear();
+  std::vector<char> buf(1 << 16);
+  while (true) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    std::streamsize got = in.gcount();
+    if (uint64_t(got) > maxBytes - out.size())
+      return "'" + path + "' is larger than " + std::to_string(maxBytes) + " bytes";
+    out.insert(out.end(), buf.begin(), buf.begin() + got);
+    if (!in) {
+      if (in.bad())
+        return "cannot read '" + path + "'";
+      break;
+    }
+  }
   return "";
 }
 

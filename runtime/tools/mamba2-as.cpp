@@ -9,6 +9,9 @@
 
 using namespace mamba2;
 
+/// Largest assembly file read (an endless input such as /dev/zero is refused at this size).
+static constexpr uint64_t kMaxAssemblyBytes = uint64_t(256) << 20;
+
 int main(int argc, char **argv) {
   CLI::App app{"Assemble Mamba2 overlay assembly (.s) into a program file (.m2b)"};
   std::string input, output;
@@ -16,7 +19,7 @@ int main(int argc, char **argv) {
   app.add_option("-o,--output", output, "program file to write")->required();
   CLI11_PARSE(app, argc, argv);
   std::vector<uint8_t> text;
-  std::string err = runtime::readFile(input, text);
+  std::string err = runtime::readFile(input, text, kMaxAssemblyBytes);
   if (!err.empty()) {
     std::fprintf(stderr, "mamba2-as: error: %s\n", err.c_str());
     return 1;

@@ -1,4 +1,5 @@
-// mamba2-objdump: validates a .m2b program and prints it as canonical assembly (which
+// mamba2-objdump: decodes a .m2b program (container, tables and encodings checked; the
+// control flow is not walked) and prints it as canonical assembly (which
 // mamba2-as turns back into the same file).
 #include "mamba2/isa/Asm.h"
 #include "mamba2/runtime/Container.h"
@@ -17,7 +18,10 @@ int main(int argc, char **argv) {
   app.add_flag("--header", header,
                "print the container header and section sizes as # comments first");
   CLI11_PARSE(app, argc, argv);
-  runtime::LoadResult r = runtime::loadContainerFile(input);
+  // Decoding needs no walk of the control flow (mamba2-run's loader does that before it runs).
+  runtime::LoadOptions lo;
+  lo.walkControlFlow = false;
+  runtime::LoadResult r = runtime::loadContainerFile(input, lo);
   if (!r.ok()) {
     std::fprintf(stderr, "mamba2-objdump: error: %s\n", r.error.c_str());
     return 1;

@@ -15,6 +15,7 @@ void loadAndRun(const uint8_t *data, size_t size) {
   runtime::LoadOptions opt;
   opt.maxWalkBundles = 20000;
   opt.maxRegionBytes = 1 << 20;
+  opt.maxWork = 4e6; // a fuzzer-made bundle ran fwht 16,257 times: bound what a run may ask
   runtime::LoadResult r = runtime::loadContainer(data, size, opt);
   if (!r.ok()) {
     if (r.error.empty())

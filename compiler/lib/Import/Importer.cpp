@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/onnx/Validate.h"
 
 using namespace mlir;
 
@@ -223,6 +224,10 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(const onnx::TensorProto &t, Lo
   for (int64_t d : dims) {
     if (d < 0)
       return emitError(loc) << "tensor '" << t.name() << "' has negative dimension " << d;
+    // Bounded before multiplying: a product past the bound would overflow int64_t.
+    if (d != 0 && n > onnx_import::kMaxTensorElements / d)
+      return emitError(loc) << "tensor '" << t.name() << "' has more than "
+                            << onnx_import::kMaxTensorElements << " elements";
     n *= d;
   }
   auto type = RankedTensorType::get(dims, et);
@@ -447,6 +452,12 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
     state.attributes.push_back(*attr);
   }
 
+  // The op's attribute constraints before the op exists: an attribute of the wrong kind would
+  // leave its property null, and the op's verifier reads it unchecked (a Conv whose group is a
+  // float crashed ConvOp::verify).
+  NamedAttrList attrs(state.attributes);
+  if (failed(state.name.verifyInherentAttrs(attrs, [&] { return emitError(loc); })))
+    return failure();
   Operation *op = builder_.create(state);
   for (auto [name, result] : llvm::zip(n.output(), op->getResults()))
     if (!name.empty())

@@ -1,8 +1,15 @@
 #include "mamba2/onnx/ModelReader.h"
+#include "mamba2/onnx/Validate.h"
 
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -35,6 +42,8 @@ llvm::Error fail(const std::string &where, const std::string &what) {
 }
 
 bool parseProto(const std::string &bytes, onnx::ModelProto &proto) {
+  if (bytes.size() > kMaxModelFileBytes)
+    return false;
   google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&raw);
   coded.SetTotalBytesLimit(INT32_MAX);
@@ -58,18 +67,14 @@ llvm::Expected<ExternalTensor> checkExternal(const onnx::TensorProto &t, const s
   ext.name = t.name();
   bool hasLength = false;
   for (const auto &kv : t.external_data()) {
-    try {
-      if (kv.key() == "location")
-        ext.location = kv.value();
-      else if (kv.key() == "offset")
-        ext.offset = std::stoull(kv.value());
-      else if (kv.key() == "length") {
-        ext.length = std::stoull(kv.value());
-        hasLength = true;
-      }
-    } catch (const std::exception &) {
-      return fail(where, "initializer '" + t.name() + "': external_data " + kv.key() + " '" +
-                             kv.value() + "' is not a number");
+    // validateStructure has checked that offset and length are decimal digits below 10^18.
+    if (kv.key() == "location")
+      ext.location = kv.value();
+    else if (kv.key() == "offset")
+      ext.offset = std::stoull(kv.value());
+    else if (kv.key() == "length") {
+      ext.length = std::stoull(kv.value());
+      hasLength = true;
     }
   }
   if (ext.location.empty())
@@ -80,6 +85,22 @@ llvm::Expected<ExternalTensor> checkExternal(const onnx::TensorProto &t, const s
                            "' must be a relative path inside the model's folder");
   fs::path file = fs::path(dir) / rel;
   std::error_code ec;
+  // Symbolic links are followed only while they stay inside the model's folder.
+  fs::path real = fs::weakly_canonical(file, ec);
+  fs::path realDir = ec ? fs::path() : fs::weakly_canonical(fs::path(dir), ec);
+  if (!ec) {
+    auto d = realDir.begin(), r = real.begin();
+    while (d != realDir.end() && r != real.end() && *d == *r) {
+      ++d;
+      ++r;
+    }
+    if (d != realDir.end())
+      return fail(where, "initializer '" + t.name() + "': external data location '" + ext.location +
+                             "' leads outside the model's folder (to '" + real.string() + "')");
+  }
+  if (!fs::is_regular_file(file, ec))
+    return fail(where, "initializer '" + t.name() + "': external data file '" + file.string() +
+                           "' is not a regular file");
   uint64_t size = fs::file_size(file, ec);
   if (ec)
     return fail(where, "initializer '" + t.name() + "': external data file '" + file.string() +
@@ -150,6 +171,171 @@ llvm::Error upgradeOpset(LoadedModel &model, int64_t minOpset, const std::string
   return llvm::Error::success();
 }
 
+/// ONNX shape inference in the order that does not crash: strict inference without data
+/// propagation first (it raises a clean InferenceError where a node's inference fails), then
+/// with data propagation (which dereferences null where a node's strict inference fails). Throws
+/// what the library throws.
+void inferShapesInProcess(onnx::ModelProto &proto) {
+  onnx::ShapeInferenceOptions plain(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false);
+  onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), plain);
+  onnx::ShapeInferenceOptions prop(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/true);
+  onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), prop);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+/// Outcome of shape inference run in a child process.
+struct ChildResult {
+  enum Kind { Ok, Error, Crashed } kind = Crashed;
+  std::string payload; // Ok: serialized GraphProto of the inferred types; Error: the message
+  std::string how;     // Crashed: the signal or the limit that ended the child
+};
+
+/// Runs inferShapesInProcess on the first `nodes` nodes of `proto` (all when negative) in a
+/// forked child with bounded memory and CPU time, so that what the library cannot survive ends
+/// the child, not the user's process.
+ChildResult inferInChild(const onnx::ModelProto &proto, int nodes) {
+  ChildResult result;
+  int fds[2];
+  if (pipe(fds) != 0) {
+    result.kind = ChildResult::Error;
+    result.payload = std::string("cannot create a pipe: ") + std::strerror(errno);
+    return result;
+  }
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    result.kind = ChildResult::Error;
+    result.payload = std::string("cannot fork: ") + std::strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    // Bounded: CPU seconds always; address space where no sanitizer reserves shadow memory.
+    struct rlimit cpu = {kShapeInferenceCpuSeconds, kShapeInferenceCpuSeconds + 5};
+    setrlimit(RLIMIT_CPU, &cpu);
+    if (!kSanitized) {
+      long pages = 0;
+      if (std::FILE *f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld", &pages) != 1)
+          pages = 0;
+        std::fclose(f);
+      }
+      rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) +
+                     kShapeInferenceMemoryBytes;
+      struct rlimit as = {limit, limit};
+      setrlimit(RLIMIT_AS, &as);
+    }
+    std::string out;
+    try {
+      onnx::ModelProto &m = const_cast<onnx::ModelProto &>(proto); // the child's own copy
+      auto *list = m.mutable_graph()->mutable_node();
+      if (nodes >= 0 && nodes < list->size())
+        list->DeleteSubrange(nodes, list->size() - nodes);
+      inferShapesInProcess(m);
+      onnx::GraphProto types;
+      *types.mutable_value_info() = m.graph().value_info();
+      *types.mutable_output() = m.graph().output();
+      out = "O" + types.SerializeAsString();
+    } catch (const onnx::InferenceError &e) {
+      out = std::string("E") + e.what();
+    } catch (const std::exception &e) {
+      out = std::string("X") + e.what();
+    }
+    const char *p = out.data();
+    size_t left = out.size();
+    while (left > 0) {
+      ssize_t w = write(fds[1], p, left);
+      if (w <= 0)
+        _exit(3);
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t r = read(fds[0], buf, sizeof buf);
+    if (r > 0)
+      data.append(buf, static_cast<size_t>(r));
+    else if (r == 0 || errno != EINTR)
+      break;
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !data.empty()) {
+    result.kind = data[0] == 'O' ? ChildResult::Ok : ChildResult::Error;
+    result.payload = data.substr(1);
+    if (data[0] == 'E')
+      result.payload = "ONNX shape inference: " + result.payload;
+    else if (data[0] == 'X')
+      result.payload = "ONNX library: " + result.payload;
+    return result;
+  }
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    result.how = sig == SIGXCPU ? "ran out of its " + std::to_string(kShapeInferenceCpuSeconds) +
+                                      " s of CPU time"
+                                : std::string("died of signal ") + strsignal(sig);
+  } else {
+    result.how = "ended without a result (out of memory?)";
+  }
+  return result;
+}
+
+} // namespace
+
+llvm::Error inferShapesIsolated(onnx::ModelProto &proto, const std::string &where) {
+  ChildResult all = inferInChild(proto, -1);
+  if (all.kind == ChildResult::Error)
+    return fail(where, all.payload);
+  if (all.kind == ChildResult::Ok) {
+    onnx::GraphProto types;
+    if (!types.ParseFromString(all.payload))
+      return fail(where, "ONNX shape inference: unreadable result from the child process");
+    *proto.mutable_graph()->mutable_value_info() = types.value_info();
+    *proto.mutable_graph()->mutable_output() = types.output();
+    return llvm::Error::success();
+  }
+  // Find the shortest prefix of the nodes whose inference fails the same way.
+  int lo = 0, hi = proto.graph().node_size();
+  while (hi - lo > 1) {
+    int mid = lo + (hi - lo) / 2;
+    if (inferInChild(proto, mid).kind == ChildResult::Crashed)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  std::string node;
+  if (hi >= 1 && hi <= proto.graph().node_size()) {
+    const auto &n = proto.graph().node(hi - 1);
+    node = " at node '" +
+           (n.name().empty() ? n.op_type() + "#" + std::to_string(hi - 1) : n.name()) + "' (" +
+           n.op_type() + ")";
+  }
+  return fail(where, "ONNX shape inference failed" + node + ": the library " + all.how +
+                         " (the model is malformed or beyond its limits)");
+}
+
+namespace {
+
 llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
                                    const ReadOptions &options, bool fromFile) {
   if (auto err = checkShape(model.proto, where))
@@ -188,13 +374,22 @@ llvm::Expected<LoadedModel> finish(LoadedModel model, const std::string &where,
       // ones): convert only what the checker accepted, and check the result again.
       if (auto err = upgradeOpset(model, options.minOpset, where))
         return err;
-      if (model.convertedFromOpset)
+      if (model.convertedFromOpset) {
         onnx::checker::check_model(model.proto);
+        if (auto err = validateStructure(model.proto, where))
+          return err;
+      }
     }
     if (options.inferShapes) {
-      onnx::ShapeInferenceOptions sio(/*check_type=*/true, /*strict_mode=*/1,
-                                      /*data_prop=*/true);
-      onnx::shape_inference::InferShapes(model.proto, onnx::OpSchemaRegistry::Instance(), sio);
+      if (options.isolateShapeInference) {
+        if (auto err = inferShapesIsolated(model.proto, where))
+          return err;
+      } else {
+        inferShapesInProcess(model.proto);
+      }
+      // Again, with the ranks inference found (e.g. a CumSum axis against its input's rank).
+      if (auto err = validateStructure(model.proto, where))
+        return err;
     }
   } catch (const onnx::checker::ValidationError &e) {
     return fail(where, std::string("ONNX checker: ") + e.what());
@@ -242,15 +437,25 @@ llvm::Expected<LoadedModel> readModel(const std::string &path, const ReadOptions
     return fail(path, "no such file");
   if (fs::is_directory(path, ec))
     return fail(path, "is a directory, not an ONNX file");
+  if (!fs::is_regular_file(path, ec))
+    return fail(path, "is not a regular file (a device or a pipe?)");
+  uint64_t size = fs::file_size(path, ec);
+  if (ec)
+    return fail(path, "cannot read its size: " + ec.message());
+  if (size > kMaxModelFileBytes)
+    return fail(path, "is " + std::to_string(size) + " bytes; an ONNX protobuf holds at most " +
+                          std::to_string(kMaxModelFileBytes) +
+                          " (larger weights belong in external data)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(path, "cannot open for reading");
-  std::ostringstream buf;
-  buf << in.rdbuf();
+  std::string bytes(static_cast<size_t>(size), '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size)) || in.peek() != EOF)
+    return fail(path, "changed size while being read");
   LoadedModel model;
   model.path = path;
   model.directory = fs::absolute(fs::path(path)).parent_path().string();
-  if (!parseProto(buf.str(), model.proto))
+  if (!parseProto(bytes, model.proto))
     return fail(path, "not a valid ONNX protobuf (parse failed; truncated or not ONNX?)");
   return finish(std::move(model), path, options, /*fromFile=*/true);
 }
@@ -260,7 +465,14 @@ llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std
   LoadedModel model;
   model.path = name;
   onnx::OnnxParser parser(text.c_str());
-  onnx::Status status = parser.Parse(model.proto);
+  onnx::Status status;
+  try {
+    status = parser.Parse(model.proto);
+  } catch (const std::exception &e) {
+    // ONNX 1.12's parser lets std::stol's exceptions out on a malformed number (found by
+    // fuzzing: test/fuzz/regressions).
+    return fail(name, std::string("ONNX text syntax: malformed number (") + e.what() + ")");
+  }
   if (!status.IsOK())
     return fail(name, "ONNX text syntax: " + status.ErrorMessage());
   return finish(std::move(model), name, options, /*fromFile=*/false);

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -157,6 +158,14 @@ int main(int argc, char **argv) {
   app.add_option("--expect-rtol", expectRtol, "relative tolerance of --expect (floats)");
   app.add_option("--expect-atol", expectAtol, "absolute tolerance of --expect (floats)");
   CLI11_PARSE(app, argc, argv);
+  // Oversubscribing a little is legitimate (thread-count invariance is tested on 2 cores);
+  // 100,000 threads is not.
+  const int maxThreads = 4 * std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  if (threads < 0 || threads > maxThreads)
+    return error("--threads " + std::to_string(threads) + " is outside 0.." +
+                 std::to_string(maxThreads) + " (0: all cores; at most 4 per core)");
+  if (!writeDir.empty() && goldenDir.empty())
+    return error("--write-golden needs --golden (the prompts are read from golden.json)");
 
   auto loaded = onnx_import::readModel(model);
   if (!loaded)

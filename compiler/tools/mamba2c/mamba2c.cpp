@@ -6,6 +6,7 @@
 //   m2-quant the raised module quantised with the first --quant scheme (QuantPasses.td)
 // With --eval FILE: one row per --quant scheme (bits per byte, top-1 agreement with fp32, mean
 // KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md).
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -130,6 +131,14 @@ int main(int argc, char **argv) {
       llvm::createStringError(std::errc::invalid_argument, "unread");
   llvm::consumeError(loaded.takeError());
   if (endsWith(model, ".onnxtxt")) {
+    // Bounded like a binary model: a device or an endless file is refused before reading.
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model, ec) ||
+        std::filesystem::file_size(model, ec) > mamba2::onnx_import::kMaxModelFileBytes) {
+      std::cerr << "mamba2c: error: " << model << ": not a regular file of at most "
+                << mamba2::onnx_import::kMaxModelFileBytes << " bytes\n";
+      return 1;
+    }
     auto text = llvm::MemoryBuffer::getFile(model);
     if (!text) {
       std::cerr << "mamba2c: error: " << model << ": " << text.getError().message() << "\n";

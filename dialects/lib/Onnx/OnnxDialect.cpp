@@ -137,6 +137,10 @@ LogicalResult ConvOp::verify() {
     return emitOpError("input must have rank 3 or more (N, C, spatial...), got ") << rx;
   if (rx >= 0 && rw >= 0 && rx != rw)
     return emitOpError("weight rank ") << rw << " differs from input rank " << rx;
+  // An op built generically with a group of the wrong kind has no group property: report it
+  // rather than read it (getGroup() dereferences it unchecked).
+  if (!getGroupAttr())
+    return emitOpError("group must be a 64-bit integer attribute");
   if (getGroup() < 1)
     return emitOpError("group must be positive");
   StringRef pad = getAutoPad();

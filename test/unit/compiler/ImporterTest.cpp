@@ -115,16 +115,77 @@ TEST(Importer, SmallInitializerIsDenseForFolding) {
 TEST(Importer, InitializerWithTooFewBytesNamesTheTensor) {
   auto m = matmulModel(4, 3, iota(12));
   m.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(40);
-  // The checker does not look at raw_data sizes; the reader's structural checks do, also
-  // without the checker.
+  // The checker does not look at raw_data sizes; the reader's validation does.
   onnx_import::ReadOptions options;
   options.check = false;
   auto loaded = onnx_import::readModelFromBytes(m.SerializeAsString(), "mm", options);
-  ASSERT_FALSE(static_cast<bool>(loaded));
+  ASSERT_FALSE(loaded);
   std::string msg = llvm::toString(loaded.takeError());
-  EXPECT_NE(msg.find("mm: tensor 'W' holds 40 bytes of data, but its shape and type need 48"),
+  EXPECT_NE(msg.find("initializer 'W' holds 40 bytes of raw data, but its shape and type need 48"),
             std::string::npos)
       << msg;
+  // The importer checks again what it materialises (a LoadedModel may come from elsewhere).
+  auto r = import(
+      onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
+  ASSERT_TRUE(r->module);
+  r->model->proto.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(40);
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
+  EXPECT_FALSE(import::importModel(context, *r->model, r->storage));
+  EXPECT_NE(diagnostics.find("tensor 'W' holds 40 bytes of data, but its shape and type need 48"),
+            std::string::npos)
+      << diagnostics;
+}
+
+TEST(Importer, ElementCountOverflowIsRefused) {
+  // dims [2^62, 4] without data: the signed element count used to overflow, and the importer
+  // printed a constant of 4.6e18 x 4 elements (issue 11).
+  auto r = import(
+      onnx_import::readModelFromBytes(matmulModel(4, 3, iota(12)).SerializeAsString(), "mm"));
+  ASSERT_TRUE(r->module);
+  auto *w = r->model->proto.mutable_graph()->mutable_initializer(0);
+  w->clear_raw_data();
+  w->clear_dims();
+  w->add_dims(int64_t(1) << 62);
+  w->add_dims(4);
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
+  EXPECT_FALSE(import::importModel(context, *r->model, r->storage));
+  EXPECT_NE(diagnostics.find("tensor 'W' has more than 4294967296 elements"), std::string::npos)
+      << diagnostics;
+}
+
+TEST(Importer, AttributeOfTheWrongKindIsAnErrorNotACrash) {
+  // A Conv whose group is a float used to crash ConvOp::verify with --no-check; the reader
+  // refuses it now, and the importer does not trust a LoadedModel from elsewhere either.
+  auto loaded = onnx_import::readModelFromText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1,1,8] x) => (float[1,1,7] y) <float[1,1,2] w = {1.0, 1.0}> {
+      y = Conv<group = 1>(x, w)
+    })",
+                                               "conv.onnxtxt");
+  auto r = import(std::move(loaded));
+  ASSERT_TRUE(r->module) << r->diagnostics;
+  auto *a = r->model->proto.mutable_graph()->mutable_node(0)->mutable_attribute(0);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->clear_i();
+  a->set_f(1.5f);
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
+  EXPECT_FALSE(import::importModel(context, *r->model, r->storage));
+  EXPECT_NE(diagnostics.find("group"), std::string::npos) << diagnostics;
 }
 
 TEST(Importer, ExternalDataIsMemoryMappedNotCopied) {

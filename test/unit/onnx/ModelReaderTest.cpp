@@ -237,7 +237,9 @@ TEST(ModelReader, InitializerDataThatDoesNotFitItsShapeIsRefused) {
   onnx::ModelProto m = tinyModel();
   m.mutable_graph()->mutable_initializer(0)->add_float_data(1.0f); // 13 values for 3x4
   std::string msg = errorOf(readModelFromBytes(serialize(m), "w.onnx"));
-  EXPECT_NE(msg.find("tensor 'W' holds 13 elements, but its shape needs 12"), std::string::npos)
+  EXPECT_NE(msg.find("initializer 'W' holds 13 elements of data, but its shape (12 elements) and "
+                     "type need 12"),
+            std::string::npos)
       << msg;
 }
 

@@ -30,7 +30,17 @@ struct ReadOptions {
   /// to 17 by the importer's own per-operator adapters); only a model that passed the
   /// check is converted (needs `check`). 0 leaves every model as it is.
   int64_t minOpset = 13;
+  /// Run shape inference in a child process (fork) with bounded memory and CPU time, so that
+  /// what Debian's ONNX 1.12 cannot survive is an error naming the node, never a signal in the
+  /// caller. The fuzzer turns it off to find such inputs in-process.
+  bool isolateShapeInference = true;
 };
+
+/// Largest serialized ModelProto read (protobuf's own limit is 2 GiB).
+inline constexpr uint64_t kMaxModelFileBytes = (uint64_t(1) << 31) - 1;
+/// Limits of the shape-inference child process.
+inline constexpr unsigned kShapeInferenceCpuSeconds = 300;
+inline constexpr uint64_t kShapeInferenceMemoryBytes = uint64_t(8) << 30;
 
 /// One initializer whose bytes live in a file beside the model.
 struct ExternalTensor {
@@ -62,6 +72,13 @@ llvm::Expected<LoadedModel> readModelFromBytes(const std::string &bytes, const s
 /// then checks and infers shapes as readModel does.
 llvm::Expected<LoadedModel> readModelFromText(const std::string &text, const std::string &name,
                                               const ReadOptions &options = {});
+
+/// ONNX shape inference (strict, without then with data propagation) in a forked child with
+/// bounded CPU time and memory; the inferred value_info and output types are copied back. What
+/// the library cannot survive (a signal, the limits) is an error naming the first node whose
+/// inference fails that way (found by bisecting the node list), never a signal here. readModel
+/// calls it after validateStructure.
+llvm::Error inferShapesIsolated(onnx::ModelProto &proto, const std::string &where);
 
 /// Counts of what a model holds, for `mamba2c --summary` and the tests.
 struct ModelSummary {

@@ -120,6 +120,20 @@ public:
   void issue(std::vector<Issue> &out);
   const std::array<int32_t, kNumRegs> &regs() const { return regs_; }
   uint64_t bundlesIssued() const { return issued_; }
+  /// The innermost active hardware loop, for validators that skip iterations in closed form
+  /// (the runtime's loader): depth 0 when none.
+  size_t loopDepth() const { return loops_.size(); }
+  uint32_t loopStart() const { return loops_.back().start; }
+  uint32_t loopEnd() const { return loops_.back().end; }
+  uint64_t loopRemaining() const { return loops_.back().remaining; }
+  /// At the start of an iteration of the innermost loop, skips `n` (< loopRemaining())
+  /// iterations whose body adds `delta[r]` to register r each time (the caller has checked
+  /// that the body's effect is that translation and that no register wraps).
+  void skipIterations(uint64_t n, const std::array<int64_t, kNumRegs> &delta) {
+    loops_.back().remaining -= n;
+    for (unsigned r = 0; r < kNumRegs; ++r)
+      regs_[r] = int32_t(int64_t(regs_[r]) + int64_t(n) * delta[r]);
+  }
 
 private:
   struct Loop {

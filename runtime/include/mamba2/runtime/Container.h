@@ -38,6 +38,12 @@ struct LoadOptions {
   const target::Board *board = nullptr;
   /// Longest control-flow walk (bundles) per entry point before the file is refused.
   uint64_t maxWalkBundles = uint64_t(1) << 26;
+  /// Walk every entry point's control flow to range-check what each bundle issues; off: decode
+  /// and check the encodings and tables only (mamba2-objdump, which runs nothing).
+  bool walkControlFlow = true;
+  /// Most element operations (MACs, DMA bytes, vector/SSM elements) one entry point may ask
+  /// for; 0: what the board's units do in kMaxRunSeconds at their peak (maxProgramWork).
+  double maxWork = 0;
   /// Largest sum of DRAM region sizes accepted (the device allocates them).
   uint64_t maxRegionBytes = uint64_t(16) << 30;
 };
@@ -54,6 +60,12 @@ LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt = {
 
 /// The static checks alone, on a program in memory (the assembler runs them before writing).
 std::string validateProgram(const isa::Program &p, const target::Board &board,
-                            uint64_t maxWalkBundles);
+                            uint64_t maxWalkBundles, bool walkControlFlow = true,
+                            double maxWork = 0);
+
+/// Seconds of the board's peak work one entry point may ask for (the loader refuses more).
+constexpr double kMaxRunSeconds = 60;
+/// Element operations the board's units do in kMaxRunSeconds at their peak.
+double maxProgramWork(const target::Board &board);
 
 } // namespace mamba2::runtime

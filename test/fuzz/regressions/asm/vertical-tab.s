@@ -1,0 +1,4 @@
+.target kv260
+
+.entry main
+{ ctrl.halt }
