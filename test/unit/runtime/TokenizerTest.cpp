@@ -65,7 +65,13 @@ json bpeJson(const std::vector<std::pair<std::string, std::string>> &merges) {
 }
 
 std::string writeJson(const std::string &name, const std::string &text) {
-  std::string path = testing::TempDir() + "/" + name;
+  // ctest runs each test in its own process, several at once: a file per test, not one shared
+  // "tokenizer.json" that another test may be rewriting while this one reads it.
+  const auto *info = testing::UnitTest::GetInstance()->current_test_info();
+  std::string path =
+      testing::TempDir() + "/" +
+      (info ? std::string(info->test_suite_name()) + "." + info->name() + "." : std::string()) +
+      name;
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
