@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the default model: set up, build, then take the model through every stage of
-# the chain that exists today and generate text with it.
+# the chain that exists today, generate text with it, and measure its quantised forms.
 #   scripts/run.sh [--prompt TEXT] [--tokens N]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,3 +39,10 @@ awk -v s="$start" -v e="$end" -v n="$tokens" \
 echo
 echo "== onnxruntime (independent reference): greedy generation with the same model"
 node "$root/tools/ort/generate.mjs" "$model" --prompt "$prompt" --tokens "$tokens"
+
+echo
+echo "== quantised (Hadamard rotation; W8A8, W4A8, W4A4 through the integer evaluator on isa/'s"
+echo "   reference semantics): bits per byte against fp32 on a short sample (docs/accuracy.md has"
+echo "   the full table)"
+"$root/build/bin/mamba2c" "$model" --quant fp32 --quant w8a8 --quant w4a8 --quant w4a4 --hadamard on \
+  --eval "$root/test/lit/quant/Inputs/text.txt" 2>/dev/null
