@@ -72,7 +72,7 @@ const std::vector<int8_t> &hadamardSmall(unsigned h) {
   return cache.emplace(h, std::move(m)).first->second;
 }
 
-static unsigned smallFactor(unsigned n) {
+unsigned fwhtSmallFactor(unsigned n) {
   for (unsigned h : {1u, 12u, 40u})
     if (n % h == 0) {
       unsigned p = n / h;
@@ -82,10 +82,10 @@ static unsigned smallFactor(unsigned n) {
   return 0;
 }
 
-bool fwhtSizeOk(unsigned n) { return n != 0 && smallFactor(n) != 0; }
+bool fwhtSizeOk(unsigned n) { return n != 0 && fwhtSmallFactor(n) != 0; }
 
 void fwht(int32_t *x, unsigned n) {
-  unsigned h = smallFactor(n);
+  unsigned h = fwhtSmallFactor(n);
   if (h == 0)
     throw std::invalid_argument("fwht size " + std::to_string(n) + " is not h*2^k, h in {1,12,40}");
   unsigned p = n / h; // 2^k

@@ -1,6 +1,7 @@
 // Floating-point Hadamard transform with isa's matrix and element order (see Hadamard.h).
 #include "mamba2/Quant/Hadamard.h"
 
+#include <cassert>
 #include <cmath>
 #include <random>
 
@@ -29,12 +30,8 @@ template <typename T> static void transform(T *x, int64_t n, uint64_t seed) {
       x[i] *= s[i];
   }
   // The small factor h, as isa's fwht chooses it.
-  int64_t h = 1;
-  for (int64_t c : {1, 12, 40})
-    if (n % c == 0 && ((n / c) & (n / c - 1)) == 0) {
-      h = c;
-      break;
-    }
+  const int64_t h = isa::ref::fwhtSmallFactor(static_cast<unsigned>(n));
+  assert(h != 0 && "requires hadamardSizeOk(n)");
   const int64_t p = n / h;
   // Butterflies along b inside each block a, then the dense H_h along a (ref::fwht's order).
   for (int64_t a = 0; a < h; ++a) {

@@ -24,7 +24,7 @@ std::optional<double> scalarConstant(Value v) {
   auto d = dyn_cast<DenseFPElementsAttr>(c.getValue());
   if (!d || d.getNumElements() != 1)
     return std::nullopt;
-  return (*d.getValues<APFloat>().begin()).convertToDouble();
+  return d.getSplatValue<APFloat>().convertToDouble(); // one element: a splat
 }
 
 /// `Where(Greater(x, T), x, Softplus(x))` -> `Softplus(x)` for f32 x and a constant T >= 16:

@@ -1,5 +1,6 @@
 // Structural validation of ONNX models before the ONNX library sees them. See Validate.h.
 #include "mamba2/onnx/Validate.h"
+#include "mamba2/onnx/ModelReader.h"
 
 #include <algorithm>
 #include <cstring>
@@ -15,34 +16,6 @@ namespace {
 
 using A = onnx::AttributeProto;
 using T = onnx::TensorProto;
-
-/// Bytes per element of the fixed-size types, 0 for STRING and unknown ones.
-int64_t bytesOf(int32_t type) {
-  switch (type) {
-  case T::FLOAT:
-  case T::INT32:
-  case T::UINT32:
-    return 4;
-  case T::DOUBLE:
-  case T::INT64:
-  case T::UINT64:
-  case T::COMPLEX64:
-    return 8;
-  case T::FLOAT16:
-  case T::BFLOAT16:
-  case T::INT16:
-  case T::UINT16:
-    return 2;
-  case T::INT8:
-  case T::UINT8:
-  case T::BOOL:
-    return 1;
-  case T::COMPLEX128:
-    return 16;
-  default:
-    return 0;
-  }
-}
 
 bool isIntegerType(int32_t type) {
   switch (type) {
@@ -176,7 +149,7 @@ private:
       return fail(what + " is segmented (unsupported)");
     if (t.data_location() == T::EXTERNAL)
       return externalData(t, what);
-    int64_t eb = bytesOf(type);
+    int64_t eb = elementBytes(type);
     if (t.has_raw_data()) {
       if (type == T::STRING || eb == 0)
         return fail(what + " of type " + T::DataType_Name(type) + " cannot use raw_data");
@@ -267,7 +240,7 @@ private:
     if (!isIntegerType(t.data_type()) || t.data_location() == T::EXTERNAL)
       return false;
     if (t.has_raw_data()) {
-      int64_t eb = bytesOf(t.data_type());
+      int64_t eb = elementBytes(t.data_type());
       const std::string &r = t.raw_data();
       for (size_t i = 0; i + eb <= r.size(); i += eb) {
         bool zero = true;

@@ -54,6 +54,8 @@ int32_t rsqrt(const int32_t *words, int32_t x);
 // ---- Hadamard ----
 /// Whether n = h * 2^k with h in {1, 12, 40} (the sizes the fwht micro-op accepts).
 bool fwhtSizeOk(unsigned n);
+/// The h of n = h * 2^k that fwht uses (the first of 1, 12, 40 that fits), 0 if none does.
+unsigned fwhtSmallFactor(unsigned n);
 /// The +-1 Hadamard matrix of order h in {1, 2, 12, 20, 40}, row-major h*h (Paley I for 12 and
 /// 20 from the quadratic residues mod 11 and 19; 40 = H2 (x) H20).
 const std::vector<int8_t> &hadamardSmall(unsigned h);
