@@ -82,6 +82,19 @@ std::string loadsOnly(const hw::BoardConfig &b, uint64_t chunks) {
   return s + "{ ctrl.halt }\n";
 }
 
+/// Assembles and runs `text` in the cycle model; `wall` gets the simulator's seconds. An error
+/// is printed naming the board.
+hw::SimResult runTimed(const std::string &text, const hw::BoardConfig &b, double &wall) {
+  isa::Program p = isa::assemble(text, "bench.s");
+  isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
+  auto t0 = std::chrono::steady_clock::now();
+  hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
+  wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!r.error.empty())
+    std::fprintf(stderr, "%s: %s\n", b.name, r.error.c_str());
+  return r;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -97,15 +110,10 @@ int main(int argc, char **argv) {
   std::printf("%-7s %-5s %12s %10s %10s %9s %10s %9s %12s %12s\n", "board", "W", "cycles", "GB/s",
               "sustained", "of it", "wires", "matrix%", "sim wall s", "sim MB/s");
   for (const hw::BoardConfig &b : hw::boards()) {
-    isa::Program p = isa::assemble(loadsOnly(b, (mib << 20) / (64 * 4096)), "loads.s");
-    isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
-    auto t0 = std::chrono::steady_clock::now();
-    hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!r.error.empty()) {
-      std::fprintf(stderr, "%s: %s\n", b.name, r.error.c_str());
+    double wall = 0;
+    hw::SimResult r = runTimed(loadsOnly(b, (mib << 20) / (64 * 4096)), b, wall);
+    if (!r.error.empty())
       return 1;
-    }
     double bytes = double(r.units[unsigned(isa::Slot::Load)].bytes);
     double gbps = bytes / (double(r.cycles) / (b.clockMhz * 1e6)) / 1e9;
     std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %10.1f %9s %12.3f %12.1f\n", b.name, "load",
@@ -117,15 +125,10 @@ int main(int argc, char **argv) {
       uint64_t tileBytes = w == W::Int8 ? 65536 : w == W::Int4 ? 32768 : 32768 + 2048;
       uint64_t tiles = (mib << 20) / tileBytes;
       tiles -= tiles % nb;
-      isa::Program p = isa::assemble(program(b, w, tiles, nb), "bench.s");
-      isa::Memory m = isa::Memory::forProgram(p, b.spadBytes());
-      auto t0 = std::chrono::steady_clock::now();
-      hw::SimResult r = hw::simulate(p, "main", m, b, {hw::SimMode::Cycle});
-      double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!r.error.empty()) {
-        std::fprintf(stderr, "%s: %s\n", b.name, r.error.c_str());
+      double wall = 0;
+      hw::SimResult r = runTimed(program(b, w, tiles, nb), b, wall);
+      if (!r.error.empty())
         return 1;
-      }
       double seconds = double(r.cycles) / (b.clockMhz * 1e6);
       double bytes = double(r.units[unsigned(isa::Slot::Load)].bytes);
       double gbps = bytes / seconds / 1e9;
