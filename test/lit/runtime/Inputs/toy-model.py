@@ -16,7 +16,9 @@ matrix product; `decode` the same for row 0 only. Usage:
                                                for kv260 and 256; VOCAB a multiple of 8)
   toy-model.py logits IDS...                   every position's logits, one line each
   toy-model.py greedy N IDS...                 N greedy ids after the prompt ids
-  toy-model.py eval FILE [BYTES]               bits per byte over the file's bytes
+  toy-model.py eval FILE [BYTES]               bits per byte over the file's (first) bytes,
+                                               one token a byte; the number of predictions
+  toy-model.py bits IDS...                     bits of ids 1..n-1 after their predecessors
 """
 import math
 import sys
@@ -143,6 +145,10 @@ def main(argv):
         logits = run(ids)
         bits = math.fsum(token_bits(logits[i], ids[i + 1]) for i in range(len(ids) - 1))
         print("%.6f %d" % (bits / (len(ids) - 1), len(ids) - 1))
+    elif cmd == "bits":
+        ids = [int(a) for a in argv[2:]]
+        logits = run(ids)
+        print("%.6f" % math.fsum(token_bits(logits[i], ids[i + 1]) for i in range(len(ids) - 1)))
     else:
         sys.exit("unknown command " + cmd)
 
