@@ -66,14 +66,19 @@ std::string performanceSummary(const std::vector<SessionCall> &calls, int32_t tB
   std::vector<SessionCall> prompt, decode;
   for (const SessionCall &c : calls)
     (c.phase == SessionCall::Phase::Prompt ? prompt : decode).push_back(c);
-  const bool timed = mode != RunMode::Functional;
+  // A device without cycle counters (a board without them) reports its calls untimed.
+  const bool timed = mode != RunMode::Functional && !calls.empty() && joinCalls(calls).timed;
   const char *modeName = mode == RunMode::Cycle    ? "cycle"
                          : mode == RunMode::Timing ? "timing"
                                                    : "functional";
   const double mhz = board.clockMhz, achievable = board.streamGBps();
   std::string out =
       std::string("performance: ") + board.name + " at " + fmt("%.0f MHz", mhz) + ", " + modeName +
-      " mode" + (timed ? "" : ": no cycle model (--mode cycle or timing times the calls)") + "\n";
+      " mode" +
+      (timed                         ? ""
+       : mode == RunMode::Functional ? ": no cycle model (--mode cycle or timing times the calls)"
+                                     : ": the device reported no cycle counts") +
+      "\n";
   auto phase = [&](const char *name, const std::vector<SessionCall> &cs, bool perStep) {
     if (cs.empty()) {
       out += std::string(name) + ": no calls\n";
@@ -163,16 +168,21 @@ double TextScore::perplexity() const {
   return predictions ? std::pow(2.0, bits / double(predictions)) : 0;
 }
 
+void TextScorer::add(const int32_t *logits, size_t next, size_t nextBytes) {
+  s_.bits += tokenBits(logits, vocab_, frac_, next);
+  s_.bytes += nextBytes;
+  ++s_.predictions;
+  ++s_.tokens;
+}
+
 TextScore scoreText(const std::vector<int32_t> &logits, const std::vector<int32_t> &ids,
                     const std::vector<size_t> &tokenBytes, size_t vocab, int logitFrac) {
-  TextScore s;
-  s.tokens = ids.size();
-  for (size_t i = 0; i + 1 < ids.size(); ++i) {
-    s.bits += tokenBits(logits.data() + i * vocab, vocab, logitFrac, size_t(ids[i + 1]));
-    s.bytes += tokenBytes[i + 1];
-    ++s.predictions;
-  }
-  return s;
+  TextScorer t(vocab, logitFrac);
+  if (!ids.empty())
+    t.first();
+  for (size_t i = 0; i + 1 < ids.size(); ++i)
+    t.add(logits.data() + i * vocab, size_t(ids[i + 1]), tokenBytes[i + 1]);
+  return t.score();
 }
 
 } // namespace mamba2::runtime

@@ -105,7 +105,7 @@ std::string Session::reset() {
 
 std::string Session::call(bool prefillEntry, SessionCall::Phase phase,
                           const std::vector<int32_t> &ids, size_t first, size_t rows,
-                          std::vector<int32_t> *logits) {
+                          bool readLogits) {
   const size_t rowBytes = size_t(info_.dModel) * 4;
   const std::vector<uint8_t> &image = prog_.regions[embedding_->region].init;
   xBytes_.assign(size_t(info_.tBlock) * rowBytes, 0);
@@ -122,25 +122,21 @@ std::string Session::call(bool prefillEntry, SessionCall::Phase phase,
   if (!e.empty())
     return e;
   const char *entry = prefillEntry ? "prefill" : "decode";
-  RunOptions opt = cfg_.run;
-  RunReport rep = dev_.run(entry, opt);
+  RunReport rep = dev_.run(entry, cfg_.run);
   if (!rep.error.empty())
     return std::string("entry '") + entry + "' (tokens " + std::to_string(first) + ".." +
            std::to_string(first + rows - 1) + "): " + rep.error;
   calls_.push_back({phase, prefillEntry, std::move(rep.counters)});
-  if (!logits)
+  if (!readLogits)
     return "";
   if (!(e = dev_.readTensor("logits", logitBytes_)).empty())
     return e;
-  const size_t vocab = size_t(info_.vocab), have = logits->size();
-  logits->resize(have + rows * vocab);
-  std::memcpy(logits->data() + have, logitBytes_.data(), rows * vocab * 4);
+  rows_.resize(rows * size_t(info_.vocab));
+  std::memcpy(rows_.data(), logitBytes_.data(), rows_.size() * 4);
   return "";
 }
 
-std::string Session::prefill(const std::vector<int32_t> &ids, WantLogits want,
-                             std::vector<int32_t> &logits) {
-  logits.clear();
+std::string Session::feed(const std::vector<int32_t> &ids, bool lastOnly, const LogitRow &row) {
   if (!open_)
     return "prefill: the session is not open";
   if (ids.empty())
@@ -149,27 +145,34 @@ std::string Session::prefill(const std::vector<int32_t> &ids, WantLogits want,
     return "a prompt of " + std::to_string(ids.size()) +
            " tokens is longer than the configured maximum of " +
            std::to_string(cfg_.maxPromptTokens);
-  const size_t n = ids.size(), tb = size_t(info_.tBlock), blocks = n / tb;
-  const bool all = want == WantLogits::All;
-  std::vector<int32_t> last;
-  for (size_t b = 0; b < blocks; ++b) {
-    const bool final = b + 1 == blocks && n % tb == 0;
-    std::vector<int32_t> *out = all ? &logits : final ? &last : nullptr;
-    std::string e = call(true, SessionCall::Phase::Prompt, ids, b * tb, tb, out);
+  const size_t n = ids.size(), tb = size_t(info_.tBlock), vocab = size_t(info_.vocab);
+  for (size_t first = 0; first < n;) {
+    const bool block = n - first >= tb;
+    const size_t rows = block ? tb : 1;
+    const bool read = !lastOnly || first + rows == n;
+    std::string e = call(block, SessionCall::Phase::Prompt, ids, first, rows, read);
+    for (size_t r = 0; e.empty() && read && r < rows; ++r)
+      if (!lastOnly || first + r + 1 == n)
+        e = row(first + r, rows_.data() + r * vocab);
     if (!e.empty())
       return e;
-  }
-  for (size_t i = blocks * tb; i < n; ++i) {
-    std::vector<int32_t> *out = all ? &logits : i + 1 == n ? &last : nullptr;
-    std::string e = call(false, SessionCall::Phase::Prompt, ids, i, 1, out);
-    if (!e.empty())
-      return e;
-  }
-  if (!all) {
-    const size_t vocab = size_t(info_.vocab);
-    logits.assign(last.end() - long(vocab), last.end());
+    first += rows;
   }
   return "";
+}
+
+std::string Session::prefill(const std::vector<int32_t> &ids, WantLogits want,
+                             std::vector<int32_t> &logits) {
+  logits.clear();
+  const size_t vocab = size_t(info_.vocab);
+  return feed(ids, want == WantLogits::Last, [&](size_t, const int32_t *q) {
+    logits.insert(logits.end(), q, q + vocab);
+    return std::string();
+  });
+}
+
+std::string Session::prefill(const std::vector<int32_t> &ids, const LogitRow &row) {
+  return feed(ids, false, row);
 }
 
 std::string Session::step(int32_t token, std::vector<int32_t> &logits) {
@@ -179,7 +182,10 @@ std::string Session::step(int32_t token, std::vector<int32_t> &logits) {
   if (token < 0 || token >= info_.vocab)
     return "step: token id " + std::to_string(token) + " is outside the vocabulary 0.." +
            std::to_string(info_.vocab - 1);
-  return call(false, SessionCall::Phase::Decode, {token}, 0, 1, &logits);
+  std::string e = call(false, SessionCall::Phase::Decode, {token}, 0, 1, true);
+  if (e.empty())
+    logits = rows_;
+  return e;
 }
 
 std::string Session::generate(const std::vector<int32_t> &prompt, unsigned n, Sampler &sampler,

@@ -172,27 +172,35 @@ int main(int argc, char **argv) {
     if (!(err = session.open()).empty())
       return fail(input + ": " + err);
     if (evaluating) {
-      std::vector<int32_t> logits;
-      if (!(err = session.reset()).empty() ||
-          !(err = session.prefill(promptIds, runtime::WantLogits::All, logits)).empty())
+      // Each position's logits are scored as they come: position i predicts token i + 1.
+      const size_t vocab = size_t(session.model().vocab);
+      runtime::TextScorer scorer(vocab, session.model().logitFrac);
+      scorer.first();
+      std::string piece;
+      auto score = [&](size_t i, const int32_t *q) -> std::string {
+        if (i + 1 == promptIds.size())
+          return "";
+        const int32_t next = promptIds[i + 1];
+        std::string e = tokenizer->decode({next}, piece);
+        if (!e.empty())
+          return e;
+        if (next < 0 || next >= int32_t(vocab)) // never read outside q
+          return "token id " + std::to_string(next) + " at position " + std::to_string(i + 1) +
+                 " is outside the vocabulary 0.." + std::to_string(vocab - 1);
+        scorer.add(q, size_t(next), piece.size());
+        return "";
+      };
+      if (!(err = session.reset()).empty() || !(err = session.prefill(promptIds, score)).empty())
         return fail(input + ": --eval " + evalFile + ": " + err +
                     (err.find("configured maximum") != std::string::npos
                          ? " (--max-prompt; --eval-bytes cuts the file)"
                          : ""));
-      std::vector<size_t> tokenBytes(promptIds.size());
-      std::string piece;
-      for (size_t i = 0; i < promptIds.size(); ++i) {
-        if (!(err = tokenizer->decode({promptIds[i]}, piece)).empty())
-          return fail("--eval: " + err);
-        tokenBytes[i] = piece.size();
-      }
-      const runtime::TextScore score = runtime::scoreText(
-          logits, promptIds, tokenBytes, size_t(session.model().vocab), session.model().logitFrac);
+      const runtime::TextScore &ts = scorer.score();
       std::printf("eval: %s: %zu bytes, %llu tokens, %llu predicted (%llu bytes)\n",
-                  evalFile.c_str(), evalText.size(), (unsigned long long)score.tokens,
-                  (unsigned long long)score.predictions, (unsigned long long)score.bytes);
-      std::printf("eval: %.6f bits, %.6f bits per byte, perplexity %.4f per token\n", score.bits,
-                  score.bitsPerByte(), score.perplexity());
+                  evalFile.c_str(), evalText.size(), (unsigned long long)ts.tokens,
+                  (unsigned long long)ts.predictions, (unsigned long long)ts.bytes);
+      std::printf("eval: %.6f bits, %.6f bits per byte, perplexity %.4f per token\n", ts.bits,
+                  ts.bitsPerByte(), ts.perplexity());
       return finishSession(session, *lr.board, opt.mode, stats, traceFile);
     }
     std::vector<int32_t> out;

@@ -40,6 +40,23 @@ struct TextScore {
   double perplexity() const;
 };
 
+/// Adds positions one at a time, in position order (the sum's order is fixed).
+class TextScorer {
+public:
+  TextScorer(size_t vocab, int logitFrac) : vocab_(vocab), frac_(logitFrac) {}
+  /// The first token: counted, not predicted.
+  void first() { ++s_.tokens; }
+  /// `logits` ([vocab]) after the previous token; `next` the token that came, `nextBytes` its
+  /// bytes.
+  void add(const int32_t *logits, size_t next, size_t nextBytes);
+  const TextScore &score() const { return s_; }
+
+private:
+  size_t vocab_;
+  int frac_;
+  TextScore s_;
+};
+
 /// Scores `logits` ([n][vocab], row i = the logits after ids[i]) against the next ids;
 /// tokenBytes[i] is the number of bytes token ids[i] spells.
 TextScore scoreText(const std::vector<int32_t> &logits, const std::vector<int32_t> &ids,

@@ -17,6 +17,7 @@
 #include "mamba2/runtime/Sampling.h"
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ public:
   /// through `decode`. `logits` gets the last position's row or every position's rows.
   std::string prefill(const std::vector<int32_t> &ids, WantLogits want,
                       std::vector<int32_t> &logits);
+  /// The same calls, each position's logits row ([vocab]) handed to `row` as it comes (no
+  /// [n][vocab] array: --eval of a long text); a non-empty return stops with that error.
+  using LogitRow = std::function<std::string(size_t position, const int32_t *logits)>;
+  std::string prefill(const std::vector<int32_t> &ids, const LogitRow &row);
   /// Feeds one token through `decode`, returns the logits of the next.
   std::string step(int32_t token, std::vector<int32_t> &logits);
   /// reset(), prefill(prompt), then samples `n` tokens, each but the last fed back by step().
@@ -78,7 +83,8 @@ public:
 
 private:
   std::string call(bool prefillEntry, SessionCall::Phase phase, const std::vector<int32_t> &ids,
-                   size_t first, size_t rows, std::vector<int32_t> *logits);
+                   size_t first, size_t rows, bool readLogits);
+  std::string feed(const std::vector<int32_t> &ids, bool lastOnly, const LogitRow &row);
 
   Device &dev_;
   const isa::Program &prog_;
@@ -88,6 +94,7 @@ private:
   const isa::Symbol *embedding_ = nullptr;
   std::vector<SessionCall> calls_;
   std::vector<uint8_t> xBytes_, logitBytes_; // scratch
+  std::vector<int32_t> rows_;                // the last call's logits rows
 };
 
 } // namespace mamba2::runtime
