@@ -115,11 +115,28 @@ std::string performanceSummary(const std::vector<SessionCall> &calls, int32_t tB
       line += fmt(", %.0f cycles", cycles) + ", " + latency(us) + ", " +
               rate(double(tokens) / seconds) + "tokens/s\n";
     out += line;
+    if (!perStep) { // the prompt's calls by entry: cycles per call and per token
+      uint64_t pc = 0, dc = 0;
+      for (const SessionCall &c : cs)
+        (c.prefillEntry ? pc : dc) += c.counters.cycles;
+      const size_t decodeCalls = cs.size() - prefillCalls;
+      out += "  calls:";
+      if (prefillCalls)
+        out += fmt(" prefill %.1f cycles each (%.1f per token)", double(pc) / prefillCalls,
+                   double(pc) / (double(prefillCalls) * tBlock));
+      if (prefillCalls && decodeCalls)
+        out += ",";
+      if (decodeCalls)
+        out += fmt(" decode %.1f cycles each", double(dc) / double(decodeCalls));
+      out += "\n";
+    }
     const double gbps = sum.cycles ? bytes / (double(sum.cycles) / (mhz * 1e6)) / 1e9 : 0;
     out += std::string("  DRAM: ") +
            (perStep ? fmt("%.0f bytes per step", bytes / n) : fmt("%.0f bytes", bytes)) +
-           fmt(", %.3f GB/s, %.1f%% of the board's achievable %.1f GB/s\n", gbps,
-               100 * gbps / achievable, achievable);
+           fmt(", %.3f GB/s, %.1f%% of the board's achievable %.1f GB/s", gbps,
+               100 * gbps / achievable, achievable) +
+           fmt(" (bandwidth bound %.1f cycles)\n",
+               (perStep ? bytes / n : bytes) / board.dramBytesPerCycle());
     out += "  busy:";
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       out +=

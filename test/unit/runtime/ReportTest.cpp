@@ -91,9 +91,16 @@ TEST(Report, SummaryFiguresFromCounters) {
                    "token, 1.00 M tokens/s\n"),
             std::string::npos)
       << s;
-  char dram[128];
-  std::snprintf(dram, sizeof dram, "DRAM: 1000 bytes per step, 1.000 GB/s, %.1f%%",
-                100.0 / b.streamGBps());
+  EXPECT_NE(s.find("  calls: prefill 1000.0 cycles each (250.0 per token), decode 250.0 cycles "
+                   "each\n"),
+            std::string::npos)
+      << s;
+  char dram[160];
+  // The bound: the bytes at the board's achievable bytes per cycle.
+  std::snprintf(dram, sizeof dram,
+                "DRAM: 1000 bytes per step, 1.000 GB/s, %.1f%% of the board's achievable %.1f "
+                "GB/s (bandwidth bound %.1f cycles)\n",
+                100.0 / b.streamGBps(), b.streamGBps(), 1000 / b.dramBytesPerCycle());
   EXPECT_NE(s.find(dram), std::string::npos) << s;
   EXPECT_NE(s.find("busy: load 0.0% store 0.0% matrix 50.0% vector 0.0% ssm 0.0%"),
             std::string::npos)
