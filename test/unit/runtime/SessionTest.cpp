@@ -168,6 +168,13 @@ TEST(Session, BadInputsAreErrors) {
   runtime::Sampler greedy({});
   std::vector<int32_t> out;
   EXPECT_EQ(f.session->generate({}, 2, greedy, out), "generation needs at least one prompt token");
+  // A maximum of 0 is no limit.
+  Fixture unlimited(toyModel(), runtime::RunMode::Functional, 0);
+  ASSERT_EQ(unlimited.session->open(), "");
+  EXPECT_EQ(
+      unlimited.session->prefill(std::vector<int32_t>(5000, 1), runtime::WantLogits::Last, logits),
+      "");
+  EXPECT_EQ(logits.size(), 256u);
 }
 
 namespace {
