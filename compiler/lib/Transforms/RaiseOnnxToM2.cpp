@@ -131,10 +131,6 @@ LogicalResult Raiser::run(bool strict) {
       norm(m) || silu(m);
     else if (auto mm = dyn_cast<ox::MatMulOp>(op))
       linear(mm);
-    else if (auto gm = dyn_cast<ox::GemmOp>(op))
-      gemm(gm);
-    else if (auto es = dyn_cast<ox::EinsumOp>(op))
-      einsumLinear(es);
     else if (auto s = dyn_cast<ox::SplitOp>(op))
       split(s);
     else if (auto sl = dyn_cast<ox::SliceOp>(op))
