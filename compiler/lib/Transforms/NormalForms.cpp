@@ -143,6 +143,11 @@ void dimSources(Value v, int64_t d, llvm::SmallVectorImpl<DimKey> &out) {
   } else if (auto cv = dyn_cast<ox::ConvOp>(op)) {
     if (d == 0 && rankOf(cv.getX()) == r)
       out.push_back({cv.getX(), 0});
+  } else if (isa<mamba2::m2::M2Dialect>(op->getDialect()) && op->getNumOperands() > 0 && d < 2 &&
+             rankOf(op->getOperand(0)) >= 2) {
+    // m2 activations (batch, length, ...) keep the batch and length of their first operand
+    // (the ids (batch, length) of m2.embedding).
+    out.push_back({op->getOperand(0), d});
   }
 }
 

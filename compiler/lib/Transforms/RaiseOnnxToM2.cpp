@@ -122,6 +122,8 @@ LogicalResult Raiser::run(bool strict) {
   mamba2::populateOnnxNormalFormPatterns(patterns);
   if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
     return func.emitError("the normal-form patterns did not converge");
+  // The patterns may have erased the op the constants were to go before.
+  constBuilder.setInsertionPointToStart(&func.getBody().front());
   std::vector<std::string> notes;
   for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
     std::string why;
