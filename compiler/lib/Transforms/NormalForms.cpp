@@ -109,7 +109,8 @@ void dimSources(Value v, int64_t d, llvm::SmallVectorImpl<DimKey> &out) {
   } else if (auto m = dyn_cast<ox::ReduceMeanOp>(op)) {
     if (m.getKeepdims() == 1 && m.getAxes() && rankOf(m.getData()) == r) {
       std::vector<int64_t> axes;
-      for (Attribute a : *m.getAxes())
+      ArrayAttr reduced = *m.getAxes(); // not the temporary optional's
+      for (Attribute a : reduced)
         axes.push_back(cast<IntegerAttr>(a).getInt());
       if (notIn(axesOf(axes, r)))
         out.push_back({m.getData(), d});
@@ -170,6 +171,8 @@ llvm::DenseSet<DimKey> dimClosure(Value v, int64_t d) {
 } // namespace
 
 bool sameDim(Value a, int64_t da, Value b, int64_t db) {
+  if (a == b && da == db)
+    return true;
   auto ta = ranked(a), tb = ranked(b);
   if (!ta || !tb || da < 0 || db < 0 || da >= ta.getRank() || db >= tb.getRank())
     return false;
@@ -342,6 +345,267 @@ struct PowOfHalf : OpRewritePattern<ox::PowOp> {
     return success();
   }
 };
+
+//===----------------------------------------------------------------------===//
+// Types: as precise as the operands make them
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+/// The numpy broadcast of shapes with dynamic dimensions (a dynamic one is taken not to be a
+/// 1 that stretches, as `sameDim` does); nullopt when two static dimensions conflict.
+std::optional<llvm::SmallVector<int64_t>> broadcastDyn(llvm::ArrayRef<RankedTensorType> ts) {
+  size_t r = 0;
+  for (RankedTensorType t : ts)
+    r = std::max<size_t>(r, t.getRank());
+  llvm::SmallVector<int64_t> out(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    bool dynamic = false;
+    for (RankedTensorType t : ts) {
+      size_t off = r - t.getRank();
+      if (i < off)
+        continue;
+      int64_t d = t.getDimSize(i - off);
+      if (ShapedType::isDynamic(d))
+        dynamic = true;
+      else if (d != 1) {
+        if (out[i] != 1 && out[i] != d)
+          return std::nullopt;
+        out[i] = d;
+      }
+    }
+    if (dynamic && out[i] == 1)
+      out[i] = kDyn;
+  }
+  return out;
+}
+
+/// The shape of result `k` of `op` from its operands' types, for the ops whose shape follows
+/// from them without reading data (constants for pads, axes, sizes, perm).
+std::optional<llvm::SmallVector<int64_t>> inferShape(Operation *op, unsigned k) {
+  auto in = [&](unsigned i) { return ranked(op->getOperand(i)); };
+  auto copy = [](RankedTensorType t) {
+    return t ? std::optional(llvm::SmallVector<int64_t>(t.getShape())) : std::nullopt;
+  };
+  auto norm = [](int64_t a, int64_t r) { return a < 0 ? a + r : a; };
+  if (isa<ox::IdentityOp, ox::CastOp, ox::SigmoidOp, ox::SqrtOp, ox::ReciprocalOp, ox::NegOp,
+          ox::ExpOp, ox::LogOp, ox::SoftplusOp, ox::TanhOp, ox::ReluOp, ox::ClipOp, ox::CumSumOp,
+          ox::TriluOp>(op))
+    return copy(in(0));
+  if (isa<ox::AddOp, ox::SubOp, ox::MulOp, ox::DivOp, ox::PowOp, ox::WhereOp>(op)) {
+    llvm::SmallVector<RankedTensorType> ts;
+    for (Value v : op->getOperands()) {
+      if (!ranked(v))
+        return std::nullopt;
+      ts.push_back(ranked(v));
+    }
+    return broadcastDyn(ts);
+  }
+  if (auto p = dyn_cast<ox::PadOp>(op)) {
+    auto t = in(0);
+    auto pads = ints(p.getPads());
+    if (!t || !pads || static_cast<int64_t>(pads->size()) != 2 * t.getRank())
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s(t.getShape());
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (!ShapedType::isDynamic(s[i]))
+        s[i] += (*pads)[i] + (*pads)[i + t.getRank()];
+    return s;
+  }
+  if (auto sl = dyn_cast<ox::SliceOp>(op)) {
+    auto t = in(0);
+    if (!t)
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s(t.getShape());
+    auto axes = isa<NoneType>(sl.getAxes().getType()) ? std::nullopt : ints(sl.getAxes());
+    if (axes)
+      for (int64_t a : *axes)
+        if (norm(a, t.getRank()) >= 0 && norm(a, t.getRank()) < t.getRank())
+          s[norm(a, t.getRank())] = kDyn;
+    if (!axes)
+      s.assign(s.size(), kDyn);
+    return s;
+  }
+  if (isa<ox::UnsqueezeOp, ox::SqueezeOp>(op)) {
+    auto t = in(0);
+    auto axes = op->getNumOperands() > 1 ? ints(op->getOperand(1)) : std::nullopt;
+    if (!t || !axes)
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s(t.getShape());
+    if (isa<ox::UnsqueezeOp>(op)) {
+      int64_t r = t.getRank() + static_cast<int64_t>(axes->size());
+      std::vector<int64_t> at;
+      for (int64_t a : *axes)
+        at.push_back(norm(a, r));
+      std::sort(at.begin(), at.end());
+      for (int64_t a : at) {
+        if (a < 0 || a > static_cast<int64_t>(s.size()))
+          return std::nullopt;
+        s.insert(s.begin() + a, 1);
+      }
+      return s;
+    }
+    std::vector<int64_t> at;
+    for (int64_t a : *axes)
+      at.push_back(norm(a, t.getRank()));
+    std::sort(at.rbegin(), at.rend());
+    for (int64_t a : at) {
+      if (a < 0 || a >= static_cast<int64_t>(s.size()))
+        return std::nullopt;
+      s.erase(s.begin() + a);
+    }
+    return s;
+  }
+  if (auto c = dyn_cast<ox::ConcatOp>(op)) {
+    auto t = in(0);
+    if (!t)
+      return std::nullopt;
+    int64_t r = t.getRank(), a = norm(c.getAxis(), r);
+    if (a < 0 || a >= r)
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s(r, kDyn);
+    int64_t sum = 0;
+    for (Value v : c.getInputs()) {
+      auto vt = ranked(v);
+      if (!vt || vt.getRank() != r)
+        return std::nullopt;
+      sum = (sum == kDyn || vt.isDynamicDim(a)) ? kDyn : sum + vt.getDimSize(a);
+      for (int64_t i = 0; i < r; ++i)
+        if (i != a && !vt.isDynamicDim(i))
+          s[i] = vt.getDimSize(i);
+    }
+    s[a] = sum;
+    return s;
+  }
+  if (auto sp = dyn_cast<ox::SplitOp>(op)) {
+    auto t = in(0);
+    if (!t)
+      return std::nullopt;
+    int64_t a = norm(sp.getAxis(), t.getRank());
+    if (a < 0 || a >= t.getRank())
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s(t.getShape());
+    auto sizes = isa<NoneType>(sp.getSplit().getType()) ? std::nullopt : ints(sp.getSplit());
+    if (sizes && k < sizes->size())
+      s[a] = (*sizes)[k];
+    else if (!sizes && !t.isDynamicDim(a) && t.getDimSize(a) % op->getNumResults() == 0)
+      s[a] = t.getDimSize(a) / op->getNumResults();
+    else
+      s[a] = kDyn;
+    return s;
+  }
+  if (auto mm = dyn_cast<ox::MatMulOp>(op)) {
+    auto a = in(0), b = in(1);
+    if (!a || !b || a.getRank() < 2 || b.getRank() < 2)
+      return std::nullopt;
+    auto batch =
+        broadcastDyn({RankedTensorType::get(a.getShape().drop_back(2), a.getElementType()),
+                      RankedTensorType::get(b.getShape().drop_back(2), b.getElementType())});
+    if (!batch)
+      return std::nullopt;
+    batch->push_back(a.getDimSize(a.getRank() - 2));
+    batch->push_back(b.getDimSize(b.getRank() - 1));
+    return batch;
+  }
+  if (isa<ox::ReduceSumOp, ox::ReduceMeanOp>(op)) {
+    auto t = in(0);
+    std::optional<std::vector<int64_t>> axes;
+    int64_t keep = 1;
+    if (auto m = dyn_cast<ox::ReduceMeanOp>(op)) {
+      keep = m.getKeepdims();
+      if (m.getAxesAttr()) {
+        axes.emplace();
+        for (Attribute x : m.getAxesAttr())
+          axes->push_back(cast<IntegerAttr>(x).getInt());
+      }
+    } else {
+      auto s = cast<ox::ReduceSumOp>(op);
+      keep = s.getKeepdims();
+      if (!isa<NoneType>(s.getAxes().getType()))
+        axes = ints(s.getAxes());
+    }
+    if (!t || !axes || axes->empty())
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s;
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      bool reduced = llvm::any_of(*axes, [&](int64_t a) { return norm(a, t.getRank()) == i; });
+      if (!reduced)
+        s.push_back(t.getDimSize(i));
+      else if (keep)
+        s.push_back(1);
+    }
+    return s;
+  }
+  if (auto tr = dyn_cast<ox::TransposeOp>(op)) {
+    auto t = in(0);
+    if (!t)
+      return std::nullopt;
+    llvm::SmallVector<int64_t> s;
+    auto perm = tr.getPermAttr();
+    if (perm && static_cast<int64_t>(perm.size()) != t.getRank())
+      return std::nullopt;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      s.push_back(t.getDimSize(perm ? cast<IntegerAttr>(perm[i]).getInt() : t.getRank() - 1 - i));
+    return s;
+  }
+  if (auto rs = dyn_cast<ox::ReshapeOp>(op)) {
+    auto st = ranked(rs.getShape());
+    if (!st || st.getRank() != 1 || st.isDynamicDim(0))
+      return std::nullopt;
+    auto t = in(0);
+    llvm::SmallVector<int64_t> s;
+    for (int64_t i = 0; i < st.getDimSize(0); ++i) {
+      auto e = mamba2::raise::shapeElement(rs.getShape(), i);
+      if (e && *e > 0)
+        s.push_back(*e);
+      else if (e && *e == 0 && t && i < t.getRank())
+        s.push_back(t.getDimSize(i));
+      else
+        s.push_back(kDyn);
+    }
+    return s;
+  }
+  return std::nullopt;
+}
+
+/// Gives each result of an onnx op whose type knows less than its operands say (unranked, or
+/// dynamic where the inferred dimension is static) the inferred type, where its users accept any
+/// type (onnx ops). One walk in order, so a chain is refined at once. Returns whether any changed.
+bool refineTypes(func::FuncOp f) {
+  bool changed = false;
+  for (Operation &op : f.getBody().front()) {
+    if (!isa<ox::OnnxDialect>(op.getDialect()))
+      continue;
+    for (unsigned k = 0; k < op.getNumResults(); ++k) {
+      Value res = op.getResult(k);
+      auto old = dyn_cast<TensorType>(res.getType());
+      if (!old || (old.hasRank() && old.hasStaticShape()))
+        continue;
+      auto s = inferShape(&op, k);
+      if (!s)
+        continue;
+      if (old.hasRank()) {
+        if (old.getRank() != static_cast<int64_t>(s->size()))
+          continue;
+        bool more = false, conflict = false;
+        for (int64_t i = 0; i < old.getRank(); ++i) {
+          int64_t o = old.getDimSize(i), n = (*s)[i];
+          if (!ShapedType::isDynamic(o) && o != n)
+            conflict = true;
+          more |= ShapedType::isDynamic(o) && !ShapedType::isDynamic(n);
+        }
+        if (conflict || !more)
+          continue;
+      }
+      if (llvm::any_of(res.getUsers(),
+                       [](Operation *u) { return !isa<ox::OnnxDialect>(u->getDialect()); }))
+        continue;
+      res.setType(RankedTensorType::get(*s, old.getElementType()));
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 //===----------------------------------------------------------------------===//
 // RMS norm: x * Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x), last axis, keepdims 1), eps)))
@@ -667,22 +931,24 @@ std::optional<std::vector<float>> channelVector(Value v, int64_t c) {
 }
 
 /// `x` (b, L, C) -> Transpose(Conv(Transpose(x), w (C, 1, K), bias, group C, pads [K-1, 0])).
+/// The channels c come from the weights (shape inference may have lost x's).
 Value causalConv(PatternRewriter &rewriter, Location loc, Value x, llvm::ArrayRef<float> w,
-                 llvm::ArrayRef<float> bias, int64_t k) {
+                 llvm::ArrayRef<float> bias, int64_t c, int64_t k) {
   auto xt = ranked(x);
-  int64_t b = xt.getDimSize(0), l = xt.getDimSize(1), c = xt.getDimSize(2);
+  int64_t b = xt.getDimSize(0), l = xt.getDimSize(1);
   auto f32 = rewriter.getF32Type();
   auto wType = RankedTensorType::get({c, 1, k}, f32), bType = RankedTensorType::get({c}, f32);
   auto cl = RankedTensorType::get({b, c, l}, f32);
   auto perm = rewriter.getI64ArrayAttr({0, 2, 1});
-  Value in = rewriter.create<ox::TransposeOp>(loc, cl, x, perm);
+  Value in = rewriter.create<ox::TransposeOp>(
+      loc, RankedTensorType::get({b, xt.getDimSize(2), l}, f32), x, perm);
   Value wv = makeConstant(rewriter, loc, DenseElementsAttr::get(wType, w));
   Value bv = makeConstant(rewriter, loc, DenseElementsAttr::get(bType, bias));
   Value conv = rewriter.create<ox::ConvOp>(loc, cl, in, wv, bv, rewriter.getStringAttr("NOTSET"),
                                            ArrayAttr(), rewriter.getI64IntegerAttr(c),
                                            rewriter.getI64ArrayAttr({k}),
                                            rewriter.getI64ArrayAttr({k - 1, 0}), ArrayAttr());
-  return rewriter.create<ox::TransposeOp>(loc, xt, conv, perm);
+  return rewriter.create<ox::TransposeOp>(loc, RankedTensorType::get({b, l, c}, f32), conv, perm);
 }
 
 /// Tap j of a causal window on x (b, L, C): `Slice(Pad(x, K-1 zeros before the length), j : j+L)`
@@ -732,14 +998,18 @@ std::optional<Tap> windowTap(Value v) {
   return ok ? std::optional(Tap{pad, j, k}) : std::nullopt;
 }
 
-/// Replaces `op` by `with` where its users accept another type (onnx ops) or the types agree.
-LogicalResult replaceAs(Operation *op, Value with, PatternRewriter &rewriter) {
-  if (with.getType() != op->getResult(0).getType() &&
-      llvm::any_of(op->getUsers(),
-                   [](Operation *u) { return !isa<ox::OnnxDialect>(u->getDialect()); }))
-    return rewriter.notifyMatchFailure(op, "the conv's type differs from the one its users read");
-  rewriter.replaceOp(op, with);
-  return success();
+/// True when `op`'s result may be replaced by a value of type `type`: the same type, or users
+/// that accept any (onnx ops; shape inference may have lost what the conv's type says).
+bool replaceableBy(Operation *op, Type type) {
+  return type == op->getResult(0).getType() || llvm::all_of(op->getUsers(), [](Operation *u) {
+           return isa<ox::OnnxDialect>(u->getDialect());
+         });
+}
+
+/// The type of the causal conv of x (b, L, ?) with c channels: (b, L, c).
+Type causalConvType(Value x, int64_t c) {
+  auto xt = ranked(x);
+  return RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(1), c}, xt.getElementType());
 }
 
 /// The K taps stacked and summed:
@@ -777,15 +1047,18 @@ struct StackedTapsAsConv : OpRewritePattern<ox::ReduceSumOp> {
       Value x = first->pad.getData();
       auto xt = ranked(x);
       auto ws = w.getShapedType().getShape();
-      if (!xt || !xt.getElementType().isF32() || xt.isDynamicDim(2) || ws.size() < 2 ||
-          ws.back() != k || ws[ws.size() - 2] != xt.getDimSize(2) ||
+      if (!xt || !xt.getElementType().isF32() || ws.size() < 2 || ws.back() != k ||
           llvm::any_of(ws.drop_back(2), [](int64_t d) { return d != 1; }))
         continue;
+      int64_t c = ws[ws.size() - 2];
       auto wv = floats(w);
-      if (!wv)
+      if (!wv || !(xt.isDynamicDim(2) || xt.getDimSize(2) == c))
         continue;
-      std::vector<float> bias(static_cast<size_t>(xt.getDimSize(2)), 0.0f);
-      return replaceAs(op, causalConv(rewriter, op.getLoc(), x, *wv, bias, k), rewriter);
+      if (!replaceableBy(op, causalConvType(x, c)))
+        return rewriter.notifyMatchFailure(op, "the conv's type differs from its users'");
+      std::vector<float> bias(static_cast<size_t>(c), 0.0f);
+      rewriter.replaceOp(op, causalConv(rewriter, op.getLoc(), x, *wv, bias, c, k));
+      return success();
     }
     return rewriter.notifyMatchFailure(op, "not K stacked taps of one padded input");
   }
@@ -836,9 +1109,11 @@ struct SummedTapsAsConv : OpRewritePattern<ox::AddOp> {
       return rewriter.notifyMatchFailure(op, "not each of the K taps once, and a bias");
     Value x = pad.getData();
     auto xt = ranked(x);
-    if (!xt || !xt.getElementType().isF32() || xt.isDynamicDim(2))
-      return rewriter.notifyMatchFailure(op, "the input is not float32 with static channels");
-    int64_t c = xt.getDimSize(2);
+    ElementsAttr w0 = constant(weightOf.begin()->second);
+    int64_t c = w0 ? w0.getShapedType().getNumElements() : 0;
+    if (!xt || !xt.getElementType().isF32() || c < 1 ||
+        !(xt.isDynamicDim(2) || xt.getDimSize(2) == c) || !replaceableBy(op, causalConvType(x, c)))
+      return rewriter.notifyMatchFailure(op, "the input is not float32 of the taps' channels");
     std::vector<float> w(static_cast<size_t>(c * k)), bias(static_cast<size_t>(c), 0.0f);
     for (auto &[j, wv] : weightOf) {
       auto f = channelVector(wv, c);
@@ -853,7 +1128,8 @@ struct SummedTapsAsConv : OpRewritePattern<ox::AddOp> {
         return rewriter.notifyMatchFailure(op, "the term that is not a tap is not a (C) bias");
       bias = *f;
     }
-    return replaceAs(op, causalConv(rewriter, op.getLoc(), x, w, bias, k), rewriter);
+    rewriter.replaceOp(op, causalConv(rewriter, op.getLoc(), x, w, bias, c, k));
+    return success();
   }
 };
 
@@ -866,7 +1142,7 @@ struct ConvBiasAdd : OpRewritePattern<ox::AddOp> {
       auto c = t ? t.getData().getDefiningOp<ox::ConvOp>() : ox::ConvOp();
       auto perm = t ? t.getPerm() : std::nullopt;
       if (!c || !t->hasOneUse() || !c->hasOneUse() || !perm || perm->size() != 3 ||
-          cast<IntegerAttr>((*perm)[1]).getInt() != 2 || t.getType() != op.getType())
+          cast<IntegerAttr>((*perm)[1]).getInt() != 2 || !replaceableBy(op, t.getType()))
         continue;
       auto wt = ranked(c.getW());
       if (!wt || wt.isDynamicDim(0))
@@ -910,13 +1186,28 @@ struct CanonicalDimension : RewritePattern {
     Value v = op->getResult(0);
     auto t = ranked(v);
     if (!t || !t.getElementType().isInteger(64) || t.getRank() > 1 || !t.hasStaticShape() ||
-        t.getNumElements() != 1 || mamba2::raise::canonicalDim(v))
+        t.getNumElements() != 1)
       return failure();
-    auto d = mamba2::raise::dimensionOf(v);
+    auto d = mamba2::raise::canonicalDim(v);
+    bool canonical = d.has_value();
+    // The Shape of a rank-1 tensor is part of the normal form itself.
+    auto shapeOp = dyn_cast<ox::ShapeOp>(op);
+    if (!d && !(shapeOp && !shapeOp.getStart() && !shapeOp.getEnd()))
+      d = mamba2::raise::dimensionOf(v);
     int64_t r = d ? rankOf(d->of) : -1;
     if (!d || r < 0 || d->index >= r)
       return failure();
     auto i64 = rewriter.getI64Type();
+    // A static dimension is its size.
+    if (int64_t n = ranked(d->of).getDimSize(d->index); !ShapedType::isDynamic(n)) {
+      Value c = makeConstant(rewriter, op->getLoc(),
+                             DenseElementsAttr::get(RankedTensorType::get(t.getShape(), i64),
+                                                    llvm::ArrayRef<int64_t>{n}));
+      rewriter.replaceOp(op, c);
+      return success();
+    }
+    if (canonical)
+      return failure();
     Value sh = rewriter.create<ox::ShapeOp>(op->getLoc(), RankedTensorType::get({r}, i64), d->of,
                                             IntegerAttr(), IntegerAttr());
     auto idxType = RankedTensorType::get(t.getShape(), i64);
@@ -929,14 +1220,27 @@ struct CanonicalDimension : RewritePattern {
 
 struct OnnxNormalFormsPass : mamba2::impl::OnnxNormalFormsBase<OnnxNormalFormsPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    mamba2::populateOnnxNormalFormPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(mamba2::applyOnnxNormalForms(getOperation())))
       signalPassFailure();
   }
 };
 
 } // namespace
+
+LogicalResult mamba2::applyOnnxNormalForms(func::FuncOp f) {
+  RewritePatternSet patterns(f.getContext());
+  populateOnnxNormalFormPatterns(patterns);
+  FrozenRewritePatternSet frozen(std::move(patterns));
+  // Folding makes constants of pads and shapes; the types they determine make more patterns
+  // match: rewrite, refine the types, again until the types stay.
+  for (int round = 0; round < 8; ++round) {
+    if (failed(applyPatternsAndFoldGreedily(f, frozen)))
+      return f.emitError("the normal-form patterns did not converge");
+    if (!refineTypes(f))
+      return success();
+  }
+  return success();
+}
 
 void mamba2::populateOnnxNormalFormPatterns(RewritePatternSet &patterns) {
   patterns.add<SoftplusThreshold, TransposeOfSilu, MulByOne, PowOfHalf, SquareAsMul, SumDivCount,

@@ -118,10 +118,8 @@ void Raiser::unstackStates() {
 
 LogicalResult Raiser::run(bool strict) {
   // One spelling per block first (see onnx-normal-forms).
-  RewritePatternSet patterns(func.getContext());
-  mamba2::populateOnnxNormalFormPatterns(patterns);
-  if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
-    return func.emitError("the normal-form patterns did not converge");
+  if (failed(mamba2::applyOnnxNormalForms(func)))
+    return failure();
   // The patterns may have erased the op the constants were to go before.
   constBuilder.setInsertionPointToStart(&func.getBody().front());
   std::vector<std::string> notes;
