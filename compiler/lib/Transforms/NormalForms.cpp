@@ -1,5 +1,11 @@
 // onnx-normal-forms: one spelling per function for the blocks the raising matches. Each pattern
-// rewrites a form into an equivalent one that computes the same values (in float32).
+// rewrites a form into an equivalent one that computes the same values (in float32, up to the
+// rounding of a reordered sum or a reciprocal). The families: softplus, SiLU, RMS norm
+// (Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x)), eps))))), linear (MatMul(x, W) of a constant
+// (in, out) W), causal depthwise conv (Transpose(Conv(Transpose(x), pads [k-1, 0]))) and shape
+// expressions (Gather(Shape(x), i)); between rounds of the patterns, refineTypes gives results the
+// types their operands determine. The matchers the raising shares (canonicalDim, sameDim,
+// causalSliceOfConv) are declared in RaiseCommon.h.
 #include "mamba2/Transforms/NormalForms.h"
 
 #include <deque>
@@ -558,6 +564,8 @@ std::optional<llvm::SmallVector<int64_t>> inferShape(Operation *op, unsigned k) 
       auto e = mamba2::raise::shapeElement(rs.getShape(), i);
       if (e && *e > 0)
         s.push_back(*e);
+      else if (e && *e == 0 && rs.getAllowzero())
+        s.push_back(0);
       else if (e && *e == 0 && t && i < t.getRank())
         s.push_back(t.getDimSize(i));
       else
@@ -1141,8 +1149,9 @@ struct ConvBiasAdd : OpRewritePattern<ox::AddOp> {
       auto t = a.getDefiningOp<ox::TransposeOp>();
       auto c = t ? t.getData().getDefiningOp<ox::ConvOp>() : ox::ConvOp();
       auto perm = t ? t.getPerm() : std::nullopt;
-      if (!c || !t->hasOneUse() || !c->hasOneUse() || !perm || perm->size() != 3 ||
-          cast<IntegerAttr>((*perm)[1]).getInt() != 2 || !replaceableBy(op, t.getType()))
+      auto is = [&](int64_t i, int64_t v) { return cast<IntegerAttr>((*perm)[i]).getInt() == v; };
+      if (!c || !t->hasOneUse() || !c->hasOneUse() || !perm || perm->size() != 3 || !is(0, 0) ||
+          !is(1, 2) || !is(2, 1) || !replaceableBy(op, t.getType()))
         continue;
       auto wt = ranked(c.getW());
       if (!wt || wt.isDynamicDim(0))
