@@ -223,27 +223,26 @@ iterations:
       if (k >= ul)
         break;
       const isa::UopWord &uw = is_run ? store[us + k] : inl;
-      i64 addr[4];
-      UopOperands u = decode_uop(uw, r, it, addr);
-      if (!uop_runs_on(u.op, S) || (u.op == unsigned(isa::UopCode::Store2d) && u.region == 0))
+      const UopOperands u = decode_uop(uw, r, it);
+      if (!uop_runs_on(unsigned(u.op), S) || (u.op == isa::UopCode::Store2d && u.region == 0))
         return kBadOp;
-      if (!uop_in_range(u, addr[0], addr[1], addr[2], addr[3], Cfg::SPAD_BYTES))
+      if (!uop_in_range(u, Cfg::SPAD_BYTES))
         return kSpadRange;
-      if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) && u.len) {
-        PwlTableHeader h = read_pwl_header(spad, u.src1);
-        if (!in_spad(addr[2], 16 + 8 * u64(h.n)))
+      if ((u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
+        PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+        if (!in_spad(u.src1, 16 + 8 * u64(h.n)))
           return kSpadRange;
       }
       if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
-        DmaArgs a{u.dst, u.src1, u.rows, u.rowb, u.stride};
+        DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
         unsigned g = u.region & 3;
         byte_t *region = g == 0 ? r_const : g == 1 ? r_io : g == 2 ? r_state : r_scratch;
-        if (u.op == unsigned(isa::UopCode::Load2d))
+        if (u.op == isa::UopCode::Load2d)
           dma_load<Cfg>(spad, region, a);
-        else if (u.op == unsigned(isa::UopCode::Store2d))
+        else if (u.op == isa::UopCode::Store2d)
           dma_store<Cfg>(spad, region, a);
       } else if (S == unsigned(isa::Slot::Matrix)) {
-        if (is_matrix_uop(u.op))
+        if (u.isMatrix())
           matrix_unit<Cfg>(spad, matmul_args(u));
       } else if (S == unsigned(isa::Slot::Vector)) {
         vector_datapath<Cfg>(spad, u);

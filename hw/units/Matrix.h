@@ -55,8 +55,8 @@ inline MatmulArgs matmul_args(const UopOperands &u) {
   a.k = u.k;
   a.n = u.n;
   a.accum = u.accum;
-  a.int4 = is_int4_uop(u.op);
-  a.grouped = is_grouped_uop(u.op);
+  a.int4 = u.isInt4();
+  a.grouped = u.isGrouped();
   a.group = u.group;
   a.shift = u.shift;
   return a;

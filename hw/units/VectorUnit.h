@@ -17,7 +17,7 @@ template <class Cfg> void vector_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::VEC_DEMAND == 12 * Cfg::VEC_LANES && Cfg::VEC_DEMAND <= Cfg::SPAD_SUPPLY,
                 "vector unit: VEC_LANES lanes' operands exceed what the banks serve");
   const bool bcast = (u.p1 & 1) != 0;
-  const unsigned op = u.op;
+  const unsigned op = unsigned(u.op);
   if (u.len == 0)
     return; // len 0 does nothing, reductions included
   if (op == unsigned(UopCode::Fwht)) {
@@ -96,7 +96,7 @@ elements:
 template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::SSM_DEMAND == 16 * Cfg::SSM_LANES && Cfg::SSM_DEMAND <= Cfg::SPAD_SUPPLY,
                 "SSM unit: SSM_LANES lanes' operands exceed what the banks serve");
-  const unsigned op = u.op;
+  const unsigned op = unsigned(u.op);
   if (op == unsigned(UopCode::Ssmupd)) {
     ssm_update_unit<Cfg>(spad, u.dst, u.src0, u.src1, u.src2, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
                          clamp_int(u.p1, 0, 63), clamp_int(u.p2, 0, 63));
