@@ -2,6 +2,8 @@
 // pipeline depths below. One place: the resource estimator sizes the same units.
 #include "mamba2/hw/Overlay.h"
 
+#include "Dma.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -51,25 +53,35 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
 }
 
 uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  return dmaTransferCycles(u.rows, u.rowb, b);
+  return dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b).cycles;
+}
+
+// The iterations of the matrix unit's II = 1 step loops (units/Matrix.h) when every step takes
+// one cycle (`s` = 1): per row and N tile max(1, ceil(K / lanes)) K tiles, grouped: per K-group
+// T = ceil(group / lanes) tiles and C = ceil(matN / scaleLanes) scaling cycles overlapped with
+// the next group's tiles (the hand-off waits for the previous group's scaling), so
+// T + (G - 1) * max(T, C) + C. `s` cycles per K tile stretch the tiles.
+uint64_t matmulStepsOf(const isa::UopArgs &u, const BoardConfig &b, uint64_t s) {
+  const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  // K = 0 still runs one step per tile (it hands the zero sums over: `acc = 0` or unchanged).
+  if (!u.isGrouped())
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * std::max<uint64_t>(1, ceilDiv(u.k, lk)) * s;
+  const uint64_t groups = u.group ? u.k / u.group : 0;
+  if (groups == 0)
+    return 0;
+  const uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
+  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * (T + (groups - 1) * std::max(T, C) + C);
 }
 
 uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
-  uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
-  uint64_t fill = matmulFill(lk);
-  const uint64_t s = matmulStepCycles(u, b);
+  const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  const uint64_t fill = matmulFill(lk);
+  const uint64_t steps = matmulStepsOf(u, b, matmulStepCycles(u, b));
   if (!u.isGrouped())
-    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) * s + fill;
-  // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
-  // its matN sums C = ceil(matN / scaleLanes) cycles of the scale multipliers, overlapped with
-  // the next group's tiles; a group's hand-off waits for the previous group's scaling. So
-  // T + (G - 1) * max(T, C) + C steps.
-  uint64_t groups = u.group ? u.k / u.group : 0;
-  if (groups == 0)
+    return steps + fill;
+  if (u.group == 0 || u.k / u.group == 0)
     return fill;
-  uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
-  uint64_t steps = T + (groups - 1) * std::max(T, C) + C;
-  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * steps + fill + kMulDepth;
+  return steps + fill + kMulDepth;
 }
 
 } // namespace
@@ -96,20 +108,28 @@ double crossStackShare(const BoardConfig &b) {
   return double(cross) / double(pairs);
 }
 
-DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+DmaCost dmaCostAt(uint64_t dram, uint64_t rows, uint64_t rowBytes, uint64_t stride,
+                  const BoardConfig &b) {
   DmaCost c;
   if (rows == 0 || rowBytes == 0)
     return c;
-  const uint64_t beat = b.axiBits / 8;
-  // A burst is one stripe (the board's stripe_bytes: at most one AXI4 burst, 256 beats and
-  // 4 KiB); consecutive stripes go to consecutive ports.
-  const uint64_t burstBeats = std::max<uint64_t>(1, b.stripeBytes / beat);
-  const uint64_t rowBeats = ceilDiv(rowBytes, beat);
-  c.beats = rows * rowBeats;
-  c.bursts = rows * ceilDiv(rowBeats, burstBeats);
-  // Bursts are dealt to the ports in turn (the striping of the data over the ports): a transfer
-  // of fewer bursts than ports uses only as many ports.
-  c.ports = std::min<uint64_t>(b.axiPorts, c.bursts);
+  const unsigned beat = b.axiBits / 8, P = b.axiPorts, SB = b.stripeBytes;
+  // The HLS engine's schedule (hw/units/Dma.h): one span when the rows are contiguous, else one
+  // per row; each span's stripes in waves of P, a wave's beats at one per cycle on each port.
+  const DmaArgs a{0, dram, unsigned(rows), unsigned(rowBytes), unsigned(stride)};
+  c.schedule = dma_transfer_cycles(a, beat, P, SB);
+  auto span = [&](uint64_t o, uint64_t len) {
+    c.beats += (o + len + beat - 1) / beat - o / beat;
+    c.bursts += (o + len - 1) / SB - o / SB + 1; // one burst per stripe it touches
+  };
+  if (dma_one_span(a))
+    span(dram, rows * rowBytes);
+  else
+    for (uint64_t r = 0; r < rows; ++r)
+      span(dram + r * stride, rowBytes);
+  // Consecutive stripes are on consecutive ports: a transfer of fewer stripes than ports
+  // reaches only as many (requests stay outstanding on a port while the engine moves on).
+  c.ports = std::min<uint64_t>(P, c.bursts);
   const double clockGHz = b.clockMhz / 1e3;
   // One port: at most one beat per cycle, its achievable bandwidth, and by Little's law at most
   // `outstanding` bursts per DRAM latency.
@@ -125,11 +145,14 @@ DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
     port /= (1 - x) + x / b.crossStackFraction;
   // All ports together: at most the DRAM's achievable bandwidth.
   c.bytesPerCycle = std::min(double(c.ports) * port, b.dramAchievableGBps / clockGHz);
-  // Whole beats: the data phase moves every beat of every row; each burst also needs its
-  // address cycle on its port.
+  // The engine's schedule, or the memory's rate when that is slower (the ports back-pressure).
   const uint64_t data = uint64_t(std::ceil(double(c.beats * beat) / c.bytesPerCycle - 1e-9));
-  c.cycles = std::max<uint64_t>(data, ceilDiv(c.bursts, c.ports));
+  c.cycles = std::max(c.schedule, data);
   return c;
+}
+
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  return dmaCostAt(0, rows, rowBytes, rowBytes, b);
 }
 
 uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
@@ -137,6 +160,8 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 }
 
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+
+uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b, 1); }
 
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
   // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of

@@ -53,10 +53,12 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
       case isa::Slot::Load:
       case isa::Slot::Store: {
         DmaArgs a{u64(o.dst), u64(o.src1), o.rows, o.rowb, o.stride};
+        // The region as the HLS top's ports reach it (stripes dealt to the ports).
+        FlatRegionPorts<Cfg> ports{mem.dram[u.region].data(), mem.dram[u.region].size()};
         if (u.op == isa::UopCode::Load2d)
-          dma_load<Cfg>(spad, mem.dram[u.region].data(), a);
+          dma_load<Cfg>(spad, ports, 0, a);
         else if (u.op == isa::UopCode::Store2d)
-          dma_store<Cfg>(spad, mem.dram[u.region].data(), a);
+          dma_store<Cfg>(spad, ports, 0, a);
         bytes += uint64_t(u.rows) * u.rowb;
         break;
       }
