@@ -23,8 +23,12 @@
       uint32_t base_scratch, uint32_t *status, uint32_t *counters, PORTS(BEAT)
 extern "C" void mamba2_overlay(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<16>,
                                                  MAMBA2_TARGET_PORT_PARAMS_3));
+// The U280 top is linked in this build (Mamba2OverlayTopCsimU280); a Vitis HLS C simulation of
+// one board's top (hw/scripts/hls.tcl) runs the KV260 half only.
+#ifdef MAMBA2_TB_U280
 extern "C" void mamba2_overlay_u280(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<64>,
                                                       MAMBA2_TARGET_PORT_PARAMS_2));
+#endif
 
 using namespace mamba2;
 
@@ -62,9 +66,11 @@ TopRun runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram, 
   if (id == 3)
     mamba2_overlay(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
                    ctr MAMBA2_TARGET_FOR_PORTS_3(MAMBA2_PORT_ARG16));
+#ifdef MAMBA2_TB_U280
   else
     mamba2_overlay_u280(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
                         ctr MAMBA2_TARGET_FOR_PORTS_2(MAMBA2_PORT_ARG64));
+#endif
 #undef MAMBA2_PORT_ARG16
 #undef MAMBA2_PORT_ARG64
   for (unsigned r = 0; r < 4; ++r) {
@@ -117,7 +123,11 @@ class OverlayTop : public ::testing::TestWithParam<const char *> {};
 // and operations, and the DMA engines' and the matrix unit's loop iterations are exactly what
 // the cycle model charges for their schedules.
 TEST_P(OverlayTop, MatchesReferenceInterpreter) {
+#ifdef MAMBA2_TB_U280
   for (unsigned id : {3u, 2u})
+#else
+  for (unsigned id : {3u})
+#endif
     for (uint32_t seed : {4u, 5u}) {
       const target::Board &b = target::boards()[id];
       isa::Program p = test::assembleOverlayProgram(GetParam(), seed);
