@@ -89,6 +89,22 @@ if "$ids($board)" not in hls or "$parts($board)" not in hls or "$mhz($board)" no
 xrt = open(f"{hw}/../runtime/lib/XrtDevice.cpp").read()
 if "MAMBA2_KERNEL_NAME" not in xrt or re.search(r"group_id\(\d", xrt) or re.search(r"set_arg\(\d", xrt):
     problems.append("runtime/lib/XrtDevice.cpp must open MAMBA2_KERNEL_NAME and index arguments by KernelArg")
+# Per-unit synthesis tops and testbenches (hw/tb/<unit>_top.cpp + <unit>_tb.cpp): csim.tcl
+# lists exactly those units, each top defines <unit>_top, and CMake builds every pair.
+tops = sorted(f[:-len("_top.cpp")] for f in os.listdir(f"{hw}/tb") if f.endswith("_top.cpp"))
+csim = open(f"{hw}/scripts/csim.tcl").read()
+m = re.search(r"set units \{([^}]*)\}", csim)
+if not m or sorted(m.group(1).split()) != tops:
+    problems.append(f"csim.tcl's unit list differs from the tops in hw/tb ({tops})")
+cmake = open(f"{hw}/CMakeLists.txt").read()
+m = re.search(r"foreach\(_unit ([^)]*)\)", cmake)
+if not m or sorted(m.group(1).split()) != tops:
+    problems.append(f"hw/CMakeLists.txt does not build every unit top and testbench ({tops})")
+for u in tops:
+    if not os.path.exists(f"{hw}/tb/{u}_tb.cpp"):
+        problems.append(f"hw/tb/{u}_top.cpp has no testbench hw/tb/{u}_tb.cpp")
+    if f'extern "C" unsigned {u}_top(' not in open(f"{hw}/tb/{u}_top.cpp").read():
+        problems.append(f"hw/tb/{u}_top.cpp does not define {u}_top")
 for p in problems:
     print(f"check_scripts: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)
