@@ -3,6 +3,7 @@
 #include "mamba2/hw/Overlay.h"
 
 #include "Dma.h"
+#include "Hadamard.h"
 
 #include <algorithm>
 #include <cmath>
@@ -25,30 +26,45 @@ unsigned log2u(uint64_t v) {
 constexpr uint64_t kSpadLatency = 2;
 constexpr uint64_t kMulDepth = 3;
 
+// The cycles of a vector / SSM micro-op's II = 1 loops in the HLS source (units/VectorUnit.h,
+// Conv.h, Hadamard.h, Ssm.h: what their busy counters count).
+uint64_t uopLoopCyclesOf(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
+  const uint64_t lanes = ssm ? b.ssmLanes : b.vecLanes;
+  const uint64_t n = u.len, cols = u.p0 < 0 ? 0 : uint64_t(u.p0);
+  if (n == 0 || u.op == isa::UopCode::Unop)
+    return 0;
+  switch (u.op) {
+  case isa::UopCode::Fwht:
+    // per block and butterfly stage ceil(p/2 / lanes), then per column of the order-h
+    // product one read cycle and ceil(h / lanes) output cycles
+    return fwht_loop_cycles(u.len, unsigned(lanes));
+  case isa::UopCode::Ssmupd:
+  case isa::UopCode::Ssmout:
+    return n * ceilDiv(cols, lanes); // per state row ceil(N / lanes)
+  default:
+    return ceilDiv(n, lanes); // element-wise, sumsq, conv4, pwl, rsqrt: lanes per cycle
+  }
+}
+
 uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   const uint64_t lanes = ssm ? b.ssmLanes : b.vecLanes;
   const uint64_t n = u.len;
   if (n == 0 || u.op == isa::UopCode::Unop)
     return 1;
-  const uint64_t fill = kSpadLatency * 2 + kMulDepth;
+  const uint64_t fill = kSpadLatency * 2 + kMulDepth, loops = uopLoopCyclesOf(u, b, ssm);
   switch (u.op) {
-  case isa::UopCode::Fwht: {
-    unsigned h = n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1;
-    uint64_t p = n / h;
-    // log2(p) butterfly stages over n/2 pairs, then the order-h product (one output per lane per
-    // cycle)
-    return ceilDiv(n / 2 * log2u(p), lanes) + (h > 1 ? ceilDiv(n, lanes) : 0) + fill + log2u(h);
-  }
+  case isa::UopCode::Fwht:
+    return loops + fill + log2u(n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1);
   case isa::UopCode::Sumsq:
-    return ceilDiv(n, lanes) + fill + log2u(lanes);
+    return loops + fill + log2u(lanes); // the lanes' partial sums through an adder tree
   case isa::UopCode::Conv4:
-    return ceilDiv(n, lanes) + fill + 2;
+    return loops + fill + 2;
   case isa::UopCode::Ssmupd:
-    return ceilDiv(n * uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + 1;
+    return loops + fill + 1;
   case isa::UopCode::Ssmout:
-    return n * ceilDiv(uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + log2u(lanes);
+    return loops + fill + log2u(lanes);
   default:
-    return ceilDiv(n, lanes) + fill;
+    return loops + fill;
   }
 }
 
@@ -162,6 +178,10 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
 
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b, 1); }
+
+uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
+  return uopLoopCyclesOf(u, b, ssm);
+}
 
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
   // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of

@@ -7,12 +7,14 @@ using namespace mamba2::hw;
 using namespace mamba2::hw::unit_top;
 
 extern "C" unsigned ssm_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[24], i32 base,
-                            i32 base2) {
+                            i32 base2, u32 *busy) {
 #pragma HLS INTERFACE m_axi port = word offset = slave bundle = gmem_uop
 #pragma HLS INTERFACE s_axilite port = base
 #pragma HLS INTERFACE s_axilite port = base2
+#pragma HLS INTERFACE s_axilite port = busy
 #pragma HLS INTERFACE s_axilite port = return
   UopOperands u;
+  *busy = 0;
   const unsigned e = decode(word, base, base2, mamba2::isa::Slot::Ssm, u);
   if (e != kOk)
     return e;
@@ -22,6 +24,6 @@ extern "C" unsigned ssm_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[24],
     if (u.src1 < 0 || u64(u.src1) > Cfg::SPAD_BYTES || bytes > Cfg::SPAD_BYTES - u64(u.src1))
       return kSpadRange;
   }
-  ssm_datapath<Cfg>(spad, u);
+  *busy = u32(ssm_datapath<Cfg>(spad, u));
   return kOk;
 }

@@ -1,12 +1,16 @@
 // C-simulation testbench of vector_top: random element-wise, requantisation, sumsq, fwht and
-// conv4 micro-ops against the isa/ reference, bit for bit.
+// conv4 micro-ops against the isa/ reference, bit for bit, and the busy count against the cycle
+// model's loop cycles (hw::uopLoopCycles).
 #include "TbCommon.h"
 #include "mamba2/hw/HlsConfig.h"
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/target/Board.h"
 
 using namespace mamba2;
 using Cfg = hw::BoardCfg<MAMBA2_BOARD>;
 
-extern "C" unsigned vector_top(uint8_t *spad, const uint8_t *word, int32_t base, int32_t base2);
+extern "C" unsigned vector_top(uint8_t *spad, const uint8_t *word, int32_t base, int32_t base2,
+                               uint32_t *busy);
 
 int main() {
   tb::Rng r(12);
@@ -39,10 +43,13 @@ int main() {
     const std::string re = tb::reference(w, isa::Slot::Vector, ref);
     uint8_t bytes[isa::kUopBytes];
     w.toBytes(bytes);
-    const unsigned e = vector_top(spad.data(), bytes, 0, 0);
-    if (!re.empty() || e != 0 || spad != ref.spad) {
-      std::printf("differs: %s (reference '%s', top %u)\n", isa::formatUop(w).c_str(), re.c_str(),
-                  e);
+    uint32_t busy = 0;
+    const unsigned e = vector_top(spad.data(), bytes, 0, 0, &busy);
+    const uint64_t want = hw::uopLoopCycles(isa::resolveUop(w, isa::RunArgs{}, 0),
+                                            target::boards()[MAMBA2_BOARD], false);
+    if (!re.empty() || e != 0 || spad != ref.spad || busy != want) {
+      std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu)\n",
+                  isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want);
       ++fails;
     }
   }

@@ -289,10 +289,10 @@ iterations:
           ctr[target::kCtrOps] += u64(u.m) * u.n * u.k;
         }
       } else if (S == unsigned(isa::Slot::Vector)) {
-        vector_datapath<Cfg>(spad, u); // busy: its loops are not counted yet
+        ctr[target::kCtrBusy] += vector_datapath<Cfg>(spad, u);
         ctr[target::kCtrOps] += u.len;
       } else {
-        ssm_datapath<Cfg>(spad, u); // busy: its loops are not counted yet
+        ctr[target::kCtrBusy] += ssm_datapath<Cfg>(spad, u);
         const bool state = u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout;
         ctr[target::kCtrOps] += state ? u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0) : u64(u.len);
       }

@@ -88,7 +88,7 @@ TopRun runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram, 
 /// (dmaCostAt(...).schedule), per matrix micro-op its steps (matmulSteps), walking the program
 /// in serial order.
 struct LoopCounts {
-  uint64_t load = 0, store = 0, matrix = 0;
+  uint64_t load = 0, store = 0, matrix = 0, vector = 0, ssm = 0;
 };
 LoopCounts modelLoops(const isa::Program &p, const target::Board &b) {
   LoopCounts c;
@@ -106,6 +106,10 @@ LoopCounts modelLoops(const isa::Program &p, const target::Board &b) {
                 hw::dmaCostAt(uint64_t(u.src1), u.rows, u.rowb, u.stride, b).schedule;
           else if (u.isMatrix())
             c.matrix += hw::matmulSteps(u, b);
+          else if (is.slot == isa::Slot::Vector)
+            c.vector += hw::uopLoopCycles(u, b, false);
+          else if (is.slot == isa::Slot::Ssm)
+            c.ssm += hw::uopLoopCycles(u, b, true);
         }
   }
   return c;
@@ -122,8 +126,8 @@ class OverlayTop : public ::testing::TestWithParam<const char *> {};
 // Every e2e program on the KV260 top (2 ports of 16-byte beats) and the U280 top (32 ports of
 // 64-byte beats): the regions striped over the ports, the result bit for bit the reference
 // interpreter's. The counters the top keeps (AXI-lite) are the simulator's instructions, bytes
-// and operations, and the DMA engines' and the matrix unit's loop iterations are exactly what
-// the cycle model charges for their schedules.
+// and operations, and every unit's loop iterations (busy) are exactly what the cycle model
+// charges for their schedules.
 TEST_P(OverlayTop, MatchesReferenceInterpreter) {
 #ifdef MAMBA2_TB_U280
   for (unsigned id : {3u, 2u})
@@ -158,6 +162,8 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
       EXPECT_EQ(t.counter(1, target::kCtrBusy), c.load) << GetParam() << " on " << b.name;
       EXPECT_EQ(t.counter(2, target::kCtrBusy), c.store) << GetParam() << " on " << b.name;
       EXPECT_EQ(t.counter(3, target::kCtrBusy), c.matrix) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(4, target::kCtrBusy), c.vector) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(5, target::kCtrBusy), c.ssm) << GetParam() << " on " << b.name;
       EXPECT_GT(t.words[0], 0u); // cycles
     }
 }

@@ -90,6 +90,9 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 /// The iterations of the matrix unit's II = 1 step loops for one matrix micro-op (units/Matrix.h,
 /// what its busy counter counts): matmulCycles without the fill and the bank conflicts.
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &board);
+/// The cycles of a vector (`ssm` false) or SSM micro-op's II = 1 loops in the HLS source, what
+/// their busy counters count: the unit's cycles without the pipeline fill.
+uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &board, bool ssm);
 /// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// Cycles of one K step of a matrix micro-op: the words it reads from the scratchpad (the
