@@ -8,6 +8,7 @@
 
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPasses.h"
 
@@ -17,7 +18,7 @@ int main(int argc, char **argv) {
   mamba2::registerMamba2QuantPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
-                  mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect>();
+                  mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect, mamba2::ovl::OvlDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Mamba2 compiler pass driver\n", registry));
 }
