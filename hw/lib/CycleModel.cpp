@@ -2,6 +2,9 @@
 // pipeline depths below. One place: the resource estimator sizes the same units.
 #include "mamba2/hw/Overlay.h"
 
+#include "Dma.h"
+#include "Hadamard.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -23,53 +26,78 @@ unsigned log2u(uint64_t v) {
 constexpr uint64_t kSpadLatency = 2;
 constexpr uint64_t kMulDepth = 3;
 
+// The cycles of a vector / SSM micro-op's II = 1 loops in the HLS source (units/VectorUnit.h,
+// Conv.h, Hadamard.h, Ssm.h: what their busy counters count).
+uint64_t uopLoopCyclesOf(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
+  const uint64_t lanes = ssm ? b.ssmLanes : b.vecLanes;
+  const uint64_t n = u.len, cols = u.p0 < 0 ? 0 : uint64_t(u.p0);
+  if (n == 0 || u.op == isa::UopCode::Unop)
+    return 0;
+  switch (u.op) {
+  case isa::UopCode::Fwht:
+    // per block and butterfly stage ceil(p/2 / lanes), then per column of the order-h
+    // product one read cycle and ceil(h / lanes) output cycles
+    return fwht_loop_cycles(u.len, unsigned(lanes));
+  case isa::UopCode::Ssmupd:
+  case isa::UopCode::Ssmout:
+    return n * ceilDiv(cols, lanes); // per state row ceil(N / lanes)
+  default:
+    return ceilDiv(n, lanes); // element-wise, sumsq, conv4, pwl, rsqrt: lanes per cycle
+  }
+}
+
 uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   const uint64_t lanes = ssm ? b.ssmLanes : b.vecLanes;
   const uint64_t n = u.len;
   if (n == 0 || u.op == isa::UopCode::Unop)
     return 1;
-  const uint64_t fill = kSpadLatency * 2 + kMulDepth;
+  const uint64_t fill = kSpadLatency * 2 + kMulDepth, loops = uopLoopCyclesOf(u, b, ssm);
   switch (u.op) {
-  case isa::UopCode::Fwht: {
-    unsigned h = n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1;
-    uint64_t p = n / h;
-    // log2(p) butterfly stages over n/2 pairs, then the order-h product (one output per lane per
-    // cycle)
-    return ceilDiv(n / 2 * log2u(p), lanes) + (h > 1 ? ceilDiv(n, lanes) : 0) + fill + log2u(h);
-  }
+  case isa::UopCode::Fwht:
+    return loops + fill + log2u(n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1);
   case isa::UopCode::Sumsq:
-    return ceilDiv(n, lanes) + fill + log2u(lanes);
+    return loops + fill + log2u(lanes); // the lanes' partial sums through an adder tree
   case isa::UopCode::Conv4:
-    return ceilDiv(n, lanes) + fill + 2;
+    return loops + fill + 2;
   case isa::UopCode::Ssmupd:
-    return ceilDiv(n * uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + 1;
+    return loops + fill + 1;
   case isa::UopCode::Ssmout:
-    return n * ceilDiv(uint64_t(u.p0 < 0 ? 0 : u.p0), lanes) + fill + log2u(lanes);
+    return loops + fill + log2u(lanes);
   default:
-    return ceilDiv(n, lanes) + fill;
+    return loops + fill;
   }
 }
 
 uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  return dmaTransferCycles(u.rows, u.rowb, b);
+  return dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b).cycles;
+}
+
+// The iterations of the matrix unit's II = 1 step loops (units/Matrix.h) when every step takes
+// one cycle (`s` = 1): per row and N tile max(1, ceil(K / lanes)) K tiles, grouped: per K-group
+// T = ceil(group / lanes) tiles and C = ceil(matN / scaleLanes) scaling cycles overlapped with
+// the next group's tiles (the hand-off waits for the previous group's scaling), so
+// T + (G - 1) * max(T, C) + C. `s` cycles per K tile stretch the tiles.
+uint64_t matmulStepsOf(const isa::UopArgs &u, const BoardConfig &b, uint64_t s) {
+  const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  // K = 0 still runs one step per tile (it hands the zero sums over: `acc = 0` or unchanged).
+  if (!u.isGrouped())
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * std::max<uint64_t>(1, ceilDiv(u.k, lk)) * s;
+  const uint64_t groups = u.group ? u.k / u.group : 0;
+  if (groups == 0)
+    return 0;
+  const uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
+  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * (T + (groups - 1) * std::max(T, C) + C);
 }
 
 uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
-  uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
-  uint64_t fill = matmulFill(lk);
-  const uint64_t s = matmulStepCycles(u, b);
+  const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
+  const uint64_t fill = matmulFill(lk);
+  const uint64_t steps = matmulStepsOf(u, b, matmulStepCycles(u, b));
   if (!u.isGrouped())
-    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * ceilDiv(u.k, lk) * s + fill;
-  // Per row and N tile (units/Matrix.h): each K-group takes T = ceil(group / lanes) K tiles and
-  // its matN sums C = ceil(matN / scaleLanes) cycles of the scale multipliers, overlapped with
-  // the next group's tiles; a group's hand-off waits for the previous group's scaling. So
-  // T + (G - 1) * max(T, C) + C steps.
-  uint64_t groups = u.group ? u.k / u.group : 0;
-  if (groups == 0)
+    return steps + fill;
+  if (u.group == 0 || u.k / u.group == 0)
     return fill;
-  uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
-  uint64_t steps = T + (groups - 1) * std::max(T, C) + C;
-  return uint64_t(u.m) * ceilDiv(u.n, b.matN) * steps + fill + kMulDepth;
+  return steps + fill + kMulDepth;
 }
 
 } // namespace
@@ -96,20 +124,28 @@ double crossStackShare(const BoardConfig &b) {
   return double(cross) / double(pairs);
 }
 
-DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+DmaCost dmaCostAt(uint64_t dram, uint64_t rows, uint64_t rowBytes, uint64_t stride,
+                  const BoardConfig &b) {
   DmaCost c;
   if (rows == 0 || rowBytes == 0)
     return c;
-  const uint64_t beat = b.axiBits / 8;
-  // A burst is one stripe (the board's stripe_bytes: at most one AXI4 burst, 256 beats and
-  // 4 KiB); consecutive stripes go to consecutive ports.
-  const uint64_t burstBeats = std::max<uint64_t>(1, b.stripeBytes / beat);
-  const uint64_t rowBeats = ceilDiv(rowBytes, beat);
-  c.beats = rows * rowBeats;
-  c.bursts = rows * ceilDiv(rowBeats, burstBeats);
-  // Bursts are dealt to the ports in turn (the striping of the data over the ports): a transfer
-  // of fewer bursts than ports uses only as many ports.
-  c.ports = std::min<uint64_t>(b.axiPorts, c.bursts);
+  const unsigned beat = b.axiBits / 8, P = b.axiPorts, SB = b.stripeBytes;
+  // The HLS engine's schedule (hw/units/Dma.h): one span when the rows are contiguous, else one
+  // per row; each span's stripes in waves of P, a wave's beats at one per cycle on each port.
+  const DmaArgs a{0, dram, unsigned(rows), unsigned(rowBytes), unsigned(stride)};
+  c.schedule = dma_transfer_cycles(a, beat, P, SB);
+  auto span = [&](uint64_t o, uint64_t len) {
+    c.beats += (o + len + beat - 1) / beat - o / beat;
+    c.bursts += (o + len - 1) / SB - o / SB + 1; // one burst per stripe it touches
+  };
+  if (dma_one_span(a))
+    span(dram, rows * rowBytes);
+  else
+    for (uint64_t r = 0; r < rows; ++r)
+      span(dram + r * stride, rowBytes);
+  // Consecutive stripes are on consecutive ports: a transfer of fewer stripes than ports
+  // reaches only as many (requests stay outstanding on a port while the engine moves on).
+  c.ports = std::min<uint64_t>(P, c.bursts);
   const double clockGHz = b.clockMhz / 1e3;
   // One port: at most one beat per cycle, its achievable bandwidth, and by Little's law at most
   // `outstanding` bursts per DRAM latency.
@@ -125,11 +161,14 @@ DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
     port /= (1 - x) + x / b.crossStackFraction;
   // All ports together: at most the DRAM's achievable bandwidth.
   c.bytesPerCycle = std::min(double(c.ports) * port, b.dramAchievableGBps / clockGHz);
-  // Whole beats: the data phase moves every beat of every row; each burst also needs its
-  // address cycle on its port.
+  // The engine's schedule, or the memory's rate when that is slower (the ports back-pressure).
   const uint64_t data = uint64_t(std::ceil(double(c.beats * beat) / c.bytesPerCycle - 1e-9));
-  c.cycles = std::max<uint64_t>(data, ceilDiv(c.bursts, c.ports));
+  c.cycles = std::max(c.schedule, data);
   return c;
+}
+
+DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
+  return dmaCostAt(0, rows, rowBytes, rowBytes, b);
 }
 
 uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &b) {
@@ -137,6 +176,12 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 }
 
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+
+uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b, 1); }
+
+uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
+  return uopLoopCyclesOf(u, b, ssm);
+}
 
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
   // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of

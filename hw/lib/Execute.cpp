@@ -11,30 +11,6 @@ namespace mamba2::hw {
 
 namespace {
 
-UopOperands operands(const isa::UopArgs &u) {
-  UopOperands o;
-  o.op = unsigned(u.op);
-  o.dst = u64(u.dst);
-  o.src0 = u64(u.src0);
-  o.src1 = u64(u.src1);
-  o.src2 = u64(u.src2);
-  o.len = u.len;
-  o.p0 = u.p0;
-  o.p1 = u.p1;
-  o.p2 = u.p2;
-  o.m = u.m;
-  o.k = u.k;
-  o.n = u.n;
-  o.group = u.group;
-  o.shift = u.shift;
-  o.accum = u.accum;
-  o.region = u.region;
-  o.rows = u.rows;
-  o.rowb = u.rowb;
-  o.stride = u.stride;
-  return o;
-}
-
 uint64_t uopOps(const isa::UopArgs &u) {
   if (u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout)
     return uint64_t(u.len) * uint64_t(u.p0 < 0 ? 0 : u.p0);
@@ -72,15 +48,17 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
         ops += uopOps(u);
         continue;
       }
-      const UopOperands o = operands(u);
+      const UopOperands &o = u;
       switch (is.slot) {
       case isa::Slot::Load:
       case isa::Slot::Store: {
-        DmaArgs a{o.dst, o.src1, o.rows, o.rowb, o.stride};
+        DmaArgs a{u64(o.dst), u64(o.src1), o.rows, o.rowb, o.stride};
+        // The region as the HLS top's ports reach it (stripes dealt to the ports).
+        FlatRegionPorts<Cfg> ports{mem.dram[u.region].data(), mem.dram[u.region].size()};
         if (u.op == isa::UopCode::Load2d)
-          dma_load<Cfg>(spad, mem.dram[u.region].data(), a);
+          dma_load<Cfg>(spad, ports, 0, a);
         else if (u.op == isa::UopCode::Store2d)
-          dma_store<Cfg>(spad, mem.dram[u.region].data(), a);
+          dma_store<Cfg>(spad, ports, 0, a);
         bytes += uint64_t(u.rows) * u.rowb;
         break;
       }

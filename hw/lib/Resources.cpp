@@ -97,8 +97,8 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
 
 std::vector<SpadDemand> spadDemand(const BoardConfig &c) {
   return {
-      {"load DMA", double(c.loadSpadDemand()), "one AXI beat written"},
-      {"store DMA", double(c.loadSpadDemand()), "one AXI beat read"},
+      {"load DMA", double(c.loadSpadDemand()), "one AXI beat per port written"},
+      {"store DMA", double(c.loadSpadDemand()), "one AXI beat per port read"},
       {"matrix", double(c.matrixSpadDemand()),
        "mat_n x mat_k weight bytes + 2 mat_k int8 activations"},
       {"vector", double(c.vectorSpadDemand()), "two int32 operands read, one written per lane"},

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Checks that the synthesis scripts agree with the HLS top: the top function name, its ports,
 the m_axi bundle names, and that the board table is the generated one (target/boards)."""
+import os
 import re
 import sys
+import tomllib
 
 hw = sys.argv[1]
 src = open(f"{hw}/top/overlay_top.cpp").read()
@@ -10,19 +12,31 @@ problems = []
 # The top's name and parameters: target/include/mamba2/target/KernelArgs.h, which the top
 # declares itself with and the XRT backend indexes by its enum.
 kargs = open(f"{hw}/../target/include/mamba2/target/KernelArgs.h").read()
-m = re.search(r"#define MAMBA2_OVERLAY_SIGNATURE\(BYTE, U32\)\s*\\\s*(\w+)\(([^)]*)\)", kargs)
+m = re.search(r"#define MAMBA2_OVERLAY_SIGNATURE\(BYTE, BEAT, U32\)\s*\\\s*(\w+)\((.*?)\)\s*\n\n", kargs, re.S)
 if not m:
     sys.exit("check_scripts: no MAMBA2_OVERLAY_SIGNATURE in target/KernelArgs.h")
 top = m.group(1)
-ports = [p.replace("\\", " ").split()[-1].lstrip("*") for p in m.group(2).split(",")]
-if 'extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32)' not in src:
+params = [p.replace("\\", " ").strip() for p in m.group(2).split(",")]
+if params[-1] != "MAMBA2_OVERLAY_PORT_PARAMS(BEAT)":
+    sys.exit("check_scripts: the signature must end with the board's ports, MAMBA2_OVERLAY_PORT_PARAMS(BEAT)")
+ports = [re.sub(r"\[.*", "", p.split()[-1]).lstrip("*") for p in params[:-1]]
+if 'extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, BeatT, u32)' not in src:
     sys.exit("check_scripts: top/overlay_top.cpp does not declare itself with MAMBA2_OVERLAY_SIGNATURE")
 if f'#define MAMBA2_KERNEL_NAME "{top}"' not in kargs:
     sys.exit(f"check_scripts: MAMBA2_KERNEL_NAME is not the signature's name '{top}'")
 enum = re.findall(r"^\s*(kArg\w+),\s*//\s*(\w+)", kargs, re.M)
-if [p for _, p in enum] != ports:
-    sys.exit(f"check_scripts: KernelArg order {[p for _, p in enum]} differs from the signature {ports}")
-bundles = set(re.findall(r"bundle = (\w+)", src))
+if [p for _, p in enum] != ports + ["port0"]:
+    sys.exit(f"check_scripts: KernelArg order {[p for _, p in enum]} differs from the signature {ports} + port0..")
+if "MAMBA2_OVERLAY_PORT_PRAGMAS" not in src:
+    problems.append("top/overlay_top.cpp does not declare the board's DRAM ports (MAMBA2_OVERLAY_PORT_PRAGMAS)")
+# The board files' DRAM ports (target/boards/*.toml [ports]): port0 .. port<count-1>, each its
+# own bundle gmem_port<q> (generated pragmas, Boards.gen.h).
+nports = {}
+for f in sorted(os.listdir(f"{hw}/../target/boards")):
+    with open(f"{hw}/../target/boards/{f}", "rb") as fh:
+        b = tomllib.load(fh)
+    nports[b["name"]] = b["ports"]["count"]
+bundles = set(re.findall(r"bundle = (\w+)", src)) | {f"gmem_port{q}" for q in range(max(nports.values()))}
 pragma_ports = set(re.findall(r"INTERFACE \w+ port = (\w+)", src))
 for p in ports:
     if p not in pragma_ports:
@@ -44,15 +58,22 @@ hls = open(f"{hw}/scripts/hls.tcl").read()
 if f"set_top {top}" not in hls:
     problems.append(f"hls.tcl does not set_top {top}")
 link = open(f"{hw}/scripts/link.cfg").read()
+u280 = [f"port{q}" for q in range(nports["u280"])]
 for p in re.findall(r"sp=\w+_1\.(\w+):", link):
-    if p not in ports:
-        problems.append(f"link.cfg connects '{p}', which is not a port of {top}")
-for p in ports:
-    if p not in ("num_bundles", "ucode_words", "entry") and f".{p}:" not in link:
+    if p not in ports and p not in u280:
+        problems.append(f"link.cfg connects '{p}', which is not a port of {top} on U280")
+for p in ["bundles", "ucode"] + u280:
+    if f".{p}:" not in link:
         problems.append(f"link.cfg does not connect m_axi port '{p}'")
+channels = re.findall(r"sp=\w+_1\.port\d+:HBM\[(\d+)\]", link)
+if len(set(channels)) != len(u280):
+    problems.append("link.cfg must put every U280 DRAM port on its own HBM pseudo-channel")
 if f"nk={top}:" not in link:
     problems.append(f"link.cfg does not instantiate {top}")
 viv = open(f"{hw}/scripts/vivado_kv260.tcl").read()
+for q in range(nports["kv260"]):
+    if f"m_axi_gmem_port{q}" not in viv:
+        problems.append(f"vivado_kv260.tcl does not connect the DRAM port bundle gmem_port{q}")
 for b in re.findall(r"m_axi_(\w+)", viv):
     if b not in bundles:
         problems.append(f"vivado_kv260.tcl names m_axi bundle '{b}' that the top does not declare")
@@ -68,6 +89,22 @@ if "$ids($board)" not in hls or "$parts($board)" not in hls or "$mhz($board)" no
 xrt = open(f"{hw}/../runtime/lib/XrtDevice.cpp").read()
 if "MAMBA2_KERNEL_NAME" not in xrt or re.search(r"group_id\(\d", xrt) or re.search(r"set_arg\(\d", xrt):
     problems.append("runtime/lib/XrtDevice.cpp must open MAMBA2_KERNEL_NAME and index arguments by KernelArg")
+# Per-unit synthesis tops and testbenches (hw/tb/<unit>_top.cpp + <unit>_tb.cpp): csim.tcl
+# lists exactly those units, each top defines <unit>_top, and CMake builds every pair.
+tops = sorted(f[:-len("_top.cpp")] for f in os.listdir(f"{hw}/tb") if f.endswith("_top.cpp"))
+csim = open(f"{hw}/scripts/csim.tcl").read()
+m = re.search(r"set units \{([^}]*)\}", csim)
+if not m or sorted(m.group(1).split()) != tops:
+    problems.append(f"csim.tcl's unit list differs from the tops in hw/tb ({tops})")
+cmake = open(f"{hw}/CMakeLists.txt").read()
+m = re.search(r"foreach\(_unit ([^)]*)\)", cmake)
+if not m or sorted(m.group(1).split()) != tops:
+    problems.append(f"hw/CMakeLists.txt does not build every unit top and testbench ({tops})")
+for u in tops:
+    if not os.path.exists(f"{hw}/tb/{u}_tb.cpp"):
+        problems.append(f"hw/tb/{u}_top.cpp has no testbench hw/tb/{u}_tb.cpp")
+    if f'extern "C" unsigned {u}_top(' not in open(f"{hw}/tb/{u}_top.cpp").read():
+        problems.append(f"hw/tb/{u}_top.cpp does not define {u}_top")
 for p in problems:
     print(f"check_scripts: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)

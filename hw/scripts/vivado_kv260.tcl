@@ -9,12 +9,11 @@ create_bd_design overlay
 create_bd_cell -type ip -vlnv xilinx.com:ip:zynq_ultra_ps_e:3.4 ps
 set_property -dict [list CONFIG.PSU__USE__S_AXI_GP2 {1} CONFIG.PSU__USE__S_AXI_GP3 {1}] [get_bd_cells ps]
 create_bd_cell -type ip -vlnv xilinx.com:hls:mamba2_overlay:1.0 mamba2_overlay_0
-# m_axi bundles (gmem_insn, gmem_const, gmem_io, gmem_state, gmem_scratch) to the HP ports
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_const Slave /ps/S_AXI_HP0_FPD} [get_bd_intf_pins ps/S_AXI_HP0_FPD]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_io Slave /ps/S_AXI_HP1_FPD} [get_bd_intf_pins ps/S_AXI_HP1_FPD]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_insn Slave /ps/S_AXI_HP1_FPD} [get_bd_intf_pins ps/S_AXI_HP1_FPD]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_state Slave /ps/S_AXI_HP1_FPD} [get_bd_intf_pins ps/S_AXI_HP1_FPD]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_scratch Slave /ps/S_AXI_HP1_FPD} [get_bd_intf_pins ps/S_AXI_HP1_FPD]
+# m_axi bundles: the two DRAM ports (gmem_port0, gmem_port1: target/boards/kv260.toml [ports],
+# the regions striped over them) on HP0 and HP1, the program (gmem_insn) on HP2
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_port0 Slave /ps/S_AXI_HP0_FPD} [get_bd_intf_pins ps/S_AXI_HP0_FPD]
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_port1 Slave /ps/S_AXI_HP1_FPD} [get_bd_intf_pins ps/S_AXI_HP1_FPD]
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /mamba2_overlay_0/m_axi_gmem_insn Slave /ps/S_AXI_HP2_FPD} [get_bd_intf_pins ps/S_AXI_HP2_FPD]
 apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {Master /ps/M_AXI_HPM0_FPD Slave /mamba2_overlay_0/s_axi_control} [get_bd_intf_pins mamba2_overlay_0/s_axi_control]
 validate_bd_design
 make_wrapper -files [get_files overlay.bd] -top -import

@@ -1,5 +1,7 @@
-// HLS top of the overlay: `mamba2_overlay`, one kernel with an m_axi port per memory and an
-// AXI-lite control interface. Compiled for one board: -DMAMBA2_BOARD=<id> (target/boards/*.toml).
+// HLS top of the overlay: `mamba2_overlay`, one kernel with the board's DRAM ports (one m_axi
+// bundle per port of target/boards/<name>.toml [ports]; the four regions striped over them,
+// target/Stripes.h), an m_axi bundle for the program, and an AXI-lite control interface with
+// the status word and the performance counters. Compiled for one board: -DMAMBA2_BOARD=<id>.
 //
 // Decoupled units, VTA-style. Six processes: fetch (control: registers, hardware loops, halt,
 // the ctrl slot's tokens) and the load, store, matrix, vector and SSM units. Fetch binds each
@@ -27,6 +29,7 @@
 #include "mamba2/isa/Encoding.h"
 #include "mamba2/isa/Macro.h"
 #include "mamba2/target/KernelArgs.h"
+#include "mamba2/target/Stripes.h"
 
 #include "Dma.h"
 #include "Matrix.h"
@@ -43,6 +46,41 @@ namespace mamba2::hw {
 
 using Cfg = BoardCfg<MAMBA2_BOARD>;
 namespace f = isa::field;
+using BeatT = Beat<Cfg::AXI_BITS / 8>;
+using target::CounterField;
+
+/// The DRAM ports as the DMA engines reach them (hw/units/Dma.h): beat i of port q. After the
+/// engines' port loop is unrolled, q is a constant and each access names one m_axi bundle.
+struct TopPorts {
+#define MAMBA2_PORT_MEMBER(q, name) BeatT *name;
+  MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_MEMBER)
+#undef MAMBA2_PORT_MEMBER
+  BeatT read(unsigned q, u64 i) const {
+#pragma HLS INLINE
+    switch (q) {
+#define MAMBA2_PORT_READ(q, name)                                                                  \
+  case q:                                                                                          \
+    return name[i];
+      MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_READ)
+#undef MAMBA2_PORT_READ
+    default:
+      return port0[i];
+    }
+  }
+  void write(unsigned q, u64 i, const BeatT &x) {
+#pragma HLS INLINE
+    switch (q) {
+#define MAMBA2_PORT_WRITE(q, name)                                                                 \
+  case q:                                                                                          \
+    name[i] = x;                                                                                   \
+    break;
+      MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_WRITE)
+#undef MAMBA2_PORT_WRITE
+    default:
+      break;
+    }
+  }
+};
 
 enum Fault : unsigned {
   kOk = 0,
@@ -82,6 +120,7 @@ struct ProcState {
   Insn cur;
   unsigned fault;
   u32 fault_bundle;
+  u64 ctr[target::kCtrFields]; // performance counters (KernelArgs.h CounterField)
 };
 
 /// The end-of-program instruction (also the initial value of a unit's head register).
@@ -102,6 +141,8 @@ static void init_state(ProcState &st) {
   st.halted = st.ended = st.have = false;
   st.fault = kOk;
   st.fault_bundle = 0;
+  for (unsigned i = 0; i < target::kCtrFields; ++i)
+    st.ctr[i] = 0;
   st.cur = halt_insn();
 }
 static void set_fault(ProcState &st, unsigned fault, u32 bundle) {
@@ -185,9 +226,8 @@ ends:
 
 /// Runs one instruction on unit `S` (slot index): its micro-op loop. Returns a fault or kOk.
 template <unsigned S>
-static unsigned execute(const Insn &in, byte_t *spad, byte_t *r_const, byte_t *r_io,
-                        byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
-                        unsigned nwords) {
+static unsigned execute(const Insn &in, byte_t *spad, TopPorts &ports, const u64 base[4],
+                        const isa::UopWord *store, unsigned nwords, u64 ctr[]) {
   const isa::SlotWord &w = in.w;
   const unsigned op = unsigned(w.raw(f::none::op));
   // A run reads the store; a macro shortcut carries its one micro-op (isa/Macro.h).
@@ -223,32 +263,38 @@ iterations:
       if (k >= ul)
         break;
       const isa::UopWord &uw = is_run ? store[us + k] : inl;
-      i64 addr[4];
-      UopOperands u = decode_uop(uw, r, it, addr);
-      if (!uop_runs_on(u.op, S) || (u.op == unsigned(isa::UopCode::Store2d) && u.region == 0))
+      const UopOperands u = decode_uop(uw, r, it);
+      if (!uop_runs_on(unsigned(u.op), S) || (u.op == isa::UopCode::Store2d && u.region == 0))
         return kBadOp;
-      if (!uop_in_range(u, addr[0], addr[1], addr[2], addr[3], Cfg::SPAD_BYTES))
+      if (!uop_in_range(u, Cfg::SPAD_BYTES))
         return kSpadRange;
-      if ((u.op == unsigned(isa::UopCode::Pwl) || u.op == unsigned(isa::UopCode::Rsqrt)) && u.len) {
-        PwlTableHeader h = read_pwl_header(spad, u.src1);
-        if (!in_spad(addr[2], 16 + 8 * u64(h.n)))
+      if ((u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
+        PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+        if (!in_spad(u.src1, 16 + 8 * u64(h.n)))
           return kSpadRange;
       }
       if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
-        DmaArgs a{u.dst, u.src1, u.rows, u.rowb, u.stride};
-        unsigned g = u.region & 3;
-        byte_t *region = g == 0 ? r_const : g == 1 ? r_io : g == 2 ? r_state : r_scratch;
-        if (u.op == unsigned(isa::UopCode::Load2d))
-          dma_load<Cfg>(spad, region, a);
-        else if (u.op == unsigned(isa::UopCode::Store2d))
-          dma_store<Cfg>(spad, region, a);
+        DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
+        const u64 rb = base[u.region & 3];
+        if (u.op == isa::UopCode::Load2d)
+          ctr[target::kCtrBusy] += dma_load<Cfg>(spad, ports, rb, a);
+        else if (u.op == isa::UopCode::Store2d)
+          ctr[target::kCtrBusy] += dma_store<Cfg>(spad, ports, rb, a);
+        ctr[target::kCtrBytes] += u64(u.rows) * u.rowb;
       } else if (S == unsigned(isa::Slot::Matrix)) {
-        if (is_matrix_uop(u.op))
-          matrix_unit<Cfg>(spad, matmul_args(u));
+        if (u.isMatrix()) {
+          ctr[target::kCtrBusy] += matrix_unit<Cfg>(spad, matmul_args(u));
+          ctr[target::kCtrBytes] +=
+              u.isInt4() ? u64(u.n) * (u.k / 2) : u64(u.n) * u.k; // weight bytes
+          ctr[target::kCtrOps] += u64(u.m) * u.n * u.k;
+        }
       } else if (S == unsigned(isa::Slot::Vector)) {
-        vector_datapath<Cfg>(spad, u);
+        ctr[target::kCtrBusy] += vector_datapath<Cfg>(spad, u);
+        ctr[target::kCtrOps] += u.len;
       } else {
-        ssm_datapath<Cfg>(spad, u);
+        ctr[target::kCtrBusy] += ssm_datapath<Cfg>(spad, u);
+        const bool state = u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout;
+        ctr[target::kCtrOps] += state ? u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0) : u64(u.len);
       }
     }
   }
@@ -259,8 +305,8 @@ iterations:
 /// stream if its token is there. Never blocks; true when it did anything.
 template <unsigned S>
 static bool unit_step(ProcState &st, hls::stream<Insn> &q, hls::stream<Token> tok[][kUnits],
-                      byte_t *spad, byte_t *r_const, byte_t *r_io, byte_t *r_state,
-                      byte_t *r_scratch, const isa::UopWord *store, unsigned nwords) {
+                      byte_t *spad, TopPorts &ports, const u64 base[4], const isa::UopWord *store,
+                      unsigned nwords) {
   bool progress = drain_tokens<S>(st, tok);
   if (st.halted)
     return progress;
@@ -280,16 +326,19 @@ static bool unit_step(ProcState &st, hls::stream<Insn> &q, hls::stream<Token> to
   const isa::SlotWord &w = st.cur.w;
   if (w.raw(f::none::wen)) {
     unsigned s = unsigned(w.raw(f::none::wsem)) & (isa::kNumSems - 1);
-    if (st.count[s] == 0)
+    if (st.count[s] == 0) {
+      ++st.ctr[target::kCtrStallToken];
       return progress;
+    }
     --st.count[s];
   }
   // After a fault the unit runs nothing more but keeps the token protocol, so that the other
   // units and the kernel still finish and `status` reports the first fault.
   if (st.fault == kOk) {
-    unsigned e = execute<S>(st.cur, spad, r_const, r_io, r_state, r_scratch, store, nwords);
+    unsigned e = execute<S>(st.cur, spad, ports, base, store, nwords, st.ctr);
     if (e != kOk)
       set_fault(st, e, st.cur.bundle);
+    ++st.ctr[target::kCtrInstructions];
   }
   give<S>(st, w, unsigned(st.cur.dest), st.cur.bundle, tok);
   st.have = false;
@@ -337,8 +386,10 @@ static bool fetch_step(ProcState &st, FetchRegs &fr, const byte_t *bundles, u32 
   isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(fr.pc) * isa::kBundleBytes);
   const isa::SlotWord &c = b[isa::Slot::Ctrl];
   unsigned cw = unsigned(c.raw(f::none::wsem)) & (isa::kNumSems - 1);
-  if (c.raw(f::none::wen) && st.count[cw] == 0)
+  if (c.raw(f::none::wen) && st.count[cw] == 0) {
+    ++st.ctr[target::kCtrStallToken];
     return progress;
+  }
 room:
   for (unsigned s = 1; s < kUnits; ++s) {
 #pragma HLS UNROLL
@@ -348,6 +399,7 @@ room:
   if (c.raw(f::none::wen))
     --st.count[cw];
   ++fr.steps;
+  ++st.ctr[target::kCtrInstructions];
   auto reg = [&](u64 r) { return fr.regs[r & (isa::kNumRegs - 1)]; };
   // Non-control slots, their registers read before the control op.
 issue:
@@ -443,53 +495,95 @@ static u32 status_word(const ProcState st[kUnits]) {
   return fault == kOk ? u32(0) : (u32(fault) << 24) | (bundle & (kMaxBundles - 1));
 }
 
+/// Writes the counters of every process and the kernel's cycles (fetch's loop iterations) to
+/// the AXI-lite counter words (KernelArgs.h counterWord).
+static void write_counters(const ProcState st[kUnits], u64 cycles, u32 *counters) {
+  counters[0] = u32(cycles & 0xFFFFFFFFu);
+  counters[1] = u32(cycles >> 32);
+procs:
+  for (unsigned u = 0; u < kUnits; ++u)
+  fields:
+    for (unsigned k = 0; k < target::kCtrFields; ++k) {
+      counters[target::counterWord(u, k)] = u32(st[u].ctr[k] & 0xFFFFFFFFu);
+      counters[target::counterWord(u, k) + 1] = u32(st[u].ctr[k] >> 32);
+    }
+}
+
 #if MAMBA2_HLS_DATAFLOW
+/// What a process reports when it stops: its fault and its counters.
+struct ProcResult {
+  unsigned fault;
+  u32 fault_bundle;
+  u64 ctr[target::kCtrFields];
+  u64 loops; // its process-loop iterations (fetch: the kernel's cycles)
+};
+static ProcResult result_of(const ProcState &st, u64 loops) {
+  ProcResult r;
+  r.fault = st.fault;
+  r.fault_bundle = st.fault_bundle;
+  for (unsigned k = 0; k < target::kCtrFields; ++k)
+    r.ctr[k] = st.ctr[k];
+  r.loops = loops;
+  return r;
+}
+
 // ---- synthesis: free-running processes in a DATAFLOW region ----
 static void fetch_proc(const byte_t *bundles, u32 num_bundles, u32 entry,
                        const Token waiter[isa::kNumSems], hls::stream<Insn> insn[kUnits],
-                       hls::stream<Token> tok[][kUnits], hls::stream<u32> &fault_out) {
+                       hls::stream<Token> tok[][kUnits], hls::stream<ProcResult> &out) {
   ProcState st;
   FetchRegs fr;
   init_state(st);
   init_fetch(fr, entry);
+  u64 loops = 0;
 fetch:
   for (;;) {
+    ++loops;
     fetch_step(st, fr, bundles, num_bundles, waiter, insn, tok);
     if (finished(st, 0))
       break;
   }
-  fault_out.write((u32(st.fault) << 24) | (st.fault_bundle & (kMaxBundles - 1)));
+  out.write(result_of(st, loops));
 }
 
 template <unsigned S>
 static void unit_proc(hls::stream<Insn> &q, hls::stream<Token> tok[][kUnits], byte_t *spad,
-                      byte_t *r_const, byte_t *r_io, byte_t *r_state, byte_t *r_scratch,
-                      const isa::UopWord *store, unsigned nwords, hls::stream<u32> &fault_out) {
+                      TopPorts &ports, const u64 base[4], const isa::UopWord *store,
+                      unsigned nwords, hls::stream<ProcResult> &out) {
   ProcState st;
   init_state(st);
+  u64 loops = 0;
 unit:
   for (;;) {
-    unit_step<S>(st, q, tok, spad, r_const, r_io, r_state, r_scratch, store, nwords);
+    ++loops;
+    unit_step<S>(st, q, tok, spad, ports, base, store, nwords);
     if (finished(st, S))
       break;
   }
-  fault_out.write((u32(st.fault) << 24) | (st.fault_bundle & (kMaxBundles - 1)));
+  out.write(result_of(st, loops));
 }
 
-static void collect(hls::stream<u32> faults[kUnits], u32 *status) {
+static void collect(hls::stream<ProcResult> results[kUnits], u32 *status, u32 *counters) {
   ProcState st[kUnits];
+  u64 cycles = 0;
   for (unsigned u = 0; u < kUnits; ++u) {
-    u32 v = faults[u].read();
-    st[u].fault = unsigned(v >> 24);
-    st[u].fault_bundle = v & (kMaxBundles - 1);
+    ProcResult r = results[u].read();
+    init_state(st[u]);
+    st[u].fault = r.fault;
+    st[u].fault_bundle = r.fault_bundle;
+    for (unsigned k = 0; k < target::kCtrFields; ++k)
+      st[u].ctr[k] = r.ctr[k];
+    if (u == 0)
+      cycles = r.loops;
   }
   *status = status_word(st);
+  write_counters(st, cycles, counters);
 }
 
 static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
-                      const Token waiter[isa::kNumSems], byte_t *spad, byte_t *r_const,
-                      byte_t *r_io, byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
-                      unsigned nwords, u32 *status) {
+                      const Token waiter[isa::kNumSems], byte_t *spad, TopPorts &ports,
+                      const u64 base[4], const isa::UopWord *store, unsigned nwords, u32 *status,
+                      u32 *counters) {
   // clang-format off
 #pragma HLS SHARED variable = spad
 #pragma HLS STABLE variable = spad
@@ -498,23 +592,23 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
   // clang-format on
   hls::stream<Insn> insn[kUnits];
   hls::stream<Token> tok[kUnits][kUnits];
-  hls::stream<u32> faults[kUnits];
+  hls::stream<ProcResult> results[kUnits];
 #pragma HLS STREAM variable = insn depth = Cfg::QUEUE_DEPTH
 #pragma HLS STREAM variable = tok depth = 16
-  fetch_proc(bundles, num_bundles, entry, waiter, insn, tok, faults[0]);
-  unit_proc<1>(insn[1], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[1]);
-  unit_proc<2>(insn[2], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[2]);
-  unit_proc<3>(insn[3], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[3]);
-  unit_proc<4>(insn[4], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[4]);
-  unit_proc<5>(insn[5], tok, spad, r_const, r_io, r_state, r_scratch, store, nwords, faults[5]);
-  collect(faults, status);
+  fetch_proc(bundles, num_bundles, entry, waiter, insn, tok, results[0]);
+  unit_proc<1>(insn[1], tok, spad, ports, base, store, nwords, results[1]);
+  unit_proc<2>(insn[2], tok, spad, ports, base, store, nwords, results[2]);
+  unit_proc<3>(insn[3], tok, spad, ports, base, store, nwords, results[3]);
+  unit_proc<4>(insn[4], tok, spad, ports, base, store, nwords, results[4]);
+  unit_proc<5>(insn[5], tok, spad, ports, base, store, nwords, results[5]);
+  collect(results, status, counters);
 }
 #else
 // ---- C simulation: the same steps under a round-robin scheduler ----
 static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
-                      const Token waiter[isa::kNumSems], byte_t *spad, byte_t *r_const,
-                      byte_t *r_io, byte_t *r_state, byte_t *r_scratch, const isa::UopWord *store,
-                      unsigned nwords, u32 *status) {
+                      const Token waiter[isa::kNumSems], byte_t *spad, TopPorts &ports,
+                      const u64 base[4], const isa::UopWord *store, unsigned nwords, u32 *status,
+                      u32 *counters) {
   hls::stream<Insn> insn[kUnits];
   hls::stream<Token> tok[kUnits][kUnits];
   ProcState st[kUnits];
@@ -522,34 +616,20 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
   for (unsigned u = 0; u < kUnits; ++u)
     init_state(st[u]);
   init_fetch(fr, entry);
+  u64 loops = 0; // fetch's steps: what its loop iterations count in synthesis
   for (;;) {
     bool progress = false;
-    while (fetch_step(st[0], fr, bundles, num_bundles, waiter, insn, tok))
+    while (++loops, fetch_step(st[0], fr, bundles, num_bundles, waiter, insn, tok))
       progress = true;
     auto run = [&](auto step) {
       while (step())
         progress = true;
     };
-    run([&] {
-      return unit_step<1>(st[1], insn[1], tok, spad, r_const, r_io, r_state, r_scratch, store,
-                          nwords);
-    });
-    run([&] {
-      return unit_step<2>(st[2], insn[2], tok, spad, r_const, r_io, r_state, r_scratch, store,
-                          nwords);
-    });
-    run([&] {
-      return unit_step<3>(st[3], insn[3], tok, spad, r_const, r_io, r_state, r_scratch, store,
-                          nwords);
-    });
-    run([&] {
-      return unit_step<4>(st[4], insn[4], tok, spad, r_const, r_io, r_state, r_scratch, store,
-                          nwords);
-    });
-    run([&] {
-      return unit_step<5>(st[5], insn[5], tok, spad, r_const, r_io, r_state, r_scratch, store,
-                          nwords);
-    });
+    run([&] { return unit_step<1>(st[1], insn[1], tok, spad, ports, base, store, nwords); });
+    run([&] { return unit_step<2>(st[2], insn[2], tok, spad, ports, base, store, nwords); });
+    run([&] { return unit_step<3>(st[3], insn[3], tok, spad, ports, base, store, nwords); });
+    run([&] { return unit_step<4>(st[4], insn[4], tok, spad, ports, base, store, nwords); });
+    run([&] { return unit_step<5>(st[5], insn[5], tok, spad, ports, base, store, nwords); });
     bool done = true;
     for (unsigned u = 0; u < kUnits; ++u)
       done = done && finished(st[u], u);
@@ -568,6 +648,7 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
     }
   }
   *status = status_word(st);
+  write_counters(st, loops, counters);
 }
 #endif
 
@@ -577,20 +658,22 @@ using namespace mamba2::hw;
 using namespace mamba2;
 
 // The signature and its argument order: target/include/mamba2/target/KernelArgs.h (shared with
-// the XRT backend).
-extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32) {
+// the XRT backend); the DRAM ports and their pragmas are the board's (Boards.gen.h).
+extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, BeatT, u32) {
   // One pragma per line, as Vitis HLS reports them.
   // clang-format off
 #pragma HLS INTERFACE m_axi port = bundles offset = slave bundle = gmem_insn max_read_burst_length = 64
 #pragma HLS INTERFACE m_axi port = ucode offset = slave bundle = gmem_insn
-#pragma HLS INTERFACE m_axi port = r_const offset = slave bundle = gmem_const max_read_burst_length = 256
-#pragma HLS INTERFACE m_axi port = r_io offset = slave bundle = gmem_io
-#pragma HLS INTERFACE m_axi port = r_state offset = slave bundle = gmem_state
-#pragma HLS INTERFACE m_axi port = r_scratch offset = slave bundle = gmem_scratch
-#pragma HLS INTERFACE m_axi port = status offset = slave bundle = gmem_io
+  MAMBA2_OVERLAY_PORT_PRAGMAS
 #pragma HLS INTERFACE s_axilite port = num_bundles
 #pragma HLS INTERFACE s_axilite port = ucode_words
 #pragma HLS INTERFACE s_axilite port = entry
+#pragma HLS INTERFACE s_axilite port = base_const
+#pragma HLS INTERFACE s_axilite port = base_io
+#pragma HLS INTERFACE s_axilite port = base_state
+#pragma HLS INTERFACE s_axilite port = base_scratch
+#pragma HLS INTERFACE s_axilite port = status
+#pragma HLS INTERFACE s_axilite port = counters
 #pragma HLS INTERFACE s_axilite port = return
   // clang-format on
   static byte_t spad[Cfg::SPAD_BYTES];
@@ -602,6 +685,11 @@ extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, u32) {
 #pragma HLS ARRAY_PARTITION variable = spad cyclic factor = kSpadBanks
 #pragma HLS BIND_STORAGE variable = spad type = ram_2p
   static isa::UopWord store[isa::kUcodeWords];
+  TopPorts ports;
+#define MAMBA2_PORT_BIND(q, name) ports.name = name;
+  MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_BIND)
+#undef MAMBA2_PORT_BIND
+  const u64 base[4] = {u64(base_const), u64(base_io), u64(base_state), u64(base_scratch)};
   unsigned nwords = ucode_words > isa::kUcodeWords ? isa::kUcodeWords : unsigned(ucode_words);
 load_ucode:
   for (unsigned i = 0; i < isa::kUcodeWords; ++i) {
@@ -622,6 +710,6 @@ scan:
       if (b.slot[s].raw(f::none::wen))
         waiter[b.slot[s].raw(f::none::wsem) & (isa::kNumSems - 1)] = Token(s);
   }
-  run_units(bundles, num_bundles, entry, waiter, spad, r_const, r_io, r_state, r_scratch, store,
-            nwords, status);
+  run_units(bundles, num_bundles, entry, waiter, spad, ports, base, store, nwords, status,
+            counters);
 }

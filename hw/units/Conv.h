@@ -6,12 +6,20 @@
 
 namespace mamba2::hw {
 
-inline void conv4_unit(byte_t *spad, u64 y, u64 x, u64 params, u64 state, unsigned C) {
+/// Returns the cycles of its loop: LANES channels per cycle (channels are independent: each
+/// reads and writes only its own state, weights and output).
+template <unsigned LANES>
+inline u64 conv4_unit(byte_t *spad, u64 y, u64 x, u64 params, u64 state, unsigned C) {
+  u64 busy = 0;
 channels:
   for (unsigned c = 0; c < kMaxLen; ++c) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = LANES
+#pragma HLS DEPENDENCE variable = spad inter false
     if (c >= C)
       break;
+    if (c % LANES == 0)
+      ++busy;
     i8 s0 = ld8(spad, state + 3 * u64(c)), s1 = ld8(spad, state + 3 * u64(c) + 1),
        s2 = ld8(spad, state + 3 * u64(c) + 2), xc = ld8(spad, x + c);
     i64 acc = i64(ld32(spad, params + 4 * u64(C) + 4 * u64(c)));
@@ -24,6 +32,7 @@ channels:
     st8(spad, state + 3 * u64(c) + 1, s2);
     st8(spad, state + 3 * u64(c) + 2, xc);
   }
+  return busy;
 }
 
 } // namespace mamba2::hw

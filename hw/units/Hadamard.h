@@ -52,10 +52,15 @@ inline unsigned fwht_factor(unsigned n) {
   return (p & (p - 1)) == 0 ? h : 0;
 }
 
-inline void hadamard_unit(byte_t *spad, u64 base, unsigned n) {
+/// Returns the cycles of its loops: per block and butterfly stage ceil(p/2 / LANES) cycles of
+/// LANES pairs (the pairs of a stage are disjoint), then per column of the order-h product one
+/// cycle reading its h words and ceil(h / LANES) cycles of LANES outputs (fwht_loop_cycles,
+/// which the cycle model charges).
+template <unsigned LANES> inline u64 hadamard_unit(byte_t *spad, u64 base, unsigned n) {
   unsigned h = fwht_factor(n);
+  u64 busy = 0;
   if (h == 0)
-    return; // rejected before issue
+    return 0; // rejected before issue
   unsigned p = n / h;
 blocks:
   for (unsigned a = 0; a < 40; ++a) {
@@ -70,8 +75,12 @@ blocks:
     pairs:
       for (unsigned t = 0; t < kMaxFwht / 2; ++t) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = LANES
+#pragma HLS DEPENDENCE variable = spad inter false
         if (t >= p / 2)
           break;
+        if (t % LANES == 0)
+          ++busy;
         unsigned i = (t / half) * 2 * half + (t % half); // t-th pair of this stage
         i32 u = ld32(spad, blk + u64(i) * 4), v = ld32(spad, blk + u64(i + half) * 4);
         st32(spad, blk + u64(i) * 4, add_wrap(u, v));
@@ -80,7 +89,7 @@ blocks:
     }
   }
   if (h == 1)
-    return;
+    return busy;
   const HadamardRom &rom = h == 12 ? kRom12 : kRom40;
   i32 col[40];
 #pragma HLS ARRAY_PARTITION variable = col complete
@@ -88,13 +97,21 @@ columns:
   for (unsigned b = 0; b < kMaxFwht; ++b) {
     if (b >= p)
       break;
-    for (unsigned a = 0; a < 40; ++a)
+    ++busy; // the column's h words, read in one cycle
+  column:
+    for (unsigned a = 0; a < 40; ++a) {
+#pragma HLS UNROLL
       if (a < h)
         col[a] = ld32(spad, base + (u64(a) * p + b) * 4);
+    }
+  outputs:
     for (unsigned r = 0; r < 40; ++r) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = LANES
       if (r >= h)
         break;
+      if (r % LANES == 0)
+        ++busy;
       u32 s = 0;
       for (unsigned a = 0; a < 40; ++a) {
 #pragma HLS UNROLL
@@ -104,6 +121,20 @@ columns:
       st32(spad, base + (u64(r) * p + b) * 4, i32(s));
     }
   }
+  return busy;
+}
+
+/// The cycles hadamard_unit's loops run for length n (0 for a length it refuses).
+inline u64 fwht_loop_cycles(unsigned n, unsigned lanes) {
+  const unsigned h = fwht_factor(n);
+  if (h == 0)
+    return 0;
+  const u64 p = n / h;
+  u64 stages = 0;
+  for (u64 half = 1; half < p; half <<= 1)
+    ++stages;
+  const u64 pairs = p / 2, butterflies = u64(h) * stages * ((pairs + lanes - 1) / lanes);
+  return butterflies + (h > 1 ? p * (1 + (h + lanes - 1) / lanes) : 0);
 }
 
 } // namespace mamba2::hw

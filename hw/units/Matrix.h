@@ -55,14 +55,15 @@ inline MatmulArgs matmul_args(const UopOperands &u) {
   a.k = u.k;
   a.n = u.n;
   a.accum = u.accum;
-  a.int4 = is_int4_uop(u.op);
-  a.grouped = is_grouped_uop(u.op);
+  a.int4 = u.isInt4();
+  a.grouped = u.isGrouped();
   a.group = u.group;
   a.shift = u.shift;
   return a;
 }
 
-template <class Cfg> void matrix_unit(byte_t *spad, const MatmulArgs &a) {
+/// Runs the matmul; returns the iterations of its II = 1 step loops (the busy counter).
+template <class Cfg> u64 matrix_unit(byte_t *spad, const MatmulArgs &a) {
   // One step reads MAT_N weight rows of MAT_K bytes (int8, or 2 MAT_K nibbles) and 2 MAT_K
   // activation bytes at most: the banks serve that with both ports when the rows fall in
   // distinct banks; rows that share banks (the weight rows' pitch) take more cycles, which the
@@ -71,6 +72,7 @@ template <class Cfg> void matrix_unit(byte_t *spad, const MatmulArgs &a) {
                     Cfg::MAT_DEMAND <= Cfg::SPAD_SUPPLY,
                 "matrix unit: a step's weight and activation bytes exceed what the banks serve");
   const unsigned LK = a.int4 ? 2 * Cfg::MAT_K : Cfg::MAT_K; // int4 packs two products per DSP lane
+  u64 busy = 0;
 rows:
   for (unsigned m = 0; m < kMaxM; ++m) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 63
@@ -116,6 +118,7 @@ rows:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
         if (g >= groups && !pend)
           break;
+        ++busy;
         if (pend) {
         scale:
           for (unsigned l = 0; l < kScaleLanes; ++l) {
@@ -179,6 +182,7 @@ rows:
       }
     }
   }
+  return busy;
 }
 
 } // namespace mamba2::hw

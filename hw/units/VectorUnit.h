@@ -13,42 +13,56 @@ namespace mamba2::hw {
 
 using isa::UopCode;
 
-template <class Cfg> void vector_datapath(byte_t *spad, const UopOperands &u) {
+/// Runs one vector micro-op; returns the cycles of its II = 1 loops (the busy counter).
+template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::VEC_DEMAND == 12 * Cfg::VEC_LANES && Cfg::VEC_DEMAND <= Cfg::SPAD_SUPPLY,
                 "vector unit: VEC_LANES lanes' operands exceed what the banks serve");
   const bool bcast = (u.p1 & 1) != 0;
-  const unsigned op = u.op;
+  const unsigned op = unsigned(u.op);
   if (u.len == 0)
-    return; // len 0 does nothing, reductions included
-  if (op == unsigned(UopCode::Fwht)) {
-    hadamard_unit(spad, u.dst, u.len);
-    return;
-  }
-  if (op == unsigned(UopCode::Conv4)) {
-    conv4_unit(spad, u.dst, u.src0, u.src1, u.src2, u.len);
-    return;
-  }
+    return 0; // len 0 does nothing, reductions included
+  if (op == unsigned(UopCode::Fwht))
+    return hadamard_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u.len);
+  if (op == unsigned(UopCode::Conv4))
+    return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2),
+                                      u.len);
+  [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
+  u64 busy = 0;
   if (op == unsigned(UopCode::Sumsq)) {
+    // VEC_LANES squares per cycle into per-lane partial sums, each saturating at the cap, then
+    // an adder tree: every term is >= 0, so the result is min(cap, sum) in any order.
     const u64 cap = u64(0x7FFFFFFFFFFFFFFFull);
-    u64 s = 0;
+    u64 part[kLanes];
+#pragma HLS ARRAY_PARTITION variable = part complete
+    for (unsigned l = 0; l < kLanes; ++l)
+      part[l] = 0;
   sumsq:
     for (unsigned i = 0; i < kMaxLen; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = kLanes
       if (i >= u.len)
         break;
+      if (i % kLanes == 0)
+        ++busy;
       i64 x = ld32(spad, u.src0 + 4 * u64(i));
       u64 sq = u64(x * x);
+      u64 &s = part[i % kLanes];
       s = (cap - sq < s) ? cap : s + sq;
+    }
+    u64 s = 0;
+  tree:
+    for (unsigned l = 0; l < kLanes; ++l) {
+#pragma HLS UNROLL
+      s = (cap - part[l] < s) ? cap : s + part[l];
     }
     // s >= 0: round half up in unsigned arithmetic (no overflow at the cap)
     int sh = clamp_int(u.p0, 0, 63);
     u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
     st32(spad, u.dst, clip32(q > cap ? i64(cap) : i64(q)));
-    return;
+    return busy;
   }
   // VEC_LANES elements per cycle: a written operand is exactly a source (in place) or overlaps
   // none (the ISA's rule, checked before a unit runs), so the lanes carry no dependence.
-  [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
 elements:
   for (unsigned i = 0; i < kMaxLen; ++i) {
 #pragma HLS PIPELINE II = 1
@@ -57,6 +71,8 @@ elements:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 8192
     if (i >= u.len)
       break;
+    if (i % kLanes == 0)
+      ++busy;
     const u64 a4 = u.src0 + 4 * u64(i);
     const u64 b4 = u.src1 + (bcast ? 0 : 4 * u64(i));
     switch (op) {
@@ -91,24 +107,24 @@ elements:
       break;
     }
   }
+  return busy;
 }
 
-template <class Cfg> void ssm_datapath(byte_t *spad, const UopOperands &u) {
+/// Runs one SSM / nonlinear micro-op; returns the cycles of its II = 1 loops (the busy counter).
+template <class Cfg> u64 ssm_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::SSM_DEMAND == 16 * Cfg::SSM_LANES && Cfg::SSM_DEMAND <= Cfg::SPAD_SUPPLY,
                 "SSM unit: SSM_LANES lanes' operands exceed what the banks serve");
-  const unsigned op = u.op;
-  if (op == unsigned(UopCode::Ssmupd)) {
-    ssm_update_unit<Cfg>(spad, u.dst, u.src0, u.src1, u.src2, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
-                         clamp_int(u.p1, 0, 63), clamp_int(u.p2, 0, 63));
-    return;
-  }
-  if (op == unsigned(UopCode::Ssmout)) {
-    ssm_output_unit(spad, u.dst, u.src0, u.src1, u.len, unsigned(u.p0 < 0 ? 0 : u.p0),
-                    clamp_int(u.p1, 0, 63));
-    return;
-  }
+  const unsigned op = unsigned(u.op);
+  if (op == unsigned(UopCode::Ssmupd))
+    return ssm_update_unit<Cfg>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2), u.len,
+                                unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63),
+                                clamp_int(u.p2, 0, 63));
+  if (op == unsigned(UopCode::Ssmout))
+    return ssm_output_unit<Cfg>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u.len,
+                                unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63));
   if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
-    return;
+    return 0;
+  u64 busy = 0;
   const PwlTableHeader h = read_pwl_header(spad, u.src1);
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES; // as the vector unit's lanes
 nonlinear:
@@ -118,11 +134,14 @@ nonlinear:
 #pragma HLS DEPENDENCE variable = spad inter false
     if (i >= u.len)
       break;
+    if (i % kLanes == 0)
+      ++busy;
     i32 x = ld32(spad, u.src0 + 4 * u64(i));
     st32(spad, u.dst + 4 * u64(i),
          op == unsigned(UopCode::Pwl) ? pwl_eval(spad, u.src1, h, x)
                                       : rsqrt_eval(spad, u.src1, h, x));
   }
+  return busy;
 }
 
 } // namespace mamba2::hw

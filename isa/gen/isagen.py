@@ -29,7 +29,8 @@ def load(path):
         base = common if fm["kind"] == "slot" else []
         for f in base + fm["fields"]:
             fields.append(dict(name=f["name"], lsb=lsb, bits=f["bits"],
-                               signed=bool(f.get("signed", False)), doc=f["doc"]))
+                               signed=bool(f.get("signed", False)), doc=f["doc"],
+                               role=f.get("role")))
             lsb += f["bits"]
         width = spec["slot_bits"] if fm["kind"] == "slot" else spec["uop_bits"]
         if lsb > width:
@@ -38,7 +39,7 @@ def load(path):
         if len(set(names)) != len(names):
             fail(f"format '{fm['name']}' repeats a field name")
         formats.append(dict(name=fm["name"], kind=fm["kind"], doc=fm["doc"], fields=fields,
-                            used=lsb, width=width))
+                            used=lsb, width=width, active=fm.get("active")))
     fmt_names = {f["name"] for f in formats}
     for op in spec["op"]:
         if op["slot"] not in spec["slots"]:
@@ -68,9 +69,85 @@ def load(path):
         for unit in u["unit"].split():
             if unit not in spec["slots"] or unit == "ctrl":
                 fail(f"micro-op '{u['name']}' names unit '{unit}', which has no sequencer")
+        check_operands(u, uop_fmts[u["format"]])
+    for f in uop_fmts.values():
+        roles = [fd["role"] for fd in f["fields"] if fd["role"]]
+        if len(set(roles)) != len(roles) or any(r not in ROLES for r in roles):
+            fail(f"micro-op format '{f['name']}' has repeated or unknown operand roles {roles}")
+        if not f["active"]:
+            fail(f"micro-op format '{f['name']}' needs an `active` condition")
+        check_expr(f["active"], FORMAT_VARS[f["name"]], f"format '{f['name']}' active")
     spec["_formats"] = formats
     spec["_common_bits"] = common_bits
     return spec
+
+
+ROLES = ["dst", "src0", "src1", "src2"]
+# Element types of micro-op operands: bytes per element.
+TYPES = {"i8": 1, "u8": 1, "i32": 4, "i4x2": 1}
+# The variables an operand's count may use, per micro-op format (generated as locals of the
+# decoded micro-op, all uint64_t).
+FORMAT_VARS = {
+    "uop": {"len": "u.len", "cols": "(u.p0 > 0 ? uint64_t(u.p0) : 0)", "bcast": "uint64_t(u.p1 & 1)"},
+    "umm": {"m": "u.m", "k": "u.k", "n": "u.n", "group": "u.group"},
+    "udma": {"rows": "u.rows", "rowb": "u.rowb", "stride": "u.stride"},
+}
+# Members of the decoded micro-op (UopArgs) that a non-address field sets: C++ type.
+MEMBERS = {"len": "uint32_t", "p0": "int", "p1": "int", "p2": "int", "m": "uint32_t",
+           "k": "uint32_t", "n": "uint32_t", "group": "uint32_t", "shift": "int",
+           "accum": "bool", "region": "unsigned", "rows": "uint32_t", "rowb": "uint32_t",
+           "stride": "uint32_t"}
+EXPR_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9]+)|(&&|\|\||!=|==|[-+*/?:()]))")
+
+
+def check_expr(expr, names, what):
+    pos = 0
+    while pos < len(expr):
+        m = EXPR_TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            if expr[pos:].strip() == "":
+                break
+            fail(f"{what}: cannot read `{expr}` at `{expr[pos:]}`")
+        if m.group(1) and m.group(1) not in names:
+            fail(f"{what}: `{m.group(1)}` is not one of {sorted(names)}")
+        pos = m.end()
+
+
+def cexpr(expr, names):
+    """The expression with each variable replaced by its uint64_t value."""
+    out, pos = [], 0
+    while pos < len(expr):
+        m = EXPR_TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            break
+        if m.group(1):
+            out.append(f"uint64_t({names[m.group(1)]})")
+        elif m.group(2):
+            out.append(f"uint64_t({m.group(2)})")
+        else:
+            out.append(f" {m.group(3)} ")
+        pos = m.end()
+    return "".join(out).replace("  ", " ").strip()
+
+
+def check_operands(u, fmt):
+    roles = {fd["role"] for fd in fmt["fields"] if fd["role"]}
+    seen = set()
+    for o in u.get("operands", []):
+        what = f"micro-op '{u['name']}' operand {o.get('role')}"
+        if o.get("role") not in roles:
+            fail(f"{what}: role is not an address role of format '{fmt['name']}' ({sorted(roles)})")
+        if o["role"] in seen:
+            fail(f"{what}: role listed twice")
+        seen.add(o["role"])
+        if o.get("type") not in TYPES:
+            fail(f"{what}: type '{o.get('type')}' is not one of {sorted(TYPES)}")
+        if o.setdefault("mem", "spad") not in ("spad", "dram"):
+            fail(f"{what}: mem must be spad or dram")
+        if o["mem"] == "dram" and fmt["name"] != "udma":
+            fail(f"{what}: only DMA micro-ops reach DRAM")
+        o.setdefault("write", False)
+        check_expr(o["count"], FORMAT_VARS[fmt["name"]], what)
 
 
 def cident(s):
@@ -212,6 +289,139 @@ def header(spec):
     return "\n".join(o) + "\n"
 
 
+def decode_header(spec):
+    """UopDecode.gen.h: the one micro-op decode (operands by role, extents by type and count),
+    HLS-safe (fixed arrays, no allocation), for isa/, runtime/ and hw/ alike."""
+    fmts = {f["name"]: f for f in spec["_formats"] if f["kind"] == "uop"}
+    uops = spec["uop"]
+    o = []
+    w = o.append
+    w("// GENERATED by isa/gen/isagen.py from isa/spec/isa.toml. Do not edit.")
+    w("// The one micro-op decode: operand roles, element types and extents per micro-op. HLS-safe")
+    w("// (fixed arrays, no allocation): the reference interpreter, the loader's range checks,")
+    w("// hw/lib/Execute.cpp and the HLS top all decode through it.")
+    w("#pragma once")
+    w('#include "mamba2/isa/Encoding.h"')
+    w("")
+    w("#include <cstdint>")
+    w("")
+    w("namespace mamba2::isa {")
+    w("")
+
+    def pred(name, doc, test):
+        codes = [u for u in uops if test(u)]
+        w(f"/// {doc}")
+        w(f"constexpr bool {name}(UopCode c) {{")
+        w("  switch (c) {")
+        for u in codes:
+            w(f"  case UopCode::{u['name'].capitalize()}:")
+        if codes:
+            w("    return true;")
+        w("  default:")
+        w("    return false;")
+        w("  }")
+        w("}")
+
+    pred("uopIsMatrix", "Matrix micro-ops (format umm).", lambda u: u["format"] == "umm")
+    pred("uopIsDma", "DMA micro-ops (format udma).", lambda u: u["format"] == "udma")
+    pred("uopIsInt4", "Micro-ops whose weights are packed int4 (an i4x2 operand).",
+         lambda u: any(x["type"] == "i4x2" for x in u.get("operands", [])))
+    pred("uopIsGrouped", "Matrix micro-ops with group scales (a src2 operand).",
+         lambda u: u["format"] == "umm" and any(x["role"] == "src2" for x in u.get("operands", [])))
+    w("")
+    w("/// A micro-op with its addresses resolved for one iteration. Operand roles: dst, src0, src1,")
+    w("/// src2 (matrix: acc, act, wgt, scl; DMA: dst is the scratchpad address, src1 the DRAM offset).")
+    w("struct UopArgs {")
+    w("  UopCode op = UopCode::Unop;")
+    w("  int64_t dst = 0, src0 = 0, src1 = 0, src2 = 0;")
+    for m, t in MEMBERS.items():
+        w(f"  {t} {m} = {'false' if t == 'bool' else '0'};")
+    w("  bool isMatrix() const { return uopIsMatrix(op); }")
+    w("  bool isInt4() const { return uopIsInt4(op); }")
+    w("  bool isGrouped() const { return uopIsGrouped(op); }")
+    w("  bool isDma() const { return uopIsDma(op); }")
+    w("};")
+    w("")
+    w("/// Decodes micro-op word `w` for iteration `iter` of a run: address fields by role get")
+    w("/// r[areg] (`base`, dst and src0) or r[breg] (`base2`, src1 and src2) plus iter x the role's")
+    w("/// stride. An undefined micro-opcode decodes as format uop (the checks refuse it).")
+    w("inline UopArgs decodeUop(const UopWord &w, int64_t base, int64_t base2, uint32_t sdst,")
+    w("                         uint32_t ssrc0, uint32_t ssrc1, uint32_t ssrc2, uint32_t iter) {")
+    w("  UopArgs u;")
+    w("  u.op = static_cast<UopCode>(w.raw(field::uop::uop));")
+    w("  const int64_t it = int64_t(iter);")
+    order = ["umm", "udma", "uop"]
+    for i, fn in enumerate(order):
+        f = fmts[fn]
+        cond = {"umm": "uopIsMatrix(u.op)", "udma": "uopIsDma(u.op)"}.get(fn)
+        if cond:
+            w(f"  {'if' if i == 0 else '} else if'} ({cond}) {{")
+        else:
+            w("  } else {")
+        for fd in f["fields"][1:]:
+            acc = f"w.{'get' if fd['signed'] else 'raw'}(field::{fn}::{cident(fd['name'])})"
+            if fd["role"]:
+                r = fd["role"]
+                b = "base" if r in ("dst", "src0") else "base2"
+                w(f"    u.{r} = int64_t({acc}) + {b} + it * int64_t(s{r});")
+            elif fd["name"] in MEMBERS:
+                t = MEMBERS[fd["name"]]
+                w(f"    u.{fd['name']} = {acc + ' != 0' if t == 'bool' else t + '(' + acc + ')'};")
+            else:
+                fail(f"format '{fn}' field '{fd['name']}' is neither an operand nor a UopArgs member")
+    w("  }")
+    w("  return u;")
+    w("}")
+    w("")
+    w("/// One memory operand of a decoded micro-op: bytes [addr, addr + bytes) of the scratchpad")
+    w("/// (or, `dram`, of the DMA's region).")
+    w("struct UopExtent {")
+    w("  int64_t addr;")
+    w("  uint64_t bytes;")
+    w("  bool write;")
+    w("  bool dram;")
+    w("  uint8_t role; // 0 dst, 1 src0, 2 src1, 3 src2")
+    w("};")
+    w("constexpr unsigned kMaxUopOperands = 4;")
+    w("struct UopExtents {")
+    w("  UopExtent at[kMaxUopOperands];")
+    w("  unsigned count;")
+    w("};")
+    w("")
+    w("/// The operands micro-op `u` touches (none unless its format's `active` condition holds), in")
+    w("/// role order. A pwl/rsqrt table is listed by its 16-byte header only (its size is data).")
+    w("inline UopExtents uopExtentsOf(const UopArgs &u) {")
+    w("  UopExtents x;")
+    w("  x.count = 0;")
+    w("  for (unsigned i = 0; i < kMaxUopOperands; ++i)")
+    w("    x.at[i] = UopExtent{0, 0, false, false, 0};")
+    w("  switch (u.op) {")
+    for u in uops:
+        ops = u.get("operands", [])
+        if not ops:
+            continue
+        f = fmts[u["format"]]
+        names = FORMAT_VARS[f["name"]]
+        w(f"  case UopCode::{u['name'].capitalize()}:")
+        w(f"    if (!({cexpr(f['active'], names)}))")
+        w("      break;")
+        for i, x in enumerate(sorted(ops, key=lambda x: ROLES.index(x["role"]))):
+            cnt = cexpr(x["count"], names)
+            w(f"    x.at[{i}] = UopExtent{{u.{x['role']}, ({cnt}) * {TYPES[x['type']]}, "
+              f"{'true' if x['write'] else 'false'}, {'true' if x['mem'] == 'dram' else 'false'}, "
+              f"{ROLES.index(x['role'])}}};")
+        w(f"    x.count = {len(ops)};")
+        w("    break;")
+    w("  default:")
+    w("    break;")
+    w("  }")
+    w("  return x;")
+    w("}")
+    w("")
+    w("} // namespace mamba2::isa")
+    return "\n".join(o) + "\n"
+
+
 def md_escape(s):
     return s.replace("|", "\\|")
 
@@ -246,6 +456,16 @@ def tables(spec):
         rows.append(f"| {u['code']} | `{u['name']}` | {u['unit'].replace(' ', ', ')} | `{u['format']}` | "
                     f"{md_escape(u['doc'])} |")
     t["uops"] = rows
+    rows = ["| micro-op | active when | operands: role type[count] (w: written; dram: the DMA's region) |",
+            "|---|---|---|"]
+    fmts = {f["name"]: f for f in spec["_formats"]}
+    for u in spec["uop"]:
+        ops = sorted(u.get("operands", []), key=lambda x: ROLES.index(x["role"]))
+        desc = "; ".join(f"{x['role']} {x['type']}[{x['count']}]" +
+                         (" w" if x["write"] else "") + (" dram" if x["mem"] == "dram" else "")
+                         for x in ops) or "none"
+        rows.append(f"| `{u['name']}` | `{fmts[u['format']]['active']}` | {md_escape(desc)} |")
+    t["uop-operands"] = rows
     return {k: "\n".join(v) for k, v in t.items()}
 
 
@@ -286,26 +506,31 @@ def docs(spec, path, mode):
     return 0
 
 
+def write_if_changed(path, text):
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("spec")
     ap.add_argument("--header")
+    ap.add_argument("--decode-header")
     ap.add_argument("--docs")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true")
     g.add_argument("--update", action="store_true")
     a = ap.parse_args()
     spec = load(a.spec)
-    if a.header:
-        text = header(spec)
-        try:
-            with open(a.header) as f:
-                if f.read() == text:
-                    return 0
-        except FileNotFoundError:
-            pass
-        with open(a.header, "w") as f:
-            f.write(text)
+    for path, make in ((a.header, header), (a.decode_header, decode_header)):
+        if path:
+            write_if_changed(path, make(spec))
     if a.docs:
         if not (a.check or a.update):
             fail("--docs needs --check or --update")

@@ -17,103 +17,16 @@ std::string Issue::where(uint32_t i) const {
 }
 
 UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter) {
-  UopArgs u;
-  u.op = static_cast<UopCode>(w.raw(f::uop::uop));
-  const UopInfo *info = findUop(unsigned(u.op));
-  const Format fmt = info ? info->format : Format::Uop;
-  // Operand roles: r[areg] + i*sdst / i*ssrc0 on dst, src0; r[breg] + i*ssrc1 / i*ssrc2 on
-  // src1, src2.
-  auto at = [&](int64_t field, int64_t base, uint32_t stride) {
-    return field + base + int64_t(iter) * stride;
-  };
-  if (fmt == Format::Umm) {
-    u.dst = at(w.get(f::umm::acc), r.base, r.sdst);
-    u.src0 = at(w.get(f::umm::act), r.base, r.ssrc0);
-    u.src1 = at(w.get(f::umm::wgt), r.base2, r.ssrc1);
-    u.src2 = at(w.get(f::umm::scl), r.base2, r.ssrc2);
-    u.m = uint32_t(w.raw(f::umm::m));
-    u.k = uint32_t(w.raw(f::umm::k));
-    u.n = uint32_t(w.raw(f::umm::n));
-    u.group = uint32_t(w.raw(f::umm::group));
-    u.shift = int(w.get(f::umm::shift));
-    u.accum = w.raw(f::umm::accum);
-    return u;
-  }
-  if (fmt == Format::Udma) {
-    u.dst = at(w.get(f::udma::spad), r.base, r.sdst);
-    u.src1 = at(w.get(f::udma::dram), r.base2, r.ssrc1);
-    u.region = unsigned(w.raw(f::udma::region));
-    u.rows = uint32_t(w.raw(f::udma::rows));
-    u.rowb = uint32_t(w.raw(f::udma::rowb));
-    u.stride = uint32_t(w.raw(f::udma::stride));
-    return u;
-  }
-  u.dst = at(w.get(f::uop::dst), r.base, r.sdst);
-  u.src0 = at(w.get(f::uop::src0), r.base, r.ssrc0);
-  u.src1 = at(w.get(f::uop::src1), r.base2, r.ssrc1);
-  u.src2 = at(w.get(f::uop::src2), r.base2, r.ssrc2);
-  u.len = static_cast<uint32_t>(w.get(f::uop::len));
-  u.p0 = static_cast<int>(w.get(f::uop::p0));
-  u.p1 = static_cast<int>(w.get(f::uop::p1));
-  u.p2 = static_cast<int>(w.get(f::uop::p2));
-  return u;
+  return decodeUop(w, r.base, r.base2, r.sdst, r.ssrc0, r.ssrc1, r.ssrc2, iter);
 }
 
 std::vector<Extent> uopExtents(const UopArgs &u) {
-  const uint64_t n = u.len, w4 = 4 * n;
-  const bool bcast = u.p1 & 1;
-  const uint64_t cols = u.p0 > 0 ? uint64_t(u.p0) : 0;
-  if (u.isMatrix()) {
-    if (u.m == 0 || u.n == 0)
-      return {};
-    uint64_t wbytes = u.isInt4() ? uint64_t(u.n) * (u.k / 2) : uint64_t(u.n) * u.k;
-    std::vector<Extent> ex = {{u.dst, uint64_t(u.m) * u.n * 4, true},
-                              {u.src0, uint64_t(u.m) * u.k, false},
-                              {u.src1, wbytes, false}};
-    if (u.isGrouped() && u.group)
-      ex.push_back({u.src2, uint64_t(u.n) * (u.k / u.group) * 4, false});
-    return ex;
-  }
-  if (u.isDma())
-    return {{u.dst, uint64_t(u.rows) * u.rowb, u.op == UopCode::Load2d}};
-  if (n == 0)
-    return {};
-  switch (u.op) {
-  case UopCode::Unop:
-    return {};
-  case UopCode::Add32:
-  case UopCode::Mulsh32:
-    return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, bcast ? 4 : w4, false}};
-  case UopCode::Shift32:
-    return {{u.dst, w4, true}, {u.src0, w4, false}};
-  case UopCode::Sext8:
-    return {{u.dst, w4, true}, {u.src0, n, false}};
-  case UopCode::Req8:
-    return {{u.dst, n, true},
-            {u.src0, w4, false},
-            {u.src1, bcast ? 4 : w4, false},
-            {u.src2, bcast ? 1 : n, false}};
-  case UopCode::Shr8:
-    return {{u.dst, n, true}, {u.src0, w4, false}};
-  case UopCode::Sumsq:
-    return {{u.dst, 4, true}, {u.src0, w4, false}};
-  case UopCode::Fwht:
-    return {{u.dst, w4, true}};
-  case UopCode::Conv4:
-    return {
-        {u.dst, w4, true}, {u.src0, n, false}, {u.src1, 4 * n + w4, false}, {u.src2, 3 * n, true}};
-  case UopCode::Pwl:
-  case UopCode::Rsqrt:
-    return {{u.dst, w4, true}, {u.src0, w4, false}, {u.src1, 4 * ref::kPwlHeaderWords, false}};
-  case UopCode::Ssmupd:
-    return {
-        {u.dst, w4 * cols, true}, {u.src0, w4, false}, {u.src1, cols, false}, {u.src2, 4, false}};
-  case UopCode::Ssmout:
-    return {{u.dst, w4, true}, {u.src0, w4 * cols, false}, {u.src1, cols, false}};
-  default:
-    break;
-  }
-  return {};
+  const UopExtents x = uopExtentsOf(u);
+  std::vector<Extent> ex;
+  for (unsigned i = 0; i < x.count; ++i)
+    if (!x.at[i].dram)
+      ex.push_back({x.at[i].addr, x.at[i].bytes, x.at[i].write});
+  return ex;
 }
 
 static bool inRange(int v, int lo, int hi) { return v >= lo && v <= hi; }
@@ -209,15 +122,19 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
   const uint64_t spadBytes = lim.spadBytes;
   std::string e;
   if (u.isDma()) {
-    if (u.rows == 0)
-      return "";
+    const UopExtents x = uopExtentsOf(u);
     std::string mem = std::string("region '") + kRegionNames[u.region & 3] + "'";
-    uint64_t span = uint64_t(u.rows - 1) * u.stride + u.rowb;
-    if (!(e = spanCheck("DMA range", u.src1, span, lim.regionBytes[u.region & 3], mem.c_str()))
-             .empty())
-      return e;
-    return spanCheck("DMA scratchpad range", u.dst, uint64_t(u.rows) * u.rowb, spadBytes,
-                     "the scratchpad");
+    for (unsigned i = 0; i < x.count; ++i)
+      if (x.at[i].dram && !(e = spanCheck("DMA range", x.at[i].addr, x.at[i].bytes,
+                                          lim.regionBytes[u.region & 3], mem.c_str()))
+                               .empty())
+        return e;
+    for (unsigned i = 0; i < x.count; ++i)
+      if (!x.at[i].dram && !(e = spanCheck("DMA scratchpad range", x.at[i].addr, x.at[i].bytes,
+                                           spadBytes, "the scratchpad"))
+                                .empty())
+        return e;
+    return "";
   }
   const std::vector<Extent> ex = uopExtents(u);
   if (u.isMatrix()) {
@@ -237,7 +154,8 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
   }
   const std::string nm = std::string("micro-op '") + findUop(unsigned(u.op))->name + "'";
   for (const Extent &e : ex)
-    if (e.addr < 0 || uint64_t(e.addr) > spadBytes || e.bytes > spadBytes - uint64_t(e.addr))
+    if (e.bytes &&
+        (e.addr < 0 || uint64_t(e.addr) > spadBytes || e.bytes > spadBytes - uint64_t(e.addr)))
       return nm + " touches scratchpad bytes [" + std::to_string(e.addr) + ", " +
              std::to_string(e.addr + int64_t(e.bytes)) + ") outside the scratchpad of " +
              std::to_string(spadBytes) + " bytes";

@@ -1,8 +1,11 @@
 // The FPGA backend through XRT (Debian's libxrt-dev). The kernel is the HLS top
 // `mamba2_overlay` (hw/top/overlay_top.cpp); its name and argument order come from
-// target/KernelArgs.h, which the HLS top declares itself with.
+// target/KernelArgs.h, which the HLS top declares itself with; the regions are striped over the
+// board's DRAM ports as target/Stripes.h says; status and performance counters are read over
+// AXI-lite.
 #include "mamba2/runtime/Device.h"
 #include "mamba2/target/KernelArgs.h"
+#include "mamba2/target/Stripes.h"
 
 #ifdef MAMBA2_HAVE_XRT
 #include <xrt/xrt_bo.h>
@@ -26,19 +29,28 @@ public:
   }
   const target::Board &board() const override { return board_; }
 
+  // The four regions are striped over the board's DRAM ports (target/Stripes.h): one buffer per
+  // port (on U280 each in its own HBM pseudo-channel, hw/scripts/link.cfg), each region at the
+  // same port-local base on every port.
   std::string load(const isa::Program &p) override {
     prog_ = p;
     std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
     try {
-      bos_.clear();
-      bos_.push_back(upload(bundles, target::kArgBundles));
-      bos_.push_back(upload(ucode, target::kArgUcode));
-      for (unsigned r = 0; r < isa::kNumRegions; ++r) {
-        std::vector<uint8_t> img(std::max<uint64_t>(p.regions[r].size, 64), 0);
-        std::copy(p.regions[r].init.begin(), p.regions[r].init.end(), img.begin());
-        bos_.push_back(upload(img, int(target::kArgConst + r)));
-      }
-      status_ = xrt::bo(dev_, 64, kernel_.group_id(target::kArgStatus));
+      std::array<uint64_t, 4> sizes{};
+      for (unsigned r = 0; r < isa::kNumRegions; ++r)
+        sizes[r] = p.regions[r].size;
+      map_ = target::stripeMap(board_.axiPorts, board_.stripeBytes, sizes);
+      std::vector<std::vector<uint8_t>> img(board_.axiPorts,
+                                            std::vector<uint8_t>(map_.portBytes, 0));
+      for (unsigned r = 0; r < isa::kNumRegions; ++r)
+        target::stripeScatter(map_, r, 0, p.regions[r].init.data(), p.regions[r].init.size(), img);
+      program_.clear();
+      program_.push_back(upload(bundles, target::kArgBundles));
+      program_.push_back(upload(ucode, target::kArgUcode));
+      ports_.clear();
+      for (unsigned q = 0; q < board_.axiPorts; ++q)
+        ports_.push_back(upload(img[q], int(target::kArgPort0 + q)));
+      images_ = std::move(img);
     } catch (const std::exception &e) {
       return std::string("XRT buffer setup failed: ") + e.what();
     }
@@ -49,8 +61,11 @@ public:
     const isa::Symbol *s = prog_.tensor(name);
     if (!s || bytes.size() != s->bytes)
       return "no tensor '" + name + "' of " + std::to_string(bytes.size()) + " bytes";
-    bos_[2 + s->region].write(bytes.data(), bytes.size(), s->offset);
-    bos_[2 + s->region].sync(XCL_BO_SYNC_BO_TO_DEVICE, bytes.size(), s->offset);
+    target::stripeScatter(map_, s->region, s->offset, bytes.data(), bytes.size(), images_);
+    for (unsigned q = 0; q < ports_.size(); ++q) {
+      ports_[q].write(images_[q].data(), images_[q].size(), 0);
+      ports_[q].sync(XCL_BO_SYNC_BO_TO_DEVICE);
+    }
     return "";
   }
 
@@ -59,8 +74,11 @@ public:
     if (!s)
       return "no tensor named '" + name + "'";
     bytes.resize(s->bytes);
-    bos_[2 + s->region].sync(XCL_BO_SYNC_BO_FROM_DEVICE, s->bytes, s->offset);
-    bos_[2 + s->region].read(bytes.data(), s->bytes, s->offset);
+    for (unsigned q = 0; q < ports_.size(); ++q) {
+      ports_[q].sync(XCL_BO_SYNC_BO_FROM_DEVICE);
+      ports_[q].read(images_[q].data(), images_[q].size(), 0);
+    }
+    target::stripeGather(map_, s->region, s->offset, bytes.data(), s->bytes, images_);
     return "";
   }
 
@@ -75,22 +93,40 @@ public:
     try {
       // Arguments by index (target/KernelArgs.h), not by position in a call.
       xrt::run run(kernel_);
-      run.set_arg(target::kArgBundles, bos_[0]);
-      run.set_arg(target::kArgUcode, bos_[1]);
-      for (unsigned r = 0; r < isa::kNumRegions; ++r)
-        run.set_arg(int(target::kArgConst + r), bos_[2 + r]);
+      run.set_arg(target::kArgBundles, program_[0]);
+      run.set_arg(target::kArgUcode, program_[1]);
       run.set_arg(target::kArgNumBundles, uint32_t(prog_.bundles.size()));
       run.set_arg(target::kArgUcodeWords, uint32_t(prog_.ucode.size()));
       run.set_arg(target::kArgEntry, uint32_t(e->bundle));
-      run.set_arg(target::kArgStatus, status_);
+      for (unsigned g = 0; g < isa::kNumRegions; ++g)
+        run.set_arg(int(target::kArgBaseConst + g), uint32_t(map_.base[g]));
+      for (unsigned q = 0; q < ports_.size(); ++q)
+        run.set_arg(int(target::kArgPort0 + q), ports_[q]);
       run.start();
       run.wait();
-      uint32_t st = 0;
-      status_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, 4, 0);
-      status_.read(&st, 4, 0);
+      // status and the counters are AXI-lite registers of the kernel.
+      const uint32_t st = kernel_.read_register(kernel_.offset(target::kArgStatus));
       if (st)
         r.error = "overlay fault code " + std::to_string(st >> 24) + " at bundle " +
                   std::to_string(st & 0xFFFFFF);
+      const uint32_t base = kernel_.offset(target::kArgCounters);
+      auto word64 = [&](unsigned w) {
+        return uint64_t(kernel_.read_register(base + 4 * w)) |
+               (uint64_t(kernel_.read_register(base + 4 * (w + 1))) << 32);
+      };
+      RunCounters &c = r.counters;
+      c.timed = true;
+      c.cycles = word64(0);
+      c.bundles = word64(target::counterWord(0, target::kCtrInstructions));
+      for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+        UnitCounters &k = c.units[u];
+        k.instructions = word64(target::counterWord(u, target::kCtrInstructions));
+        k.busy = word64(target::counterWord(u, target::kCtrBusy));
+        k.stallToken = word64(target::counterWord(u, target::kCtrStallToken));
+        k.stallMemory = word64(target::counterWord(u, target::kCtrStallMemory));
+        k.bytes = word64(target::counterWord(u, target::kCtrBytes));
+        k.ops = word64(target::counterWord(u, target::kCtrOps));
+      }
     } catch (const std::exception &ex) {
       r.error = std::string("XRT run failed: ") + ex.what();
     }
@@ -110,10 +146,10 @@ private:
   xrt::kernel kernel_;
   unsigned index_;
   isa::Program prog_;
-  std::vector<xrt::bo> bos_;
-  xrt::bo status_;
+  std::vector<xrt::bo> program_, ports_; // bundles + microcode; one buffer per DRAM port
+  target::StripeMap map_;
+  std::vector<std::vector<uint8_t>> images_; // host copies of the port buffers
 };
-
 } // namespace
 
 std::unique_ptr<Device> makeXrtDevice(const target::Board &board, const std::string &xclbin,

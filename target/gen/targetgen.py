@@ -135,8 +135,17 @@ def load_one(path):
     return b
 
 
+def check_ports(b):
+    beat = b["ports.bits"] // 8
+    if b["ports.bits"] % 64 or b["ports.stripe_bytes"] % beat:
+        fail(b["path"], f"ports.stripe_bytes ({b['ports.stripe_bytes']}) must be whole beats of "
+                        f"ports.bits / 8 = {beat} bytes (and bits a multiple of 64)")
+
+
 def load(paths):
     boards = sorted((load_one(p) for p in paths), key=lambda b: b["id"])
+    for b in boards:
+        check_ports(b)
     ids = [b["id"] for b in boards]
     if ids != list(range(len(boards))):
         fail(boards[-1]["path"] if boards else "-", f"board ids must be 0..{len(boards) - 1} once each, got {ids}")
@@ -175,6 +184,22 @@ def header(boards):
         out.append("};")
         out.append("")
     out.append("} // namespace mamba2::target")
+    out.append("")
+    out.append("// The HLS top's DRAM ports per board id (one m_axi bundle each, [ports] of the board file):")
+    out.append("// the parameter list, the argument list, X(index, name) per port, and the INTERFACE")
+    out.append("// pragmas (bursts of one stripe, the board's outstanding requests).")
+    for b in boards:
+        n, i = b["ports.count"], b["id"]
+        names = [f"port{q}" for q in range(n)]
+        burst = max(1, min(256, b["ports.stripe_bytes"] * 8 // b["ports.bits"]))
+        out.append(f"#define MAMBA2_TARGET_PORT_PARAMS_{i}(T) " + ", ".join(f"T *{x}" for x in names))
+        out.append(f"#define MAMBA2_TARGET_PORT_ARGS_{i} " + ", ".join(names))
+        out.append(f"#define MAMBA2_TARGET_FOR_PORTS_{i}(X) " + " ".join(f"X({q}, {x})" for q, x in enumerate(names)))
+        out.append(f"#define MAMBA2_TARGET_PORT_PRAGMAS_{i} " + " ".join(
+            f'_Pragma("HLS INTERFACE m_axi port = {x} offset = slave bundle = gmem_{x} '
+            f'max_read_burst_length = {burst} max_write_burst_length = {burst} '
+            f'num_read_outstanding = {b["ports.outstanding"]} num_write_outstanding = {b["ports.outstanding"]}")'
+            for x in names))
     out.append("")
     out.append("// X(id, struct) for every board, in id order.")
     out.append("#define MAMBA2_TARGET_BOARDS(X) " +

@@ -64,11 +64,22 @@ TEST(CycleModel, SmallTransferUsesOnlyThePortsItsBurstsReach) {
   EXPECT_EQ(hw::dmaTransferCycles(1, 2048, u), 5u);
   // A row is whole beats: 65 bytes move two beats.
   EXPECT_EQ(hw::dmaCost(1, 65, u).beats, 2u);
-  // 64 rows of 64 bytes: 64 one-beat bursts over 32 ports, at least one address cycle per
-  // burst on each port: max(ceil(4096 / 1664), 64 / 32) = 3.
-  EXPECT_EQ(hw::dmaTransferCycles(64, 64, u), 3u);
-  // Rows of one byte still move a whole beat each.
-  EXPECT_EQ(hw::dmaCost(100, 1, u).beats, 100u);
+  // 64 rows of 64 bytes contiguous in DRAM (as in the scratchpad): the engine moves them as one
+  // span of 4096 bytes, 16 stripes on 16 ports in one wave of 4 beats; the ports' rate rules:
+  // max(4, ceil(4096 / (16 x 52))) = 5.
+  EXPECT_EQ(hw::dmaCost(64, 64, u).schedule, 4u);
+  EXPECT_EQ(hw::dmaTransferCycles(64, 64, u), 5u);
+  // Rows apart in DRAM are spans of their own: rows of one byte still move a whole beat each,
+  // one wave of one beat per row.
+  const hw::DmaCost strided = hw::dmaCostAt(0, 100, 1, 64, u);
+  EXPECT_EQ(strided.beats, 100u);
+  EXPECT_EQ(strided.schedule, 100u);
+  // A span that starts inside a stripe: bytes 200..711 touch stripes 0..2 (beats 3, 0..3,
+  // 0..3 of 256-byte stripes): one wave of beats 0..3.
+  const hw::DmaCost mid = hw::dmaCostAt(200, 1, 512, 512, u);
+  EXPECT_EQ(mid.bursts, 3u);
+  EXPECT_EQ(mid.beats, 9u); // beats 3..11 of the region
+  EXPECT_EQ(mid.schedule, 4u);
 }
 
 TEST(CycleModel, OutstandingRequestsBoundAPortByLittlesLaw) {
@@ -78,12 +89,13 @@ TEST(CycleModel, OutstandingRequestsBoundAPortByLittlesLaw) {
   b.portOutstanding = 1;
   const double latency = b.dramLatencyNs * b.clockMhz / 1e3; // 37.5 cycles
   const uint64_t rows = 2048;
-  hw::DmaCost c = hw::dmaCost(rows, 64, b);
+  hw::DmaCost c = hw::dmaCostAt(0, rows, 64, b.stripeBytes, b); // one stripe per row
   EXPECT_EQ(c.ports, 32u);
   EXPECT_DOUBLE_EQ(c.bytesPerCycle, 32 * 64 / latency);
   EXPECT_EQ(c.cycles, uint64_t(std::ceil(rows * 64 / (32 * 64 / latency))));
   // With the board's own 32 outstanding requests the port's achievable bandwidth rules again.
-  EXPECT_DOUBLE_EQ(hw::dmaCost(rows, 64, board("u280")).bytesPerCycle, 32 * 52.0);
+  EXPECT_DOUBLE_EQ(hw::dmaCostAt(0, rows, 64, b.stripeBytes, board("u280")).bytesPerCycle,
+                   32 * 52.0);
 }
 
 // HBM cross-stack traffic: with one port per pseudo-channel (U280 as shipped) no stripe leaves

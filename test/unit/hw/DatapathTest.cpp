@@ -417,3 +417,87 @@ TEST(Datapath, HlsConfigAgreesWithBoards) {
   EXPECT_EQ(hw::BoardCfg<3>::MAT_N, b[3].matN);
   EXPECT_EQ(hw::BoardCfg<3>::VEC_LANES, b[3].vecLanes);
 }
+
+// The HLS top's range check (hw::uop_in_range) and the loader's (isa::checkUopRanges) both read
+// the one generated decode: on random words of every micro-op, near the scratchpad's end and
+// below zero, they accept and refuse the same scratchpad extents.
+TEST(Datapath, HlsRangeCheckIsTheLoadersOnRandomWords) {
+  Bench b(77);
+  constexpr uint64_t spad = 4096;
+  isa::Limits lim;
+  lim.spadBytes = spad;
+  lim.regionBytes = {~uint64_t(0) >> 1, ~uint64_t(0) >> 1, ~uint64_t(0) >> 1, ~uint64_t(0) >> 1};
+  unsigned accepted = 0, refused = 0;
+  for (const isa::UopInfo &info : isa::kUops)
+    for (int trial = 0; trial < 400; ++trial) {
+      isa::UopWord w;
+      const isa::FormatInfo &f = isa::formatInfo(info.format);
+      for (unsigned i = 1; i < f.numFields; ++i) {
+        const isa::BitField bf = f.fields[i].bits;
+        const uint64_t lim64 = bf.width >= 12 ? 1u << 12 : uint64_t(1) << bf.width;
+        w.set(bf, int64_t(b.u(uint32_t(lim64))) - (bf.isSigned ? int64_t(b.u(4)) : 0));
+      }
+      w.set(isa::field::uop::uop, info.code);
+      isa::RunArgs r;
+      r.base = int64_t(b.u(64)) - 32;
+      r.base2 = int64_t(b.u(64)) - 32;
+      const isa::UopArgs u = isa::resolveUop(w, r, 0);
+      // The loader's scratchpad verdict: every spad extent inside (overlap rules aside).
+      bool loader = true;
+      for (const isa::Extent &e : isa::uopExtents(u))
+        if (e.bytes && (e.addr < 0 || uint64_t(e.addr) + e.bytes > spad))
+          loader = false;
+      if (u.isDma() && u.rows && u.src1 < 0)
+        loader = false;
+      const bool hls = hw::uop_in_range(u, spad);
+      ASSERT_EQ(hls, loader) << info.name << " trial " << trial;
+      // Where the loader's full check passes, the HLS one does too.
+      if (isa::checkUopRanges(u, lim).empty()) {
+        EXPECT_TRUE(hls) << info.name;
+      }
+      (hls ? accepted : refused)++;
+    }
+  EXPECT_GT(accepted, 500u);
+  EXPECT_GT(refused, 500u);
+}
+
+// The spec's operand extents, by hand for three formats.
+TEST(Datapath, GeneratedExtentsFollowTheSpec) {
+  isa::UopArgs c;
+  c.op = UopCode::Conv4;
+  c.len = 5;
+  c.dst = 100;
+  isa::UopExtents x = isa::uopExtentsOf(c);
+  ASSERT_EQ(x.count, 4u);
+  EXPECT_EQ(x.at[0].bytes, 20u);
+  EXPECT_EQ(x.at[1].bytes, 5u);
+  EXPECT_EQ(x.at[2].bytes, 40u);
+  EXPECT_EQ(x.at[3].bytes, 15u);
+  EXPECT_TRUE(x.at[0].write && x.at[3].write && !x.at[1].write);
+  isa::UopArgs g;
+  g.op = UopCode::Gmm4;
+  g.m = 2;
+  g.k = 64;
+  g.n = 3;
+  g.group = 16;
+  x = isa::uopExtentsOf(g);
+  ASSERT_EQ(x.count, 4u);
+  EXPECT_EQ(x.at[0].bytes, 24u);     // int32 [2][3]
+  EXPECT_EQ(x.at[1].bytes, 128u);    // int8 [2][64]
+  EXPECT_EQ(x.at[2].bytes, 96u);     // int4 [3][64]
+  EXPECT_EQ(x.at[3].bytes, 3u * 16); // int32 [3][4]
+  EXPECT_TRUE(g.isInt4() && g.isGrouped() && g.isMatrix() && !g.isDma());
+  g.n = 0;
+  EXPECT_EQ(isa::uopExtentsOf(g).count, 0u); // not active
+  isa::UopArgs d;
+  d.op = UopCode::Store2d;
+  d.rows = 3;
+  d.rowb = 10;
+  d.stride = 64;
+  x = isa::uopExtentsOf(d);
+  ASSERT_EQ(x.count, 2u);
+  EXPECT_EQ(x.at[0].bytes, 30u);
+  EXPECT_FALSE(x.at[0].write || x.at[0].dram);
+  EXPECT_EQ(x.at[1].bytes, 2u * 64 + 10);
+  EXPECT_TRUE(x.at[1].write && x.at[1].dram);
+}

@@ -4,53 +4,168 @@
 // every DRAM region must equal the reference interpreter's. stream_loops.s has tokens flowing
 // both ways (buffer filled / buffer free). Faults come back in the status word.
 #include "mamba2/hw/Board.h"
+#include "mamba2/hw/Overlay.h"
 #include "mamba2/isa/Asm.h"
 #include "mamba2/isa/Interp.h"
+#include "mamba2/target/KernelArgs.h"
+#include "mamba2/target/Stripes.h"
 
+#include "Dma.h"
 #include "OverlayPrograms.h"
 
 #include <gtest/gtest.h>
 
-extern "C" void mamba2_overlay(const uint8_t *bundles, const uint8_t *ucode, uint8_t *r_const,
-                               uint8_t *r_io, uint8_t *r_state, uint8_t *r_scratch,
-                               uint32_t num_bundles, uint32_t ucode_words, uint32_t entry,
-                               uint32_t *status);
+#include <random>
+
+// The top compiled for KV260 (board 3, 2 ports) and for U280 (board 2, 32 HBM ports), as XRT
+// would call them: the signature of target/KernelArgs.h with the board's ports.
+#define MAMBA2_TOP_PARAMS(BEAT, PORTS)                                                             \
+  const uint8_t *bundles, const uint8_t *ucode, uint32_t num_bundles, uint32_t ucode_words,        \
+      uint32_t entry, uint32_t base_const, uint32_t base_io, uint32_t base_state,                  \
+      uint32_t base_scratch, uint32_t *status, uint32_t *counters, PORTS(BEAT)
+extern "C" void mamba2_overlay(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<16>,
+                                                 MAMBA2_TARGET_PORT_PARAMS_3));
+// The U280 top is linked in this build (Mamba2OverlayTopCsimU280); a Vitis HLS C simulation of
+// one board's top (hw/scripts/hls.tcl) runs the KV260 half only.
+#ifdef MAMBA2_TB_U280
+extern "C" void mamba2_overlay_u280(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<64>,
+                                                      MAMBA2_TARGET_PORT_PARAMS_2));
+#endif
 
 using namespace mamba2;
 
 namespace {
 
-uint32_t runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram,
-                uint32_t entry = 0) {
+struct TopRun {
+  uint32_t status = 0xFFFFFFFF;
+  std::array<uint64_t, target::kNumCounterWords / 2> words{};
+  uint64_t counter(unsigned proc, unsigned field) const {
+    return words[target::counterWord(proc, field) / 2];
+  }
+};
+
+/// Runs `p` through the top of board `id`, the regions striped over its ports as the XRT
+/// backend lays them out (target/Stripes.h), and gathers the regions back into `dram`.
+TopRun runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram, uint32_t entry = 0,
+              unsigned id = 3) {
+  const target::Board &b = target::boards()[id];
   std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
   ucode.push_back(0); // a valid pointer even without microcode
+  std::array<uint64_t, 4> sizes{};
+  for (unsigned r = 0; r < 4; ++r)
+    sizes[r] = p.regions[r].size;
+  const target::StripeMap m = target::stripeMap(b.axiPorts, b.stripeBytes, sizes);
+  std::vector<std::vector<uint8_t>> ports(b.axiPorts, std::vector<uint8_t>(m.portBytes, 0));
+  for (unsigned r = 0; r < 4; ++r)
+    target::stripeScatter(m, r, 0, p.regions[r].init.data(), p.regions[r].init.size(), ports);
+  TopRun t;
+  uint32_t ctr[target::kNumCounterWords] = {};
+  const uint32_t nb = uint32_t(p.bundles.size()), nw = uint32_t(p.ucode.size());
+  const uint32_t bc = uint32_t(m.base[0]), bi = uint32_t(m.base[1]), bs = uint32_t(m.base[2]),
+                 bx = uint32_t(m.base[3]);
+#define MAMBA2_PORT_ARG16(q, name) , reinterpret_cast<hw::Beat<16> *>(ports[q].data())
+#define MAMBA2_PORT_ARG64(q, name) , reinterpret_cast<hw::Beat<64> *>(ports[q].data())
+  if (id == 3)
+    mamba2_overlay(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
+                   ctr MAMBA2_TARGET_FOR_PORTS_3(MAMBA2_PORT_ARG16));
+#ifdef MAMBA2_TB_U280
+  else
+    mamba2_overlay_u280(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
+                        ctr MAMBA2_TARGET_FOR_PORTS_2(MAMBA2_PORT_ARG64));
+#endif
+#undef MAMBA2_PORT_ARG16
+#undef MAMBA2_PORT_ARG64
   for (unsigned r = 0; r < 4; ++r) {
-    dram[r] = p.regions[r].init;
-    dram[r].resize(std::max<size_t>(p.regions[r].size, 1));
+    dram[r].assign(std::max<size_t>(p.regions[r].size, 1), 0);
+    target::stripeGather(m, r, 0, dram[r].data(), p.regions[r].size, ports);
   }
-  uint32_t status = 0xFFFFFFFF;
-  mamba2_overlay(bundles.data(), ucode.data(), dram[0].data(), dram[1].data(), dram[2].data(),
-                 dram[3].data(), uint32_t(p.bundles.size()), uint32_t(p.ucode.size()), entry,
-                 &status);
-  return status;
+  for (unsigned i = 0; i < target::kNumCounterWords / 2; ++i)
+    t.words[i] = uint64_t(ctr[2 * i]) | (uint64_t(ctr[2 * i + 1]) << 32);
+  return t;
+}
+
+/// What the cycle model charges the engines' loops: per load/store micro-op the DMA schedule
+/// (dmaCostAt(...).schedule), per matrix micro-op its steps (matmulSteps), walking the program
+/// in serial order.
+struct LoopCounts {
+  uint64_t load = 0, store = 0, matrix = 0, vector = 0, ssm = 0;
+};
+LoopCounts modelLoops(const isa::Program &p, const target::Board &b) {
+  LoopCounts c;
+  isa::Sequencer seq(p.bundles, 0);
+  std::vector<isa::Issue> out;
+  while (!seq.done()) {
+    out.clear();
+    seq.issue(out);
+    for (const isa::Issue &is : out)
+      for (uint32_t it = 0; it < is.run.iters; ++it)
+        for (uint32_t i = 0; i < is.run.ulen; ++i) {
+          const isa::UopArgs u = isa::resolveUop(is.word(p.ucode, i), is.run, it);
+          if (u.isDma())
+            (is.slot == isa::Slot::Load ? c.load : c.store) +=
+                hw::dmaCostAt(uint64_t(u.src1), u.rows, u.rowb, u.stride, b).schedule;
+          else if (u.isMatrix())
+            c.matrix += hw::matmulSteps(u, b);
+          else if (is.slot == isa::Slot::Vector)
+            c.vector += hw::uopLoopCycles(u, b, false);
+          else if (is.slot == isa::Slot::Ssm)
+            c.ssm += hw::uopLoopCycles(u, b, true);
+        }
+  }
+  return c;
+}
+
+uint32_t status(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram) {
+  return runTop(p, dram).status;
 }
 
 } // namespace
 
 class OverlayTop : public ::testing::TestWithParam<const char *> {};
 
+// Every e2e program on the KV260 top (2 ports of 16-byte beats) and the U280 top (32 ports of
+// 64-byte beats): the regions striped over the ports, the result bit for bit the reference
+// interpreter's. The counters the top keeps (AXI-lite) are the simulator's instructions, bytes
+// and operations, and every unit's loop iterations (busy) are exactly what the cycle model
+// charges for their schedules.
 TEST_P(OverlayTop, MatchesReferenceInterpreter) {
-  for (uint32_t seed : {4u, 5u}) {
-    isa::Program p = test::assembleOverlayProgram(GetParam(), seed);
-    isa::Memory ref = isa::Memory::forProgram(p, hw::findBoard("kv260")->spadBytes());
-    ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
-    std::array<std::vector<uint8_t>, 4> dram;
-    ASSERT_EQ(runTop(p, dram), 0u);
-    for (unsigned r = 0; r < 4; ++r)
-      if (p.regions[r].size) {
-        EXPECT_TRUE(dram[r] == ref.dram[r]) << GetParam() << " region " << isa::kRegionNames[r];
+#ifdef MAMBA2_TB_U280
+  for (unsigned id : {3u, 2u})
+#else
+  for (unsigned id : {3u})
+#endif
+    for (uint32_t seed : {4u, 5u}) {
+      const target::Board &b = target::boards()[id];
+      isa::Program p = test::assembleOverlayProgram(GetParam(), seed);
+      isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
+      ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
+      std::array<std::vector<uint8_t>, 4> dram;
+      const TopRun t = runTop(p, dram, 0, id);
+      ASSERT_EQ(t.status, 0u) << b.name;
+      for (unsigned r = 0; r < 4; ++r)
+        if (p.regions[r].size) {
+          EXPECT_TRUE(dram[r] == ref.dram[r])
+              << GetParam() << " on " << b.name << " region " << isa::kRegionNames[r];
+        }
+      isa::Memory mem = isa::Memory::forProgram(p, b.spadBytes());
+      hw::SimOptions opt;
+      opt.mode = hw::SimMode::Cycle;
+      const hw::SimResult sim = hw::simulate(p, "main", mem, b, opt);
+      ASSERT_EQ(sim.error, "");
+      for (unsigned u = 1; u < isa::kNumSlots; ++u) {
+        EXPECT_EQ(t.counter(u, target::kCtrInstructions), sim.units[u].instructions) << u;
+        EXPECT_EQ(t.counter(u, target::kCtrBytes), sim.units[u].bytes) << u;
+        EXPECT_EQ(t.counter(u, target::kCtrOps), sim.units[u].ops) << u;
       }
-  }
+      EXPECT_EQ(t.counter(0, target::kCtrInstructions), sim.bundles);
+      const LoopCounts c = modelLoops(p, b);
+      EXPECT_EQ(t.counter(1, target::kCtrBusy), c.load) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(2, target::kCtrBusy), c.store) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(3, target::kCtrBusy), c.matrix) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(4, target::kCtrBusy), c.vector) << GetParam() << " on " << b.name;
+      EXPECT_EQ(t.counter(5, target::kCtrBusy), c.ssm) << GetParam() << " on " << b.name;
+      EXPECT_GT(t.words[0], 0u); // cycles
+    }
 }
 INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop, ::testing::ValuesIn(test::kOverlayPrograms),
                          test::overlayProgramName);
@@ -59,27 +174,84 @@ TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   std::array<std::vector<uint8_t>, 4> dram;
   isa::Program p = isa::assemble(
       ".target kv260\n.entry main\n{}\n{ matrix.mm8 wait=3 }\n{ ctrl.halt }\n", "t.s");
-  EXPECT_EQ(runTop(p, dram), (1u << 24) | 1u); // deadlock at bundle 1
+  EXPECT_EQ(status(p, dram), (1u << 24) | 1u); // deadlock at bundle 1
   p = isa::assemble(
       ".target kv260\n.entry main\n{ matrix.mm8 act=1048570 m=1 k=16 n=1 }\n{ ctrl.halt }\n",
       "t.s");
-  EXPECT_EQ(runTop(p, dram), (5u << 24) | 0u); // scratchpad range
+  EXPECT_EQ(status(p, dram), (5u << 24) | 0u); // scratchpad range
   p = isa::assemble(".target kv260\n.entry main\n{}\n", "t.s");
-  EXPECT_EQ(runTop(p, dram), (4u << 24) | 1u); // ran past the program
+  EXPECT_EQ(status(p, dram), (4u << 24) | 1u); // ran past the program
   // Two units waiting on each other (each for a token only the other gives after it): deadlock
   // at the earlier bundle; and a fetch waiting on a token nobody gives.
   p = isa::assemble(".target kv260\n.entry main\n{ load.dma wait=1 signal=2 }\n{ matrix.mm8 "
                     "wait=2 signal=1 }\n{ ctrl.halt }\n",
                     "t.s");
-  EXPECT_EQ(runTop(p, dram), (1u << 24) | 0u);
+  EXPECT_EQ(status(p, dram), (1u << 24) | 0u);
   p = isa::assemble(".target kv260\n.entry main\n{}\n{ ctrl.sync wait=4 }\n{ ctrl.halt }\n", "t.s");
-  EXPECT_EQ(runTop(p, dram), (1u << 24) | 1u);
+  EXPECT_EQ(status(p, dram), (1u << 24) | 1u);
   // A micro-op on the wrong unit, a store into the const region.
   p = isa::assemble(".target kv260\n.entry main\n.uop 0 mm8 m=1 k=4 n=4 acc=64\n{ vector.run "
                     "ulen=1 iters=1 }\n{ ctrl.halt }\n",
                     "t.s");
-  EXPECT_EQ(runTop(p, dram), (7u << 24) | 0u);
+  EXPECT_EQ(status(p, dram), (7u << 24) | 0u);
   p = isa::assemble(".target kv260\n.entry main\n{}\n{ store.dma rows=1 rowb=4 }\n{ ctrl.halt }\n",
                     "t.s");
-  EXPECT_EQ(runTop(p, dram), (7u << 24) | 1u);
+  EXPECT_EQ(status(p, dram), (7u << 24) | 1u);
+}
+
+// DMA transfers of random shape through the top: spans that start and end inside stripes and
+// beats, rows apart in DRAM (one span each) and contiguous (one span), loads from the const
+// region and stores (partial beats read, merged, written back) into io, on the KV260 top and
+// the U280 top; every region must equal the reference interpreter's.
+TEST(OverlayTopDma, StripedTransfersMatchTheInterpreter) {
+  std::mt19937_64 g(2026);
+  auto u = [&](uint64_t n) { return n ? g() % n : 0; };
+  const uint64_t region = 64 * 1024, area = 16 * 1024;
+  std::string s = ".target kv260\n.region const " + std::to_string(region) + "\n.region io " +
+                  std::to_string(region) + "\n.entry main\n.data const 0 x ";
+  static const char *hex = "0123456789abcdef";
+  for (uint64_t i = 0; i < region; ++i) {
+    const unsigned v = unsigned(g() & 0xFF);
+    s += hex[v >> 4];
+    s += hex[v & 15];
+  }
+  s += "\n";
+  for (unsigned i = 0; i < 40; ++i) {
+    auto shape = [&](uint64_t &rows, uint64_t &rowb, uint64_t &stride, uint64_t &dram) {
+      rows = 1 + u(6);
+      rowb = 1 + u(area / rows);
+      stride = u(2) ? rowb : rowb + u(700);
+      dram = u(region - ((rows - 1) * stride + rowb) + 1);
+    };
+    uint64_t rows, rowb, stride, dram;
+    shape(rows, rowb, stride, dram);
+    const uint64_t spad = i * area + u(64);
+    auto n = [](uint64_t v) { return std::to_string(v); };
+    s += "{ load.dma spad=" + n(spad) + " region=const dram=" + n(dram) + " rows=" + n(rows) +
+         " rowb=" + n(rowb) + " stride=" + n(stride) + " signal=0 }\n";
+    const uint64_t loaded = rows * rowb;
+    uint64_t srows = 1 + u(4), srowb = 1 + u(loaded / srows), sstride = srowb + u(2) * u(300);
+    const uint64_t sdram = u(region - ((srows - 1) * sstride + srowb) + 1);
+    s += "{ store.dma spad=" + n(spad) + " region=io dram=" + n(sdram) + " rows=" + n(srows) +
+         " rowb=" + n(srowb) + " stride=" + n(sstride) + " wait=0 }\n";
+  }
+  s += "{ ctrl.halt }\n";
+  const isa::Program p = isa::assemble(s, "dma.s");
+#ifdef MAMBA2_TB_U280
+  for (unsigned id : {3u, 2u}) {
+#else
+  for (unsigned id : {3u}) {
+#endif
+    const target::Board &b = target::boards()[id];
+    isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
+    ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
+    std::array<std::vector<uint8_t>, 4> dram;
+    const TopRun t = runTop(p, dram, 0, id);
+    ASSERT_EQ(t.status, 0u) << b.name;
+    EXPECT_TRUE(dram[0] == ref.dram[0]) << b.name;
+    EXPECT_TRUE(dram[1] == ref.dram[1]) << b.name;
+    const LoopCounts c = modelLoops(p, b);
+    EXPECT_EQ(t.counter(1, target::kCtrBusy), c.load) << b.name;
+    EXPECT_EQ(t.counter(2, target::kCtrBusy), c.store) << b.name;
+  }
 }

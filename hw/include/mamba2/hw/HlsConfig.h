@@ -25,7 +25,8 @@ template <class B> struct BoardUnits {
   static constexpr unsigned AXI_PORTS = B::PORTS_COUNT;
   // Scratchpad bytes each unit reads + writes per cycle at its initiation interval of 1 (the
   // same formulas as target::Board::*SpadDemand; test/unit/hw/BoardTest.cpp compares them).
-  static constexpr unsigned LOAD_DEMAND = AXI_BITS / 8;             // one beat written
+  static constexpr unsigned STRIPE_BYTES = B::PORTS_STRIPE_BYTES;   // target/Stripes.h
+  static constexpr unsigned LOAD_DEMAND = AXI_PORTS * AXI_BITS / 8; // a beat per port
   static constexpr unsigned MAT_DEMAND = MAT_N * MAT_K + 2 * MAT_K; // weights + int8 act
   static constexpr unsigned VEC_DEMAND = 12 * VEC_LANES;            // 2 int32 in, 1 out
   static constexpr unsigned SSM_DEMAND = 16 * SSM_LANES;            // 3 int32 in, 1 out

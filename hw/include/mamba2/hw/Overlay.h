@@ -67,20 +67,32 @@ SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &board);
 
-/// The cycle model's cost of one DMA transfer of `rows` rows of `rowBytes` bytes (a load2d /
-/// store2d micro-op): whole AXI beats per row, split into bursts of the board's stripe size,
-/// the bursts dealt in turn to the board's ports. docs/overlay.md gives the formula.
+/// The cycle model's cost of one DMA transfer (a load2d / store2d micro-op) of `rows` rows of
+/// `rowBytes` bytes, `stride` apart from region byte `dram`: the HLS engine's schedule
+/// (hw/units/Dma.h dma_transfer_cycles: spans, waves of `ports` stripes, a beat per port per
+/// cycle), or the memory system's rate over the ports it reaches when that is slower.
+/// docs/overlay.md gives the formula.
 struct DmaCost {
-  uint64_t beats = 0, bursts = 0, ports = 0; // ports the transfer uses
-  double bytesPerCycle = 0;                  // its streaming rate over those ports
+  uint64_t beats = 0, bursts = 0, ports = 0; // beats and stripes it touches, ports it reaches
+  uint64_t schedule = 0;                     // cycles of the engine's wave loops
+  double bytesPerCycle = 0;                  // the memory's rate over those ports
   uint64_t cycles = 0;                       // data phase, without the DRAM latency
 };
+DmaCost dmaCostAt(uint64_t dram, uint64_t rows, uint64_t rowBytes, uint64_t stride,
+                  const BoardConfig &board);
+/// dmaCostAt of a contiguous transfer from region byte 0.
 DmaCost dmaCost(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
 /// The share of a port's stripes that live in another HBM stack's channels (stripe s on port
 /// s % ports, in channel s % channels): 0 with one stack or one port per channel (U280 as
 /// shipped); that traffic crosses the lateral switch at memory.cross_stack_fraction.
 double crossStackShare(const BoardConfig &board);
 uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &board);
+/// The iterations of the matrix unit's II = 1 step loops for one matrix micro-op (units/Matrix.h,
+/// what its busy counter counts): matmulCycles without the fill and the bank conflicts.
+uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &board);
+/// The cycles of a vector (`ssm` false) or SSM micro-op's II = 1 loops in the HLS source, what
+/// their busy counters count: the unit's cycles without the pipeline fill.
+uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &board, bool ssm);
 /// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// Cycles of one K step of a matrix micro-op: the words it reads from the scratchpad (the

@@ -9,6 +9,7 @@
 // running ahead in their own queues) computes the same result as that serial order.
 #pragma once
 #include "mamba2/isa/Encoding.h"
+#include "mamba2/isa/UopDecode.gen.h"
 
 #include <array>
 #include <cstdint>
@@ -53,32 +54,14 @@ struct Issue {
   std::string where(uint32_t i) const;
 };
 
-/// A micro-op with its addresses resolved for one iteration. Operand roles: dst, src0, src1,
-/// src2 (matrix: acc, act, wgt, scl; DMA: dst is the scratchpad address, src1 the DRAM offset).
-struct UopArgs {
-  UopCode op = UopCode::Unop;
-  int64_t dst = 0, src0 = 0, src1 = 0, src2 = 0;
-  uint32_t len = 0;
-  int p0 = 0, p1 = 0, p2 = 0;
-  // matrix micro-ops
-  uint32_t m = 0, k = 0, n = 0, group = 0;
-  int shift = 0;
-  bool accum = false;
-  // DMA micro-ops
-  unsigned region = 0;
-  uint32_t rows = 0, rowb = 0, stride = 0;
-  bool isMatrix() const {
-    return op == UopCode::Mm8 || op == UopCode::Mm4 || op == UopCode::Gmm8 || op == UopCode::Gmm4;
-  }
-  bool isInt4() const { return op == UopCode::Mm4 || op == UopCode::Gmm4; }
-  bool isGrouped() const { return op == UopCode::Gmm8 || op == UopCode::Gmm4; }
-  bool isDma() const { return op == UopCode::Load2d || op == UopCode::Store2d; }
-};
+/// A micro-op with its addresses resolved for one iteration: UopArgs, decoded by the generated
+/// decodeUop (UopDecode.gen.h, from the spec's operand roles) with the run's bases and strides.
 UopArgs resolveUop(const UopWord &w, const RunArgs &r, uint32_t iter);
 
-/// Scratchpad byte extents [addr, addr+bytes) a micro-op reads or writes. For pwl/rsqrt only the
-/// table's 16-byte header is listed: its full size is data; executors check it with
-/// checkPwlTable(). A DMA micro-op's DRAM range is checked by checkUopRanges().
+/// Scratchpad byte extents [addr, addr+bytes) a micro-op reads or writes (the spad operands of
+/// the generated uopExtentsOf). For pwl/rsqrt only the table's 16-byte header is listed: its
+/// full size is data; executors check it with checkPwlTable(). A DMA micro-op's DRAM range is
+/// checked by checkUopRanges().
 struct Extent {
   int64_t addr;
   uint64_t bytes;
@@ -87,9 +70,9 @@ struct Extent {
 std::vector<Extent> uopExtents(const UopArgs &u);
 /// Empty when `u` may run on `slot`'s sequencer and its parameters are legal, else the reason.
 std::string checkUopStatic(const UopWord &w, Slot slot);
-/// Empty when every extent of `u` lies in the scratchpad (and a DMA's DRAM range in its region),
-/// no written operand partly overlaps another (a matmul's accumulators overlap nothing), else
-/// the reason.
+/// Empty when every non-empty extent of `u` lies in the scratchpad (and a DMA's DRAM range in
+/// its region), no written operand partly overlaps another (a matmul's accumulators overlap
+/// nothing), else the reason.
 std::string checkUopRanges(const UopArgs &u, const Limits &lim);
 /// Empty when a pwl/rsqrt table of `tableBytes` at u.src1 lies in the scratchpad and does not
 /// overlap the destination.

@@ -70,7 +70,7 @@ struct Board {
   /// (HlsConfig.h *_DEMAND, the same formulas): the matrix unit mat_n x mat_k weight bytes
   /// (int8, or 2 mat_k int4) and 2 mat_k int8 activations (int4 mode); the vector unit two
   /// int32 operands read and one written per lane; the SSM unit three read and one written.
-  unsigned loadSpadDemand() const { return axiBits / 8; }
+  unsigned loadSpadDemand() const { return axiPorts * axiBits / 8; } // a beat per port
   unsigned matrixSpadDemand() const { return matN * matK + 2 * matK; }
   unsigned vectorSpadDemand() const { return 12 * vecLanes; }
   unsigned ssmSpadDemand() const { return 16 * ssmLanes; }

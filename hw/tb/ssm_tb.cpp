@@ -1,0 +1,68 @@
+// C-simulation testbench of ssm_top: pwl / rsqrt with built tables, ssmupd and ssmout against
+// the isa/ reference, bit for bit, and the busy count against the cycle model's loop cycles.
+#include "TbCommon.h"
+#include "mamba2/hw/HlsConfig.h"
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/isa/PwlBuild.h"
+#include "mamba2/target/Board.h"
+
+using namespace mamba2;
+using Cfg = hw::BoardCfg<MAMBA2_BOARD>;
+
+extern "C" unsigned ssm_top(uint8_t *spad, const uint8_t *word, int32_t base, int32_t base2,
+                            uint32_t *busy);
+
+int main() {
+  tb::Rng r(13);
+  unsigned fails = 0, trials = 0;
+  using C = isa::UopCode;
+  for (unsigned t = 0; t < 40; ++t, ++trials) {
+    isa::Memory ref;
+    ref.spad.assign(Cfg::SPAD_BYTES, 0);
+    r.fill(ref.spad);
+    isa::UopWord w;
+    switch (t % 4) {
+    case 0:
+    case 1: {
+      const std::vector<int32_t> table =
+          t % 4 == 0 ? isa::buildPwl("silu", isa::PwlSpec{}) : isa::buildRsqrtTable(20, 64);
+      std::memcpy(ref.spad.data() + 40000, table.data(), table.size() * 4);
+      w = tb::word(t % 4 == 0 ? C::Pwl : C::Rsqrt,
+                   {{"dst", 0}, {"src0", 8192}, {"src1", 40000}, {"len", 1 + r.u(500)}});
+      break;
+    }
+    case 2:
+      w = tb::word(C::Ssmupd, {{"dst", 0},
+                               {"src0", 20000},
+                               {"src1", 30000},
+                               {"src2", 31000},
+                               {"len", 1 + r.u(20)},
+                               {"p0", 1 + r.u(40)},
+                               {"p1", r.u(40)},
+                               {"p2", r.u(20)}});
+      break;
+    default:
+      w = tb::word(C::Ssmout, {{"dst", 32000},
+                               {"src0", 0},
+                               {"src1", 30100},
+                               {"len", 1 + r.u(20)},
+                               {"p0", 1 + r.u(40)},
+                               {"p1", r.u(40)}});
+      break;
+    }
+    std::vector<uint8_t> spad = ref.spad;
+    const std::string re = tb::reference(w, isa::Slot::Ssm, ref);
+    uint8_t bytes[isa::kUopBytes];
+    w.toBytes(bytes);
+    uint32_t busy = 0;
+    const unsigned e = ssm_top(spad.data(), bytes, 0, 0, &busy);
+    const uint64_t want = hw::uopLoopCycles(isa::resolveUop(w, isa::RunArgs{}, 0),
+                                            target::boards()[MAMBA2_BOARD], true);
+    if (!re.empty() || e != 0 || spad != ref.spad || busy != want) {
+      std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu)\n",
+                  isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want);
+      ++fails;
+    }
+  }
+  return tb::report("ssm_top", trials, fails);
+}

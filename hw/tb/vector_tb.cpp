@@ -1,0 +1,57 @@
+// C-simulation testbench of vector_top: random element-wise, requantisation, sumsq, fwht and
+// conv4 micro-ops against the isa/ reference, bit for bit, and the busy count against the cycle
+// model's loop cycles (hw::uopLoopCycles).
+#include "TbCommon.h"
+#include "mamba2/hw/HlsConfig.h"
+#include "mamba2/hw/Overlay.h"
+#include "mamba2/target/Board.h"
+
+using namespace mamba2;
+using Cfg = hw::BoardCfg<MAMBA2_BOARD>;
+
+extern "C" unsigned vector_top(uint8_t *spad, const uint8_t *word, int32_t base, int32_t base2,
+                               uint32_t *busy);
+
+int main() {
+  tb::Rng r(12);
+  unsigned fails = 0, trials = 0;
+  using C = isa::UopCode;
+  const C ops[] = {C::Add32, C::Mulsh32, C::Shift32, C::Sext8, C::Req8,
+                   C::Shr8,  C::Sumsq,   C::Fwht,    C::Conv4};
+  const unsigned fwhtLens[] = {1, 2, 64, 12, 96, 40, 320};
+  for (unsigned t = 0; t < 90; ++t, ++trials) {
+    const C op = ops[t % 9];
+    uint32_t len = 1 + r.u(300);
+    int64_t p0 = r.u(40), p1 = r.u(2);
+    if (op == C::Shift32)
+      p0 = int64_t(r.u(95)) - 31;
+    if (op == C::Sext8)
+      p0 = r.u(24);
+    if (op == C::Fwht)
+      len = fwhtLens[r.u(7)];
+    const isa::UopWord w = tb::word(op, {{"dst", 0},
+                                         {"src0", 8192},
+                                         {"src1", 16384},
+                                         {"src2", 24576},
+                                         {"len", len},
+                                         {"p0", p0},
+                                         {"p1", p1}});
+    isa::Memory ref;
+    ref.spad.assign(Cfg::SPAD_BYTES, 0);
+    r.fill(ref.spad);
+    std::vector<uint8_t> spad = ref.spad;
+    const std::string re = tb::reference(w, isa::Slot::Vector, ref);
+    uint8_t bytes[isa::kUopBytes];
+    w.toBytes(bytes);
+    uint32_t busy = 0;
+    const unsigned e = vector_top(spad.data(), bytes, 0, 0, &busy);
+    const uint64_t want = hw::uopLoopCycles(isa::resolveUop(w, isa::RunArgs{}, 0),
+                                            target::boards()[MAMBA2_BOARD], false);
+    if (!re.empty() || e != 0 || spad != ref.spad || busy != want) {
+      std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu)\n",
+                  isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want);
+      ++fails;
+    }
+  }
+  return tb::report("vector_top", trials, fails);
+}
