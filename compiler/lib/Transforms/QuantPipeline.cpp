@@ -336,12 +336,12 @@ llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<Quant
     return refLogits.takeError();
   const int64_t V = (*reference)->vocab();
   char line[200];
-  std::snprintf(line, sizeof line, "%-30s %9s %8s %8s %10s %10s %12s\n", "scheme",
+  std::snprintf(line, sizeof line, "%-36s %9s %8s %8s %10s %10s %10s\n", "scheme",
                 V == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|",
                 "ovl vs m2");
   os << line;
   auto row = [&](const std::string &label, const Accuracy &a, const std::string &extra) {
-    os << llvm::format("%-30s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %12s\n", label.c_str(),
+    os << llvm::format("%-36s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %10s\n", label.c_str(),
                        a.bitsPerByte, 100.0 * (a.bitsPerByte / a.refBitsPerByte - 1.0),
                        100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
     os.flush();
