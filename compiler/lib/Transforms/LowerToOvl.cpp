@@ -534,13 +534,16 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
                                    b_.getI64IntegerAttr(inShift), b_.getI64IntegerAttr(outShift));
   newStates_.push_back(ssm.getNewState());
   const double yUnit = std::ldexp(1.0, *es + *ec + outShift);
-  // D skip: x * D per head in y's unit.
+  // D skip: x * D per head in y's unit, from x as it came (the SiLU's 2^-16 fixed point) rather
+  // than its int8 form, which would add x's 8-bit rounding to y.
   double dMax = 0;
   for (float v : *D)
     dMax = std::max(dMax, std::fabs(double(v)));
   Value y = ssm.getY();
   if (dMax > 0) {
-    const double dScale = std::ldexp(1.0, *ex) / yUnit;
+    const bool fine = !x->i8 && x->uniform();
+    const Value xs = fine ? x->v : x32;
+    const double dScale = (fine ? x->unit[0] : std::ldexp(1.0, *ex)) / yUnit;
     const int s = multShift(dMax * dScale);
     if (s < 0) {
       op.emitError("m2-lower-to-ovl: D does not fit a 32-bit multiplier in y's unit");
@@ -549,7 +552,7 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
     std::vector<int32_t> dq(static_cast<size_t>(H));
     for (int64_t h = 0; h < H; ++h)
       dq[h] = round32(std::ldexp(double((*D)[h]) * dScale, s));
-    y = add(y, mul(x32, constI32({1, H}, dq), s));
+    y = add(y, mul(xs, constI32({1, H}, dq), s));
   }
   Val out;
   out.v = y;

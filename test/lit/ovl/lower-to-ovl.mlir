@@ -28,10 +28,10 @@
 // CHECK: %[[CY:.*]], %[[CS:.*]] = ovl.conv4 %[[XQ]], %{{.*}}, %{{.*}}, %arg1
 // CHECK: %[[C16:.*]] = ovl.shift %[[CY]] {shift = -4 : i64}
 // CHECK: %[[SILU:.*]] = ovl.pwl %[[C16]], %{{.*}} {function = "silu"}
-// CHECK: ovl.slice %[[SILU]] {offset = 0 : i64, size = 4 : i64}
+// CHECK: %[[XS:.*]] = ovl.slice %[[SILU]] {offset = 0 : i64, size = 4 : i64}
 // CHECK: ovl.slice %[[SILU]] {offset = 4 : i64, size = 2 : i64}
 // CHECK: ovl.slice %[[SILU]] {offset = 6 : i64, size = 2 : i64}
-// CHECK: %[[X8:.*]] = ovl.shr %{{.*}} {shift = 11 : i64} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+// CHECK: %[[X8:.*]] = ovl.shr %[[XS]] {shift = 11 : i64} : (tensor<?x4xi32>) -> tensor<?x4xi8>
 // CHECK: %[[B8:.*]] = ovl.shr %{{.*}} {shift = 11 : i64} : (tensor<?x2xi32>) -> tensor<?x2xi8>
 // CHECK: %[[C8:.*]] = ovl.shr %{{.*}} {shift = 11 : i64} : (tensor<?x2xi32>) -> tensor<?x2xi8>
 // dt: to 2^-16, + dt_bias (-4 * 2^16), softplus to 2^-10, * A (2^16) >> 10, exp to 2^-15.
@@ -46,8 +46,8 @@
 // CHECK: %[[X32:.*]] = ovl.sext %[[X8]] {shift = 0 : i64}
 // CHECK: %[[DTX:.*]] = ovl.mul %[[X32]], %[[SP]] {shift = 0 : i64} : (tensor<?x4xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
 // CHECK: %[[Y:.*]], %[[SS1:.*]] = ovl.ssm %[[DTX]], %[[DECAY]], %[[B8]], %[[C8]], %arg2 {decay_shift = 15 : i64, in_shift = 8 : i64, ngroups = 1 : i64, out_shift = 0 : i64}
-// The D skip in y's unit.
-// CHECK: %[[DX:.*]] = ovl.mul %[[X32]], %{{.*}} : (tensor<?x4xi32>, tensor<1x2xi32>) -> tensor<?x4xi32>
+// The D skip in y's unit, from x before its int8 rounding.
+// CHECK: %[[DX:.*]] = ovl.mul %[[XS]], %{{.*}} : (tensor<?x4xi32>, tensor<1x2xi32>) -> tensor<?x4xi32>
 // CHECK: %[[YD:.*]] = ovl.add %[[Y]], %[[DX]]
 // Gated norm: z to 2^-16, SiLU, y * silu(z), the group's norm, the online Hadamard.
 // CHECK: %[[Z16:.*]] = ovl.mul %[[Z]]
