@@ -4,8 +4,10 @@
 //   onnx     the imported `onnx` dialect module (shape arithmetic folded with --fold)
 //   m2       the module after shape folding and raising to the `m2` dialect
 //   m2-quant the raised module quantised with the first --quant scheme (QuantPasses.td)
+//   ovl      the first --quant scheme lowered to the overlay's integer kernels (OvlPasses.td)
 // With --eval FILE: one row per --quant scheme (bits per byte, top-1 agreement with fp32, mean
 // KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md).
+// With --eval-ovl FILE: the same for each scheme lowered to ovl, in the ovl evaluator.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -77,7 +79,7 @@ int main(int argc, char **argv) {
                "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
   app.add_option("--emit", emit, "what to print")
-      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant"}));
+      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant", "ovl"}));
   std::vector<std::string> schemes;
   mamba2::QuantScheme scheme;
   std::string evalFile;
@@ -100,6 +102,9 @@ int main(int argc, char **argv) {
   app.add_option("--calib", scheme.calibText, "calibration text (static scales, GPTQ)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
+  std::string evalOvlFile;
+  app.add_option("--eval-ovl", evalOvlFile,
+                 "text to evaluate each --quant scheme on, lowered to ovl (and at m2 level)");
   app.add_option("--eval-bytes", evalBytes, "bytes of --eval text (0: all)");
   app.add_option("--window", window, "bytes per evaluation window (each from an empty state)");
   app.add_option("--threads", threads, "evaluator threads (0: all)");
@@ -108,7 +113,16 @@ int main(int argc, char **argv) {
   app.add_flag("--fold", fold, "with --emit=onnx: fold the shape arithmetic");
   app.add_flag("--strict", strict, "with --emit=m2: fail unless every op was raised");
   CLI11_PARSE(app, argc, argv);
-  const bool quantize = emit == "m2-quant" || !evalFile.empty();
+  const bool toOvl = emit == "ovl" || !evalOvlFile.empty();
+  if (toOvl && !evalFile.empty()) {
+    std::cerr << "mamba2c: error: --eval and --eval-ovl do not go together\n";
+    return 1;
+  }
+  if (!evalOvlFile.empty())
+    evalFile = evalOvlFile;
+  if (toOvl && scheme.calibText.empty())
+    std::cerr << "mamba2c: note: no --calib; calibrating on " << mamba2::defaultCalibText() << "\n";
+  const bool quantize = emit == "m2-quant" || emit == "ovl" || !evalFile.empty();
   if (quantize)
     emit = "m2";
 
@@ -197,13 +211,15 @@ int main(int argc, char **argv) {
         data = data.take_front(static_cast<size_t>(evalBytes));
       llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
                    << "\n";
-      if (auto e = mamba2::printAccuracyTable(*module, all, data, window, threads, llvm::outs())) {
+      auto table = toOvl ? mamba2::printOvlAccuracyTable : mamba2::printAccuracyTable;
+      if (auto e = table(*module, all, data, window, threads, llvm::outs())) {
         std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
         return 1;
       }
       return 0;
     }
-    if (auto e = mamba2::quantizeModule(*module, all.front())) {
+    if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
+                       : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
       return 1;
     }
