@@ -13,15 +13,13 @@ using namespace mlir;
 
 namespace mamba2::quant {
 
-template <typename T> static std::optional<std::vector<T>> read(Value v, bool (*isType)(Type)) {
-  auto c = v ? v.getDefiningOp<m2::ConstantOp>() : nullptr;
-  if (!c)
-    return std::nullopt;
-  auto type = dyn_cast<RankedTensorType>(c.getValue().getType());
+template <typename T>
+static std::optional<std::vector<T>> readAttr(ElementsAttr value, bool (*isType)(Type)) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
   if (!type || !type.hasStaticShape() || !isType(type.getElementType()))
     return std::nullopt;
   const size_t n = static_cast<size_t>(type.getNumElements());
-  if (auto d = dyn_cast<DenseElementsAttr>(c.getValue())) {
+  if (auto d = dyn_cast<DenseElementsAttr>(value)) {
     if (d.isSplat())
       return std::vector<T>(n, d.getSplatValue<T>());
     auto raw = d.getRawData();
@@ -31,7 +29,7 @@ template <typename T> static std::optional<std::vector<T>> read(Value v, bool (*
     std::memcpy(out.data(), raw.data(), raw.size());
     return out;
   }
-  if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(value)) {
     AsmResourceBlob *blob = r.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != n * sizeof(T))
       return std::nullopt;
@@ -40,6 +38,20 @@ template <typename T> static std::optional<std::vector<T>> read(Value v, bool (*
     return out;
   }
   return std::nullopt;
+}
+
+template <typename T> static std::optional<std::vector<T>> read(Value v, bool (*isType)(Type)) {
+  auto c = v ? v.getDefiningOp<m2::ConstantOp>() : nullptr;
+  if (!c)
+    return std::nullopt;
+  return readAttr<T>(c.getValue(), isType);
+}
+
+std::optional<std::vector<int8_t>> readI8(ElementsAttr value) {
+  return readAttr<int8_t>(value, [](Type t) { return t.isInteger(8); });
+}
+std::optional<std::vector<int32_t>> readI32(ElementsAttr value) {
+  return readAttr<int32_t>(value, [](Type t) { return t.isInteger(32); });
 }
 
 std::optional<std::vector<float>> readF32(Value v) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/Value.h"
 
 namespace mamba2::quant {
@@ -16,6 +17,9 @@ namespace mamba2::quant {
 std::optional<std::vector<float>> readF32(mlir::Value v);
 std::optional<std::vector<int8_t>> readI8(mlir::Value v);
 std::optional<std::vector<int32_t>> readI32(mlir::Value v);
+/// The same for the value of any constant op (dense or dense_resource, splats expanded).
+std::optional<std::vector<int8_t>> readI8(mlir::ElementsAttr value);
+std::optional<std::vector<int32_t>> readI32(mlir::ElementsAttr value);
 
 /// A new m2.constant before `b`'s insertion point.
 mlir::Value makeF32(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,

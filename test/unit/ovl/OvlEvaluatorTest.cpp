@@ -1,0 +1,182 @@
+// The ovl integer evaluator: each op against isa's reference functions or a direct formula, a
+// small model whose logits do not depend on how its tokens are grouped into calls, and errors.
+#include <gtest/gtest.h>
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/Ovl/Evaluator.h"
+#include "mamba2/isa/Reference.h"
+
+using namespace mamba2;
+namespace ref = mamba2::isa::ref;
+
+namespace {
+
+struct Fixture {
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  explicit Fixture(const char *text) {
+    ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  }
+  mlir::func::FuncOp fn(const char *name = "main") {
+    return module->lookupSymbol<mlir::func::FuncOp>(name);
+  }
+};
+
+ovl::IntTensor tensor(std::vector<int64_t> shape, std::vector<int32_t> v, bool i8 = false) {
+  ovl::IntTensor t;
+  t.shape = std::move(shape);
+  t.v = std::move(v);
+  t.i8 = i8;
+  return t;
+}
+
+// A two-token-state model: embed, norm-like scaling, a matmul, conv, SSM, residual, logits.
+const char *kModel = R"mlir(
+func.func @main(%ids: tensor<?xi32>, %cs: tensor<4x3xi8>, %ss: tensor<2x2x2xi32>)
+    -> (tensor<?x6xi32>, tensor<4x3xi8>, tensor<2x2x2xi32>) attributes {ovl.logit_frac = 4 : i64} {
+  %table = ovl.constant {name = "embedding"} dense<[[100, -50, 25, 7], [-3, 90, -60, 11], [40, 40, -40, -40],
+      [1, 2, 3, 4], [-100, 0, 100, 50], [5, -5, 5, -5]]> : tensor<6x4xi32>
+  %w = ovl.constant dense<[[1, -2, 3, -4], [5, 6, -7, 8], [-1, 1, -1, 1], [2, 2, 2, 2],
+      [3, -3, 0, 1], [7, 0, -7, 1], [-5, 4, 3, -2], [1, 1, -1, -1]]> : tensor<8x4xi8>
+  %s = ovl.constant dense<[[300, 200], [100, 400], [250, 250], [500, 100], [120, 90], [60, 70], [80, 30], [300, 10]]> : tensor<8x2xi32>
+  %m = ovl.constant dense<77> : tensor<1xi32>
+  %sh = ovl.constant dense<6> : tensor<1xi8>
+  %cw = ovl.constant dense<[[1, 2, 3, 4], [-4, 3, -2, 1], [5, 0, 5, 0], [1, -1, 1, -1]]> : tensor<4x4xi8>
+  %cb = ovl.constant dense<[10, -20, 30, -40]> : tensor<4xi32>
+  %wl = ovl.constant dense<[[1, 2, 3, 4], [-1, -2, -3, -4], [4, 3, 2, 1], [0, 1, 0, 1], [7, -7, 7, -8], [2, 0, 2, 0]]> : tensor<6x4xi8>
+  %sl = ovl.constant dense<[[1000], [1000], [2000], [3000], [500], [700]]> : tensor<6x1xi32>
+  %h = ovl.embed %ids, %table : (tensor<?xi32>, tensor<6x4xi32>) -> tensor<?x4xi32>
+  %a = ovl.requant %h, %m, %sh : (tensor<?x4xi32>, tensor<1xi32>, tensor<1xi8>) -> tensor<?x4xi8>
+  %p = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 8} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
+  %xbc = ovl.slice %p {offset = 0, size = 4} : (tensor<?x8xi32>) -> tensor<?x4xi32>
+  %x8 = ovl.shr %xbc {shift = 4} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+  %y, %cs1 = ovl.conv4 %x8, %cw, %cb, %cs : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %yc = ovl.shr %y {shift = 3} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+  %x32 = ovl.sext %yc {shift = 2} : (tensor<?x4xi8>) -> tensor<?x4xi32>
+  %dt = ovl.slice %p {offset = 4, size = 2} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  %dtx = ovl.mul %x32, %dt {shift = 6} : (tensor<?x4xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
+  %dec = ovl.constant dense<[[30000, 20000]]> : tensor<1x2xi32>
+  %decay = ovl.add %dt, %dec : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %bc = ovl.slice %a {offset = 0, size = 2} : (tensor<?x4xi8>) -> tensor<?x2xi8>
+  %ys, %ss1 = ovl.ssm %dtx, %decay, %bc, %bc, %ss {ngroups = 1, decay_shift = 15, in_shift = 2, out_shift = 3}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  %hd = ovl.fwht %ys : (tensor<?x4xi32>) -> tensor<?x4xi32>
+  %ss2 = ovl.sumsq %hd {groups = 2, shift = 4} : (tensor<?x4xi32>) -> tensor<?x2xi32>
+  %n = ovl.mul %hd, %ss2 {shift = 10} : (tensor<?x4xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
+  %r = ovl.add %h, %n : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %rs = ovl.shift %r {shift = -1} : (tensor<?x4xi32>) -> tensor<?x4xi32>
+  %a2 = ovl.shr %rs {shift = 3} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+  %l = ovl.matmul %a2, %wl, %sl {bits = 4, group = 4, shift = 6} : (tensor<?x4xi8>, tensor<6x4xi8>, tensor<6x1xi32>) -> tensor<?x6xi32>
+  return %l, %cs1, %ss1 : tensor<?x6xi32>, tensor<4x3xi8>, tensor<2x2x2xi32>
+}
+)mlir";
+
+} // namespace
+
+TEST(OvlEvaluator, LogitsDoNotDependOnHowTokensAreGrouped) {
+  Fixture f(kModel);
+  ASSERT_TRUE(f.module);
+  auto whole = ovl::Session::create(*f.module);
+  ASSERT_TRUE(static_cast<bool>(whole)) << llvm::toString(whole.takeError());
+  auto steps = ovl::Session::create(*f.module);
+  ASSERT_TRUE(static_cast<bool>(steps));
+  EXPECT_EQ((*whole)->vocab(), 6);
+  EXPECT_EQ((*whole)->logitFrac(), 4);
+  const std::vector<int32_t> ids = {0, 1, 2, 3, 4, 5, 4, 2, 0};
+  auto all = (*whole)->run(ids);
+  ASSERT_TRUE(static_cast<bool>(all)) << llvm::toString(all.takeError());
+  ASSERT_EQ(all->shape, (std::vector<int64_t>{9, 6}));
+  std::vector<int32_t> joined;
+  // 3 tokens, then one at a time (a prefill block then decode steps).
+  auto first = (*steps)->run({ids.begin(), ids.begin() + 3});
+  ASSERT_TRUE(static_cast<bool>(first));
+  joined = first->v;
+  for (size_t i = 3; i < ids.size(); ++i) {
+    auto one = (*steps)->run({ids[i]});
+    ASSERT_TRUE(static_cast<bool>(one));
+    joined.insert(joined.end(), one->v.begin(), one->v.end());
+  }
+  EXPECT_EQ(joined, all->v);
+  for (size_t i = 0; i < (*whole)->states().size(); ++i)
+    EXPECT_EQ((*whole)->states()[i].v, (*steps)->states()[i].v);
+  // The state moved, and reset() brings back zeros.
+  bool moved = false;
+  for (int32_t v : (*whole)->states()[1].v)
+    moved |= v != 0;
+  EXPECT_TRUE(moved);
+  (*whole)->reset();
+  for (int32_t v : (*whole)->states()[1].v)
+    EXPECT_EQ(v, 0);
+}
+
+TEST(OvlEvaluator, OpsFollowTheReference) {
+  Fixture f(R"mlir(
+func.func @f(%x: tensor<2x4xi32>, %hy: tensor<2x2xi32>, %c: tensor<1x4xi32>, %m: tensor<4xi32>, %s: tensor<4xi8>)
+    -> (tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi8>, tensor<2x2xi32>, tensor<2x4xi32>) {
+  %a = ovl.mul %x, %hy {shift = 2} : (tensor<2x4xi32>, tensor<2x2xi32>) -> tensor<2x4xi32>
+  %b = ovl.add %x, %c : (tensor<2x4xi32>, tensor<1x4xi32>) -> tensor<2x4xi32>
+  %q = ovl.requant %x, %m, %s : (tensor<2x4xi32>, tensor<4xi32>, tensor<4xi8>) -> tensor<2x4xi8>
+  %ss = ovl.sumsq %x {groups = 2, shift = 1} : (tensor<2x4xi32>) -> tensor<2x2xi32>
+  %sh = ovl.shift %x {shift = -30} : (tensor<2x4xi32>) -> tensor<2x4xi32>
+  return %a, %b, %q, %ss, %sh : tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi8>, tensor<2x2xi32>, tensor<2x4xi32>
+}
+)mlir");
+  ASSERT_TRUE(f.module);
+  std::vector<int32_t> x = {5, -5, 7, 1000, -3, 2147483647, 0, -9};
+  auto out =
+      ovl::call(f.fn("f"), {tensor({2, 4}, x), tensor({2, 2}, {3, -1, 2, 2}),
+                            tensor({1, 4}, {1, 1, INT32_MAX, -1}), tensor({4}, {100, -100, 7, 1}),
+                            tensor({4}, {3, 3, 0, 2}, true)});
+  ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+  const std::vector<int32_t> hy = {3, -1, 2, 2}, c = {1, 1, INT32_MAX, -1}, m = {100, -100, 7, 1},
+                             s = {3, 3, 0, 2};
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < 4; ++i) {
+      const int32_t xv = x[t * 4 + i];
+      EXPECT_EQ((*out)[0].v[t * 4 + i], ref::sat32(ref::rnd(int64_t(xv) * hy[t * 2 + i / 2], 2)));
+      EXPECT_EQ((*out)[1].v[t * 4 + i], ref::sat32(int64_t(xv) + c[i]));
+      EXPECT_EQ((*out)[2].v[t * 4 + i], ref::requant8(xv, m[i], static_cast<unsigned>(s[i])));
+      EXPECT_EQ((*out)[4].v[t * 4 + i], ref::shift32(xv, -30));
+    }
+  for (int t = 0; t < 2; ++t)
+    for (int g = 0; g < 2; ++g)
+      EXPECT_EQ((*out)[3].v[t * 2 + g], ref::sumsq(x.data() + t * 4 + g * 2, 2, 1));
+  EXPECT_TRUE((*out)[2].i8);
+}
+
+TEST(OvlEvaluator, ErrorsNameTheProblem) {
+  Fixture f(kModel);
+  ASSERT_TRUE(f.module);
+  auto s = ovl::Session::create(*f.module);
+  ASSERT_TRUE(static_cast<bool>(s));
+  auto bad = (*s)->run({1, 6});
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError())
+                .find("token id 6 at position 1 is outside the vocabulary 0..5"),
+            std::string::npos);
+  auto args = ovl::call(f.fn(), {tensor({1}, {0})});
+  ASSERT_FALSE(static_cast<bool>(args));
+  EXPECT_NE(llvm::toString(args.takeError()).find("takes 3 arguments, got 1"), std::string::npos);
+  Fixture g(R"mlir(
+func.func @main(%x: tensor<?xi32>) -> tensor<?x4xi32> {
+  %t = ovl.constant dense<1> : tensor<4x4xi32>
+  %h = ovl.embed %x, %t : (tensor<?xi32>, tensor<4x4xi32>) -> tensor<?x4xi32>
+  %a = ovl.shr %h {shift = 0} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+  %w = ovl.constant dense<9> : tensor<4x4xi8>
+  %s = ovl.constant dense<1> : tensor<4x1xi32>
+  %p = ovl.matmul %a, %w, %s {bits = 4, group = 4, shift = 0} : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4x1xi32>) -> tensor<?x4xi32>
+  return %p : tensor<?x4xi32>
+}
+)mlir");
+  ASSERT_TRUE(g.module);
+  auto r = ovl::Session::create(*g.module);
+  ASSERT_TRUE(static_cast<bool>(r));
+  auto w4 = (*r)->run({0});
+  ASSERT_FALSE(static_cast<bool>(w4));
+  EXPECT_NE(llvm::toString(w4.takeError()).find("a 4-bit weight holds 9"), std::string::npos);
+}
