@@ -45,8 +45,7 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
     return 1;
   }
   std::error_code ec;
-  llvm::raw_fd_ostream os(outPath, ec,
-                          assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
+  llvm::raw_fd_ostream os(outPath, ec, assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
   if (ec) {
     err << "mamba2c: error: " << outPath << ": " << ec.message() << "\n";
     return 1;

@@ -160,10 +160,10 @@ std::vector<uint8_t> constBytes(const std::vector<int32_t> &v, unsigned es) {
 struct Layout {
   llvm::DenseMap<Value, uint64_t> constAt; // const region offsets of small constants
   struct Mat {
-    uint64_t at = 0;  // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
-    uint64_t nt = 0;  // rows per tile
-    uint64_t kb = 0;  // bytes per weight row
-    uint64_t g = 0;   // groups
+    uint64_t at = 0; // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
+    uint64_t nt = 0; // rows per tile
+    uint64_t kb = 0; // bytes per weight row
+    uint64_t g = 0;  // groups
   };
   llvm::DenseMap<Operation *, Mat> mats;
   std::vector<uint64_t> stateAt; // per function argument (0 = ids)
@@ -289,9 +289,10 @@ private:
       }
       b.addr = at;
       peak = std::max(peak, at + b.bytes);
-      active.insert(std::upper_bound(active.begin(), active.end(), i,
-                                     [&](size_t x, size_t y) { return bufs_[x].addr < bufs_[y].addr; }),
-                    i);
+      active.insert(
+          std::upper_bound(active.begin(), active.end(), i,
+                           [&](size_t x, size_t y) { return bufs_[x].addr < bufs_[y].addr; }),
+          i);
     }
     peak += uint64_t(lay_.ringCount) * lay_.ringBytes;
   }
@@ -314,7 +315,8 @@ private:
                                const std::vector<uint64_t> &tableBytes) {
     std::vector<Access> acc;
     for (size_t k = 0; k < words.size(); ++k) {
-      isa::UopArgs a = isa::resolveUop(words[k], r, 0), b = isa::resolveUop(words[k], r, r.iters - 1);
+      isa::UopArgs a = isa::resolveUop(words[k], r, 0),
+                   b = isa::resolveUop(words[k], r, r.iters - 1);
       auto ea = isa::uopExtents(a), eb = isa::uopExtents(b);
       if ((a.op == UopCode::Pwl || a.op == UopCode::Rsqrt) && !ea.empty()) {
         ea.back().bytes = tableBytes[k];
@@ -390,8 +392,8 @@ private:
         auto acc = accesses(ws, r, ptab);
         uint32_t start = pb_.ucode(ws);
         if (start + ws.size() > isa::kUcodeWords)
-          fail(cur_, "the microcode store (" + std::to_string(isa::kUcodeWords) +
-                         " words) is full");
+          fail(cur_,
+               "the microcode store (" + std::to_string(isa::kUcodeWords) + " words) is full");
         isa::SlotWord w;
         w.set(f::none::op, runOp(unit));
         w.set(f::run::ustart, start);
@@ -461,8 +463,8 @@ private:
 
   /// DMA between a contiguous scratchpad range and DRAM rows (`rows` rows of `rowb` bytes,
   /// `stride` apart in DRAM).
-  void dma(Slot unit, unsigned region, uint64_t dram, uint64_t stride, uint64_t spad,
-           uint64_t rows, uint64_t rowb) {
+  void dma(Slot unit, unsigned region, uint64_t dram, uint64_t stride, uint64_t spad, uint64_t rows,
+           uint64_t rowb) {
     if (plan_ || rows == 0 || rowb == 0)
       return;
     if (stride == rowb) { // contiguous: choose the fewest words
@@ -671,7 +673,8 @@ private:
   }
 
   void lowerEmbed(ovl::EmbedOp o) {
-    if (!llvm::isa<BlockArgument>(o.getIds()) || cast<BlockArgument>(o.getIds()).getArgNumber() != 0)
+    if (!llvm::isa<BlockArgument>(o.getIds()) ||
+        cast<BlockArgument>(o.getIds()).getArgNumber() != 0)
       fail(o, "ids must be the function's first argument");
     auto c = o.getTable().getDefiningOp<ovl::ConstantOp>();
     if (!c)
@@ -694,9 +697,8 @@ private:
   /// Elementwise over rows: one micro-op of rows*cols elements when every operand is
   /// contiguous, else one per row. `y` is per element ([rows][C] or [1][C] repeated per row),
   /// or with `yFixed` one address for every element (a table).
-  void elementwise(Slot unit, UopCode code, const View &out, const View &x,
-                   std::optional<View> y, bool yFixed, int64_t p0, int64_t p1,
-                   uint64_t table = 0) {
+  void elementwise(Slot unit, UopCode code, const View &out, const View &x, std::optional<View> y,
+                   bool yFixed, int64_t p0, int64_t p1, uint64_t table = 0) {
     const int64_t R = out.rows, C = out.cols;
     bool flat = out.contiguous() && x.contiguous() && uint64_t(R) * C <= kMaxLen;
     if (y && !yFixed)
@@ -757,7 +759,8 @@ private:
       return;
     const int64_t R = out.rows, C = out.cols;
     if (bc && out.contiguous() && x.contiguous() && uint64_t(R) * C <= kMaxLen) {
-      emit2d(Slot::Vector, uop(UopCode::Req8, addr(out), addr(x), addr(m), addr(s), uint64_t(R * C), 0, 1),
+      emit2d(Slot::Vector,
+             uop(UopCode::Req8, addr(out), addr(x), addr(m), addr(s), uint64_t(R * C), 0, 1),
              Dim{1, {}}, Dim{1, {}});
       return;
     }
@@ -845,8 +848,8 @@ private:
     const int64_t H = st.getDimSize(0), P = st.getDimSize(1), N = st.getDimSize(2);
     const int64_t G = int64_t(o.getNgroups());
     if (G < 1 || H % G)
-      fail(o, "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) +
-                  " heads");
+      fail(o,
+           "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
     View S = stateView(o.getState());
     View y = fresh(rowsOf(o.getY()), H * P, 4);
     views_[o.getY()] = y;
@@ -1026,8 +1029,14 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     s.dtype = dtype;
     pb.prog.symbols.push_back(s);
   };
-  std::vector<int32_t> header = {1, int32_t(lay.dModel), int32_t(lay.vocab), int32_t(opt.tBlock),
-                                 logitFrac, int32_t(layers), 0, 0};
+  std::vector<int32_t> header = {1,
+                                 int32_t(lay.dModel),
+                                 int32_t(lay.vocab),
+                                 int32_t(opt.tBlock),
+                                 logitFrac,
+                                 int32_t(layers),
+                                 0,
+                                 0};
   uint64_t at = pb.alloc(0, 32);
   pb.put(at, constBytes(header, 4));
   tensor("model", 0, at, 32, "i32");

@@ -59,7 +59,7 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
   std::vector<Clock> clk(n);
   std::array<long, kUnits> last;
   last.fill(-1);
-  std::vector<std::vector<size_t>> waits(n); // producers each instruction waits for
+  std::vector<std::vector<size_t>> waits(n);   // producers each instruction waits for
   std::vector<std::vector<size_t>> signals(n); // consumers each instruction signals
   for (size_t i = 0; i < n; ++i) {
     const unsigned u = unsigned(insts[i].unit);

@@ -28,11 +28,11 @@
 #include "mamba2/CodeGen/Driver.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Parser/Parser.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPipeline.h"
 #include "mamba2/onnx/ModelReader.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Parser/Parser.h"
 
 namespace {
 

@@ -16,15 +16,15 @@
 namespace mamba2::codegen::test {
 
 struct ModelShape {
-  int d = 16;       // d_model
-  int di = 32;      // d_inner (h * 2^k for fwht)
-  int heads = 4;    // H (P = di / heads)
-  int ns = 8;       // d_state
-  int groups = 1;   // ngroups of B / C
-  int vocab = 24;   // V
+  int d = 16;     // d_model
+  int di = 32;    // d_inner (h * 2^k for fwht)
+  int heads = 4;  // H (P = di / heads)
+  int ns = 8;     // d_state
+  int groups = 1; // ngroups of B / C
+  int vocab = 24; // V
   int layers = 1;
   int inBits = 8, outBits = 4, headBits = 8;
-  int group = 8;    // K-group of the scales
+  int group = 8;            // K-group of the scales
   bool streamLogits = true; // lm_head's output returned directly
   uint32_t seed = 1;
 };
@@ -41,8 +41,8 @@ public:
     sig << "%ids: tensor<?xi32>";
     rtypes << "tensor<?x" << s.vocab << "xi32>";
     for (int l = 0; l < s.layers; ++l) {
-      sig << ", %cs" << l << ": tensor<" << C << "x3xi8>, %ss" << l << ": tensor<" << s.heads
-          << "x" << P << "x" << s.ns << "xi32>";
+      sig << ", %cs" << l << ": tensor<" << C << "x3xi8>, %ss" << l << ": tensor<" << s.heads << "x"
+          << P << "x" << s.ns << "xi32>";
       rtypes << ", tensor<" << C << "x3xi8>, tensor<" << s.heads << "x" << P << "x" << s.ns
              << "xi32>";
     }
@@ -61,15 +61,15 @@ public:
       // RMSNorm: sum of squares per row ([T][1]), rsqrt, per-row and per-channel multiplies.
       std::string ss = un("sumsq", h, s.d, 1, "{groups = 1 : i64, shift = 6 : i64}");
       std::string r = bin("rsqrt", ss, rs, 1, "", tblType(isa::buildRsqrtTable(16, 16).size()));
-      std::string n = bcast("mul", h, r, s.d, "[T]", 1, "{shift = 16 : i64}");
+      std::string n = bcast("mul", h, r, s.d, "[T]", 1, "{shift = 7 : i64}");
       std::string gamma = cnst("", {1, s.d}, 32, 1 << 13, 1 << 15);
       std::string nw = bcast("mul", n, gamma, s.d, "1", s.d, "{shift = 14 : i64}", true);
-      std::string a = requant(nw, s.d, false);
+      std::string a = requant(nw, s.d, false, 16, 17);
       std::string p = matmul(a, s.d, NP, s.inBits, 10);
       std::string z = slice(p, NP, 0, s.di, 32);
       std::string xbc = slice(p, NP, s.di, C, 32);
       std::string dt = slice(p, NP, s.di + C, s.heads, 32);
-      std::string x8 = requant(xbc, C, true);
+      std::string x8 = requant(xbc, C, true, 22, 23);
       // conv4 + SiLU
       std::string cw = cnst("", {C, 4}, 8, -60, 60), cb = cnst("", {C}, 32, -500, 500);
       std::string y = val(), cs1 = val();
@@ -77,13 +77,14 @@ public:
          << l << " : (" << act(C, 8) << ", tensor<" << C << "x4xi8>, tensor<" << C
          << "xi32>, tensor<" << C << "x3xi8>) -> (" << act(C) << ", tensor<" << C << "x3xi8>)\n";
       std::string g = pwl(y, silu, C, "silu");
-      std::string g8 = un("shr", g, C, C, "{shift = 4 : i64}", 8);
+      std::string g8 = un("shr", g, C, C, "{shift = 9 : i64}", 8);
       std::string xs = slice(g8, C, 0, s.di, 8);
       std::string B = slice(g8, C, s.di, s.groups * s.ns, 8);
       std::string Cc = slice(g8, C, s.di + s.groups * s.ns, s.groups * s.ns, 8);
       std::string x32 = un("sext", xs, s.di, s.di, "{shift = 2 : i64}", 32, 8);
       // dt: per-head bias ([1][H]), softplus, dt * x per head ([T][H]), decay = exp(dt * A).
-      std::string dtb = bcast("add", dt, cnst("", {1, s.heads}, 32, -3000, 3000), s.heads, "1",
+      std::string dt6 = un("shift", dt, s.heads, s.heads, "{shift = 6 : i64}");
+      std::string dtb = bcast("add", dt6, cnst("", {1, s.heads}, 32, -3000, 3000), s.heads, "1",
                               s.heads, "", true);
       std::string dts = pwl(dtb, softplus, s.heads, "softplus");
       std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads, "{shift = 12 : i64}");
@@ -92,30 +93,32 @@ public:
       std::string decay = pwl(dA, expT, s.heads, "exp");
       std::string ys = val(), ss1 = val();
       o_ << "  " << ys << ", " << ss1 << " = ovl.ssm " << dtx << ", " << decay << ", " << B << ", "
-         << Cc << ", %ss" << l << " {decay_shift = 15 : i64, in_shift = 6 : i64, ngroups = "
-         << s.groups << " : i64, out_shift = 8 : i64} : (" << act(s.di) << ", " << act(s.heads)
-         << ", " << act(s.groups * s.ns, 8) << ", " << act(s.groups * s.ns, 8) << ", tensor<"
-         << s.heads << "x" << P << "x" << s.ns << "xi32>) -> (" << act(s.di) << ", tensor<"
-         << s.heads << "x" << P << "x" << s.ns << "xi32>)\n";
+         << Cc << ", %ss" << l
+         << " {decay_shift = 15 : i64, in_shift = 6 : i64, ngroups = " << s.groups
+         << " : i64, out_shift = 8 : i64} : (" << act(s.di) << ", " << act(s.heads) << ", "
+         << act(s.groups * s.ns, 8) << ", " << act(s.groups * s.ns, 8) << ", tensor<" << s.heads
+         << "x" << P << "x" << s.ns << "xi32>) -> (" << act(s.di) << ", tensor<" << s.heads << "x"
+         << P << "x" << s.ns << "xi32>)\n";
       // D skip (one constant per head, [1][H]), gating by z (elementwise), gated norm by groups.
       std::string dskip = bcast("mul", x32, cnst("", {1, s.heads}, 32, 1000, 30000), s.di, "1",
                                 s.heads, "{shift = 12 : i64}", true);
       std::string yd = bcast("add", ys, dskip, s.di, "[T]", s.di, "");
-      std::string zs = pwl(z, silu, s.di, "silu");
+      std::string z4 = un("shift", z, s.di, s.di, "{shift = 4 : i64}");
+      std::string zs = pwl(z4, silu, s.di, "silu");
       std::string yg = bcast("mul", yd, zs, s.di, "[T]", s.di, "{shift = 10 : i64}");
       std::string ss2 = un("sumsq", yg, s.di, 2, "{groups = 2 : i64, shift = 8 : i64}");
       std::string r2 = bin("rsqrt", ss2, rs, 2, "", tblType(isa::buildRsqrtTable(16, 16).size()));
-      std::string yn = bcast("mul", yg, r2, s.di, "[T]", 2, "{shift = 16 : i64}");
+      std::string yn = bcast("mul", yg, r2, s.di, "[T]", 2, "{shift = 8 : i64}");
       std::string hd = un("fwht", yn, s.di, s.di, "");
       std::string hs = un("shift", hd, s.di, s.di, "{shift = -1 : i64}");
       std::string hs2 = un("shift", hs, s.di, s.di, "{shift = 3 : i64}");
-      std::string o8 = un("shr", hs2, s.di, s.di, "{shift = 2 : i64}", 8);
+      std::string o8 = un("shr", hs2, s.di, s.di, "{shift = 4 : i64}", 8);
       std::string out = matmul(o8, s.di, s.d, s.outBits, 11);
       h = bcast("add", h, out, s.d, "[T]", s.d, "");
       newStates.push_back(cs1);
       newStates.push_back(ss1);
     }
-    std::string a = requant(h, s.d, false);
+    std::string a = requant(h, s.d, false, 17, 18);
     std::string logits = matmul(a, s.d, s.vocab, s.headBits, 9);
     if (!s.streamLogits)
       logits = un("shift", logits, s.vocab, s.vocab, "{shift = 1 : i64}");
@@ -189,8 +192,8 @@ private:
   std::string bin(const std::string &op, const std::string &x, const std::string &t, int c,
                   const std::string &attrs, const std::string &ttype) {
     std::string v = val();
-    o_ << "  " << v << " = ovl." << op << " " << x << ", " << t << " " << attrs << " : ("
-       << act(c) << ", " << ttype << ") -> " << act(c) << "\n";
+    o_ << "  " << v << " = ovl." << op << " " << x << ", " << t << " " << attrs << " : (" << act(c)
+       << ", " << ttype << ") -> " << act(c) << "\n";
     return v;
   }
   std::string pwl(const std::string &x, const std::string &t, int c, const std::string &fn) {
@@ -201,13 +204,13 @@ private:
                     const std::string &rows, int cy, const std::string &attrs, bool = false) {
     std::string v = val();
     std::string yt = rows == "1" ? "tensor<1x" + std::to_string(cy) + "xi32>" : act(cy);
-    o_ << "  " << v << " = ovl." << op << " " << x << ", " << y << " " << attrs << " : ("
-       << act(c) << ", " << yt << ") -> " << act(c) << "\n";
+    o_ << "  " << v << " = ovl." << op << " " << x << ", " << y << " " << attrs << " : (" << act(c)
+       << ", " << yt << ") -> " << act(c) << "\n";
     return v;
   }
-  std::string requant(const std::string &x, int c, bool broadcast) {
+  std::string requant(const std::string &x, int c, bool broadcast, int shLo, int shHi) {
     int n = broadcast ? 1 : c;
-    std::string m = cnst("", {n}, 32, 1 << 12, 1 << 14), sh = cnst("", {n}, 8, 18, 22);
+    std::string m = cnst("", {n}, 32, 1 << 12, 1 << 13), sh = cnst("", {n}, 8, shLo, shHi);
     std::string v = val();
     o_ << "  " << v << " = ovl.requant " << x << ", " << m << ", " << sh << " : (" << act(c)
        << ", tensor<" << n << "xi32>, tensor<" << n << "xi8>) -> " << act(c, 8) << "\n";
