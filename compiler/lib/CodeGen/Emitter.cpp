@@ -119,7 +119,6 @@ struct Dim {
 struct ProgramBuilder {
   isa::Program prog;
   std::map<std::vector<uint64_t>, uint32_t> ucodeIndex;
-  SemTable sems;
 
   uint64_t alloc(unsigned region, uint64_t bytes) {
     auto &r = prog.regions[region];
@@ -612,6 +611,13 @@ private:
     return view;
   }
 
+  /// Writes an updated state back to its tensor right after the op (its buffer dies there).
+  void storeState(Value newState, const View &s) {
+    const uint64_t bytes = uint64_t(s.cols) * s.esize;
+    if (!plan_)
+      dma(Slot::Store, 2, lay_.stateAt[size_t(stateArg_[newState])], bytes, addr(s), 1, bytes);
+  }
+
   // ---- ops ----
   void walk() {
     nextBuf_ = 0;
@@ -839,6 +845,7 @@ private:
     Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
     emit2d(Slot::Vector, uop(UopCode::Conv4, addr(y), addr(x), addr(wb), addr(st), uint64_t(C)),
            rows, Dim{1, {}});
+    storeState(o.getNewState(), st);
   }
 
   void lowerSsm(ovl::SsmOp o) {
@@ -877,6 +884,7 @@ private:
       emitRunWords(Slot::Ssm, upd, uint64_t(hg), {sHead, uint64_t(P * 4), 0, 4}, {});
       emitRunWords(Slot::Ssm, out, uint64_t(hg), {uint64_t(P * 4), sHead, 0, 0}, {});
     }
+    storeState(o.getNewState(), S);
   }
 
   bool streamsLogits(ovl::MatmulOp o) {
@@ -964,10 +972,7 @@ private:
       if (it == stateArg_.end() || it->second != int(i))
         fail(o, "result " + std::to_string(i) + " is not the updated state of argument " +
                     std::to_string(i));
-      View s = operand(v);
-      const uint64_t bytes = uint64_t(s.cols) * s.esize;
-      if (!plan_)
-        dma(Slot::Store, 2, lay_.stateAt[i], bytes, addr(s), 1, bytes);
+      // stored by the op that updated it
     }
   }
 };
@@ -1162,33 +1167,38 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
   Layout lay;
   try {
     layoutProgram(fn, board, options, pb, lay, st);
+    SemTable sems;
     const std::pair<const char *, unsigned> entries[] = {{"prefill", options.tBlock},
                                                          {"decode", 1}};
+    std::vector<std::vector<Inst>> lists;
     for (auto [name, rows] : entries) {
       EmitStats::Entry es;
       es.name = name;
       es.rows = rows;
       EntryEmitter ee(fn, board, pb, lay, rows);
-      std::vector<Inst> insts = ee.run(es.spadPeak);
-      ScheduleResult sr = schedule(insts, pb.sems);
+      lists.push_back(ee.run(es.spadPeak));
+      st.entries.push_back(es);
+    }
+    planChannels({&lists[0], &lists[1]}, sems);
+    for (size_t e = 0; e < lists.size(); ++e) {
+      ScheduleResult sr = schedule(lists[e], sems);
       if (!sr.error.empty())
-        fail(fn, std::string("entry ") + name + ": " + sr.error);
+        fail(fn, "entry " + st.entries[e].name + ": " + sr.error);
       isa::Symbol sym;
       sym.kind = isa::Symbol::Kind::Entry;
-      sym.name = name;
+      sym.name = st.entries[e].name;
       sym.bundle = uint32_t(pb.prog.bundles.size());
       pb.prog.symbols.push_back(sym);
       pb.prog.bundles.insert(pb.prog.bundles.end(), sr.bundles.begin(), sr.bundles.end());
-      es.bundles = sr.bundles.size();
-      es.instructions = sr.instructions;
-      es.fences = sr.fences;
-      st.entries.push_back(es);
+      st.entries[e].bundles = sr.bundles.size();
+      st.entries[e].instructions = sr.instructions;
+      st.entries[e].fences = sr.fences;
     }
+    st.semaphores = sems.used;
   } catch (const EmitError &e) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), e.msg);
   }
   st.ucodeWords = pb.prog.ucode.size();
-  st.semaphores = pb.sems.used;
   std::string err = runtime::validateProgram(pb.prog, board, uint64_t(1) << 26);
   if (!err.empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <set>
 
 namespace mamba2::codegen {
 namespace {
@@ -47,11 +49,22 @@ isa::SlotWord fenceWord(isa::Slot unit) {
 
 } // namespace
 
-ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
-  ScheduleResult res;
+namespace {
+/// The cross-unit waits of every instruction (producer indices), found with vector clocks.
+/// Channels in `viaCtrl` ((producer unit, consumer unit) pairs) are not given their own
+/// semaphore: a ctrl.sync before the consumer waits instead, and orders everything after it.
+struct Analysis {
+  std::vector<std::vector<size_t>> waits, signals; // direct edges
+  std::vector<std::vector<size_t>> syncs;          // producers a ctrl.sync before i waits for
+  std::vector<std::vector<size_t>> syncSignals;    // consumers whose ctrl.sync j signals
+};
+Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUnits]) {
   const size_t n = insts.size();
-  // 1. Queue positions and vector clocks: clk[i][u] = the last position of unit u's queue known
-  //    to be complete when instruction i starts.
+  Analysis an;
+  an.waits.resize(n);
+  an.signals.resize(n);
+  an.syncs.resize(n);
+  an.syncSignals.resize(n);
   std::vector<long> qpos(n);
   std::array<long, kUnits> count{};
   for (size_t i = 0; i < n; ++i)
@@ -59,15 +72,15 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
   std::vector<Clock> clk(n);
   std::array<long, kUnits> last;
   last.fill(-1);
-  std::vector<std::vector<size_t>> waits(n);   // producers each instruction waits for
-  std::vector<std::vector<size_t>> signals(n); // consumers each instruction signals
+  Clock barrier; // known complete before anything fetched after the last ctrl.sync
+  barrier.fill(-1);
   for (size_t i = 0; i < n; ++i) {
     const unsigned u = unsigned(insts[i].unit);
-    Clock c;
-    c.fill(-1);
+    Clock c = barrier;
     if (last[u] >= 0) {
-      c = clk[size_t(last[u])];
-      c[u] = qpos[size_t(last[u])];
+      for (unsigned w = 0; w < kUnits; ++w)
+        c[w] = std::max(c[w], clk[size_t(last[u])][w]);
+      c[u] = std::max(c[u], qpos[size_t(last[u])]);
     }
     if (insts[i].unit != isa::Slot::Ctrl) {
       // The latest conflicting instruction of every other unit not already known complete.
@@ -104,16 +117,67 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
         const unsigned v = unsigned(insts[j].unit);
         if (qpos[j] <= c[v])
           continue;
-        waits[i].push_back(j);
-        signals[j].push_back(i);
+        Clock cj = clk[j];
+        cj[v] = std::max(cj[v], qpos[j]);
+        if (viaCtrl[v][u]) {
+          an.syncs[i].push_back(j);
+          an.syncSignals[j].push_back(i);
+          for (unsigned w = 0; w < kUnits; ++w)
+            barrier[w] = std::max(barrier[w], cj[w]);
+        } else {
+          an.waits[i].push_back(j);
+          an.signals[j].push_back(i);
+        }
         for (unsigned w = 0; w < kUnits; ++w)
-          c[w] = std::max(c[w], clk[j][w]);
-        c[v] = std::max(c[v], qpos[j]);
+          c[w] = std::max(c[w], cj[w]);
       }
     }
     clk[i] = c;
     last[u] = long(i);
   }
+  return an;
+}
+} // namespace
+
+void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems) {
+  // Every channel the entries use, with its number of waits; when they outnumber the
+  // semaphores, the least used go through ctrl.sync (one semaphore per producer unit).
+  std::map<std::pair<unsigned, unsigned>, size_t> uses;
+  bool none[kUnits][kUnits] = {};
+  for (const auto *insts : entries) {
+    Analysis an = analyze(*insts, none);
+    for (size_t i = 0; i < insts->size(); ++i)
+      for (size_t j : an.waits[i])
+        ++uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}];
+  }
+  if (uses.size() <= isa::kNumSems)
+    return;
+  std::vector<std::pair<size_t, std::pair<unsigned, unsigned>>> byUse;
+  for (auto &[ch, k] : uses)
+    byUse.push_back({k, ch});
+  std::sort(byUse.begin(), byUse.end(), [](const auto &a, const auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  for (size_t d = byUse.size(); d-- > 0;) {
+    std::set<std::pair<unsigned, unsigned>> need;
+    for (size_t k = 0; k < byUse.size(); ++k)
+      need.insert(k < d ? byUse[k].second
+                        : std::make_pair(byUse[k].second.first, unsigned(isa::Slot::Ctrl)));
+    if (need.size() <= isa::kNumSems) {
+      for (size_t k = d; k < byUse.size(); ++k)
+        sems.viaCtrl[byUse[k].second.first][byUse[k].second.second] = true;
+      return;
+    }
+  }
+}
+
+ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
+  ScheduleResult res;
+  const size_t n = insts.size();
+  // 1. Dependencies (channels routed as planChannels decided).
+  Analysis an = analyze(insts, sems.viaCtrl);
+  const auto &waits = an.waits;
+  const auto &signals = an.signals;
 
   // 2. Semaphores: one per (producer unit, consumer unit) channel.
   auto semOf = [&](unsigned from, unsigned to) -> int {
@@ -134,6 +198,7 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
     int wsem = -1, ssem = -1;
     long after = -1; // final index of the signalling instruction this one waits on
     bool fence = false;
+    bool barrier = false; // a ctrl.sync: nothing after it in the list goes to an earlier bundle
   };
   std::vector<Final> out;
   out.reserve(n + n / 4);
@@ -144,8 +209,19 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
         return long(p.second);
     return -1;
   };
+  const unsigned ctrl = unsigned(isa::Slot::Ctrl);
   for (size_t i = 0; i < n; ++i) {
     const unsigned u = unsigned(insts[i].unit);
+    for (size_t j : an.syncs[i]) {
+      int s = semOf(unsigned(insts[j].unit), ctrl);
+      if (s < 0) {
+        res.error = "more than " + std::to_string(isa::kNumSems) +
+                    " unit-to-unit channels need a semaphore";
+        return res;
+      }
+      Final fn{isa::Slot::Ctrl, fenceWord(isa::Slot::Ctrl), s, -1, signalFinal(j, i), true, true};
+      out.push_back(fn);
+    }
     for (size_t k = 0; k < waits[i].size(); ++k) {
       size_t j = waits[i][k];
       int s = semOf(unsigned(insts[j].unit), u);
@@ -156,17 +232,22 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
       }
       long at = signalFinal(j, i);
       if (k + 1 < waits[i].size()) {
-        Final fn{insts[i].unit, fenceWord(insts[i].unit), s, -1, at, true};
+        Final fn{insts[i].unit, fenceWord(insts[i].unit), s, -1, at, true, false};
         out.push_back(fn);
       } else {
-        out.push_back({insts[i].unit, insts[i].word, s, -1, at, false});
+        out.push_back({insts[i].unit, insts[i].word, s, -1, at, false, false});
       }
     }
     if (waits[i].empty())
-      out.push_back({insts[i].unit, insts[i].word, -1, -1, -1, false});
-    for (size_t k = 0; k < signals[i].size(); ++k) {
-      size_t c = signals[i][k];
-      int s = semOf(u, unsigned(insts[c].unit));
+      out.push_back({insts[i].unit, insts[i].word, -1, -1, -1, false, false});
+    std::vector<std::pair<size_t, unsigned>> sig; // (consumer, consumer's channel end)
+    for (size_t c : signals[i])
+      sig.push_back({c, unsigned(insts[c].unit)});
+    for (size_t c : an.syncSignals[i])
+      sig.push_back({c, ctrl});
+    for (size_t k = 0; k < sig.size(); ++k) {
+      size_t c = sig[k].first;
+      int s = semOf(u, sig[k].second);
       if (s < 0) {
         res.error = "more than " + std::to_string(isa::kNumSems) +
                     " unit-to-unit channels need a semaphore";
@@ -175,7 +256,7 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
       if (k == 0) {
         out.back().ssem = s;
       } else {
-        Final fn{insts[i].unit, fenceWord(insts[i].unit), -1, s, -1, true};
+        Final fn{insts[i].unit, fenceWord(insts[i].unit), -1, s, -1, true, false};
         out.push_back(fn);
       }
       sigIndex[i].push_back({c, out.size() - 1});
@@ -186,11 +267,11 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
   std::vector<long> bundleOf(out.size(), -1);
   std::array<long, kUnits> lastBundle;
   lastBundle.fill(-1);
-  long maxBundle = -1;
+  long maxBundle = -1, barrier = 0;
   for (size_t k = 0; k < out.size(); ++k) {
     const Final &fi = out[k];
     const unsigned u = unsigned(fi.unit);
-    long b = lastBundle[u] + 1;
+    long b = std::max(lastBundle[u] + 1, barrier);
     if (fi.after >= 0)
       b = std::max(b, bundleOf[size_t(fi.after)] + 1);
     const bool halt = fi.unit == isa::Slot::Ctrl && fi.word.raw(f::none::op) == isa::op::ctrl::halt;
@@ -208,6 +289,8 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
       w.set(f::none::ssem, fi.ssem);
     }
     res.bundles[size_t(b)][fi.unit] = w;
+    if (fi.barrier)
+      barrier = b;
     bundleOf[k] = b;
     lastBundle[u] = b;
     maxBundle = std::max(maxBundle, b);

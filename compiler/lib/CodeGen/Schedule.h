@@ -41,6 +41,7 @@ struct ScheduleResult {
 /// Channel -> semaphore assignment shared by all entry points of a program.
 struct SemTable {
   int sem[isa::kNumSlots][isa::kNumSlots];
+  bool viaCtrl[isa::kNumSlots][isa::kNumSlots] = {}; // channels that go through ctrl.sync
   unsigned used = 0;
   SemTable() {
     for (auto &r : sem)
@@ -49,6 +50,9 @@ struct SemTable {
   }
 };
 
+/// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
+/// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
+void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems);
 /// Schedules `insts` (program order; the last must be ctrl.halt) into bundles.
 ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems);
 

@@ -118,9 +118,18 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
       m = std::max(m, static_cast<double>(std::fabs(v)));
     return m;
   };
-  if (auto c = dyn_cast<m2::Conv1dOp>(op)) {
+  if (llvm::isa<m2::Conv1dOp, m2::RMSNormOp>(op) && operands[0]) {
     SsmStats &st = ssmStats_[op];
     st.inMax = std::max(st.inMax, absmax(operands[0]));
+  } else if (llvm::isa<m2::GatedRMSNormOp>(op) && operands[0] && operands[1]) {
+    SsmStats &st = ssmStats_[op];
+    const eval::Act &y = *operands[0], &z = *operands[1];
+    st.yMax = std::max(st.yMax, absmax(&y));
+    st.zMax = std::max(st.zMax, absmax(&z));
+    for (size_t i = 0; i < y.v.size() && i < z.v.size(); ++i) {
+      double zi = z.v[i], g = y.v[i] * zi / (1.0 + std::exp(-zi));
+      st.gMax = std::max(st.gMax, std::fabs(g));
+    }
   } else if (auto ssd = dyn_cast<m2::SSDOp>(op); ssd && !ssd.getState()) {
     // operands: x, dt, dt_bias, A, B, C, D
     SsmStats &st = ssmStats_[op];

@@ -91,8 +91,14 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
     Builder b(module.getContext());
     for (const auto &[op, st] : kernels.ssmStats()) {
       auto f = [&](double v) { return b.getF32FloatAttr(static_cast<float>(v)); };
-      if (isa<mamba2::m2::Conv1dOp>(op)) {
+      if (isa<mamba2::m2::Conv1dOp, mamba2::m2::RMSNormOp>(op)) {
         op->setAttr("calib.in_absmax", f(st.inMax));
+        continue;
+      }
+      if (isa<mamba2::m2::GatedRMSNormOp>(op)) {
+        op->setAttr("calib.y_absmax", f(st.yMax));
+        op->setAttr("calib.z_absmax", f(st.zMax));
+        op->setAttr("calib.g_absmax", f(st.gMax));
         continue;
       }
       op->setAttr("calib.x_absmax", f(st.xMax));

@@ -10,7 +10,9 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "mamba2/Ovl/Evaluator.h"
 #include "mamba2/Quant/QuantEvaluator.h"
+#include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
 
 namespace mamba2 {
@@ -248,6 +250,127 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
                        100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0), 100.0 * a->top1, a->kl,
                        a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
     os.flush();
+  }
+  return llvm::Error::success();
+}
+
+std::string defaultCalibText() { return MAMBA2_DEFAULT_CALIB_TEXT; }
+
+QuantScheme ovlScheme(QuantScheme s) {
+  s.actMode = "tensor";
+  if (s.ssmPot == 0)
+    s.ssmPot = 16;
+  if (s.pwlSegments == 0)
+    s.pwlSegments = 32;
+  if (s.calibText.empty())
+    s.calibText = defaultCalibText();
+  return s;
+}
+
+llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::string *pipelineOut) {
+  QuantScheme s = ovlScheme(scheme);
+  if (s.name == "fp32")
+    return fail("the overlay computes integers only: --quant w8a8, w4a8 or w4a4, not fp32");
+  if (s.lmHeadBits == 0)
+    return fail("the overlay needs a quantised lm_head (--lm-head-bits 8 or 4)");
+  if (auto e = quantizeModule(module, s, pipelineOut))
+    return e;
+  mlir::PassManager pm(module.getContext());
+  pm.addPass(createM2LowerToOvl());
+  if (pipelineOut) {
+    llvm::raw_string_ostream os(*pipelineOut);
+    os << ",";
+    pm.printAsTextualPipeline(os);
+  }
+  if (mlir::failed(pm.run(module)))
+    return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<std::vector<float>>>
+ovlWindowLogits(mlir::ModuleOp ovlModule, llvm::StringRef text, int64_t window, bool progress) {
+  if (window < 2 || text.size() < 2)
+    return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
+  auto session = ovl::Session::create(ovlModule);
+  if (!session)
+    return session.takeError();
+  if ((*session)->vocab() < 256)
+    return fail("the model must be byte-level (vocabulary >= 256)");
+  const double unit = std::ldexp(1.0, -(*session)->logitFrac());
+  std::vector<std::vector<float>> out;
+  const int64_t total = static_cast<int64_t>(text.size());
+  for (int64_t off = 0; off + 1 < total; off += window) {
+    if (progress) {
+      std::fprintf(stderr, "\revaluate (ovl) %lld/%lld bytes", static_cast<long long>(off),
+                   static_cast<long long>(total));
+      std::fflush(stderr);
+    }
+    const int64_t n = std::min(window, total - off);
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      ids[i] = static_cast<unsigned char>(text[off + i]);
+    (*session)->reset();
+    auto r = (*session)->run(ids);
+    if (!r)
+      return r.takeError();
+    std::vector<float> l(r->v.size());
+    for (size_t i = 0; i < l.size(); ++i)
+      l[i] = static_cast<float>(r->v[i] * unit);
+    out.push_back(std::move(l));
+  }
+  if (progress)
+    std::fprintf(stderr, "\r%60s\r", "");
+  return out;
+}
+
+llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
+                                  llvm::StringRef text, int64_t window, int threads,
+                                  llvm::raw_ostream &os) {
+  eval::ThreadPool pool(threads);
+  auto reference = eval::Program::compile(raised);
+  if (!reference)
+    return reference.takeError();
+  const bool progress = schemes.empty() ? false : schemes[0].progress;
+  auto refLogits = windowLogits(**reference, text, window, pool, progress);
+  if (!refLogits)
+    return refLogits.takeError();
+  const int64_t V = (*reference)->vocab();
+  char line[200];
+  std::snprintf(line, sizeof line, "%-30s %9s %8s %8s %10s %10s %12s\n", "scheme",
+                V == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|",
+                "ovl vs m2");
+  os << line;
+  auto row = [&](const std::string &label, const Accuracy &a, const std::string &extra) {
+    os << llvm::format("%-30s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %12s\n", label.c_str(),
+                       a.bitsPerByte, 100.0 * (a.bitsPerByte / a.refBitsPerByte - 1.0),
+                       100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
+    os.flush();
+  };
+  for (const QuantScheme &given : schemes) {
+    QuantScheme s = ovlScheme(given);
+    mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
+    if (auto e = quantizeModule(*copy, s))
+      return e;
+    // The m2-level integer evaluation of the quantised module.
+    quant::QuantKernels kernels;
+    auto model = eval::Program::compile(*copy, "main", &kernels);
+    if (!model)
+      return model.takeError();
+    auto m2Logits = windowLogits(**model, text, window, pool, s.progress);
+    if (!m2Logits)
+      return m2Logits.takeError();
+    row(s.label() + " m2", compareLogits(*refLogits, *m2Logits, text, window, V), "");
+    // The same module lowered to ovl.
+    mlir::PassManager pm(copy->getContext());
+    pm.addPass(createM2LowerToOvl());
+    if (mlir::failed(pm.run(*copy)))
+      return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
+    auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
+    if (!ovlLogits)
+      return ovlLogits.takeError();
+    Accuracy vsM2 = compareLogits(*m2Logits, *ovlLogits, text, window, V);
+    row(s.label() + " ovl", compareLogits(*refLogits, *ovlLogits, text, window, V),
+        llvm::formatv("{0:E1}", vsM2.maxLogitDiff).str());
   }
   return llvm::Error::success();
 }

@@ -111,8 +111,10 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
           return signalPassFailure();
         }
         auto shape = quant::shapeOf(h.getTable()); // (vocab, d) = (out, in)
+        // 8-bit activations; static scales too when the layers have them (the overlay has
+        // no per-token max).
         if (failed(replace(op, h.getInput(), std::move(*t), shape[0], shape[1], lmHeadBits, 8, 0,
-                           "token")))
+                           actMode)))
           return signalPassFailure();
       }
     }

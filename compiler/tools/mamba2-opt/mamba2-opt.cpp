@@ -9,6 +9,7 @@
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPasses.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mamba2::registerMamba2Passes();
   mamba2::registerMamba2QuantPasses();
+  mamba2::registerMamba2OvlPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
                   mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect, mamba2::ovl::OvlDialect>();

@@ -4,8 +4,10 @@
 //   onnx     the imported `onnx` dialect module (shape arithmetic folded with --fold)
 //   m2       the module after shape folding and raising to the `m2` dialect
 //   m2-quant the raised module quantised with the first --quant scheme (QuantPasses.td)
+//   ovl      the first --quant scheme lowered to the overlay's integer kernels (OvlPasses.td)
 // With --eval FILE: one row per --quant scheme (bits per byte, top-1 agreement with fp32, mean
 // KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md).
+// With --eval-ovl FILE: the same for each scheme lowered to ovl, in the ovl evaluator.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -81,7 +83,7 @@ int main(int argc, char **argv) {
                "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
   app.add_option("--emit", emit, "what to print")
-      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant", "asm"}));
+      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant", "ovl", "asm"}));
   std::vector<std::string> schemes;
   mamba2::QuantScheme scheme;
   std::string evalFile;
@@ -104,6 +106,9 @@ int main(int argc, char **argv) {
   app.add_option("--calib", scheme.calibText, "calibration text (static scales, GPTQ)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
+  std::string evalOvlFile;
+  app.add_option("--eval-ovl", evalOvlFile,
+                 "text to evaluate each --quant scheme on, lowered to ovl (and at m2 level)");
   app.add_option("--eval-bytes", evalBytes, "bytes of --eval text (0: all)");
   app.add_option("--window", window, "bytes per evaluation window (each from an empty state)");
   app.add_option("--threads", threads, "evaluator threads (0: all)");
@@ -136,12 +141,22 @@ int main(int argc, char **argv) {
                                        outPath.empty() ? "-" : outPath, emit == "asm",
                                        llvm::errs());
   }
-  if (emit == "asm" || !outPath.empty()) {
-    std::cerr << "mamba2c: error: compiling an ONNX model to a program needs the ovl lowering "
-                 "(m2-lower-to-ovl), which this build does not have yet\n";
+  // -o / --emit=asm: the ovl pipeline of the first --quant scheme, then the emitter.
+  const bool compile = emit == "asm" || !outPath.empty(), asmOut = emit == "asm";
+  if (compile && (emit != "asm" && emit != "summary")) {
+    std::cerr << "mamba2c: error: -o writes the program; it goes with --emit=asm or no --emit\n";
     return 1;
   }
-  const bool quantize = emit == "m2-quant" || !evalFile.empty();
+  if (compile)
+    emit = "ovl";
+  const bool toOvl = emit == "ovl" || !evalOvlFile.empty();
+  if (toOvl && !evalFile.empty()) {
+    std::cerr << "mamba2c: error: --eval and --eval-ovl do not go together\n";
+    return 1;
+  }
+  if (!evalOvlFile.empty())
+    evalFile = evalOvlFile;
+  const bool quantize = emit == "m2-quant" || emit == "ovl" || !evalFile.empty();
   if (quantize)
     emit = "m2";
 
@@ -230,17 +245,22 @@ int main(int argc, char **argv) {
         data = data.take_front(static_cast<size_t>(evalBytes));
       llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
                    << "\n";
-      if (auto e = mamba2::printAccuracyTable(*module, all, data, window, threads, llvm::outs())) {
+      auto table = toOvl ? mamba2::printOvlAccuracyTable : mamba2::printAccuracyTable;
+      if (auto e = table(*module, all, data, window, threads, llvm::outs())) {
         std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
         return 1;
       }
       return 0;
     }
-    if (auto e = mamba2::quantizeModule(*module, all.front())) {
+    if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
+                       : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
       return 1;
     }
   }
+  if (compile)
+    return mamba2::codegen::emitModule(*module, targetName, emitOptions,
+                                       outPath.empty() ? "-" : outPath, asmOut, llvm::errs());
   mlir::OpPrintingFlags flags;
   if (!printWeights) {
     detachWeightsForPrinting(*module);

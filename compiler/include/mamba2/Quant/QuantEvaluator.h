@@ -39,9 +39,12 @@ void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32
                    int64_t k, int64_t n, int64_t group, int shift);
 
 /// Ranges of the SSM and conv operands (m2.ssd: x, B, C and the state S, measured by a float
-/// recurrence beside the evaluator's; m2.conv1d: its input), gathered over calibration text.
+/// recurrence beside the evaluator's; m2.conv1d: its input), and of the norms' inputs (m2.rms_norm:
+/// the residual stream in inMax; m2.gated_rms_norm: y, z and y * silu(z)), gathered over
+/// calibration text (the fixed-point formats of m2-lower-to-ovl come from them).
 struct SsmStats {
   double xMax = 0, bMax = 0, cMax = 0, stateMax = 0, inMax = 0;
+  double yMax = 0, zMax = 0, gMax = 0;
 };
 
 class QuantKernels : public eval::Extension {

@@ -57,7 +57,9 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
     and, per channel, `calib.channel_absmax` and `calib.channel_rms` (tensors); on every
     `m2.ssd` the ranges of x, B, C and of its state (`calib.x_absmax`, `calib.b_absmax`,
     `calib.c_absmax`, `calib.state_absmax`, the state from a float recurrence run beside the
-    evaluator's) and on every `m2.conv1d` that of its input (`calib.in_absmax`); with `hessian`,
+    evaluator's) and on every `m2.conv1d` and `m2.rms_norm` that of its input (`calib.in_absmax`;
+    for the norms, the residual stream), on every `m2.gated_rms_norm` those of y, z and
+    y * silu(z) (`calib.y_absmax`, `calib.z_absmax`, `calib.g_absmax`); with `hessian`,
     `calib.hessian` = X^T X / tokens (k x k) for `m2-quantize-linear{method=gptq}`.
   }];
   let options = [
@@ -82,7 +84,8 @@ def M2QuantizeLinear : Pass<"m2-quantize-linear", "::mlir::func::FuncOp"> {
     every accumulator within int32 for the worst case, as `isa`'s grouped matmul applies them.
     Activations are `act-bits` per token (`act-mode=token`) or per tensor from the calibrated
     maximum (`act-mode=tensor`, needs `m2-calibrate` first). The lm_head is quantised with
-    `lm-head-bits` (0: kept fp32) per channel, activations 8-bit.
+    `lm-head-bits` (0: kept fp32) per channel, activations 8-bit with the `act-mode` of the
+    other layers.
   }];
   let options = [
     Option<"weightBits", "weight-bits", "int64_t", /*default=*/"8", "8 or 4">,

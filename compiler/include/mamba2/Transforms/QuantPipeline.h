@@ -73,4 +73,31 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
                                llvm::StringRef text, int64_t window, int threads,
                                llvm::raw_ostream &os);
 
+/// The calibration text used when a scheme that needs one names none: WikiText-2's test file
+/// beside the project (../shared/data), text the default model (trained on five Austen novels)
+/// did not see.
+std::string defaultCalibText();
+
+/// The scheme as the overlay needs it: static per-tensor activation scales, the power-of-two
+/// SSM (16-bit state unless `ssmPot` says otherwise), piecewise-linear SiLU (32 segments unless
+/// `pwlSegments` says otherwise), and defaultCalibText() when `calibText` is empty.
+QuantScheme ovlScheme(QuantScheme scheme);
+/// quantizeModule(ovlScheme(scheme)) then m2-lower-to-ovl: the module becomes one ovl function
+/// @main(ids, states...) -> (logits, states...) (compiler/include/mamba2/Ovl/Evaluator.h).
+/// The emitter's driver calls this before emitting a program.
+llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme,
+                       std::string *pipelineOut = nullptr);
+/// Logits (length x vocab, real values) of each window of `text` from the ovl module's @main,
+/// each window from zero states.
+llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
+                                                                llvm::StringRef text,
+                                                                int64_t window,
+                                                                bool progress = false);
+/// For each scheme, two rows against fp32 on `text`: the quantised m2 module in the m2-level
+/// integer evaluator (`m2`), and the same module lowered to ovl in the ovl evaluator (`ovl`),
+/// plus the largest difference between the two's logits relative to the largest logit.
+llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
+                                  llvm::StringRef text, int64_t window, int threads,
+                                  llvm::raw_ostream &os);
+
 } // namespace mamba2
