@@ -27,6 +27,8 @@ using isa::Slot;
 using isa::UopCode;
 
 constexpr uint64_t kAlign = 64;
+/// Ops a buffer the load unit fills stays reserved after its last use (see allocate()).
+constexpr long kLoadCoolOps = 24;
 constexpr uint64_t kMaxRowb = (uint64_t(1) << f::udma::rowb.width) - 1;
 constexpr uint64_t kMaxRows = (uint64_t(1) << f::udma::rows.width) - 1;
 constexpr uint64_t kMaxDmaStride = (uint64_t(1) << f::udma::stride.width) - 1;
@@ -107,6 +109,7 @@ struct Buffer {
   long start = 0, end = 0;
   uint64_t addr = 0;
   bool fixed = false;
+  bool loadTarget = false; // filled by the load unit (constants, states, input rows)
 };
 
 /// One loop dimension of a run: count and the per-role byte steps (dst, src0, src1, src2).
@@ -229,6 +232,10 @@ private:
       bufs_[size_t(v.buf)].end = std::max(bufs_[size_t(v.buf)].end, opIdx_);
   }
   uint64_t addr(const View &v) const { return bufs_[size_t(v.buf)].addr + v.off; }
+  void markLoad(const View &v) {
+    if (plan_)
+      bufs_[size_t(v.buf)].loadTarget = true;
+  }
   View fresh(int64_t rows, int64_t cols, unsigned es) {
     View v;
     v.rows = rows;
@@ -243,26 +250,16 @@ private:
     return t.isDynamicDim(0) ? int64_t(T_) : t.getDimSize(0);
   }
 
-  void allocate(uint64_t &peak) {
-    const uint64_t spad = board_.spadBytes();
-    // The weight ring lives at the top of the scratchpad for the whole entry.
-    uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
-    for (size_t k = 0; k < ringBufs_.size(); ++k) {
-      bufs_[size_t(ringBufs_[k])].addr = top + uint64_t(k) * lay_.ringBytes;
-      bufs_[size_t(ringBufs_[k])].fixed = true;
-    }
-    std::vector<size_t> order;
-    for (size_t i = 0; i < bufs_.size(); ++i)
-      if (!bufs_[i].fixed)
-        order.push_back(i);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return bufs_[a].start < bufs_[b].start; });
+  /// First-fit linear scan of `ids` (by first op) in [0, limit): a buffer reuses space whose
+  /// last use is more than `cool` ops before its first. Returns the index of a buffer that does
+  /// not fit (or -1) and the highest address used in `peak`.
+  long linearScan(const std::vector<size_t> &ids, uint64_t limit, long cool, uint64_t &peak) {
     std::vector<size_t> active; // sorted by address
     peak = 0;
-    for (size_t i : order) {
+    for (size_t i : ids) {
       Buffer &b = bufs_[i];
       active.erase(std::remove_if(active.begin(), active.end(),
-                                  [&](size_t a) { return bufs_[a].end < b.start; }),
+                                  [&](size_t a) { return bufs_[a].end + cool < b.start; }),
                    active.end());
       uint64_t at = 0;
       for (size_t a : active) {
@@ -270,22 +267,8 @@ private:
           break;
         at = std::max(at, alignUp(bufs_[a].addr + bufs_[a].bytes));
       }
-      if (at + b.bytes > top) {
-        uint64_t live = 0;
-        for (size_t a : active)
-          live += bufs_[a].bytes;
-        Operation *op = nullptr;
-        long k = 0;
-        fn_.walk([&](Operation *o) {
-          if (o->getParentOp() == fn_.getOperation() && k++ == b.start)
-            op = o;
-        });
-        fail(op, llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: {2} bytes "
-                               "needed with {3} bytes live, {4} bytes free below the weight "
-                               "ring (spilling to the scratch region is not implemented)",
-                               T_, board_.name, b.bytes, live, top)
-                     .str());
-      }
+      if (at + b.bytes > limit)
+        return long(i);
       b.addr = at;
       peak = std::max(peak, at + b.bytes);
       active.insert(
@@ -293,7 +276,54 @@ private:
                            [&](size_t x, size_t y) { return bufs_[x].addr < bufs_[y].addr; }),
           i);
     }
-    peak += uint64_t(lay_.ringCount) * lay_.ringBytes;
+    return -1;
+  }
+
+  /// Two pools below the weight ring: the buffers the load unit fills (constants, states, the
+  /// input rows) at the top, reused only some ops after their last use so a load seldom waits
+  /// for a recent reader (the load unit runs its queue in order: one waiting load holds back the
+  /// weight tiles behind it); every other buffer first-fit from address 0.
+  void allocate(uint64_t &peak) {
+    const uint64_t spad = board_.spadBytes();
+    uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
+    for (size_t k = 0; k < ringBufs_.size(); ++k) {
+      bufs_[size_t(ringBufs_[k])].addr = top + uint64_t(k) * lay_.ringBytes;
+      bufs_[size_t(ringBufs_[k])].fixed = true;
+    }
+    std::vector<size_t> loads, others;
+    for (size_t i = 0; i < bufs_.size(); ++i)
+      if (!bufs_[i].fixed)
+        (bufs_[i].loadTarget ? loads : others).push_back(i);
+    auto byStart = [&](size_t a, size_t b) { return bufs_[a].start < bufs_[b].start; };
+    std::stable_sort(loads.begin(), loads.end(), byStart);
+    std::stable_sort(others.begin(), others.end(), byStart);
+    long bad = -1;
+    uint64_t peakB = 0, peakA = 0;
+    for (long cool : {long(kLoadCoolOps), 0L}) {
+      bad = linearScan(loads, top, cool, peakB);
+      if (bad >= 0)
+        continue;
+      bad = linearScan(others, top - peakB, 0, peakA);
+      if (bad < 0)
+        break;
+    }
+    if (bad >= 0) {
+      const Buffer &b = bufs_[size_t(bad)];
+      Operation *op = nullptr;
+      long k = 0;
+      fn_.walk([&](Operation *o) {
+        if (o->getParentOp() == fn_.getOperation() && k++ == b.start)
+          op = o;
+      });
+      fail(op, llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: a buffer of "
+                             "{2} bytes, {3} bytes below the weight ring (spilling to the scratch "
+                             "region is not implemented)",
+                             T_, board_.name, b.bytes, top)
+                   .str());
+    }
+    for (size_t i : loads)
+      bufs_[i].addr += top - peakB;
+    peak = peakA + peakB + uint64_t(lay_.ringCount) * lay_.ringBytes;
   }
 
   // ---- instructions ----
@@ -565,6 +595,7 @@ private:
     int64_t rows = t.getRank() == 2 ? t.getDimSize(0) : 1;
     int64_t cols = t.getRank() == 2 ? t.getDimSize(1) : t.getNumElements();
     View view = fresh(rows, cols, es);
+    markLoad(view);
     if (!plan_)
       dma(Slot::Load, 0, lay_.constAt.lookup(v), uint64_t(rows) * cols * es, addr(view), 1,
           uint64_t(rows) * cols * es);
@@ -605,6 +636,7 @@ private:
     const unsigned es = elemBytes(t);
     uint64_t bytes = uint64_t(t.getNumElements()) * es;
     View view = fresh(1, int64_t(bytes / es), es);
+    markLoad(view);
     if (!plan_)
       dma(Slot::Load, 2, lay_.stateAt[a.getArgNumber()], bytes, addr(view), 1, bytes);
     stateArg_[v] = int(a.getArgNumber());
@@ -687,6 +719,7 @@ private:
       fail(o, "the embedding table must be a constant");
     int64_t d = cast<RankedTensorType>(o.getType()).getDimSize(1);
     View v = fresh(T_, d, 4);
+    markLoad(v);
     if (!plan_)
       dma(Slot::Load, 1, lay_.xAt, uint64_t(d) * 4, addr(v), T_, uint64_t(d) * 4);
     views_[o.getResult()] = v;
@@ -827,6 +860,7 @@ private:
       use(wb);
     } else {
       wb = fresh(1, 8 * C, 1);
+      markLoad(wb);
       if (!plan_) {
         dma(Slot::Load, 0, lay_.constAt.lookup(o.getWeight()), uint64_t(4 * C), addr(wb), 1,
             uint64_t(4 * C));
