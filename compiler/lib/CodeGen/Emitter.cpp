@@ -726,6 +726,8 @@ private:
   }
 
   void lowerSlice(ovl::SliceOp o) {
+    if (auto mm = o.getX().getDefiningOp<ovl::MatmulOp>(); mm && streamsLogits(mm))
+      return; // the logits' columns, stored tile by tile
     View x = operand(o.getX());
     View v = x;
     v.off += uint64_t(o.getOffset()) * x.esize;
@@ -921,11 +923,20 @@ private:
     storeState(o.getNewState(), S);
   }
 
-  bool streamsLogits(ovl::MatmulOp o) {
-    if (!o.getResult().hasOneUse())
+  /// Whether `o` is the lm_head whose output is only returned as the logits (directly or as
+  /// its first columns, a padded vocabulary): then its tiles go straight to the io tensor.
+  static bool streamsLogits(ovl::MatmulOp o) {
+    Value v = o.getResult();
+    if (!v.hasOneUse())
       return false;
-    auto &u = *o.getResult().getUses().begin();
-    return llvm::isa<func::ReturnOp>(u.getOwner()) && u.getOperandNumber() == 0;
+    Operation *user = v.getUses().begin()->getOwner();
+    if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
+      if (sl.getOffset() != 0 || !sl.getResult().hasOneUse())
+        return false;
+      v = sl.getResult();
+      user = v.getUses().begin()->getOwner();
+    }
+    return llvm::isa<func::ReturnOp>(user) && v.getUses().begin()->getOperandNumber() == 0;
   }
 
   void lowerMatmul(ovl::MatmulOp o) {
@@ -975,8 +986,16 @@ private:
         w.set(f::umm::acc, int64_t(addr(t)));
         w.set(f::umm::m, R);
         emitRunWords(Slot::Matrix, {w}, 1, {}, {});
-        dma(Slot::Store, 1, lay_.logitsAt + n0 * 4, uint64_t(lay_.vocab) * 4, addr(t), uint64_t(R),
-            nj * 4);
+        const uint64_t V = uint64_t(lay_.vocab);
+        // A padded vocabulary's extra columns are not stored (then row by row: the
+        // scratchpad side of a DMA is contiguous rows).
+        const uint64_t cols = n0 < V ? std::min(nj, V - n0) : 0;
+        if (cols == nj)
+          dma(Slot::Store, 1, lay_.logitsAt + n0 * 4, V * 4, addr(t), uint64_t(R), nj * 4);
+        else if (cols > 0)
+          for (int64_t r = 0; r < R; ++r)
+            dma(Slot::Store, 1, lay_.logitsAt + (uint64_t(r) * V + n0) * 4, V * 4,
+                addr(t) + uint64_t(r) * nj * 4, 1, cols * 4);
       } else {
         w.set(f::umm::acc, int64_t(addr(out) + n0 * 4));
         w.set(f::umm::m, 1);
@@ -990,7 +1009,10 @@ private:
     for (unsigned i = 0; i < o.getNumOperands(); ++i) {
       Value v = o.getOperand(i);
       if (i == 0) {
-        if (auto mm = v.getDefiningOp<ovl::MatmulOp>(); mm && streamsLogits(mm))
+        Value src = v;
+        if (auto sl = v.getDefiningOp<ovl::SliceOp>())
+          src = sl.getX();
+        if (auto mm = src.getDefiningOp<ovl::MatmulOp>(); mm && streamsLogits(mm))
           continue; // stored tile by tile
         View l = operand(v);
         if (!l.contiguous() || l.esize != 4)

@@ -26,6 +26,7 @@ struct ModelShape {
   int inBits = 8, outBits = 4, headBits = 8;
   int group = 8;            // K-group of the scales
   bool streamLogits = true; // lm_head's output returned directly
+  int vocabPad = 0;         // lm_head rows beyond the vocabulary, sliced off
   uint32_t seed = 1;
 };
 
@@ -119,7 +120,9 @@ public:
       newStates.push_back(ss1);
     }
     std::string a = requant(h, s.d, false, 17, 18);
-    std::string logits = matmul(a, s.d, s.vocab, s.headBits, 9);
+    std::string logits = matmul(a, s.d, s.vocab + s.vocabPad, s.headBits, 9);
+    if (s.vocabPad)
+      logits = slice(logits, s.vocab + s.vocabPad, 0, s.vocab, 32);
     if (!s.streamLogits)
       logits = un("shift", logits, s.vocab, s.vocab, "{shift = 1 : i64}");
     o_ << "  return " << logits;
