@@ -679,6 +679,8 @@ private:
       return lowerEmbed(o);
     if (auto o = dyn_cast<ovl::MatmulOp>(op))
       return lowerMatmul(o);
+    if (llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp>(op) && inLogitsChain(&op))
+      return; // lowered with the lm_head's tiles
     if (auto o = dyn_cast<ovl::MulOp>(op))
       return lowerBroadcast(op, UopCode::Mulsh32, o.getX(), o.getY(), int64_t(o.getShift()));
     if (auto o = dyn_cast<ovl::AddOp>(op))
@@ -726,7 +728,7 @@ private:
   }
 
   void lowerSlice(ovl::SliceOp o) {
-    if (auto mm = o.getX().getDefiningOp<ovl::MatmulOp>(); mm && streamsLogits(mm))
+    if (inLogitsChain(o))
       return; // the logits' columns, stored tile by tile
     View x = operand(o.getX());
     View v = x;
@@ -923,20 +925,53 @@ private:
     storeState(o.getNewState(), S);
   }
 
-  /// Whether `o` is the lm_head whose output is only returned as the logits (directly or as
-  /// its first columns, a padded vocabulary): then its tiles go straight to the io tensor.
-  static bool streamsLogits(ovl::MatmulOp o) {
+  /// When `o` is the lm_head whose output only becomes the logits, the ops in between (applied
+  /// to each tile in place): mul / add by a one-row constant ([1][N] per channel or [1][1]),
+  /// shifts, and last a slice at offset 0 (a padded vocabulary). Then its tiles go straight to
+  /// the io tensor and the whole [rows][N] output never sits in the scratchpad.
+  static std::optional<std::vector<Operation *>> logitsChain(ovl::MatmulOp o) {
+    const int64_t N = cast<RankedTensorType>(o.getType()).getDimSize(1);
+    std::vector<Operation *> chain;
     Value v = o.getResult();
-    if (!v.hasOneUse())
-      return false;
-    Operation *user = v.getUses().begin()->getOwner();
-    if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
-      if (sl.getOffset() != 0 || !sl.getResult().hasOneUse())
-        return false;
-      v = sl.getResult();
-      user = v.getUses().begin()->getOwner();
+    bool sliced = false;
+    while (true) {
+      if (!v.hasOneUse())
+        return std::nullopt;
+      OpOperand &use = *v.getUses().begin();
+      Operation *user = use.getOwner();
+      if (llvm::isa<func::ReturnOp>(user))
+        return use.getOperandNumber() == 0 ? std::optional(chain) : std::nullopt;
+      if (sliced)
+        return std::nullopt;
+      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
+        if (sl.getOffset() != 0)
+          return std::nullopt;
+        sliced = true;
+      } else if (llvm::isa<ovl::MulOp, ovl::AddOp>(user)) {
+        Value x = user->getOperand(0), y = user->getOperand(1);
+        auto yt = cast<RankedTensorType>(y.getType());
+        if (x != v || !y.getDefiningOp<ovl::ConstantOp>() || yt.getDimSize(0) != 1 ||
+            (yt.getDimSize(1) != N && yt.getDimSize(1) != 1))
+          return std::nullopt;
+      } else if (!llvm::isa<ovl::ShiftOp>(user)) {
+        return std::nullopt;
+      }
+      chain.push_back(user);
+      v = user->getResult(0);
     }
-    return llvm::isa<func::ReturnOp>(user) && v.getUses().begin()->getOperandNumber() == 0;
+  }
+  static bool streamsLogits(ovl::MatmulOp o) { return logitsChain(o).has_value(); }
+  /// Whether `op` is part of a streamed lm_head's chain (lowered with the matmul).
+  static bool inLogitsChain(Operation *op) {
+    Value x = op->getOperand(0);
+    while (Operation *d = x.getDefiningOp()) {
+      if (auto mm = llvm::dyn_cast<ovl::MatmulOp>(d))
+        return streamsLogits(mm);
+      if (!llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp, ovl::SliceOp>(d))
+        return false;
+      x = d->getOperand(0);
+    }
+    return false;
   }
 
   void lowerMatmul(ovl::MatmulOp o) {
@@ -949,12 +984,18 @@ private:
       fail(o, "its activation is a strided slice; the matrix unit reads [rows][K] row-major");
     if (R > 63)
       fail(o, std::to_string(R) + " rows exceed the matrix unit's m field (63)");
-    const bool stream = streamsLogits(o);
+    const auto chain = logitsChain(o);
+    const bool stream = chain.has_value();
     View out;
     std::array<View, 2> tiles;
+    std::vector<std::optional<View>> chainY; // the constants of the chain's mul / add
     if (stream) {
       for (auto &t : tiles)
         t = fresh(R, int64_t(m.nt), 4);
+      for (Operation *op : *chain)
+        chainY.push_back(llvm::isa<ovl::MulOp, ovl::AddOp>(op)
+                             ? std::optional<View>(operand(op->getOperand(1)))
+                             : std::nullopt);
     } else {
       out = fresh(R, int64_t(N), 4);
       views_[o.getResult()] = out;
@@ -986,6 +1027,31 @@ private:
         w.set(f::umm::acc, int64_t(addr(t)));
         w.set(f::umm::m, R);
         emitRunWords(Slot::Matrix, {w}, 1, {}, {});
+        // The chain in place on the tile: one micro-op per row, or over the whole tile.
+        for (size_t c = 0; c < chain->size(); ++c) {
+          Operation *op = (*chain)[c];
+          if (llvm::isa<ovl::SliceOp>(op))
+            continue;
+          const uint64_t flat = uint64_t(R) * nj;
+          if (auto sh = llvm::dyn_cast<ovl::ShiftOp>(op)) {
+            emitRunWords(Slot::Vector,
+                         {uop(UopCode::Shift32, addr(t), addr(t), 0, 0, flat, sh.getShift())}, 1,
+                         {}, {});
+            continue;
+          }
+          const View &y = *chainY[c];
+          const bool bc = y.cols == 1;
+          const UopCode uc = llvm::isa<ovl::MulOp>(op) ? UopCode::Mulsh32 : UopCode::Add32;
+          const int64_t shift =
+              llvm::isa<ovl::MulOp>(op) ? int64_t(llvm::cast<ovl::MulOp>(op).getShift()) : 0;
+          const uint64_t ya = addr(y) + (bc ? 0 : n0 * 4);
+          if (bc)
+            emitRunWords(Slot::Vector, {uop(uc, addr(t), addr(t), ya, 0, flat, shift, 1)}, 1, {},
+                         {});
+          else
+            emitRunWords(Slot::Vector, {uop(uc, addr(t), addr(t), ya, 0, nj, shift, 0)},
+                         uint64_t(R), {nj * 4, nj * 4, 0, 0}, {});
+        }
         const uint64_t V = uint64_t(lay_.vocab);
         // A padded vocabulary's extra columns are not stored (then row by row: the
         // scratchpad side of a DMA is contiguous rows).
@@ -1009,11 +1075,11 @@ private:
     for (unsigned i = 0; i < o.getNumOperands(); ++i) {
       Value v = o.getOperand(i);
       if (i == 0) {
-        Value src = v;
-        if (auto sl = v.getDefiningOp<ovl::SliceOp>())
-          src = sl.getX();
-        if (auto mm = src.getDefiningOp<ovl::MatmulOp>(); mm && streamsLogits(mm))
-          continue; // stored tile by tile
+        if (Operation *d = v.getDefiningOp()) {
+          auto mm = llvm::dyn_cast<ovl::MatmulOp>(d);
+          if ((mm && streamsLogits(mm)) || (!mm && d->getNumOperands() && inLogitsChain(d)))
+            continue; // stored tile by tile
+        }
         View l = operand(v);
         if (!l.contiguous() || l.esize != 4)
           fail(o, "the logits are a strided slice; store them from a whole buffer");

@@ -17,26 +17,26 @@
 // CHECK: .entry prefill 0
 // CHECK: .entry decode
 // The norm: sum of squares per row, rsqrt, the per-row broadcast multiply.
-// CHECK: sumsq dst={{[0-9]+}} len=4 p0=4
-// CHECK: rsqrt {{.*}} len=4
-// CHECK: mulsh32 {{.*}} len=4 p0=16 p1=1
+// CHECK: sumsq {{.*}}len=4 p0=4
+// CHECK: rsqrt {{.*}}len=4
+// CHECK: mulsh32 {{.*}}len=4 p0=16 p1=1
 // in_proj: gmm8 one row per iteration in prefill (m=1 over 14 channels, K 4 in groups of 2).
-// CHECK: gmm8 acc={{[0-9]+}} act={{[0-9]+}} wgt={{[0-9]+}} scl={{[0-9]+}} m=1 k=4 n=14 group=2 shift=10
+// CHECK: gmm8 {{.*}}wgt={{[0-9]+}} scl={{[0-9]+}} m=1 k=4 n=14 group=2 shift=10
 // conv4 over the 8 conv channels, its state at src2.
-// CHECK: conv4 dst={{[0-9]+}} src0={{[0-9]+}} src1={{[0-9]+}} src2={{[0-9]+}} len=8
+// CHECK: conv4 {{.*}}src1={{[0-9]+}} src2={{[0-9]+}} len=8
 // The SSM: per row an update and an output run over the 2 heads (P = 2, N = 2).
-// CHECK: ssmupd {{.*}} len=2 p0=2 p1=15 p2=6
-// CHECK-NEXT: ssmout {{.*}} len=2 p0=2 p1=8
-// CHECK: fwht {{.*}} len=4
+// CHECK: ssmupd {{.*}}len=2 p0=2 p1=15 p2=6
+// CHECK-NEXT: ssmout {{.*}}len=2 p0=2 p1=8
+// CHECK: fwht {{.*}}len=4
 // lm_head: the logits tile as one m=4 matmul, stored to the io tensor.
-// CHECK: gmm8 {{.*}} m=4 k=4 n=8 group=2 shift=9
+// CHECK: gmm8 {{.*}}m=4 k=4 n=8 group=2 shift=9
 // Prefill: x loaded, the conv4 run over 4 rows, the state stored back, halt at the end.
-// CHECK: { load.dma region=io rows=1 rowb=64
+// CHECK: { load.dma spad={{[0-9]+}} region=io rows=1 rowb=64
 // CHECK: vector.run ustart={{[0-9]+}} ulen=1 iters=4 sdst=32 ssrc0=8
 // CHECK: store.dma spad={{[0-9]+}} region=state rows=1 rowb=24
 // CHECK: { ctrl.halt ; store.dma {{.*}}region=io dram=64 rows=1 rowb=128 stride=128 wait=
 // Decode: one row.
-// CHECK: { load.dma region=io rows=1 rowb=16
+// CHECK: { load.dma spad={{[0-9]+}} region=io rows=1 rowb=16
 // CHECK: { ctrl.halt ; store.dma {{.*}}region=io dram=64 rows=1 rowb=32 stride=32 wait=
 
 // The container loads (the loader validates it) and keeps the symbols.

@@ -81,7 +81,14 @@ int main(int argc, char **argv) {
       static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
       for (unsigned u = 1; u < isa::kNumSlots; ++u)
         std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
-      std::cout << ", load bytes " << rep.counters.units[1].bytes << "\n";
+      const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
+      const double bound = double(bytes) / board->dramBytesPerCycle();
+      std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes
+                << ", store " << rep.counters.units[2].bytes << "): bandwidth bound "
+                << uint64_t(bound) << " cycles at " << board->streamGBps()
+                << " GB/s = " << int(100 * bound / double(rep.counters.cycles) + 0.5)
+                << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
+                << board->clockMhz << " MHz\n";
     }
     return 0;
   }

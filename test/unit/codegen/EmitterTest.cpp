@@ -82,14 +82,14 @@ ModelShape padded(ModelShape s, int pad) {
 
 INSTANTIATE_TEST_SUITE_P(
     Models, EmitterModels,
-    ::testing::Combine(::testing::Values(Case{"w8_one_layer", shape(1, 1, 8, 4, true, 1), 4, 0},
-                                         Case{"w4_two_layers_groups", shape(2, 2, 4, 8, false, 2),
-                                              5, 0},
-                                         // tiny weight buffers: every matmul streams several tiles
-                                         Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
+    ::testing::Combine(
+        ::testing::Values(Case{"w8_one_layer", shape(1, 1, 8, 4, true, 1), 4, 0},
+                          Case{"w4_two_layers_groups", shape(2, 2, 4, 8, false, 2), 5, 0},
+                          // tiny weight buffers: every matmul streams several tiles
+                          Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
                           // a padded vocabulary sliced off the streamed logits tiles
                           Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512}),
-                       ::testing::Values("kv260", "u280")),
+        ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
     });

@@ -120,11 +120,21 @@ public:
       newStates.push_back(ss1);
     }
     std::string a = requant(h, s.d, false, 17, 18);
-    std::string logits = matmul(a, s.d, s.vocab + s.vocabPad, s.headBits, 9);
+    const int nv = s.vocab + s.vocabPad;
+    std::string logits = matmul(a, s.d, nv, s.headBits, 9);
+    if (s.streamLogits) {
+      // The lm_head's epilogue (per-channel scale, a shift, a per-tensor offset): applied to
+      // each streamed tile.
+      logits = bcast("mul", logits, cnst("", {1, nv}, 32, 1 << 12, 1 << 14), nv, "1", nv,
+                     "{shift = 13 : i64}", true);
+      logits = un("shift", logits, nv, nv, "{shift = -1 : i64}");
+      logits = bcast("add", logits, cnst("", {1, 1}, 32, -999, 999), nv, "1", 1, "", true);
+    } else {
+      // An activation operand: the logits are computed whole, then stored.
+      logits = bcast("add", logits, logits, nv, "[T]", nv, "");
+    }
     if (s.vocabPad)
-      logits = slice(logits, s.vocab + s.vocabPad, 0, s.vocab, 32);
-    if (!s.streamLogits)
-      logits = un("shift", logits, s.vocab, s.vocab, "{shift = 1 : i64}");
+      logits = slice(logits, nv, 0, s.vocab, 32);
     o_ << "  return " << logits;
     for (auto &v : newStates)
       o_ << ", " << v;
