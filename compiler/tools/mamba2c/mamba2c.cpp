@@ -123,7 +123,12 @@ int main(int argc, char **argv) {
   app.add_option("--target", targetName, "board to compile for")
       ->check(CLI::IsMember({"vc709", "vck190", "u280", "kv260"}));
   app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
+  app.add_option("--weight-buffers", emitOptions.weightBuffers,
+                 "tile buffers of the weight ring (2: double buffering)");
+  app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
+                 "KiB of one weight tile buffer (0: an eighth of the scratchpad)");
   CLI11_PARSE(app, argc, argv);
+  emitOptions.weightBufferBytes *= 1024;
   if (endsWith(model, ".mlir")) {
     // An `ovl` module (the input of the emitter, e.g. a test's hand-written model).
     mlir::MLIRContext ctx;

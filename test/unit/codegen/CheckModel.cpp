@@ -15,6 +15,42 @@
 using namespace mamba2;
 using namespace mamba2::codegen::test;
 
+namespace {
+/// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
+/// bytes and the bandwidth bound.
+int timeEntries(const isa::Program &program, const target::Board &b) {
+  const target::Board *board = &b;
+  const isa::Program *prog = &program;
+  auto dev = runtime::makeSimulatorDevice(*board);
+  if (std::string e = dev->load(*prog); !e.empty()) {
+    std::cerr << e << "\n";
+    return 1;
+  }
+  for (const char *entry : {"prefill", "decode"}) {
+    runtime::RunOptions ro;
+    ro.mode = runtime::RunMode::Timing;
+    auto rep = dev->run(entry, ro);
+    if (!rep.error.empty()) {
+      std::cerr << entry << ": " << rep.error << "\n";
+      return 1;
+    }
+    std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
+    static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
+    const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
+    const double bound = double(bytes) / board->dramBytesPerCycle();
+    std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes
+              << ", store " << rep.counters.units[2].bytes << "): bandwidth bound "
+              << uint64_t(bound) << " cycles at " << board->streamGBps()
+              << " GB/s = " << int(100 * bound / double(rep.counters.cycles) + 0.5)
+              << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
+              << board->clockMhz << " MHz\n";
+  }
+  return 0;
+}
+} // namespace
+
 int main(int argc, char **argv) {
   CLI::App app{"mamba2-codegen-check: emitted program against the ovl evaluator"};
   std::string model, targetName = "kv260", text;
@@ -35,6 +71,16 @@ int main(int argc, char **argv) {
   if (!board) {
     std::cerr << "unknown target " << targetName << "\n";
     return 2;
+  }
+  if (model.size() > 4 && model.substr(model.size() - 4) == ".m2b") {
+    // A compiled program (e.g. a full-size model from mamba2c -o): timing only.
+    auto loaded = runtime::loadContainerFile(model);
+    if (!loaded.ok()) {
+      std::cerr << model << ": " << loaded.error << "\n";
+      return 1;
+    }
+    board = loaded.board;
+    return timeEntries(loaded.program, *board);
   }
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
@@ -63,35 +109,8 @@ int main(int argc, char **argv) {
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 
-  if (timing) {
-    auto dev = runtime::makeSimulatorDevice(*board);
-    if (std::string e = dev->load(*prog); !e.empty()) {
-      std::cerr << e << "\n";
-      return 1;
-    }
-    for (const char *entry : {"prefill", "decode"}) {
-      runtime::RunOptions ro;
-      ro.mode = runtime::RunMode::Timing;
-      auto rep = dev->run(entry, ro);
-      if (!rep.error.empty()) {
-        std::cerr << entry << ": " << rep.error << "\n";
-        return 1;
-      }
-      std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
-      static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
-      for (unsigned u = 1; u < isa::kNumSlots; ++u)
-        std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
-      const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
-      const double bound = double(bytes) / board->dramBytesPerCycle();
-      std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes
-                << ", store " << rep.counters.units[2].bytes << "): bandwidth bound "
-                << uint64_t(bound) << " cycles at " << board->streamGBps()
-                << " GB/s = " << int(100 * bound / double(rep.counters.cycles) + 0.5)
-                << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
-                << board->clockMhz << " MHz\n";
-    }
-    return 0;
-  }
+  if (timing)
+    return timeEntries(*prog, *board);
 
   std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
                          "of a good fortune, must be in want of a wife.";
