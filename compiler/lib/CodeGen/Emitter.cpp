@@ -164,8 +164,9 @@ struct Layout {
   struct Mat {
     uint64_t at = 0; // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
     uint64_t nt = 0; // rows per tile
-    uint64_t kb = 0; // bytes per weight row
+    uint64_t kb = 0; // bytes per weight row (padded, see layoutProgram)
     uint64_t g = 0;  // groups
+    uint64_t k = 0, group = 0; // the micro-op's K and group (padded with zero weights)
   };
   llvm::DenseMap<Operation *, Mat> mats;
   std::vector<uint64_t> stateAt; // per function argument (0 = ids)
@@ -984,6 +985,10 @@ private:
       fail(o, "its activation is a strided slice; the matrix unit reads [rows][K] row-major");
     if (R > 63)
       fail(o, std::to_string(R) + " rows exceed the matrix unit's m field (63)");
+    if (plan_ && m.k > K) { // the last row's read of K' bytes stays inside its buffer
+      Buffer &ab = bufs_[size_t(act.buf)];
+      ab.bytes = std::max(ab.bytes, alignUp(act.off + uint64_t(R - 1) * act.rstride + m.k));
+    }
     const auto chain = logitsChain(o);
     const bool stream = chain.has_value();
     View out;
@@ -1018,15 +1023,21 @@ private:
       w.set(f::umm::act, int64_t(addr(act)));
       w.set(f::umm::wgt, int64_t(ring));
       w.set(f::umm::scl, int64_t(ring + nj * m.kb));
-      w.set(f::umm::k, int64_t(K));
+      // A padded K reads K' bytes of each activation row: the bytes past K meet zero weights.
+      w.set(f::umm::k, int64_t(m.k));
       w.set(f::umm::n, int64_t(nj));
-      w.set(f::umm::group, int64_t(o.getGroup()));
+      w.set(f::umm::group, int64_t(m.group));
       w.set(f::umm::shift, int64_t(o.getShift()));
       if (stream) {
         const View &t = tiles[j % 2];
         w.set(f::umm::acc, int64_t(addr(t)));
-        w.set(f::umm::m, R);
-        emitRunWords(Slot::Matrix, {w}, 1, {}, {});
+        if (m.k == K) {
+          w.set(f::umm::m, R);
+          emitRunWords(Slot::Matrix, {w}, 1, {}, {});
+        } else { // [R][K'] would be the activation's layout: one row per iteration instead
+          w.set(f::umm::m, 1);
+          emitRunWords(Slot::Matrix, {w}, uint64_t(R), {nj * 4, K, 0, 0}, {});
+        }
         // The chain in place on the tile: one micro-op per row, or over the whole tile.
         for (size_t c = 0; c < chain->size(); ++c) {
           Operation *op = (*chain)[c];
@@ -1200,6 +1211,24 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       Layout::Mat m;
       m.kb = o.getBits() == 4 ? K / 2 : K;
       m.g = K / uint64_t(o.getGroup());
+      m.k = K;
+      m.group = uint64_t(o.getGroup());
+      const uint64_t kbData = m.kb;
+      // Scratchpad banks are word-interleaved: weight rows whose pitch is an even number of
+      // words put several rows of one K step in one bank (every row, for a pitch that is a
+      // multiple of the banks' span). With one scale group per row, zero weights pad the
+      // pitch to an odd number of words, K grows by the pad and the group with it: the extra
+      // products are act * 0, so the partial sum, and the result, are the same.
+      if (opt.padWeightRows && m.g == 1) {
+        uint64_t kb = alignUp(m.kb, 8);
+        if ((kb / 8) % 2 == 0)
+          kb += 8;
+        const uint64_t k = o.getBits() == 4 ? 2 * kb : kb;
+        if (kb != m.kb && k <= kMaxLen) {
+          m.kb = kb;
+          m.k = m.group = k;
+        }
+      }
       const uint64_t rowB = m.kb + 4 * m.g;
       m.nt = lay.ringBytes / rowB;
       if (m.nt == 0)
@@ -1228,6 +1257,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
             for (uint64_t k = 0; k < K; ++k)
               img.push_back(uint8_t(int8_t(w[r * K + k])));
           }
+          img.resize(img.size() + (m.kb - kbData), 0); // the zero pad
         }
         for (uint64_t r = n0; r < n0 + nj; ++r)
           for (uint64_t g = 0; g < m.g; ++g) {

@@ -75,6 +75,11 @@ ModelShape shape(int layers, int groups, int inBits, int outBits, bool stream, u
   return s;
 }
 
+ModelShape grouped(ModelShape s, int group) {
+  s.group = group;
+  return s;
+}
+
 ModelShape padded(ModelShape s, int pad) {
   s.vocabPad = pad;
   return s;
@@ -88,7 +93,10 @@ INSTANTIATE_TEST_SUITE_P(
                           // tiny weight buffers: every matmul streams several tiles
                           Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
                           // a padded vocabulary sliced off the streamed logits tiles
-                          Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512}),
+                          Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512},
+                          // one scale group per row (in_proj, lm_head): padded weight rows
+                          Case{"per_channel_scales", grouped(shape(2, 1, 8, 4, true, 5), 16), 4,
+                               0}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);

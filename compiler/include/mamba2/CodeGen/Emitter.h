@@ -30,6 +30,9 @@ struct EmitOptions {
   unsigned weightBuffers = 2;
   /// Bytes of one weight tile buffer; 0: an eighth of the scratchpad.
   uint64_t weightBufferBytes = 0;
+  /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
+  /// so the rows of a matrix step fall in different banks.
+  bool padWeightRows = true;
 };
 
 /// Figures about an emitted program (for reports and tests).
