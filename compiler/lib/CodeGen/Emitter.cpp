@@ -15,7 +15,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <optional>
 
@@ -210,7 +209,6 @@ private:
   std::vector<Buffer> bufs_;
   int nextBuf_ = 0;
   llvm::DenseMap<Value, View> views_;
-  llvm::DenseMap<Operation *, long> opIndex_;
   llvm::DenseMap<Value, View> consts_; // constants loaded in this entry
   std::map<std::pair<void *, void *>, View> convParams_;
   llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
@@ -655,11 +653,6 @@ private:
 
   // ---- ops ----
   void walk() {
-    if (opIndex_.empty()) {
-      long k = 0;
-      for (Operation &op : fn_.getBody().front())
-        opIndex_[&op] = k++;
-    }
     nextBuf_ = 0;
     opIdx_ = 0;
     views_.clear();
@@ -982,22 +975,6 @@ private:
     return false;
   }
 
-  /// The position of the first op that reads columns [c0, c0 + n) of `v` (through slices).
-  long firstUse(Value v, uint64_t c0, uint64_t n) {
-    long best = std::numeric_limits<long>::max();
-    for (Operation *user : v.getUsers()) {
-      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
-        const uint64_t a = uint64_t(sl.getOffset()), b = a + uint64_t(sl.getSize());
-        if (b > c0 && a < c0 + n)
-          best = std::min(best, firstUse(sl.getResult(), c0 > a ? c0 - a : 0,
-                                         std::min(b, c0 + n) - std::max(a, c0)));
-      } else {
-        best = std::min(best, opIndex_.lookup(user));
-      }
-    }
-    return best;
-  }
-
   void lowerMatmul(ovl::MatmulOp o) {
     View act = operand(o.getAct());
     const Layout::Mat &m = lay_.mats.find(o.getOperation())->second;
@@ -1036,22 +1013,11 @@ private:
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
     const uint64_t rowB = m.kb + 4 * m.g;
     uint64_t dram = m.at;
-    // Tiles in the order their columns are first needed (e.g. in_proj's x/B/C and dt before
-    // the gate z, which waits for the SSM): the consumers of the first ones can start while
-    // the matrix unit computes the rest.
-    std::vector<std::pair<long, uint64_t>> order; // (first use, tile)
-    std::vector<uint64_t> tileAt;
     for (uint64_t j = 0, n0 = 0; n0 < N; ++j, n0 += m.nt) {
-      tileAt.push_back(dram);
-      dram += alignUp(std::min(m.nt, N - n0) * rowB);
-      order.push_back({stream ? 0 : firstUse(o.getResult(), n0, std::min(m.nt, N - n0)), j});
-    }
-    std::stable_sort(order.begin(), order.end());
-    for (auto [use, j] : order) {
-      (void)use;
-      const uint64_t n0 = j * m.nt, nj = std::min(m.nt, N - n0);
+      const uint64_t nj = std::min(m.nt, N - n0);
       const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % lay_.ringCount])].addr;
-      dma(Slot::Load, 0, tileAt[j], nj * rowB, ring, 1, nj * rowB);
+      dma(Slot::Load, 0, dram, nj * rowB, ring, 1, nj * rowB);
+      dram += alignUp(nj * rowB);
       isa::UopWord w;
       w.set(f::umm::uop, int64_t(code));
       w.set(f::umm::act, int64_t(addr(act)));
