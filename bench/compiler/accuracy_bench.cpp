@@ -198,6 +198,7 @@ int main(int argc, char **argv) {
   add("w4a4", "random", 32, "rtn", "token", 16, true);
 
   std::ostringstream md, targets;
+  std::vector<std::vector<float>> heldRef; // fp32 logits of the held-out text
   auto t0 = std::chrono::steady_clock::now();
   for (size_t ti = 0; ti < texts.size(); ++ti) {
     const std::string &title = texts[ti].first, &text = texts[ti].second;
@@ -206,6 +207,8 @@ int main(int argc, char **argv) {
       std::cerr << llvm::toString(refLogits.takeError()) << "\n";
       return 1;
     }
+    if (ti == 0)
+      heldRef = *refLogits;
     std::vector<Row> rows;
     for (const QuantScheme &s : ti == 0 ? schemes : wikiSchemes) {
       mlir::OwningOpRef<mlir::ModuleOp> copy(module->clone());
@@ -270,6 +273,52 @@ int main(int argc, char **argv) {
     md << "\n";
   }
   double evalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // The fully-integer model: each scheme lowered to ovl (m2-lower-to-ovl) in the ovl evaluator,
+  // beside the same quantised module in the m2-level integer evaluator.
+  std::ostringstream ovlMd, ovlTargets;
+  auto t1 = std::chrono::steady_clock::now();
+  {
+    ovlMd << "| scheme | evaluator | bits/byte | vs fp32 | top-1 agreement | mean KL (nats) | max "
+             "logit diff / max logit | ovl vs m2: max logit diff / max logit | ovl vs m2: top-1 "
+             "agreement |\n|---|---|---|---|---|---|---|---|---|\n";
+    ovlTargets << "| target (held-out text) | row | measured | limit | |\n|---|---|---|---|---|\n";
+    auto pct = [](const Accuracy &a) { return 100 * (a.bitsPerByte / a.refBitsPerByte - 1); };
+    for (auto [name, had] :
+         {std::pair{"w8a8", "off"}, std::pair{"w8a8", "on"}, std::pair{"w4a8", "on"},
+          std::pair{"w4a4", "off"}, std::pair{"w4a4", "on"}, std::pair{"w4a4", "random"}}) {
+      QuantScheme s;
+      s.name = name;
+      s.hadamard = had;
+      s.calibText = calibPath;
+      s.calibBytes = calibBytes;
+      s.progress = false;
+      auto r = measureOvlAccuracy(*module, s, heldRef, texts[0].second, window, pool);
+      if (!r) {
+        std::cerr << llvm::toString(r.takeError()) << "\n";
+        return 1;
+      }
+      for (int level = 0; level < 2; ++level) {
+        const Accuracy &a = level ? r->ovl : r->m2;
+        ovlMd << "| " << r->label << " | " << (level ? "ovl" : "m2") << " | "
+              << fmt("%.4f", a.bitsPerByte) << " | " << fmt("%+.2f%%", pct(a)) << " | "
+              << fmt("%.2f%%", 100 * a.top1) << " | " << fmt("%.2e", a.kl) << " | "
+              << fmt("%.1e", a.maxLogitDiff) << " | "
+              << (level ? fmt("%.1e", r->ovlVsM2.maxLogitDiff) : std::string("")) << " | "
+              << (level ? fmt("%.2f%%", 100 * r->ovlVsM2.top1) : std::string("")) << " |\n";
+      }
+      std::fprintf(stderr, "ovl %-30s %.4f bits/byte (%+.2f%%), m2 %.4f (%+.2f%%)\n",
+                   r->label.c_str(), r->ovl.bitsPerByte, pct(r->ovl), r->m2.bitsPerByte,
+                   pct(r->m2));
+      double limit = std::string(name) == "w8a8" ? 1 : std::string(name) == "w4a8" ? 3 : 6;
+      if (std::string(name) == "w8a8" || std::string(had) != "off")
+        ovlTargets << "| " << name << (std::string(had) == "off" ? "" : " with Hadamard")
+                   << ", fully integer | `" << r->label << "` ovl | " << fmt("%+.2f%%", pct(r->ovl))
+                   << " | " << fmt("%+.0f%%", limit) << " | "
+                   << (pct(r->ovl) <= limit ? "met" : "missed") << " |\n";
+    }
+  }
+  double ovlSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   // Activation statistics of the inputs of in_proj and out_proj, without and with rotation.
   std::ostringstream st;
@@ -346,6 +395,31 @@ int main(int argc, char **argv) {
       << " calibration bytes, after folding norms; `max / RMS` and the channel ratio show "
          "outliers, kurtosis is E[x^4] / E[x^2]^2 over all values (3 for a Gaussian).\n\n"
       << st.str() << "\n"
+      << "## The fully-integer model (ovl)\n\n"
+      << "Each scheme as the overlay runs it: `mamba2c --quant Q --eval-ovl` "
+         "(`QuantPipeline.h`: `ovlScheme`, `measureOvlAccuracy`) quantises with static "
+         "per-tensor activation scales (the lm_head's too), the power-of-two SSM with a 16-bit "
+         "state and 32-segment PWL SiLU, calibrated on the same "
+      << calibBytes
+      << " bytes, then lowers to `ovl` (m2-lower-to-ovl, docs/passes.md) and runs it in the ovl "
+         "integer evaluator (compiler/lib/Ovl/Evaluator.cpp), which is what the overlay computes "
+         "bit for bit. The `m2` row is the same quantised module in the m2-level integer "
+         "evaluator, which keeps fp32 between the quantised ops; the `ovl` row moves the rest "
+         "to integers: the residual stream (int32 at a calibrated fixed point), the RMS norms "
+         "(sum of squares, a 64-segment rsqrt table), the gated norm (its SiLU as the 32-segment "
+         "table, the product y * silu(z), the per-group norm), the online Hadamard (fwht on "
+         "fixed point, 1/sqrt(n) folded into the requantisation), dt + dt_bias, softplus and "
+         "exp(dt * A) (255-segment tables, from the quantised dt instead of exact functions of "
+         "the fp32 dt), dt * x, the D skip and y (integers instead of fp32), the requantisation "
+         "of every accumulator to its consumer's format (multipliers and shifts instead of fp32 "
+         "scales), and an int32 state that is not clamped to 16 bits. `ovl vs m2` compares the "
+         "two evaluations directly. Without rotation, static per-tensor 4-bit activations lose "
+         "far more than the per-token ones of the rows above (compare `w4a4`): the overlay has "
+         "no per-token max, so the rotation is what makes W4A4 usable on it. Held-out text as "
+         "above, "
+      << texts[0].second.size() << " bytes.\n\n"
+      << ovlTargets.str() << "\n"
+      << ovlMd.str() << "\n(" << fmt("%.0f", ovlSeconds) << " s for these rows.)\n\n"
       << "## Piecewise-linear tables\n\n"
       << "Chord tables built by `isa::buildPwl` (16 fraction bits in and out), evaluated by "
          "`isa::ref::pwl`; errors over 20,001 evenly spaced inputs in the range (rsqrt: "

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -113,7 +114,11 @@ std::vector<int32_t> pwlFromZero(const std::string &name, double lo, double hi, 
   spec.inFrac = inFrac;
   spec.outFrac = outFrac;
   std::vector<int32_t> t = mamba2::isa::buildPwl(name, spec);
-  std::vector<int32_t> w = {t[0] - (int32_t(1) << t[1]), t[1], t[2] + 1, t[3], 0, 0};
+  // buildPwl keeps x0 and the segment width inside int32; one more segment before x0 must fit.
+  const int64_t x0 = int64_t(t[0]) - (int64_t(1) << t[1]);
+  if (x0 < INT32_MIN)
+    throw std::invalid_argument("the " + name + " table's range starts too low for int32");
+  std::vector<int32_t> w = {static_cast<int32_t>(x0), t[1], t[2] + 1, t[3], 0, 0};
   w.insert(w.end(), t.begin() + mamba2::isa::ref::kPwlHeaderWords, t.end());
   return w;
 }
@@ -484,10 +489,19 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
       return failure();
     }
   }
+  // The tables: softplus and exp from 0 where their value rounds to 0 (2^-(frac + 1)).
+  std::vector<int32_t> spTable, expTable;
+  try {
+    spTable = pwlFromZero("softplus", -(*dtf + 1) * std::log(2.0), 8.0, opts_.softplusSegments,
+                          kDtInFrac, *dtf);
+    expTable =
+        pwlFromZero("exp", -(*df + 1) * std::log(2.0), 0.0, opts_.expSegments, kDtAFrac, *df);
+  } catch (const std::exception &e) {
+    op.emitError("m2-lower-to-ovl: m2.ssd: ") << e.what();
+    return failure();
+  }
   Value d = add(*dt32, constI32({1, H}, bias));
-  const double spLo = -(*dtf + 1) * std::log(2.0);
-  d = pwl(d, pwlFromZero("softplus", spLo, 8.0, opts_.softplusSegments, kDtInFrac, *dtf),
-          "softplus");
+  d = pwl(d, spTable, "softplus");
   const bool hasMin = op.getDtMin() && op.getDtMin()->convertToDouble() > 0;
   const bool hasMax = op.getDtMax() && std::isfinite(op.getDtMax()->convertToDouble());
   if (hasMin || hasMax) {
@@ -499,8 +513,7 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   }
   // decay = exp(dt' * A) with decay_frac fraction bits.
   Value dA = mul(d, constI32({1, H}, aq), *dtf);
-  const double expLo = -(*df + 1) * std::log(2.0);
-  Value decay = pwl(dA, pwlFromZero("exp", expLo, 0.0, opts_.expSegments, kDtAFrac, *df), "exp");
+  Value decay = pwl(dA, expTable, "exp");
   // dtx = x * dt' per head: unit 2^(x_exp - dt_frac).
   Value x32 = sext(*x8, 0);
   Value dtx = mul(x32, d, 0);
@@ -757,6 +770,20 @@ LogicalResult Lowering::run() {
   }
   // |h| <= 8 * resMax below 2^30.
   residualFrac_ = kTopBit - ceilLog2(8.0 * resMax);
+  for (int64_t s : {int64_t(opts_.softplusSegments), int64_t(opts_.expSegments)})
+    if (s < 1 || s > 255) {
+      src_.emitError("m2-lower-to-ovl: softplus-segments and exp-segments take 1..255, not ") << s;
+      return failure();
+    }
+  if (opts_.siluSegments < 0 || opts_.siluSegments > 256) {
+    src_.emitError("m2-lower-to-ovl: silu-segments takes 0..256, not ") << opts_.siluSegments;
+    return failure();
+  }
+  if (opts_.rsqrtSegments < 1 || opts_.rsqrtSegments > 256) {
+    src_.emitError("m2-lower-to-ovl: rsqrt-segments takes 1..256, not ") << opts_.rsqrtSegments;
+    return failure();
+  }
+
   // The gated norm's SiLU: the module's standalone SiLU table (m2-pwl), or a new one.
   if (opts_.siluSegments > 0) {
     mamba2::isa::PwlSpec spec;
@@ -778,16 +805,6 @@ LogicalResult Lowering::run() {
       return failure();
     }
   }
-  for (int64_t s : {int64_t(opts_.softplusSegments), int64_t(opts_.expSegments)})
-    if (s < 1 || s > 255) {
-      src_.emitError("m2-lower-to-ovl: softplus-segments and exp-segments take 1..255, not ") << s;
-      return failure();
-    }
-  if (opts_.rsqrtSegments < 1 || opts_.rsqrtSegments > 256) {
-    src_.emitError("m2-lower-to-ovl: rsqrt-segments takes 1..256, not ") << opts_.rsqrtSegments;
-    return failure();
-  }
-
   b_.setInsertionPoint(src_);
   auto idsT = RankedTensorType::get({kDyn}, b_.getI32Type());
   dst_ = b_.create<func::FuncOp>(src_.getLoc(), "main.ovl", b_.getFunctionType({idsT}, {}));

@@ -323,6 +323,39 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, llvm::StringRef text, int64_t window, 
   return out;
 }
 
+llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &given,
+                                               const std::vector<std::vector<float>> &reference,
+                                               llvm::StringRef text, int64_t window,
+                                               eval::ThreadPool &pool) {
+  QuantScheme s = ovlScheme(given);
+  mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
+  if (auto e = quantizeModule(*copy, s))
+    return e;
+  OvlAccuracy out;
+  out.label = s.label();
+  // The m2-level integer evaluation of the quantised module.
+  quant::QuantKernels kernels;
+  auto model = eval::Program::compile(*copy, "main", &kernels);
+  if (!model)
+    return model.takeError();
+  const int64_t V = (*model)->vocab();
+  auto m2Logits = windowLogits(**model, text, window, pool, s.progress);
+  if (!m2Logits)
+    return m2Logits.takeError();
+  out.m2 = compareLogits(reference, *m2Logits, text, window, V);
+  // The same module lowered to ovl.
+  mlir::PassManager pm(copy->getContext());
+  pm.addPass(createM2LowerToOvl());
+  if (mlir::failed(pm.run(*copy)))
+    return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
+  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
+  if (!ovlLogits)
+    return ovlLogits.takeError();
+  out.ovl = compareLogits(reference, *ovlLogits, text, window, V);
+  out.ovlVsM2 = compareLogits(*m2Logits, *ovlLogits, text, window, V);
+  return out;
+}
+
 llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
                                   llvm::StringRef text, int64_t window, int threads,
                                   llvm::raw_ostream &os) {
@@ -336,41 +369,22 @@ llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<Quant
     return refLogits.takeError();
   const int64_t V = (*reference)->vocab();
   char line[200];
-  std::snprintf(line, sizeof line, "%-30s %9s %8s %8s %10s %10s %12s\n", "scheme",
+  std::snprintf(line, sizeof line, "%-36s %9s %8s %8s %10s %10s %10s\n", "scheme",
                 V == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|",
                 "ovl vs m2");
   os << line;
   auto row = [&](const std::string &label, const Accuracy &a, const std::string &extra) {
-    os << llvm::format("%-30s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %12s\n", label.c_str(),
+    os << llvm::format("%-36s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %10s\n", label.c_str(),
                        a.bitsPerByte, 100.0 * (a.bitsPerByte / a.refBitsPerByte - 1.0),
                        100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
     os.flush();
   };
   for (const QuantScheme &given : schemes) {
-    QuantScheme s = ovlScheme(given);
-    mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
-    if (auto e = quantizeModule(*copy, s))
-      return e;
-    // The m2-level integer evaluation of the quantised module.
-    quant::QuantKernels kernels;
-    auto model = eval::Program::compile(*copy, "main", &kernels);
-    if (!model)
-      return model.takeError();
-    auto m2Logits = windowLogits(**model, text, window, pool, s.progress);
-    if (!m2Logits)
-      return m2Logits.takeError();
-    row(s.label() + " m2", compareLogits(*refLogits, *m2Logits, text, window, V), "");
-    // The same module lowered to ovl.
-    mlir::PassManager pm(copy->getContext());
-    pm.addPass(createM2LowerToOvl());
-    if (mlir::failed(pm.run(*copy)))
-      return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
-    auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
-    if (!ovlLogits)
-      return ovlLogits.takeError();
-    Accuracy vsM2 = compareLogits(*m2Logits, *ovlLogits, text, window, V);
-    row(s.label() + " ovl", compareLogits(*refLogits, *ovlLogits, text, window, V),
-        llvm::formatv("{0:E1}", vsM2.maxLogitDiff).str());
+    auto r = measureOvlAccuracy(raised, given, *refLogits, text, window, pool);
+    if (!r)
+      return r.takeError();
+    row(r->label + " m2", r->m2, "");
+    row(r->label + " ovl", r->ovl, llvm::formatv("{0:E1}", r->ovlVsM2.maxLogitDiff).str());
   }
   return llvm::Error::success();
 }

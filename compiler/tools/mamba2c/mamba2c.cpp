@@ -161,6 +161,8 @@ int main(int argc, char **argv) {
   }
   if (!evalOvlFile.empty())
     evalFile = evalOvlFile;
+  if (toOvl && scheme.calibText.empty())
+    std::cerr << "mamba2c: note: no --calib; calibrating on " << mamba2::defaultCalibText() << "\n";
   const bool quantize = emit == "m2-quant" || emit == "ovl" || !evalFile.empty();
   if (quantize)
     emit = "m2";

@@ -1,5 +1,9 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl)' --split-input-file --verify-diagnostics %s
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl{exp-segments=300})' %S/lower-to-ovl.mlir 2>&1 | FileCheck %s --check-prefix=SEG
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl{silu-segments=-1})' %S/lower-to-ovl.mlir 2>&1 | FileCheck %s --check-prefix=SILU
 // Tests what m2-lower-to-ovl refuses, each with a message naming the op.
+// SEG: error: m2-lower-to-ovl: softplus-segments and exp-segments take 1..255, not 300
+// SILU: error: m2-lower-to-ovl: silu-segments takes 0..256, not -1
 
 // Dynamic per-token activation scales: the ISA has no max|x|.
 func.func @main(%ids: tensor<1x?xi64>) -> tensor<1x?x4xf32> {

@@ -93,6 +93,17 @@ llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp o
                                                                 llvm::StringRef text,
                                                                 int64_t window,
                                                                 bool progress = false);
+/// One scheme quantised for the overlay (ovlScheme) and evaluated two ways against the fp32
+/// logits `reference` (windowLogits of the raised module on `text`): the m2-level integer
+/// evaluator, and the module lowered to ovl in the ovl evaluator; `ovlVsM2` compares the two.
+struct OvlAccuracy {
+  Accuracy m2, ovl, ovlVsM2;
+  std::string label; // ovlScheme(scheme).label()
+};
+llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &scheme,
+                                               const std::vector<std::vector<float>> &reference,
+                                               llvm::StringRef text, int64_t window,
+                                               eval::ThreadPool &pool);
 /// For each scheme, two rows against fp32 on `text`: the quantised m2 module in the m2-level
 /// integer evaluator (`m2`), and the same module lowered to ovl in the ovl evaluator (`ovl`),
 /// plus the largest difference between the two's logits relative to the largest logit.
