@@ -31,15 +31,21 @@ from . import variants as var
 
 SPELLINGS: Dict[str, tuple] = {
     # x * rsqrt(mean(x^2) + eps); x / sqrt(mean(x * x) + eps); x * Reciprocal(Sqrt(...));
-    # x * (1 / sqrt(...)); x * (mean(x^2) + eps)^-0.5
-    "norm": ("rsqrt", "div", "reciprocal", "one-over", "pow"),
-    "gated_norm": ("rsqrt", "div", "reciprocal", "one-over", "pow"),
-    "in_proj": ("matmul", "einsum", "gemm"),
-    "out_proj": ("matmul", "einsum", "gemm"),
+    # x * (1 / sqrt(...)); x * (mean(x^2) + eps)^-0.5; the mean as sum(x^2) / d; eps added
+    # before the mean (eps + mean, and mean(x^2 + eps))
+    "norm": ("rsqrt", "div", "reciprocal", "one-over", "pow", "sum", "eps-first", "eps-inside"),
+    "gated_norm": ("rsqrt", "div", "reciprocal", "one-over", "pow", "sum", "eps-first",
+                   "eps-inside"),
+    # MatMul; Einsum; Gemm(transB = 1) on flattened rows; Gemm(transB = 0) of a weight stored
+    # transposed; MatMul of a Transpose of the weight
+    "in_proj": ("matmul", "einsum", "gemm", "gemm-t", "matmul-t"),
+    "out_proj": ("matmul", "einsum", "gemm", "gemm-t", "matmul-t"),
     "split": ("split", "slices"),
     # Conv + Slice + SiLU after the transpose back; the SiLU before it (transformers);
-    # Pad + shifted Slices + Mul + ReduceSum
-    "conv": ("conv", "conv-silu-first", "conv-pad"),
+    # Pad + shifted Slices + Mul + ReduceSum, the Slice ends constant (conv-pad) or computed from
+    # the length (conv-pad-len: j + l); the K taps each multiplied by its own (C) initializer and
+    # added, ends computed from the padded length (conv-pad-taps)
+    "conv": ("conv", "conv-silu-first", "conv-pad", "conv-pad-len", "conv-pad-taps"),
     # Softplus; Log(1 + Exp); torch's threshold: Where(v > 20, v, Softplus(v))
     "softplus": ("softplus", "log-exp", "threshold"),
     # none; Clip(0, inf) (transformers' default time_step_limit); Clip(0.05, 1.5)
@@ -57,6 +63,12 @@ def choose(n_layer: int, seed: int) -> dict:
 
 
 def _rms(x, eps, how: str):
+    if how == "sum":
+        return x * torch.rsqrt(x.pow(2).sum(-1, keepdim=True) / x.shape[-1] + eps)
+    if how == "eps-first":
+        return x * torch.rsqrt(eps + x.pow(2).mean(-1, keepdim=True))
+    if how == "eps-inside":
+        return x * torch.rsqrt((x * x + eps).mean(-1, keepdim=True))
     if how == "div":
         return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
     if how == "reciprocal":
@@ -74,6 +86,38 @@ def _softplus(v, how: str):
     if how == "threshold":
         return torch.where(v > 20.0, v, F.softplus(v))
     return F.softplus(v)
+
+
+def _linear(x, lin, how: str):
+    if how == "gemm-t":
+        b, l, d = x.shape
+        zeros = torch.zeros(lin.out_features, dtype=x.dtype)
+        wt = lin.weight.detach().t().contiguous()  # (in, out), a constant of its own
+        return torch.addmm(zeros, x.reshape(-1, d), wt).reshape(b, l, -1)
+    if how == "matmul-t":
+        return torch.matmul(x, lin.weight.t())
+    return var._linear(x, lin, how)
+
+
+def _causal_conv_len(xbc, conv: torch.nn.Conv1d, length):
+    """As var._causal_conv_pad, window j ending at j + length (computed from the length)."""
+    k = conv.weight.shape[-1]
+    xp = F.pad(xbc, (0, 0, k - 1, 0))
+    win = torch.stack([xp[:, j:j + length] for j in range(k)], dim=-1)
+    return (win * conv.weight.squeeze(1)).sum(-1) + conv.bias
+
+
+def _causal_conv_taps(xbc, conv: torch.nn.Conv1d):
+    """The K shifted windows each times its own (C) weight (separate constants), added, then the
+    bias; window j ends K-1-j before the end of the padded length."""
+    k = conv.weight.shape[-1]
+    xp = F.pad(xbc, (0, 0, k - 1, 0))
+    taps = [conv.weight[:, 0, j].detach().clone() for j in range(k)]
+    out = None
+    for j in range(k):
+        term = xp[:, j:xp.shape[1] - (k - 1 - j)] * taps[j]
+        out = term if out is None else out + term
+    return out + conv.bias
 
 
 def _dt_limit(dt, how: str):
@@ -110,10 +154,14 @@ def _apply_layer(layer, c: dict) -> None:
         cfg = self.cfg
         l = u.shape[1]
         gn = cfg.ngroups * cfg.d_state
-        z, xbc, dt = var._split(var._linear(u, self.in_proj, c["in_proj"]),
+        z, xbc, dt = var._split(_linear(u, self.in_proj, c["in_proj"]),
                                 [cfg.d_inner, cfg.conv_dim, cfg.nheads], slices)
         if c["conv"] == "conv-pad":
             xbc = F.silu(var._causal_conv_pad(xbc, self.conv1d))
+        elif c["conv"] == "conv-pad-len":
+            xbc = F.silu(_causal_conv_len(xbc, self.conv1d, l))
+        elif c["conv"] == "conv-pad-taps":
+            xbc = F.silu(_causal_conv_taps(xbc, self.conv1d))
         elif c["conv"] == "conv-silu-first":
             xbc = F.silu(self.conv1d(xbc.transpose(1, 2))[..., :l]).transpose(1, 2)
         else:
@@ -125,7 +173,7 @@ def _apply_layer(layer, c: dict) -> None:
         y, _ = ref.ssd_chunked(xh, dt, A, Bh, Ch, cfg.chunk_size, segsum=segsum)
         y = y + xh * self.D[:, None]
         y = y.reshape(*y.shape[:2], cfg.d_inner)
-        return var._linear(self.norm(y, z), self.out_proj, c["out_proj"])
+        return _linear(self.norm(y, z), self.out_proj, c["out_proj"])
 
     layer.norm.forward = types.MethodType(norm_forward, layer.norm)
     layer.mixer.norm.forward = types.MethodType(gated_forward, layer.mixer.norm)

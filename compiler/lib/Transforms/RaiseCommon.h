@@ -230,6 +230,50 @@ inline std::optional<DimRef> dimensionOf(Value v) {
   return std::nullopt;
 }
 
+/// `a` with a new shape of the same element count, without copying resource blobs.
+inline ElementsAttr reshaped(ElementsAttr a, llvm::ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, a.getElementType());
+  if (auto d = dyn_cast<DenseElementsAttr>(a))
+    return d.reshape(type);
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(a))
+    return DenseResourceElementsAttr::get(type, r.getRawHandle());
+  return {};
+}
+
+/// (rows, cols) -> (cols, rows) of a 2-D f32 constant, as a new dense constant.
+inline ElementsAttr transposed(ElementsAttr w) {
+  auto v = floats(w);
+  if (!v || w.getShapedType().getRank() != 2)
+    return {};
+  auto shape = w.getShapedType().getShape();
+  int64_t r = shape[0], c = shape[1];
+  std::vector<float> t(v->size());
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      t[j * r + i] = (*v)[i * c + j];
+  return DenseElementsAttr::get(RankedTensorType::get({c, r}, w.getElementType()),
+                                llvm::ArrayRef<float>(t));
+}
+
+//===----------------------------------------------------------------------===//
+// Matchers of normal forms shared by onnx-normal-forms (NormalForms.cpp, which defines them) and
+// the raising (which uses them to say why a block is not in its normal form)
+//===----------------------------------------------------------------------===//
+
+/// The normal form of a dimension: `Gather(Shape(of), i)` with a constant index i >= 0 (a scalar
+/// or one element), and no start/end on the Shape.
+std::optional<DimRef> canonicalDim(Value v);
+
+/// True when dimension `da` of `a` and dimension `db` of `b` have the same size: both static and
+/// equal, or one is computed from the other through ops that keep that dimension (elementwise
+/// ops, MatMul rows, Transpose, Split/Slice/Concat/Pad/reductions on other axes, Gather of
+/// indices), assuming dynamic dimensions do not broadcast.
+bool sameDim(Value a, int64_t da, Value b, int64_t db);
+
+/// `Slice(Conv(X, pads [K-1, K-1]), 0 : length of X on the last axis)`: the Conv, else null with
+/// `why` saying which part differs.
+ox::ConvOp causalSliceOfConv(ox::SliceOp slice, std::string &why);
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -256,14 +300,7 @@ struct Raiser {
   }
 
   /// `a` with a new shape of the same element count, without copying resource blobs.
-  ElementsAttr reshape(ElementsAttr a, llvm::ArrayRef<int64_t> shape) {
-    auto type = RankedTensorType::get(shape, a.getElementType());
-    if (auto d = dyn_cast<DenseElementsAttr>(a))
-      return d.reshape(type);
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(a))
-      return DenseResourceElementsAttr::get(type, r.getRawHandle());
-    return {};
-  }
+  ElementsAttr reshape(ElementsAttr a, llvm::ArrayRef<int64_t> shape) { return reshaped(a, shape); }
 
   Type withLast(Value v, int64_t last) {
     auto t = ranked(v);
@@ -300,65 +337,33 @@ struct Raiser {
     ++raised[what];
   }
 
-  // x * (1 / sqrt(mean(x^2) + eps)), x / sqrt(...), x * reciprocal(sqrt(...)).
+  /// The normal form of an RMS norm without its weight (see onnx-normal-forms):
+  ///   Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x), last axis, keepdims 1), eps)))).
   struct NormCore {
     Value x;
     float eps;
   };
   std::optional<NormCore> matchNormCore(Value v) {
-    auto meanOf = [](Value sq, Value x) -> bool {
-      if (auto p = def<ox::PowOp>(sq)) {
-        auto e = scalarFloat(p.getB());
-        return skipIdentity(p.getA()) == x && e && *e == 2.0f;
-      }
-      if (auto m = def<ox::MulOp>(sq))
-        return skipIdentity(m.getA()) == x && skipIdentity(m.getB()) == x;
-      return false;
-    };
-    auto rsqrtArg = [&](Value s, Value x) -> std::optional<float> {
-      auto sqrt = def<ox::SqrtOp>(s);
-      if (!sqrt)
-        return std::nullopt;
-      auto add = def<ox::AddOp>(sqrt.getInput());
-      if (!add)
-        return std::nullopt;
-      std::optional<float> eps;
-      ox::ReduceMeanOp mean;
-      if ((mean = def<ox::ReduceMeanOp>(add.getA())))
-        eps = scalarFloat(add.getB());
-      else if ((mean = def<ox::ReduceMeanOp>(add.getB())))
-        eps = scalarFloat(add.getA());
+    auto mul = def<ox::MulOp>(v);
+    if (!mul)
+      return std::nullopt;
+    for (auto [xv, rv] : {std::pair{mul.getA(), mul.getB()}, std::pair{mul.getB(), mul.getA()}}) {
+      Value x = skipIdentity(xv);
+      auto rec = def<ox::ReciprocalOp>(rv);
+      auto sqrt = rec ? def<ox::SqrtOp>(rec.getInput()) : ox::SqrtOp();
+      auto add = sqrt ? def<ox::AddOp>(sqrt.getInput()) : ox::AddOp();
+      auto mean = add ? def<ox::ReduceMeanOp>(add.getA()) : ox::ReduceMeanOp();
+      auto eps = add ? scalarFloat(add.getB()) : std::nullopt;
       if (!mean || !eps || mean.getKeepdims() != 1 || !mean.getAxes() ||
           mean.getAxes()->size() != 1)
-        return std::nullopt;
+        continue;
       int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
       // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)).
       int64_t r = rankOf(mean.getReduced()) > 0 ? rankOf(mean.getReduced()) : rankOf(x);
-      if (!(axis == -1 || (r > 0 && axis == r - 1)))
-        return std::nullopt;
-      if (!meanOf(mean.getData(), x))
-        return std::nullopt;
-      return eps;
-    };
-    v = skipIdentity(v);
-    if (auto div = def<ox::DivOp>(v)) { // x / sqrt(...)
-      Value x = skipIdentity(div.getA());
-      if (auto eps = rsqrtArg(div.getB(), x))
+      auto sq = def<ox::MulOp>(mean.getData());
+      if ((axis == -1 || (r > 0 && axis == r - 1)) && sq && skipIdentity(sq.getA()) == x &&
+          skipIdentity(sq.getB()) == x)
         return NormCore{x, *eps};
-    }
-    if (auto mul = def<ox::MulOp>(v)) {
-      for (auto [xv, rv] : {std::pair{mul.getA(), mul.getB()}, std::pair{mul.getB(), mul.getA()}}) {
-        Value x = skipIdentity(xv);
-        if (auto div = def<ox::DivOp>(rv)) {
-          auto one = scalarFloat(div.getA());
-          if (one && *one == 1.0f)
-            if (auto eps = rsqrtArg(div.getB(), x))
-              return NormCore{x, *eps};
-        }
-        if (auto rec = def<ox::ReciprocalOp>(rv))
-          if (auto eps = rsqrtArg(rec.getInput(), x))
-            return NormCore{x, *eps};
-      }
     }
     return std::nullopt;
   }
@@ -436,103 +441,14 @@ struct Raiser {
   /// Mul(Reshape(core(Reshape(y * silu(z)))), w).
   bool norm(ox::MulOp op);
 
-  /// Element `i` of a 1-D shape tensor that is a Concat (or a constant): a constant, or
-  /// dimension `index` of a value read as Unsqueeze(Gather(Shape(of), index)).
-  struct ShapeDim {
-    std::optional<int64_t> value;
-    Value of;
-    int64_t index = -1;
-  };
-  std::optional<ShapeDim> shapeDim(Value shape, int64_t i) {
-    if (auto c = shapeElement(shape, i))
-      return ShapeDim{c, {}, -1};
-    auto cat = def<ox::ConcatOp>(shape);
-    if (!cat)
-      return std::nullopt;
-    for (Value p : cat.getInputs()) {
-      auto t = ranked(p);
-      if (!t || t.getRank() != 1 || t.isDynamicDim(0))
-        return std::nullopt;
-      if (i >= t.getDimSize(0)) {
-        i -= t.getDimSize(0);
-        continue;
-      }
-      auto un = def<ox::UnsqueezeOp>(p);
-      auto g = un ? def<ox::GatherOp>(un.getData()) : ox::GatherOp();
-      auto sh = g ? def<ox::ShapeOp>(g.getData()) : ox::ShapeOp();
-      auto idx = g ? ints(g.getIndices()) : std::nullopt;
-      if (!sh || sh.getStart() || !idx || idx->size() != 1 || t.getDimSize(0) != 1)
-        return std::nullopt;
-      return ShapeDim{std::nullopt, skipIdentity(sh.getData()), (*idx)[0]};
-    }
-    return std::nullopt;
-  }
-
-  /// A linear on activations flattened to rows and the result unflattened:
-  ///   Reshape(op(Reshape(v (b, l, d), (-1, d)), W), (b, l, n or -1))
-  /// with b and l read from the shape of v (or of a value of the same batch and length) or
-  /// equal constants. Returns v and the outer Reshape, or nulls.
-  std::pair<Value, Operation *> flattened(Operation *op, Value a) {
-    auto in = def<ox::ReshapeOp>(a);
-    if (!in || !op->getResult(0).hasOneUse())
-      return {};
-    Value v = skipIdentity(in.getData());
-    auto vt = ranked(v);
-    auto out = dyn_cast<ox::ReshapeOp>(*op->getResult(0).getUsers().begin());
-    auto inShape = ranked(in.getShape()), outShape = out ? ranked(out.getShape()) : nullptr;
-    if (!isM2(v) || !vt || vt.getRank() != 3 || vt.isDynamicDim(2) || !out || !inShape ||
-        inShape.getShape() != llvm::ArrayRef<int64_t>{2} || !outShape ||
-        outShape.getShape() != llvm::ArrayRef<int64_t>{3})
-      return {};
-    // dim j of v: the constant size, or read from the shape of v (or its batch/length).
-    auto isDim = [&](std::optional<ShapeDim> e, int64_t j) {
-      if (!e)
-        return false;
-      if (e->value)
-        return !vt.isDynamicDim(j) && *e->value == vt.getDimSize(j);
-      return e->index == j &&
-             (j == 2 ? e->of == v || (ranked(e->of) && ranked(e->of).getRank() == 3 &&
-                                      ranked(e->of).getDimSize(2) == vt.getDimSize(2))
-                     : sameLength(e->of, v) || e->of == v);
-    };
-    auto rows = shapeElement(in.getShape(), 0);
-    if (!rows || *rows != -1 || !isDim(shapeDim(in.getShape(), 1), 2) ||
-        !isDim(shapeDim(out.getShape(), 0), 0) || !isDim(shapeDim(out.getShape(), 1), 1))
-      return {};
-    auto n = shapeElement(out.getShape(), 2);
-    auto rt = ranked(op->getResult(0));
-    if (!n || !(*n == -1 || (rt && rt.getRank() == 2 && *n == rt.getDimSize(1))))
-      return {};
-    return {v, out};
-  }
-
-  /// MatMul(x, W) with a constant W (in, out): m2.linear, or m2.lm_head when W is the
-  /// transposed embedding table. x may be flattened to rows (see `flattened`).
+  /// MatMul(x, W) with a constant W (in, out), the normal form of a linear: m2.linear, or
+  /// m2.lm_head when W is the transposed embedding table.
   bool linear(ox::MatMulOp op);
-
-  /// (rows, cols) -> (cols, rows) of a 2-D f32 constant, as a new dense constant.
-  ElementsAttr transposed(ElementsAttr w) {
-    auto v = floats(w);
-    if (!v)
-      return {};
-    auto shape = w.getShapedType().getShape();
-    int64_t r = shape[0], c = shape[1];
-    std::vector<float> t(v->size());
-    for (int64_t i = 0; i < r; ++i)
-      for (int64_t j = 0; j < c; ++j)
-        t[j * r + i] = (*v)[i * c + j];
-    return DenseElementsAttr::get(RankedTensorType::get({c, r}, w.getElementType()),
-                                  llvm::ArrayRef<float>(t));
-  }
 
   /// Builds m2.linear(x, w) with w (in, out) for `op`; with `tiedHead`, m2.lm_head instead
   /// when w is the transpose of the embedding table.
   bool makeLinear(Operation *op, Value x, ElementsAttr w, bool tiedHead = false) {
     Operation *anchor = op;
-    if (auto [v, outer] = flattened(op, x); v) {
-      x = v;
-      anchor = outer;
-    }
     auto ws = w.getShapedType().getShape();
     if (!isF32Ranked(x) || ranked(x).getShape().back() != ws[0])
       return false;
@@ -548,13 +464,6 @@ struct Raiser {
     replace(anchor, r, "linear");
     return true;
   }
-
-  /// Gemm(x, W) without C (or with a C of zeros), alpha 1, transA 0: x @ W, or x @ W^T with
-  /// transB; x may be flattened to rows (see `flattened`).
-  bool gemm(ox::GemmOp op);
-
-  /// Einsum "<p>k,kn-><p>n" (W (in, out)) or "<p>k,nk-><p>n" (W (out, in)) with constant W.
-  bool einsumLinear(ox::EinsumOp op);
 
   /// The embedding table whose transpose `w` (d, V) is, if any.
   ElementsAttr tiedTable(ElementsAttr w) {
@@ -618,24 +527,8 @@ struct Raiser {
   /// [z, width), each once) are one m2.split, built before the first of them.
   bool sliceSplit(ox::SliceOp op);
 
-  /// True when `v`'s dimension 1 is the length of `x`: v is x or one of its producers through
-  /// ops that keep (batch, length) (m2 ops, last-axis splits, MatMul).
-  bool sameLength(Value v, Value x) {
-    v = skipIdentity(v);
-    for (int step = 0; step < 8 && x; ++step) {
-      x = skipIdentity(x);
-      if (x == v)
-        return true;
-      Operation *d = x.getDefiningOp();
-      if (!d || d->getNumOperands() == 0 ||
-          !(isa<m2::M2Dialect>(d->getDialect()) || isa<ox::MatMulOp, ox::SplitOp>(d)))
-        return false;
-      x = d->getOperand(0);
-    }
-    return false;
-  }
-
-  /// Transpose(Slice(Conv(Transpose(x)), 0:L on the length), back): causal depthwise conv.
+  /// Transpose(Conv(Transpose(x), W (C, 1, K), b, group C, pads [K-1, 0]), back), the normal
+  /// form of the causal depthwise conv (see onnx-normal-forms).
   bool conv(ox::TransposeOp op);
 
   /// True when `axes` (a constant) names exactly the axis `axis` of a rank-`rank` tensor.
@@ -646,14 +539,11 @@ struct Raiser {
     return a == axis || (rank > 0 && a + rank == axis) || (rank > 0 && axis + rank == a);
   }
 
-  /// A causal depthwise conv written without Conv:
+  /// The step graph's causal depthwise conv:
   ///   Add(ReduceSum(Mul(window, W), last axis, keepdims 0), bias)
-  /// with W (C, K) or (C, 1, K) and bias (C). The window (..., C, K) is either
-  ///   * the step graph's Concat(Slice(state (b, C, K), 1: on the last axis), Unsqueeze(x, -1)),
-  ///     which is m2.conv1d with state (its new state is the Concat), or
-  ///   * the K shifted copies of the input padded with K-1 zeros before the length:
-  ///     Concat_j(Unsqueeze(Slice(Pad(x), j : j + L on the length axis), -1)), which is
-  ///     m2.conv1d without state.
+  /// with W (C, K) or (C, 1, K), bias (C) and the window (b, C, K)
+  ///   Concat(Slice(state (b, C, K), 1: on the last axis), Unsqueeze(x, -1)),
+  /// which is m2.conv1d with state (its new state is the Concat).
   bool convWindow(ox::AddOp op);
 
   /// A layer's state input: a function argument, or Gather(argument, constant scalar index)

@@ -1,5 +1,6 @@
-// raise-onnx-to-m2: the causal depthwise conv (Conv + Slice, Pad + shifted Slices, the step window)
-// -> m2.conv1d.
+// raise-onnx-to-m2: the causal depthwise conv (its normal form, a Conv padded before the length;
+// onnx-normal-forms rewrites Conv + Slice and Pad + shifted Slices into it) and the step graph's
+// window -> m2.conv1d.
 #include "RaiseCommon.h"
 
 namespace mamba2::raise {
@@ -16,10 +17,14 @@ bool Raiser::conv(ox::TransposeOp op) {
   };
   if (!permIs021(op))
     return false;
-  auto slice = def<ox::SliceOp>(op.getData());
-  if (!slice)
+  // A Slice of a Conv left by onnx-normal-forms: say why it is not the causal conv.
+  if (auto slice = def<ox::SliceOp>(op.getData())) {
+    std::string why;
+    if (slice.getData().getDefiningOp<ox::ConvOp>() && !causalSliceOfConv(slice, why))
+      return because(slice, "conv", why);
     return false;
-  auto c = def<ox::ConvOp>(slice.getData());
+  }
+  auto c = def<ox::ConvOp>(op.getData());
   if (!c)
     return false;
   auto in = def<ox::TransposeOp>(c.getX());
@@ -52,35 +57,11 @@ bool Raiser::conv(ox::TransposeOp op) {
         return false;
     return true;
   };
-  if (c.getAutoPad() != "NOTSET" || !c.getPads() || !attrIs(c.getPads(), {k - 1, k - 1}) ||
+  if (c.getAutoPad() != "NOTSET" || !c.getPads() || !attrIs(c.getPads(), {k - 1, 0}) ||
       !attrIs(c.getStrides(), {1}) || !attrIs(c.getDilations(), {1}))
     return because(c, "conv",
-                   "it is not padded by kernel - 1 on both sides with unit strides "
-                   "and dilations, so it is not causal once sliced");
-  // The slice keeps [0, L) of the length axis.
-  auto starts = ints(slice.getStarts());
-  if (!starts || starts->size() != 1 || (*starts)[0] != 0)
-    return because(slice, "conv", "the Slice after the Conv does not start at 0");
-  if (!isa<NoneType>(slice.getAxes().getType())) {
-    auto axes = ints(slice.getAxes());
-    if (!axes || axes->size() != 1 || !((*axes)[0] == 2 || (*axes)[0] == -1))
-      return because(slice, "conv", "the Slice after the Conv is not on the length axis");
-  }
-  if (!isa<NoneType>(slice.getSteps().getType())) {
-    auto steps = ints(slice.getSteps());
-    if (!steps || steps->size() != 1 || (*steps)[0] != 1)
-      return because(slice, "conv", "the Slice after the Conv has a step other than 1");
-  }
-  bool endOk = false;
-  int64_t len = ranked(x).getShape()[1];
-  if (auto ends = ints(slice.getEnds()))
-    endOk = ends->size() == 1 && !ShapedType::isDynamic(len) && (*ends)[0] == len;
-  else if (auto dim = dimensionOf(slice.getEnds()))
-    endOk = dim->index == 1 && sameLength(dim->of, x);
-  if (!endOk)
-    return because(slice, "conv",
-                   "the Slice ends are not a function of the input length (a constant equal "
-                   "to it, or a shape expression of dimension 1 of the input)");
+                   "it is not causal: not padded by kernel - 1 before the length and none after "
+                   "(after onnx-normal-forms), with unit strides and dilations");
   builder.setInsertionPoint(op);
   Value r =
       builder
@@ -173,52 +154,7 @@ bool Raiser::convWindow(ox::AddOp op) {
     return true;
   }
 
-  // Whole sequence: K shifted slices of Pad(x) stacked on a new last axis.
-  if (static_cast<int64_t>(cat.getInputs().size()) != k || !lastAxes(4))
-    return false;
-  ox::PadOp pad;
-  for (int64_t j = 0; j < k; ++j) {
-    auto un = def<ox::UnsqueezeOp>(cat.getInputs()[j]);
-    auto slice = un ? def<ox::SliceOp>(un.getData()) : ox::SliceOp();
-    auto p = slice ? def<ox::PadOp>(slice.getData()) : ox::PadOp();
-    if (!p || (pad && p != pad) || !isAxis(ints(un.getAxes()), 3, 4) ||
-        !isAxis(ints(slice.getAxes()), 1, 3))
-      return false;
-    pad = p;
-    if (!isa<NoneType>(slice.getSteps().getType())) {
-      auto steps = ints(slice.getSteps());
-      if (!steps || steps->size() != 1 || (*steps)[0] != 1)
-        return false;
-    }
-    // Slice j keeps [j, j + L) of the L + K - 1 padded steps: end -(K-1-j) (or the end of
-    // the axis for the last copy), or j + L when the length is static.
-    auto starts = ints(slice.getStarts()), ends = ints(slice.getEnds());
-    if (!starts || starts->size() != 1 || (*starts)[0] != j || !ends || ends->size() != 1)
-      return false;
-    auto padded = ranked(skipIdentity(p.getData()));
-    if (!padded || padded.getRank() != 3)
-      return false;
-    int64_t end = (*ends)[0], len = padded.getDimSize(1);
-    bool endOk = (j < k - 1 && end == j - (k - 1)) ||
-                 (j == k - 1 && end >= std::numeric_limits<int32_t>::max()) ||
-                 (!ShapedType::isDynamic(len) && end == j + len);
-    if (!endOk)
-      return false;
-  }
-  Value x = skipIdentity(pad.getData());
-  auto pads = ints(pad.getPads());
-  if (!isM2Act(x) || pad.getMode() != "constant" || !pads ||
-      *pads != std::vector<int64_t>{0, k - 1, 0, 0, 0, 0})
-    return false;
-  if (!isa<NoneType>(pad.getConstantValue().getType())) {
-    auto zero = scalarFloat(pad.getConstantValue());
-    if (!zero || *zero != 0.0f)
-      return false;
-  }
-  builder.setInsertionPoint(op);
-  Value r = builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), x, wv, bv).getOutput();
-  replace(op, r, "conv1d");
-  return true;
+  return false;
 }
 
 } // namespace mamba2::raise

@@ -118,10 +118,10 @@ void Raiser::unstackStates() {
 
 LogicalResult Raiser::run(bool strict) {
   // One spelling per block first (see onnx-normal-forms).
-  RewritePatternSet patterns(func.getContext());
-  mamba2::populateOnnxNormalFormPatterns(patterns);
-  if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
-    return func.emitError("the normal-form patterns did not converge");
+  if (failed(mamba2::applyOnnxNormalForms(func)))
+    return failure();
+  // The patterns may have erased the op the constants were to go before.
+  constBuilder.setInsertionPointToStart(&func.getBody().front());
   std::vector<std::string> notes;
   for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
     std::string why;
@@ -131,10 +131,6 @@ LogicalResult Raiser::run(bool strict) {
       norm(m) || silu(m);
     else if (auto mm = dyn_cast<ox::MatMulOp>(op))
       linear(mm);
-    else if (auto gm = dyn_cast<ox::GemmOp>(op))
-      gemm(gm);
-    else if (auto es = dyn_cast<ox::EinsumOp>(op))
-      einsumLinear(es);
     else if (auto s = dyn_cast<ox::SplitOp>(op))
       split(s);
     else if (auto sl = dyn_cast<ox::SliceOp>(op))

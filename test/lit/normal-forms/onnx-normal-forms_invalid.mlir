@@ -53,10 +53,10 @@ func.func @ones_broadcast(%x: tensor<8xf32>) -> tensor<2x8xf32> {
 // -----
 
 // Tests that other powers stay powers.
-// CHECK-LABEL: func.func @pow_of_two
+// CHECK-LABEL: func.func @pow_of_three
 // CHECK: onnx.Pow
-func.func @pow_of_two(%x: tensor<2x1xf32>) -> tensor<2x1xf32> {
-  %two = onnx.Constant {value = dense<2.0> : tensor<f32>} : () -> tensor<f32>
+func.func @pow_of_three(%x: tensor<2x1xf32>) -> tensor<2x1xf32> {
+  %two = onnx.Constant {value = dense<3.0> : tensor<f32>} : () -> tensor<f32>
   %p = onnx.Pow %x, %two : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
   return %p : tensor<2x1xf32>
 }

@@ -48,7 +48,19 @@ def OnnxNormalForms : Pass<"onnx-normal-forms", "::mlir::func::FuncOp"> {
     * a product with ones that does not broadcast, `Mul(x, 1)`, is `x` (torch writes
       `torch.reciprocal(v)` as `Reciprocal(v) * 1`);
     * powers of one half, `Pow(v, 0.5)` and `Pow(v, -0.5)`, are `Sqrt(v)` and
-      `Reciprocal(Sqrt(v))`.
+      `Reciprocal(Sqrt(v))`;
+    * RMS norms are `Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x)), eps))))` (from `Pow(x, 2)`,
+      `ReduceSum / N` or `* (1/N)`, `Div(x, Sqrt)`, `Div(1, .)`, eps before or inside the mean);
+    * linears are `MatMul(x, W)` of a constant (in, out) W (from `Gemm` with transB 0/1 and a zero
+      or no C, `Einsum`, `MatMul(x, Transpose(W))`, rows flattened and reshaped back);
+    * causal depthwise convs are `Transpose(Conv(Transpose(x), pads [k-1, 0]))` (from `Conv` +
+      `Slice [0, L)`, and from `Pad` + shifted `Slice`s times the taps, stacked or per-tap
+      initializers, ends constant or computed from the length; a bias `Add` joins the Conv);
+    * a one-element shape expression denoting dimension i of x is `Gather(Shape(x), i)` (its
+      size when static).
+
+    Between rounds of the patterns, results whose types know less than their operands say take
+    the inferred type (shape inference gives up after a Pad of computed pads).
 
     Before:
     ```mlir
@@ -67,11 +79,11 @@ def OnnxNormalForms : Pass<"onnx-normal-forms", "::mlir::func::FuncOp"> {
 def RaiseOnnxToM2 : Pass<"raise-onnx-to-m2", "::mlir::func::FuncOp"> {
   let summary = "recognises the Mamba2 blocks of an `onnx` graph and rewrites them into `m2`";
   let description = [{
-    Matches, in the order the blocks appear: the embedding (`Gather` of a 2-D constant), RMS
-    norms (`Pow`/`ReduceMean`/`Add`/`Sqrt`/`Div`/`Mul`, or `Reciprocal`), linears (`MatMul`,
-    `Gemm` or `Einsum` with a constant weight), the tied lm_head (`MatMul` with the transposed
-    embedding table), the causal depthwise conv (`Transpose`/`Conv`/`Slice`/`Transpose`, or
-    `Pad` + shifted `Slice`s + `Mul` + `ReduceSum`, or in a step graph the window
+    Applies `onnx-normal-forms` first, then matches the normal forms, in the order the blocks
+    appear: the embedding (`Gather` of a 2-D constant), RMS norms (their normal form times a
+    weight), linears (`MatMul` with a constant weight), the tied lm_head (`MatMul` with the
+    transposed embedding table), the causal depthwise conv (`Transpose`/`Conv` padded before the
+    length/`Transpose`, or in a step graph the window
     `Concat(Slice(state, 1:), x)` + `Mul` + `ReduceSum`, which gives `m2.conv1d` with state),
     SiLU (`x * Sigmoid(x)`), the splits of the in_proj and conv outputs (`Split`, or `Slice`s
     that tile the last axis), the SSD (from `softplus(dt + dt_bias)` (`Softplus` or
