@@ -27,10 +27,14 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include "mamba2/CodeGen/Driver.h"
+#include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPipeline.h"
 #include "mamba2/onnx/ModelReader.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Parser/Parser.h"
 
 namespace {
 
@@ -79,7 +83,7 @@ int main(int argc, char **argv) {
                "print every constant in full (default: large ones are elided)");
   std::string emit = "summary";
   app.add_option("--emit", emit, "what to print")
-      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant", "ovl"}));
+      ->check(CLI::IsMember({"summary", "onnx", "m2", "m2-quant", "ovl", "asm"}));
   std::vector<std::string> schemes;
   mamba2::QuantScheme scheme;
   std::string evalFile;
@@ -112,7 +116,44 @@ int main(int argc, char **argv) {
   bool strict = false;
   app.add_flag("--fold", fold, "with --emit=onnx: fold the shape arithmetic");
   app.add_flag("--strict", strict, "with --emit=m2: fail unless every op was raised");
+  // Code generation (docs/codegen.md): -o writes the .m2b, --emit=asm prints its assembly.
+  std::string outPath, targetName = "kv260";
+  mamba2::codegen::EmitOptions emitOptions;
+  app.add_option("-o", outPath, "write the overlay program (.m2b; with --emit=asm its assembly)");
+  app.add_option("--target", targetName, "board to compile for")
+      ->check(CLI::IsMember({"vc709", "vck190", "u280", "kv260"}));
+  app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
+  app.add_option("--weight-buffers", emitOptions.weightBuffers,
+                 "tile buffers of the weight ring (2: double buffering)");
+  app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
+                 "KiB of one weight tile buffer (0: an eighth of the scratchpad)");
   CLI11_PARSE(app, argc, argv);
+  emitOptions.weightBufferBytes *= 1024;
+  if (endsWith(model, ".mlir")) {
+    // An `ovl` module (the input of the emitter, e.g. a test's hand-written model).
+    mlir::MLIRContext ctx;
+    ctx.loadDialect<mlir::func::FuncDialect, mamba2::ovl::OvlDialect>();
+    llvm::SourceMgr mgr;
+    mlir::SourceMgrDiagnosticHandler diag(mgr, &ctx);
+    auto mod = mlir::parseSourceFile<mlir::ModuleOp>(model, mgr, &ctx);
+    if (!mod)
+      return 1;
+    if (emit != "asm" && outPath.empty()) {
+      std::cerr << "mamba2c: error: an .mlir (ovl) input needs -o FILE or --emit=asm\n";
+      return 1;
+    }
+    return mamba2::codegen::emitModule(*mod, targetName, emitOptions,
+                                       outPath.empty() ? "-" : outPath, emit == "asm",
+                                       llvm::errs());
+  }
+  // -o / --emit=asm: the ovl pipeline of the first --quant scheme, then the emitter.
+  const bool compile = emit == "asm" || !outPath.empty(), asmOut = emit == "asm";
+  if (compile && (emit != "asm" && emit != "summary")) {
+    std::cerr << "mamba2c: error: -o writes the program; it goes with --emit=asm or no --emit\n";
+    return 1;
+  }
+  if (compile)
+    emit = "ovl";
   const bool toOvl = emit == "ovl" || !evalOvlFile.empty();
   if (toOvl && !evalFile.empty()) {
     std::cerr << "mamba2c: error: --eval and --eval-ovl do not go together\n";
@@ -224,6 +265,9 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (compile)
+    return mamba2::codegen::emitModule(*module, targetName, emitOptions,
+                                       outPath.empty() ? "-" : outPath, asmOut, llvm::errs());
   mlir::OpPrintingFlags flags;
   if (!printWeights) {
     detachWeightsForPrinting(*module);

@@ -1,0 +1,59 @@
+// The emitter: an `ovl` model function -> an overlay program (isa::Program, written as .m2b) that
+// implements the compiled-model ABI (docs/codegen.md):
+//   const   `model` i32[8], `embedding` i32[vocab][d], matmul weight tiles (+ scales), vectors,
+//           tables;
+//   io      `x` i32[t_block][d] (the host's embedded rows), `logits` i32[t_block][vocab];
+//   state   one tensor per state argument of the function, updated in place;
+//   entries `prefill` (t_block rows) and `decode` (row 0 only).
+// Scratchpad buffers are allocated by liveness (linear scan over the op order), matmul weights
+// stream from DRAM through a ring of tile buffers so loads overlap the matrix unit, every op is
+// a micro-op run over rows, and a list scheduler packs the units' instructions into bundles
+// ordered by semaphores. An op or size the target cannot run is an error naming the op.
+#pragma once
+
+#include "mamba2/isa/Program.h"
+#include "mamba2/target/Board.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamba2::codegen {
+
+struct EmitOptions {
+  /// Rows of one `prefill` call (the matrix unit's `m` field bounds it: 1..63).
+  unsigned tBlock = 32;
+  /// Tile buffers in the weight ring (2: double buffering).
+  unsigned weightBuffers = 2;
+  /// Bytes of one weight tile buffer; 0: an eighth of the scratchpad.
+  uint64_t weightBufferBytes = 0;
+  /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
+  /// so the rows of a matrix step fall in different banks.
+  bool padWeightRows = true;
+};
+
+/// Figures about an emitted program (for reports and tests).
+struct EmitStats {
+  struct Entry {
+    std::string name;
+    unsigned rows = 0;
+    size_t bundles = 0, instructions = 0, fences = 0;
+    uint64_t spadPeak = 0; // bytes of scratchpad the allocator used (activations + ring)
+  };
+  std::vector<Entry> entries;
+  size_t ucodeWords = 0;
+  unsigned semaphores = 0;
+  uint64_t constBytes = 0, weightBytes = 0, stateBytes = 0;
+  unsigned layers = 0;
+};
+
+/// Emits `fn` (signature: see compiler/include/mamba2/Ovl/Evaluator.h) for `board`. The program
+/// passes runtime::validateProgram. Errors name the op (and its location) and why.
+llvm::Expected<isa::Program> emitProgram(mlir::func::FuncOp fn, const target::Board &board,
+                                         const EmitOptions &options = {},
+                                         EmitStats *stats = nullptr);
+
+} // namespace mamba2::codegen

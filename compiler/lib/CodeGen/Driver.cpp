@@ -1,0 +1,68 @@
+// The emitter's end of the compiler driver (Driver.h).
+#include "mamba2/CodeGen/Driver.h"
+
+#include "mamba2/isa/Asm.h"
+#include "mamba2/runtime/Container.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <fstream>
+
+namespace mamba2::codegen {
+
+mlir::func::FuncOp modelFunction(mlir::ModuleOp module, std::string &error) {
+  if (auto fn = module.lookupSymbol<mlir::func::FuncOp>("main"))
+    return fn;
+  mlir::func::FuncOp only;
+  unsigned count = 0;
+  for (auto fn : module.getOps<mlir::func::FuncOp>()) {
+    only = fn;
+    ++count;
+  }
+  if (count == 1)
+    return only;
+  error = count == 0 ? "the module has no function"
+                     : "the module has " + std::to_string(count) + " functions and no @main";
+  return nullptr;
+}
+
+int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptions &options,
+               const std::string &outPath, bool assembly, llvm::raw_ostream &err) {
+  const target::Board *board = target::findBoard(target);
+  if (!board) {
+    err << "mamba2c: error: unknown target '" << target << "' (" << target::boardNames() << ")\n";
+    return 1;
+  }
+  std::string why;
+  mlir::func::FuncOp fn = modelFunction(module, why);
+  if (!fn) {
+    err << "mamba2c: error: " << why << "\n";
+    return 1;
+  }
+  auto prog = emitProgram(fn, *board, options);
+  if (!prog) {
+    err << "mamba2c: error: " << llvm::toString(prog.takeError()) << "\n";
+    return 1;
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(outPath, ec, assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
+  if (ec) {
+    err << "mamba2c: error: " << outPath << ": " << ec.message() << "\n";
+    return 1;
+  }
+  if (assembly) {
+    os << isa::disassemble(*prog);
+  } else {
+    std::vector<uint8_t> bytes = runtime::writeContainer(*prog, *board);
+    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  }
+  os.flush();
+  if (os.has_error()) {
+    err << "mamba2c: error: " << outPath << ": write failed\n";
+    os.clear_error();
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace mamba2::codegen

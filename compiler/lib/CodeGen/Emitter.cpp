@@ -1,0 +1,1361 @@
+// The emitter: ovl -> overlay program (Emitter.h, docs/codegen.md).
+#include "mamba2/CodeGen/Emitter.h"
+
+#include "Schedule.h"
+
+#include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/isa/Exec.h"
+#include "mamba2/isa/Reference.h"
+#include "mamba2/runtime/Container.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+namespace mamba2::codegen {
+namespace {
+
+using namespace mlir;
+namespace f = isa::field;
+using isa::Slot;
+using isa::UopCode;
+
+constexpr uint64_t kAlign = 64;
+/// Ops a buffer the load unit fills stays reserved after its last use (see allocate()).
+constexpr long kLoadCoolOps = 24;
+constexpr uint64_t kMaxRowb = (uint64_t(1) << f::udma::rowb.width) - 1;
+constexpr uint64_t kMaxRows = (uint64_t(1) << f::udma::rows.width) - 1;
+constexpr uint64_t kMaxDmaStride = (uint64_t(1) << f::udma::stride.width) - 1;
+constexpr uint64_t kMaxRunStride = (uint64_t(1) << f::run::sdst.width) - 1;
+constexpr uint64_t kMaxIters = (uint64_t(1) << f::run::iters.width) - 1;
+constexpr uint64_t kMaxUlen = (uint64_t(1) << f::run::ulen.width) - 1;
+constexpr uint64_t kMaxLen = (uint64_t(1) << f::uop::len.width) - 1;
+
+uint64_t alignUp(uint64_t v, uint64_t a = kAlign) { return (v + a - 1) / a * a; }
+
+/// An error that names the op, where it is and why.
+struct EmitError {
+  std::string msg;
+};
+[[noreturn]] void fail(Operation *op, const llvm::Twine &why) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (op) {
+    os << "'" << op->getName() << "' at ";
+    op->getLoc().print(os);
+    os << ": ";
+  }
+  os << why;
+  throw EmitError{os.str()};
+}
+
+/// The integer values of a constant (i8 or i32), row-major.
+std::vector<int32_t> constValues(ovl::ConstantOp c) {
+  auto type = cast<ShapedType>(c.getValue().getType());
+  const int64_t n = type.getNumElements();
+  std::vector<int32_t> v;
+  v.reserve(size_t(n));
+  if (auto d = dyn_cast<DenseIntElementsAttr>(c.getValue())) {
+    for (const APInt &x : d.getValues<APInt>())
+      v.push_back(int32_t(x.getSExtValue()));
+    return v;
+  }
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob)
+      fail(c, "its resource holds no data");
+    ArrayRef<char> raw = blob->getData();
+    const unsigned es = type.getElementType().isInteger(8) ? 1 : 4;
+    if (raw.size() != size_t(n) * es)
+      fail(c, "its resource holds " + std::to_string(raw.size()) + " bytes, expected " +
+                  std::to_string(size_t(n) * es));
+    for (int64_t i = 0; i < n; ++i) {
+      if (es == 1) {
+        v.push_back(int8_t(raw[size_t(i)]));
+      } else {
+        int32_t x;
+        std::memcpy(&x, raw.data() + 4 * i, 4);
+        v.push_back(x);
+      }
+    }
+    return v;
+  }
+  fail(c, "value is neither dense integer elements nor a dense resource");
+}
+
+unsigned elemBytes(Type t) {
+  auto st = cast<ShapedType>(t);
+  return st.getElementType().isInteger(8) ? 1 : 4;
+}
+
+/// A 2-D view of scratchpad bytes: row r, column c at buffer base + off + r*rstride + c*esize.
+struct View {
+  int buf = -1;
+  uint64_t off = 0;
+  uint64_t rstride = 0;
+  int64_t rows = 0, cols = 0;
+  unsigned esize = 4;
+  bool contiguous() const { return rows <= 1 || rstride == uint64_t(cols) * esize; }
+};
+
+struct Buffer {
+  uint64_t bytes = 0;
+  long start = 0, end = 0;
+  uint64_t addr = 0;
+  bool fixed = false;
+  bool loadTarget = false; // filled by the load unit (constants, states, input rows)
+};
+
+/// One loop dimension of a run: count and the per-role byte steps (dst, src0, src1, src2).
+struct Dim {
+  uint64_t n = 1;
+  std::array<uint64_t, 4> step{};
+};
+
+/// Program-wide state shared by the entry points: DRAM images, microcode, semaphores.
+struct ProgramBuilder {
+  isa::Program prog;
+  std::map<std::vector<uint64_t>, uint32_t> ucodeIndex;
+
+  uint64_t alloc(unsigned region, uint64_t bytes) {
+    auto &r = prog.regions[region];
+    uint64_t at = alignUp(r.size);
+    r.size = at + bytes;
+    return at;
+  }
+  void put(uint64_t at, const std::vector<uint8_t> &bytes) {
+    auto &img = prog.regions[0].init;
+    if (img.size() < at + bytes.size())
+      img.resize(at + bytes.size());
+    std::copy(bytes.begin(), bytes.end(), img.begin() + long(at));
+  }
+  uint32_t ucode(const std::vector<isa::UopWord> &words) {
+    std::vector<uint64_t> key;
+    for (const auto &w : words)
+      key.insert(key.end(), w.w.begin(), w.w.end());
+    auto it = ucodeIndex.find(key);
+    if (it != ucodeIndex.end())
+      return it->second;
+    uint32_t at = uint32_t(prog.ucode.size());
+    prog.ucode.insert(prog.ucode.end(), words.begin(), words.end());
+    ucodeIndex[key] = at;
+    return at;
+  }
+};
+
+/// Bytes of a constant as the overlay reads it.
+std::vector<uint8_t> constBytes(const std::vector<int32_t> &v, unsigned es) {
+  std::vector<uint8_t> b(v.size() * es);
+  for (size_t i = 0; i < v.size(); ++i)
+    for (unsigned k = 0; k < es; ++k)
+      b[i * es + k] = uint8_t(uint32_t(v[i]) >> (8 * k));
+  return b;
+}
+
+/// The DRAM layout of the model, shared by both entries.
+struct Layout {
+  llvm::DenseMap<Value, uint64_t> constAt; // const region offsets of small constants
+  struct Mat {
+    uint64_t at = 0; // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
+    uint64_t nt = 0; // rows per tile
+    uint64_t kb = 0; // bytes per weight row (padded, see layoutProgram)
+    uint64_t g = 0;  // groups
+    uint64_t k = 0, group = 0; // the micro-op's K and group (padded with zero weights)
+  };
+  llvm::DenseMap<Operation *, Mat> mats;
+  std::vector<uint64_t> stateAt; // per function argument (0 = ids)
+  uint64_t xAt = 0, logitsAt = 0;
+  int64_t dModel = 0, vocab = 0;
+  uint64_t ringBytes = 0; // one weight tile buffer
+  unsigned ringCount = 2;
+};
+
+/// Lowers one entry point (rows T): plans buffers, allocates them, emits the instruction list.
+class EntryEmitter {
+public:
+  EntryEmitter(func::FuncOp fn, const target::Board &board, ProgramBuilder &pb, Layout &lay,
+               unsigned rows)
+      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows) {}
+
+  /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
+  /// scratchpad is allocated, and the second walk emits instructions with real addresses.
+  std::vector<Inst> run(uint64_t &spadPeak) {
+    plan_ = true;
+    walk();
+    allocate(spadPeak);
+    plan_ = false;
+    walk();
+    Inst halt;
+    halt.unit = Slot::Ctrl;
+    halt.word.set(f::none::op, isa::op::ctrl::halt);
+    insts_.push_back(halt);
+    return std::move(insts_);
+  }
+
+private:
+  func::FuncOp fn_;
+  const target::Board &board_;
+  ProgramBuilder &pb_;
+  Layout &lay_;
+  const unsigned T_;
+  bool plan_ = true;
+  long opIdx_ = 0;
+  std::vector<Buffer> bufs_;
+  int nextBuf_ = 0;
+  llvm::DenseMap<Value, View> views_;
+  llvm::DenseMap<Value, View> consts_; // constants loaded in this entry
+  std::map<std::pair<void *, void *>, View> convParams_;
+  llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
+  std::vector<int> ringBufs_;
+  unsigned ringNext_ = 0;
+  std::vector<Inst> insts_;
+  Operation *cur_ = nullptr;
+
+  // ---- buffers ----
+  int newBuffer(uint64_t bytes) {
+    int id = nextBuf_++;
+    if (plan_) {
+      Buffer b;
+      b.bytes = alignUp(std::max<uint64_t>(bytes, 1));
+      b.start = b.end = opIdx_;
+      bufs_.push_back(b);
+    }
+    return id;
+  }
+  void use(const View &v) {
+    if (plan_ && v.buf >= 0)
+      bufs_[size_t(v.buf)].end = std::max(bufs_[size_t(v.buf)].end, opIdx_);
+  }
+  uint64_t addr(const View &v) const { return bufs_[size_t(v.buf)].addr + v.off; }
+  void markLoad(const View &v) {
+    if (plan_)
+      bufs_[size_t(v.buf)].loadTarget = true;
+  }
+  View fresh(int64_t rows, int64_t cols, unsigned es) {
+    View v;
+    v.rows = rows;
+    v.cols = cols;
+    v.esize = es;
+    v.rstride = uint64_t(cols) * es;
+    v.buf = newBuffer(uint64_t(rows) * v.rstride);
+    return v;
+  }
+  int64_t rowsOf(Value v) const {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.isDynamicDim(0) ? int64_t(T_) : t.getDimSize(0);
+  }
+
+  /// First-fit linear scan of `ids` (by first op) in [0, limit): a buffer reuses space whose
+  /// last use is more than `cool` ops before its first. Returns the index of a buffer that does
+  /// not fit (or -1) and the highest address used in `peak`.
+  long linearScan(const std::vector<size_t> &ids, uint64_t limit, long cool, uint64_t &peak) {
+    std::vector<size_t> active; // sorted by address
+    peak = 0;
+    for (size_t i : ids) {
+      Buffer &b = bufs_[i];
+      active.erase(std::remove_if(active.begin(), active.end(),
+                                  [&](size_t a) { return bufs_[a].end + cool < b.start; }),
+                   active.end());
+      uint64_t at = 0;
+      for (size_t a : active) {
+        if (at + b.bytes <= bufs_[a].addr)
+          break;
+        at = std::max(at, alignUp(bufs_[a].addr + bufs_[a].bytes));
+      }
+      if (at + b.bytes > limit)
+        return long(i);
+      b.addr = at;
+      peak = std::max(peak, at + b.bytes);
+      active.insert(
+          std::upper_bound(active.begin(), active.end(), i,
+                           [&](size_t x, size_t y) { return bufs_[x].addr < bufs_[y].addr; }),
+          i);
+    }
+    return -1;
+  }
+
+  /// Two pools below the weight ring: the buffers the load unit fills (constants, states, the
+  /// input rows) at the top, reused only some ops after their last use so a load seldom waits
+  /// for a recent reader (the load unit runs its queue in order: one waiting load holds back the
+  /// weight tiles behind it); every other buffer first-fit from address 0.
+  void allocate(uint64_t &peak) {
+    const uint64_t spad = board_.spadBytes();
+    uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
+    for (size_t k = 0; k < ringBufs_.size(); ++k) {
+      bufs_[size_t(ringBufs_[k])].addr = top + uint64_t(k) * lay_.ringBytes;
+      bufs_[size_t(ringBufs_[k])].fixed = true;
+    }
+    std::vector<size_t> loads, others;
+    for (size_t i = 0; i < bufs_.size(); ++i)
+      if (!bufs_[i].fixed)
+        (bufs_[i].loadTarget ? loads : others).push_back(i);
+    auto byStart = [&](size_t a, size_t b) { return bufs_[a].start < bufs_[b].start; };
+    std::stable_sort(loads.begin(), loads.end(), byStart);
+    std::stable_sort(others.begin(), others.end(), byStart);
+    long bad = -1;
+    uint64_t peakB = 0, peakA = 0;
+    for (long cool : {long(kLoadCoolOps), 0L}) {
+      bad = linearScan(loads, top, cool, peakB);
+      if (bad >= 0)
+        continue;
+      bad = linearScan(others, top - peakB, 0, peakA);
+      if (bad < 0)
+        break;
+    }
+    if (bad >= 0) {
+      const Buffer &b = bufs_[size_t(bad)];
+      Operation *op = nullptr;
+      long k = 0;
+      fn_.walk([&](Operation *o) {
+        if (o->getParentOp() == fn_.getOperation() && k++ == b.start)
+          op = o;
+      });
+      fail(op, llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: a buffer of "
+                             "{2} bytes, {3} bytes below the weight ring (spilling to the scratch "
+                             "region is not implemented)",
+                             T_, board_.name, b.bytes, top)
+                   .str());
+    }
+    for (size_t i : loads)
+      bufs_[i].addr += top - peakB;
+    peak = peakA + peakB + uint64_t(lay_.ringCount) * lay_.ringBytes;
+  }
+
+  // ---- instructions ----
+  static void hull(std::vector<Access> &acc, const std::vector<isa::Extent> &a,
+                   const std::vector<isa::Extent> &b) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      Access x;
+      x.space = 0;
+      x.lo = uint64_t(std::min(a[i].addr, b[i].addr));
+      x.hi = uint64_t(std::max(a[i].addr + int64_t(a[i].bytes), b[i].addr + int64_t(b[i].bytes)));
+      x.write = a[i].write;
+      if (x.hi > x.lo)
+        acc.push_back(x);
+    }
+  }
+  /// The ranges a run touches (first and last iteration hull per operand).
+  std::vector<Access> accesses(const std::vector<isa::UopWord> &words, const isa::RunArgs &r,
+                               const std::vector<uint64_t> &tableBytes) {
+    std::vector<Access> acc;
+    for (size_t k = 0; k < words.size(); ++k) {
+      isa::UopArgs a = isa::resolveUop(words[k], r, 0),
+                   b = isa::resolveUop(words[k], r, r.iters - 1);
+      auto ea = isa::uopExtents(a), eb = isa::uopExtents(b);
+      if ((a.op == UopCode::Pwl || a.op == UopCode::Rsqrt) && !ea.empty()) {
+        ea.back().bytes = tableBytes[k];
+        eb.back().bytes = tableBytes[k];
+      }
+      hull(acc, ea, eb);
+      if (a.isDma()) {
+        Access d;
+        d.space = uint8_t(1 + a.region);
+        d.lo = uint64_t(std::min(a.src1, b.src1));
+        d.hi = uint64_t(std::max(a.src1, b.src1)) + uint64_t(a.rows - 1) * a.stride + a.rowb;
+        d.write = a.op == UopCode::Store2d;
+        acc.push_back(d);
+      }
+    }
+    return acc;
+  }
+  void push(Slot unit, const isa::SlotWord &w, std::vector<Access> acc) {
+    if (plan_)
+      return;
+    Inst in;
+    in.unit = unit;
+    in.word = w;
+    in.access = std::move(acc);
+    if (cur_)
+      in.what = cur_->getName().getStringRef().str();
+    insts_.push_back(std::move(in));
+  }
+  static uint8_t runOp(Slot unit) {
+    switch (unit) {
+    case Slot::Load:
+      return isa::op::load::run;
+    case Slot::Store:
+      return isa::op::store::run;
+    case Slot::Matrix:
+      return isa::op::matrix::run;
+    case Slot::Vector:
+      return isa::op::vector::run;
+    default:
+      return isa::op::ssm::run;
+    }
+  }
+  /// One run of `words` (each with its base addresses) over `iters` iterations.
+  void emitRunWords(Slot unit, const std::vector<isa::UopWord> &words, uint64_t iters,
+                    const std::array<uint64_t, 4> &step, const std::vector<uint64_t> &tables) {
+    if (plan_ || iters == 0 || words.empty())
+      return;
+    for (uint64_t s : step)
+      if (s > kMaxRunStride)
+        fail(cur_, "a run stride of " + std::to_string(s) + " bytes exceeds the ISA's " +
+                       std::to_string(kMaxRunStride));
+    for (size_t at = 0; at < words.size(); at += kMaxUlen) {
+      std::vector<isa::UopWord> part(words.begin() + long(at),
+                                     words.begin() + long(std::min(words.size(), at + kMaxUlen)));
+      std::vector<uint64_t> ptab;
+      if (!tables.empty())
+        ptab.assign(tables.begin() + long(at), tables.begin() + long(at + part.size()));
+      else
+        ptab.assign(part.size(), 0);
+      for (uint64_t it0 = 0; it0 < iters; it0 += kMaxIters) {
+        uint64_t it = std::min(kMaxIters, iters - it0);
+        std::vector<isa::UopWord> ws = part;
+        if (it0)
+          for (auto &w : ws)
+            shiftRoles(w, step, it0);
+        isa::RunArgs r;
+        r.ulen = uint32_t(ws.size());
+        r.iters = uint32_t(it);
+        r.sdst = uint32_t(step[0]);
+        r.ssrc0 = uint32_t(step[1]);
+        r.ssrc1 = uint32_t(step[2]);
+        r.ssrc2 = uint32_t(step[3]);
+        auto acc = accesses(ws, r, ptab);
+        uint32_t start = pb_.ucode(ws);
+        if (start + ws.size() > isa::kUcodeWords)
+          fail(cur_,
+               "the microcode store (" + std::to_string(isa::kUcodeWords) + " words) is full");
+        isa::SlotWord w;
+        w.set(f::none::op, runOp(unit));
+        w.set(f::run::ustart, start);
+        w.set(f::run::ulen, int64_t(ws.size()));
+        w.set(f::run::iters, int64_t(it));
+        w.set(f::run::sdst, int64_t(step[0]));
+        w.set(f::run::ssrc0, int64_t(step[1]));
+        w.set(f::run::ssrc1, int64_t(step[2]));
+        w.set(f::run::ssrc2, int64_t(step[3]));
+        push(unit, w, std::move(acc));
+      }
+    }
+  }
+  // Role fields of the three micro-op formats.
+  static std::array<isa::BitField, 4> roles(const isa::UopWord &w) {
+    auto code = UopCode(w.raw(f::uop::uop));
+    if (code == UopCode::Gmm8 || code == UopCode::Gmm4 || code == UopCode::Mm8 ||
+        code == UopCode::Mm4)
+      return {f::umm::acc, f::umm::act, f::umm::wgt, f::umm::scl};
+    if (code == UopCode::Load2d || code == UopCode::Store2d)
+      return {f::udma::spad, isa::BitField{0, 0, false}, f::udma::dram, isa::BitField{0, 0, false}};
+    return {f::uop::dst, f::uop::src0, f::uop::src1, f::uop::src2};
+  }
+  static void shiftRoles(isa::UopWord &w, const std::array<uint64_t, 4> &step, uint64_t k) {
+    auto r = roles(w);
+    for (unsigned i = 0; i < 4; ++i)
+      if (r[i].width)
+        w.set(r[i], int64_t(w.raw(r[i]) + k * step[i]));
+  }
+  /// A micro-op over a 2-D iteration space (outer x inner), `base` its iteration-0 word: one
+  /// run when one dimension is 1 or the two collapse, else one word per element of the shorter
+  /// dimension and the run's iterations over the longer.
+  void emit2d(Slot unit, const isa::UopWord &base, Dim outer, Dim inner, uint64_t table = 0) {
+    if (outer.n == 0 || inner.n == 0)
+      return;
+    if (inner.n == 1) {
+      emitRunWords(unit, {base}, outer.n, outer.step, {table});
+      return;
+    }
+    if (outer.n == 1) {
+      emitRunWords(unit, {base}, inner.n, inner.step, {table});
+      return;
+    }
+    bool collapse = true;
+    for (unsigned i = 0; i < 4; ++i)
+      collapse &= outer.step[i] == inner.n * inner.step[i];
+    if (collapse) {
+      emitRunWords(unit, {base}, outer.n * inner.n, inner.step, {table});
+      return;
+    }
+    Dim wd = outer, id = inner;
+    if (inner.n < outer.n)
+      std::swap(wd, id);
+    bool fits = true;
+    for (uint64_t s : id.step)
+      fits &= s <= kMaxRunStride;
+    if (!fits)
+      std::swap(wd, id);
+    std::vector<isa::UopWord> words;
+    for (uint64_t k = 0; k < wd.n; ++k) {
+      isa::UopWord w = base;
+      shiftRoles(w, wd.step, k);
+      words.push_back(w);
+    }
+    emitRunWords(unit, words, id.n, id.step, std::vector<uint64_t>(words.size(), table));
+  }
+
+  /// DMA between a contiguous scratchpad range and DRAM rows (`rows` rows of `rowb` bytes,
+  /// `stride` apart in DRAM).
+  void dma(Slot unit, unsigned region, uint64_t dram, uint64_t stride, uint64_t spad, uint64_t rows,
+           uint64_t rowb) {
+    if (plan_ || rows == 0 || rowb == 0)
+      return;
+    if (stride == rowb) { // contiguous: choose the fewest words
+      uint64_t bytes = rows * rowb;
+      rows = 1;
+      rowb = bytes;
+      if (bytes > kMaxRowb) {
+        uint64_t best = 0;
+        for (uint64_t c = kMaxRowb; c >= 1 && c * kMaxRows >= bytes; --c)
+          if (bytes % c == 0) {
+            best = c;
+            break;
+          }
+        if (best) {
+          rowb = best;
+          rows = bytes / best;
+        } else {
+          rowb = kMaxRowb;
+          rows = 0; // split below
+        }
+      }
+      stride = rowb;
+      if (rows == 0) {
+        std::vector<isa::UopWord> words;
+        for (uint64_t at = 0; at < bytes; at += kMaxRowb) {
+          uint64_t n = std::min(kMaxRowb, bytes - at);
+          words.push_back(dmaWord(unit, region, dram + at, n, spad + at, 1, n));
+        }
+        emitRunWords(unit, words, 1, {}, {});
+        return;
+      }
+    }
+    if (rowb > kMaxRowb)
+      fail(cur_, "a DMA row of " + std::to_string(rowb) + " bytes exceeds the ISA's " +
+                     std::to_string(kMaxRowb));
+    if (stride > kMaxDmaStride)
+      fail(cur_, "a DRAM row stride of " + std::to_string(stride) + " bytes exceeds the ISA's " +
+                     std::to_string(kMaxDmaStride));
+    std::vector<isa::UopWord> words;
+    for (uint64_t r = 0; r < rows; r += kMaxRows) {
+      uint64_t n = std::min(kMaxRows, rows - r);
+      words.push_back(dmaWord(unit, region, dram + r * stride, stride, spad + r * rowb, n, rowb));
+    }
+    if (words.size() == 1) { // the macro shortcut: no store word
+      isa::SlotWord w;
+      const isa::UopWord &u = words[0];
+      w.set(f::none::op, unit == Slot::Load ? isa::op::load::dma : isa::op::store::dma);
+      w.set(f::xfer::spad, int64_t(u.raw(f::udma::spad)));
+      w.set(f::xfer::region, int64_t(region));
+      w.set(f::xfer::dram, int64_t(u.raw(f::udma::dram)));
+      w.set(f::xfer::rows, int64_t(u.raw(f::udma::rows)));
+      w.set(f::xfer::rowb, int64_t(u.raw(f::udma::rowb)));
+      w.set(f::xfer::stride, int64_t(u.raw(f::udma::stride)));
+      isa::RunArgs r;
+      r.ulen = r.iters = 1;
+      push(unit, w, accesses(words, r, {0}));
+      return;
+    }
+    emitRunWords(unit, words, 1, {}, {});
+  }
+  static isa::UopWord dmaWord(Slot unit, unsigned region, uint64_t dram, uint64_t stride,
+                              uint64_t spad, uint64_t rows, uint64_t rowb) {
+    isa::UopWord u;
+    u.set(f::udma::uop, int64_t(unit == Slot::Load ? UopCode::Load2d : UopCode::Store2d));
+    u.set(f::udma::spad, int64_t(spad));
+    u.set(f::udma::region, int64_t(region));
+    u.set(f::udma::dram, int64_t(dram));
+    u.set(f::udma::rows, int64_t(rows));
+    u.set(f::udma::rowb, int64_t(rowb));
+    u.set(f::udma::stride, int64_t(stride));
+    return u;
+  }
+  static isa::UopWord uop(UopCode c, uint64_t dst, uint64_t s0, uint64_t s1, uint64_t s2,
+                          uint64_t len, int64_t p0 = 0, int64_t p1 = 0, int64_t p2 = 0) {
+    isa::UopWord u;
+    u.set(f::uop::uop, int64_t(c));
+    u.set(f::uop::dst, int64_t(dst));
+    u.set(f::uop::src0, int64_t(s0));
+    u.set(f::uop::src1, int64_t(s1));
+    u.set(f::uop::src2, int64_t(s2));
+    u.set(f::uop::len, int64_t(len));
+    u.set(f::uop::p0, p0);
+    u.set(f::uop::p1, p1);
+    u.set(f::uop::p2, p2);
+    return u;
+  }
+
+  // ---- operands ----
+  /// A constant loaded into the scratchpad (once per entry), as a 2-D view.
+  View constView(Value v) {
+    auto c = v.getDefiningOp<ovl::ConstantOp>();
+    auto it = consts_.find(v);
+    if (it != consts_.end()) {
+      use(it->second);
+      return it->second;
+    }
+    auto t = cast<RankedTensorType>(v.getType());
+    const unsigned es = elemBytes(t);
+    int64_t rows = t.getRank() == 2 ? t.getDimSize(0) : 1;
+    int64_t cols = t.getRank() == 2 ? t.getDimSize(1) : t.getNumElements();
+    View view = fresh(rows, cols, es);
+    markLoad(view);
+    if (!plan_)
+      dma(Slot::Load, 0, lay_.constAt.lookup(v), uint64_t(rows) * cols * es, addr(view), 1,
+          uint64_t(rows) * cols * es);
+    (void)c;
+    consts_[v] = view;
+    return view;
+  }
+  /// The view of an operand: an activation, a loaded constant or a loaded state.
+  View operand(Value v) {
+    if (v.getDefiningOp<ovl::ConstantOp>())
+      return constView(v);
+    auto it = views_.find(v);
+    if (it == views_.end()) {
+      if (auto a = dyn_cast<BlockArgument>(v))
+        fail(cur_, "function argument " + std::to_string(a.getArgNumber()) +
+                       " is used directly; only ovl.embed reads the ids and only conv4 / ssm "
+                       "read a state");
+      fail(cur_, "an operand is not produced by an op the emitter handles");
+    }
+    use(it->second);
+    return it->second;
+  }
+  /// The row stride of `v` when broadcast against `rows` rows.
+  static uint64_t rstep(const View &v, int64_t rows) {
+    return v.rows == 1 && rows > 1 ? 0 : v.rstride;
+  }
+
+  /// A state argument loaded into the scratchpad, updated in place by its op.
+  View stateView(Value v) {
+    auto a = dyn_cast<BlockArgument>(v);
+    if (!a || a.getOwner()->getParentOp() != fn_.getOperation())
+      fail(cur_, "its state operand is not a function argument (states are the function's "
+                 "arguments, each updated by one op)");
+    if (!a.hasOneUse())
+      fail(cur_, "state argument " + std::to_string(a.getArgNumber()) +
+                     " has more than one use; it is updated in place");
+    auto t = cast<RankedTensorType>(v.getType());
+    const unsigned es = elemBytes(t);
+    uint64_t bytes = uint64_t(t.getNumElements()) * es;
+    View view = fresh(1, int64_t(bytes / es), es);
+    markLoad(view);
+    if (!plan_)
+      dma(Slot::Load, 2, lay_.stateAt[a.getArgNumber()], bytes, addr(view), 1, bytes);
+    stateArg_[v] = int(a.getArgNumber());
+    return view;
+  }
+
+  /// Writes an updated state back to its tensor right after the op (its buffer dies there).
+  void storeState(Value newState, const View &s) {
+    const uint64_t bytes = uint64_t(s.cols) * s.esize;
+    if (!plan_)
+      dma(Slot::Store, 2, lay_.stateAt[size_t(stateArg_[newState])], bytes, addr(s), 1, bytes);
+  }
+
+  // ---- ops ----
+  void walk() {
+    nextBuf_ = 0;
+    opIdx_ = 0;
+    views_.clear();
+    consts_.clear();
+    convParams_.clear();
+    ringNext_ = 0;
+    // The weight ring: buffers 0 .. ringCount-1.
+    ringBufs_.clear();
+    for (unsigned i = 0; i < lay_.ringCount; ++i) {
+      int id = newBuffer(lay_.ringBytes);
+      ringBufs_.push_back(id);
+    }
+    for (Operation &op : fn_.getBody().front()) {
+      cur_ = &op;
+      lower(op);
+      ++opIdx_;
+    }
+    cur_ = nullptr;
+  }
+
+  void lower(Operation &op) {
+    if (llvm::isa<ovl::ConstantOp>(op))
+      return; // loaded at their uses
+    if (auto o = dyn_cast<ovl::EmbedOp>(op))
+      return lowerEmbed(o);
+    if (auto o = dyn_cast<ovl::MatmulOp>(op))
+      return lowerMatmul(o);
+    if (llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp>(op) && inLogitsChain(&op))
+      return; // lowered with the lm_head's tiles
+    if (auto o = dyn_cast<ovl::MulOp>(op))
+      return lowerBroadcast(op, UopCode::Mulsh32, o.getX(), o.getY(), int64_t(o.getShift()));
+    if (auto o = dyn_cast<ovl::AddOp>(op))
+      return lowerBroadcast(op, UopCode::Add32, o.getX(), o.getY(), 0);
+    if (auto o = dyn_cast<ovl::ShiftOp>(op))
+      return lowerUnary(op, UopCode::Shift32, o.getX(), 4, int64_t(o.getShift()));
+    if (auto o = dyn_cast<ovl::SextOp>(op))
+      return lowerUnary(op, UopCode::Sext8, o.getX(), 4, int64_t(o.getShift()));
+    if (auto o = dyn_cast<ovl::ShrOp>(op))
+      return lowerUnary(op, UopCode::Shr8, o.getX(), 1, int64_t(o.getShift()));
+    if (auto o = dyn_cast<ovl::RequantOp>(op))
+      return lowerRequant(o);
+    if (auto o = dyn_cast<ovl::SumsqOp>(op))
+      return lowerSumsq(o);
+    if (auto o = dyn_cast<ovl::FwhtOp>(op))
+      return lowerFwht(o);
+    if (auto o = dyn_cast<ovl::PwlOp>(op))
+      return lowerTable(op, UopCode::Pwl, o.getX(), o.getTable());
+    if (auto o = dyn_cast<ovl::RsqrtOp>(op))
+      return lowerTable(op, UopCode::Rsqrt, o.getX(), o.getTable());
+    if (auto o = dyn_cast<ovl::Conv4Op>(op))
+      return lowerConv4(o);
+    if (auto o = dyn_cast<ovl::SsmOp>(op))
+      return lowerSsm(o);
+    if (auto o = dyn_cast<ovl::SliceOp>(op))
+      return lowerSlice(o);
+    if (auto o = dyn_cast<func::ReturnOp>(op))
+      return lowerReturn(o);
+    fail(&op, "the overlay has no kernel for this op");
+  }
+
+  void lowerEmbed(ovl::EmbedOp o) {
+    if (!llvm::isa<BlockArgument>(o.getIds()) ||
+        cast<BlockArgument>(o.getIds()).getArgNumber() != 0)
+      fail(o, "ids must be the function's first argument");
+    auto c = o.getTable().getDefiningOp<ovl::ConstantOp>();
+    if (!c)
+      fail(o, "the embedding table must be a constant");
+    int64_t d = cast<RankedTensorType>(o.getType()).getDimSize(1);
+    View v = fresh(T_, d, 4);
+    markLoad(v);
+    if (!plan_)
+      dma(Slot::Load, 1, lay_.xAt, uint64_t(d) * 4, addr(v), T_, uint64_t(d) * 4);
+    views_[o.getResult()] = v;
+  }
+
+  void lowerSlice(ovl::SliceOp o) {
+    if (inLogitsChain(o))
+      return; // the logits' columns, stored tile by tile
+    View x = operand(o.getX());
+    View v = x;
+    v.off += uint64_t(o.getOffset()) * x.esize;
+    v.cols = int64_t(o.getSize());
+    views_[o.getResult()] = v;
+  }
+
+  /// Elementwise over rows: one micro-op of rows*cols elements when every operand is
+  /// contiguous, else one per row. `y` is per element ([rows][C] or [1][C] repeated per row),
+  /// or with `yFixed` one address for every element (a table).
+  void elementwise(Slot unit, UopCode code, const View &out, const View &x, std::optional<View> y,
+                   bool yFixed, int64_t p0, int64_t p1, uint64_t table = 0) {
+    const int64_t R = out.rows, C = out.cols;
+    bool flat = out.contiguous() && x.contiguous() && uint64_t(R) * C <= kMaxLen;
+    if (y && !yFixed)
+      flat &= y->contiguous() && y->rows == R;
+    if (plan_)
+      return;
+    uint64_t ya = y ? addr(*y) : 0;
+    if (flat || R == 1) {
+      if (!flat && uint64_t(C) > kMaxLen)
+        fail(cur_, "a row of " + std::to_string(C) + " elements exceeds the ISA's length field");
+      uint64_t len = flat ? uint64_t(R) * C : uint64_t(C);
+      emit2d(unit, uop(code, addr(out), addr(x), ya, 0, len, p0, p1), Dim{1, {}}, Dim{1, {}},
+             table);
+      return;
+    }
+    if (uint64_t(C) > kMaxLen)
+      fail(cur_, "a row of " + std::to_string(C) + " elements exceeds the ISA's length field");
+    Dim rows{uint64_t(R), {out.rstride, rstep(x, R), y && !yFixed ? rstep(*y, R) : 0, 0}};
+    emit2d(unit, uop(code, addr(out), addr(x), ya, 0, uint64_t(C), p0, p1), rows, Dim{1, {}},
+           table);
+  }
+
+  void lowerUnary(Operation &op, UopCode code, Value xv, unsigned outEs, int64_t p0) {
+    View x = operand(xv);
+    View out = fresh(rowsOf(op.getResult(0)), x.cols, outEs);
+    elementwise(Slot::Vector, code, out, x, std::nullopt, false, p0, 0);
+    views_[op.getResult(0)] = out;
+  }
+
+  void lowerBroadcast(Operation &op, UopCode code, Value xv, Value yv, int64_t shift) {
+    View x = operand(xv), y = operand(yv);
+    View out = fresh(rowsOf(op.getResult(0)), x.cols, 4);
+    views_[op.getResult(0)] = out;
+    const int64_t R = out.rows, C = out.cols, Cy = y.cols;
+    if (Cy == C) {
+      elementwise(Slot::Vector, code, out, x, y, false, shift, 0);
+      return;
+    }
+    if (plan_)
+      return;
+    Dim rows{uint64_t(R), {out.rstride, rstep(x, R), rstep(y, R), 0}};
+    if (Cy == 1) {
+      emit2d(Slot::Vector, uop(code, addr(out), addr(x), addr(y), 0, uint64_t(C), shift, 1), rows,
+             Dim{1, {}});
+      return;
+    }
+    const uint64_t P = uint64_t(C / Cy);
+    Dim heads{uint64_t(Cy), {4 * P, 4 * P, 4, 0}};
+    emit2d(Slot::Vector, uop(code, addr(out), addr(x), addr(y), 0, P, shift, 1), rows, heads);
+  }
+
+  void lowerRequant(ovl::RequantOp o) {
+    View x = operand(o.getX()), m = operand(o.getMult()), s = operand(o.getShifts());
+    View out = fresh(rowsOf(o.getResult()), x.cols, 1);
+    views_[o.getResult()] = out;
+    const bool bc = m.cols == 1;
+    if (plan_)
+      return;
+    const int64_t R = out.rows, C = out.cols;
+    if (bc && out.contiguous() && x.contiguous() && uint64_t(R) * C <= kMaxLen) {
+      emit2d(Slot::Vector,
+             uop(UopCode::Req8, addr(out), addr(x), addr(m), addr(s), uint64_t(R * C), 0, 1),
+             Dim{1, {}}, Dim{1, {}});
+      return;
+    }
+    Dim rows{uint64_t(R), {out.rstride, rstep(x, R), 0, 0}};
+    emit2d(Slot::Vector,
+           uop(UopCode::Req8, addr(out), addr(x), addr(m), addr(s), uint64_t(C), 0, bc ? 1 : 0),
+           rows, Dim{1, {}});
+  }
+
+  void lowerSumsq(ovl::SumsqOp o) {
+    View x = operand(o.getX());
+    const int64_t G = int64_t(o.getGroups());
+    View out = fresh(rowsOf(o.getResult()), G, 4);
+    views_[o.getResult()] = out;
+    if (plan_)
+      return;
+    const uint64_t len = uint64_t(x.cols / G);
+    Dim rows{uint64_t(out.rows), {out.rstride, rstep(x, out.rows), 0, 0}};
+    Dim groups{uint64_t(G), {4, 4 * len, 0, 0}};
+    emit2d(Slot::Vector, uop(UopCode::Sumsq, addr(out), addr(x), 0, 0, len, int64_t(o.getShift())),
+           rows, groups);
+  }
+
+  void lowerTable(Operation &op, UopCode code, Value xv, Value tv) {
+    View x = operand(xv);
+    if (!tv.getDefiningOp<ovl::ConstantOp>())
+      fail(&op, "its table must be a constant");
+    View t = operand(tv);
+    View out = fresh(rowsOf(op.getResult(0)), x.cols, 4);
+    views_[op.getResult(0)] = out;
+    elementwise(Slot::Ssm, code, out, x, t, true, 0, 0, uint64_t(t.cols) * 4);
+  }
+
+  void lowerFwht(ovl::FwhtOp o) {
+    View x = operand(o.getX());
+    View out = fresh(rowsOf(o.getResult()), x.cols, 4);
+    views_[o.getResult()] = out;
+    elementwise(Slot::Vector, UopCode::Shift32, out, x, std::nullopt, false, 0, 0); // copy
+    if (plan_)
+      return;
+    emit2d(Slot::Vector, uop(UopCode::Fwht, addr(out), 0, 0, 0, uint64_t(out.cols)),
+           Dim{uint64_t(out.rows), {out.rstride, 0, 0, 0}}, Dim{1, {}});
+  }
+
+  void lowerConv4(ovl::Conv4Op o) {
+    View x = operand(o.getX());
+    auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
+    auto bc = o.getBias().getDefiningOp<ovl::ConstantOp>();
+    if (!wc || !bc)
+      fail(o, "its weight and bias must be constants");
+    const int64_t C = x.cols;
+    // conv4 reads the int32 bias right after the [C][4] weights: one buffer, two loads.
+    auto key = std::make_pair(o.getWeight().getAsOpaquePointer(), o.getBias().getAsOpaquePointer());
+    View wb;
+    auto it = convParams_.find(key);
+    if (it != convParams_.end()) {
+      wb = it->second;
+      use(wb);
+    } else {
+      wb = fresh(1, 8 * C, 1);
+      markLoad(wb);
+      if (!plan_) {
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getWeight()), uint64_t(4 * C), addr(wb), 1,
+            uint64_t(4 * C));
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getBias()), uint64_t(4 * C), addr(wb) + 4 * C, 1,
+            uint64_t(4 * C));
+      }
+      convParams_[key] = wb;
+    }
+    View st = stateView(o.getState());
+    View y = fresh(rowsOf(o.getY()), C, 4);
+    views_[o.getY()] = y;
+    views_[o.getNewState()] = st;
+    stateArg_[o.getNewState()] = stateArg_[o.getState()];
+    if (plan_)
+      return;
+    Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
+    emit2d(Slot::Vector, uop(UopCode::Conv4, addr(y), addr(x), addr(wb), addr(st), uint64_t(C)),
+           rows, Dim{1, {}});
+    storeState(o.getNewState(), st);
+  }
+
+  void lowerSsm(ovl::SsmOp o) {
+    View dtx = operand(o.getDtx()), decay = operand(o.getDecay()), B = operand(o.getB()),
+         Cv = operand(o.getC());
+    auto st = cast<RankedTensorType>(o.getState().getType());
+    const int64_t H = st.getDimSize(0), P = st.getDimSize(1), N = st.getDimSize(2);
+    const int64_t G = int64_t(o.getNgroups());
+    if (G < 1 || H % G)
+      fail(o,
+           "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
+    View S = stateView(o.getState());
+    View y = fresh(rowsOf(o.getY()), H * P, 4);
+    views_[o.getY()] = y;
+    views_[o.getNewState()] = S;
+    stateArg_[o.getNewState()] = stateArg_[o.getState()];
+    if (plan_)
+      return;
+    const int64_t hg = H / G;
+    const uint64_t sHead = uint64_t(P * N * 4);
+    // Row by row in order (the state carries): all heads' updates, then all heads' outputs. One
+    // word per group, the run's iterations over the group's heads.
+    for (int64_t t = 0; t < y.rows; ++t) {
+      std::vector<isa::UopWord> upd, out;
+      for (int64_t g = 0; g < G; ++g) {
+        const uint64_t h0 = uint64_t(g * hg);
+        upd.push_back(uop(UopCode::Ssmupd, addr(S) + h0 * sHead,
+                          addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
+                          addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
+                          addr(decay) + t * rstep(decay, y.rows) + h0 * 4, uint64_t(P), N,
+                          int64_t(o.getDecayShift()), int64_t(o.getInShift())));
+        out.push_back(uop(UopCode::Ssmout, addr(y) + t * y.rstride + h0 * P * 4,
+                          addr(S) + h0 * sHead, addr(Cv) + t * rstep(Cv, y.rows) + uint64_t(g * N),
+                          0, uint64_t(P), N, int64_t(o.getOutShift())));
+      }
+      emitRunWords(Slot::Ssm, upd, uint64_t(hg), {sHead, uint64_t(P * 4), 0, 4}, {});
+      emitRunWords(Slot::Ssm, out, uint64_t(hg), {uint64_t(P * 4), sHead, 0, 0}, {});
+    }
+    storeState(o.getNewState(), S);
+  }
+
+  /// When `o` is the lm_head whose output only becomes the logits, the ops in between (applied
+  /// to each tile in place): mul / add by a one-row constant ([1][N] per channel or [1][1]),
+  /// shifts, and last a slice at offset 0 (a padded vocabulary). Then its tiles go straight to
+  /// the io tensor and the whole [rows][N] output never sits in the scratchpad.
+  static std::optional<std::vector<Operation *>> logitsChain(ovl::MatmulOp o) {
+    const int64_t N = cast<RankedTensorType>(o.getType()).getDimSize(1);
+    std::vector<Operation *> chain;
+    Value v = o.getResult();
+    bool sliced = false;
+    while (true) {
+      if (!v.hasOneUse())
+        return std::nullopt;
+      OpOperand &use = *v.getUses().begin();
+      Operation *user = use.getOwner();
+      if (llvm::isa<func::ReturnOp>(user))
+        return use.getOperandNumber() == 0 ? std::optional(chain) : std::nullopt;
+      if (sliced)
+        return std::nullopt;
+      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
+        if (sl.getOffset() != 0)
+          return std::nullopt;
+        sliced = true;
+      } else if (llvm::isa<ovl::MulOp, ovl::AddOp>(user)) {
+        Value x = user->getOperand(0), y = user->getOperand(1);
+        auto yt = cast<RankedTensorType>(y.getType());
+        if (x != v || !y.getDefiningOp<ovl::ConstantOp>() || yt.getDimSize(0) != 1 ||
+            (yt.getDimSize(1) != N && yt.getDimSize(1) != 1))
+          return std::nullopt;
+      } else if (!llvm::isa<ovl::ShiftOp>(user)) {
+        return std::nullopt;
+      }
+      chain.push_back(user);
+      v = user->getResult(0);
+    }
+  }
+  static bool streamsLogits(ovl::MatmulOp o) { return logitsChain(o).has_value(); }
+  /// Whether `op` is part of a streamed lm_head's chain (lowered with the matmul).
+  static bool inLogitsChain(Operation *op) {
+    Value x = op->getOperand(0);
+    while (Operation *d = x.getDefiningOp()) {
+      if (auto mm = llvm::dyn_cast<ovl::MatmulOp>(d))
+        return streamsLogits(mm);
+      if (!llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp, ovl::SliceOp>(d))
+        return false;
+      x = d->getOperand(0);
+    }
+    return false;
+  }
+
+  void lowerMatmul(ovl::MatmulOp o) {
+    View act = operand(o.getAct());
+    const Layout::Mat &m = lay_.mats.find(o.getOperation())->second;
+    auto wt = cast<RankedTensorType>(o.getWeight().getType());
+    const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
+    const int64_t R = rowsOf(o.getResult());
+    if (!act.contiguous())
+      fail(o, "its activation is a strided slice; the matrix unit reads [rows][K] row-major");
+    if (R > 63)
+      fail(o, std::to_string(R) + " rows exceed the matrix unit's m field (63)");
+    if (plan_ && m.k > K) { // the last row's read of K' bytes stays inside its buffer
+      Buffer &ab = bufs_[size_t(act.buf)];
+      ab.bytes = std::max(ab.bytes, alignUp(act.off + uint64_t(R - 1) * act.rstride + m.k));
+    }
+    const auto chain = logitsChain(o);
+    const bool stream = chain.has_value();
+    View out;
+    std::array<View, 2> tiles;
+    std::vector<std::optional<View>> chainY; // the constants of the chain's mul / add
+    if (stream) {
+      for (auto &t : tiles)
+        t = fresh(R, int64_t(m.nt), 4);
+      for (Operation *op : *chain)
+        chainY.push_back(llvm::isa<ovl::MulOp, ovl::AddOp>(op)
+                             ? std::optional<View>(operand(op->getOperand(1)))
+                             : std::nullopt);
+    } else {
+      out = fresh(R, int64_t(N), 4);
+      views_[o.getResult()] = out;
+      if (R > 1 && N * 4 > kMaxRunStride)
+        fail(o, std::to_string(N) + " output channels make a row stride beyond the ISA's " +
+                    std::to_string(kMaxRunStride) + " bytes");
+    }
+    if (plan_)
+      return;
+    const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
+    const uint64_t rowB = m.kb + 4 * m.g;
+    uint64_t dram = m.at;
+    for (uint64_t j = 0, n0 = 0; n0 < N; ++j, n0 += m.nt) {
+      const uint64_t nj = std::min(m.nt, N - n0);
+      const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % lay_.ringCount])].addr;
+      dma(Slot::Load, 0, dram, nj * rowB, ring, 1, nj * rowB);
+      dram += alignUp(nj * rowB);
+      isa::UopWord w;
+      w.set(f::umm::uop, int64_t(code));
+      w.set(f::umm::act, int64_t(addr(act)));
+      w.set(f::umm::wgt, int64_t(ring));
+      w.set(f::umm::scl, int64_t(ring + nj * m.kb));
+      // A padded K reads K' bytes of each activation row: the bytes past K meet zero weights.
+      w.set(f::umm::k, int64_t(m.k));
+      w.set(f::umm::n, int64_t(nj));
+      w.set(f::umm::group, int64_t(m.group));
+      w.set(f::umm::shift, int64_t(o.getShift()));
+      if (stream) {
+        const View &t = tiles[j % 2];
+        w.set(f::umm::acc, int64_t(addr(t)));
+        if (m.k == K) {
+          w.set(f::umm::m, R);
+          emitRunWords(Slot::Matrix, {w}, 1, {}, {});
+        } else { // [R][K'] would be the activation's layout: one row per iteration instead
+          w.set(f::umm::m, 1);
+          emitRunWords(Slot::Matrix, {w}, uint64_t(R), {nj * 4, K, 0, 0}, {});
+        }
+        // The chain in place on the tile: one micro-op per row, or over the whole tile.
+        for (size_t c = 0; c < chain->size(); ++c) {
+          Operation *op = (*chain)[c];
+          if (llvm::isa<ovl::SliceOp>(op))
+            continue;
+          const uint64_t flat = uint64_t(R) * nj;
+          if (auto sh = llvm::dyn_cast<ovl::ShiftOp>(op)) {
+            emitRunWords(Slot::Vector,
+                         {uop(UopCode::Shift32, addr(t), addr(t), 0, 0, flat, sh.getShift())}, 1,
+                         {}, {});
+            continue;
+          }
+          const View &y = *chainY[c];
+          const bool bc = y.cols == 1;
+          const UopCode uc = llvm::isa<ovl::MulOp>(op) ? UopCode::Mulsh32 : UopCode::Add32;
+          const int64_t shift =
+              llvm::isa<ovl::MulOp>(op) ? int64_t(llvm::cast<ovl::MulOp>(op).getShift()) : 0;
+          const uint64_t ya = addr(y) + (bc ? 0 : n0 * 4);
+          if (bc)
+            emitRunWords(Slot::Vector, {uop(uc, addr(t), addr(t), ya, 0, flat, shift, 1)}, 1, {},
+                         {});
+          else
+            emitRunWords(Slot::Vector, {uop(uc, addr(t), addr(t), ya, 0, nj, shift, 0)},
+                         uint64_t(R), {nj * 4, nj * 4, 0, 0}, {});
+        }
+        const uint64_t V = uint64_t(lay_.vocab);
+        // A padded vocabulary's extra columns are not stored (then row by row: the
+        // scratchpad side of a DMA is contiguous rows).
+        const uint64_t cols = n0 < V ? std::min(nj, V - n0) : 0;
+        if (cols == nj)
+          dma(Slot::Store, 1, lay_.logitsAt + n0 * 4, V * 4, addr(t), uint64_t(R), nj * 4);
+        else if (cols > 0)
+          for (int64_t r = 0; r < R; ++r)
+            dma(Slot::Store, 1, lay_.logitsAt + (uint64_t(r) * V + n0) * 4, V * 4,
+                addr(t) + uint64_t(r) * nj * 4, 1, cols * 4);
+      } else {
+        w.set(f::umm::acc, int64_t(addr(out) + n0 * 4));
+        w.set(f::umm::m, 1);
+        emitRunWords(Slot::Matrix, {w}, uint64_t(R), {N * 4, K, 0, 0}, {});
+      }
+    }
+  }
+
+  void lowerReturn(func::ReturnOp o) {
+    auto args = fn_.getArguments();
+    for (unsigned i = 0; i < o.getNumOperands(); ++i) {
+      Value v = o.getOperand(i);
+      if (i == 0) {
+        if (Operation *d = v.getDefiningOp()) {
+          auto mm = llvm::dyn_cast<ovl::MatmulOp>(d);
+          if ((mm && streamsLogits(mm)) || (!mm && d->getNumOperands() && inLogitsChain(d)))
+            continue; // stored tile by tile
+        }
+        View l = operand(v);
+        if (!l.contiguous() || l.esize != 4)
+          fail(o, "the logits are a strided slice; store them from a whole buffer");
+        if (!plan_)
+          dma(Slot::Store, 1, lay_.logitsAt, uint64_t(lay_.vocab) * 4, addr(l), uint64_t(l.rows),
+              uint64_t(l.cols) * 4);
+        continue;
+      }
+      if (v == args[i])
+        continue; // state passed through unchanged
+      auto it = stateArg_.find(v);
+      if (it == stateArg_.end() || it->second != int(i))
+        fail(o, "result " + std::to_string(i) + " is not the updated state of argument " +
+                    std::to_string(i));
+      // stored by the op that updated it
+    }
+  }
+};
+
+/// Checks the signature and lays out the DRAM regions (shared by the entries).
+void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOptions &opt,
+                   ProgramBuilder &pb, Layout &lay, EmitStats &st) {
+  if (fn.getBody().getBlocks().size() != 1)
+    fail(fn, "the function must have one block");
+  auto ft = fn.getFunctionType();
+  if (ft.getNumInputs() < 1 || ft.getNumResults() != ft.getNumInputs())
+    fail(fn, "expected (ids, states...) -> (logits, states...)");
+  auto ids = dyn_cast<RankedTensorType>(ft.getInput(0));
+  if (!ids || ids.getRank() != 1 || !ids.getElementType().isInteger(32))
+    fail(fn, "argument 0 must be the ids, tensor<?xi32>");
+  auto logits = dyn_cast<RankedTensorType>(ft.getResult(0));
+  if (!logits || logits.getRank() != 2 || logits.isDynamicDim(1) ||
+      !logits.getElementType().isInteger(32))
+    fail(fn, "result 0 must be the logits, tensor<?xVxi32>");
+  for (unsigned i = 1; i < ft.getNumInputs(); ++i) {
+    auto t = dyn_cast<RankedTensorType>(ft.getInput(i));
+    if (!t || !t.hasStaticShape() || ft.getResult(i) != ft.getInput(i))
+      fail(fn, "state argument " + std::to_string(i) +
+                   " must be statically shaped and returned with the same type");
+  }
+  if (opt.tBlock < 1 || opt.tBlock > 63)
+    fail(fn, "t_block " + std::to_string(opt.tBlock) + " is outside 1..63 (the matmul m field)");
+  lay.vocab = logits.getDimSize(1);
+
+  // The embedding table, the model header and the weights.
+  ovl::ConstantOp table;
+  unsigned layers = 0;
+  for (Operation &op : fn.getBody().front()) {
+    if (auto e = dyn_cast<ovl::EmbedOp>(op)) {
+      if (table)
+        fail(&op, "more than one embedding");
+      table = e.getTable().getDefiningOp<ovl::ConstantOp>();
+      if (!table)
+        fail(&op, "the embedding table must be a constant");
+      lay.dModel = cast<RankedTensorType>(table.getType()).getDimSize(1);
+    }
+    layers += llvm::isa<ovl::SsmOp>(op);
+  }
+  if (!table)
+    fail(fn, "no ovl.embed: the program's input rows come from the embedding table");
+  st.layers = layers;
+  int logitFrac = 0;
+  if (auto a = fn->getAttrOfType<IntegerAttr>("ovl.logit_frac"))
+    logitFrac = int(a.getInt());
+
+  auto tensor = [&](const std::string &name, unsigned region, uint64_t off, uint64_t bytes,
+                    const std::string &dtype) {
+    isa::Symbol s;
+    s.kind = isa::Symbol::Kind::Tensor;
+    s.name = name;
+    s.region = uint8_t(region);
+    s.offset = off;
+    s.bytes = bytes;
+    s.dtype = dtype;
+    pb.prog.symbols.push_back(s);
+  };
+  std::vector<int32_t> header = {1,
+                                 int32_t(lay.dModel),
+                                 int32_t(lay.vocab),
+                                 int32_t(opt.tBlock),
+                                 logitFrac,
+                                 int32_t(layers),
+                                 0,
+                                 0};
+  uint64_t at = pb.alloc(0, 32);
+  pb.put(at, constBytes(header, 4));
+  tensor("model", 0, at, 32, "i32");
+  {
+    auto v = constValues(table);
+    at = pb.alloc(0, v.size() * 4);
+    pb.put(at, constBytes(v, 4));
+    tensor("embedding", 0, at, v.size() * 4, "i32");
+  }
+
+  // The weight ring: one buffer holds the largest tile.
+  const uint64_t spad = board.spadBytes();
+  lay.ringCount = std::max(1u, opt.weightBuffers);
+  uint64_t cap = opt.weightBufferBytes ? opt.weightBufferBytes : spad / 8;
+  uint64_t need = 0;
+  fn.walk([&](ovl::MatmulOp o) {
+    auto wt = cast<RankedTensorType>(o.getWeight().getType());
+    const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
+    const uint64_t kb = o.getBits() == 4 ? K / 2 : K, g = K / uint64_t(o.getGroup());
+    need = std::max(need, alignUp(N * (kb + 4 * g)));
+  });
+  lay.ringBytes = std::min(alignUp(cap), need);
+
+  for (Operation &op : fn.getBody().front()) {
+    if (auto o = dyn_cast<ovl::MatmulOp>(op)) {
+      auto wt = cast<RankedTensorType>(o.getWeight().getType());
+      const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
+      auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
+      auto sc = o.getScales().getDefiningOp<ovl::ConstantOp>();
+      if (!wc || !sc)
+        fail(&op, "its weights and scales must be constants (they stream from DRAM)");
+      if (K > kMaxLen)
+        fail(&op, "K = " + std::to_string(K) + " exceeds the matrix unit's k field");
+      Layout::Mat m;
+      m.kb = o.getBits() == 4 ? K / 2 : K;
+      m.g = K / uint64_t(o.getGroup());
+      m.k = K;
+      m.group = uint64_t(o.getGroup());
+      const uint64_t kbData = m.kb;
+      // Scratchpad banks are word-interleaved: weight rows whose pitch is an even number of
+      // words put several rows of one K step in one bank (every row, for a pitch that is a
+      // multiple of the banks' span). With one scale group per row, zero weights pad the
+      // pitch to an odd number of words, K grows by the pad and the group with it: the extra
+      // products are act * 0, so the partial sum, and the result, are the same.
+      if (opt.padWeightRows && m.g == 1) {
+        uint64_t kb = alignUp(m.kb, 8);
+        if ((kb / 8) % 2 == 0)
+          kb += 8;
+        const uint64_t k = o.getBits() == 4 ? 2 * kb : kb;
+        if (kb != m.kb && k <= kMaxLen) {
+          m.kb = kb;
+          m.k = m.group = k;
+        }
+      }
+      const uint64_t rowB = m.kb + 4 * m.g;
+      m.nt = lay.ringBytes / rowB;
+      if (m.nt == 0)
+        fail(&op, llvm::formatv("one weight row of K = {0} ({1} bytes with its scales) does not "
+                                "fit a {2}-byte weight buffer",
+                                K, rowB, lay.ringBytes)
+                      .str());
+      if (m.nt >= N)
+        m.nt = N;
+      else if (m.nt >= board.matN)
+        m.nt -= m.nt % board.matN; // whole passes of the matrix unit's columns
+      // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
+      auto w = constValues(wc), s = constValues(sc);
+      std::vector<uint8_t> img;
+      for (uint64_t n0 = 0; n0 < N; n0 += m.nt) {
+        const uint64_t nj = std::min(m.nt, N - n0);
+        for (uint64_t r = n0; r < n0 + nj; ++r) {
+          if (o.getBits() == 4) {
+            for (uint64_t k = 0; k < K; k += 2) {
+              int32_t lo = w[r * K + k], hi = w[r * K + k + 1];
+              if (lo < -8 || lo > 7 || hi < -8 || hi > 7)
+                fail(&op, "a 4-bit weight is outside -8..7");
+              img.push_back(uint8_t((lo & 0xF) | ((hi & 0xF) << 4)));
+            }
+          } else {
+            for (uint64_t k = 0; k < K; ++k)
+              img.push_back(uint8_t(int8_t(w[r * K + k])));
+          }
+          img.resize(img.size() + (m.kb - kbData), 0); // the zero pad
+        }
+        for (uint64_t r = n0; r < n0 + nj; ++r)
+          for (uint64_t g = 0; g < m.g; ++g) {
+            auto b = constBytes({s[r * m.g + g]}, 4);
+            img.insert(img.end(), b.begin(), b.end());
+          }
+        img.resize(alignUp(img.size()));
+      }
+      m.at = pb.alloc(0, img.size());
+      pb.put(m.at, img);
+      st.weightBytes += img.size();
+      lay.mats[&op] = m;
+      continue;
+    }
+    // Every other constant operand: raw little-endian bytes.
+    for (Value v : op.getOperands()) {
+      auto c = v.getDefiningOp<ovl::ConstantOp>();
+      if (!c || c == table || lay.constAt.count(v))
+        continue;
+      auto vals = constValues(c);
+      auto bytes = constBytes(vals, elemBytes(c.getType()));
+      uint64_t a = pb.alloc(0, bytes.size());
+      pb.put(a, bytes);
+      lay.constAt[v] = a;
+      if (auto name = c.getName())
+        tensor(name->str(), 0, a, bytes.size(), elemBytes(c.getType()) == 1 ? "i8" : "i32");
+    }
+  }
+
+  // io: x then logits.
+  lay.xAt = pb.alloc(1, uint64_t(opt.tBlock) * uint64_t(lay.dModel) * 4);
+  tensor("x", 1, lay.xAt, uint64_t(opt.tBlock) * uint64_t(lay.dModel) * 4, "i32");
+  lay.logitsAt = pb.alloc(1, uint64_t(opt.tBlock) * uint64_t(lay.vocab) * 4);
+  tensor("logits", 1, lay.logitsAt, uint64_t(opt.tBlock) * uint64_t(lay.vocab) * 4, "i32");
+  // state: one tensor per state argument, zeros.
+  lay.stateAt.assign(ft.getNumInputs(), 0);
+  for (unsigned i = 1; i < ft.getNumInputs(); ++i) {
+    auto t = cast<RankedTensorType>(ft.getInput(i));
+    const unsigned es = elemBytes(t);
+    uint64_t bytes = uint64_t(t.getNumElements()) * es;
+    lay.stateAt[i] = pb.alloc(2, bytes);
+    tensor("state" + std::to_string(i), 2, lay.stateAt[i], bytes, es == 1 ? "i8" : "i32");
+    st.stateBytes += bytes;
+  }
+  pb.prog.regions[0].size = std::max<uint64_t>(pb.prog.regions[0].size, 1);
+  pb.prog.regions[0].init.resize(pb.prog.regions[0].size);
+  st.constBytes = pb.prog.regions[0].size;
+}
+
+} // namespace
+
+llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
+                                         const EmitOptions &options, EmitStats *stats) {
+  EmitStats local;
+  EmitStats &st = stats ? *stats : local;
+  st = EmitStats{};
+  ProgramBuilder pb;
+  pb.prog.target = board.name;
+  Layout lay;
+  try {
+    layoutProgram(fn, board, options, pb, lay, st);
+    SemTable sems;
+    const std::pair<const char *, unsigned> entries[] = {{"prefill", options.tBlock},
+                                                         {"decode", 1}};
+    std::vector<std::vector<Inst>> lists;
+    for (auto [name, rows] : entries) {
+      EmitStats::Entry es;
+      es.name = name;
+      es.rows = rows;
+      EntryEmitter ee(fn, board, pb, lay, rows);
+      lists.push_back(ee.run(es.spadPeak));
+      st.entries.push_back(es);
+    }
+    planChannels({&lists[0], &lists[1]}, sems);
+    for (size_t e = 0; e < lists.size(); ++e) {
+      ScheduleResult sr = schedule(lists[e], sems);
+      if (!sr.error.empty())
+        fail(fn, "entry " + st.entries[e].name + ": " + sr.error);
+      isa::Symbol sym;
+      sym.kind = isa::Symbol::Kind::Entry;
+      sym.name = st.entries[e].name;
+      sym.bundle = uint32_t(pb.prog.bundles.size());
+      pb.prog.symbols.push_back(sym);
+      pb.prog.bundles.insert(pb.prog.bundles.end(), sr.bundles.begin(), sr.bundles.end());
+      st.entries[e].bundles = sr.bundles.size();
+      st.entries[e].instructions = sr.instructions;
+      st.entries[e].fences = sr.fences;
+    }
+    st.semaphores = sems.used;
+  } catch (const EmitError &e) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), e.msg);
+  }
+  st.ucodeWords = pb.prog.ucode.size();
+  std::string err = runtime::validateProgram(pb.prog, board, uint64_t(1) << 26);
+  if (!err.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the emitted program fails validation: " + err);
+  return std::move(pb.prog);
+}
+
+} // namespace mamba2::codegen

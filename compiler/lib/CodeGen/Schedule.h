@@ -1,0 +1,59 @@
+// The emitter's instruction list and its scheduler (internal to compiler/lib/CodeGen).
+//
+// An entry point is first a list of unit instructions in program order, each with the
+// scratchpad and DRAM ranges it reads and writes. The scheduler finds the cross-unit
+// dependencies (read/write, write/read and write/write overlaps; a unit runs its own queue in
+// order), keeps only those not already implied (vector clocks over the units' queues), gives each
+// a semaphore of its (producer unit, consumer unit) channel, adds fence instructions where one
+// instruction must wait on or signal more than one channel, and packs the list into bundles:
+// each instruction goes to the earliest bundle after its unit's previous one and after the
+// bundles of the instructions it waits for.
+#pragma once
+
+#include "mamba2/isa/Encoding.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mamba2::codegen {
+
+/// A byte range of one memory: space 0 is the scratchpad, 1 + r DRAM region r.
+struct Access {
+  uint8_t space = 0;
+  uint64_t lo = 0, hi = 0; // [lo, hi)
+  bool write = false;
+};
+
+struct Inst {
+  isa::Slot unit = isa::Slot::Ctrl;
+  isa::SlotWord word; // opcode and operands; the token fields are the scheduler's
+  std::vector<Access> access;
+  std::string what; // the op it comes from, for listings
+};
+
+struct ScheduleResult {
+  std::vector<isa::Bundle> bundles;
+  size_t instructions = 0, fences = 0;
+  std::string error;
+};
+
+/// Channel -> semaphore assignment shared by all entry points of a program.
+struct SemTable {
+  int sem[isa::kNumSlots][isa::kNumSlots];
+  bool viaCtrl[isa::kNumSlots][isa::kNumSlots] = {}; // channels that go through ctrl.sync
+  unsigned used = 0;
+  SemTable() {
+    for (auto &r : sem)
+      for (int &s : r)
+        s = -1;
+  }
+};
+
+/// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
+/// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
+void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems);
+/// Schedules `insts` (program order; the last must be ctrl.halt) into bundles.
+ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems);
+
+} // namespace mamba2::codegen

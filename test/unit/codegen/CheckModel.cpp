@@ -1,0 +1,146 @@
+// mamba2-codegen-check: emits an ovl model (.mlir, e.g. `mamba2c M.onnx --quant Q --emit=ovl
+// --print-weights`) for a board, runs a prompt (prefill calls, then decode steps) in isa's
+// interpreter and in the cycle simulator, and compares logits and states with the ovl
+// evaluator bit for bit. Prints the program's figures and the cycle counts of each kind of call.
+// Exit status 0 only when everything agrees.
+#include "Harness.h"
+
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace mamba2;
+using namespace mamba2::codegen::test;
+
+namespace {
+/// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
+/// bytes and the bandwidth bound.
+int timeEntries(const isa::Program &program, const target::Board &b) {
+  const target::Board *board = &b;
+  const isa::Program *prog = &program;
+  auto dev = runtime::makeSimulatorDevice(*board);
+  if (std::string e = dev->load(*prog); !e.empty()) {
+    std::cerr << e << "\n";
+    return 1;
+  }
+  for (const char *entry : {"prefill", "decode"}) {
+    runtime::RunOptions ro;
+    ro.mode = runtime::RunMode::Timing;
+    auto rep = dev->run(entry, ro);
+    if (!rep.error.empty()) {
+      std::cerr << entry << ": " << rep.error << "\n";
+      return 1;
+    }
+    std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
+    static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
+    const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
+    const double bound = double(bytes) / board->dramBytesPerCycle();
+    std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes
+              << ", store " << rep.counters.units[2].bytes << "): bandwidth bound "
+              << uint64_t(bound) << " cycles at " << board->streamGBps()
+              << " GB/s = " << int(100 * bound / double(rep.counters.cycles) + 0.5)
+              << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
+              << board->clockMhz << " MHz\n";
+  }
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"mamba2-codegen-check: emitted program against the ovl evaluator"};
+  std::string model, targetName = "kv260", text;
+  unsigned tBlock = 32, prompt = 64, decode = 8;
+  bool cycle = true, timing = false;
+  app.add_option("model", model, "ovl module (.mlir)")->required();
+  app.add_option("--target", targetName, "board");
+  app.add_option("--t-block", tBlock, "rows of a prefill call");
+  app.add_option("--prompt", prompt, "prompt bytes (ids) before the decode steps");
+  app.add_option("--decode", decode, "decode steps after the prompt");
+  app.add_option("--text", text, "file whose bytes are the ids (default: a fixed sentence)");
+  app.add_flag("!--no-cycle", cycle, "skip the cycle simulator");
+  app.add_flag("--timing", timing,
+               "cycles only: one prefill and one decode call in the simulator's timing mode "
+               "(no evaluator, no values)");
+  CLI11_PARSE(app, argc, argv);
+  const target::Board *board = target::findBoard(targetName);
+  if (!board) {
+    std::cerr << "unknown target " << targetName << "\n";
+    return 2;
+  }
+  if (model.size() > 4 && model.substr(model.size() - 4) == ".m2b") {
+    // A compiled program (e.g. a full-size model from mamba2c -o): timing only.
+    auto loaded = runtime::loadContainerFile(model);
+    if (!loaded.ok()) {
+      std::cerr << model << ": " << loaded.error << "\n";
+      return 1;
+    }
+    board = loaded.board;
+    return timeEntries(loaded.program, *board);
+  }
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
+  llvm::SourceMgr mgr;
+  mlir::SourceMgrDiagnosticHandler diag(mgr, &ctx);
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(model, mgr, &ctx);
+  if (!module)
+    return 2;
+  auto fn = module->lookupSymbol<mlir::func::FuncOp>("main");
+  codegen::EmitOptions opt;
+  opt.tBlock = tBlock;
+  codegen::EmitStats st;
+  auto prog = codegen::emitProgram(fn, *board, opt, &st);
+  if (!prog) {
+    std::cerr << "emit: " << llvm::toString(prog.takeError()) << "\n";
+    return 1;
+  }
+  std::cout << "program (" << board->name << "): " << prog->bundles.size() << " bundles, "
+            << st.ucodeWords << " microcode words, " << st.semaphores << " semaphores; const "
+            << st.constBytes << " B (weights " << st.weightBytes << " B), state " << st.stateBytes
+            << " B, " << st.layers << " layers\n";
+  for (const auto &e : st.entries)
+    std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
+              << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
+              << e.spadPeak << " B\n";
+  int32_t vocab;
+  std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
+
+  if (timing)
+    return timeEntries(*prog, *board);
+
+  std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
+                         "of a good fortune, must be in want of a wife.";
+  if (!text.empty()) {
+    auto buf = llvm::MemoryBuffer::getFile(text);
+    if (!buf) {
+      std::cerr << text << ": cannot read\n";
+      return 2;
+    }
+    sentence = (*buf)->getBuffer().str();
+  }
+  std::vector<int32_t> ids;
+  for (size_t i = 0; ids.size() < prompt + decode; ++i)
+    ids.push_back(int32_t(uint8_t(sentence[i % sentence.size()])) % vocab);
+  std::vector<int32_t> pre(ids.begin(), ids.begin() + prompt), dec(ids.begin() + prompt, ids.end());
+  auto calls = promptCalls(pre, tBlock, dec);
+  Outcome want = runEvaluator(*module, calls);
+  int status = 0;
+  for (int c = 0; c < (cycle ? 2 : 1); ++c) {
+    Outcome got = runProgram(*prog, *board, c == 1, calls, vocab);
+    std::string diff = compare(want, got);
+    std::cout << (c ? "cycle simulator" : "functional") << ": " << calls.size() << " calls ("
+              << prompt << " prompt ids, " << decode << " decode steps): "
+              << (diff.empty() ? "logits and states equal the evaluator's bit for bit"
+                               : "MISMATCH: " + diff)
+              << "\n";
+    if (!diff.empty())
+      status = 1;
+    if (c == 1)
+      std::cout << "  last decode call: " << got.cycles << " cycles\n";
+  }
+  return status;
+}

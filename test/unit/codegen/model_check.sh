@@ -1,0 +1,13 @@
+#!/bin/sh
+# The default model compiled to ovl under one scheme, then emitted for each board and run as a
+# 64-byte prefill and 64 decode steps in isa's interpreter and the cycle simulator, logits and
+# states compared with the ovl evaluator bit for bit (mamba2-codegen-check).
+# usage: model_check.sh BIN_DIR MODEL.onnx SCHEME WORK_DIR BOARD...
+set -e
+bin=$1 model=$2 scheme=$3 work=$4
+shift 4
+mkdir -p "$work"
+"$bin/mamba2c" "$model" --quant "$scheme" --emit=ovl --print-weights > "$work/$scheme.mlir" 2> "$work/$scheme.log"
+for board in "$@"; do
+  "$bin/mamba2-codegen-check" "$work/$scheme.mlir" --target "$board" --prompt 64 --decode 64
+done
