@@ -1,22 +1,48 @@
 #!/usr/bin/env bash
-# The main job on the default model: set up, build, then take the model through every stage of
-# the chain that exists today, generate text with it, and measure its quantised forms.
-#   scripts/run.sh [--prompt TEXT] [--tokens N]
+# The main job on the default model: set up, build, compile the model for the overlay and run it
+# on the overlay's simulator (generated text and a performance summary), then show the stages
+# it went through and the references it is checked against.
+#   scripts/run.sh [--prompt TEXT] [--tokens N] [--target BOARD] [--quant SCHEME]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prompt="It is a truth universally acknowledged"
 tokens=120
+target=kv260
+quant=w8a8
 while [ $# -gt 0 ]; do
   case "$1" in
     --prompt) prompt=$2; shift 2 ;;
     --tokens) tokens=$2; shift 2 ;;
-    *) echo "run.sh: unknown option '$1' (--prompt TEXT, --tokens N)" >&2; exit 2 ;;
+    --target) target=$2; shift 2 ;;
+    --quant) quant=$2; shift 2 ;;
+    *) echo "run.sh: unknown option '$1' (--prompt TEXT, --tokens N, --target BOARD, --quant SCHEME)" >&2; exit 2 ;;
   esac
 done
 model="$root/models/austen/mamba2-austen.onnx"
 
 bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh" release
+
+program="$root/build/generated/mamba2-austen.$quant.$target.m2b"
+mkdir -p "$(dirname "$program")"
+echo
+echo "== mamba2c: compile $model for $target ($quant: quantise, lower to ovl, emit the program)"
+start=$(date +%s.%N)
+"$root/build/bin/mamba2c" "$model" --quant "$quant" --target "$target" -o "$program"
+end=$(date +%s.%N)
+awk -v s="$start" -v e="$end" -v f="$program" \
+  'BEGIN { printf "compiled in %.1f s: %s\n", e - s, f }'
+
+echo
+echo "== mamba2-run: generate on the overlay's cycle-level simulator ($target)"
+"$root/build/bin/mamba2-run" "$program" --prompt "$prompt" -n "$tokens" --mode cycle
+
+echo
+echo "== mamba2-run: bits per byte computed on the overlay (functional simulator), then the"
+echo "   compiler's integer (ovl) evaluator on the same text: the two must agree"
+"$root/build/bin/mamba2-run" "$program" --eval "$root/test/lit/quant/Inputs/text.txt" | grep '^eval:'
+"$root/build/bin/mamba2c" "$model" --quant "$quant" --eval-ovl "$root/test/lit/quant/Inputs/text.txt" \
+  2>/dev/null | grep -E '^(scheme|.* ovl )'
 
 echo
 echo "== mamba2c: read, check and shape-infer $model"

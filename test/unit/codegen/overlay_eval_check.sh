@@ -1,0 +1,16 @@
+#!/bin/sh
+# The accuracy measured on the overlay equals the compiler's integer evaluator's: the default
+# model compiled (W8A8, KV260, default calibration text), bits per byte of a text from the
+# program's logits (mamba2-run --eval, functional simulator) and from the ovl evaluator
+# (mamba2c --eval-ovl), compared to the 4 decimals mamba2c prints.
+# usage: overlay_eval_check.sh BIN_DIR MODEL.onnx TEXT WORK_DIR
+set -e
+bin=$1 model=$2 text=$3 work=$4
+mkdir -p "$work"
+"$bin/mamba2c" "$model" --quant w8a8 --target kv260 -o "$work/austen.m2b" 2> "$work/compile.log"
+run=$("$bin/mamba2-run" "$work/austen.m2b" --eval "$text" |
+  sed -n 's/^eval: .* bits, \([0-9.]*\) bits per byte.*/\1/p')
+ev=$("$bin/mamba2c" "$model" --quant w8a8 --eval-ovl "$text" 2> "$work/eval.log" |
+  awk '$1 ~ /^w8a8/ && $2 == "ovl" { print $3 }')
+echo "overlay: ${run:-?} bits/byte; ovl evaluator: ${ev:-?} bits/byte"
+[ -n "$run" ] && [ -n "$ev" ] && [ "$(printf '%.4f' "$run")" = "$ev" ]
