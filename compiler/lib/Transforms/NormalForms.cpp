@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <limits>
+#include <type_traits>
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -277,6 +278,67 @@ struct SoftplusThreshold : OpRewritePattern<ox::WhereOp> {
     if (op.getType() != sp.getType())
       return rewriter.notifyMatchFailure(op, "the Where broadcasts");
     rewriter.replaceOp(op, sp.getResult());
+    return success();
+  }
+};
+
+/// The x of `1 + Exp(x)` (either operand order, the one a scalar constant) when the sum keeps
+/// the Exp's type (no broadcast), else null.
+Value onePlusExpOf(Value v) {
+  auto add = v.getDefiningOp<ox::AddOp>();
+  if (!add)
+    return {};
+  for (auto [e, c] : {std::pair{add.getA(), add.getB()}, std::pair{add.getB(), add.getA()}}) {
+    auto exp = e.getDefiningOp<ox::ExpOp>();
+    auto one = scalarConstant(c);
+    if (exp && one && *one == 1.0 && exp.getType() == add.getType())
+      return exp.getInput();
+  }
+  return {};
+}
+
+/// `Log(1 + Exp(x))` -> `Softplus(x)` for float32 x (the same function; ONNX's Softplus is
+/// defined as log(exp(x) + 1)).
+struct LogOnePlusExp : OpRewritePattern<ox::LogOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ox::LogOp op, PatternRewriter &rewriter) const override {
+    Value x = onePlusExpOf(op.getInput());
+    auto xt = x ? dyn_cast<TensorType>(x.getType()) : TensorType();
+    if (!xt || !xt.getElementType().isF32() || x.getType() != op.getType())
+      return rewriter.notifyMatchFailure(op, "not log(1 + exp(x)) of one float32 x");
+    rewriter.replaceOpWithNewOp<ox::SoftplusOp>(op, op.getType(), x);
+    return success();
+  }
+};
+
+/// `1 / (1 + Exp(-x))` (a Div of one or a Reciprocal) -> `Sigmoid(x)`, and `x / (1 + Exp(-x))`
+/// -> `x * Sigmoid(x)` (SiLU), for float32 x.
+template <typename OpT> struct SigmoidSpelled : OpRewritePattern<OpT> {
+  using OpRewritePattern<OpT>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpT op, PatternRewriter &rewriter) const override {
+    Value den, num;
+    if constexpr (std::is_same_v<OpT, ox::DivOp>) {
+      den = op.getB();
+      num = op.getA();
+    } else {
+      den = op.getInput();
+    }
+    Value negX = onePlusExpOf(den);
+    auto neg = negX ? negX.getDefiningOp<ox::NegOp>() : ox::NegOp();
+    if (!neg)
+      return rewriter.notifyMatchFailure(op, "not 1 / (1 + exp(-x))");
+    Value x = neg.getInput();
+    auto xt = dyn_cast<TensorType>(x.getType());
+    if (!xt || !xt.getElementType().isF32() || x.getType() != op.getType())
+      return rewriter.notifyMatchFailure(op, "x is not float32 of the result's type");
+    if (num && num == x) { // x / (1 + exp(-x)): SiLU
+      Value sig = rewriter.create<ox::SigmoidOp>(op.getLoc(), op.getType(), x);
+      rewriter.replaceOpWithNewOp<ox::MulOp>(op, op.getType(), x, sig);
+      return success();
+    }
+    if (auto one = num ? scalarConstant(num) : std::optional<double>(1.0); !one || *one != 1.0)
+      return rewriter.notifyMatchFailure(op, "the numerator is neither one nor x");
+    rewriter.replaceOpWithNewOp<ox::SigmoidOp>(op, op.getType(), x);
     return success();
   }
 };
@@ -1252,9 +1314,10 @@ LogicalResult mamba2::applyOnnxNormalForms(func::FuncOp f) {
 }
 
 void mamba2::populateOnnxNormalFormPatterns(RewritePatternSet &patterns) {
-  patterns.add<SoftplusThreshold, TransposeOfSilu, MulByOne, PowOfHalf, SquareAsMul, SumDivCount,
-               SumMulInverseCount, OneOver, DivBySqrt, EpsAfterMean, EpsOutOfMean, GemmAsMatMul,
-               MatMulOfTransposed, EinsumAsMatMul, FlattenedMatMul, CausalConvSlice,
+  patterns.add<SoftplusThreshold, LogOnePlusExp, SigmoidSpelled<ox::DivOp>,
+               SigmoidSpelled<ox::ReciprocalOp>, TransposeOfSilu, MulByOne, PowOfHalf, SquareAsMul,
+               SumDivCount, SumMulInverseCount, OneOver, DivBySqrt, EpsAfterMean, EpsOutOfMean,
+               GemmAsMatMul, MatMulOfTransposed, EinsumAsMatMul, FlattenedMatMul, CausalConvSlice,
                StackedTapsAsConv, SummedTapsAsConv, ConvBiasAdd, CanonicalDimension>(
       patterns.getContext());
 }

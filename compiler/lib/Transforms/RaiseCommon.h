@@ -369,23 +369,13 @@ struct Raiser {
   }
 
   /// softplus(x): Softplus(x) or Log(1 + Exp(x)) (either order of the Add). Returns x.
+  /// softplus(x) in its normal form (onnx-normal-forms rewrites Log(1 + Exp(x))): a Softplus.
+  /// Returns x.
   Value matchSoftplus(Value v) {
     v = skipIdentity(v);
     if (auto sp = v.getDefiningOp<ox::SoftplusOp>())
       return sp.getInput();
-    auto log = v.getDefiningOp<ox::LogOp>();
-    auto add = log ? def<ox::AddOp>(log.getInput()) : ox::AddOp();
-    if (!add)
-      return {};
-    Value x;
-    commuted(add, [&](Value a, Value b) {
-      auto one = scalarFloat(b);
-      auto e = def<ox::ExpOp>(a);
-      if (one && *one == 1.0f && e)
-        x = e.getInput();
-      return bool(x);
-    });
-    return x;
+    return {};
   }
 
   bool isM2(Value v) {

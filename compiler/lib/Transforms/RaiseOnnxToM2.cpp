@@ -146,7 +146,7 @@ LogicalResult Raiser::run(bool strict) {
   }
   eraseDead();
   for (Operation &op : llvm::make_early_inc_range(func.getBody().front()))
-    if (isa<ox::SoftplusOp, ox::LogOp>(op))
+    if (isa<ox::SoftplusOp>(op))
       softplus(&op);
   eraseDead();
   unstackStates();

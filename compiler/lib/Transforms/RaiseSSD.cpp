@@ -102,7 +102,7 @@ bool Raiser::ssd(ox::ReshapeOp op, std::string &why) {
         continue;
       }
     }
-    if (isa<ox::SoftplusOp, ox::LogOp>(d) && d->getNumResults() == 1) {
+    if (isa<ox::SoftplusOp>(d) && d->getNumResults() == 1) {
       if (Value in = matchSoftplus(d->getResult(0))) {
         if (softplus && softplus != d) {
           why = "the SSD body has two softplus inputs";
