@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -217,6 +218,7 @@ private:
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
+  llvm::DenseMap<Operation *, long> opIndex_;
   std::vector<Inst> insts_;
   Operation *cur_ = nullptr;
 
@@ -989,6 +991,28 @@ private:
     return false;
   }
 
+  /// The index of the first op that reads columns [lo, hi) of `v` (through slices).
+  long firstRead(Value v, uint64_t lo, uint64_t hi) {
+    long first = std::numeric_limits<long>::max();
+    for (Operation *u : v.getUsers()) {
+      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(u)) {
+        const uint64_t a = uint64_t(sl.getOffset()), b = a + uint64_t(sl.getSize());
+        if (a < hi && lo < b)
+          first =
+              std::min(first, firstRead(sl.getResult(), lo > a ? lo - a : 0, std::min(hi, b) - a));
+        continue;
+      }
+      if (opIndex_.empty()) {
+        long k = 0;
+        for (Operation &op : fn_.getBody().front())
+          opIndex_[&op] = k++;
+      }
+      auto it = opIndex_.find(u);
+      first = std::min(first, it == opIndex_.end() ? 0L : it->second);
+    }
+    return first;
+  }
+
   void lowerMatmul(ovl::MatmulOp o) {
     View act = operand(o.getAct());
     const Layout::Mat &m = lay_.mats.find(o.getOperation())->second;
@@ -1026,12 +1050,25 @@ private:
       return;
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
     const uint64_t rowB = m.kb + 4 * m.g;
-    uint64_t dram = m.at;
-    for (uint64_t j = 0, n0 = 0; n0 < N; ++j, n0 += m.nt) {
+    // The tiles in DRAM order, then (a result kept in the scratchpad) in the order their
+    // columns are first read: in_proj's x/B/C and dt tiles before z's, so the conv and the
+    // SSM scan wait only for theirs and z's tiles stream and multiply while the scan runs.
+    struct Tile {
+      uint64_t j, n0, nj, dram;
+      long first;
+    };
+    std::vector<Tile> order;
+    for (uint64_t j = 0, n0 = 0, d = m.at; n0 < N; ++j, n0 += m.nt) {
       const uint64_t nj = std::min(m.nt, N - n0);
+      order.push_back({j, n0, nj, d, stream ? 0 : firstRead(o.getResult(), n0, n0 + nj)});
+      d += alignUp(nj * rowB);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Tile &a, const Tile &b) { return a.first < b.first; });
+    for (const Tile &tl : order) {
+      const uint64_t j = tl.j, n0 = tl.n0, nj = tl.nj, dram = tl.dram;
       const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % ringCount_])].addr;
       dma(Slot::Load, 0, dram, nj * rowB, ring, 1, nj * rowB);
-      dram += alignUp(nj * rowB);
       isa::UopWord w;
       w.set(f::umm::uop, int64_t(code));
       w.set(f::umm::act, int64_t(addr(act)));
