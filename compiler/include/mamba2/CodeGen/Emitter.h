@@ -31,7 +31,7 @@ struct EmitOptions {
   /// Each entry grows its ring into the scratchpad space its other buffers leave free, up to
   /// this many tile buffers (at most weightBuffers: no growth), so weight tiles stream ahead
   /// of the conv / SSM / vector work.
-  unsigned maxWeightBuffers = 16;
+  unsigned maxWeightBuffers = 4;
   /// Bytes of one weight tile buffer; 0: an eighth of the scratchpad.
   uint64_t weightBufferBytes = 0;
   /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
