@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -173,7 +174,8 @@ struct Layout {
   uint64_t xAt = 0, logitsAt = 0;
   int64_t dModel = 0, vocab = 0;
   uint64_t ringBytes = 0; // one weight tile buffer
-  unsigned ringCount = 2;
+  unsigned ringCount = 2; // the ring's buffers at least
+  unsigned ringMax = 2;   // grown into free scratchpad space up to this many
 };
 
 /// Lowers one entry point (rows T): plans buffers, allocates them, emits the instruction list.
@@ -185,10 +187,11 @@ public:
 
   /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
   /// scratchpad is allocated, and the second walk emits instructions with real addresses.
-  std::vector<Inst> run(uint64_t &spadPeak) {
+  std::vector<Inst> run(uint64_t &spadPeak, unsigned &ringBuffers) {
     plan_ = true;
     walk();
     allocate(spadPeak);
+    ringBuffers = ringCount_;
     plan_ = false;
     walk();
     Inst halt;
@@ -214,6 +217,8 @@ private:
   llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
+  unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
+  llvm::DenseMap<Operation *, long> opIndex_;
   std::vector<Inst> insts_;
   Operation *cur_ = nullptr;
 
@@ -284,13 +289,15 @@ private:
   /// input rows) at the top, reused only some ops after their last use so a load seldom waits
   /// for a recent reader (the load unit runs its queue in order: one waiting load holds back the
   /// weight tiles behind it); every other buffer first-fit from address 0.
+  ///
+  /// The weight ring then takes the space the two pools leave free, up to lay_.ringMax buffers:
+  /// the load unit streams tiles of the next matmuls (they do not depend on activations) while
+  /// the conv, SSM and vector work of the current layer runs, as far as the ring reaches.
   void allocate(uint64_t &peak) {
     const uint64_t spad = board_.spadBytes();
     uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
-    for (size_t k = 0; k < ringBufs_.size(); ++k) {
-      bufs_[size_t(ringBufs_[k])].addr = top + uint64_t(k) * lay_.ringBytes;
-      bufs_[size_t(ringBufs_[k])].fixed = true;
-    }
+    for (int id : ringBufs_)
+      bufs_[size_t(id)].fixed = true;
     std::vector<size_t> loads, others;
     for (size_t i = 0; i < bufs_.size(); ++i)
       if (!bufs_[i].fixed)
@@ -322,9 +329,18 @@ private:
                              T_, board_.name, b.bytes, top)
                    .str());
     }
+    ringCount_ = lay_.ringCount;
+    if (lay_.ringBytes > 0 && lay_.ringMax > ringCount_) {
+      const uint64_t free = top - peakA - peakB;
+      ringCount_ = unsigned(std::min<uint64_t>(lay_.ringMax, ringCount_ + free / lay_.ringBytes));
+      top = spad - uint64_t(ringCount_) * lay_.ringBytes;
+    }
+    for (size_t k = 0; k < ringBufs_.size(); ++k)
+      bufs_[size_t(ringBufs_[k])].addr =
+          top + uint64_t(std::min<size_t>(k, ringCount_ - 1)) * lay_.ringBytes;
     for (size_t i : loads)
       bufs_[i].addr += top - peakB;
-    peak = peakA + peakB + uint64_t(lay_.ringCount) * lay_.ringBytes;
+    peak = peakA + peakB + uint64_t(ringCount_) * lay_.ringBytes;
   }
 
   // ---- instructions ----
@@ -659,9 +675,9 @@ private:
     consts_.clear();
     convParams_.clear();
     ringNext_ = 0;
-    // The weight ring: buffers 0 .. ringCount-1.
+    // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
-    for (unsigned i = 0; i < lay_.ringCount; ++i) {
+    for (unsigned i = 0; i < std::max(lay_.ringCount, lay_.ringMax); ++i) {
       int id = newBuffer(lay_.ringBytes);
       ringBufs_.push_back(id);
     }
@@ -975,6 +991,28 @@ private:
     return false;
   }
 
+  /// The index of the first op that reads columns [lo, hi) of `v` (through slices).
+  long firstRead(Value v, uint64_t lo, uint64_t hi) {
+    long first = std::numeric_limits<long>::max();
+    for (Operation *u : v.getUsers()) {
+      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(u)) {
+        const uint64_t a = uint64_t(sl.getOffset()), b = a + uint64_t(sl.getSize());
+        if (a < hi && lo < b)
+          first =
+              std::min(first, firstRead(sl.getResult(), lo > a ? lo - a : 0, std::min(hi, b) - a));
+        continue;
+      }
+      if (opIndex_.empty()) {
+        long k = 0;
+        for (Operation &op : fn_.getBody().front())
+          opIndex_[&op] = k++;
+      }
+      auto it = opIndex_.find(u);
+      first = std::min(first, it == opIndex_.end() ? 0L : it->second);
+    }
+    return first;
+  }
+
   void lowerMatmul(ovl::MatmulOp o) {
     View act = operand(o.getAct());
     const Layout::Mat &m = lay_.mats.find(o.getOperation())->second;
@@ -1012,12 +1050,25 @@ private:
       return;
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
     const uint64_t rowB = m.kb + 4 * m.g;
-    uint64_t dram = m.at;
-    for (uint64_t j = 0, n0 = 0; n0 < N; ++j, n0 += m.nt) {
+    // The tiles in DRAM order, then (a result kept in the scratchpad) in the order their
+    // columns are first read: in_proj's x/B/C and dt tiles before z's, so the conv and the
+    // SSM scan wait only for theirs and z's tiles stream and multiply while the scan runs.
+    struct Tile {
+      uint64_t j, n0, nj, dram;
+      long first;
+    };
+    std::vector<Tile> order;
+    for (uint64_t j = 0, n0 = 0, d = m.at; n0 < N; ++j, n0 += m.nt) {
       const uint64_t nj = std::min(m.nt, N - n0);
-      const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % lay_.ringCount])].addr;
+      order.push_back({j, n0, nj, d, stream ? 0 : firstRead(o.getResult(), n0, n0 + nj)});
+      d += alignUp(nj * rowB);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Tile &a, const Tile &b) { return a.first < b.first; });
+    for (const Tile &tl : order) {
+      const uint64_t j = tl.j, n0 = tl.n0, nj = tl.nj, dram = tl.dram;
+      const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % ringCount_])].addr;
       dma(Slot::Load, 0, dram, nj * rowB, ring, 1, nj * rowB);
-      dram += alignUp(nj * rowB);
       isa::UopWord w;
       w.set(f::umm::uop, int64_t(code));
       w.set(f::umm::act, int64_t(addr(act)));
@@ -1188,6 +1239,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   // The weight ring: one buffer holds the largest tile.
   const uint64_t spad = board.spadBytes();
   lay.ringCount = std::max(1u, opt.weightBuffers);
+  lay.ringMax = std::max(lay.ringCount, opt.maxWeightBuffers);
   uint64_t cap = opt.weightBufferBytes ? opt.weightBufferBytes : spad / 8;
   uint64_t need = 0;
   fn.walk([&](ovl::MatmulOp o) {
@@ -1328,7 +1380,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       es.name = name;
       es.rows = rows;
       EntryEmitter ee(fn, board, pb, lay, rows);
-      lists.push_back(ee.run(es.spadPeak));
+      lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
       st.entries.push_back(es);
     }
     planChannels({&lists[0], &lists[1]}, sems);

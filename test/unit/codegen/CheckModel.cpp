@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
   app.add_option("--prompt", prompt, "prompt bytes (ids) before the decode steps");
   app.add_option("--decode", decode, "decode steps after the prompt");
   app.add_option("--text", text, "file whose bytes are the ids (default: a fixed sentence)");
+  unsigned maxWeightBuffers = codegen::EmitOptions{}.maxWeightBuffers;
+  app.add_option("--max-weight-buffers", maxWeightBuffers,
+                 "weight tile buffers an entry's ring may grow to (2: fixed double buffering)");
   app.add_flag("!--no-cycle", cycle, "skip the cycle simulator");
   app.add_flag("--timing", timing,
                "cycles only: one prefill and one decode call in the simulator's timing mode "
@@ -92,6 +95,7 @@ int main(int argc, char **argv) {
   auto fn = module->lookupSymbol<mlir::func::FuncOp>("main");
   codegen::EmitOptions opt;
   opt.tBlock = tBlock;
+  opt.maxWeightBuffers = maxWeightBuffers;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
   if (!prog) {
@@ -105,7 +109,7 @@ int main(int argc, char **argv) {
   for (const auto &e : st.entries)
     std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
               << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
-              << e.spadPeak << " B\n";
+              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers\n";
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 

@@ -19,7 +19,8 @@ struct Case {
   const char *name;
   ModelShape shape;
   unsigned tBlock;
-  uint64_t weightBuffer; // 0: default
+  uint64_t weightBuffer;          // 0: default
+  unsigned maxWeightBuffers = 16; // the ring's growth into free scratchpad (2: none)
 };
 
 class EmitterModels : public ::testing::TestWithParam<std::tuple<Case, const char *>> {};
@@ -33,9 +34,20 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
   codegen::EmitOptions opt;
   opt.tBlock = c.tBlock;
   opt.weightBufferBytes = c.weightBuffer;
+  opt.maxWeightBuffers = c.maxWeightBuffers;
   codegen::EmitStats stats;
   auto prog = codegen::emitProgram(m.fn, *board, opt, &stats);
   ASSERT_TRUE(bool(prog)) << llvm::toString(prog.takeError());
+  // The ring grows into the free scratchpad up to the limit: with tiny tile buffers (the
+  // scratchpad is mostly free) it reaches it exactly, never less than double buffering.
+  for (const auto &e : stats.entries) {
+    EXPECT_GE(e.ringBuffers, 2u) << e.name;
+    EXPECT_LE(e.ringBuffers, std::max(2u, c.maxWeightBuffers)) << e.name;
+    if (c.weightBuffer) {
+      EXPECT_EQ(e.ringBuffers, std::max(2u, c.maxWeightBuffers)) << e.name;
+    }
+    EXPECT_LE(e.spadPeak, board->spadBytes()) << e.name;
+  }
   std::mt19937 rng(c.shape.seed + 7);
   std::vector<int32_t> pre(c.tBlock), dec(3);
   for (auto &v : pre)
@@ -92,6 +104,9 @@ INSTANTIATE_TEST_SUITE_P(
                           Case{"w4_two_layers_groups", shape(2, 2, 4, 8, false, 2), 5, 0},
                           // tiny weight buffers: every matmul streams several tiles
                           Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
+                          // the same with double buffering only, and a ring of three
+                          Case{"small_tiles_two_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 2},
+                          Case{"small_tiles_three_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 3},
                           // a padded vocabulary sliced off the streamed logits tiles
                           Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512},
                           // one scale group per row (in_proj, lm_head): padded weight rows

@@ -28,6 +28,10 @@ struct EmitOptions {
   unsigned tBlock = 32;
   /// Tile buffers in the weight ring (2: double buffering).
   unsigned weightBuffers = 2;
+  /// Each entry grows its ring into the scratchpad space its other buffers leave free, up to
+  /// this many tile buffers (at most weightBuffers: no growth), so weight tiles stream ahead
+  /// of the conv / SSM / vector work.
+  unsigned maxWeightBuffers = 4;
   /// Bytes of one weight tile buffer; 0: an eighth of the scratchpad.
   uint64_t weightBufferBytes = 0;
   /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
@@ -41,7 +45,8 @@ struct EmitStats {
     std::string name;
     unsigned rows = 0;
     size_t bundles = 0, instructions = 0, fences = 0;
-    uint64_t spadPeak = 0; // bytes of scratchpad the allocator used (activations + ring)
+    uint64_t spadPeak = 0;    // bytes of scratchpad the allocator used (activations + ring)
+    unsigned ringBuffers = 0; // weight tile buffers in this entry's ring
   };
   std::vector<Entry> entries;
   size_t ucodeWords = 0;
