@@ -108,6 +108,35 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   return llvm::Error::success();
 }
 
+/// Splits `text` into windows of `window` bytes, runs each from an empty state through
+/// `runWindow` (the window's byte ids -> its logits, [n][vocab] flattened) and collects them, with
+/// a progress line on stderr when asked.
+template <typename RunWindow>
+llvm::Expected<std::vector<std::vector<float>>> forEachWindow(llvm::StringRef text, int64_t window,
+                                                              bool progress, const char *what,
+                                                              RunWindow runWindow) {
+  std::vector<std::vector<float>> out;
+  const int64_t total = static_cast<int64_t>(text.size());
+  for (int64_t off = 0; off + 1 < total; off += window) {
+    if (progress) {
+      std::fprintf(stderr, "\r%s %lld/%lld bytes", what, static_cast<long long>(off),
+                   static_cast<long long>(total));
+      std::fflush(stderr);
+    }
+    const int64_t n = std::min(window, total - off);
+    std::vector<int64_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      ids[i] = static_cast<unsigned char>(text[off + i]);
+    auto r = runWindow(ids);
+    if (!r)
+      return r.takeError();
+    out.push_back(std::move(*r));
+  }
+  if (progress)
+    std::fprintf(stderr, "\r%60s\r", "");
+  return out;
+}
+
 llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
                                                              llvm::StringRef text, int64_t window,
                                                              eval::ThreadPool &pool,
@@ -116,27 +145,10 @@ llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program
     return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
   if (program.vocab() < 256)
     return fail("the model must be byte-level (vocabulary >= 256)");
-  std::vector<std::vector<float>> out;
-  const int64_t total = static_cast<int64_t>(text.size());
-  for (int64_t off = 0; off + 1 < total; off += window) {
-    if (progress) {
-      std::fprintf(stderr, "\revaluate %lld/%lld bytes", static_cast<long long>(off),
-                   static_cast<long long>(total));
-      std::fflush(stderr);
-    }
-    const int64_t n = std::min(window, total - off);
-    std::vector<int64_t> ids(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      ids[i] = static_cast<unsigned char>(text[off + i]);
+  return forEachWindow(text, window, progress, "evaluate", [&](const std::vector<int64_t> &ids) {
     eval::Session session(program, 1, pool);
-    auto r = session.run(ids, n);
-    if (!r)
-      return r.takeError();
-    out.push_back(std::move(*r));
-  }
-  if (progress)
-    std::fprintf(stderr, "\r%60s\r", "");
-  return out;
+    return session.run(ids, static_cast<int64_t>(ids.size()));
+  });
 }
 
 Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
@@ -296,31 +308,19 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, llvm::StringRef text, int64_t window, 
     return session.takeError();
   if ((*session)->vocab() < 256)
     return fail("the model must be byte-level (vocabulary >= 256)");
-  const double unit = std::ldexp(1.0, -(*session)->logitFrac());
-  std::vector<std::vector<float>> out;
-  const int64_t total = static_cast<int64_t>(text.size());
-  for (int64_t off = 0; off + 1 < total; off += window) {
-    if (progress) {
-      std::fprintf(stderr, "\revaluate (ovl) %lld/%lld bytes", static_cast<long long>(off),
-                   static_cast<long long>(total));
-      std::fflush(stderr);
-    }
-    const int64_t n = std::min(window, total - off);
-    std::vector<int32_t> ids(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      ids[i] = static_cast<unsigned char>(text[off + i]);
-    (*session)->reset();
-    auto r = (*session)->run(ids);
-    if (!r)
-      return r.takeError();
-    std::vector<float> l(r->v.size());
-    for (size_t i = 0; i < l.size(); ++i)
-      l[i] = static_cast<float>(r->v[i] * unit);
-    out.push_back(std::move(l));
-  }
-  if (progress)
-    std::fprintf(stderr, "\r%60s\r", "");
-  return out;
+  ovl::Session &ses = **session;
+  const double unit = std::ldexp(1.0, -ses.logitFrac());
+  return forEachWindow(text, window, progress, "evaluate (ovl)",
+                       [&](const std::vector<int64_t> &ids) -> llvm::Expected<std::vector<float>> {
+                         ses.reset();
+                         auto r = ses.run(std::vector<int32_t>(ids.begin(), ids.end()));
+                         if (!r)
+                           return r.takeError();
+                         std::vector<float> l(r->v.size());
+                         for (size_t i = 0; i < l.size(); ++i)
+                           l[i] = static_cast<float>(r->v[i] * unit);
+                         return l;
+                       });
 }
 
 llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &given,

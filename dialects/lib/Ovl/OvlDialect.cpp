@@ -87,6 +87,18 @@ LogicalResult broadcastOk(Operation *op, Value x, Value y, Value out) {
   return success();
 }
 
+/// pwl / rsqrt: an activation in and out, and a table with at least one segment.
+LogicalResult tableOpOk(Operation *op, Value x, Value table, Value out) {
+  if (failed(sameRows(op, x, out)))
+    return failure();
+  auto t = ranked(op, table, 1, "table");
+  if (failed(t))
+    return failure();
+  if ((*t)[0] != kDyn && (*t)[0] < static_cast<int64_t>(mamba2::isa::ref::kPwlHeaderWords + 2))
+    return op->emitOpError() << "table has " << (*t)[0] << " words, fewer than one segment needs";
+  return success();
+}
+
 } // namespace
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
@@ -207,27 +219,9 @@ LogicalResult FwhtOp::verify() {
   return success();
 }
 
-LogicalResult PwlOp::verify() {
-  if (failed(sameRows(*this, getX(), getOutput())))
-    return failure();
-  auto t = ranked(*this, getTable(), 1, "table");
-  if (failed(t))
-    return failure();
-  if ((*t)[0] != kDyn && (*t)[0] < static_cast<int64_t>(mamba2::isa::ref::kPwlHeaderWords + 2))
-    return emitOpError() << "table has " << (*t)[0] << " words, fewer than one segment needs";
-  return success();
-}
+LogicalResult PwlOp::verify() { return tableOpOk(*this, getX(), getTable(), getOutput()); }
 
-LogicalResult RsqrtOp::verify() {
-  if (failed(sameRows(*this, getX(), getOutput())))
-    return failure();
-  auto t = ranked(*this, getTable(), 1, "table");
-  if (failed(t))
-    return failure();
-  if ((*t)[0] != kDyn && (*t)[0] < static_cast<int64_t>(mamba2::isa::ref::kPwlHeaderWords + 2))
-    return emitOpError() << "table has " << (*t)[0] << " words, fewer than one segment needs";
-  return success();
-}
+LogicalResult RsqrtOp::verify() { return tableOpOk(*this, getX(), getTable(), getOutput()); }
 
 LogicalResult Conv4Op::verify() {
   if (failed(sameRows(*this, getX(), getY())))
