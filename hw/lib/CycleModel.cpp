@@ -68,10 +68,6 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   }
 }
 
-uint64_t dmaCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  return dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b).cycles;
-}
-
 // The iterations of the matrix unit's II = 1 step loops (units/Matrix.h) when every step takes
 // one cycle (`s` = 1): per row and N tile max(1, ceil(K / lanes)) K tiles, grouped: per K-group
 // T = ceil(group / lanes) tiles and C = ceil(matN / scaleLanes) scaling cycles overlapped with
@@ -132,8 +128,12 @@ DmaCost dmaCostAt(uint64_t dram, uint64_t rows, uint64_t rowBytes, uint64_t stri
   const unsigned beat = b.axiBits / 8, P = b.axiPorts, SB = b.stripeBytes;
   // The HLS engine's schedule (hw/units/Dma.h): one span when the rows are contiguous, else one
   // per row; each span's stripes in waves of P, a wave's beats at one per cycle on each port.
+  // Beats of a wave that land in the same banks take turns (bank phases): the conflicts.
   const DmaArgs a{0, dram, unsigned(rows), unsigned(rowBytes), unsigned(stride)};
-  c.schedule = dma_transfer_cycles(a, beat, P, SB);
+  const DmaCycles loops =
+      dma_transfer_cycles(a, beat, P, SB, b.spadBanks() * BoardConfig::spadWordBytes());
+  c.schedule = loops.cycles;
+  c.conflicts = loops.conflicts;
   auto span = [&](uint64_t o, uint64_t len) {
     c.beats += (o + len + beat - 1) / beat - o / beat;
     c.bursts += (o + len - 1) / SB - o / SB + 1; // one burst per stripe it touches
@@ -178,6 +178,10 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
 
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b, 1); }
+
+uint64_t matmulConflictCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  return matmulStepsOf(u, b, matmulStepCycles(u, b)) - matmulStepsOf(u, b, 1);
+}
 
 uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   return uopLoopCyclesOf(u, b, ssm);
@@ -241,26 +245,70 @@ uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &b) 
 
 uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
-uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                     const BoardConfig &b) {
-  if (is.slot == isa::Slot::Ctrl)
-    return 1;
+IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                    const BoardConfig &b) {
+  IssueCost c;
+  if (is.slot == isa::Slot::Ctrl) {
+    c.cycles = 1;
+    return c;
+  }
   const bool dma = is.slot == isa::Slot::Load || is.slot == isa::Slot::Store;
-  uint64_t c = 0;
   for (uint32_t it = 0; it < is.run.iters; ++it)
     for (uint32_t i = 0; i < is.run.ulen; ++i) {
       if (!is.inlineUop && is.run.ustart + i >= ucode.size())
         continue;
       isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
-      if (u.isDma())
-        c += dmaCycles(u, b);
-      else if (u.isMatrix())
-        c += matmulCycles(u, b);
-      else if (!dma)
-        c += uopCycles(u, b, is.slot == isa::Slot::Ssm);
+      if (u.isDma()) {
+        // The engine moves beats for schedule - conflicts cycles; the rest of its time it
+        // waits for bank ports (conflicts) or for the DRAM ports (their rate below the
+        // schedule's).
+        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+        c.cycles += d.cycles;
+        c.stallMemory += d.cycles - (d.schedule - d.conflicts);
+      } else if (u.isMatrix()) {
+        c.cycles += matmulCycles(u, b);
+        c.stallMemory += matmulConflictCycles(u, b); // K steps whose rows share banks
+      } else if (!dma) {
+        c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
+      }
     }
   // A DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
-  return dma ? c : std::max<uint64_t>(c, 1);
+  if (!dma)
+    c.cycles = std::max<uint64_t>(c.cycles, 1);
+  return c;
+}
+
+uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                     const BoardConfig &b) {
+  return issueCost(is, ucode, b).cycles;
+}
+
+IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                        const BoardConfig &b) {
+  IssueCost c;
+  if (is.slot == isa::Slot::Ctrl) {
+    c.cycles = 1;
+    return c;
+  }
+  const bool dma = is.slot == isa::Slot::Load || is.slot == isa::Slot::Store;
+  for (uint32_t it = 0; it < is.run.iters; ++it)
+    for (uint32_t i = 0; i < is.run.ulen; ++i) {
+      if (!is.inlineUop && is.run.ustart + i >= ucode.size())
+        continue;
+      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
+      if (u.isDma()) {
+        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+        c.cycles += d.schedule;
+        c.stallMemory += d.conflicts;
+      } else if (u.isMatrix()) {
+        c.cycles += matmulSteps(u, b);
+      } else if (!dma) {
+        c.cycles += uopLoopCyclesOf(u, b, is.slot == isa::Slot::Ssm);
+      }
+    }
+  if (!dma)
+    c.cycles = std::max<uint64_t>(c.cycles, 1);
+  return c;
 }
 
 } // namespace mamba2::hw

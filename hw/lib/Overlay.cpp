@@ -125,7 +125,13 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
           return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] +
                       " unit: " + err),
                  r;
-        uint64_t work = issueCycles(is, p.ucode, board);
+        const IssueCost cost =
+            opt.sourceCycles ? issueLoopCost(is, p.ucode, board) : issueCost(is, p.ucode, board);
+        uint64_t work = cost.cycles;
+        // Busy: the unit's loops and fill; stalled on memory: its own bank conflicts and the
+        // DRAM ports' rate (issueCost), and the turns below.
+        c.busy += work - cost.stallMemory;
+        c.stallMemory += cost.stallMemory;
         // Bank conflicts with the units running now: together they may need more words per
         // cycle than the banks' ports serve; this instruction's cycles then take turns with
         // theirs (bankShareCycles; the extra cycles count as stalled on memory).
@@ -133,13 +139,14 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         for (unsigned v = 1; v < isa::kNumSlots; ++v)
           if (v != u && units[v].running)
             words += spadWordsPerCycle(isa::Slot(v), board);
-        if (work) {
+        if (work && !opt.sourceCycles) {
           const uint64_t shared = bankShareCycles(work, words, board);
           c.stallMemory += shared - work;
           work = shared;
         }
         uint64_t begin = now, lat = 0;
-        if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && work) {
+        if ((is.slot == isa::Slot::Load || is.slot == isa::Slot::Store) && work &&
+            !opt.sourceCycles) {
           begin = std::max(now, dramFree); // the two DMA engines share the DRAM
           c.stallMemory += begin - now;
           dramFree = begin + work;
@@ -148,7 +155,6 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         un.finish = begin + work;
         un.running = true;
         inflight.push_back({begin + work + lat, is, now});
-        c.busy += work;
         ++c.instructions;
         un.q.pop_front();
         progress = true;
@@ -159,10 +165,16 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
         if (r.bundles >= opt.maxBundles)
           return fail("stopped after " + std::to_string(opt.maxBundles) + " bundles"), r;
         const isa::Bundle &b = p.bundles[seq.pc()];
+        // A unit's instruction stream holds queueDepth entries; a free unit takes the next
+        // one out to its head once it has arrived (as the HLS top's units read their streams),
+        // so the instruction waiting there for its token leaves room behind it.
         bool room = true;
-        for (unsigned u = 1; u < isa::kNumSlots; ++u)
-          if (!b.slot[u].isZero() && units[u].q.size() >= board.queueDepth)
+        for (unsigned u = 1; u < isa::kNumSlots; ++u) {
+          const Unit &un = units[u];
+          const size_t held = !un.running && !un.q.empty() && un.q.front().ready <= now ? 1 : 0;
+          if (!b.slot[u].isZero() && un.q.size() - held >= board.queueDepth)
             room = false;
+        }
         const isa::SlotWord &c = b[isa::Slot::Ctrl];
         bool cw = c.raw(isa::field::none::wen);
         unsigned cs = unsigned(c.raw(isa::field::none::wsem));

@@ -1,7 +1,8 @@
 // C-simulation testbench of dma_top: random load2d / store2d micro-ops (spans inside stripes and
 // beats, rows apart or contiguous) between the scratchpad and a region striped over the board's
 // ports (target/Stripes.h) against the isa/ reference, bit for bit, and the busy count against
-// the cycle model's schedule (hw::dmaCostAt(...).schedule).
+// the cycle model's schedule (hw::dmaCostAt(...): schedule - conflicts), the bank-conflict
+// cycles against its conflicts.
 #include "TbCommon.h"
 #include "mamba2/hw/HlsConfig.h"
 #include "mamba2/hw/Overlay.h"
@@ -16,7 +17,7 @@ using Cfg = hw::BoardCfg<MAMBA2_BOARD>;
 using BeatT = hw::Beat<Cfg::AXI_BITS / 8>;
 
 extern "C" unsigned dma_top(uint8_t *spad, const uint8_t *word, int32_t base, int32_t base2,
-                            uint32_t region_base, uint32_t *busy,
+                            uint32_t region_base, uint32_t *busy, uint32_t *stall,
                             MAMBA2_OVERLAY_PORT_PARAMS(BeatT));
 
 int main() {
@@ -50,17 +51,20 @@ int main() {
     const std::string re = tb::reference(w, store ? isa::Slot::Store : isa::Slot::Load, ref);
     uint8_t bytes[isa::kUopBytes];
     w.toBytes(bytes);
-    uint32_t busy = 0;
+    uint32_t busy = 0, stall = 0;
 #define MAMBA2_PORT_ARG(q, name) , reinterpret_cast<BeatT *>(ports[q].data())
-    const unsigned e = dma_top(spad.data(), bytes, 0, 0, uint32_t(m.base[1]),
-                               &busy MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_ARG));
+    const unsigned e = dma_top(spad.data(), bytes, 0, 0, uint32_t(m.base[1]), &busy,
+                               &stall MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_ARG));
 #undef MAMBA2_PORT_ARG
     std::vector<uint8_t> io(region);
     target::stripeGather(m, 1, 0, io.data(), region, ports);
-    const uint64_t want = hw::dmaCostAt(dram, rows, rowb, stride, b).schedule;
-    if (!re.empty() || e != 0 || spad != ref.spad || io != ref.dram[1] || busy != want) {
-      std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu)\n",
-                  isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want);
+    const hw::DmaCost c = hw::dmaCostAt(dram, rows, rowb, stride, b);
+    const uint64_t want = c.schedule - c.conflicts;
+    if (!re.empty() || e != 0 || spad != ref.spad || io != ref.dram[1] || busy != want ||
+        stall != c.conflicts) {
+      std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu, stall %u vs %llu)\n",
+                  isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want, stall,
+                  (unsigned long long)c.conflicts);
       ++fails;
     }
   }

@@ -1,6 +1,7 @@
 // Synthesis top of the DMA engines alone: one load2d or store2d micro-op between the scratchpad
 // and a region striped over the board's DRAM ports (target/Stripes.h; `region_base` is the
-// region's port-local byte). *busy: the cycles of its wave loops (dma_transfer_cycles).
+// region's port-local byte). *busy: the cycles of its wave loops that move beats, *stall: the
+// cycles its beats wait for bank ports (dma_transfer_cycles: cycles - conflicts, conflicts).
 #include "UnitTop.h"
 
 using namespace mamba2::hw;
@@ -40,7 +41,7 @@ struct Ports {
 } // namespace
 
 extern "C" unsigned dma_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[24], i32 base,
-                            i32 base2, u32 region_base, u32 *busy,
+                            i32 base2, u32 region_base, u32 *busy, u32 *stall,
                             MAMBA2_OVERLAY_PORT_PARAMS(BeatT)) {
 #pragma HLS INTERFACE m_axi port = word offset = slave bundle = gmem_uop
   MAMBA2_OVERLAY_PORT_PRAGMAS
@@ -48,9 +49,11 @@ extern "C" unsigned dma_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[24],
 #pragma HLS INTERFACE s_axilite port = base2
 #pragma HLS INTERFACE s_axilite port = region_base
 #pragma HLS INTERFACE s_axilite port = busy
+#pragma HLS INTERFACE s_axilite port = stall
 #pragma HLS INTERFACE s_axilite port = return
   UopOperands u;
   *busy = 0;
+  *stall = 0;
   const mamba2::isa::Slot slot =
       (unsigned(word[0]) & 63u) == unsigned(mamba2::isa::UopCode::Store2d) // the 6-bit code
           ? mamba2::isa::Slot::Store
@@ -63,9 +66,12 @@ extern "C" unsigned dma_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[24],
   MAMBA2_OVERLAY_FOR_PORTS(MAMBA2_PORT_BIND)
 #undef MAMBA2_PORT_BIND
   const DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
+  DmaCycles c{0, 0};
   if (u.op == mamba2::isa::UopCode::Load2d)
-    *busy = u32(dma_load<Cfg>(spad, ports, u64(region_base), a));
+    c = dma_load<Cfg>(spad, ports, u64(region_base), a);
   else if (u.op == mamba2::isa::UopCode::Store2d)
-    *busy = u32(dma_store<Cfg>(spad, ports, u64(region_base), a));
+    c = dma_store<Cfg>(spad, ports, u64(region_base), a);
+  *busy = u32(c.cycles - c.conflicts);
+  *stall = u32(c.conflicts);
   return kOk;
 }

@@ -41,6 +41,10 @@
 #if defined(__SYNTHESIS__) && !defined(MAMBA2_HLS_DATAFLOW)
 #define MAMBA2_HLS_DATAFLOW 1
 #endif
+#if !MAMBA2_HLS_DATAFLOW
+#include <deque>
+#include <set>
+#endif
 
 namespace mamba2::hw {
 
@@ -107,6 +111,9 @@ struct Insn {
   u32 bundle;
   uint<8> dest; // the unit that waits on the semaphore this slot signals (kNoWaiter: none)
   bool halt;    // the program ended: no more instructions
+#if !MAMBA2_HLS_DATAFLOW
+  u64 at; // C simulation: the cycle it reaches its unit (see "C simulation's clocks")
+#endif
 };
 using Token = uint<8>; // a semaphore id, or kEnd
 
@@ -121,7 +128,33 @@ struct ProcState {
   unsigned fault;
   u32 fault_bundle;
   u64 ctr[target::kCtrFields]; // performance counters (KernelArgs.h CounterField)
+#if !MAMBA2_HLS_DATAFLOW
+  // C simulation's clock: the cycle this process is next free (fetch: its next bundle's), and
+  // the cycles the tokens counted in `count` arrived.
+  u64 clk;
+  std::multiset<u64> arrived[isa::kNumSems];
+#endif
 };
+
+#if !MAMBA2_HLS_DATAFLOW
+// C simulation's clocks. The scheduler (run_units below) steps the processes in an order that
+// is not the order of time, so where the hardware's counters count cycles (a process loop at
+// II = 1 counts one per iteration) C simulation keeps one clock per process and counts the
+// cycles the hardware would: fetch issues a bundle per cycle once every stream it writes has
+// room (QUEUE_DEPTH entries; a unit reads its next instruction when it is free and the
+// instruction has arrived) and the ctrl slot's token is there; an instruction reaches its unit
+// the cycle after its issue; a unit starts it once free, arrived and its token there (the wait
+// for the token is *stalled on token*) and takes the cycles of its loops (busy + stalled on
+// memory; at least one, except a DMA that moves nothing); a token arrives the cycle its
+// instruction ends (fetch's: its issue). The kernel's cycles are the last unit's end. Not in
+// these clocks, because the source does not see them: pipeline fill, DRAM latency, the ports'
+// rate, two engines or units sharing ports or banks (the cycle model charges them; its
+// `SimOptions::sourceCycles` leaves them out and then counts exactly these cycles).
+static std::deque<u64> g_tok_at[kUnits][kUnits]; // beside tok[from][to]: each token's cycle
+static std::deque<u64> g_read_at[kUnits];        // per stream insn[u]: the cycle each entry left
+static u64 g_written[kUnits];                    // entries fetch wrote into insn[u]
+static u64 g_halt_at;                            // the cycle fetch issued ctrl.halt
+#endif
 
 /// The end-of-program instruction (also the initial value of a unit's head register).
 static Insn halt_insn() {
@@ -130,6 +163,9 @@ static Insn halt_insn() {
   h.base = h.base2 = 0;
   h.bundle = 0;
   h.dest = kNoWaiter;
+#if !MAMBA2_HLS_DATAFLOW
+  h.at = 0;
+#endif
   return h;
 }
 
@@ -144,6 +180,11 @@ static void init_state(ProcState &st) {
   for (unsigned i = 0; i < target::kCtrFields; ++i)
     st.ctr[i] = 0;
   st.cur = halt_insn();
+#if !MAMBA2_HLS_DATAFLOW
+  st.clk = 0;
+  for (unsigned i = 0; i < isa::kNumSems; ++i)
+    st.arrived[i].clear();
+#endif
 }
 static void set_fault(ProcState &st, unsigned fault, u32 bundle) {
   if (st.fault == kOk) {
@@ -174,39 +215,56 @@ from:
     while (!tok[u][Me].empty()) {
       unsigned t = unsigned(tok[u][Me].read());
       any = true;
+#if !MAMBA2_HLS_DATAFLOW
+      const u64 at = g_tok_at[u][Me].front();
+      g_tok_at[u][Me].pop_front();
+#endif
       if (t == kEnd) {
         st.ends[u] = true;
         continue;
       }
       unsigned s = t & (isa::kNumSems - 1);
-      if (st.count[s] == 0xFFFF)
+      if (st.count[s] == 0xFFFF) {
         set_fault(st, kSemOverflow, st.cur.bundle);
-      else
+      } else {
         ++st.count[s];
+#if !MAMBA2_HLS_DATAFLOW
+        st.arrived[s].insert(at);
+#endif
+      }
     }
   }
   return any;
 }
 
-/// Gives the token of a slot that signals: to its waiter (itself: its own counter).
+/// Gives the token of a slot that signals: to its waiter (itself: its own counter). `at`: the
+/// cycle it is given (C simulation's clock).
 template <unsigned Me>
 static void give(ProcState &st, const isa::SlotWord &w, unsigned dest, u32 bundle,
-                 hls::stream<Token> tok[][kUnits]) {
+                 hls::stream<Token> tok[][kUnits], [[maybe_unused]] u64 at) {
   if (!w.raw(f::none::sen))
     return;
   unsigned s = unsigned(w.raw(f::none::ssem)) & (isa::kNumSems - 1);
   if (dest == Me) {
-    if (st.count[s] == 0xFFFF)
+    if (st.count[s] == 0xFFFF) {
       set_fault(st, kSemOverflow, bundle);
-    else
+    } else {
       ++st.count[s];
+#if !MAMBA2_HLS_DATAFLOW
+      st.arrived[s].insert(at);
+#endif
+    }
     return;
   }
 to:
   for (unsigned u = 0; u < kUnits; ++u) {
 #pragma HLS UNROLL
-    if (u != Me && u == dest)
+    if (u != Me && u == dest) {
       tok[Me][u].write(Token(s));
+#if !MAMBA2_HLS_DATAFLOW
+      g_tok_at[Me][u].push_back(at);
+#endif
+    }
   }
   // A semaphore nobody waits on: its tokens are never needed.
 }
@@ -218,8 +276,12 @@ template <unsigned Me> static void send_ends(ProcState &st, hls::stream<Token> t
 ends:
   for (unsigned u = 0; u < kUnits; ++u) {
 #pragma HLS UNROLL
-    if (u != Me)
+    if (u != Me) {
       tok[Me][u].write(Token(kEnd));
+#if !MAMBA2_HLS_DATAFLOW
+      g_tok_at[Me][u].push_back(0);
+#endif
+    }
   }
   st.ended = true;
 }
@@ -276,10 +338,14 @@ iterations:
       if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
         DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
         const u64 rb = base[u.region & 3];
+        DmaCycles dc{0, 0};
         if (u.op == isa::UopCode::Load2d)
-          ctr[target::kCtrBusy] += dma_load<Cfg>(spad, ports, rb, a);
+          dc = dma_load<Cfg>(spad, ports, rb, a);
         else if (u.op == isa::UopCode::Store2d)
-          ctr[target::kCtrBusy] += dma_store<Cfg>(spad, ports, rb, a);
+          dc = dma_store<Cfg>(spad, ports, rb, a);
+        // Beat cycles are busy; the bank phases after the first wait for bank ports.
+        ctr[target::kCtrBusy] += dc.cycles - dc.conflicts;
+        ctr[target::kCtrStallMemory] += dc.conflicts;
         ctr[target::kCtrBytes] += u64(u.rows) * u.rowb;
       } else if (S == unsigned(isa::Slot::Matrix)) {
         if (u.isMatrix()) {
@@ -316,6 +382,13 @@ static bool unit_step(ProcState &st, hls::stream<Insn> &q, hls::stream<Token> to
     st.cur = q.read();
     st.have = true;
     progress = true;
+#if !MAMBA2_HLS_DATAFLOW
+    // The entry leaves the stream when the unit is free and it has arrived.
+    const u64 read_at = st.cur.halt || st.cur.at < st.clk ? st.clk : st.cur.at;
+    g_read_at[S].push_back(read_at);
+    if (!st.cur.halt)
+      st.clk = read_at;
+#endif
   }
   if (st.cur.halt) {
     st.halted = true;
@@ -327,20 +400,44 @@ static bool unit_step(ProcState &st, hls::stream<Insn> &q, hls::stream<Token> to
   if (w.raw(f::none::wen)) {
     unsigned s = unsigned(w.raw(f::none::wsem)) & (isa::kNumSems - 1);
     if (st.count[s] == 0) {
-      ++st.ctr[target::kCtrStallToken];
+#if MAMBA2_HLS_DATAFLOW
+      ++st.ctr[target::kCtrStallToken]; // a process-loop iteration: one cycle
+#endif
       return progress;
     }
     --st.count[s];
+#if !MAMBA2_HLS_DATAFLOW
+    // The earliest token there; the unit waits from its clock to its arrival.
+    const u64 at = *st.arrived[s].begin();
+    st.arrived[s].erase(st.arrived[s].begin());
+    if (at > st.clk) {
+      st.ctr[target::kCtrStallToken] += at - st.clk;
+      st.clk = at;
+    }
+#endif
   }
   // After a fault the unit runs nothing more but keeps the token protocol, so that the other
   // units and the kernel still finish and `status` reports the first fault.
   if (st.fault == kOk) {
+#if !MAMBA2_HLS_DATAFLOW
+    const u64 before = st.ctr[target::kCtrBusy] + st.ctr[target::kCtrStallMemory];
+#endif
     unsigned e = execute<S>(st.cur, spad, ports, base, store, nwords, st.ctr);
     if (e != kOk)
       set_fault(st, e, st.cur.bundle);
     ++st.ctr[target::kCtrInstructions];
+#if !MAMBA2_HLS_DATAFLOW
+    // Its loops' cycles; a unit takes at least one, a DMA that moves nothing none.
+    const u64 loops = st.ctr[target::kCtrBusy] + st.ctr[target::kCtrStallMemory] - before;
+    const bool dma = S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store);
+    st.clk += loops == 0 && !dma ? 1 : loops;
+#endif
   }
-  give<S>(st, w, unsigned(st.cur.dest), st.cur.bundle, tok);
+  u64 at = 0;
+#if !MAMBA2_HLS_DATAFLOW
+  at = st.clk;
+#endif
+  give<S>(st, w, unsigned(st.cur.dest), st.cur.bundle, tok, at);
   st.have = false;
   return true;
 }
@@ -361,6 +458,9 @@ halts:
   for (unsigned u = 1; u < kUnits; ++u) {
 #pragma HLS UNROLL
     insn[u].write(h);
+#if !MAMBA2_HLS_DATAFLOW
+    ++g_written[u];
+#endif
   }
   st.halted = true;
   send_ends<0>(st, tok);
@@ -387,17 +487,44 @@ static bool fetch_step(ProcState &st, FetchRegs &fr, const byte_t *bundles, u32 
   const isa::SlotWord &c = b[isa::Slot::Ctrl];
   unsigned cw = unsigned(c.raw(f::none::wsem)) & (isa::kNumSems - 1);
   if (c.raw(f::none::wen) && st.count[cw] == 0) {
-    ++st.ctr[target::kCtrStallToken];
+#if MAMBA2_HLS_DATAFLOW
+    ++st.ctr[target::kCtrStallToken]; // a process-loop iteration: one cycle
+#endif
     return progress;
   }
 room:
   for (unsigned s = 1; s < kUnits; ++s) {
 #pragma HLS UNROLL
+#if MAMBA2_HLS_DATAFLOW
     if (!b.slot[s].isZero() && insn[s].full())
       return progress;
+#else
+    if (!b.slot[s].isZero() && insn[s].size() >= Cfg::QUEUE_DEPTH)
+      return progress;
+#endif
   }
   if (c.raw(f::none::wen))
     --st.count[cw];
+  u64 at = 0; // C simulation: the cycle this bundle issues
+#if !MAMBA2_HLS_DATAFLOW
+  // Once every stream it writes has room (the entry QUEUE_DEPTH before the next one has left),
+  // then its token: the wait for the token counts while the streams have room.
+  at = st.clk;
+  for (unsigned s = 1; s < kUnits; ++s)
+    if (!b.slot[s].isZero() && g_written[s] >= Cfg::QUEUE_DEPTH) {
+      const u64 room = g_read_at[s][g_written[s] - Cfg::QUEUE_DEPTH];
+      at = room > at ? room : at;
+    }
+  if (c.raw(f::none::wen)) {
+    const u64 tk = *st.arrived[cw].begin();
+    st.arrived[cw].erase(st.arrived[cw].begin());
+    if (tk > at) {
+      st.ctr[target::kCtrStallToken] += tk - at;
+      at = tk;
+    }
+  }
+  st.clk = at + 1;
+#endif
   ++fr.steps;
   ++st.ctr[target::kCtrInstructions];
   auto reg = [&](u64 r) { return fr.regs[r & (isa::kNumRegs - 1)]; };
@@ -415,6 +542,10 @@ issue:
     in.bundle = fr.pc;
     in.dest =
         w.raw(f::none::sen) ? waiter[w.raw(f::none::ssem) & (isa::kNumSems - 1)] : Token(kNoWaiter);
+#if !MAMBA2_HLS_DATAFLOW
+    in.at = at + 1;
+    ++g_written[s];
+#endif
     const isa::OpInfo *oi = isa::findOp(isa::Slot(s), op);
     if (oi && oi->format == isa::Format::Run) {
       in.base = reg(w.raw(f::run::areg));
@@ -428,11 +559,14 @@ issue:
     insn[s].write(in);
   }
   unsigned cs = unsigned(c.raw(f::none::ssem)) & (isa::kNumSems - 1);
-  give<0>(st, c, unsigned(waiter[cs]), fr.pc, tok);
+  give<0>(st, c, unsigned(waiter[cs]), fr.pc, tok, at);
   // Control operation and loop sequencing (same rules as isa::Sequencer).
   unsigned cop = unsigned(c.raw(f::none::op));
   u32 pc = fr.pc, last = pc, next = pc + 1;
   if (cop == isa::op::ctrl::halt) {
+#if !MAMBA2_HLS_DATAFLOW
+    g_halt_at = at;
+#endif
     stop_fetch(st, insn, tok);
     return true;
   }
@@ -613,13 +747,18 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
   hls::stream<Token> tok[kUnits][kUnits];
   ProcState st[kUnits];
   FetchRegs fr;
-  for (unsigned u = 0; u < kUnits; ++u)
+  for (unsigned u = 0; u < kUnits; ++u) {
     init_state(st[u]);
+    for (unsigned v = 0; v < kUnits; ++v)
+      g_tok_at[u][v].clear();
+    g_read_at[u].clear();
+    g_written[u] = 0;
+  }
+  g_halt_at = 0;
   init_fetch(fr, entry);
-  u64 loops = 0; // fetch's steps: what its loop iterations count in synthesis
   for (;;) {
     bool progress = false;
-    while (++loops, fetch_step(st[0], fr, bundles, num_bundles, waiter, insn, tok))
+    while (fetch_step(st[0], fr, bundles, num_bundles, waiter, insn, tok))
       progress = true;
     auto run = [&](auto step) {
       while (step())
@@ -647,8 +786,13 @@ static void run_units(const byte_t *bundles, u32 num_bundles, u32 entry,
       break;
     }
   }
+  // The kernel's cycles: fetch's halt or the last unit's end, whichever is later (C
+  // simulation's clocks above; in synthesis fetch's loop iterations).
+  u64 cycles = g_halt_at;
+  for (unsigned u = 1; u < kUnits; ++u)
+    cycles = st[u].clk > cycles ? st[u].clk : cycles;
   *status = status_word(st);
-  write_counters(st, loops, counters);
+  write_counters(st, cycles, counters);
 }
 #endif
 

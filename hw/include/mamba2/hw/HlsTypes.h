@@ -65,6 +65,7 @@ public:
   explicit stream(const char *) {}
   bool empty() const { return q_.empty(); }
   bool full() const { return false; }
+  size_t size() const { return q_.size(); }
   T read() {
     if (q_.empty()) {
       std::fprintf(stderr, "hls::stream: read from an empty stream\n");

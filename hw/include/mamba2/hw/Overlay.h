@@ -23,10 +23,13 @@ std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
 
 struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
-  uint64_t busy = 0;         // cycles executing
+  uint64_t busy = 0;         // cycles executing: loop cycles and pipeline fill
   uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM (held by the other engine), and
-                             // cycles lost to scratchpad bank conflicts with other units (busy)
+  uint64_t stallMemory = 0;  // cycles an instruction whose tokens are there waits for the
+                             // memory system: a DMA for the DRAM ports (held by the other
+                             // engine, or slower than its schedule), any unit for scratchpad
+                             // bank ports (its own accesses' conflicts, other units'); not in
+                             // busy (docs/overlay.md "Performance counters")
   uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
   uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };
@@ -48,6 +51,11 @@ struct SimOptions {
   SimMode mode = SimMode::Functional;
   bool trace = false;
   uint64_t maxBundles = uint64_t(1) << 32;
+  /// Cycle / timing mode charging only what the HLS top's C simulation counts (issueLoopCost:
+  /// each instruction its loops' iterations; no pipeline fill, DRAM latency or port rate, no
+  /// sharing of the DRAM ports or the banks between units). Its cycles and counters are the
+  /// C-simulated top's (OverlayTop tests); the full model adds what the source cannot see.
+  bool sourceCycles = false;
 };
 
 struct SimResult {
@@ -66,6 +74,19 @@ SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory 
 /// or DRAM contention).
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                      const BoardConfig &board);
+/// issueCycles, and of them the cycles the unit waits on the memory system inside its own work:
+/// a DMA's bank-conflict cycles and the cycles the DRAM ports' rate adds to the engine's
+/// schedule, a matrix micro-op's K steps whose rows share banks. The rest is busy.
+struct IssueCost {
+  uint64_t cycles = 0, stallMemory = 0;
+};
+IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                    const BoardConfig &board);
+/// The iterations of an issue's loops in the HLS source, what its counters count: DMA the
+/// engine's schedule (its bank conflicts stalled on memory), matrix matmulSteps, vector and SSM
+/// uopLoopCycles; at least one cycle except a DMA that moves nothing.
+IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                        const BoardConfig &board);
 
 /// The cycle model's cost of one DMA transfer (a load2d / store2d micro-op) of `rows` rows of
 /// `rowBytes` bytes, `stride` apart from region byte `dram`: the HLS engine's schedule
@@ -75,8 +96,9 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
 struct DmaCost {
   uint64_t beats = 0, bursts = 0, ports = 0; // beats and stripes it touches, ports it reaches
   uint64_t schedule = 0;                     // cycles of the engine's wave loops
-  double bytesPerCycle = 0;                  // the memory's rate over those ports
-  uint64_t cycles = 0;                       // data phase, without the DRAM latency
+  uint64_t conflicts = 0;   // of them, bank phases after the first (beats sharing banks)
+  double bytesPerCycle = 0; // the memory's rate over those ports
+  uint64_t cycles = 0;      // data phase, without the DRAM latency
 };
 DmaCost dmaCostAt(uint64_t dram, uint64_t rows, uint64_t rowBytes, uint64_t stride,
                   const BoardConfig &board);
@@ -90,6 +112,9 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 /// The iterations of the matrix unit's II = 1 step loops for one matrix micro-op (units/Matrix.h,
 /// what its busy counter counts): matmulCycles without the fill and the bank conflicts.
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &board);
+/// The cycles a matrix micro-op's K steps add for rows that share banks (matmulStepCycles > 1):
+/// its steps at matmulStepCycles per K tile minus matmulSteps.
+uint64_t matmulConflictCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// The cycles of a vector (`ssm` false) or SSM micro-op's II = 1 loops in the HLS source, what
 /// their busy counters count: the unit's cycles without the pipeline fill.
 uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &board, bool ssm);

@@ -17,9 +17,11 @@ enum class RunMode { Functional, Cycle, Timing };
 
 struct UnitCounters {
   uint64_t instructions = 0; // macro-instructions executed
-  uint64_t busy = 0;         // cycles executing
+  uint64_t busy = 0;         // cycles executing (loops and pipeline fill)
   uint64_t stallToken = 0;   // cycles with an instruction at the head waiting for a token
-  uint64_t stallMemory = 0;  // cycles a DMA waited for the DRAM ports, or lost to bank conflicts
+  uint64_t stallMemory = 0;  // cycles an instruction whose tokens are there waits for the memory
+                             // system: DRAM ports (a DMA), scratchpad bank ports (any unit);
+                             // not in busy (docs/overlay.md "Performance counters")
   uint64_t bytes = 0;        // bytes moved (DMA) or read from the scratchpad as weights (matrix)
   uint64_t ops = 0;          // MACs (matrix), element operations (vector, SSM)
 };

@@ -52,7 +52,9 @@ enum CounterField : unsigned {
   kCtrInstructions, // instructions run (fetch: bundles issued)
   kCtrBusy,         // iterations of the unit's II = 1 loops (DMA: beat cycles of its waves)
   kCtrStallToken,   // process-loop iterations with an instruction waiting for a token
-  kCtrStallMemory,  // reserved: 0 (the ports' back-pressure is not observable in the source)
+  kCtrStallMemory,  // loop iterations waiting for the memory system the source serialises: a
+                    // DMA wave's bank phases after the first (docs/overlay.md "Performance
+                    // counters"; the ports' back-pressure is not observable in the source)
   kCtrBytes,        // bytes moved (DMA), weight bytes read (matrix)
   kCtrOps,          // MACs (matrix), element operations (vector, SSM)
   kCtrFields
