@@ -107,8 +107,9 @@ int main(int argc, char **argv) {
   std::printf("Decode weight streaming, cycle model: %llu MiB of weights per run, tiles "
               "[64][1024], %u buffers\n\n",
               (unsigned long long)mib, nb);
-  std::printf("%-7s %-5s %12s %10s %10s %9s %10s %9s %12s %12s\n", "board", "W", "cycles", "GB/s",
-              "sustained", "of it", "wires", "matrix%", "sim wall s", "sim MB/s");
+  std::printf("%-7s %-5s %12s %10s %10s %9s %10s %9s %9s %12s %12s\n", "board", "W", "cycles",
+              "GB/s", "sustained", "of it", "wires", "matrix%", "mat mem%", "sim wall s",
+              "sim MB/s");
   for (const hw::BoardConfig &b : hw::boards()) {
     double wall = 0;
     hw::SimResult r = runTimed(loadsOnly(b, (mib << 20) / (64 * 4096)), b, wall);
@@ -116,9 +117,10 @@ int main(int argc, char **argv) {
       return 1;
     double bytes = double(r.units[unsigned(isa::Slot::Load)].bytes);
     double gbps = bytes / (double(r.cycles) / (b.clockMhz * 1e6)) / 1e9;
-    std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %10.1f %9s %12.3f %12.1f\n", b.name, "load",
-                (unsigned long long)r.cycles, gbps, b.streamGBps(), 100.0 * gbps / b.streamGBps(),
-                b.axiPorts * b.portWidthGBps(), "-", wall, bytes / wall / 1e6);
+    std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %10.1f %9s %9s %12.3f %12.1f\n", b.name,
+                "load", (unsigned long long)r.cycles, gbps, b.streamGBps(),
+                100.0 * gbps / b.streamGBps(), b.axiPorts * b.portWidthGBps(), "-", "-", wall,
+                bytes / wall / 1e6);
   }
   for (const hw::BoardConfig &b : hw::boards()) {
     for (W w : {W::Int8, W::Int4, W::Group4}) {
@@ -132,12 +134,14 @@ int main(int argc, char **argv) {
       double seconds = double(r.cycles) / (b.clockMhz * 1e6);
       double bytes = double(r.units[unsigned(isa::Slot::Load)].bytes);
       double gbps = bytes / seconds / 1e9;
-      double matrixBusy =
-          100.0 * double(r.units[unsigned(isa::Slot::Matrix)].busy) / double(r.cycles);
-      std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %10.1f %8.1f%% %12.3f %12.1f\n", b.name,
-                  wName(w), (unsigned long long)r.cycles, gbps, b.streamGBps(),
-                  100.0 * gbps / b.streamGBps(), b.axiPorts * b.portWidthGBps(), matrixBusy, wall,
-                  bytes / wall / 1e6);
+      // Busy: the matrix unit's steps and fill; stalled on memory: its bank conflicts.
+      const hw::UnitCounters &mu = r.units[unsigned(isa::Slot::Matrix)];
+      double matrixBusy = 100.0 * double(mu.busy) / double(r.cycles);
+      double matrixMem = 100.0 * double(mu.stallMemory) / double(r.cycles);
+      std::printf("%-7s %-5s %12llu %10.1f %10.1f %8.1f%% %10.1f %8.1f%% %8.1f%% %12.3f %12.1f\n",
+                  b.name, wName(w), (unsigned long long)r.cycles, gbps, b.streamGBps(),
+                  100.0 * gbps / b.streamGBps(), b.axiPorts * b.portWidthGBps(), matrixBusy,
+                  matrixMem, wall, bytes / wall / 1e6);
     }
   }
   std::printf("\nsustained = min(ports x one port's achievable, DRAM achievable); wires = ports x "
