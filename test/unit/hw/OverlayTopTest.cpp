@@ -117,6 +117,26 @@ LoopCounts modelLoops(const isa::Program &p, const target::Board &b) {
   return c;
 }
 
+/// The counters C simulation keeps in cycles (the kernel's cycles, every process's cycles
+/// stalled on a token and on memory) equal the cycle model's when it charges only what the
+/// source counts (sourceCycles: loop iterations, no fill, latency, port rate or sharing).
+void expectSourceCycles(const isa::Program &p, const TopRun &t, const target::Board &b,
+                        const std::string &what) {
+  hw::SimOptions src;
+  src.mode = hw::SimMode::Timing;
+  src.sourceCycles = true;
+  isa::Memory smem = isa::Memory::forProgram(p, b.spadBytes());
+  const hw::SimResult s = hw::simulate(p, "main", smem, b, src);
+  ASSERT_EQ(s.error, "") << what;
+  EXPECT_EQ(t.words[0], s.cycles) << what << " on " << b.name;
+  for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+    EXPECT_EQ(t.counter(u, target::kCtrStallToken), s.units[u].stallToken)
+        << what << " on " << b.name << " unit " << u;
+    EXPECT_EQ(t.counter(u, target::kCtrStallMemory), s.units[u].stallMemory)
+        << what << " on " << b.name << " unit " << u;
+  }
+}
+
 uint32_t status(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram) {
   return runTop(p, dram).status;
 }
@@ -167,26 +187,46 @@ TEST_P(OverlayTop, MatchesReferenceInterpreter) {
       EXPECT_EQ(t.counter(4, target::kCtrBusy), c.vector) << GetParam() << " on " << b.name;
       EXPECT_EQ(t.counter(5, target::kCtrBusy), c.ssm) << GetParam() << " on " << b.name;
       EXPECT_GT(t.words[0], 0u); // cycles
-      // The counters C simulation keeps in cycles (the kernel's cycles, every process's cycles
-      // stalled on a token and on memory) equal the cycle model's when it charges only what the
-      // source counts (sourceCycles: loop iterations, no fill, latency, port rate or sharing).
-      hw::SimOptions src;
-      src.mode = hw::SimMode::Timing;
-      src.sourceCycles = true;
-      isa::Memory smem = isa::Memory::forProgram(p, b.spadBytes());
-      const hw::SimResult s = hw::simulate(p, "main", smem, b, src);
-      ASSERT_EQ(s.error, "");
-      EXPECT_EQ(t.words[0], s.cycles) << GetParam() << " on " << b.name;
-      for (unsigned u = 0; u < isa::kNumSlots; ++u) {
-        EXPECT_EQ(t.counter(u, target::kCtrStallToken), s.units[u].stallToken)
-            << GetParam() << " on " << b.name << " unit " << u;
-        EXPECT_EQ(t.counter(u, target::kCtrStallMemory), s.units[u].stallMemory)
-            << GetParam() << " on " << b.name << " unit " << u;
-      }
+      expectSourceCycles(p, t, b, GetParam());
     }
 }
 INSTANTIATE_TEST_SUITE_P(Kv260Programs, OverlayTop, ::testing::ValuesIn(test::kOverlayPrograms),
                          test::overlayProgramName);
+
+// C simulation's clocks where the e2e programs do not go: a full instruction stream holds
+// fetch (40 matmuls, each slower than its load, against a stream of 16 (KV260) or 32 (U280)
+// entries and the one waiting at the unit's head) and fetch waits for a token of the matrix
+// unit (ctrl.sync). The top's cycles and stalls equal the cycle model's in sourceCycles mode.
+TEST(OverlayTopClocks, FullStreamsAndFetchTokenWaitInCycles) {
+#ifdef MAMBA2_TB_U280
+  for (unsigned id : {3u, 2u}) {
+#else
+  for (unsigned id : {3u}) {
+#endif
+    const target::Board &b = target::boards()[id];
+    const std::string mm = "matrix.mm8 act=8192 wgt=16384 acc=32768 m=4 k=256 n=64";
+    const std::string s = ".target " + std::string(b.name) +
+                          "\n.region const 65536\n.entry main\n{ ctrl.loop count=40 body=1 }\n"
+                          "{ load.dma region=const rows=4 rowb=1024 stride=1024 signal=0 ; " +
+                          mm + " wait=0 }\n{ " + mm +
+                          " signal=1 }\n{ ctrl.sync wait=1 }\n"
+                          "{ ctrl.halt }\n";
+    const isa::Program p = isa::assemble(s, "clocks.s");
+    std::array<std::vector<uint8_t>, 4> dram;
+    const TopRun t = runTop(p, dram, 0, id);
+    ASSERT_EQ(t.status, 0u) << b.name;
+    expectSourceCycles(p, t, b, "clocks.s");
+    // 41 matmuls of matmulSteps each, one after the other, bound the cycles from below; fetch
+    // waited on the sync's token.
+    isa::UopArgs u;
+    u.op = isa::UopCode::Mm8;
+    u.m = 4;
+    u.k = 256;
+    u.n = 64;
+    EXPECT_GE(t.words[0], 41 * hw::matmulSteps(u, b)) << b.name;
+    EXPECT_GT(t.counter(0, target::kCtrStallToken), 0u) << b.name;
+  }
+}
 
 TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   std::array<std::vector<uint8_t>, 4> dram;
