@@ -149,7 +149,10 @@ struct ProcState {
 // instruction ends (fetch's: its issue). The kernel's cycles are the last unit's end. Not in
 // these clocks, because the source does not see them: pipeline fill, DRAM latency, the ports'
 // rate, two engines or units sharing ports or banks (the cycle model charges them; its
-// `SimOptions::sourceCycles` leaves them out and then counts exactly these cycles).
+// `SimOptions::sourceCycles` leaves them out and then counts exactly these cycles). A unit
+// takes the earliest token that has arrived; tokens of one process arrive in the order of its
+// clock, so this is the model's choice unless two processes signal one semaphore and the later
+// token arrives first in the scheduler's order.
 static std::deque<u64> g_tok_at[kUnits][kUnits]; // beside tok[from][to]: each token's cycle
 static std::deque<u64> g_read_at[kUnits];        // per stream insn[u]: the cycle each entry left
 static u64 g_written[kUnits];                    // entries fetch wrote into insn[u]
