@@ -1,8 +1,9 @@
 // RUN: mamba2-opt --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(raise-onnx-to-m2{strict=true}))' %s
 
 // Tests that an Add of two values neither of which is a linear's output is not taken for a
-// residual add.
-// expected-error @+1 {{1 onnx op(s) not raised to m2: Add x1}}
+// residual add, and says why.
+// expected-error @+2 {{not raised: residual at node 'onnx.Add' (Add): the update 'm2.silu' (silu) is not the output of a linear (out_proj)}}
+// expected-note @+1 {{1 onnx op(s) not raised to m2: Add x1}}
 func.func @no_linear(%ids: tensor<1x4xi64>) -> tensor<1x4x6xf32> {
   %table = m2.constant dense<0.5> : tensor<16x6xf32>
   %x = m2.embedding %ids, %table : (tensor<1x4xi64>, tensor<16x6xf32>) -> tensor<1x4x6xf32>
