@@ -124,6 +124,14 @@ inline int64_t rankOf(Value v) {
   return t ? t.getRank() : -1;
 }
 
+/// The type of `v` as MLIR prints it, for messages.
+inline std::string typeText(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << v.getType();
+  return s;
+}
+
 inline RankedTensorType ranked(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
 
 inline bool isF32Ranked(Value v) {
@@ -316,12 +324,37 @@ struct Raiser {
   /// Norms that were recognised but did not raise: each starts a layer like an m2.rms_norm.
   llvm::SmallPtrSet<Operation *, 8> failedNorms;
 
+  /// The initializers' names by value, recorded before onnx-normal-forms (whose folding drops
+  /// the locations of the constants it hoists); empty where constants of different names hold
+  /// the same value (say each layer's eps), which one is meant is unknown then.
+  llvm::DenseMap<Attribute, std::string> constantNames;
+
+  void recordConstantNames() {
+    func.walk([&](ox::ConstantOp c) {
+      auto n = dyn_cast<NameLoc>(c.getLoc());
+      if (!n)
+        return;
+      auto [it, fresh] = constantNames.try_emplace(c.getValue(), n.getName().str());
+      if (!fresh && it->second != n.getName().str())
+        it->second.clear();
+    });
+  }
+
+  /// The ONNX name of `op`: its node name, or the initializer's name of a constant.
+  std::string onnxName(Operation *op) {
+    if (auto c = dyn_cast<ox::ConstantOp>(op); c && !isa<NameLoc>(op->getLoc()))
+      if (auto it = constantNames.find(c.getValue());
+          it != constantNames.end() && !it->second.empty())
+        return it->second;
+    return nameOf(op);
+  }
+
   /// `'name' (OpType)` of an op, for messages.
-  static std::string node(Operation *op) {
-    return "'" + nameOf(op) + "' (" + op->getName().stripDialect().str() + ")";
+  std::string node(Operation *op) {
+    return "'" + onnxName(op) + "' (" + op->getName().stripDialect().str() + ")";
   }
   template <typename OpT, typename = std::enable_if_t<std::is_base_of_v<OpState, OpT>>>
-  static std::string node(OpT op) {
+  std::string node(OpT op) {
     return node(op.getOperation());
   }
   std::string node(Value v) {

@@ -216,13 +216,14 @@ bool Raiser::convWindowLeft(ox::PadOp op) {
   if (!isa<NoneType>(op.getConstantValue().getType())) {
     auto v = scalarFloat(op.getConstantValue());
     if (!v || *v != 0.0f)
-      return because(op, "conv", "the Pad's value " + node(skipIdentity(op.getConstantValue())) +
-                                     " is not a constant 0");
+      return because(op, "conv",
+                     "the Pad's value " + node(skipIdentity(op.getConstantValue())) +
+                         " is not a constant 0");
   }
   auto pads = ints(op.getPads());
   if (!pads || pads->size() != 6)
-    return because(op, "conv", "the pads " + node(skipIdentity(op.getPads())) +
-                                   " are not 6 constants");
+    return because(op, "conv",
+                   "the pads " + node(skipIdentity(op.getPads())) + " are not 6 constants");
   if ((*pads)[4] != 0)
     return because(op, "conv",
                    "the Pad adds " + std::to_string((*pads)[4]) +

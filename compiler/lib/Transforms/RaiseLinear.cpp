@@ -3,10 +3,13 @@
 // m2.linear, m2.lm_head.
 #include "RaiseCommon.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 namespace mamba2::raise {
 
 std::string Raiser::linearName(Operation *op, Value x, Value w) {
-  std::string wn = nameOf(skipIdentity(w).getDefiningOp() ? skipIdentity(w).getDefiningOp() : op);
+  Operation *wd = skipIdentity(w).getDefiningOp();
+  std::string wn = wd ? onnxName(wd) : "";
   for (const char *n : {"in_proj", "out_proj", "lm_head"})
     if (wn.find(n) != std::string::npos || nameOf(op).find(n) != std::string::npos)
       return n;
@@ -15,14 +18,6 @@ std::string Raiser::linearName(Operation *op, Value x, Value w) {
   if (def<m2::GatedRMSNormOp>(x))
     return "out_proj";
   return "linear";
-}
-
-/// The type of `v` as MLIR prints it.
-static std::string typeText(Value v) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << v.getType();
-  return s;
 }
 
 bool Raiser::linear(ox::MatMulOp op) {
@@ -39,15 +34,17 @@ bool Raiser::linear(ox::MatMulOp op) {
   std::string name = linearName(op, x, wv);
   if (w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
     return because(op, name,
-                   "the weight " + node(skipIdentity(wv)) + " is not a float32 constant of "
-                   "shape [K][N] (it is " + typeText(skipIdentity(wv)) + ")");
+                   "the weight " + node(skipIdentity(wv)) +
+                       " is not a float32 constant of "
+                       "shape [K][N] (it is " +
+                       typeText(skipIdentity(wv)) + ")");
   auto ws = w.getShapedType().getShape();
   if (!isF32Ranked(x))
     return because(op, name, "x " + node(x) + " is not a ranked float32 tensor");
   if (ranked(x).getShape().back() != ws[0])
     return because(op, name,
-                   "the weight " + node(skipIdentity(wv)) + " is [" + std::to_string(ws[0]) +
-                       "][" + std::to_string(ws[1]) + "], but x " + node(x) + " has " +
+                   "the weight " + node(skipIdentity(wv)) + " is [" + std::to_string(ws[0]) + "][" +
+                       std::to_string(ws[1]) + "], but x " + node(x) + " has " +
                        (ShapedType::isDynamic(ranked(x).getShape().back())
                             ? std::string("an unknown number of")
                             : std::to_string(ranked(x).getShape().back())) +
@@ -73,11 +70,10 @@ bool Raiser::linearLeft(Operation *op) {
     if (g.getAlpha().convertToFloat() != 1.0f)
       return because(op, name,
                      "the Gemm scales the product (alpha " +
-                         std::to_string(g.getAlpha().convertToFloat()) + ", not 1)");
+                         llvm::formatv("{0}", g.getAlpha().convertToDouble()).str() + ", not 1)");
     if (!isa<NoneType>(g.getC().getType())) {
       auto c = floats(constant(g.getC()));
-      if (!c || llvm::any_of(*c, [](float f) { return f != 0.0f; }) ||
-          rankOf(g.getC()) > 1)
+      if (!c || llvm::any_of(*c, [](float f) { return f != 0.0f; }) || rankOf(g.getC()) > 1)
         return because(op, name,
                        "the Gemm adds C " + node(skipIdentity(g.getC())) +
                            ", which is not absent or a 1-D constant of zeros (a Mamba2 linear "

@@ -4,8 +4,8 @@
 // and the report of what did not raise.
 #include "RaiseCommon.h"
 
-#include "llvm/Support/Regex.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Regex.h"
 
 #include "mamba2/Transforms/NormalForms.h"
 
@@ -24,7 +24,7 @@ std::string Raiser::where(Operation *at) {
   std::vector<std::string> names{nameOf(at)};
   for (Value o : at->getOperands())
     if (Operation *d = skipIdentity(o).getDefiningOp(); d && isa<ox::ConstantOp>(d))
-      names.push_back(nameOf(d));
+      names.push_back(onnxName(d));
   for (const std::string &n : names)
     if (layerName.match(n, &m))
       return "layer " + m[1].str() + " ";
@@ -154,6 +154,7 @@ void Raiser::unstackStates() {
 }
 
 LogicalResult Raiser::run(bool strict) {
+  recordConstantNames();
   // One spelling per block first (see onnx-normal-forms).
   if (failed(mamba2::applyOnnxNormalForms(func)))
     return failure();
@@ -211,8 +212,7 @@ LogicalResult Raiser::run(bool strict) {
   for (Operation &op : func.getBody().front())
     if (auto it = reasons.find(&op); it != reasons.end() && isa<ox::OnnxDialect>(op.getDialect()))
       whys.push_back(it->second);
-  std::string count =
-      std::to_string(total) + " onnx op(s) not raised to m2: " + list;
+  std::string count = std::to_string(total) + " onnx op(s) not raised to m2: " + list;
   auto diag = strict ? func.emitError() : func.emitWarning();
   if (!whys.empty()) {
     diag << "not raised: " << whys.front();
@@ -232,7 +232,7 @@ LogicalResult Raiser::run(bool strict) {
       continue;
     std::string in = where(&op);
     first = "; the first is node " + node(&op) +
-            (in.empty()         ? " before the first layer"
+            (in.empty()      ? " before the first layer"
              : in == "head " ? " in the head"
                              : " in " + in.substr(0, in.size() - 1));
     break;

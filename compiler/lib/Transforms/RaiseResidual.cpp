@@ -6,8 +6,9 @@ namespace mamba2::raise {
 bool Raiser::residual(ox::AddOp op) {
   Value a = skipIdentity(op.getA()), b = skipIdentity(op.getB());
   // The residual stream: the embedding or an earlier residual add.
-  auto isStream = [](Value v) { return v.getDefiningOp<m2::EmbeddingOp>() ||
-                                       v.getDefiningOp<m2::ResidualAddOp>(); };
+  auto isStream = [](Value v) {
+    return v.getDefiningOp<m2::EmbeddingOp>() || v.getDefiningOp<m2::ResidualAddOp>();
+  };
   // Recognised: an Add of the residual stream, or of a linear's output, with an activation of
   // the same rank (not a bias or a constant).
   auto recognised = [&]() {
@@ -19,8 +20,10 @@ bool Raiser::residual(ox::AddOp op) {
   };
   if (a.getType() != b.getType() || !isF32Ranked(a)) {
     if (recognised())
-      return because(op, "residual", "the two terms " + node(a) + " and " + node(b) +
-                                         " are not float32 tensors of one shape");
+      return because(op, "residual",
+                     "the two terms " + node(a) + " and " + node(b) +
+                         " are not float32 tensors of one shape (" + typeText(a) + " and " +
+                         typeText(b) + ")");
     return false;
   }
   Value res = a, upd = b;

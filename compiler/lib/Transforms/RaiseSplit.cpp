@@ -13,8 +13,7 @@ bool Raiser::split(ox::SplitOp op) {
   int64_t r = rankOf(op.getResult(0)) > 0 ? rankOf(op.getResult(0)) : rankOf(x);
   int64_t width = ranked(x).getShape().back(), parts = op.getNumResults();
   if (!(op.getAxis() == -1 || op.getAxis() == r - 1))
-    return fail("it splits axis " + std::to_string(op.getAxis()) +
-                ", not the last (channel) axis");
+    return fail("it splits axis " + std::to_string(op.getAxis()) + ", not the last (channel) axis");
   if (ShapedType::isDynamic(width))
     return fail("the width of x " + node(x) + " is not static");
   std::optional<std::vector<int64_t>> sizes;
@@ -51,7 +50,8 @@ bool Raiser::sliceSplit(ox::SliceOp op) {
   // Recognised: Slices of the last axis of an m2 value; the reason is given once, at the first.
   auto fail = [&](const std::string &why) {
     for (Operation *u : x.getUsers())
-      if (isa<ox::SliceOp>(u) && u->isBeforeInBlock(op) && lastAxisRange(cast<ox::SliceOp>(u), width))
+      if (isa<ox::SliceOp>(u) && u->isBeforeInBlock(op) &&
+          lastAxisRange(cast<ox::SliceOp>(u), width))
         return false;
     return because(op, "split", "the Slices of " + node(x) + " on the last axis " + why);
   };
@@ -62,7 +62,8 @@ bool Raiser::sliceSplit(ox::SliceOp op) {
       continue;
     auto range = lastAxisRange(s, width);
     if (!range)
-      return fail("include " + node(s) + ", which is not a constant range of the last axis "
+      return fail("include " + node(s) +
+                  ", which is not a constant range of the last axis "
                   "with step 1");
     if (pieces.count(range->first))
       return fail("overlap: two of them start at " + std::to_string(range->first));
@@ -72,9 +73,11 @@ bool Raiser::sliceSplit(ox::SliceOp op) {
   std::vector<int64_t> sizes;
   for (auto &[start, piece] : pieces) {
     if (start != at)
-      return fail(start > at ? "leave [" + std::to_string(at) + ", " + std::to_string(start) +
-                                   ") of its " + std::to_string(width) + " channels out"
-                             : "overlap at " + std::to_string(start));
+      return fail(start > at
+                      ? "leave [" + std::to_string(at) + ", " + std::to_string(start) +
+                            ") of its " + std::to_string(width) + " channels out"
+                      : "overlap: the one from " + std::to_string(start) + " starts before " +
+                            std::to_string(at) + ", where the one before it ends");
     sizes.push_back(piece.first - start);
     at = piece.first;
   }

@@ -81,3 +81,33 @@ func.func @conv_end_of_other(%ids: tensor<1x?xi64>, %other: tensor<1x?xi64>) -> 
   %y = onnx.Transpose %sl {perm = [0, 2, 1]} : (tensor<1x6x?xf32>) -> tensor<1x?x6xf32>
   return %y : tensor<1x?x6xf32>
 }
+
+// -----
+
+// Tests that a causal Conv whose output stays (batch, channels, length) (no Transpose back) says
+// so.
+// expected-error @+2 {{not raised: conv at node 'onnx.Conv' (Conv): its output is not transposed back to (batch, length, channels) by a Transpose with perm [0, 2, 1]}}
+// expected-note @+1 {{4 onnx op(s) not raised to m2: Constant x2, Conv x1, Transpose x1}}
+func.func @conv_not_transposed_back(%in: tensor<1x5x6xf32>) -> tensor<1x6x5xf32> {
+  %x = m2.silu %in : tensor<1x5x6xf32>
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x5x6xf32>) -> tensor<1x6x5xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x1x4xf32>} : () -> tensor<6x1x4xf32>
+  %b = onnx.Constant {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
+  %c = onnx.Conv %t, %w, %b {group = 6 : i64, kernel_shape = [4], pads = [3, 0]} : (tensor<1x6x5xf32>, tensor<6x1x4xf32>, tensor<6xf32>) -> tensor<1x6x5xf32>
+  return %c : tensor<1x6x5xf32>
+}
+
+// -----
+
+// Tests that a conv that mixes channels (group 1, not depthwise) says so.
+// expected-error @+2 {{not raised: conv at node 'onnx.Conv' (Conv): it is not depthwise (weight (C, 1, k), group C, bias (C))}}
+// expected-note @+1 {{5 onnx op(s) not raised to m2: Constant x2, Conv x1, Transpose x2}}
+func.func @conv_not_depthwise(%in: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+  %x = m2.silu %in : tensor<1x5x6xf32>
+  %t = onnx.Transpose %x {perm = [0, 2, 1]} : (tensor<1x5x6xf32>) -> tensor<1x6x5xf32>
+  %w = onnx.Constant {value = dense<0.25> : tensor<6x6x4xf32>} : () -> tensor<6x6x4xf32>
+  %b = onnx.Constant {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
+  %c = onnx.Conv %t, %w, %b {group = 1 : i64, kernel_shape = [4], pads = [3, 0]} : (tensor<1x6x5xf32>, tensor<6x6x4xf32>, tensor<6xf32>) -> tensor<1x6x5xf32>
+  %y = onnx.Transpose %c {perm = [0, 2, 1]} : (tensor<1x6x5xf32>) -> tensor<1x5x6xf32>
+  return %y : tensor<1x5x6xf32>
+}
