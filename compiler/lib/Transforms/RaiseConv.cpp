@@ -20,8 +20,8 @@ bool Raiser::conv(ox::TransposeOp op) {
   // A Slice of a Conv left by onnx-normal-forms: say why it is not the causal conv.
   if (auto slice = def<ox::SliceOp>(op.getData())) {
     std::string why;
-    if (slice.getData().getDefiningOp<ox::ConvOp>() && !causalSliceOfConv(slice, why))
-      return because(slice, "conv", why);
+    if (auto c = slice.getData().getDefiningOp<ox::ConvOp>(); c && !causalSliceOfConv(slice, why))
+      return because(slice, "conv", "the Conv " + node(c) + " sliced here: " + why);
     return false;
   }
   auto c = def<ox::ConvOp>(op.getData());

@@ -213,7 +213,9 @@ LogicalResult Raiser::run(bool strict) {
     if (auto it = reasons.find(&op); it != reasons.end() && isa<ox::OnnxDialect>(op.getDialect()))
       whys.push_back(it->second);
   std::string count = std::to_string(total) + " onnx op(s) not raised to m2: " + list;
-  auto diag = strict ? func.emitError() : func.emitWarning();
+  // At the function's location, without the op attached (MLIR would print the whole function
+  // after the message).
+  auto diag = strict ? mlir::emitError(func.getLoc()) : mlir::emitWarning(func.getLoc());
   if (!whys.empty()) {
     diag << "not raised: " << whys.front();
     diag.attachNote() << count;

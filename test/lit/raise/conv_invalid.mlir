@@ -65,7 +65,7 @@ func.func @conv_pad_acausal(%in: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
 
 // Tests that a conv whose Slice ends at the length of another tensor is not taken for the
 // causal conv, and that the note says where and why.
-// expected-error @+2 {{not raised: conv at node 'onnx.Slice' (Slice): the Slice ends are not a function of the input length}}
+// expected-error @+2 {{not raised: conv at node 'onnx.Slice' (Slice): the Conv 'onnx.Conv' (Conv) sliced here: the Slice ends are not a function of the input length}}
 // expected-note @+1 {{11 onnx op(s) not raised to m2: }}
 func.func @conv_end_of_other(%ids: tensor<1x?xi64>, %other: tensor<1x?xi64>) -> tensor<1x?x6xf32> {
   %table = m2.constant dense<0.5> : tensor<16x6xf32>
