@@ -31,18 +31,18 @@ bool Raiser::linear(ox::MatMulOp op) {
                      "the weight " + node(skipIdentity(wv)) + " is not a constant");
     return false;
   }
-  std::string name = linearName(op, x, wv);
+  auto name = [&] { return linearName(op, x, wv); };
   if (w.getShapedType().getRank() != 2 || !w.getElementType().isF32())
-    return because(op, name,
+    return because(op, name(),
                    "the weight " + node(skipIdentity(wv)) +
                        " is not a float32 constant of "
                        "shape [K][N] (it is " +
                        typeText(skipIdentity(wv)) + ")");
   auto ws = w.getShapedType().getShape();
   if (!isF32Ranked(x))
-    return because(op, name, "x " + node(x) + " is not a ranked float32 tensor");
+    return because(op, name(), "x " + node(x) + " is not a ranked float32 tensor");
   if (ranked(x).getShape().back() != ws[0])
-    return because(op, name,
+    return because(op, name(),
                    "the weight " + node(skipIdentity(wv)) + " is [" + std::to_string(ws[0]) + "][" +
                        std::to_string(ws[1]) + "], but x " + node(x) + " has " +
                        (ShapedType::isDynamic(ranked(x).getShape().back())
