@@ -393,8 +393,8 @@ struct Raiser {
 
   /// The normal form of an RMS norm without its weight (see onnx-normal-forms):
   ///   Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x), last axis, keepdims 1), eps)))).
-  /// With `why`, says which part differs when `v` is recognised as a norm (a Mul with a
-  /// Reciprocal, Sqrt, Div or Pow operand) but is not this form.
+  /// With `why`, says which part differs when `v` is recognised as a norm (looksLikeNormCore)
+  /// but is not this form.
   struct NormCore {
     Value x;
     float eps;
@@ -402,7 +402,8 @@ struct Raiser {
   std::optional<NormCore> matchNormCore(Value v, std::string *why = nullptr);
 
   /// True when `v` looks like a normalised value: Mul(x, r) or Div(x, r) with r a Reciprocal,
-  /// Sqrt, Div or Pow (the norm's 1 / sqrt(mean + eps) in any spelling left).
+  /// Sqrt or Pow of an Add, ReduceMean or Sqrt (the norm's 1 / sqrt(mean + eps) in the spellings
+  /// onnx-normal-forms may leave).
   static bool looksLikeNormCore(Value v) {
     Operation *d = skipIdentity(v).getDefiningOp();
     if (!d || !isa<ox::MulOp, ox::DivOp>(d))
