@@ -123,3 +123,33 @@ func.func @gate_input_not_raised(%ids: tensor<1x4xi64>) -> tensor<1x4x6xf32> {
   %o = onnx.Mul %n, %w : (tensor<1x4x6xf32>, tensor<6xf32>) -> tensor<1x4x6xf32>
   return %o : tensor<1x4x6xf32>
 }
+
+// -----
+
+// Tests that a gated norm in groups (Reshape to (b, l, 2, 4), norm, Reshape back) whose y is not
+// an m2 value says so.
+// expected-error @+2 {{not raised: gated norm at node 'onnx.Mul' (Mul): its input y 'onnx.Tanh' (Tanh) (gated by silu(z) in 'onnx.Mul' (Mul)) was not raised (the SSD's output is expected)}}
+// expected-note @+1 {{15 onnx op(s) not raised to m2: Add x1, Constant x4, Mul x4, Reciprocal x1, ReduceMean x1, Reshape x2, Sqrt x1, Tanh x1}}
+func.func @grouped_gate_input_not_raised(%ids: tensor<1x4xi64>) -> tensor<1x4x8xf32> {
+  %table = m2.constant dense<0.5> : tensor<16x8xf32>
+  %e = m2.embedding %ids, %table : (tensor<1x4xi64>, tensor<16x8xf32>) -> tensor<1x4x8xf32>
+  %z = m2.silu %e : tensor<1x4x8xf32>
+  %y = onnx.Tanh %e : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %sg = onnx.Sigmoid %z : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %sz = onnx.Mul %z, %sg : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %g = onnx.Mul %y, %sz : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %gs = onnx.Constant {value = dense<[1, 4, 2, 4]> : tensor<4xi64>} : () -> tensor<4xi64>
+  %x = onnx.Reshape %g, %gs : (tensor<1x4x8xf32>, tensor<4xi64>) -> tensor<1x4x2x4xf32>
+  %sq = onnx.Mul %x, %x : (tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>) -> tensor<1x4x2x4xf32>
+  %m = onnx.ReduceMean %sq {axes = [-1], keepdims = 1 : i64} : (tensor<1x4x2x4xf32>) -> tensor<1x4x2x1xf32>
+  %eps = onnx.Constant {value = dense<1.0e-5> : tensor<f32>} : () -> tensor<f32>
+  %a = onnx.Add %m, %eps : (tensor<1x4x2x1xf32>, tensor<f32>) -> tensor<1x4x2x1xf32>
+  %s = onnx.Sqrt %a : (tensor<1x4x2x1xf32>) -> tensor<1x4x2x1xf32>
+  %r = onnx.Reciprocal %s : (tensor<1x4x2x1xf32>) -> tensor<1x4x2x1xf32>
+  %n = onnx.Mul %x, %r : (tensor<1x4x2x4xf32>, tensor<1x4x2x1xf32>) -> tensor<1x4x2x4xf32>
+  %bs = onnx.Constant {value = dense<[1, 4, 8]> : tensor<3xi64>} : () -> tensor<3xi64>
+  %b = onnx.Reshape %n, %bs : (tensor<1x4x2x4xf32>, tensor<3xi64>) -> tensor<1x4x8xf32>
+  %w = onnx.Constant {value = dense<1.0> : tensor<8xf32>} : () -> tensor<8xf32>
+  %o = onnx.Mul %b, %w : (tensor<1x4x8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+  return %o : tensor<1x4x8xf32>
+}
