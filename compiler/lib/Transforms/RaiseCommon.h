@@ -124,6 +124,14 @@ inline int64_t rankOf(Value v) {
   return t ? t.getRank() : -1;
 }
 
+/// The type of `v` as MLIR prints it, for messages.
+inline std::string typeText(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << v.getType();
+  return s;
+}
+
 inline RankedTensorType ranked(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
 
 inline bool isF32Ranked(Value v) {
@@ -309,27 +317,73 @@ struct Raiser {
     return RankedTensorType::get(s, t.getElementType());
   }
 
-  /// Why a block that was recognised in part did not raise: "layer 2 conv at node 'n'
-  /// (Conv): ...", reported with the ops left when the walk is over.
-  std::vector<std::pair<std::string, std::string>> reasons; // node name, reason
+  /// Why blocks that were recognised (their anchor op is there) did not raise, with the op the
+  /// reason is about: reported at the end for the ops left, in graph order ("layer 2 conv at
+  /// node 'n' (Slice): ..."). One mechanism for every block (see because()).
+  llvm::DenseMap<Operation *, std::string> reasons;
+  /// Norms that were recognised but did not raise: each starts a layer like an m2.rms_norm.
+  llvm::SmallPtrSet<Operation *, 8> failedNorms;
 
-  /// The layer `at` belongs to: the number of (ungated) m2.rms_norm before it, less one (each
-  /// layer starts with its norm; the final norm starts "the head").
-  std::string layerOf(Operation *at) {
-    int64_t norms = 0;
-    for (Operation &op : func.getBody().front()) {
-      if (&op == at)
-        break;
-      norms += isa<m2::RMSNormOp>(op);
-    }
-    return norms == 0 ? "before the first layer" : "layer " + std::to_string(norms - 1);
+  /// The initializers' names by value, recorded before onnx-normal-forms (whose folding drops
+  /// the locations of the constants it hoists); empty where constants of different names hold
+  /// the same value (say each layer's eps), which one is meant is unknown then.
+  llvm::DenseMap<Attribute, std::string> constantNames;
+
+  void recordConstantNames() {
+    func.walk([&](ox::ConstantOp c) {
+      auto n = dyn_cast<NameLoc>(c.getLoc());
+      if (!n)
+        return;
+      auto [it, fresh] = constantNames.try_emplace(c.getValue(), n.getName().str());
+      if (!fresh && it->second != n.getName().str())
+        it->second.clear();
+    });
   }
 
-  /// Records why the block `block` anchored at (or found at) `at` did not raise; returns false.
-  bool because(Operation *at, const char *block, const std::string &why) {
-    reasons.emplace_back(nameOf(at), layerOf(at) + " " + block + " at node '" + nameOf(at) + "' (" +
-                                         at->getName().stripDialect().str() + "): " + why);
+  /// The ONNX name of `op`: its node name, or the initializer's name of a constant.
+  std::string onnxName(Operation *op) {
+    if (auto c = dyn_cast<ox::ConstantOp>(op); c && !isa<NameLoc>(op->getLoc()))
+      if (auto it = constantNames.find(c.getValue());
+          it != constantNames.end() && !it->second.empty())
+        return it->second;
+    return nameOf(op);
+  }
+
+  /// `'name' (OpType)` of an op, for messages.
+  std::string node(Operation *op) {
+    return "'" + onnxName(op) + "' (" + op->getName().stripDialect().str() + ")";
+  }
+  template <typename OpT, typename = std::enable_if_t<std::is_base_of_v<OpState, OpT>>>
+  std::string node(OpT op) {
+    return node(op.getOperation());
+  }
+  std::string node(Value v) {
+    if (Operation *d = v.getDefiningOp())
+      return node(d);
+    auto arg = cast<BlockArgument>(v);
+    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "onnx.name");
+    return name ? "'" + name.str() + "' (a graph input)"
+                : "argument " + std::to_string(arg.getArgNumber()) + " (a graph input)";
+  }
+
+  /// The layer `at` is in, from a `layers.N` in its node name or its constant operands' names
+  /// (the exporters' weight names), else by its place along the residual chain: each layer
+  /// starts with its norm (raised or recognised); after the last norm no SSD follows, it is the
+  /// head. Returns "layer N ", "head " or "" (before the first norm).
+  std::string where(Operation *at);
+
+  /// Records why the block `block` recognised at `at` (the op the reason is about, which stays in
+  /// the graph if the block does not raise) did not raise; returns false.
+  bool because(Operation *at, const std::string &block, const std::string &why) {
+    if (!reasons.count(at))
+      reasons[at] = where(at) + block + " at node " + node(at) + ": " + why;
     return false;
+  }
+
+  /// Forgets the reason of an op about to be erased.
+  void forget(Operation *op) {
+    reasons.erase(op);
+    failedNorms.erase(op);
   }
 
   void replace(Operation *anchor, Value with, const char *what) {
@@ -339,33 +393,29 @@ struct Raiser {
 
   /// The normal form of an RMS norm without its weight (see onnx-normal-forms):
   ///   Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Mul(x, x), last axis, keepdims 1), eps)))).
+  /// With `why`, says which part differs when `v` is recognised as a norm (looksLikeNormCore)
+  /// but is not this form.
   struct NormCore {
     Value x;
     float eps;
   };
-  std::optional<NormCore> matchNormCore(Value v) {
-    auto mul = def<ox::MulOp>(v);
-    if (!mul)
-      return std::nullopt;
-    for (auto [xv, rv] : {std::pair{mul.getA(), mul.getB()}, std::pair{mul.getB(), mul.getA()}}) {
-      Value x = skipIdentity(xv);
-      auto rec = def<ox::ReciprocalOp>(rv);
-      auto sqrt = rec ? def<ox::SqrtOp>(rec.getInput()) : ox::SqrtOp();
-      auto add = sqrt ? def<ox::AddOp>(sqrt.getInput()) : ox::AddOp();
-      auto mean = add ? def<ox::ReduceMeanOp>(add.getA()) : ox::ReduceMeanOp();
-      auto eps = add ? scalarFloat(add.getB()) : std::nullopt;
-      if (!mean || !eps || mean.getKeepdims() != 1 || !mean.getAxes() ||
-          mean.getAxes()->size() != 1)
-        continue;
-      int64_t axis = cast<IntegerAttr>((*mean.getAxes())[0]).getInt();
-      // The ONNX rank (a step graph's (b, c) is m2's (b, 1, c)).
-      int64_t r = rankOf(mean.getReduced()) > 0 ? rankOf(mean.getReduced()) : rankOf(x);
-      auto sq = def<ox::MulOp>(mean.getData());
-      if ((axis == -1 || (r > 0 && axis == r - 1)) && sq && skipIdentity(sq.getA()) == x &&
-          skipIdentity(sq.getB()) == x)
-        return NormCore{x, *eps};
-    }
-    return std::nullopt;
+  std::optional<NormCore> matchNormCore(Value v, std::string *why = nullptr);
+
+  /// True when `v` looks like a normalised value: Mul(x, r) or Div(x, r) with r a Reciprocal,
+  /// Sqrt or Pow of an Add, ReduceMean or Sqrt (the norm's 1 / sqrt(mean + eps) in the spellings
+  /// onnx-normal-forms may leave).
+  static bool looksLikeNormCore(Value v) {
+    Operation *d = skipIdentity(v).getDefiningOp();
+    if (!d || !isa<ox::MulOp, ox::DivOp>(d))
+      return false;
+    return llvm::any_of(d->getOperands(), [](Value o) {
+      Operation *od = skipIdentity(o).getDefiningOp();
+      return od && isa<ox::ReciprocalOp, ox::SqrtOp, ox::PowOp>(od) &&
+             llvm::any_of(od->getOperands(), [](Value i) {
+               Operation *id = skipIdentity(i).getDefiningOp();
+               return id && isa<ox::AddOp, ox::ReduceMeanOp, ox::SqrtOp>(id);
+             });
+    });
   }
 
   /// softplus(x): Softplus(x) or Log(1 + Exp(x)) (either order of the Add). Returns x.
@@ -430,6 +480,24 @@ struct Raiser {
   /// rms_norm: Mul(core(x), w); gated: Mul(core(y * silu(z)), w) or, in groups,
   /// Mul(Reshape(core(Reshape(y * silu(z)))), w).
   bool norm(ox::MulOp op);
+
+  /// True when `x` is Mul(y, silu(z)) in any operand order (the gate of a gated norm).
+  bool isGateShaped(Value x) {
+    auto m = def<ox::MulOp>(x);
+    return m && (matchSilu(m.getA()) || matchSilu(m.getB()));
+  }
+
+  /// Why the gate-shaped `x` is not gateOf()'s y * silu(z) of an m2 y.
+  std::string gateWhy(Value x);
+
+  /// The name of the linear `op` on `x` with the weight `w` (a constant, or the op's weight
+  /// operand), for messages: in_proj, out_proj or lm_head from the weight's name or from what
+  /// x is (the norm of a layer, the gated norm, the final norm), else "linear".
+  std::string linearName(Operation *op, Value x, Value w);
+
+  /// A Gemm or Einsum that onnx-normal-forms did not rewrite into a linear: says why, when its
+  /// weight is a constant matrix (or x an activation).
+  bool linearLeft(Operation *op);
 
   /// MatMul(x, W) with a constant W (in, out), the normal form of a linear: m2.linear, or
   /// m2.lm_head when W is the transposed embedding table.
@@ -520,6 +588,13 @@ struct Raiser {
   /// Transpose(Conv(Transpose(x), W (C, 1, K), b, group C, pads [K-1, 0]), back), the normal
   /// form of the causal depthwise conv (see onnx-normal-forms).
   bool conv(ox::TransposeOp op);
+
+  /// A Conv left that no Transpose back to (batch, length, channels) reads: says why.
+  bool convLeft(ox::ConvOp op);
+
+  /// A Pad of an activation before shifted Slices of the length axis (a conv's window) that
+  /// onnx-normal-forms did not take for the causal conv: says why.
+  bool convWindowLeft(ox::PadOp op);
 
   /// True when `axes` (a constant) names exactly the axis `axis` of a rank-`rank` tensor.
   static bool isAxis(std::optional<std::vector<int64_t>> axes, int64_t axis, int64_t rank) {

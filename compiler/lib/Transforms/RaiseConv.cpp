@@ -20,8 +20,8 @@ bool Raiser::conv(ox::TransposeOp op) {
   // A Slice of a Conv left by onnx-normal-forms: say why it is not the causal conv.
   if (auto slice = def<ox::SliceOp>(op.getData())) {
     std::string why;
-    if (slice.getData().getDefiningOp<ox::ConvOp>() && !causalSliceOfConv(slice, why))
-      return because(slice, "conv", why);
+    if (auto c = slice.getData().getDefiningOp<ox::ConvOp>(); c && !causalSliceOfConv(slice, why))
+      return because(slice, "conv", "the Conv " + node(c) + " sliced here: " + why);
     return false;
   }
   auto c = def<ox::ConvOp>(op.getData());
@@ -124,10 +124,21 @@ bool Raiser::convWindow(ox::AddOp op) {
 
   // Step form: the window is the old state without its oldest column, then x.
   if (cat.getInputs().size() == 2) {
+    // Not a window of padded taps (onnx-normal-forms' conv spellings; see convWindowLeft).
+    for (Value in : cat.getInputs()) {
+      Value t = in;
+      if (auto u = def<ox::UnsqueezeOp>(t))
+        t = u.getData();
+      if (auto s = def<ox::SliceOp>(t); s && def<ox::PadOp>(s.getData()))
+        return false;
+    }
     auto slice = def<ox::SliceOp>(cat.getInputs()[0]);
     auto un = def<ox::UnsqueezeOp>(cat.getInputs()[1]);
     if (!slice || !un || !lastAxes(3) || !isAxis(ints(un.getAxes()), 2, 3))
-      return false;
+      return because(op, "conv",
+                     "the window " + node(cat) +
+                         " is not Concat(Slice(state, 1:), Unsqueeze(x, -1)) on the last axis "
+                         "(the old state without its oldest column, then the new input)");
     Value x = skipIdentity(un.getData());
     Value state = slice.getData();
     auto st = ranked(state);
@@ -136,16 +147,23 @@ bool Raiser::convWindow(ox::AddOp op) {
         !st.getElementType().isF32() || st.getDimSize(1) != ch || st.getDimSize(2) != k ||
         !starts || starts->size() != 1 || (*starts)[0] != 1 || !ends || ends->size() != 1 ||
         (*ends)[0] < k || !isAxis(ints(slice.getAxes()), 2, 3))
-      return false;
+      return because(op, "conv",
+                     "the state " + node(skipIdentity(state)) + " sliced by " + node(slice) +
+                         " is not (batch, " + std::to_string(ch) + ", " + std::to_string(k) +
+                         ") float32 read from column 1 on the last axis, or x " + node(x) +
+                         " is not an activation of one token with " + std::to_string(ch) +
+                         " channels");
     if (!isa<NoneType>(slice.getSteps().getType())) {
       auto steps = ints(slice.getSteps());
       if (!steps || steps->size() != 1 || (*steps)[0] != 1)
-        return false;
+        return because(op, "conv", "the state's Slice " + node(slice) + " has a step other than 1");
     }
     // The new state is defined where the conv output is: its other users must come later.
     for (Operation *u : cat->getUsers())
       if (u != mul.getOperation() && !op->isBeforeInBlock(u))
-        return false;
+        return because(op, "conv",
+                       "the new state " + node(cat) + " is used by " + node(u) +
+                           " before the conv's output is computed");
     builder.setInsertionPoint(op);
     auto conv =
         builder.create<m2::Conv1dOp>(op.getLoc(), x.getType(), state.getType(), x, wv, bv, state);
@@ -155,6 +173,72 @@ bool Raiser::convWindow(ox::AddOp op) {
   }
 
   return false;
+}
+
+bool Raiser::convLeft(ox::ConvOp op) {
+  auto isBack = [](Operation *u) {
+    auto t = dyn_cast<ox::TransposeOp>(u);
+    auto p = t ? t.getPerm() : std::nullopt;
+    return p && p->size() == 3 && cast<IntegerAttr>((*p)[0]).getInt() == 0 &&
+           cast<IntegerAttr>((*p)[1]).getInt() == 2 && cast<IntegerAttr>((*p)[2]).getInt() == 1;
+  };
+  // conv() takes the Conv at the Transpose back (directly or after a Slice).
+  for (Operation *u : op->getUsers()) {
+    if (isBack(u))
+      return false;
+    if (isa<ox::SliceOp, ox::IdentityOp>(u) && llvm::any_of(u->getUsers(), isBack))
+      return false;
+  }
+  if (rankOf(op.getX()) != 3 || !isF32Ranked(op.getX()))
+    return false;
+  return because(op, "conv",
+                 "its output is not transposed back to (batch, length, channels) by a "
+                 "Transpose with perm [0, 2, 1]");
+}
+
+bool Raiser::convWindowLeft(ox::PadOp op) {
+  Value x = skipIdentity(op.getData());
+  auto xt = ranked(x);
+  if (!isM2(x) || !xt || xt.getRank() != 3)
+    return false;
+  // A window: two or more Slices of the length axis read the padded x.
+  int slices = 0;
+  for (Operation *u : op->getUsers())
+    if (auto s = dyn_cast<ox::SliceOp>(u)) {
+      auto axes = ints(s.getAxes());
+      slices += axes && axes->size() == 1 && ((*axes)[0] == 1 || (*axes)[0] == -2);
+    }
+  if (slices < 2)
+    return false;
+  if (op.getMode() != "constant")
+    return because(op, "conv",
+                   "the Pad pads with mode '" + op.getMode().str() + "', not with zeros");
+  if (!isa<NoneType>(op.getConstantValue().getType())) {
+    auto v = scalarFloat(op.getConstantValue());
+    if (!v || *v != 0.0f)
+      return because(op, "conv",
+                     "the Pad's value " + node(skipIdentity(op.getConstantValue())) +
+                         " is not a constant 0");
+  }
+  auto pads = ints(op.getPads());
+  if (!pads || pads->size() != 6)
+    return because(op, "conv",
+                   "the pads " + node(skipIdentity(op.getPads())) + " are not 6 constants");
+  if ((*pads)[4] != 0)
+    return because(op, "conv",
+                   "the Pad adds " + std::to_string((*pads)[4]) +
+                       " zeros after the length: the conv would read later positions (a "
+                       "causal conv pads kernel - 1 zeros before the length only)");
+  if ((*pads)[0] || (*pads)[2] || (*pads)[3] || (*pads)[5] || (*pads)[1] < 1)
+    return because(op, "conv",
+                   "the Pad does not pad the length axis only, before the sequence (pads " +
+                       node(skipIdentity(op.getPads())) + ")");
+  return because(op, "conv",
+                 "its " + std::to_string(slices) +
+                     " Slices of the padded length are not the taps j : j + length (j = 0 to "
+                     "kernel - 1, the ends constants or computed from the length) combined "
+                     "as Mul by a (C, K) weight and ReduceSum over the taps, or each Mul a (C) "
+                     "weight and Add");
 }
 
 } // namespace mamba2::raise

@@ -5,6 +5,7 @@
 #include "RaiseCommon.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Regex.h"
 
 #include "mamba2/Transforms/NormalForms.h"
 
@@ -15,6 +16,40 @@ namespace mamba2 {
 
 namespace mamba2::raise {
 
+std::string Raiser::where(Operation *at) {
+  // The exporters' names: node names such as '/layers.3/norm/Mul_1' (TorchScript), weight names
+  // such as 'm.backbone.layers.3.norm.weight' (the dynamo exporter's nodes are 'node_Mul_12').
+  static const llvm::Regex layerName("layers[._/]([0-9]+)([._/]|$)");
+  llvm::SmallVector<llvm::StringRef, 3> m;
+  std::vector<std::string> names{nameOf(at)};
+  for (Value o : at->getOperands())
+    if (Operation *d = skipIdentity(o).getDefiningOp(); d && isa<ox::ConstantOp>(d))
+      names.push_back(onnxName(d));
+  for (const std::string &n : names)
+    if (layerName.match(n, &m))
+      return "layer " + m[1].str() + " ";
+  // The place along the residual chain: the norms (raised, or recognised and failed) up to `at`.
+  int64_t starts = 0;
+  Operation *last = nullptr;
+  for (Operation &op : func.getBody().front()) {
+    if (isa<m2::RMSNormOp>(op) || failedNorms.contains(&op)) {
+      ++starts;
+      last = &op;
+    }
+    if (&op == at)
+      break;
+  }
+  if (starts == 0)
+    return "";
+  // The head: after a last norm that no SSD (or its softplus, raised or not) follows.
+  bool ssdAfter = false;
+  for (Operation *o = last->getNextNode(); o && !ssdAfter; o = o->getNextNode())
+    ssdAfter = isa<ox::SoftplusOp, m2::SSDOp, m2::SoftplusOp>(o);
+  if (starts > 1 && !ssdAfter)
+    return "head ";
+  return "layer " + std::to_string(starts - 1) + " ";
+}
+
 void Raiser::eraseDead() {
   bool changed = true;
   while (changed) {
@@ -23,6 +58,7 @@ void Raiser::eraseDead() {
       if (op.hasTrait<OpTrait::IsTerminator>() || !op.use_empty())
         continue;
       if (isa<ox::OnnxDialect, m2::M2Dialect>(op.getDialect())) {
+        forget(&op);
         op.erase();
         changed = true;
       }
@@ -69,6 +105,7 @@ void Raiser::unstackStates() {
     for (int64_t k = 0; k < n; ++k) {
       func.insertArgument(i + 1 + k, slice, named(attrs, k), arg.getLoc());
       layers[k].getResult().replaceAllUsesWith(func.getArgument(i + 1 + k));
+      forget(layers[k]);
       layers[k].erase();
     }
     func.eraseArgument(i);
@@ -117,12 +154,12 @@ void Raiser::unstackStates() {
 }
 
 LogicalResult Raiser::run(bool strict) {
+  recordConstantNames();
   // One spelling per block first (see onnx-normal-forms).
   if (failed(mamba2::applyOnnxNormalForms(func)))
     return failure();
   // The patterns may have erased the op the constants were to go before.
   constBuilder.setInsertionPointToStart(&func.getBody().front());
-  std::vector<std::string> notes;
   for (Operation &op : llvm::make_early_inc_range(func.getBody().front())) {
     std::string why;
     if (auto g = dyn_cast<ox::GatherOp>(op))
@@ -131,15 +168,21 @@ LogicalResult Raiser::run(bool strict) {
       norm(m) || silu(m);
     else if (auto mm = dyn_cast<ox::MatMulOp>(op))
       linear(mm);
+    else if (isa<ox::GemmOp, ox::EinsumOp>(op))
+      linearLeft(&op);
     else if (auto s = dyn_cast<ox::SplitOp>(op))
       split(s);
     else if (auto sl = dyn_cast<ox::SliceOp>(op))
       sliceSplit(sl);
     else if (auto t = dyn_cast<ox::TransposeOp>(op))
       conv(t);
+    else if (auto c = dyn_cast<ox::ConvOp>(op))
+      convLeft(c);
+    else if (auto p = dyn_cast<ox::PadOp>(op))
+      convWindowLeft(p);
     else if (auto r = dyn_cast<ox::ReshapeOp>(op)) {
       if (!ssd(r, why) && !why.empty())
-        notes.push_back(why + " (" + layerOf(r) + ", at node '" + nameOf(r) + "')");
+        because(r, "SSD", why);
     } else if (auto a = dyn_cast<ox::AddOp>(op))
       convWindow(a) || residual(a);
     // A softplus that no SSD consumed becomes m2.softplus after the walk.
@@ -164,6 +207,22 @@ LogicalResult Raiser::run(bool strict) {
     list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
     total += n;
   }
+  // Why: the reasons of the blocks recognised but not raised, in graph order.
+  std::vector<std::string> whys;
+  for (Operation &op : func.getBody().front())
+    if (auto it = reasons.find(&op); it != reasons.end() && isa<ox::OnnxDialect>(op.getDialect()))
+      whys.push_back(it->second);
+  std::string count = std::to_string(total) + " onnx op(s) not raised to m2: " + list;
+  // At the function's location, without the op attached (MLIR would print the whole function
+  // after the message).
+  auto diag = strict ? mlir::emitError(func.getLoc()) : mlir::emitWarning(func.getLoc());
+  if (!whys.empty()) {
+    diag << "not raised: " << whys.front();
+    diag.attachNote() << count;
+    for (size_t i = 1; i < whys.size(); ++i)
+      diag.attachNote() << "also not raised: " << whys[i];
+    return strict ? failure() : success();
+  }
   // Where: the first op left that computes activations (not shapes or constants).
   std::string first;
   for (Operation &op : func.getBody().front()) {
@@ -173,21 +232,14 @@ LogicalResult Raiser::run(bool strict) {
     auto t = dyn_cast<RankedTensorType>(op.getResult(0).getType());
     if (!t || !isa<FloatType>(t.getElementType()) || t.getRank() < 2)
       continue;
-    first = "; the first is node '" + nameOf(&op) + "' (" + op.getName().stripDialect().str() +
-            ") " + (layerOf(&op).rfind("layer", 0) == 0 ? "in " : "") + layerOf(&op);
+    std::string in = where(&op);
+    first = "; the first is node " + node(&op) +
+            (in.empty()      ? " before the first layer"
+             : in == "head " ? " in the head"
+                             : " in " + in.substr(0, in.size() - 1));
     break;
   }
-  auto diag = strict ? func.emitError() : func.emitWarning();
-  diag << total << " onnx op(s) not raised to m2: " << list << first;
-  for (const std::string &n : notes)
-    diag.attachNote() << "SSD candidate not raised: " << n;
-  std::set<std::string> leftNodes;
-  for (Operation &op : func.getBody().front())
-    if (isa<ox::OnnxDialect>(op.getDialect()))
-      leftNodes.insert(nameOf(&op));
-  for (const auto &[node, r] : reasons)
-    if (leftNodes.count(node))
-      diag.attachNote() << "not raised: " << r;
+  diag << count << first;
   return strict ? failure() : success();
 }
 

@@ -7,7 +7,7 @@ bool Raiser::ssd(ox::ReshapeOp op, std::string &why) {
   auto add = def<ox::AddOp>(op.getData());
   if (!add)
     return false;
-  Value body, xflat;
+  Value body, xflat, xNotRaised;
   ElementsAttr dAttr;
   commuted(add, [&](Value a, Value b) {
     auto mul = def<ox::MulOp>(b);
@@ -16,6 +16,10 @@ bool Raiser::ssd(ox::ReshapeOp op, std::string &why) {
     return commuted(mul, [&](Value p, Value q) {
       auto xh = def<ox::ReshapeOp>(unpaddedLength(p));
       ElementsAttr dc = constant(q);
+      auto xt = xh ? dyn_cast<TensorType>(xh.getData().getType()) : TensorType();
+      if (dc && xt && !isM2(xh.getData()) && xt.getElementType().isF32() &&
+          (!xt.hasRank() || xt.getRank() == 3))
+        xNotRaised = skipIdentity(xh.getData());
       if (!xh || !dc || !isM2(xh.getData()))
         return false;
       body = a;
@@ -24,8 +28,13 @@ bool Raiser::ssd(ox::ReshapeOp op, std::string &why) {
       return true;
     });
   });
-  if (!body)
+  if (!body) {
+    // y + D x with the per-head x of a (batch, length, channels) tensor that is not m2.
+    if (xNotRaised)
+      why = "its input x " + node(xNotRaised) +
+            " (in y + D x) was not raised (a part of the split of the conv's output is expected)";
     return false;
+  }
   auto split = xflat.getDefiningOp<m2::SplitOp>();
   if (!split || split.getNumResults() != 3 || xflat != split.getResult(0)) {
     why = "the SSD input x is not the first part of a three-way split";

@@ -1,8 +1,8 @@
 // RUN: mamba2-opt --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(raise-onnx-to-m2{strict=true}))' %s
 
 // Tests that an SSD step whose state is only decayed (S' = (S exp(dt A))^2, no dt x B^T input) is not taken for an SSD: it stays in onnx ops with a note saying why.
-// expected-error @+2 {{onnx op(s) not raised to m2}}
-// expected-note @+1 {{SSD candidate not raised: the SSD reads a state but has no update state * decay + input}}
+// expected-error @+2 {{not raised: SSD at node 'onnx.Reshape' (Reshape): the SSD reads a state but has no update state * decay + input}}
+// expected-note @+1 {{23 onnx op(s) not raised to m2}}
 func.func @ssd_step_no_input(%proj: tensor<1x1x12xf32>, %s: tensor<1x2x2x2xf32>) -> (tensor<1x1x4xf32>, tensor<1x2x2x2xf32>) {
   %z, %xbc, %dt = m2.split %proj {sizes = array<i64: 2, 8, 2>} : (tensor<1x1x12xf32>) -> (tensor<1x1x2xf32>, tensor<1x1x8xf32>, tensor<1x1x2xf32>)
   %x, %B, %C = m2.split %xbc {sizes = array<i64: 4, 2, 2>} : (tensor<1x1x8xf32>) -> (tensor<1x1x4xf32>, tensor<1x1x2xf32>, tensor<1x1x2xf32>)
