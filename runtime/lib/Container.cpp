@@ -39,17 +39,37 @@ constexpr uint64_t kMaxRegionBytes = uint64_t(1) << 34; // 16 GiB: larger than a
 
 } // namespace
 
-std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board) {
+namespace {
+uint64_t alignData(uint64_t v) { return (v + kDataAlign - 1) / kDataAlign * kDataAlign; }
+} // namespace
+
+void writeContainer(const isa::Program &p, const target::Board &board,
+                    const std::function<void(const uint8_t *, size_t)> &sink) {
   flatbuffers::FlatBufferBuilder fb(1024);
   auto target =
       m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
                         isa::kUcodeWords, isa::kNumSems, board.axiPorts, board.stripeBytes);
   std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
+  // The data section: each region's initial bytes at the next aligned offset.
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
-  for (unsigned r = 0; r < isa::kNumRegions; ++r)
-    if (p.regions[r].size || !p.regions[r].init.empty())
-      regions.push_back(
-          m2b::CreateRegion(fb, uint8_t(r), p.regions[r].size, fb.CreateVector(p.regions[r].init)));
+  std::vector<std::pair<uint64_t, const std::vector<uint8_t> *>> data; // offset, bytes
+  uint64_t dataBytes = 0;
+  for (unsigned r = 0; r < isa::kNumRegions; ++r) {
+    const isa::Region &reg = p.regions[r];
+    if (!reg.size && reg.init.empty())
+      continue;
+    uint64_t offset = reg.init.empty() ? 0 : alignData(dataBytes);
+    if (!reg.init.empty()) {
+      data.push_back({offset, &reg.init});
+      dataBytes = offset + reg.init.size();
+    }
+    m2b::RegionBuilder rb(fb);
+    rb.add_id(uint8_t(r));
+    rb.add_size(reg.size);
+    rb.add_data_offset(offset);
+    rb.add_data_bytes(reg.init.size());
+    regions.push_back(rb.Finish());
+  }
   std::vector<flatbuffers::Offset<m2b::Symbol>> symbols;
   for (const isa::Symbol &s : p.symbols)
     symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle,
@@ -58,14 +78,39 @@ std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &
                                  fb.CreateVector(regions), fb.CreateVector(symbols));
   fb.Finish(root);
 
-  std::vector<uint8_t> out(kHeaderBytes + fb.GetSize(), 0);
-  std::memcpy(out.data(), kMagic, 4);
-  put16(out.data() + 4, kContainerVersion);
-  put16(out.data() + 6, uint16_t(isa::kIsaVersion));
-  put64(out.data() + 8, fb.GetSize());
-  put32(out.data() + 16, crc32(fb.GetBufferPointer(), fb.GetSize()));
-  std::strncpy(reinterpret_cast<char *>(out.data() + 24), p.target.c_str(), 15);
-  std::memcpy(out.data() + kHeaderBytes, fb.GetBufferPointer(), fb.GetSize());
+  const uint64_t table = fb.GetSize();
+  const uint64_t pad = alignData(kHeaderBytes + table) - (kHeaderBytes + table);
+  static const uint8_t zeros[kDataAlign] = {};
+  uint32_t crc = crc32Update(0, fb.GetBufferPointer(), table);
+  crc = crc32Update(crc, zeros, pad);
+  uint64_t at = 0;
+  for (const auto &[offset, bytes] : data) {
+    crc = crc32Update(crc, zeros, offset - at);
+    crc = crc32Update(crc, bytes->data(), bytes->size());
+    at = offset + bytes->size();
+  }
+  uint8_t header[kHeaderBytes] = {};
+  std::memcpy(header, kMagic, 4);
+  put16(header + 4, kContainerVersion);
+  put16(header + 6, uint16_t(isa::kIsaVersion));
+  put64(header + 8, table + pad + dataBytes);
+  put32(header + 16, crc);
+  put32(header + 20, uint32_t(table));
+  std::strncpy(reinterpret_cast<char *>(header + 24), p.target.c_str(), 15);
+  sink(header, kHeaderBytes);
+  sink(fb.GetBufferPointer(), table);
+  sink(zeros, pad);
+  at = 0;
+  for (const auto &[offset, bytes] : data) {
+    sink(zeros, offset - at);
+    sink(bytes->data(), bytes->size());
+    at = offset + bytes->size();
+  }
+}
+
+std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board) {
+  std::vector<uint8_t> out;
+  writeContainer(p, board, [&](const uint8_t *d, size_t n) { out.insert(out.end(), d, d + n); });
   return out;
 }
 
@@ -327,8 +372,11 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
                           " present (header, offset 8)"
                     : "file has " + std::to_string(size - kHeaderBytes - payload) +
                           " bytes after the payload (header, offset 8)");
-  if (get(data + 20, 4) != 0)
-    return fail("reserved header bytes are not zero (header, offset 20)");
+  const uint64_t table = get(data + 20, 4);
+  const uint64_t dataStart = alignData(kHeaderBytes + table) - kHeaderBytes; // in the payload
+  if (table < 8 || dataStart > payload)
+    return fail("the table's size " + std::to_string(table) + " does not fit the " +
+                std::to_string(payload) + "-byte payload (header, offset 20)");
   char boardName[17] = {};
   std::memcpy(boardName, data + 24, 16);
   const uint8_t *body = data + kHeaderBytes;
@@ -336,7 +384,7 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   if (want != got)
     return fail("checksum mismatch: header says " + std::to_string(want) + ", payload has " +
                 std::to_string(got) + " (header, offset 16)");
-  flatbuffers::Verifier v(body, payload, 64, 1000000);
+  flatbuffers::Verifier v(body, table, 64, 1000000);
   if (!m2b::VerifyProgramBuffer(v))
     return fail("payload is not a well-formed program table (payload)");
   const m2b::Program *fp = m2b::GetProgram(body);
@@ -389,6 +437,14 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
     for (size_t i = 0; i < ucode->size(); i += isa::kUopBytes)
       p.ucode.push_back(isa::UopWord::fromBytes(ucode->data() + i));
   }
+  // The data section: the padding before it is zero; each region's bytes at the next aligned
+  // offset, in the table's order, zeros between them, nothing after the last.
+  for (uint64_t i = table; i < dataStart; ++i)
+    if (body[i])
+      return fail("the padding after the table is not zero (data section)");
+  const uint8_t *section = body + dataStart;
+  const uint64_t sectionBytes = payload - dataStart;
+  uint64_t at = 0;
   std::set<unsigned> seen;
   if (fp->regions())
     for (const m2b::Region *reg : *fp->regions()) {
@@ -397,14 +453,29 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
                     " is unknown or repeated (constants section)");
       if (reg->size() > kMaxRegionBytes)
         return fail("region larger than 16 GiB (constants section)");
+      const std::string name = std::string("region '") + isa::kRegionNames[reg->id()] + "'";
       p.regions[reg->id()].size = reg->size();
-      if (reg->init()) {
-        if (reg->init()->size() > reg->size())
-          return fail(std::string("region '") + isa::kRegionNames[reg->id()] +
-                      "' has more initial bytes than its size (constants section)");
-        p.regions[reg->id()].init.assign(reg->init()->begin(), reg->init()->end());
+      const uint64_t offset = reg->data_offset(), bytes = reg->data_bytes();
+      if (bytes > reg->size())
+        return fail(name + " has more initial bytes than its size (constants section)");
+      if (!bytes) {
+        if (offset)
+          return fail(name + " has a data offset but no data (constants section)");
+        continue;
       }
+      if (offset != alignData(at) || offset > sectionBytes || bytes > sectionBytes - offset)
+        return fail(name + "'s data at " + std::to_string(offset) + ".." +
+                    std::to_string(offset + bytes) + " is not the next aligned range of the " +
+                    std::to_string(sectionBytes) + "-byte data section (data section)");
+      for (uint64_t i = at; i < offset; ++i)
+        if (section[i])
+          return fail("the padding before " + name + "'s data is not zero (data section)");
+      p.regions[reg->id()].init.assign(section + offset, section + offset + bytes);
+      at = offset + bytes;
     }
+  if (at != sectionBytes)
+    return fail("the data section has " + std::to_string(sectionBytes - at) +
+                " bytes after the last region's data (data section)");
   uint64_t total = 0;
   for (const isa::Region &reg : p.regions)
     total += reg.size;

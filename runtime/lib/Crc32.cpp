@@ -16,12 +16,14 @@ static std::array<uint32_t, 256> makeTable() {
   return t;
 }
 
-uint32_t crc32(const uint8_t *data, size_t n) {
+uint32_t crc32Update(uint32_t crc, const uint8_t *data, size_t n) {
   static const std::array<uint32_t, 256> table = makeTable();
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c = crc ^ 0xFFFFFFFFu;
   for (size_t i = 0; i < n; ++i)
     c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
+
+uint32_t crc32(const uint8_t *data, size_t n) { return crc32Update(0, data, n); }
 
 } // namespace mamba2::runtime

@@ -53,8 +53,9 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
   if (assembly) {
     os << isa::disassemble(*prog);
   } else {
-    std::vector<uint8_t> bytes = runtime::writeContainer(*prog, *board);
-    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+    runtime::writeContainer(*prog, *board, [&](const uint8_t *d, size_t n) {
+      os.write(reinterpret_cast<const char *>(d), n);
+    });
   }
   os.flush();
   if (os.has_error()) {

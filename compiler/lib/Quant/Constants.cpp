@@ -2,6 +2,8 @@
 #include "mamba2/Quant/Constants.h"
 
 #include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -64,12 +66,31 @@ std::optional<std::vector<int32_t>> readI32(Value v) {
   return read<int32_t>(v, [](Type t) { return t.isInteger(32); });
 }
 
+template <typename T> static ElementsAttr elements(RankedTensorType type, ArrayRef<T> data) {
+  const size_t bytes = data.size() * sizeof(T);
+  if (bytes < kResourceBytes)
+    return DenseElementsAttr::get(type, data);
+  // A blob of its own: its memory can be given back when the constant dies (releaseData).
+  ArrayRef<char> raw(reinterpret_cast<const char *>(data.data()), bytes);
+  return DenseResourceElementsAttr::get(
+      type, "q", HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(T)));
+}
+
+ElementsAttr makeElements(RankedTensorType type, ArrayRef<float> data) {
+  return elements(type, data);
+}
+ElementsAttr makeElements(RankedTensorType type, ArrayRef<int8_t> data) {
+  return elements(type, data);
+}
+ElementsAttr makeElements(RankedTensorType type, ArrayRef<int32_t> data) {
+  return elements(type, data);
+}
+
 template <typename T>
 static Value make(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<T> data,
                   Type element) {
   auto type = RankedTensorType::get(shape, element);
-  auto attr = DenseElementsAttr::get(type, data);
-  return b.create<m2::ConstantOp>(loc, type, attr).getOutput();
+  return b.create<m2::ConstantOp>(loc, type, elements(type, data)).getOutput();
 }
 
 Value makeF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<float> data) {
@@ -80,6 +101,67 @@ Value makeI8(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int8_
 }
 Value makeI32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int32_t> data) {
   return make(b, loc, shape, data, b.getIntegerType(32));
+}
+
+bool isF32Constant(Value v) {
+  auto c = v ? v.getDefiningOp<m2::ConstantOp>() : nullptr;
+  if (!c)
+    return false;
+  auto type = dyn_cast<RankedTensorType>(c.getValue().getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return false;
+  if (isa<DenseElementsAttr>(c.getValue()))
+    return true;
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    return blob && blob->getData().size() == size_t(type.getNumElements()) * sizeof(float);
+  }
+  return false;
+}
+
+void releaseData(Operation *root, ElementsAttr value, Operation *ignore) {
+  auto r = dyn_cast_or_null<DenseResourceElementsAttr>(value);
+  if (!r)
+    return;
+  DenseResourceElementsHandle handle = r.getRawHandle();
+  AsmResourceBlob *blob = handle.getBlob();
+  if (!blob || blob->getData().empty())
+    return;
+  bool used = false;
+  root->walk([&](Operation *op) {
+    if (op == ignore)
+      return WalkResult::advance();
+    for (NamedAttribute a : op->getAttrs())
+      if (auto o = dyn_cast<DenseResourceElementsAttr>(a.getValue()))
+        if (o.getRawHandle() == handle)
+          used = true;
+    return used ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  if (used)
+    return;
+  if (blob->getDeleter()) {
+    handle.getResource()->setBlob(AsmResourceBlob());
+    return;
+  }
+  // Not ours (it points into the mapped model file): drop its whole pages from the process.
+  ArrayRef<char> data = blob->getData();
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data.data()) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data.data()) + data.size()) & ~(page - 1);
+  if (end > begin)
+    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+  handle.getResource()->setBlob(AsmResourceBlob());
+}
+
+void retire(Value old, bool release) {
+  auto c = old ? old.getDefiningOp<m2::ConstantOp>() : nullptr;
+  if (!c || !c->use_empty())
+    return;
+  ElementsAttr value = c.getValue();
+  Operation *root = c->getParentWithTrait<OpTrait::IsIsolatedFromAbove>();
+  c->erase();
+  if (release && root)
+    releaseData(root, value);
 }
 
 void eraseDeadConstants(Operation *root) {

@@ -33,7 +33,7 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
         weight = l.getWeight();
       else if (auto h = dyn_cast<m2::LMHeadOp>(user))
         weight = h.getTable();
-      if (!weight || !quant::readF32(weight) || user->getOperand(0) != out) {
+      if (!weight || !quant::isF32Constant(weight) || user->getOperand(0) != out) {
         norm->emitRemark("m2-fold-norms: left unfolded, its result is read by ")
             << user->getName() << " at " << user->getLoc();
         return false;
@@ -48,8 +48,9 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
         for (int64_t i = 0; i < d; ++i)
           for (int64_t j = 0; j < n; ++j)
             W[i * n + j] *= (*w)[i];
-        l.getWeightMutable().assign(
-            quant::makeF32(b, l.getLoc(), quant::shapeOf(l.getWeight()), W));
+        Value old = l.getWeight();
+        l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), quant::shapeOf(old), W));
+        quant::retire(old, releaseWeights);
       } else {
         auto h = cast<m2::LMHeadOp>(user);
         std::vector<float> T = *quant::readF32(h.getTable()); // (vocab, d)
@@ -57,12 +58,15 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
         for (int64_t r = 0; r < v; ++r)
           for (int64_t i = 0; i < d; ++i)
             T[r * d + i] *= (*w)[i];
-        h.getTableMutable().assign(quant::makeF32(b, h.getLoc(), quant::shapeOf(h.getTable()), T));
+        Value old = h.getTable();
+        h.getTableMutable().assign(quant::makeF32(b, h.getLoc(), quant::shapeOf(old), T));
+        quant::retire(old, releaseWeights);
       }
     }
     b.setInsertionPoint(norm);
     std::vector<float> ones(static_cast<size_t>(d), 1.0f);
     norm->setOperand(weightIdx, quant::makeF32(b, norm->getLoc(), quant::shapeOf(wv), ones));
+    quant::retire(wv, releaseWeights);
     return true;
   }
 

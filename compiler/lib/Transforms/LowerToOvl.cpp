@@ -137,13 +137,13 @@ private:
   }
   Value constI32(ArrayRef<int64_t> shape, ArrayRef<int32_t> data, StringRef name = {}) {
     auto t = RankedTensorType::get(shape, b_.getI32Type());
-    auto c = b_.create<ovl::ConstantOp>(loc_, t, DenseElementsAttr::get(t, data),
+    auto c = b_.create<ovl::ConstantOp>(loc_, t, quant::makeElements(t, data),
                                         name.empty() ? StringAttr() : b_.getStringAttr(name));
     return c.getOutput();
   }
   Value constI8(ArrayRef<int64_t> shape, ArrayRef<int8_t> data) {
     auto t = RankedTensorType::get(shape, b_.getI8Type());
-    return b_.create<ovl::ConstantOp>(loc_, t, DenseElementsAttr::get(t, data), StringAttr())
+    return b_.create<ovl::ConstantOp>(loc_, t, quant::makeElements(t, data), StringAttr())
         .getOutput();
   }
   Value table(ArrayRef<int32_t> words) {
@@ -385,6 +385,11 @@ LogicalResult Lowering::lowerQLinear(m2::QLinearOp op) {
       loc_, act(N, false), *q, constI8(wShape, *w), constI32(sShape, *sc),
       b_.getI64IntegerAttr(op.getWeightBits()), b_.getI64IntegerAttr(op.getGroup()),
       b_.getI64IntegerAttr(op.getShift()));
+  w.reset();
+  // The m2 weight is not read again (the source function is erased at the end).
+  if (opts_.releaseWeights)
+    if (auto c = op.getWeight().getDefiningOp<m2::ConstantOp>(); c && c->hasOneUse())
+      quant::releaseData(src_, c.getValue(), c);
   Val out;
   out.v = acc;
   out.channels = N;
@@ -847,6 +852,7 @@ struct LowerToOvlPass : mamba2::impl::M2LowerToOvlBase<LowerToOvlPass> {
     o.expSegments = expSegments;
     o.siluSegments = siluSegments;
     o.rsqrtSegments = rsqrtSegments;
+    o.releaseWeights = releaseWeights;
     Lowering l(module, main, o);
     if (failed(l.run()))
       return signalPassFailure();

@@ -64,10 +64,13 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   if (auto e = s.validate())
     return e;
   mlir::PassManager pm(module.getContext());
-  pm.addNestedPass<mlir::func::FuncOp>(createM2FoldNorms());
+  M2FoldNormsOptions fo;
+  fo.releaseWeights = s.releaseWeights;
+  pm.addNestedPass<mlir::func::FuncOp>(createM2FoldNorms(fo));
   if (s.hadamard != "off") {
     M2RotateOptions o;
     o.seed = s.hadamard == "random" ? s.seed : 0;
+    o.releaseWeights = s.releaseWeights;
     pm.addNestedPass<mlir::func::FuncOp>(createM2Rotate(o));
   }
   const bool calibLinear = s.name != "fp32" && (s.actMode == "tensor" || s.method == "gptq");
@@ -92,6 +95,7 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
     q.actMode = s.actMode;
     q.method = s.method;
     q.lmHeadBits = s.lmHeadBits;
+    q.releaseWeights = s.releaseWeights;
     pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeLinear(q));
   }
   if (s.pwlSegments > 0) {
@@ -288,7 +292,9 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   if (auto e = quantizeModule(module, s, pipelineOut))
     return e;
   mlir::PassManager pm(module.getContext());
-  pm.addPass(createM2LowerToOvl());
+  M2LowerToOvlOptions lo;
+  lo.releaseWeights = s.releaseWeights;
+  pm.addPass(createM2LowerToOvl(lo));
   if (pipelineOut) {
     llvm::raw_string_ostream os(*pipelineOut);
     os << ",";

@@ -100,9 +100,12 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
         for (int64_t i = 0; i < k; ++i)
           for (int64_t j = 0; j < n; ++j)
             wt[j * k + i] = (*w)[i * n + j];
+        Value old = l.getWeight();
+        w.reset();
         if (failed(replace(op, l.getInput(), std::move(wt), n, k, weightBits, actBits, group,
                            actMode)))
           return signalPassFailure();
+        quant::retire(old, releaseWeights);
       } else {
         auto h = cast<m2::LMHeadOp>(op);
         auto t = quant::readF32(h.getTable());
@@ -113,9 +116,11 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
         auto shape = quant::shapeOf(h.getTable()); // (vocab, d) = (out, in)
         // 8-bit activations; static scales too when the layers have them (the overlay has
         // no per-token max).
+        Value old = h.getTable();
         if (failed(replace(op, h.getInput(), std::move(*t), shape[0], shape[1], lmHeadBits, 8, 0,
                            actMode)))
           return signalPassFailure();
+        quant::retire(old, releaseWeights);
       }
     }
     quant::eraseDeadConstants(func);

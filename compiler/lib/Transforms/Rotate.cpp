@@ -60,7 +60,7 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       const int64_t d = quant::shapeOf(e.getTable())[1];
       if (!quant::hadamardSizeOk(d))
         return fail(e, "d_model " + Twine(d) + " is not h * 2^k with h in {1, 12, 40}");
-      if (!quant::readF32(e.getTable()))
+      if (!quant::isF32Constant(e.getTable()))
         return fail(e, "the embedding table is not an f32 constant");
       // Check the whole stream before changing anything.
       llvm::SmallVector<Value> stream = {e.getOutput()};
@@ -70,7 +70,7 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
           Operation *user = use.getOwner();
           if (auto ra = dyn_cast<m2::ResidualAddOp>(user)) {
             auto lin = ra.getUpdate().getDefiningOp<m2::LinearOp>();
-            if (use.getOperandNumber() != 0 || !lin || !quant::readF32(lin.getWeight()))
+            if (use.getOperandNumber() != 0 || !lin || !quant::isF32Constant(lin.getWeight()))
               return fail(user, "the residual add's update is not a linear with a constant "
                                 "weight (out_proj)");
             outProj.push_back(lin);
@@ -80,9 +80,9 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
             if (!w || llvm::any_of(*w, [](float v) { return v != 1.0f; }))
               return fail(user, "the RMS norm weight is not all ones (run m2-fold-norms first)");
             for (Operation *r : n.getOutput().getUsers()) {
-              if (auto l = dyn_cast<m2::LinearOp>(r); l && quant::readF32(l.getWeight()))
+              if (auto l = dyn_cast<m2::LinearOp>(r); l && quant::isF32Constant(l.getWeight()))
                 inProj.push_back(r);
-              else if (auto h = dyn_cast<m2::LMHeadOp>(r); h && quant::readF32(h.getTable()))
+              else if (auto h = dyn_cast<m2::LMHeadOp>(r); h && quant::isF32Constant(h.getTable()))
                 heads.push_back(r);
               else
                 return fail(r, "reads a rotated RMS norm but is not a linear or lm_head with a "
@@ -106,17 +106,22 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       for (Operation *op : inProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
-        l.getWeightMutable().assign(rotated(b, l.getLoc(), l.getWeight(), /*rows=*/false, s));
+        Value old = l.getWeight();
+        l.getWeightMutable().assign(rotated(b, l.getLoc(), old, /*rows=*/false, s));
+        quant::retire(old, releaseWeights);
       }
       for (Operation *op : heads) {
         auto h = cast<m2::LMHeadOp>(op);
-        Value &t = tables[h.getTable()];
+        Value old = h.getTable();
+        Value &t = tables[old];
         if (!t) {
           b.setInsertionPoint(h);
-          t = rotated(b, h.getLoc(), h.getTable(), /*rows=*/true, s);
+          t = rotated(b, h.getLoc(), old, /*rows=*/true, s);
         }
         h.getTableMutable().assign(t);
+        quant::retire(old, releaseWeights);
       }
+      quant::retire(table, releaseWeights); // after the heads: `tables` is keyed by it
       for (Operation *op : outProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
@@ -130,7 +135,9 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
                                             b.getI64IntegerAttr(static_cast<int64_t>(sOnline)));
           l.getInputMutable().assign(h.getOutput());
         }
+        Value old = l.getWeight();
         l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), shape, m));
+        quant::retire(old, releaseWeights);
       }
     }
     quant::eraseDeadConstants(func);

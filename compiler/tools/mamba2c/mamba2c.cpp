@@ -259,6 +259,8 @@ int main(int argc, char **argv) {
       }
       return 0;
     }
+    // The module is this context's only one: the passes may free the weights they replace.
+    all.front().releaseWeights = true;
     if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
                        : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";

@@ -51,7 +51,7 @@ TEST(Container, HeaderErrors) {
   f = good;
   f[4] = 9;
   EXPECT_EQ(loadError(f),
-            "container version 9 is not supported (this runtime reads 1) (header, offset 4)");
+            "container version 9 is not supported (this runtime reads 2) (header, offset 4)");
   f = good;
   f[6] = 7;
   EXPECT_EQ(loadError(f), "ISA version 7 does not match this overlay's 1 (header, offset 6)");
@@ -68,6 +68,53 @@ TEST(Container, HeaderErrors) {
   std::memcpy(f.data() + runtime::kHeaderBytes + 8, "\xff\xff\xff\x7f", 4);
   reseal(f);
   EXPECT_EQ(loadError(f), "payload is not a well-formed program table (payload)");
+}
+
+// The regions' contents live in the data section after the table, each at a 64-byte aligned
+// offset: a large model's weights are not limited by the FlatBuffers table's 2 GiB.
+TEST(Container, DataSectionHoldsTheRegionsContents) {
+  isa::Program p = isa::assemble(test::kAllUnits, "t.s");
+  p.regions[0].size = 1000;
+  p.regions[0].init.assign(1000, 0);
+  for (size_t i = 0; i < 1000; ++i)
+    p.regions[0].init[i] = uint8_t(i * 7 + 1);
+  p.regions[2].size = 300;
+  p.regions[2].init.assign(100, 0x5a);
+  std::vector<uint8_t> f = runtime::writeContainer(p, kv260());
+  runtime::LoadResult r = runtime::loadContainer(f.data(), f.size());
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.program.regions[0].init, p.regions[0].init);
+  EXPECT_EQ(r.program.regions[2].init, p.regions[2].init);
+  // The table's size is in the header; the data section starts at a 64-byte file offset and
+  // ends with the last region's bytes.
+  uint32_t table = 0;
+  for (int i = 0; i < 4; ++i)
+    table |= uint32_t(f[20 + i]) << (8 * i);
+  const size_t start = (runtime::kHeaderBytes + table + 63) / 64 * 64;
+  EXPECT_EQ(f.size(), start + 1024 + 100); // const at 0 (1000 bytes), state at 1024
+  EXPECT_EQ(f[start], 1);
+  EXPECT_EQ(f[start + 1024], 0x5a);
+  // Streaming writes the same bytes.
+  std::vector<uint8_t> streamed;
+  runtime::writeContainer(
+      p, kv260(), [&](const uint8_t *d, size_t n) { streamed.insert(streamed.end(), d, d + n); });
+  EXPECT_EQ(streamed, f);
+
+  auto g = f;
+  g[start + 1010] = 1; // the padding between the two regions
+  reseal(g);
+  EXPECT_EQ(loadError(g), "the padding before region 'state''s data is not zero (data section)");
+  g = f;
+  g.push_back(0);
+  for (int i = 0; i < 8; ++i)
+    g[8 + i] = uint8_t((g.size() - runtime::kHeaderBytes) >> (8 * i));
+  reseal(g);
+  EXPECT_EQ(loadError(g), "the data section has 1 bytes after the last region's data (data "
+                          "section)");
+  g = f;
+  for (int i = 0; i < 4; ++i)
+    g[20 + i] = 0xff;
+  EXPECT_EQ(loadError(g).rfind("the table's size 4294967295 does not fit", 0), 0u);
 }
 
 TEST(Container, TargetErrors) {

@@ -2,6 +2,7 @@
 // data) for the quantisation passes and the integer evaluator.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -28,6 +29,29 @@ mlir::Value makeI8(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_
                    llvm::ArrayRef<int8_t> data);
 mlir::Value makeI32(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
                     llvm::ArrayRef<int32_t> data);
+
+/// Constants of at least this many bytes are made as `dense_resource` blobs of their own, so that
+/// their memory can be given back when they die (`retire`); smaller ones are `dense`.
+inline constexpr size_t kResourceBytes = 64 * 1024;
+
+/// The elements attribute `make*` would give a constant of `type` holding `data`.
+mlir::ElementsAttr makeElements(mlir::RankedTensorType type, llvm::ArrayRef<float> data);
+mlir::ElementsAttr makeElements(mlir::RankedTensorType type, llvm::ArrayRef<int8_t> data);
+mlir::ElementsAttr makeElements(mlir::RankedTensorType type, llvm::ArrayRef<int32_t> data);
+
+/// Whether `v` is an m2.constant with f32 data, without copying the data out.
+bool isF32Constant(mlir::Value v);
+
+/// Erases the m2.constant defining `old` when nothing reads it any more; with `release`, its
+/// data's memory too (a heap blob is freed, a mapped file's pages are dropped) unless another
+/// op of its function still holds the same blob. Only a pass that owns the context's weights
+/// may release (the passes' `release-weights` option): a module cloned from this one shares its
+/// blobs, and a blob is assumed not to be shared between functions.
+void retire(mlir::Value old, bool release);
+/// The `release` part of `retire`: gives back the memory of `value`'s blob unless an op under
+/// `root` other than `ignore` holds it.
+void releaseData(mlir::Operation *root, mlir::ElementsAttr value,
+                 mlir::Operation *ignore = nullptr);
 
 /// Erases the m2.constant ops under `root` that nothing reads.
 void eraseDeadConstants(mlir::Operation *root);

@@ -33,7 +33,9 @@ def M2LowerToOvl : Pass<"m2-lower-to-ovl", "::mlir::ModuleOp"> {
     Option<"siluSegments", "silu-segments", "int64_t", /*default=*/"0",
            "segments of the gated norm's SiLU table (0: the m2.pwl SiLU table of the module)">,
     Option<"rsqrtSegments", "rsqrt-segments", "int64_t", /*default=*/"64",
-           "segments of the norms' rsqrt table (1..256)">
+           "segments of the norms' rsqrt table (1..256)">,
+    Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
+           "give back the memory of the weights this pass lowers (only when nothing else, e.g. a clone of the module, shares the context's weights)">
   ];
   let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
 }

@@ -21,7 +21,9 @@ def M2FoldNorms : Pass<"m2-fold-norms", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"gated", "gated", "bool", /*default=*/"true",
-           "also fold gated RMS norm weights into out_proj">
+           "also fold gated RMS norm weights into out_proj">,
+    Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
+           "give back the memory of the weights this pass replaces (only when nothing else, e.g. a clone of the module, shares the context's weights)">
   ];
   let dependentDialects = ["::mamba2::m2::M2Dialect"];
 }
@@ -41,7 +43,9 @@ def M2Rotate : Pass<"m2-rotate", "::mlir::func::FuncOp"> {
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
            "random signs of the rotation (0: plain Hadamard)">,
     Option<"online", "online", "bool", /*default=*/"true",
-           "insert an online Hadamard of d_inner before out_proj">
+           "insert an online Hadamard of d_inner before out_proj">,
+    Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
+           "give back the memory of the weights this pass replaces (only when nothing else, e.g. a clone of the module, shares the context's weights)">
   ];
   let dependentDialects = ["::mamba2::m2::M2Dialect"];
 }
@@ -93,7 +97,9 @@ def M2QuantizeLinear : Pass<"m2-quantize-linear", "::mlir::func::FuncOp"> {
     Option<"group", "group", "int64_t", /*default=*/"0", "K-group of the weight scales (0: K)">,
     Option<"actMode", "act-mode", "std::string", /*default=*/"\"token\"", "token or tensor">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"", "rtn or gptq">,
-    Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8", "8, 4 or 0 (fp32)">
+    Option<"lmHeadBits", "lm-head-bits", "int64_t", /*default=*/"8", "8, 4 or 0 (fp32)">,
+    Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
+           "give back the memory of the weights this pass replaces (only when nothing else, e.g. a clone of the module, shares the context's weights)">
   ];
   let dependentDialects = ["::mamba2::m2::M2Dialect"];
 }

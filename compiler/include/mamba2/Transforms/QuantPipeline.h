@@ -28,6 +28,9 @@ struct QuantScheme {
   std::string calibText;   // needed by act-mode tensor and gptq
   int64_t calibBytes = 16384;
   bool progress = true;
+  /// The passes free the memory of the weights they replace (their `release-weights` option):
+  /// only for a module that shares its context's weights with no other (no clone of it is used).
+  bool releaseWeights = false;
 
   /// "w4a8+had+pwl32" and the like.
   std::string label() const;

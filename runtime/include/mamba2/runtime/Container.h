@@ -1,4 +1,5 @@
-// The .m2b container: a fixed header, then a FlatBuffers payload (schema/m2b.fbs).
+// The .m2b container: a fixed header, then the payload: a FlatBuffers table (schema/m2b.fbs)
+// and the data section that holds the regions' initial contents.
 //
 //   offset size  field
 //   0      4     magic "M2B\x1a"
@@ -6,9 +7,13 @@
 //   6      2     ISA version the bundles use
 //   8      8     payload bytes (the file is exactly 40 + this)
 //   16     4     CRC-32 (IEEE) of the payload
-//   20     4     reserved, zero
+//   20     4     bytes of the FlatBuffers table (< 2 GiB)
 //   24     16    board name, NUL-padded
-//   40     ...   payload
+//   40     ...   payload: the table, zero padding to a 64-byte file offset, the data section
+//
+// The data section holds each region's initial bytes (Region.data_offset / data_bytes), in
+// the table's region order, each at a 64-byte aligned offset of the section, zero padding
+// between them, nothing after the last.
 //
 // loadContainer() validates everything before a program is handed to a device: header,
 // checksum, the FlatBuffers structure, the target, every bundle's encoding, and a walk of each
@@ -19,19 +24,27 @@
 #include "mamba2/target/Board.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace mamba2::runtime {
 
 constexpr uint8_t kMagic[4] = {'M', '2', 'B', 0x1a};
-constexpr uint16_t kContainerVersion = 1;
+constexpr uint16_t kContainerVersion = 2;
+constexpr size_t kDataAlign = 64;
 constexpr size_t kHeaderBytes = 40;
 
 uint32_t crc32(const uint8_t *data, size_t n);
+/// The CRC-32 of the bytes so far (`crc`, 0 for none) followed by `data`.
+uint32_t crc32Update(uint32_t crc, const uint8_t *data, size_t n);
 
 /// Serialises `p` for `board` (its scratchpad and store sizes go into the target section).
 std::vector<uint8_t> writeContainer(const isa::Program &p, const target::Board &board);
+/// The same, handed to `sink` piece by piece, without a copy of the regions' contents (a
+/// large model's file is written straight from the program).
+void writeContainer(const isa::Program &p, const target::Board &board,
+                    const std::function<void(const uint8_t *, size_t)> &sink);
 
 struct LoadOptions {
   /// The board the program must have been built for; nullptr: the one named in the file.
