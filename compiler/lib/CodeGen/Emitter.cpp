@@ -903,6 +903,26 @@ private:
     storeState(o.getNewState(), st);
   }
 
+  /// ovl.ssm writes y over dtx (ssmstep) when dtx dies at this op in a buffer of its own (one
+  /// use, produced by a compute op: not a constant, a state or a slice of another value) with
+  /// y's rows, and C lies at a fixed non-negative offset after B in the same buffer (the slices
+  /// of the conv output): the offset is ssmstep's p4.
+  std::optional<uint64_t> fusedSsmOffset(ovl::SsmOp o, const View &dtx, const View &B,
+                                         const View &Cv, int64_t rows) const {
+    Operation *def = o.getDtx().getDefiningOp();
+    if (!def || !o.getDtx().hasOneUse() || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(def))
+      return std::nullopt;
+    auto yt = cast<RankedTensorType>(o.getY().getType());
+    if (dtx.rows != rows || dtx.cols != yt.getDimSize(1) || dtx.esize != 4)
+      return std::nullopt;
+    if (B.buf != Cv.buf || B.buf < 0 || Cv.off < B.off || rstep(B, rows) != rstep(Cv, rows))
+      return std::nullopt;
+    const uint64_t off = Cv.off - B.off;
+    if (off > uint64_t(std::numeric_limits<int16_t>::max()))
+      return std::nullopt;
+    return off;
+  }
+
   void lowerSsm(ovl::SsmOp o) {
     View dtx = operand(o.getDtx()), decay = operand(o.getDecay()), B = operand(o.getB()),
          Cv = operand(o.getC());
@@ -913,7 +933,9 @@ private:
       fail(o,
            "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
     View S = stateView(o.getState());
-    View y = fresh(rowsOf(o.getY()), H * P, 4);
+    const int64_t rows = rowsOf(o.getY());
+    const std::optional<uint64_t> cOff = fusedSsmOffset(o, dtx, B, Cv, rows);
+    View y = cOff ? dtx : fresh(rows, H * P, 4);
     views_[o.getY()] = y;
     views_[o.getNewState()] = S;
     stateArg_[o.getNewState()] = stateArg_[o.getState()];
@@ -921,16 +943,26 @@ private:
       return;
     const int64_t hg = H / G;
     const uint64_t sHead = uint64_t(P * N * 4);
-    // Row by row in order (the state carries): all heads' updates, then all heads' outputs. One
-    // word per group, the run's iterations over the group's heads.
+    // Row by row in order (the state carries). One word per group, the run's iterations over
+    // the group's heads. Fused: one ssmstep run (update and output in one pass over each
+    // head's state, y over dtx); else all heads' ssmupd, then all heads' ssmout.
     for (int64_t t = 0; t < y.rows; ++t) {
       std::vector<isa::UopWord> upd, out;
       for (int64_t g = 0; g < G; ++g) {
         const uint64_t h0 = uint64_t(g * hg);
-        upd.push_back(uop(UopCode::Ssmupd, addr(S) + h0 * sHead,
-                          addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
-                          addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
-                          addr(decay) + t * rstep(decay, y.rows) + h0 * 4, uint64_t(P), N,
+        const uint64_t sAt = addr(S) + h0 * sHead,
+                       xAt = addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
+                       bAt = addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
+                       dAt = addr(decay) + t * rstep(decay, y.rows) + h0 * 4;
+        if (cOff) {
+          isa::UopWord w = uop(UopCode::Ssmstep, sAt, xAt, bAt, dAt, uint64_t(P), N,
+                               int64_t(o.getDecayShift()), int64_t(o.getInShift()));
+          w.set(f::uop::p3, int64_t(o.getOutShift()));
+          w.set(f::uop::p4, int64_t(*cOff));
+          upd.push_back(w);
+          continue;
+        }
+        upd.push_back(uop(UopCode::Ssmupd, sAt, xAt, bAt, dAt, uint64_t(P), N,
                           int64_t(o.getDecayShift()), int64_t(o.getInShift())));
         out.push_back(uop(UopCode::Ssmout, addr(y) + t * y.rstride + h0 * P * 4,
                           addr(S) + h0 * sHead, addr(Cv) + t * rstep(Cv, y.rows) + uint64_t(g * N),
