@@ -111,6 +111,10 @@ struct Buffer {
   uint64_t addr = 0;
   bool fixed = false;
   bool loadTarget = false; // filled by the load unit (constants, states, input rows)
+  // Placed `followOff` bytes after buffer `follows` (one allocation: ssmstep reads C at a fixed
+  // offset after B); `follower` is the buffer placed after this one.
+  int follows = -1, follower = -1;
+  uint64_t followOff = 0;
 };
 
 /// One loop dimension of a run: count and the per-role byte steps (dst, src0, src1, src2).
@@ -298,9 +302,17 @@ private:
     uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
     for (int id : ringBufs_)
       bufs_[size_t(id)].fixed = true;
+    // A buffer placed after another is allocated with it: one block over both lifetimes.
+    for (Buffer &b : bufs_)
+      if (b.follows >= 0) {
+        Buffer &h = bufs_[size_t(b.follows)];
+        h.start = std::min(h.start, b.start);
+        h.end = std::max(h.end, b.end);
+        h.bytes = std::max(h.bytes, b.followOff + b.bytes);
+      }
     std::vector<size_t> loads, others;
     for (size_t i = 0; i < bufs_.size(); ++i)
-      if (!bufs_[i].fixed)
+      if (!bufs_[i].fixed && bufs_[i].follows < 0)
         (bufs_[i].loadTarget ? loads : others).push_back(i);
     auto byStart = [&](size_t a, size_t b) { return bufs_[a].start < bufs_[b].start; };
     std::stable_sort(loads.begin(), loads.end(), byStart);
@@ -340,6 +352,9 @@ private:
           top + uint64_t(std::min<size_t>(k, ringCount_ - 1)) * lay_.ringBytes;
     for (size_t i : loads)
       bufs_[i].addr += top - peakB;
+    for (Buffer &b : bufs_)
+      if (b.follows >= 0)
+        b.addr = bufs_[size_t(b.follows)].addr + b.followOff;
     peak = peakA + peakB + uint64_t(ringCount_) * lay_.ringBytes;
   }
 
@@ -903,24 +918,30 @@ private:
     storeState(o.getNewState(), st);
   }
 
-  /// ovl.ssm writes y over dtx (ssmstep) when dtx dies at this op in a buffer of its own (one
-  /// use, produced by a compute op: not a constant, a state or a slice of another value) with
-  /// y's rows, and C lies at a fixed non-negative offset after B in the same buffer (the slices
-  /// of the conv output): the offset is ssmstep's p4.
-  std::optional<uint64_t> fusedSsmOffset(ovl::SsmOp o, const View &dtx, const View &B,
-                                         const View &Cv, int64_t rows) const {
+  /// ovl.ssm writes y over dtx when dtx dies at this op in a buffer of its own (one use,
+  /// produced by a compute op: not a constant, a state or a slice of another value) with y's
+  /// rows: row t's dtx is dead once row t's update ran.
+  bool ssmYOverDtx(ovl::SsmOp o, const View &dtx, int64_t rows) const {
     Operation *def = o.getDtx().getDefiningOp();
     if (!def || !o.getDtx().hasOneUse() || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(def))
-      return std::nullopt;
+      return false;
     auto yt = cast<RankedTensorType>(o.getY().getType());
-    if (dtx.rows != rows || dtx.cols != yt.getDimSize(1) || dtx.esize != 4)
-      return std::nullopt;
-    if (B.buf != Cv.buf || B.buf < 0 || Cv.off < B.off || rstep(B, rows) != rstep(Cv, rows))
-      return std::nullopt;
-    const uint64_t off = Cv.off - B.off;
-    if (off > uint64_t(std::numeric_limits<int16_t>::max()))
-      return std::nullopt;
-    return off;
+    return dtx.rows == rows && dtx.cols == yt.getDimSize(1) && dtx.esize == 4;
+  }
+
+  /// ssmstep reads C at a fixed offset after B. B and C in buffers of their own (the
+  /// requantised slices of the conv output) are placed one after the other: C's buffer follows
+  /// B's (plan walk; allocate() places them).
+  void placeCAfterB(const View &B, const View &Cv) {
+    if (!plan_ || B.buf < 0 || Cv.buf < 0 || B.buf == Cv.buf)
+      return;
+    Buffer &b = bufs_[size_t(B.buf)], &c = bufs_[size_t(Cv.buf)];
+    if (c.follows == B.buf || b.fixed || c.fixed || b.loadTarget || c.loadTarget ||
+        b.follows >= 0 || b.follower >= 0 || c.follows >= 0 || c.follower >= 0)
+      return;
+    c.follows = B.buf;
+    c.followOff = b.bytes;
+    b.follower = Cv.buf;
   }
 
   void lowerSsm(ovl::SsmOp o) {
@@ -934,8 +955,10 @@ private:
            "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
     View S = stateView(o.getState());
     const int64_t rows = rowsOf(o.getY());
-    const std::optional<uint64_t> cOff = fusedSsmOffset(o, dtx, B, Cv, rows);
-    View y = cOff ? dtx : fresh(rows, H * P, 4);
+    const bool inPlace = ssmYOverDtx(o, dtx, rows);
+    if (inPlace)
+      placeCAfterB(B, Cv);
+    View y = inPlace ? dtx : fresh(rows, H * P, 4);
     views_[o.getY()] = y;
     views_[o.getNewState()] = S;
     stateArg_[o.getNewState()] = stateArg_[o.getState()];
@@ -943,9 +966,14 @@ private:
       return;
     const int64_t hg = H / G;
     const uint64_t sHead = uint64_t(P * N * 4);
+    // ssmstep when y goes over dtx and C sits at the same offset 0..32767 after B in every row
+    // (its p4).
+    const int64_t cOff = int64_t(addr(Cv)) - int64_t(addr(B));
+    const bool fused = inPlace && rstep(B, y.rows) == rstep(Cv, y.rows) && cOff >= 0 &&
+                       cOff <= int64_t(std::numeric_limits<int16_t>::max());
     // Row by row in order (the state carries). One word per group, the run's iterations over
     // the group's heads. Fused: one ssmstep run (update and output in one pass over each
-    // head's state, y over dtx); else all heads' ssmupd, then all heads' ssmout.
+    // head's state); else all heads' ssmupd, then all heads' ssmout.
     for (int64_t t = 0; t < y.rows; ++t) {
       std::vector<isa::UopWord> upd, out;
       for (int64_t g = 0; g < G; ++g) {
@@ -954,11 +982,11 @@ private:
                        xAt = addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
                        bAt = addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
                        dAt = addr(decay) + t * rstep(decay, y.rows) + h0 * 4;
-        if (cOff) {
+        if (fused) {
           isa::UopWord w = uop(UopCode::Ssmstep, sAt, xAt, bAt, dAt, uint64_t(P), N,
                                int64_t(o.getDecayShift()), int64_t(o.getInShift()));
           w.set(f::uop::p3, int64_t(o.getOutShift()));
-          w.set(f::uop::p4, int64_t(*cOff));
+          w.set(f::uop::p4, cOff);
           upd.push_back(w);
           continue;
         }
