@@ -40,6 +40,7 @@ uint64_t uopLoopCyclesOf(const isa::UopArgs &u, const BoardConfig &b, bool ssm) 
     return fwht_loop_cycles(u.len, unsigned(lanes));
   case isa::UopCode::Ssmupd:
   case isa::UopCode::Ssmout:
+  case isa::UopCode::Ssmstep:
     return n * ceilDiv(cols, lanes); // per state row ceil(N / lanes)
   default:
     return ceilDiv(n, lanes); // element-wise, sumsq, conv4, pwl, rsqrt: lanes per cycle
@@ -60,9 +61,11 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   case isa::UopCode::Conv4:
     return loops + fill + 2;
   case isa::UopCode::Ssmupd:
-    return loops + fill + 1;
   case isa::UopCode::Ssmout:
-    return loops + fill + log2u(lanes);
+  case isa::UopCode::Ssmstep:
+    // One pipeline for the three (units/Ssm.h): the update's multiply and saturating add, the
+    // output's multiply by C and the adder tree over the lanes.
+    return loops + fill + 1 + kMulDepth + log2u(lanes);
   default:
     return loops + fill;
   }

@@ -14,6 +14,8 @@ namespace {
 uint64_t uopOps(const isa::UopArgs &u) {
   if (u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout)
     return uint64_t(u.len) * uint64_t(u.p0 < 0 ? 0 : u.p0);
+  if (u.op == isa::UopCode::Ssmstep) // an update and an output per state element
+    return 2 * uint64_t(u.len) * uint64_t(u.p0 < 0 ? 0 : u.p0);
   if (u.isMatrix())
     return uint64_t(u.m) * u.n * u.k;
   if (u.isDma())

@@ -40,9 +40,11 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   vec.dsp = 3.0 * c.vecLanes; // 32x32 product as 3 DSP slices
   vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4;
   est.lines.push_back(vec);
-  // SSM + nonlinear unit: two multipliers (S*decay, dtx*B) and one for the PWL slope per lane.
+  // SSM + nonlinear unit: per lane the SSM loop's three multipliers, busy at once in ssmstep
+  // (S*decay, dtx*B and the updated S*C; units/Ssm.h, one loop for ssmupd, ssmout and
+  // ssmstep), and one for the PWL slope.
   ResourceLine ssm{"SSM + nonlinear unit"};
-  ssm.dsp = 3.0 * 3 * c.ssmLanes;
+  ssm.dsp = 3.0 * 4 * c.ssmLanes;
   ssm.lut = 1200.0 * c.ssmLanes;
   ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
   est.lines.push_back(ssm);

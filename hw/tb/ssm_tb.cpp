@@ -1,5 +1,6 @@
-// C-simulation testbench of ssm_top: pwl / rsqrt with built tables, ssmupd and ssmout against
-// the isa/ reference, bit for bit, and the busy count against the cycle model's loop cycles.
+// C-simulation testbench of ssm_top: pwl / rsqrt with built tables, ssmupd, ssmout and the fused
+// ssmstep against the isa/ reference, bit for bit, and the busy count against the cycle model's
+// loop cycles.
 #include "TbCommon.h"
 #include "mamba2/hw/HlsConfig.h"
 #include "mamba2/hw/Overlay.h"
@@ -16,18 +17,18 @@ int main() {
   tb::Rng r(13);
   unsigned fails = 0, trials = 0;
   using C = isa::UopCode;
-  for (unsigned t = 0; t < 40; ++t, ++trials) {
+  for (unsigned t = 0; t < 50; ++t, ++trials) {
     isa::Memory ref;
     ref.spad.assign(Cfg::SPAD_BYTES, 0);
     r.fill(ref.spad);
     isa::UopWord w;
-    switch (t % 4) {
+    switch (t % 5) {
     case 0:
     case 1: {
       const std::vector<int32_t> table =
-          t % 4 == 0 ? isa::buildPwl("silu", isa::PwlSpec{}) : isa::buildRsqrtTable(20, 64);
+          t % 5 == 0 ? isa::buildPwl("silu", isa::PwlSpec{}) : isa::buildRsqrtTable(20, 64);
       std::memcpy(ref.spad.data() + 40000, table.data(), table.size() * 4);
-      w = tb::word(t % 4 == 0 ? C::Pwl : C::Rsqrt,
+      w = tb::word(t % 5 == 0 ? C::Pwl : C::Rsqrt,
                    {{"dst", 0}, {"src0", 8192}, {"src1", 40000}, {"len", 1 + r.u(500)}});
       break;
     }
@@ -40,6 +41,19 @@ int main() {
                                {"p0", 1 + r.u(40)},
                                {"p1", r.u(40)},
                                {"p2", r.u(20)}});
+      break;
+    case 3:
+      // S at 0, dtx and y at 20000, B at 30000 and C p4 bytes after it, decay at 31000.
+      w = tb::word(C::Ssmstep, {{"dst", 0},
+                                {"src0", 20000},
+                                {"src1", 30000},
+                                {"src2", 31000},
+                                {"len", 1 + r.u(20)},
+                                {"p0", 1 + r.u(40)},
+                                {"p1", r.u(40)},
+                                {"p2", r.u(20)},
+                                {"p3", r.u(40)},
+                                {"p4", r.u(900)}});
       break;
     default:
       w = tb::word(C::Ssmout, {{"dst", 32000},

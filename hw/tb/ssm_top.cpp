@@ -1,6 +1,6 @@
-// Synthesis top of the SSM / nonlinear unit alone: one micro-op (pwl, rsqrt, ssmupd, ssmout) on
-// the scratchpad; a table beyond its header is checked against the header's size, as the
-// overlay top does.
+// Synthesis top of the SSM / nonlinear unit alone: one micro-op (pwl, rsqrt, ssmupd, ssmout,
+// ssmstep) on the scratchpad; a table beyond its header is checked against the header's size,
+// as the overlay top does.
 #include "UnitTop.h"
 
 using namespace mamba2::hw;

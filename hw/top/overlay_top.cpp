@@ -362,8 +362,12 @@ iterations:
         ctr[target::kCtrOps] += u.len;
       } else {
         ctr[target::kCtrBusy] += ssm_datapath<Cfg>(spad, u);
-        const bool state = u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout;
-        ctr[target::kCtrOps] += state ? u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0) : u64(u.len);
+        // SSM micro-ops count per state element: ssmupd / ssmout one operation, ssmstep two.
+        const u64 perState = u.op == isa::UopCode::Ssmstep                                  ? 2
+                             : u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout ? 1
+                                                                                            : 0;
+        ctr[target::kCtrOps] +=
+            perState ? perState * u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0) : u64(u.len);
       }
     }
   }

@@ -1,65 +1,62 @@
 // SSM unit: per-head recurrent state update and output, SSM_LANES state columns per cycle.
 //   S int32 [P][N]:  S = sat32(rnd(S * decay, ds) + rnd(dtx[p] * B[n], is))
 //   y int32 [P]:     y[p] = sat32(rnd(sum_n S[p][n] * C[n], os))
+// One pipelined loop serves the three SSM micro-ops: ssmupd (the update), ssmout (the output)
+// and ssmstep (both in one pass: each state row is read once, updated, written back, and its
+// updated value goes on to the C dot product while it is still in registers). The unit's
+// multipliers per lane are the loop's three: S * decay, dtx * B and S * C.
 #pragma once
 #include "SpadIo.h"
 #include "mamba2/hw/HlsConfig.h"
 
 namespace mamba2::hw {
 
-/// Returns the cycles of its loops: per state row ceil(N / SSM_LANES).
-template <class Cfg>
-inline u64 ssm_update_unit(byte_t *spad, u64 S, u64 dtx, u64 B, u64 decay_at, unsigned P,
-                           unsigned N, int ds, int is) {
-  u64 busy = 0;
-  const i64 decay = i64(ld32(spad, decay_at));
-  // SSM_LANES state columns per cycle (S is written in place; B, dtx, decay overlap nothing).
-  [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES;
-rows:
-  for (unsigned p = 0; p < kMaxLen; ++p) {
-    if (p >= P)
-      break;
-    const i64 xp = i64(ld32(spad, dtx + 4 * u64(p)));
-  cols:
-    for (unsigned n = 0; n < kMaxLen; ++n) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS UNROLL factor = kLanes
-#pragma HLS DEPENDENCE variable = spad inter false
-      if (n >= N)
-        break;
-      if (n % kLanes == 0)
-        ++busy;
-      u64 at = S + (u64(p) * N + n) * 4;
-      i64 kept = rshift_round(i64(ld32(spad, at)) * decay, ds);
-      i64 added = rshift_round(xp * i64(ld8(spad, B + n)), is);
-      st32(spad, at, clip32(kept + added));
-    }
-  }
-  return busy;
-}
+/// One SSM micro-op's operands: S [P][N] int32, the per-row input x [P] (dtx, update only),
+/// B and C [N] int8, the decay (update only), the output y [P] (output only; ssmstep writes it
+/// over x); `upd` / `out` select the update and the output.
+struct SsmArgs {
+  u64 S = 0, x = 0, B = 0, C = 0, decay = 0, y = 0;
+  unsigned P = 0, N = 0;
+  int ds = 0, is = 0, os = 0;
+  bool upd = false, out = false;
+};
 
-/// Returns the cycles of its loops: per state row ceil(N / SSM_LANES) (the 64-bit sum is exact,
-/// so lane-parallel partial sums and an adder tree give the same result).
-template <class Cfg>
-inline u64 ssm_output_unit(byte_t *spad, u64 y, u64 S, u64 C, unsigned P, unsigned N, int os) {
-  [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES;
+/// Returns the cycles of its loop: per state row ceil(N / SSM_LANES) (the output's 64-bit sum
+/// is exact, so lane-parallel partial sums and an adder tree give the same result).
+template <class Cfg> inline u64 ssm_rows_unit(byte_t *spad, const SsmArgs &a) {
   u64 busy = 0;
+  const i64 decay = a.upd ? i64(ld32(spad, a.decay)) : 0;
+  // SSM_LANES state columns per cycle (S is written in place; x, B, C and the decay overlap
+  // neither S nor y, and y[p] is written after row p's x[p] was read).
+  [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES;
 rows:
   for (unsigned p = 0; p < kMaxLen; ++p) {
-    if (p >= P)
+    if (p >= a.P)
       break;
+    const i64 xp = a.upd ? i64(ld32(spad, a.x + 4 * u64(p))) : 0;
     i64 acc = 0;
   cols:
     for (unsigned n = 0; n < kMaxLen; ++n) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS UNROLL factor = kLanes
-      if (n >= N)
+#pragma HLS DEPENDENCE variable = spad inter false
+      if (n >= a.N)
         break;
       if (n % kLanes == 0)
         ++busy;
-      acc += i64(ld32(spad, S + (u64(p) * N + n) * 4)) * i64(ld8(spad, C + n));
+      const u64 at = a.S + (u64(p) * a.N + n) * 4;
+      i64 s = i64(ld32(spad, at));
+      if (a.upd) {
+        i64 kept = rshift_round(s * decay, a.ds);
+        i64 added = rshift_round(xp * i64(ld8(spad, a.B + n)), a.is);
+        s = i64(clip32(kept + added));
+        st32(spad, at, i32(s));
+      }
+      if (a.out)
+        acc += s * i64(ld8(spad, a.C + n));
     }
-    st32(spad, y + 4 * u64(p), clip32(rshift_round(acc, os)));
+    if (a.out)
+      st32(spad, a.y + 4 * u64(p), clip32(rshift_round(acc, a.os)));
   }
   return busy;
 }

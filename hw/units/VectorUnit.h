@@ -115,13 +115,27 @@ template <class Cfg> u64 ssm_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::SSM_DEMAND == 16 * Cfg::SSM_LANES && Cfg::SSM_DEMAND <= Cfg::SPAD_SUPPLY,
                 "SSM unit: SSM_LANES lanes' operands exceed what the banks serve");
   const unsigned op = unsigned(u.op);
-  if (op == unsigned(UopCode::Ssmupd))
-    return ssm_update_unit<Cfg>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2), u.len,
-                                unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63),
-                                clamp_int(u.p2, 0, 63));
-  if (op == unsigned(UopCode::Ssmout))
-    return ssm_output_unit<Cfg>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u.len,
-                                unsigned(u.p0 < 0 ? 0 : u.p0), clamp_int(u.p1, 0, 63));
+  if (op == unsigned(UopCode::Ssmupd) || op == unsigned(UopCode::Ssmout) ||
+      op == unsigned(UopCode::Ssmstep)) {
+    // Operands by micro-op: ssmupd S = dst, dtx = src0, B = src1, decay = src2; ssmout y = dst,
+    // S = src0, C = src1; ssmstep S = dst, dtx and y = src0, B = src1, C = src1 + p4,
+    // decay = src2.
+    SsmArgs a;
+    a.P = u.len;
+    a.N = unsigned(u.p0 < 0 ? 0 : u.p0);
+    a.upd = op != unsigned(UopCode::Ssmout);
+    a.out = op != unsigned(UopCode::Ssmupd);
+    a.S = u64(a.upd ? u.dst : u.src0);
+    a.x = u64(u.src0);
+    a.B = u64(u.src1);
+    a.C = op == unsigned(UopCode::Ssmstep) ? u64(u.src1) + u64(u.p4 < 0 ? 0 : u.p4) : u64(u.src1);
+    a.decay = u64(u.src2);
+    a.y = u64(a.upd ? u.src0 : u.dst);
+    a.ds = clamp_int(u.p1, 0, 63);
+    a.is = clamp_int(u.p2, 0, 63);
+    a.os = clamp_int(op == unsigned(UopCode::Ssmout) ? u.p1 : u.p3, 0, 63);
+    return ssm_rows_unit<Cfg>(spad, a);
+  }
   if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
     return 0;
   u64 busy = 0;

@@ -42,6 +42,7 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
     return std::string("micro-op '") + info->name + "' cannot run on the " +
            kSlotNames[unsigned(slot)] + " unit";
   int p0 = int(w.get(f::uop::p0)), p1 = int(w.get(f::uop::p1)), p2 = int(w.get(f::uop::p2));
+  int p3 = int(w.get(f::uop::p3)), p4 = int(w.get(f::uop::p4));
   unsigned len = unsigned(w.get(f::uop::len));
   std::string nm = info->name;
   auto bad = [&](const std::string &why) { return "micro-op '" + nm + "': " + why; };
@@ -100,6 +101,14 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
       return bad("state width p0 must be >= 0");
     if (!inRange(p1, 0, 63))
       return bad("shift p1 must be 0..63");
+    break;
+  case UopCode::Ssmstep:
+    if (p0 < 0)
+      return bad("state width p0 must be >= 0");
+    if (!inRange(p1, 0, 63) || !inRange(p2, 0, 63) || !inRange(p3, 0, 63))
+      return bad("shifts p1, p2, p3 must be 0..63");
+    if (p4 < 0)
+      return bad("C's offset from B, p4, must be >= 0");
     break;
   default:
     break;

@@ -186,6 +186,18 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     store(s, u.dst, y);
     break;
   }
+  case UopCode::Ssmstep: {
+    uint32_t N = uint32_t(u.p0 < 0 ? 0 : u.p0);
+    auto S = load<int32_t>(s, u.dst, size_t(n) * N);
+    auto dtxY = load<int32_t>(s, u.src0, n);
+    auto B = load<int8_t>(s, u.src1, N);
+    auto C = load<int8_t>(s, u.src1 + u.p4, N);
+    auto decay = load<int32_t>(s, u.src2, 1);
+    ref::ssmStep(S.data(), dtxY.data(), B.data(), C.data(), decay[0], n, N, u.p1, u.p2, u.p3);
+    store(s, u.dst, S);
+    store(s, u.src0, dtxY);
+    break;
+  }
   default:
     return "undefined micro-op " + std::to_string(unsigned(u.op));
   }

@@ -45,4 +45,13 @@ void ssmOutput(const int32_t *S, const int8_t *C, int32_t *y, unsigned P, unsign
   }
 }
 
+void ssmStep(int32_t *S, int32_t *dtxY, const int8_t *B, const int8_t *C, int32_t decay, unsigned P,
+             unsigned N, int decayShift, int inShift, int outShift) {
+  for (unsigned p = 0; p < P; ++p) {
+    int32_t *row = S + size_t(p) * N;
+    ssmUpdate(row, dtxY + p, B, decay, 1, N, decayShift, inShift);
+    ssmOutput(row, C, dtxY + p, 1, N, outShift);
+  }
+}
+
 } // namespace mamba2::isa::ref

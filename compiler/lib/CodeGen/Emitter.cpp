@@ -111,6 +111,10 @@ struct Buffer {
   uint64_t addr = 0;
   bool fixed = false;
   bool loadTarget = false; // filled by the load unit (constants, states, input rows)
+  // Placed `followOff` bytes after buffer `follows` (one allocation: ssmstep reads C at a fixed
+  // offset after B); `follower` is the buffer placed after this one.
+  int follows = -1, follower = -1;
+  uint64_t followOff = 0;
 };
 
 /// One loop dimension of a run: count and the per-role byte steps (dst, src0, src1, src2).
@@ -298,9 +302,17 @@ private:
     uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
     for (int id : ringBufs_)
       bufs_[size_t(id)].fixed = true;
+    // A buffer placed after another is allocated with it: one block over both lifetimes.
+    for (Buffer &b : bufs_)
+      if (b.follows >= 0) {
+        Buffer &h = bufs_[size_t(b.follows)];
+        h.start = std::min(h.start, b.start);
+        h.end = std::max(h.end, b.end);
+        h.bytes = std::max(h.bytes, b.followOff + b.bytes);
+      }
     std::vector<size_t> loads, others;
     for (size_t i = 0; i < bufs_.size(); ++i)
-      if (!bufs_[i].fixed)
+      if (!bufs_[i].fixed && bufs_[i].follows < 0)
         (bufs_[i].loadTarget ? loads : others).push_back(i);
     auto byStart = [&](size_t a, size_t b) { return bufs_[a].start < bufs_[b].start; };
     std::stable_sort(loads.begin(), loads.end(), byStart);
@@ -340,6 +352,9 @@ private:
           top + uint64_t(std::min<size_t>(k, ringCount_ - 1)) * lay_.ringBytes;
     for (size_t i : loads)
       bufs_[i].addr += top - peakB;
+    for (Buffer &b : bufs_)
+      if (b.follows >= 0)
+        b.addr = bufs_[size_t(b.follows)].addr + b.followOff;
     peak = peakA + peakB + uint64_t(ringCount_) * lay_.ringBytes;
   }
 
@@ -903,6 +918,32 @@ private:
     storeState(o.getNewState(), st);
   }
 
+  /// ovl.ssm writes y over dtx when dtx dies at this op in a buffer of its own (one use,
+  /// produced by a compute op: not a constant, a state or a slice of another value) with y's
+  /// rows: row t's dtx is dead once row t's update ran.
+  bool ssmYOverDtx(ovl::SsmOp o, const View &dtx, int64_t rows) const {
+    Operation *def = o.getDtx().getDefiningOp();
+    if (!def || !o.getDtx().hasOneUse() || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(def))
+      return false;
+    auto yt = cast<RankedTensorType>(o.getY().getType());
+    return dtx.rows == rows && dtx.cols == yt.getDimSize(1) && dtx.esize == 4;
+  }
+
+  /// ssmstep reads C at a fixed offset after B. B and C in buffers of their own (the
+  /// requantised slices of the conv output) are placed one after the other: C's buffer follows
+  /// B's (plan walk; allocate() places them).
+  void placeCAfterB(const View &B, const View &Cv) {
+    if (!plan_ || B.buf < 0 || Cv.buf < 0 || B.buf == Cv.buf)
+      return;
+    Buffer &b = bufs_[size_t(B.buf)], &c = bufs_[size_t(Cv.buf)];
+    if (c.follows == B.buf || b.fixed || c.fixed || b.loadTarget || c.loadTarget ||
+        b.follows >= 0 || b.follower >= 0 || c.follows >= 0 || c.follower >= 0)
+      return;
+    c.follows = B.buf;
+    c.followOff = b.bytes;
+    b.follower = Cv.buf;
+  }
+
   void lowerSsm(ovl::SsmOp o) {
     View dtx = operand(o.getDtx()), decay = operand(o.getDecay()), B = operand(o.getB()),
          Cv = operand(o.getC());
@@ -913,7 +954,11 @@ private:
       fail(o,
            "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
     View S = stateView(o.getState());
-    View y = fresh(rowsOf(o.getY()), H * P, 4);
+    const int64_t rows = rowsOf(o.getY());
+    const bool inPlace = ssmYOverDtx(o, dtx, rows);
+    if (inPlace)
+      placeCAfterB(B, Cv);
+    View y = inPlace ? dtx : fresh(rows, H * P, 4);
     views_[o.getY()] = y;
     views_[o.getNewState()] = S;
     stateArg_[o.getNewState()] = stateArg_[o.getState()];
@@ -921,16 +966,31 @@ private:
       return;
     const int64_t hg = H / G;
     const uint64_t sHead = uint64_t(P * N * 4);
-    // Row by row in order (the state carries): all heads' updates, then all heads' outputs. One
-    // word per group, the run's iterations over the group's heads.
+    // ssmstep when y goes over dtx and C sits at the same offset 0..32767 after B in every row
+    // (its p4).
+    const int64_t cOff = int64_t(addr(Cv)) - int64_t(addr(B));
+    const bool fused = inPlace && rstep(B, y.rows) == rstep(Cv, y.rows) && cOff >= 0 &&
+                       cOff <= int64_t(std::numeric_limits<int16_t>::max());
+    // Row by row in order (the state carries). One word per group, the run's iterations over
+    // the group's heads. Fused: one ssmstep run (update and output in one pass over each
+    // head's state); else all heads' ssmupd, then all heads' ssmout.
     for (int64_t t = 0; t < y.rows; ++t) {
       std::vector<isa::UopWord> upd, out;
       for (int64_t g = 0; g < G; ++g) {
         const uint64_t h0 = uint64_t(g * hg);
-        upd.push_back(uop(UopCode::Ssmupd, addr(S) + h0 * sHead,
-                          addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
-                          addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
-                          addr(decay) + t * rstep(decay, y.rows) + h0 * 4, uint64_t(P), N,
+        const uint64_t sAt = addr(S) + h0 * sHead,
+                       xAt = addr(dtx) + t * rstep(dtx, y.rows) + h0 * P * 4,
+                       bAt = addr(B) + t * rstep(B, y.rows) + uint64_t(g * N),
+                       dAt = addr(decay) + t * rstep(decay, y.rows) + h0 * 4;
+        if (fused) {
+          isa::UopWord w = uop(UopCode::Ssmstep, sAt, xAt, bAt, dAt, uint64_t(P), N,
+                               int64_t(o.getDecayShift()), int64_t(o.getInShift()));
+          w.set(f::uop::p3, int64_t(o.getOutShift()));
+          w.set(f::uop::p4, cOff);
+          upd.push_back(w);
+          continue;
+        }
+        upd.push_back(uop(UopCode::Ssmupd, sAt, xAt, bAt, dAt, uint64_t(P), N,
                           int64_t(o.getDecayShift()), int64_t(o.getInShift())));
         out.push_back(uop(UopCode::Ssmout, addr(y) + t * y.rstride + h0 * P * 4,
                           addr(S) + h0 * sHead, addr(Cv) + t * rstep(Cv, y.rows) + uint64_t(g * N),

@@ -15,7 +15,7 @@ namespace mamba2::test {
 
 inline const char *const kOverlayPrograms[] = {"linear_w8a8.s", "linear_w4a4.s", "rmsnorm.s",
                                                "hadamard.s",    "conv_ssm.s",    "stream_loops.s",
-                                               "gmm_w4a4.s",    "gmm_w8a8.s"};
+                                               "gmm_w4a4.s",    "gmm_w8a8.s",    "conv_ssm_step.s"};
 
 /// Test name of a program parameter: the file name without its extension.
 inline std::string overlayProgramName(const ::testing::TestParamInfo<const char *> &info) {

@@ -178,6 +178,21 @@ TEST(OverlayPrograms, HadamardEqualsReferenceTransform) {
   EXPECT_TRUE(at<int32_t>(m.dram[1], 8192, 5120) == b);
 }
 
+// The fused SSM step computes what ssmupd followed by ssmout computes: conv_ssm_step.s and
+// conv_ssm.s (same regions, data and seed) leave the same DRAM behind, in the cycle simulator.
+TEST(OverlayPrograms, SsmStepEqualsUpdateThenOutput) {
+  for (uint32_t seed : {4u, 5u}) {
+    Prepared pair = prepare("conv_ssm.s", seed), fused = prepare("conv_ssm_step.s", seed);
+    ASSERT_TRUE(pair.initial.dram == fused.initial.dram);
+    isa::Memory a = pair.initial, b = fused.initial;
+    ASSERT_EQ(hw::simulate(pair.program, "main", a, *pair.board, {hw::SimMode::Cycle}).error, "");
+    hw::SimResult s = hw::simulate(fused.program, "main", b, *fused.board, {hw::SimMode::Cycle});
+    ASSERT_EQ(s.error, "");
+    for (unsigned reg = 0; reg < isa::kNumRegions; ++reg)
+      EXPECT_TRUE(a.dram[reg] == b.dram[reg]) << isa::kRegionNames[reg] << " seed " << seed;
+  }
+}
+
 TEST(OverlayPrograms, ConvStateAdvancesLikeTheReference) {
   Prepared r = prepare("conv_ssm.s", 11);
   isa::Memory m = r.initial;

@@ -24,9 +24,11 @@
 // CHECK: gmm8 {{.*}}wgt={{[0-9]+}} scl={{[0-9]+}} m=1 k=4 n=14 group=2 shift=10
 // conv4 over the 8 conv channels, its state at src2.
 // CHECK: conv4 {{.*}}src1={{[0-9]+}} src2={{[0-9]+}} len=8
-// The SSM: per row an update and an output run over the 2 heads (P = 2, N = 2).
-// CHECK: ssmupd {{.*}}len=2 p0=2 p1=15 p2=6
-// CHECK-NEXT: ssmout {{.*}}len=2 p0=2 p1=8
+// The SSM: per row one fused ssmstep run over the 2 heads (P = 2, N = 2): y over dtx, C two
+// bytes after B (adjacent slices of the conv output), output shift 8 in p3.
+// CHECK: ssmstep {{.*}}len=2 p0=2 p1=15 p2=6 p3=8 p4=2
+// CHECK-NEXT: ssmstep {{.*}}len=2 p0=2 p1=15 p2=6 p3=8 p4=2
+// CHECK-NOT: ssmupd
 // CHECK: fwht {{.*}}len=4
 // lm_head: the logits tile as one m=4 matmul, stored to the io tensor.
 // CHECK: gmm8 {{.*}}m=4 k=4 n=8 group=2 shift=9

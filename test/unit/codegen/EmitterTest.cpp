@@ -48,6 +48,15 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
     }
     EXPECT_LE(e.spadPeak, board->spadBytes()) << e.name;
   }
+  // The scan is the fused ssmstep when C follows B in the conv output, else ssmupd + ssmout.
+  unsigned steps = 0, pairs = 0;
+  for (const isa::UopWord &w : prog->ucode) {
+    const auto code = isa::UopCode(w.raw(isa::field::uop::uop));
+    steps += code == isa::UopCode::Ssmstep;
+    pairs += code == isa::UopCode::Ssmupd || code == isa::UopCode::Ssmout;
+  }
+  EXPECT_EQ(steps > 0, !c.shape.cBeforeB);
+  EXPECT_EQ(pairs > 0, c.shape.cBeforeB);
   std::mt19937 rng(c.shape.seed + 7);
   std::vector<int32_t> pre(c.tBlock), dec(3);
   for (auto &v : pre)
@@ -97,6 +106,11 @@ ModelShape padded(ModelShape s, int pad) {
   return s;
 }
 
+ModelShape cBeforeB(ModelShape s) {
+  s.cBeforeB = true;
+  return s;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Models, EmitterModels,
     ::testing::Combine(
@@ -110,8 +124,9 @@ INSTANTIATE_TEST_SUITE_P(
                           // a padded vocabulary sliced off the streamed logits tiles
                           Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512},
                           // one scale group per row (in_proj, lm_head): padded weight rows
-                          Case{"per_channel_scales", grouped(shape(2, 1, 8, 4, true, 5), 16), 4,
-                               0}),
+                          Case{"per_channel_scales", grouped(shape(2, 1, 8, 4, true, 5), 16), 4, 0},
+                          // C before B: the scan as ssmupd + ssmout runs (two B/C groups)
+                          Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 6)), 4, 0}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);

@@ -27,6 +27,7 @@ struct ModelShape {
   int group = 8;            // K-group of the scales
   bool streamLogits = true; // lm_head's output returned directly
   int vocabPad = 0;         // lm_head rows beyond the vocabulary, sliced off
+  bool cBeforeB = false;    // C's columns of the conv output before B's (no fused ssmstep)
   uint32_t seed = 1;
 };
 
@@ -80,8 +81,10 @@ public:
       std::string g = pwl(y, silu, C, "silu");
       std::string g8 = un("shr", g, C, C, "{shift = 9 : i64}", 8);
       std::string xs = slice(g8, C, 0, s.di, 8);
-      std::string B = slice(g8, C, s.di, s.groups * s.ns, 8);
-      std::string Cc = slice(g8, C, s.di + s.groups * s.ns, s.groups * s.ns, 8);
+      const int bAt = s.di + (s.cBeforeB ? s.groups * s.ns : 0),
+                cAt = s.di + (s.cBeforeB ? 0 : s.groups * s.ns);
+      std::string B = slice(g8, C, bAt, s.groups * s.ns, 8);
+      std::string Cc = slice(g8, C, cAt, s.groups * s.ns, 8);
       std::string x32 = un("sext", xs, s.di, s.di, "{shift = 2 : i64}", 32, 8);
       // dt: per-head bias ([1][H]), softplus, dt * x per head ([T][H]), decay = exp(dt * A).
       std::string dt6 = un("shift", dt, s.heads, s.heads, "{shift = 6 : i64}");

@@ -288,8 +288,10 @@ TEST(CycleModel, BankConflictBetweenUnits) {
     return r.units[unsigned(isa::Slot::Ssm)];
   };
   hw::UnitCounters alone = ssmCounters(false), shared = ssmCounters(true);
-  const uint64_t c = alone.busy; // ssmupd P=64, N=16: ceil(64 * 16 / 16) + fill + 1
-  EXPECT_EQ(c, 64u * 16 / kv.ssmLanes + 2 * 2 + 3 + 1);
+  // ssmupd P=64, N=16: ceil(64 * 16 / 16) + fill + the SSM pipeline's add, multiply by C and
+  // adder tree over the 16 lanes (one loop for ssmupd, ssmout and ssmstep)
+  const uint64_t c = alone.busy;
+  EXPECT_EQ(c, 64u * 16 / kv.ssmLanes + 2 * 2 + 3 + 1 + 3 + 4);
   EXPECT_EQ(alone.stallMemory, 0u);
   EXPECT_EQ(shared.busy, c); // busy: the unit's own loops and fill
   EXPECT_EQ(shared.busy + shared.stallMemory, (c * 68 + 63) / 64);

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -362,6 +363,47 @@ TEST(Datapath, SsmUpdateAndOutputMatchReference) {
   }
 }
 
+isa::UopWord ssmstep(int64_t S, int64_t dtxY, int64_t B, int64_t decay, int64_t P, int64_t N,
+                     int64_t ds, int64_t is, int64_t os, int64_t cOff) {
+  isa::UopWord w = uop(UopCode::Ssmstep, S, dtxY, B, decay, P, N, ds, is);
+  w.set(isa::field::uop::p3, os);
+  w.set(isa::field::uop::p4, cOff);
+  return w;
+}
+
+// ssmstep on every board's datapath against the reference, and the reference against ssmupd
+// followed by ssmout on the same operands (y written elsewhere): the state and y bit for bit.
+TEST(Datapath, SsmStepMatchesReferenceAndTheUpdateOutputPair) {
+  Bench t(19);
+  for (int trial = 0; trial < 30; ++trial) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, true);
+    const uint32_t P = t.u(20) + (trial == 0 ? 0 : 1), N = t.u(40) + 1;
+    const int64_t ds = t.u(40), is = t.u(20), os = t.u(40), cOff = t.u(900);
+    compare({ssmstep(0, 20000, 30000, 31000, P, N, ds, is, os, cOff)}, isa::Slot::Ssm, spad);
+    isa::Issue one;
+    one.slot = isa::Slot::Ssm;
+    one.op = 1;
+    one.run.ulen = 1;
+    one.run.iters = 1;
+    isa::Memory fused = memory(), pair = memory();
+    fused.spad = pair.spad = spad;
+    ASSERT_EQ(
+        isa::refExecute(one, fused, {ssmstep(0, 20000, 30000, 31000, P, N, ds, is, os, cOff)}), "");
+    isa::Issue two = one;
+    two.run.ulen = 2;
+    ASSERT_EQ(isa::refExecute(two, pair,
+                              {uop(UopCode::Ssmupd, 0, 20000, 30000, 31000, P, N, ds, is),
+                               uop(UopCode::Ssmout, 32000, 0, 30000 + cOff, 0, P, N, os)}),
+              "");
+    EXPECT_TRUE(std::equal(fused.spad.begin(), fused.spad.begin() + 4 * P * N, pair.spad.begin()))
+        << "state, trial " << trial;
+    EXPECT_TRUE(std::equal(fused.spad.begin() + 20000, fused.spad.begin() + 20000 + 4 * P,
+                           pair.spad.begin() + 32000))
+        << "y, trial " << trial;
+  }
+}
+
 TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
   std::vector<uint8_t> spad(kSpad);
   // Reads past the scratchpad.
@@ -370,6 +412,18 @@ TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
   compare({uop(UopCode::Pwl, 0, 64, 128, 0, 4)}, isa::Slot::Vector, spad);
   compare({uop(UopCode::Fwht, 0, 0, 0, 0, 20)}, isa::Slot::Vector, spad);
   compare({uop(UopCode::Add32, 4, 0, 1000, 0, 8)}, isa::Slot::Vector, spad);
+  // ssmstep: y (over dtx) inside the B..C span it reads, a negative C offset, C past the end.
+  for (const isa::UopWord &w : {ssmstep(0, 30010, 30000, 31000, 4, 16, 15, 6, 8, 64),
+                                ssmstep(0, 20000, 30000, 31000, 4, 16, 15, 6, 8, -16),
+                                ssmstep(0, 20000, kSpad - 64, 31000, 4, 16, 15, 6, 8, 64)}) {
+    compare({w}, isa::Slot::Ssm, spad);
+    isa::Issue is;
+    is.slot = isa::Slot::Ssm;
+    is.op = 1;
+    is.run.ulen = is.run.iters = 1;
+    isa::Memory m = memory();
+    EXPECT_NE(isa::refExecute(is, m, {w}), "") << isa::formatUop(w);
+  }
   // A table whose header claims more segments than fit.
   int32_t hdr[4] = {0, 4, 256, 0};
   std::memcpy(spad.data() + kSpad - 64, hdr, 16);

@@ -107,6 +107,33 @@ TEST(Ssm, UpdateAndOutputFollowTheRecurrence) {
   }
 }
 
+// ssmStep (the fused micro-op) is ssmUpdate on every row, then ssmOutput, bit for bit,
+// including saturated states and outputs.
+TEST(Ssm, StepEqualsUpdateThenOutput) {
+  std::mt19937 g(5);
+  for (int trial = 0; trial < 50; ++trial) {
+    const unsigned P = 1 + g() % 9, N = 1 + g() % 33;
+    std::vector<int32_t> S(P * N), dtx(P);
+    std::vector<int8_t> B(N), C(N);
+    for (auto &v : S)
+      v = g() % 5 == 0 ? (g() % 2 ? INT32_MAX : INT32_MIN) : int32_t(g());
+    for (auto &v : dtx)
+      v = int32_t(g());
+    for (unsigned n = 0; n < N; ++n) {
+      B[n] = int8_t(g());
+      C[n] = int8_t(g());
+    }
+    const int32_t decay = int32_t(g() % 70000) - 2000;
+    const int ds = int(g() % 20), is = int(g() % 12), os = int(g() % 40);
+    std::vector<int32_t> S1 = S, y1(P), S2 = S, y2 = dtx;
+    ssmUpdate(S1.data(), dtx.data(), B.data(), decay, P, N, ds, is);
+    ssmOutput(S1.data(), C.data(), y1.data(), P, N, os);
+    ssmStep(S2.data(), y2.data(), B.data(), C.data(), decay, P, N, ds, is, os);
+    EXPECT_EQ(S2, S1) << "trial " << trial;
+    EXPECT_EQ(y2, y1) << "trial " << trial;
+  }
+}
+
 TEST(Ssm, StateSaturatesInsteadOfWrapping) {
   std::vector<int32_t> S = {INT32_MAX};
   std::vector<int32_t> dtx = {INT32_MAX};

@@ -168,6 +168,16 @@ TEST(Container, StaticChecksNameTheProblemAndPlace) {
                           "iters=1 }\n{ ctrl.halt }\n"),
             "microcode word 0: micro-op 'ssmout' cannot run on the vector unit (entry 'main', "
             "bundle 0, vector slot)");
+  // ssmstep: C's offset from B (p4) is not negative; y (over dtx) does not overlap B..C.
+  EXPECT_EQ(
+      validateError(".target kv260\n.entry main\n.uop 0 ssmstep src0=4096 src1=8192 "
+                    "src2=9000 len=2 p0=4 p4=-4\n{ ssm.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+      "microcode word 0: micro-op 'ssmstep': C's offset from B, p4, must be >= 0 (entry "
+      "'main', bundle 0, ssm slot)");
+  EXPECT_EQ(validateError(".target kv260\n.entry main\n.uop 0 ssmstep src0=8196 src1=8192 "
+                          "src2=9000 len=2 p0=4 p4=8\n{ ssm.run ulen=1 iters=1 }\n{ ctrl.halt }\n"),
+            "microcode word 0, iteration 0: micro-op 'ssmstep' writes [8196, 8204) which partly "
+            "overlaps operand [8192, 8204) (entry 'main', bundle 0, ssm slot)");
   EXPECT_EQ(validateError(".target kv260\n.region const 64\n.entry main\n{ store.dma region=const "
                           "rows=1 rowb=4 }\n{ ctrl.halt }\n"),
             "DMA store into the read-only const region (entry 'main', bundle 0, store slot)");

@@ -81,5 +81,10 @@ void ssmUpdate(int32_t *S, const int32_t *dtx, const int8_t *B, int32_t decay, u
                unsigned N, int decayShift, int inShift);
 /// y[p] = sat32(rnd(sum_n S[p][n] * C[n], shift)); S int32 [P][N], C int8 [N].
 void ssmOutput(const int32_t *S, const int8_t *C, int32_t *y, unsigned P, unsigned N, int shift);
+/// ssmUpdate then ssmOutput in one pass over the state rows (the ssmstep micro-op): for each row
+/// p, row p of S updated with dtxY[p], then dtxY[p] = that row's output (y over dtx in place).
+/// Rows are independent, so this is bit for bit ssmUpdate on all rows followed by ssmOutput.
+void ssmStep(int32_t *S, int32_t *dtxY, const int8_t *B, const int8_t *C, int32_t decay, unsigned P,
+             unsigned N, int decayShift, int inShift, int outShift);
 
 } // namespace mamba2::isa::ref
