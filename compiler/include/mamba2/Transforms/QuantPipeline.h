@@ -28,6 +28,11 @@ struct QuantScheme {
   std::string calibText;   // needed by act-mode tensor and gptq
   int64_t calibBytes = 16384;
   bool progress = true;
+  // lowerToOvl only: m2-reorder-in-proj and ovl-split-head-groups (heads per group; 0: the cost
+  // model's choice for `target`).
+  bool headGroups = true;
+  int64_t headsPerGroup = 0;
+  std::string target = "kv260";
 
   /// "w4a8+had+pwl32" and the like.
   std::string label() const;
