@@ -32,6 +32,12 @@ namespace {
 
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
+/// The cost model's largest number of groups a layer: each group's scan costs two microcode
+/// words per prefill row (the emitter unrolls the SSM's row loop), and the store has 4096; the
+/// default model (6 layers, 8 heads) with 8 groups a layer overflows it at 32 rows, with 4 it
+/// uses 2488 words.
+constexpr int64_t kMaxAutoGroups = 4;
+
 /// Why a split cannot go on (the pass reports it on the op).
 struct Refusal {
   Operation *op;
@@ -391,7 +397,33 @@ void Splitter::split(ovl::SsmOp ssm, int64_t hg) {
     Bs.push_back(sliceOf(ssm.getB(), o, n, Mode::Reach));
     Cs.push_back(sliceOf(ssm.getC(), o, n, Mode::Reach));
   }
-  std::vector<Value> ends;
+  std::vector<Value> ys, ends;
+  // The scan's element-wise consumers for group g (the D skip), after its scan.
+  auto follow = [&](int64_t g) {
+    Value cur = ys[size_t(g)];
+    for (Operation *u : chain) {
+      SmallVector<Value> ops = {cur};
+      if (u->getNumOperands() == 2) {
+        Value y = u->getOperand(1);
+        const int64_t C = H * P, Cy = cols(y), per = C / Cy;
+        if (Cy == 1)
+          ops.push_back(y);
+        else if (auto c = y.getDefiningOp<ovl::ConstantOp>();
+                 c && cast<RankedTensorType>(y.getType()).getDimSize(0) == 1)
+          ops.push_back(sliceConst(c, g * hg * P / per, hg * P / per));
+        else
+          ops.push_back(sliceOf(y, g * hg * P / per, hg * P / per, Mode::Reach));
+        if (!ops.back())
+          return false;
+      }
+      Operation *n = b_.clone(*u);
+      n->setOperands(ops);
+      n->getResult(0).setType(act(u->getResult(0), hg * P));
+      cur = n->getResult(0);
+    }
+    ends.push_back(cur);
+    return true;
+  };
   Root &root = ssms_[ssm];
   root.stateArg = st;
   root.newState = ssm.getNewState();
@@ -409,29 +441,14 @@ void Splitter::split(ovl::SsmOp ssm, int64_t hg) {
                               ssm.getDecayShiftAttr(), ssm.getInShiftAttr(), ssm.getOutShiftAttr());
     part->setAttr("ovl.head_group", b_.getDenseI64ArrayAttr({g, groups}));
     root.pieces.push_back({g * hg * P, hg * P, part, int(g), s, part.getNewState()});
-    Value cur = part.getY();
-    for (Operation *u : chain) {
-      SmallVector<Value> ops = {cur};
-      if (u->getNumOperands() == 2) {
-        Value y = u->getOperand(1);
-        const int64_t C = H * P, Cy = cols(y), per = C / Cy;
-        if (Cy == 1)
-          ops.push_back(y);
-        else if (auto c = y.getDefiningOp<ovl::ConstantOp>();
-                 c && cast<RankedTensorType>(y.getType()).getDimSize(0) == 1)
-          ops.push_back(sliceConst(c, g * hg * P / per, hg * P / per));
-        else
-          ops.push_back(sliceOf(y, g * hg * P / per, hg * P / per, Mode::Reach));
-        if (!ops.back())
-          return;
-      }
-      Operation *n = b_.clone(*u);
-      n->setOperands(ops);
-      n->getResult(0).setType(act(u->getResult(0), hg * P));
-      cur = n->getResult(0);
-    }
-    ends.push_back(cur);
+    ys.push_back(part.getY());
+    // The previous group's consumers after this group's inputs: the vector unit, which runs
+    // its queue in order, then prepares group g while the SSM unit scans group g - 1.
+    if (g > 0 && !follow(g - 1))
+      return;
   }
+  if (!follow(groups - 1))
+    return;
   group_ = -1;
   Value last = chain.empty() ? Value(ssm.getY()) : chain.back()->getResult(0);
   auto cat = b_.create<ovl::ConcatOp>(ssm.getLoc(), last.getType(), ends);
@@ -627,7 +644,7 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
         const int64_t hpb = H / int64_t(s.getNgroups());
         double best = 0;
         for (int64_t c = 1; c <= H; ++c) {
-          if (H % c || (hpb % c && c % hpb))
+          if (H % c || (hpb % c && c % hpb) || H / c > kMaxAutoGroups)
             continue;
           const double cost = groupCost(*board, H, P, N, K, c);
           if (hg == 0 || cost < best) {

@@ -2,8 +2,8 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),m2-lower-to-ovl)' %S/reorder-in-proj.mlir | mamba2-opt --pass-pipeline='builtin.module(func.func(ovl-split-head-groups{target=u280}))' | FileCheck %s --check-prefix=COST
 // Tests ovl-split-head-groups alone on the lowered one-layer model of reorder-in-proj.mlir (2
 // heads of 2, d_state 2, in_proj [dt 0..1, B 2..3, C 4..5, x 6..9, z 10..13]) with one head per
-// group: one matmul for dt/B/C, B and C convs, then per head its x matmul, conv, scan and D
-// skip, a concat, and z's matmul before the gated norm. The conv state becomes four states (B,
+// group: one matmul for dt/B/C, B and C convs, then per head its x matmul, conv and scan (the D
+// skip of a head after the next head's scan), a concat, and z's matmul before the gated norm. The conv state becomes four states (B,
 // C, x of each head), the SSM state two. (The logits: unit/lowerovl/HeadGroups.)
 
 // CHECK-LABEL: func.func @main(%arg0: tensor<?xi32>, %arg1: tensor<2x3xi8>, %arg2: tensor<2x3xi8>, %arg3: tensor<2x3xi8>, %arg4: tensor<2x3xi8>, %arg5: tensor<1x2x2xi32>, %arg6: tensor<1x2x2xi32>)
@@ -34,12 +34,12 @@
 // CHECK: %[[DTX0:.*]] = ovl.mul %{{.*}}, %[[DT0]] {shift = 0 : i64} : (tensor<?x2xi32>, tensor<?x1xi32>) -> tensor<?x2xi32>
 // CHECK: %[[DEC0:.*]] = ovl.slice %[[DECAY]] {offset = 0 : i64, size = 1 : i64}
 // CHECK: %[[Y0:.*]], %[[NS5:.*]] = ovl.ssm %[[DTX0]], %[[DEC0]], %[[B8]], %[[C8]], %arg5 {{{.*}}ovl.head_group = array<i64: 0, 2>}
-// CHECK: %[[Y0D:.*]] = ovl.add %[[Y0]], %{{.*}} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x2xi32>
-// Head 1.
+// Head 1, then head 0's D skip (the vector unit prepares head 1 while head 0 scans), then head 1's.
 // CHECK: ovl.constant dense<{{\[\[}}21, 22, 23, 24], [25, 26, 27, 28]]> : tensor<2x4xi8>
 // CHECK: %[[X1:.*]] = ovl.matmul %[[A]], {{.*}} -> tensor<?x2xi32>
 // CHECK: ovl.conv4 %{{.*}}, %{{.*}}, %{{.*}}, %arg4
 // CHECK: %[[Y1:.*]], %{{.*}} = ovl.ssm %{{.*}}, %{{.*}}, %[[B8]], %[[C8]], %arg6 {{{.*}}ovl.head_group = array<i64: 1, 2>}
+// CHECK: %[[Y0D:.*]] = ovl.add %[[Y0]], %{{.*}} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x2xi32>
 // CHECK: %[[Y1D:.*]] = ovl.add %[[Y1]]
 // The heads joined, then z's rows (the last four) before the gated norm.
 // CHECK: %[[Y:.*]] = ovl.concat %[[Y0D]], %[[Y1D]] : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
