@@ -1,7 +1,8 @@
 // m2-reorder-in-proj and ovl-split-head-groups on the one-layer model of
-// test/lit/ovl/reorder-in-proj.mlir (2 heads, a different conv weight per channel): the reordered m2 model gives the same logits in the
-// integer evaluator, and the lowered model split into head groups gives the ovl evaluator's
-// logits bit for bit, whatever the grouping of tokens into calls, with one state per piece.
+// test/lit/ovl/reorder-in-proj.mlir (2 heads, a different conv weight per channel): the reordered
+// m2 model gives the same logits in the integer evaluator, and the lowered model split into head
+// groups gives the ovl evaluator's logits bit for bit, whatever the grouping of tokens into calls,
+// with one state per piece.
 #include <gtest/gtest.h>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
