@@ -739,6 +739,8 @@ private:
       return lowerSsm(o);
     if (auto o = dyn_cast<ovl::SliceOp>(op))
       return lowerSlice(o);
+    if (auto o = dyn_cast<ovl::ConcatOp>(op))
+      return lowerConcat(o);
     if (auto o = dyn_cast<func::ReturnOp>(op))
       return lowerReturn(o);
     fail(&op, "the overlay has no kernel for this op");
@@ -767,6 +769,23 @@ private:
     v.off += uint64_t(o.getOffset()) * x.esize;
     v.cols = int64_t(o.getSize());
     views_[o.getResult()] = v;
+  }
+
+  /// Each operand copied (`shift32` by 0) into its columns of one buffer.
+  void lowerConcat(ovl::ConcatOp o) {
+    if (!cast<RankedTensorType>(o.getType()).getElementType().isInteger(32))
+      fail(o, "only i32 operands are concatenated (a shift32 copy)");
+    View out = fresh(rowsOf(o.getResult()), cast<RankedTensorType>(o.getType()).getDimSize(1), 4);
+    views_[o.getResult()] = out;
+    uint64_t col = 0;
+    for (Value v : o.getXs()) {
+      View x = operand(v);
+      View dst = out;
+      dst.off += col * 4;
+      dst.cols = x.cols;
+      elementwise(Slot::Vector, UopCode::Shift32, dst, x, std::nullopt, false, 0, 0);
+      col += uint64_t(x.cols);
+    }
   }
 
   /// Elementwise over rows: one micro-op of rows*cols elements when every operand is
@@ -1258,7 +1277,11 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         fail(&op, "the embedding table must be a constant");
       lay.dModel = cast<RankedTensorType>(table.getType()).getDimSize(1);
     }
-    layers += llvm::isa<ovl::SsmOp>(op);
+    // A scan split into head groups (ovl-split-head-groups) counts once, at group 0.
+    if (llvm::isa<ovl::SsmOp>(op)) {
+      auto g = op.getAttrOfType<DenseI64ArrayAttr>("ovl.head_group");
+      layers += !g || g.empty() || g[0] == 0;
+    }
   }
   if (!table)
     fail(fn, "no ovl.embed: the program's input rows come from the embedding table");

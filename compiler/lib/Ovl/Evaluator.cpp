@@ -306,6 +306,28 @@ llvm::Expected<std::vector<IntTensor>> Interpreter::eval(Operation *op) {
           std::copy_n(x.v.begin() + t * C + off, n, out.v.begin() + t * n);
         return one(std::move(out));
       })
+      .Case<ConcatOp>([&](ConcatOp c) -> Result {
+        int64_t T = 0, C = 0;
+        bool i8 = false;
+        for (Value v : c.getXs()) {
+          const IntTensor &x = get(v);
+          T = x.shape[0];
+          C += x.shape[1];
+          i8 = x.i8;
+        }
+        IntTensor out = make({T, C}, i8);
+        int64_t off = 0;
+        for (Value v : c.getXs()) {
+          const IntTensor &x = get(v);
+          const int64_t n = x.shape[1];
+          if (x.shape[0] != T)
+            return fail(op, "operands have different row counts");
+          for (int64_t t = 0; t < T; ++t)
+            std::copy_n(x.v.begin() + t * n, n, out.v.begin() + t * C + off);
+          off += n;
+        }
+        return one(std::move(out));
+      })
       .Default([&](Operation *o) -> Result {
         return fail(o, "is not an ovl op the integer evaluator runs");
       });

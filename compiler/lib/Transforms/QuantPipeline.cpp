@@ -292,16 +292,24 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   if (auto e = quantizeModule(module, s, pipelineOut))
     return e;
   mlir::PassManager pm(module.getContext());
+  if (s.headGroups)
+    pm.addNestedPass<mlir::func::FuncOp>(createM2ReorderInProj());
   M2LowerToOvlOptions lo;
   lo.releaseWeights = s.releaseWeights;
   pm.addPass(createM2LowerToOvl(lo));
+  if (s.headGroups) {
+    OvlSplitHeadGroupsOptions o;
+    o.headsPerGroup = s.headsPerGroup;
+    o.target = s.target;
+    pm.addNestedPass<mlir::func::FuncOp>(createOvlSplitHeadGroups(o));
+  }
   if (pipelineOut) {
     llvm::raw_string_ostream os(*pipelineOut);
     os << ",";
     pm.printAsTextualPipeline(os);
   }
   if (mlir::failed(pm.run(module)))
-    return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
+    return fail("the ovl pipeline failed for " + s.label() + " (see the diagnostics above)");
   return llvm::Error::success();
 }
 

@@ -123,6 +123,13 @@ int main(int argc, char **argv) {
   app.add_option("--target", targetName, "board to compile for")
       ->check(CLI::IsMember({"vc709", "vck190", "u280", "kv260"}));
   app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
+  bool noHeadGroups = false;
+  app.add_flag("--no-head-groups", noHeadGroups,
+               "ovl pipeline: keep in_proj's order and one scan per layer (no "
+               "m2-reorder-in-proj, ovl-split-head-groups)");
+  app.add_option("--heads-per-group", scheme.headsPerGroup,
+                 "ovl pipeline: heads per group of ovl-split-head-groups (0: the cost model's "
+                 "choice for --target)");
   app.add_option("--weight-buffers", emitOptions.weightBuffers,
                  "tile buffers of the weight ring (2: double buffering)");
   app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
@@ -261,6 +268,8 @@ int main(int argc, char **argv) {
     }
     // The module is this context's only one: the passes may free the weights they replace.
     all.front().releaseWeights = true;
+    all.front().headGroups = !noHeadGroups;
+    all.front().target = targetName;
     if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
                        : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";

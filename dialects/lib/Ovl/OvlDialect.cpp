@@ -298,5 +298,28 @@ LogicalResult SliceOp::verify() {
   return success();
 }
 
+LogicalResult ConcatOp::verify() {
+  auto o = ranked(*this, getOutput(), 2, "the result");
+  if (failed(o))
+    return failure();
+  if (getXs().empty())
+    return emitOpError("needs at least one operand");
+  Type et = cast<RankedTensorType>(getOutput().getType()).getElementType();
+  int64_t total = 0;
+  for (auto [i, v] : llvm::enumerate(getXs())) {
+    auto x = ranked(*this, v, 2, "operand " + std::to_string(i));
+    if (failed(x))
+      return failure();
+    if (cast<RankedTensorType>(v.getType()).getElementType() != et)
+      return emitOpError() << "operand " << i << "'s element type differs from the result's";
+    if (failed(expectDim(*this, (*o)[0], (*x)[0], "the result's row count")))
+      return failure();
+    total = (*x)[1] == kDyn || total == kDyn ? kDyn : total + (*x)[1];
+  }
+  if (total != kDyn && failed(expectDim(*this, (*o)[1], total, "the result's width")))
+    return failure();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "mamba2/Dialect/Ovl/OvlOps.cpp.inc"

@@ -50,8 +50,12 @@ func.func @layer(%ids: tensor<?xi32>, %cs: tensor<8x3xi8>, %ss: tensor<2x2x4xi32
   %ys, %ss1 = ovl.ssm %dtx, %dt, %B, %B, %ss {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
       : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>)
         -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  // CHECK: ovl.concat %{{.*}}, %{{.*}} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
+  %y0 = ovl.slice %ys {offset = 0, size = 2} : (tensor<?x4xi32>) -> tensor<?x2xi32>
+  %y1 = ovl.slice %ys {offset = 2, size = 2} : (tensor<?x4xi32>) -> tensor<?x2xi32>
+  %yc = ovl.concat %y1, %y0 : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
   // CHECK: ovl.fwht
-  %hd = ovl.fwht %ys : (tensor<?x4xi32>) -> tensor<?x4xi32>
+  %hd = ovl.fwht %yc : (tensor<?x4xi32>) -> tensor<?x4xi32>
   // CHECK: ovl.add
   %o = ovl.add %h, %hd : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
   return %o, %cs1, %ss1 : tensor<?x4xi32>, tensor<8x3xi8>, tensor<2x2x4xi32>

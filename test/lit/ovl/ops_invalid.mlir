@@ -71,3 +71,19 @@ func.func @float_constant() -> tensor<4xf32> {
   %c = ovl.constant dense<1.0> : tensor<4xf32>
   return %c : tensor<4xf32>
 }
+
+// -----
+
+func.func @concat_width(%x: tensor<?x2xi32>, %y: tensor<?x3xi32>) -> tensor<?x6xi32> {
+  // expected-error @+1 {{the result's width is 6, expected 5}}
+  %c = ovl.concat %x, %y : (tensor<?x2xi32>, tensor<?x3xi32>) -> tensor<?x6xi32>
+  return %c : tensor<?x6xi32>
+}
+
+// -----
+
+func.func @concat_types(%x: tensor<?x2xi32>, %y: tensor<?x2xi8>) -> tensor<?x4xi32> {
+  // expected-error @+1 {{operand 1's element type differs from the result's}}
+  %c = ovl.concat %x, %y : (tensor<?x2xi32>, tensor<?x2xi8>) -> tensor<?x4xi32>
+  return %c : tensor<?x4xi32>
+}

@@ -149,6 +149,19 @@ func.func @f(%x: tensor<2x4xi32>, %hy: tensor<2x2xi32>, %c: tensor<1x4xi32>, %m:
   EXPECT_TRUE((*out)[2].i8);
 }
 
+TEST(OvlEvaluator, ConcatPutsTheOperandsSideBySide) {
+  Fixture f(R"mlir(
+func.func @f(%x: tensor<2x3xi32>, %y: tensor<2x1xi32>) -> tensor<2x4xi32> {
+  %c = ovl.concat %x, %y : (tensor<2x3xi32>, tensor<2x1xi32>) -> tensor<2x4xi32>
+  return %c : tensor<2x4xi32>
+}
+)mlir");
+  ASSERT_TRUE(f.module);
+  auto out = ovl::call(f.fn("f"), {tensor({2, 3}, {1, 2, 3, 4, 5, 6}), tensor({2, 1}, {-7, -8})});
+  ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+  EXPECT_EQ((*out)[0].v, (std::vector<int32_t>{1, 2, 3, -7, 4, 5, 6, -8}));
+}
+
 TEST(OvlEvaluator, ErrorsNameTheProblem) {
   Fixture f(kModel);
   ASSERT_TRUE(f.module);

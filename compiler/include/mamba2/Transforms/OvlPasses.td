@@ -40,4 +40,45 @@ def M2LowerToOvl : Pass<"m2-lower-to-ovl", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
 }
 
+def M2ReorderInProj : Pass<"m2-reorder-in-proj", "::mlir::func::FuncOp"> {
+  let summary = "orders in_proj's output channels dt, B, C, x (head by head), z";
+  let description = [{
+    Mamba2's in_proj computes [z, xBC, dt] and the conv [x, B, C]. For every layer whose
+    structure it can follow exactly (an m2.qlinear read only by one m2.split into z / xBC / dt;
+    xBC read only by a stateless m2.conv1d, whose output is read only by one element-wise
+    m2.pwl / m2.silu, read only by one m2.split into x / B / C that feed one m2.ssd), the
+    weight rows, their scales and out_scale move to the order [dt, B, C, x, z], the conv's
+    weight rows and bias to [B, C, x], and the two splits' sizes follow; every consumer reads
+    the same values, so the function is unchanged. The SSM's inputs then come first and x
+    follows head group by head group (what ovl-split-head-groups splits). A layer that does not
+    match is an error naming the op and why.
+  }];
+  let dependentDialects = ["::mamba2::m2::M2Dialect"];
+}
+
+def OvlSplitHeadGroups : Pass<"ovl-split-head-groups", "::mlir::func::FuncOp"> {
+  let summary = "splits each layer's in_proj, conv4 and ssm into head groups";
+  let description = [{
+    For every ovl.ssm of H heads and a group of `heads-per-group` heads (0: chosen by a cost
+    model of the board `target`), the scan becomes one ovl.ssm per head group, each with its
+    own slice [heads][P][N] of the state (a new function argument and result in the place of
+    the old one). Its inputs are split back to their roots: the conv4 that produces x, B and C
+    becomes one conv4 per column range (B, C first, then x of each group; each with its slice
+    of the conv state), and the matmul that feeds the conv one matmul per range (dt/B/C
+    together, x of each group, z); the element-wise ops between them are repeated per range.
+    Ops are ordered so that group g's matmul, conv and scan come together and the next group's
+    matmul can run while group g scans; the scan's element-wise consumers (the D skip) follow
+    per group and an ovl.concat joins the groups. The function computes the same logits bit
+    for bit. Refused with a message: a group size that does not divide the heads, head groups
+    that straddle B/C groups, column ranges of a matmul or conv that overlap.
+  }];
+  let options = [
+    Option<"headsPerGroup", "heads-per-group", "int64_t", /*default=*/"0",
+           "heads per group (0: the cost model's choice for `target`)">,
+    Option<"target", "target", "std::string", /*default=*/"\"kv260\"",
+           "board whose units and memory the cost model reads">
+  ];
+  let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // MAMBA2_TRANSFORMS_OVLPASSES

@@ -31,6 +31,11 @@ struct QuantScheme {
   /// The passes free the memory of the weights they replace (their `release-weights` option):
   /// only for a module that shares its context's weights with no other (no clone of it is used).
   bool releaseWeights = false;
+  // lowerToOvl only: m2-reorder-in-proj and ovl-split-head-groups (heads per group; 0: the cost
+  // model's choice for `target`).
+  bool headGroups = true;
+  int64_t headsPerGroup = 0;
+  std::string target = "kv260";
 
   /// "w4a8+had+pwl32" and the like.
   std::string label() const;

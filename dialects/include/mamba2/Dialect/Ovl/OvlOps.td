@@ -231,4 +231,16 @@ def Ovl_SliceOp : Ovl_Op<"slice"> {
   let hasVerifier = 1;
 }
 
+def Ovl_ConcatOp : Ovl_Op<"concat"> {
+  let summary = "the channels of its operands side by side (the inverse of slices)";
+  let description = [{
+    `xs` [rows][C_i] of one element type -> [rows][sum C_i]: row t is x_0[t], x_1[t], ... in
+    order. `ovl-split-head-groups` joins the per-group results of a split op with it.
+  }];
+  let arguments = (ins Variadic<Ovl_IntTensor>:$xs);
+  let results = (outs Ovl_IntTensor:$output);
+  let assemblyFormat = "$xs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // MAMBA2_DIALECT_OVL_OPS
