@@ -1598,10 +1598,6 @@ bool sameButDram(const Inst &a, const Inst &b, int64_t &delta, std::string *why)
                 std::to_string(wb.raw(f::xfer::spad)) + "): buffers placed differently");
   }
   if (!(wa == wb)) {
-    if (getenv("LOOPDBG"))
-      for (auto fl : {f::run::ustart, f::run::ulen, f::run::iters, f::run::sdst, f::run::ssrc0,
-                      f::run::ssrc1, f::run::ssrc2})
-        fprintf(stderr, " %lu/%lu", (unsigned long)wa.raw(fl), (unsigned long)wb.raw(fl));
     return no("a different run (iterations, strides or micro-op count)");
   }
   for (size_t k = 0; k < a.uops.size(); ++k) {
@@ -1656,6 +1652,10 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
                   const std::vector<Operation *> &ops, const std::string &entry) {
   Folded fo;
   const size_t reps = bounds.empty() ? 0 : bounds.size() - 1;
+  if (reps < 2) { // nothing repeats: nothing to loop over
+    fo.insts = std::move(insts);
+    return fo;
+  }
   // lo[r]: first instruction of layer r (lo[reps]: first after the layers).
   std::vector<size_t> lo(reps + 1, insts.size());
   for (size_t r = 0, i = 0; r <= reps; ++r) {
@@ -1696,16 +1696,6 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
   };
   size_t bestA = 0, bestQ = 0, bestN = 0;
   std::vector<int64_t> bestD;
-  if (getenv("LOOPDBG")) {
-    for (size_t r = 0; r <= reps; ++r)
-      fprintf(stderr, "layer %zu op %ld inst %zu\n", r, bounds[r], lo[r]);
-    for (size_t r = 0; r + 2 <= reps; ++r) {
-      std::string why;
-      std::vector<int64_t> d;
-      int ok = int(match(r, 1, d, &why));
-      fprintf(stderr, "match %zu: %d %s\n", r, ok, why.c_str());
-    }
-  }
   for (size_t q = 1; 2 * q <= reps && q <= 4; ++q)
     for (size_t a = 0; a + 2 * q <= reps; ++a) {
       std::vector<int64_t> d0, d;
@@ -1721,32 +1711,36 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
         bestD = d0;
       }
     }
+  // Why a layer is not in the loop: how it differs from its neighbour.
+  auto neighbour = [&](size_t r) {
+    std::string why;
+    std::vector<int64_t> d;
+    if (r < bestA && r + 1 < reps && !match(r, 1, d, &why))
+      return why;
+    if (r >= bestQ && r + bestQ <= reps && !match(r - bestQ, bestQ, d, &why))
+      return why;
+    return std::string("its DRAM offsets do not move with the loop's");
+  };
   if (bestN < 2) {
-    std::string why = reps < 2 ? "fewer than two repeating layers" : "";
-    if (reps >= 2) {
+    fo.notes.push_back("entry " + entry + ": no layer loop, every layer unrolled");
+    for (size_t r = 0; r + 1 < reps; ++r) {
+      std::string why;
       std::vector<int64_t> d;
-      match(0, 1, d, &why);
+      if (!match(r, 1, d, &why))
+        fo.notes.push_back("entry " + entry + ": " + why);
     }
-    fo.notes.push_back("entry " + entry + ": no layer loop, every layer unrolled (" + why + ")");
     fo.insts = std::move(insts);
     return fo;
   }
   const size_t end = bestA + bestN * bestQ;
-  fo.notes.push_back(llvm::formatv("entry {0}: layers {1}..{2} in a hardware loop ({3} "
-                                   "iterations of {4} layer{5})",
-                                   entry, bestA, end - 1, bestN, bestQ, bestQ > 1 ? "s" : "")
-                         .str());
-  for (size_t r = 0; r < reps; ++r) {
-    if (r >= bestA && r < end)
-      continue;
-    std::string why;
-    std::vector<int64_t> d;
-    if (r + 2 * bestQ <= reps && match(r, bestQ, d, &why))
-      why = "its DRAM offsets do not move with the loop's";
-    else if (r + 2 * bestQ > reps && r >= bestQ && match(r - bestQ, bestQ, d, &why))
-      why = "its DRAM offsets do not move with the loop's";
-    fo.notes.push_back(llvm::formatv("entry {0}: layer {1} unrolled: {2}", entry, r, why).str());
-  }
+  fo.notes.push_back("entry " + entry + ": layers " + std::to_string(bestA) + ".." +
+                     std::to_string(end - 1) + " in a hardware loop (" + std::to_string(bestN) +
+                     " iterations of " + std::to_string(bestQ) + " layer" + (bestQ > 1 ? "s" : "") +
+                     ")");
+  for (size_t r = 0; r < reps; ++r)
+    if (r < bestA || r >= end)
+      fo.notes.push_back("entry " + entry + ": layer " + std::to_string(r) +
+                         " unrolled: " + neighbour(r));
   fo.first = unsigned(bestA);
   fo.per = unsigned(bestQ);
   fo.plan.begin = lo[bestA];
