@@ -210,6 +210,7 @@ private:
   /// Op index bounds of the repeating layers (findLayers; empty: no layer loop). Their
   /// buffers are allocated alike (allocate()).
   const std::vector<long> layers_;
+  bool layersOff_ = false; // linearScan: no shared units (a buffer outlives its layer)
   bool plan_ = true;
   long opIdx_ = 0;
   std::vector<Buffer> bufs_;
@@ -309,7 +310,7 @@ private:
       std::vector<std::pair<long, long>> spans; // [first op, last op + cool], ascending
       uint64_t bytes = 0, addr = 0;
     };
-    const auto [first, count] = repeatingLayers(ids);
+    const auto [first, count] = layersOff_ ? std::pair<long, long>{0, 0} : repeatingLayers(ids);
     std::vector<Unit> units;
     std::map<std::pair<long, size_t>, size_t> templ; // (layer, ordinal) -> unit
     std::vector<size_t> ordinal(bufs_.size(), 0);
@@ -332,6 +333,15 @@ private:
       u.bytes = b.bytes;
       units.push_back(std::move(u));
     }
+    // A buffer live from one layer into the next cannot share one address with its copy.
+    for (const Unit &u : units)
+      for (size_t m = 0; m + 1 < u.bufs.size(); ++m)
+        if (bufs_[u.bufs[m]].end >= bufs_[u.bufs[m + 1]].start) {
+          layersOff_ = true;
+          long bad = linearScan(ids, limit, cool, peak);
+          layersOff_ = false;
+          return bad;
+        }
     auto overlap = [](const Unit &a, const Unit &b) {
       size_t x = 0, y = 0;
       while (x < a.spans.size() && y < b.spans.size()) {
@@ -890,8 +900,10 @@ private:
   /// Whether an elementwise op may write its result over its operand `xv` (viewed as `x`): a
   /// whole int32 buffer of the result's shape that nothing reads after this op. The residual
   /// stream then keeps one buffer through every layer, so layers allocate alike (a layer loop
-  /// needs each iteration's buffers at the same addresses).
+  /// needs each iteration's buffers at the same addresses). Only with repeating layers.
   bool overwritable(Operation &op, Value xv, const View &x) {
+    if (layers_.empty()) // only for a layer loop: elsewhere the usual placement (bank
+      return false;      // conflicts: austen W8A8 prefill on kv260 1.77M -> 1.85M cycles)
     Operation *d = xv.getDefiningOp();
     if (!d || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(d) || x.buf < 0 || x.off != 0 ||
         x.esize != 4 || !x.contiguous() || x.rows != rowsOf(op.getResult(0)) ||
@@ -1821,6 +1833,12 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       if (fo.plan.count) {
         auto u = loopCtrlChannels(fo.insts, fo.plan);
         ctrlUnits.insert(ctrlUnits.end(), u.begin(), u.end());
+      } else if (!bounds.empty()) {
+        // No loop after all: emit the entry again with the allocator's and the ring's own
+        // choices (the loop's alignment of layers is no use to an unrolled program).
+        EntryEmitter ee(fn, board, pb, lay, st.entries[e].rows);
+        lists[e] = ee.run(st.entries[e].spadPeak, st.entries[e].ringBuffers);
+        fo.insts = lists[e];
       }
       folded.push_back(std::move(fo));
     }
