@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace mamba2::codegen {
 namespace {
@@ -1810,6 +1811,12 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     }
     // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
     std::vector<unsigned> ctrlUnits;
+    struct Aligned {
+      size_t e;
+      std::vector<Inst> insts;
+      EmitStats::Entry es;
+    };
+    std::vector<Aligned> aligned; // entries without a loop, as emitted for one
     for (size_t e = 0; e < lists.size(); ++e) {
       if (!options.layerLoop) {
         Folded fo;
@@ -1834,13 +1841,40 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
         auto u = loopCtrlChannels(fo.insts, fo.plan);
         ctrlUnits.insert(ctrlUnits.end(), u.begin(), u.end());
       } else if (!bounds.empty()) {
-        // No loop after all: emit the entry again with the allocator's and the ring's own
-        // choices (the loop's alignment of layers is no use to an unrolled program).
-        EntryEmitter ee(fn, board, pb, lay, st.entries[e].rows);
-        lists[e] = ee.run(st.entries[e].spadPeak, st.entries[e].ringBuffers);
+        // No loop after all: the entry emitted again with the allocator's and the ring's own
+        // choices, kept below unless it needs more microcode than the store holds (layers
+        // allocated alike share their micro-ops where their immediates agree too).
+        EmitStats::Entry es = st.entries[e];
+        EntryEmitter ee(fn, board, pb, lay, es.rows);
+        std::vector<Inst> natural = ee.run(es.spadPeak, es.ringBuffers);
+        aligned.push_back({e, std::move(lists[e]), st.entries[e]});
+        lists[e] = std::move(natural);
+        st.entries[e] = es;
         fo.insts = lists[e];
       }
       folded.push_back(std::move(fo));
+    }
+    if (!aligned.empty()) {
+      std::set<std::vector<uint64_t>> seqs;
+      size_t words = 0;
+      for (const Folded &fo : folded)
+        for (const Inst &in : fo.insts) {
+          std::vector<uint64_t> key;
+          for (const auto &w : in.uops)
+            key.insert(key.end(), w.w.begin(), w.w.end());
+          if (!in.uops.empty() && seqs.insert(key).second)
+            words += in.uops.size();
+        }
+      if (words > isa::kUcodeWords)
+        for (auto &[e, insts, es] : aligned) {
+          lists[e] = std::move(insts);
+          st.entries[e] = es;
+          folded[e].insts = lists[e];
+          folded[e].notes.push_back("entry " + es.name + ": layers allocated alike (" +
+                                    std::to_string(words) +
+                                    " microcode words otherwise, more than the store's " +
+                                    std::to_string(isa::kUcodeWords) + ")");
+        }
     }
     planChannels({&lists[0], &lists[1]}, sems, ctrlUnits);
     for (size_t e = 0; e < lists.size(); ++e) {
