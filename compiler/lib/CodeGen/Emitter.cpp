@@ -778,9 +778,9 @@ private:
     }
     for (Operation &op : fn_.getBody().front()) {
       cur_ = &op;
-      // Each repeating layer after the first starts at ring buffer 0, so the ring's position
+      // Each repeating layer starts at ring buffer 0, so the ring's position
       // repeats from layer to layer (a layer loop's iterations load the same buffers).
-      if (layers_.size() > 2 && opIdx_ > layers_.front() && opIdx_ < layers_.back() &&
+      if (layers_.size() > 2 && opIdx_ >= layers_.front() && opIdx_ < layers_.back() &&
           std::binary_search(layers_.begin(), layers_.end(), opIdx_) && ringCount_ > 0)
         ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
       lower(op);

@@ -376,11 +376,30 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems, const Lo
   return res;
 }
 
+namespace {
+/// The units a drain passes through, in a fixed order: each one's fence waits for the
+/// previous one's (every unit's earlier work is then done), the last signals ctrl, whose
+/// ctrl.sync stops fetch until then. One channel to ctrl and otherwise (mostly) the
+/// program's own channels, so the drains seldom push a channel onto ctrl.sync.
+std::vector<unsigned> drainChain(const std::vector<Inst> &insts, size_t from, size_t to) {
+  std::set<unsigned> used;
+  for (size_t i = from; i < to && i < insts.size(); ++i)
+    if (insts[i].unit != isa::Slot::Ctrl)
+      used.insert(unsigned(insts[i].unit));
+  std::vector<unsigned> chain;
+  for (isa::Slot s :
+       {isa::Slot::Load, isa::Slot::Matrix, isa::Slot::Vector, isa::Slot::Ssm, isa::Slot::Store})
+    if (used.count(unsigned(s)))
+      chain.push_back(unsigned(s));
+  return chain;
+}
+} // namespace
+
 std::vector<unsigned> loopCtrlChannels(const std::vector<Inst> &insts, const LoopPlan &loop) {
   std::set<unsigned> units;
-  for (size_t i = 0; i < loop.end && i < insts.size(); ++i)
-    if (insts[i].unit != isa::Slot::Ctrl)
-      units.insert(unsigned(insts[i].unit));
+  for (auto c : {drainChain(insts, 0, loop.begin), drainChain(insts, loop.begin, loop.end)})
+    if (!c.empty())
+      units.insert(c.back());
   return {units.begin(), units.end()};
 }
 
@@ -502,15 +521,16 @@ ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, cons
     for (unsigned t = 0; t < k; ++t)
       lb.fence(isa::Slot(ch.first), -1, lb.semOf(ch.first, ch.second));
   auto drain = [&](size_t from, size_t to) {
-    std::set<unsigned> used;
-    for (size_t i = from; i < to; ++i)
-      if (insts[i].unit != isa::Slot::Ctrl)
-        used.insert(unsigned(insts[i].unit));
-    for (unsigned v : used) {
-      int s = lb.semOf(v, ctrl);
-      size_t at = lb.fence(isa::Slot(v), -1, s);
-      lb.fence(isa::Slot::Ctrl, s, -1, long(at));
+    std::vector<unsigned> chain = drainChain(insts, from, to);
+    long prev = -1;
+    for (size_t k = 0; k < chain.size(); ++k) {
+      const unsigned v = chain[k];
+      const int w = k ? lb.semOf(chain[k - 1], v) : -1;
+      const int sg = lb.semOf(v, k + 1 < chain.size() ? chain[k + 1] : ctrl);
+      prev = long(lb.fence(isa::Slot(v), w, sg, prev));
     }
+    if (!chain.empty())
+      lb.fence(isa::Slot::Ctrl, lb.semOf(chain.back(), ctrl), -1, prev);
   };
   drain(0, nP);
   for (auto &[d, r] : regOf) {
