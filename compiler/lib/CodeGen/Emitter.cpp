@@ -1810,7 +1810,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       st.entries.push_back(es);
     }
     // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
-    std::vector<unsigned> ctrlUnits;
+    std::vector<std::pair<unsigned, unsigned>> loopChs;
     struct Aligned {
       size_t e;
       std::vector<Inst> insts;
@@ -1827,7 +1827,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name);
       if (fo.plan.count) {
         SemTable trial;
-        planChannels({&lists[e]}, trial, loopCtrlChannels(fo.insts, fo.plan));
+        planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));
         ScheduleResult sr = schedule(fo.insts, trial, &fo.plan);
         if (!sr.error.empty()) {
           Folded un;
@@ -1838,8 +1838,8 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
         }
       }
       if (fo.plan.count) {
-        auto u = loopCtrlChannels(fo.insts, fo.plan);
-        ctrlUnits.insert(ctrlUnits.end(), u.begin(), u.end());
+        auto u = loopChannels(fo.insts, fo.plan);
+        loopChs.insert(loopChs.end(), u.begin(), u.end());
       } else if (!bounds.empty()) {
         // No loop after all: the entry emitted again with the allocator's and the ring's own
         // choices, kept below unless it needs more microcode than the store holds (layers
@@ -1876,7 +1876,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
                                     std::to_string(isa::kUcodeWords) + ")");
         }
     }
-    planChannels({&lists[0], &lists[1]}, sems, ctrlUnits);
+    planChannels({&lists[0], &lists[1]}, sems, loopChs);
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
       placeMicrocode(pb, fo.insts, ops);

@@ -148,7 +148,7 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
 } // namespace
 
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
-                  const std::vector<unsigned> &ctrlChannels) {
+                  const std::vector<std::pair<unsigned, unsigned>> &required) {
   // Every channel the entries use, with its number of waits; when they outnumber the
   // semaphores, the least used go through ctrl.sync (one semaphore per producer unit).
   std::map<std::pair<unsigned, unsigned>, size_t> uses;
@@ -159,8 +159,8 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
       for (size_t j : an.waits[i])
         ++uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}];
   }
-  for (unsigned v : ctrlChannels) // a loop's barriers: never moved (they already are to ctrl)
-    uses[{v, unsigned(isa::Slot::Ctrl)}] = std::numeric_limits<size_t>::max();
+  for (const auto &ch : required) // a loop's drains: never through ctrl.sync
+    uses[ch] = std::numeric_limits<size_t>::max();
   if (uses.size() <= isa::kNumSems)
     return;
   std::vector<std::pair<size_t, std::pair<unsigned, unsigned>>> byUse;
@@ -395,12 +395,16 @@ std::vector<unsigned> drainChain(const std::vector<Inst> &insts, size_t from, si
 }
 } // namespace
 
-std::vector<unsigned> loopCtrlChannels(const std::vector<Inst> &insts, const LoopPlan &loop) {
-  std::set<unsigned> units;
-  for (auto c : {drainChain(insts, 0, loop.begin), drainChain(insts, loop.begin, loop.end)})
+std::vector<std::pair<unsigned, unsigned>> loopChannels(const std::vector<Inst> &insts,
+                                                        const LoopPlan &loop) {
+  std::set<std::pair<unsigned, unsigned>> chs;
+  for (auto c : {drainChain(insts, 0, loop.begin), drainChain(insts, loop.begin, loop.end)}) {
+    for (size_t k = 0; k + 1 < c.size(); ++k)
+      chs.insert({c[k], c[k + 1]});
     if (!c.empty())
-      units.insert(c.back());
-  return {units.begin(), units.end()};
+      chs.insert({c.back(), unsigned(isa::Slot::Ctrl)});
+  }
+  return {chs.begin(), chs.end()};
 }
 
 namespace {

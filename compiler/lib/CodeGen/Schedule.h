@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mamba2::codegen {
@@ -66,17 +67,18 @@ struct SemTable {
 
 /// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
 /// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
-/// `ctrlChannels` lists producer units that must keep a semaphore to ctrl (a layer loop's
-/// barriers).
+/// `required` lists (producer unit, consumer unit) channels that must keep a semaphore (a
+/// layer loop's drains).
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
-                  const std::vector<unsigned> &ctrlChannels = {});
+                  const std::vector<std::pair<unsigned, unsigned>> &required = {});
 /// Schedules `insts` (program order; the last must be ctrl.halt) into bundles. With `loop`, the
 /// body becomes a ctrl.loop (see LoopPlan and docs/codegen.md "Layer loops"): every unit drains
 /// before the loop and after it, and a dependency on the previous iteration waits on a token
 /// the previous iteration signals (before the first iteration, a fence after the prologue).
 ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems,
                         const LoopPlan *loop = nullptr);
-/// Units whose semaphore to ctrl the loop of `insts` needs (for planChannels).
-std::vector<unsigned> loopCtrlChannels(const std::vector<Inst> &insts, const LoopPlan &loop);
+/// The channels the drains of the loop of `insts` use (for planChannels).
+std::vector<std::pair<unsigned, unsigned>> loopChannels(const std::vector<Inst> &insts,
+                                                        const LoopPlan &loop);
 
 } // namespace mamba2::codegen
