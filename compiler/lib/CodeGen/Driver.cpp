@@ -39,11 +39,16 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
     err << "mamba2c: error: " << why << "\n";
     return 1;
   }
-  auto prog = emitProgram(fn, *board, options);
+  EmitStats stats;
+  auto prog = emitProgram(fn, *board, options, &stats);
   if (!prog) {
     err << "mamba2c: error: " << llvm::toString(prog.takeError()) << "\n";
     return 1;
   }
+  // Layers the loop could not take are said, never silently unrolled.
+  for (const std::string &n : stats.notes)
+    if (n.find("in a hardware loop") == std::string::npos)
+      err << "mamba2c: remark: " << n << "\n";
   std::error_code ec;
   llvm::raw_fd_ostream os(outPath, ec, assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
   if (ec) {
@@ -51,6 +56,8 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
     return 1;
   }
   if (assembly) {
+    for (const std::string &n : stats.notes)
+      os << "# " << n << "\n";
     os << isa::disassemble(*prog);
   } else {
     runtime::writeContainer(*prog, *board, [&](const uint8_t *d, size_t n) {

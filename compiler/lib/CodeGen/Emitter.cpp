@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace mamba2::codegen {
 namespace {
@@ -186,8 +187,8 @@ struct Layout {
 class EntryEmitter {
 public:
   EntryEmitter(func::FuncOp fn, const target::Board &board, ProgramBuilder &pb, Layout &lay,
-               unsigned rows)
-      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows) {}
+               unsigned rows, std::vector<long> layers = {})
+      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)) {}
 
   /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
   /// scratchpad is allocated, and the second walk emits instructions with real addresses.
@@ -211,6 +212,10 @@ private:
   ProgramBuilder &pb_;
   Layout &lay_;
   const unsigned T_;
+  /// Op index bounds of the repeating layers (findLayers; empty: no layer loop). Their
+  /// buffers are allocated alike (allocate()).
+  const std::vector<long> layers_;
+  bool layersOff_ = false; // linearScan: no shared units (a buffer outlives its layer)
   bool plan_ = true;
   long opIdx_ = 0;
   std::vector<Buffer> bufs_;
@@ -260,31 +265,123 @@ private:
     return t.isDynamicDim(0) ? int64_t(T_) : t.getDimSize(0);
   }
 
-  /// First-fit linear scan of `ids` (by first op) in [0, limit): a buffer reuses space whose
-  /// last use is more than `cool` ops before its first. Returns the index of a buffer that does
-  /// not fit (or -1) and the highest address used in `peak`.
+  /// The layer (index into layers_) a buffer starts in, or -1.
+  long layerOf(const Buffer &b) const {
+    if (layers_.size() < 2 || b.start < layers_.front() || b.start >= layers_.back())
+      return -1;
+    return long(std::upper_bound(layers_.begin(), layers_.end(), b.start) - layers_.begin()) - 1;
+  }
+  /// The longest run of layers [first, first + count) whose buffers repeat (count, sizes, pool,
+  /// live ranges relative to the layer's first op): one address per buffer serves them all.
+  std::pair<long, long> repeatingLayers(const std::vector<size_t> &ids) const {
+    const long reps = layers_.empty() ? 0 : long(layers_.size()) - 1;
+    std::vector<std::vector<size_t>> of(size_t(std::max(reps, 0L)));
+    for (size_t i : ids)
+      if (long r = layerOf(bufs_[i]); r >= 0)
+        of[size_t(r)].push_back(i);
+    auto same = [&](long r, long q) {
+      const auto &a = of[size_t(r)], &b = of[size_t(q)];
+      if (a.size() != b.size())
+        return false;
+      for (size_t k = 0; k < a.size(); ++k) {
+        const Buffer &x = bufs_[a[k]], &y = bufs_[b[k]];
+        const long dx = layers_[size_t(r)], dy = layers_[size_t(q)];
+        if (x.bytes != y.bytes || x.loadTarget != y.loadTarget || x.start - dx != y.start - dy ||
+            x.end - dx != y.end - dy)
+          return false;
+      }
+      return true;
+    };
+    std::pair<long, long> best{0, 0};
+    for (long r = 0; r < reps;) {
+      long n = 1;
+      while (r + n < reps && same(r, r + n))
+        ++n;
+      if (n > best.second)
+        best = {r, n};
+      r += n;
+    }
+    return best;
+  }
+
+  /// First-fit scan of `ids` (by first op) in [0, limit): a buffer reuses space whose last use
+  /// is more than `cool` ops before its first. The buffers of repeating layers (see
+  /// repeatingLayers) are one allocation unit per buffer of the first such layer: their copies
+  /// in the later layers take its address, and its live ranges are all of theirs. Returns the
+  /// index of a buffer that does not fit (or -1) and the highest address used in `peak`.
   long linearScan(const std::vector<size_t> &ids, uint64_t limit, long cool, uint64_t &peak) {
-    std::vector<size_t> active; // sorted by address
-    peak = 0;
+    struct Unit {
+      std::vector<size_t> bufs;
+      std::vector<std::pair<long, long>> spans; // [first op, last op + cool], ascending
+      uint64_t bytes = 0, addr = 0;
+    };
+    const auto [first, count] = layersOff_ ? std::pair<long, long>{0, 0} : repeatingLayers(ids);
+    std::vector<Unit> units;
+    std::map<std::pair<long, size_t>, size_t> templ; // (layer, ordinal) -> unit
+    std::vector<size_t> ordinal(bufs_.size(), 0);
+    std::vector<size_t> seen(layers_.size() + 1, 0);
     for (size_t i : ids) {
       Buffer &b = bufs_[i];
-      active.erase(std::remove_if(active.begin(), active.end(),
-                                  [&](size_t a) { return bufs_[a].end + cool < b.start; }),
-                   active.end());
-      uint64_t at = 0;
-      for (size_t a : active) {
-        if (at + b.bytes <= bufs_[a].addr)
-          break;
-        at = std::max(at, alignUp(bufs_[a].addr + bufs_[a].bytes));
+      const long r = layerOf(b);
+      const std::pair<long, long> span{b.start, b.end + cool};
+      if (count > 1 && r > first && r < first + count) {
+        Unit &u = units[templ.at({first, seen[size_t(r)]++})];
+        u.bufs.push_back(i);
+        u.spans.push_back(span);
+        continue;
       }
-      if (at + b.bytes > limit)
-        return long(i);
-      b.addr = at;
-      peak = std::max(peak, at + b.bytes);
-      active.insert(
-          std::upper_bound(active.begin(), active.end(), i,
-                           [&](size_t x, size_t y) { return bufs_[x].addr < bufs_[y].addr; }),
-          i);
+      if (count > 1 && r == first)
+        templ[{r, seen[size_t(r)]++}] = units.size();
+      Unit u;
+      u.bufs.push_back(i);
+      u.spans.push_back(span);
+      u.bytes = b.bytes;
+      units.push_back(std::move(u));
+    }
+    // A buffer live from one layer into the next cannot share one address with its copy.
+    for (const Unit &u : units)
+      for (size_t m = 0; m + 1 < u.bufs.size(); ++m)
+        if (bufs_[u.bufs[m]].end >= bufs_[u.bufs[m + 1]].start) {
+          layersOff_ = true;
+          long bad = linearScan(ids, limit, cool, peak);
+          layersOff_ = false;
+          return bad;
+        }
+    auto overlap = [](const Unit &a, const Unit &b) {
+      size_t x = 0, y = 0;
+      while (x < a.spans.size() && y < b.spans.size()) {
+        const auto &p = a.spans[x], &q = b.spans[y];
+        if (p.first <= q.second && q.first <= p.second)
+          return true;
+        if (p.second < q.second)
+          ++x;
+        else
+          ++y;
+      }
+      return false;
+    };
+    peak = 0;
+    std::vector<size_t> placed; // sorted by address
+    for (size_t k = 0; k < units.size(); ++k) {
+      Unit &u = units[k];
+      uint64_t at = 0;
+      for (size_t a : placed) {
+        if (!overlap(units[a], u))
+          continue;
+        if (at + u.bytes <= units[a].addr)
+          break;
+        at = std::max(at, alignUp(units[a].addr + units[a].bytes));
+      }
+      if (at + u.bytes > limit)
+        return long(u.bufs.front());
+      u.addr = at;
+      for (size_t i : u.bufs)
+        bufs_[i].addr = at;
+      peak = std::max(peak, at + u.bytes);
+      placed.insert(
+          std::upper_bound(placed.begin(), placed.end(), k,
+                           [&](size_t x, size_t y) { return units[x].addr < units[y].addr; }),
+          k);
     }
     return -1;
   }
@@ -395,13 +492,16 @@ private:
     }
     return acc;
   }
-  void push(Slot unit, const isa::SlotWord &w, std::vector<Access> acc) {
+  void push(Slot unit, const isa::SlotWord &w, std::vector<Access> acc,
+            std::vector<isa::UopWord> uops = {}) {
     if (plan_)
       return;
     Inst in;
     in.unit = unit;
     in.word = w;
     in.access = std::move(acc);
+    in.op = opIdx_;
+    in.uops = std::move(uops);
     if (cur_)
       in.what = cur_->getName().getStringRef().str();
     insts_.push_back(std::move(in));
@@ -451,20 +551,15 @@ private:
         r.ssrc1 = uint32_t(step[2]);
         r.ssrc2 = uint32_t(step[3]);
         auto acc = accesses(ws, r, ptab);
-        uint32_t start = pb_.ucode(ws);
-        if (start + ws.size() > isa::kUcodeWords)
-          fail(cur_,
-               "the microcode store (" + std::to_string(isa::kUcodeWords) + " words) is full");
-        isa::SlotWord w;
+        isa::SlotWord w; // ustart: set when the micro-ops are placed (placeMicrocode)
         w.set(f::none::op, runOp(unit));
-        w.set(f::run::ustart, start);
         w.set(f::run::ulen, int64_t(ws.size()));
         w.set(f::run::iters, int64_t(it));
         w.set(f::run::sdst, int64_t(step[0]));
         w.set(f::run::ssrc0, int64_t(step[1]));
         w.set(f::run::ssrc1, int64_t(step[2]));
         w.set(f::run::ssrc2, int64_t(step[3]));
-        push(unit, w, std::move(acc));
+        push(unit, w, std::move(acc), std::move(ws));
       }
     }
   }
@@ -698,6 +793,11 @@ private:
     }
     for (Operation &op : fn_.getBody().front()) {
       cur_ = &op;
+      // Each repeating layer starts at ring buffer 0, so the ring's position
+      // repeats from layer to layer (a layer loop's iterations load the same buffers).
+      if (layers_.size() > 2 && opIdx_ >= layers_.front() && opIdx_ < layers_.back() &&
+          std::binary_search(layers_.begin(), layers_.end(), opIdx_) && ringCount_ > 0)
+        ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
       lower(op);
       ++opIdx_;
     }
@@ -822,9 +922,42 @@ private:
     views_[op.getResult(0)] = out;
   }
 
+  /// The index of `op` in the function body.
+  long indexOf(Operation *op) {
+    if (opIndex_.empty()) {
+      long k = 0;
+      for (Operation &o : fn_.getBody().front())
+        opIndex_[&o] = k++;
+    }
+    auto it = opIndex_.find(op);
+    return it == opIndex_.end() ? -1 : it->second;
+  }
+  /// Whether an elementwise op may write its result over its operand `xv` (viewed as `x`): a
+  /// whole int32 buffer of the result's shape that nothing reads after this op. The residual
+  /// stream then keeps one buffer through every layer, so layers allocate alike (a layer loop
+  /// needs each iteration's buffers at the same addresses). Only with repeating layers.
+  bool overwritable(Operation &op, Value xv, const View &x) {
+    if (layers_.empty()) // only for a layer loop: elsewhere the usual placement (bank
+      return false;      // conflicts: austen W8A8 prefill on kv260 1.77M -> 1.85M cycles)
+    Operation *d = xv.getDefiningOp();
+    if (!d || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(d) || x.buf < 0 || x.off != 0 ||
+        x.esize != 4 || !x.contiguous() || x.rows != rowsOf(op.getResult(0)) ||
+        cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(1) != x.cols)
+      return false;
+    for (int a : ringBufs_)
+      if (a == x.buf)
+        return false;
+    const long me = indexOf(&op);
+    for (Operation *u : xv.getUsers())
+      if (llvm::isa<ovl::SliceOp>(u) || indexOf(u) > me)
+        return false;
+    return true;
+  }
+
   void lowerBroadcast(Operation &op, UopCode code, Value xv, Value yv, int64_t shift) {
     View x = operand(xv), y = operand(yv);
-    View out = fresh(rowsOf(op.getResult(0)), x.cols, 4);
+    View out =
+        y.cols == x.cols && overwritable(op, xv, x) ? x : fresh(rowsOf(op.getResult(0)), x.cols, 4);
     views_[op.getResult(0)] = out;
     const int64_t R = out.rows, C = out.cols, Cy = y.cols;
     if (Cy == C) {
@@ -1442,6 +1575,294 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   st.constBytes = pb.prog.regions[0].size;
 }
 
+// ---- per-layer hardware loops ----
+
+/// The repeating part of the function body: layer r is ops [bounds[r], bounds[r+1]) (indices
+/// among all ops of the body, constants included). Layers are found by their op sequence
+/// (names, types, which earlier op or what kind of value each operand is), never by a fixed op
+/// list; attributes may differ (the instructions they give are compared later).
+std::vector<long> findLayers(func::FuncOp fn) {
+  std::vector<long> full;    // non-constant op -> its index in the body
+  std::vector<uint64_t> sig; // its signature
+  llvm::DenseMap<Operation *, long> ordinal;
+  long k = 0;
+  for (Operation &op : fn.getBody().front()) {
+    const long idx = k++;
+    if (llvm::isa<ovl::ConstantOp>(op))
+      continue;
+    const long me = long(full.size());
+    ordinal[&op] = me;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << op.getName() << "(";
+    for (Value v : op.getOperands()) {
+      if (auto a = dyn_cast<BlockArgument>(v))
+        os << "a" << v.getType();
+      else if (llvm::isa<ovl::ConstantOp>(v.getDefiningOp()))
+        os << "c" << v.getType();
+      else
+        os << "d" << (me - ordinal.lookup(v.getDefiningOp())) << "."
+           << cast<OpResult>(v).getResultNumber();
+      os << ",";
+    }
+    os << ")->";
+    for (Type t : op.getResultTypes())
+      os << t << ",";
+    full.push_back(idx);
+    sig.push_back(llvm::hash_value(os.str()));
+  }
+  const size_t n = sig.size();
+  size_t bestP = 0, bestStart = 0, bestSpan = 0;
+  for (size_t p = 1; 2 * p <= n; ++p) {
+    size_t run = 0, start = 0;
+    for (size_t i = 0; i + p < n; ++i) {
+      if (sig[i] == sig[i + p]) {
+        if (run == 0)
+          start = i;
+        ++run;
+        if (run + p > bestSpan && run + p >= 2 * p) {
+          bestSpan = run + p;
+          bestP = p;
+          bestStart = start;
+        }
+      } else {
+        run = 0;
+      }
+    }
+  }
+  std::vector<long> bounds;
+  if (bestP == 0)
+    return bounds;
+  const size_t reps = bestSpan / bestP;
+  for (size_t r = 0; r <= reps; ++r) {
+    const size_t at = bestStart + r * bestP;
+    bounds.push_back(at < n ? full[at] : k);
+  }
+  return bounds;
+}
+
+/// Fields of the micro-op and slot formats, for saying which one differs.
+std::vector<std::pair<const char *, isa::BitField>> uopFields(const isa::UopWord &w) {
+  auto code = UopCode(w.raw(f::uop::uop));
+  if (code == UopCode::Gmm8 || code == UopCode::Gmm4 || code == UopCode::Mm8 ||
+      code == UopCode::Mm4)
+    return {{"acc", f::umm::acc},    {"act", f::umm::act},     {"wgt", f::umm::wgt},
+            {"scl", f::umm::scl},    {"m", f::umm::m},         {"k", f::umm::k},
+            {"n", f::umm::n},        {"group", f::umm::group}, {"shift", f::umm::shift},
+            {"accum", f::umm::accum}};
+  if (code == UopCode::Load2d || code == UopCode::Store2d)
+    return {{"spad", f::udma::spad},
+            {"region", f::udma::region},
+            {"rows", f::udma::rows},
+            {"rowb", f::udma::rowb},
+            {"stride", f::udma::stride}};
+  return {{"dst", f::uop::dst},   {"src0", f::uop::src0}, {"src1", f::uop::src1},
+          {"src2", f::uop::src2}, {"len", f::uop::len},   {"p0", f::uop::p0},
+          {"p1", f::uop::p1},     {"p2", f::uop::p2}};
+}
+
+bool isXfer(const Inst &in) {
+  const auto op = in.word.raw(f::none::op);
+  return (in.unit == Slot::Load && op == isa::op::load::dma) ||
+         (in.unit == Slot::Store && op == isa::op::store::dma);
+}
+
+/// Whether `b` is `a` with its DRAM offsets moved by one amount (returned in `delta`); else
+/// why not (in `why`, when given).
+bool sameButDram(const Inst &a, const Inst &b, int64_t &delta, std::string *why) {
+  auto no = [&](const std::string &w) {
+    if (why)
+      *why = w;
+    return false;
+  };
+  if (a.unit != b.unit || a.uops.size() != b.uops.size() || a.access.size() != b.access.size())
+    return no("a different instruction");
+  std::optional<int64_t> d;
+  auto dram = [&](int64_t x, int64_t y) {
+    if (!d)
+      d = y - x;
+    return *d == y - x;
+  };
+  isa::SlotWord wa = a.word, wb = b.word;
+  if (isXfer(a)) {
+    if (!dram(int64_t(wa.raw(f::xfer::dram)), int64_t(wb.raw(f::xfer::dram))))
+      return no("DRAM offsets that move by different amounts");
+    wa.set(f::xfer::dram, 0);
+    wb.set(f::xfer::dram, 0);
+    if (wa.raw(f::xfer::spad) != wb.raw(f::xfer::spad))
+      return no("a DMA's scratchpad address (" + std::to_string(wa.raw(f::xfer::spad)) + " vs " +
+                std::to_string(wb.raw(f::xfer::spad)) + "): buffers placed differently");
+  }
+  if (!(wa == wb)) {
+    return no("a different run (iterations, strides or micro-op count)");
+  }
+  for (size_t k = 0; k < a.uops.size(); ++k) {
+    isa::UopWord ua = a.uops[k], ub = b.uops[k];
+    const auto code = UopCode(ua.raw(f::uop::uop));
+    if (code != UopCode(ub.raw(f::uop::uop)))
+      return no("a different micro-op");
+    if (code == UopCode::Load2d || code == UopCode::Store2d) {
+      if (!dram(int64_t(ua.raw(f::udma::dram)), int64_t(ub.raw(f::udma::dram))))
+        return no("DRAM offsets that move by different amounts");
+      ua.set(f::udma::dram, 0);
+      ub.set(f::udma::dram, 0);
+    }
+    if (!(ua == ub)) {
+      for (auto &[name, fld] : uopFields(ua))
+        if (ua.raw(fld) != ub.raw(fld)) {
+          const std::string nm = name;
+          const bool address = nm == "dst" || nm == "src0" || nm == "src1" || nm == "src2" ||
+                               nm == "acc" || nm == "act" || nm == "wgt" || nm == "scl" ||
+                               nm == "spad";
+          return no(std::string("micro-op field ") + name + " (" + std::to_string(ua.get(fld)) +
+                    " vs " + std::to_string(ub.get(fld)) +
+                    (address ? "): a scratchpad address, buffers placed differently"
+                             : "): an immediate"));
+        }
+      return no("a different micro-op");
+    }
+  }
+  const int64_t dd = d.value_or(0);
+  for (size_t k = 0; k < a.access.size(); ++k) {
+    const Access &x = a.access[k], &y = b.access[k];
+    const int64_t s = x.space ? dd : 0;
+    if (x.space != y.space || x.write != y.write || int64_t(y.lo) - int64_t(x.lo) != s ||
+        int64_t(y.hi) - int64_t(x.hi) != s)
+      return no("different memory ranges");
+  }
+  if (dd < 0)
+    return no("DRAM offsets that decrease");
+  delta = dd;
+  return true;
+}
+
+/// An entry's instruction list with its layers folded into one hardware loop where they repeat.
+struct Folded {
+  std::vector<Inst> insts;
+  LoopPlan plan; // count 0: no loop
+  unsigned first = 0, per = 0;
+  std::vector<std::string> notes;
+};
+
+Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
+                  const std::vector<Operation *> &ops, const std::string &entry) {
+  Folded fo;
+  const size_t reps = bounds.empty() ? 0 : bounds.size() - 1;
+  if (reps < 2) { // nothing repeats: nothing to loop over
+    fo.insts = std::move(insts);
+    return fo;
+  }
+  // lo[r]: first instruction of layer r (lo[reps]: first after the layers).
+  std::vector<size_t> lo(reps + 1, insts.size());
+  for (size_t r = 0, i = 0; r <= reps; ++r) {
+    while (i < insts.size() && insts[i].op >= 0 && insts[i].op < bounds[r])
+      ++i;
+    lo[r] = i;
+  }
+  auto where = [&](const Inst &in) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << "'" << in.what << "'";
+    if (in.op >= 0 && size_t(in.op) < ops.size()) {
+      os << " at ";
+      ops[size_t(in.op)]->getLoc().print(os);
+    }
+    return os.str();
+  };
+  // Blocks of q layers from layer r: whether the block at r+q is the one at r moved in DRAM.
+  auto match = [&](size_t r, size_t q, std::vector<int64_t> &d, std::string *why) {
+    const size_t a0 = lo[r], a1 = lo[r + q], b0 = lo[r + q], b1 = lo[r + 2 * q];
+    if (a1 - a0 != b1 - b0) {
+      if (why)
+        *why = "layer " + std::to_string(r + q) + " has " + std::to_string(b1 - b0) +
+               " instructions, layer " + std::to_string(r) + " " + std::to_string(a1 - a0);
+      return false;
+    }
+    d.assign(a1 - a0, 0);
+    for (size_t i = 0; i < a1 - a0; ++i) {
+      std::string w;
+      if (!sameButDram(insts[a0 + i], insts[b0 + i], d[i], why ? &w : nullptr)) {
+        if (why)
+          *why = "layer " + std::to_string(r + q) + " differs from layer " + std::to_string(r) +
+                 " in " + where(insts[b0 + i]) + ": " + w;
+        return false;
+      }
+    }
+    return true;
+  };
+  size_t bestA = 0, bestQ = 0, bestN = 0;
+  std::vector<int64_t> bestD;
+  for (size_t q = 1; 2 * q <= reps && q <= 4; ++q)
+    for (size_t a = 0; a + 2 * q <= reps; ++a) {
+      std::vector<int64_t> d0, d;
+      if (!match(a, q, d0, nullptr))
+        continue;
+      size_t n = 2;
+      while (a + (n + 1) * q <= reps && match(a + (n - 1) * q, q, d, nullptr) && d == d0)
+        ++n;
+      if (n * q > bestN * bestQ) {
+        bestA = a;
+        bestQ = q;
+        bestN = n;
+        bestD = d0;
+      }
+    }
+  // Why a layer is not in the loop: how it differs from its neighbour.
+  auto neighbour = [&](size_t r) {
+    std::string why;
+    std::vector<int64_t> d;
+    if (r < bestA && r + 1 < reps && !match(r, 1, d, &why))
+      return why;
+    if (r >= bestQ && r + bestQ <= reps && !match(r - bestQ, bestQ, d, &why))
+      return why;
+    return std::string("its DRAM offsets do not move with the loop's");
+  };
+  if (bestN < 2) {
+    fo.notes.push_back("entry " + entry + ": no layer loop, every layer unrolled");
+    for (size_t r = 0; r + 1 < reps; ++r) {
+      std::string why;
+      std::vector<int64_t> d;
+      if (!match(r, 1, d, &why))
+        fo.notes.push_back("entry " + entry + ": " + why);
+    }
+    fo.insts = std::move(insts);
+    return fo;
+  }
+  const size_t end = bestA + bestN * bestQ;
+  fo.notes.push_back("entry " + entry + ": layers " + std::to_string(bestA) + ".." +
+                     std::to_string(end - 1) + " in a hardware loop (" + std::to_string(bestN) +
+                     " iterations of " + std::to_string(bestQ) + " layer" + (bestQ > 1 ? "s" : "") +
+                     ")");
+  for (size_t r = 0; r < reps; ++r)
+    if (r < bestA || r >= end)
+      fo.notes.push_back("entry " + entry + ": layer " + std::to_string(r) +
+                         " unrolled: " + neighbour(r));
+  fo.first = unsigned(bestA);
+  fo.per = unsigned(bestQ);
+  fo.plan.begin = lo[bestA];
+  fo.plan.end = lo[bestA + bestQ];
+  fo.plan.count = unsigned(bestN);
+  fo.plan.delta = bestD;
+  fo.insts.assign(insts.begin(), insts.begin() + long(lo[bestA + bestQ]));
+  fo.insts.insert(fo.insts.end(), insts.begin() + long(lo[end]), insts.end());
+  return fo;
+}
+
+/// Places every run's micro-ops in the microcode store (identical sequences once) and sets
+/// their ustart.
+void placeMicrocode(ProgramBuilder &pb, std::vector<Inst> &insts,
+                    const std::vector<Operation *> &ops) {
+  for (Inst &in : insts) {
+    if (in.uops.empty())
+      continue;
+    uint32_t start = pb.ucode(in.uops);
+    if (start + in.uops.size() > isa::kUcodeWords)
+      fail(in.op >= 0 && size_t(in.op) < ops.size() ? ops[size_t(in.op)] : nullptr,
+           "the microcode store (" + std::to_string(isa::kUcodeWords) + " words) is full");
+    in.word.set(f::run::ustart, start);
+  }
+}
+
 } // namespace
 
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
@@ -1457,18 +1878,92 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     SemTable sems;
     const std::pair<const char *, unsigned> entries[] = {{"prefill", options.tBlock},
                                                          {"decode", 1}};
+    std::vector<Operation *> ops;
+    for (Operation &op : fn.getBody().front())
+      ops.push_back(&op);
+    const std::vector<long> bounds = options.layerLoop ? findLayers(fn) : std::vector<long>{};
     std::vector<std::vector<Inst>> lists;
+    std::vector<Folded> folded;
     for (auto [name, rows] : entries) {
       EmitStats::Entry es;
       es.name = name;
       es.rows = rows;
-      EntryEmitter ee(fn, board, pb, lay, rows);
+      EntryEmitter ee(fn, board, pb, lay, rows, bounds);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
       st.entries.push_back(es);
     }
-    planChannels({&lists[0], &lists[1]}, sems);
+    // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
+    std::vector<std::pair<unsigned, unsigned>> loopChs;
+    struct Aligned {
+      size_t e;
+      std::vector<Inst> insts;
+      EmitStats::Entry es;
+    };
+    std::vector<Aligned> aligned; // entries without a loop, as emitted for one
     for (size_t e = 0; e < lists.size(); ++e) {
-      ScheduleResult sr = schedule(lists[e], sems);
+      if (!options.layerLoop) {
+        Folded fo;
+        fo.insts = lists[e];
+        folded.push_back(std::move(fo));
+        continue;
+      }
+      Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name);
+      if (fo.plan.count) {
+        SemTable trial;
+        planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));
+        ScheduleResult sr = schedule(fo.insts, trial, &fo.plan);
+        if (!sr.error.empty()) {
+          Folded un;
+          un.insts = lists[e];
+          un.notes.push_back("entry " + st.entries[e].name +
+                             ": no layer loop, every layer unrolled (" + sr.error + ")");
+          fo = std::move(un);
+        }
+      }
+      if (fo.plan.count) {
+        auto u = loopChannels(fo.insts, fo.plan);
+        loopChs.insert(loopChs.end(), u.begin(), u.end());
+      } else if (!bounds.empty()) {
+        // No loop after all: the entry emitted again with the allocator's and the ring's own
+        // choices, kept below unless it needs more microcode than the store holds (layers
+        // allocated alike share their micro-ops where their immediates agree too).
+        EmitStats::Entry es = st.entries[e];
+        EntryEmitter ee(fn, board, pb, lay, es.rows);
+        std::vector<Inst> natural = ee.run(es.spadPeak, es.ringBuffers);
+        aligned.push_back({e, std::move(lists[e]), st.entries[e]});
+        lists[e] = std::move(natural);
+        st.entries[e] = es;
+        fo.insts = lists[e];
+      }
+      folded.push_back(std::move(fo));
+    }
+    if (!aligned.empty()) {
+      std::set<std::vector<uint64_t>> seqs;
+      size_t words = 0;
+      for (const Folded &fo : folded)
+        for (const Inst &in : fo.insts) {
+          std::vector<uint64_t> key;
+          for (const auto &w : in.uops)
+            key.insert(key.end(), w.w.begin(), w.w.end());
+          if (!in.uops.empty() && seqs.insert(key).second)
+            words += in.uops.size();
+        }
+      if (words > isa::kUcodeWords)
+        for (auto &[e, insts, es] : aligned) {
+          lists[e] = std::move(insts);
+          st.entries[e] = es;
+          folded[e].insts = lists[e];
+          folded[e].notes.push_back("entry " + es.name + ": layers allocated alike (" +
+                                    std::to_string(words) +
+                                    " microcode words otherwise, more than the store's " +
+                                    std::to_string(isa::kUcodeWords) + ")");
+        }
+    }
+    planChannels({&lists[0], &lists[1]}, sems, loopChs);
+    for (size_t e = 0; e < lists.size(); ++e) {
+      Folded &fo = folded[e];
+      placeMicrocode(pb, fo.insts, ops);
+      ScheduleResult sr = schedule(fo.insts, sems, fo.plan.count ? &fo.plan : nullptr);
       if (!sr.error.empty())
         fail(fn, "entry " + st.entries[e].name + ": " + sr.error);
       isa::Symbol sym;
@@ -1480,6 +1975,10 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       st.entries[e].bundles = sr.bundles.size();
       st.entries[e].instructions = sr.instructions;
       st.entries[e].fences = sr.fences;
+      st.entries[e].loopFirst = fo.first;
+      st.entries[e].loopLayers = fo.per;
+      st.entries[e].loopCount = fo.plan.count;
+      st.notes.insert(st.notes.end(), fo.notes.begin(), fo.notes.end());
     }
     st.semaphores = sems.used;
   } catch (const EmitError &e) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -58,7 +59,10 @@ struct Analysis {
   std::vector<std::vector<size_t>> syncs;          // producers a ctrl.sync before i waits for
   std::vector<std::vector<size_t>> syncSignals;    // consumers whose ctrl.sync j signals
 };
-Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUnits]) {
+/// `drains`: list positions (ascending) before which every unit has drained (a layer loop's
+/// barriers): nothing after one depends on anything before it.
+Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUnits],
+                 const std::vector<size_t> &drains = {}) {
   const size_t n = insts.size();
   Analysis an;
   an.waits.resize(n);
@@ -74,8 +78,12 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
   last.fill(-1);
   Clock barrier; // known complete before anything fetched after the last ctrl.sync
   barrier.fill(-1);
+  size_t nextDrain = 0;
   for (size_t i = 0; i < n; ++i) {
     const unsigned u = unsigned(insts[i].unit);
+    for (; nextDrain < drains.size() && drains[nextDrain] == i; ++nextDrain)
+      for (unsigned w = 0; w < kUnits; ++w)
+        barrier[w] = last[w] >= 0 ? std::max(barrier[w], qpos[size_t(last[w])]) : barrier[w];
     Clock c = barrier;
     if (last[u] >= 0) {
       for (unsigned w = 0; w < kUnits; ++w)
@@ -139,7 +147,8 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
 }
 } // namespace
 
-void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems) {
+void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
+                  const std::vector<std::pair<unsigned, unsigned>> &required) {
   // Every channel the entries use, with its number of waits; when they outnumber the
   // semaphores, the least used go through ctrl.sync (one semaphore per producer unit).
   std::map<std::pair<unsigned, unsigned>, size_t> uses;
@@ -150,6 +159,8 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
       for (size_t j : an.waits[i])
         ++uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}];
   }
+  for (const auto &ch : required) // a loop's drains: never through ctrl.sync
+    uses[ch] = std::numeric_limits<size_t>::max();
   if (uses.size() <= isa::kNumSems)
     return;
   std::vector<std::pair<size_t, std::pair<unsigned, unsigned>>> byUse;
@@ -171,104 +182,132 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
   }
 }
 
-ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
-  ScheduleResult res;
-  const size_t n = insts.size();
-  // 1. Dependencies (channels routed as planChannels decided).
-  Analysis an = analyze(insts, sems.viaCtrl);
-  const auto &waits = an.waits;
-  const auto &signals = an.signals;
+namespace {
 
-  // 2. Semaphores: one per (producer unit, consumer unit) channel.
-  auto semOf = [&](unsigned from, unsigned to) -> int {
-    int &s = sems.sem[from][to];
+/// One instruction of the final list (fences included) before it is placed in a bundle.
+struct Final {
+  isa::Slot unit;
+  isa::SlotWord word;
+  int wsem = -1, ssem = -1;
+  long after = -1; // final index of the signalling instruction this one waits on (same section)
+  bool fence = false;
+  bool barrier = false; // a ctrl.sync: nothing after it in the list goes to an earlier bundle
+};
+
+/// A wait of one instruction: the channel's producer unit, the signaller's key (producer,
+/// consumer) and whether it goes through a ctrl.sync before the instruction.
+struct Wait {
+  unsigned from;
+  std::pair<long, long> key;
+  bool sync;
+  bool carried; // signalled by the previous loop iteration (no placement constraint)
+};
+struct Signal {
+  unsigned to; // consumer unit (ctrl for a sync)
+  std::pair<long, long> key;
+};
+
+class ListBuilder {
+public:
+  ListBuilder(SemTable &sems, std::string &error) : sems_(sems), error_(error) {}
+  std::vector<Final> out;
+  std::map<std::pair<long, long>, size_t> sigAt; // key -> final index of its signal
+
+  int semOf(unsigned from, unsigned to) {
+    int &s = sems_.sem[from][to];
     if (s < 0) {
-      if (sems.used >= isa::kNumSems)
-        return -1;
-      s = int(sems.used++);
+      if (sems_.used >= isa::kNumSems) {
+        error_ = "more than " + std::to_string(isa::kNumSems) +
+                 " unit-to-unit channels need a semaphore";
+        return 0;
+      }
+      s = int(sems_.used++);
     }
     return s;
-  };
-
-  // 3. The final list: fences before an instruction for its extra waits, after it for its
-  //    extra signals. sigAt[(producer, consumer)] = index in the final list that signals.
-  struct Final {
-    isa::Slot unit;
-    isa::SlotWord word;
-    int wsem = -1, ssem = -1;
-    long after = -1; // final index of the signalling instruction this one waits on
-    bool fence = false;
-    bool barrier = false; // a ctrl.sync: nothing after it in the list goes to an earlier bundle
-  };
-  std::vector<Final> out;
-  out.reserve(n + n / 4);
-  std::vector<std::vector<std::pair<size_t, size_t>>> sigIndex(n); // (consumer, final index)
-  auto signalFinal = [&](size_t producer, size_t consumer) -> long {
-    for (auto &p : sigIndex[producer])
-      if (p.first == consumer)
-        return long(p.second);
-    return -1;
-  };
-  const unsigned ctrl = unsigned(isa::Slot::Ctrl);
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned u = unsigned(insts[i].unit);
-    for (size_t j : an.syncs[i]) {
-      int s = semOf(unsigned(insts[j].unit), ctrl);
-      if (s < 0) {
-        res.error = "more than " + std::to_string(isa::kNumSems) +
-                    " unit-to-unit channels need a semaphore";
-        return res;
-      }
-      Final fn{isa::Slot::Ctrl, fenceWord(isa::Slot::Ctrl), s, -1, signalFinal(j, i), true, true};
-      out.push_back(fn);
-    }
-    for (size_t k = 0; k < waits[i].size(); ++k) {
-      size_t j = waits[i][k];
-      int s = semOf(unsigned(insts[j].unit), u);
-      if (s < 0) {
-        res.error = "more than " + std::to_string(isa::kNumSems) +
-                    " unit-to-unit channels need a semaphore";
-        return res;
-      }
-      long at = signalFinal(j, i);
-      if (k + 1 < waits[i].size()) {
-        Final fn{insts[i].unit, fenceWord(insts[i].unit), s, -1, at, true, false};
-        out.push_back(fn);
+  }
+  long signaller(const Wait &w) const {
+    if (w.carried)
+      return -1;
+    auto it = sigAt.find(w.key);
+    return it == sigAt.end() ? -1 : long(it->second);
+  }
+  /// Appends `in` with its waits (extra ones as fences before it, syncs as ctrl.sync before
+  /// those) and its signals (extra ones as fences after it).
+  void add(const Inst &in, const std::vector<Wait> &waits, const std::vector<Signal> &signals) {
+    const unsigned u = unsigned(in.unit);
+    const unsigned ctrl = unsigned(isa::Slot::Ctrl);
+    std::vector<const Wait *> direct;
+    for (const Wait &w : waits) {
+      if (w.sync) {
+        out.push_back({isa::Slot::Ctrl, fenceWord(isa::Slot::Ctrl), semOf(w.from, ctrl), -1,
+                       signaller(w), true, true});
       } else {
-        out.push_back({insts[i].unit, insts[i].word, s, -1, at, false, false});
+        direct.push_back(&w);
       }
     }
-    if (waits[i].empty())
-      out.push_back({insts[i].unit, insts[i].word, -1, -1, -1, false, false});
-    std::vector<std::pair<size_t, unsigned>> sig; // (consumer, consumer's channel end)
-    for (size_t c : signals[i])
-      sig.push_back({c, unsigned(insts[c].unit)});
-    for (size_t c : an.syncSignals[i])
-      sig.push_back({c, ctrl});
-    for (size_t k = 0; k < sig.size(); ++k) {
-      size_t c = sig[k].first;
-      int s = semOf(u, sig[k].second);
-      if (s < 0) {
-        res.error = "more than " + std::to_string(isa::kNumSems) +
-                    " unit-to-unit channels need a semaphore";
-        return res;
-      }
-      if (k == 0) {
+    for (size_t k = 0; k < direct.size(); ++k) {
+      const Wait &w = *direct[k];
+      if (k + 1 < direct.size())
+        out.push_back(
+            {in.unit, fenceWord(in.unit), semOf(w.from, u), -1, signaller(w), true, false});
+      else
+        out.push_back({in.unit, in.word, semOf(w.from, u), -1, signaller(w), false, false});
+    }
+    if (direct.empty())
+      out.push_back({in.unit, in.word, -1, -1, -1, false, false});
+    for (size_t k = 0; k < signals.size(); ++k) {
+      int s = semOf(u, signals[k].to);
+      if (k == 0)
         out.back().ssem = s;
-      } else {
-        Final fn{insts[i].unit, fenceWord(insts[i].unit), -1, s, -1, true, false};
-        out.push_back(fn);
-      }
-      sigIndex[i].push_back({c, out.size() - 1});
+      else
+        out.push_back({in.unit, fenceWord(in.unit), -1, s, -1, true, false});
+      sigAt[signals[k].key] = out.size() - 1;
     }
   }
+  /// A fence on `unit` that signals (from, to)'s semaphore, or waits on it.
+  size_t fence(isa::Slot unit, int wsem, int ssem, long after = -1) {
+    out.push_back({unit, fenceWord(unit), wsem, ssem, after, true, unit == isa::Slot::Ctrl});
+    return out.size() - 1;
+  }
 
-  // 4. Bundles: the earliest after the unit's previous instruction and after the signaller.
-  std::vector<long> bundleOf(out.size(), -1);
+private:
+  SemTable &sems_;
+  std::string &error_;
+};
+
+/// The waits and signals of instruction i of an analysed list, keyed by list indices.
+void edgesOf(const Inst &, size_t i, const Analysis &an, const std::vector<Inst> &insts,
+             std::vector<Wait> &waits, std::vector<Signal> &signals) {
+  waits.clear();
+  signals.clear();
+  for (size_t j : an.syncs[i])
+    waits.push_back({unsigned(insts[j].unit), {long(j), long(i)}, true, false});
+  for (size_t j : an.waits[i])
+    waits.push_back({unsigned(insts[j].unit), {long(j), long(i)}, false, false});
+  for (size_t c : an.signals[i])
+    signals.push_back({unsigned(insts[c].unit), {long(i), long(c)}});
+  for (size_t c : an.syncSignals[i])
+    signals.push_back({unsigned(isa::Slot::Ctrl), {long(i), long(c)}});
+}
+
+/// Packs `out` into bundles: each instruction in the earliest bundle after its unit's previous
+/// one and after its signaller's, from `first` on.
+struct Packer {
+  std::vector<isa::Bundle> &bundles;
+  std::vector<long> bundleOf;
   std::array<long, kUnits> lastBundle;
-  lastBundle.fill(-1);
   long maxBundle = -1, barrier = 0;
-  for (size_t k = 0; k < out.size(); ++k) {
+  size_t fences = 0;
+
+  Packer(std::vector<isa::Bundle> &b, size_t n) : bundles(b), bundleOf(n, -1) {
+    lastBundle.fill(-1);
+  }
+  /// Starts a section at bundle `first`: nothing after goes before it.
+  void restart(long first) {
+    lastBundle.fill(first - 1);
+    barrier = first;
+  }
+  void place(const std::vector<Final> &out, size_t k) {
     const Final &fi = out[k];
     const unsigned u = unsigned(fi.unit);
     long b = std::max(lastBundle[u] + 1, barrier);
@@ -277,8 +316,8 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
     const bool halt = fi.unit == isa::Slot::Ctrl && fi.word.raw(f::none::op) == isa::op::ctrl::halt;
     if (halt)
       b = std::max(b, maxBundle);
-    if (b >= long(res.bundles.size()))
-      res.bundles.resize(size_t(b) + 1);
+    if (b >= long(bundles.size()))
+      bundles.resize(size_t(b) + 1);
     isa::SlotWord w = fi.word;
     if (fi.wsem >= 0) {
       w.set(f::none::wen, 1);
@@ -288,16 +327,309 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems) {
       w.set(f::none::sen, 1);
       w.set(f::none::ssem, fi.ssem);
     }
-    res.bundles[size_t(b)][fi.unit] = w;
+    bundles[size_t(b)][fi.unit] = w;
     if (fi.barrier)
       barrier = b;
     bundleOf[k] = b;
     lastBundle[u] = b;
     maxBundle = std::max(maxBundle, b);
-    res.fences += fi.fence;
+    fences += fi.fence;
   }
-  res.instructions = out.size();
+  /// A bundle of its own after everything so far, holding `w` in the ctrl slot.
+  long ctrlBundle(const isa::SlotWord &w) {
+    long b = maxBundle + 1;
+    bundles.resize(size_t(b) + 1);
+    bundles[size_t(b)][isa::Slot::Ctrl] = w;
+    maxBundle = b;
+    return b;
+  }
+};
+
+ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, const LoopPlan &loop);
+
+} // namespace
+
+ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems, const LoopPlan *loop) {
+  if (loop && loop->count > 0)
+    return scheduleLoop(insts, sems, *loop);
+  ScheduleResult res;
+  const size_t n = insts.size();
+  // 1. Dependencies (channels routed as planChannels decided).
+  Analysis an = analyze(insts, sems.viaCtrl);
+  // 2-3. Semaphores (one per (producer unit, consumer unit) channel) and the final list:
+  //      fences before an instruction for its extra waits, after it for its extra signals.
+  ListBuilder lb(sems, res.error);
+  std::vector<Wait> waits;
+  std::vector<Signal> signals;
+  for (size_t i = 0; i < n; ++i) {
+    edgesOf(insts[i], i, an, insts, waits, signals);
+    lb.add(insts[i], waits, signals);
+  }
+  if (!res.error.empty())
+    return res;
+  // 4. Bundles: the earliest after the unit's previous instruction and after the signaller.
+  Packer pk(res.bundles, lb.out.size());
+  for (size_t k = 0; k < lb.out.size(); ++k)
+    pk.place(lb.out, k);
+  res.instructions = lb.out.size();
+  res.fences = pk.fences;
   return res;
 }
+
+namespace {
+/// The units a drain passes through, in a fixed order: each one's fence waits for the
+/// previous one's (every unit's earlier work is then done), the last signals ctrl, whose
+/// ctrl.sync stops fetch until then. One channel to ctrl and otherwise (mostly) the
+/// program's own channels, so the drains seldom push a channel onto ctrl.sync.
+std::vector<unsigned> drainChain(const std::vector<Inst> &insts, size_t from, size_t to) {
+  std::set<unsigned> used;
+  for (size_t i = from; i < to && i < insts.size(); ++i)
+    if (insts[i].unit != isa::Slot::Ctrl)
+      used.insert(unsigned(insts[i].unit));
+  std::vector<unsigned> chain;
+  for (isa::Slot s :
+       {isa::Slot::Load, isa::Slot::Matrix, isa::Slot::Vector, isa::Slot::Ssm, isa::Slot::Store})
+    if (used.count(unsigned(s)))
+      chain.push_back(unsigned(s));
+  return chain;
+}
+} // namespace
+
+std::vector<std::pair<unsigned, unsigned>> loopChannels(const std::vector<Inst> &insts,
+                                                        const LoopPlan &loop) {
+  std::set<std::pair<unsigned, unsigned>> chs;
+  for (auto c : {drainChain(insts, 0, loop.begin), drainChain(insts, loop.begin, loop.end)}) {
+    for (size_t k = 0; k + 1 < c.size(); ++k)
+      chs.insert({c[k], c[k + 1]});
+    if (!c.empty())
+      chs.insert({c.back(), unsigned(isa::Slot::Ctrl)});
+  }
+  return {chs.begin(), chs.end()};
+}
+
+namespace {
+
+/// The loop: the list is analysed as prologue, three copies of the body (iterations 1-3, each
+/// with its DRAM offsets) and the epilogue, with every unit drained before the first copy and
+/// after the last. Iteration 1 then depends on nothing before it, iteration 2 on itself and
+/// iteration 1 (the steady state), iteration 3 must repeat iteration 2 exactly. The body keeps
+/// iteration 2's waits: on its own instructions (placed after them) and on the previous
+/// iteration's (carried: tokens the previous iteration signals; before iteration 1, fences after
+/// the prologue signal them, and after the last iteration fences consume the ones left over).
+/// A channel's waits and signals keep their order (a dependency not implied by an earlier one
+/// on the same channel is later in both units' queues), so counting semaphores pair them as
+/// the unrolled program would.
+ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, const LoopPlan &loop) {
+  ScheduleResult res;
+  const size_t nP = loop.begin, nb = loop.end - loop.begin;
+  if (loop.end <= loop.begin || loop.end > insts.size() || loop.delta.size() != nb ||
+      loop.count < 2) {
+    res.error = "malformed layer loop";
+    return res;
+  }
+  // Registers: one per distinct DRAM step.
+  std::map<int64_t, unsigned> regOf;
+  for (int64_t d : loop.delta)
+    if (d != 0 && !regOf.count(d)) {
+      if (regOf.size() + 1 >= isa::kNumRegs) {
+        res.error = "the layer loop needs more than " + std::to_string(isa::kNumRegs - 1) +
+                    " address registers";
+        return res;
+      }
+      unsigned r = unsigned(regOf.size() + 1);
+      regOf[d] = r;
+    }
+  std::vector<Inst> u(insts.begin(), insts.begin() + long(loop.end));
+  for (int k = 1; k <= 2; ++k)
+    for (size_t a = 0; a < nb; ++a) {
+      Inst in = insts[loop.begin + a];
+      for (Access &x : in.access)
+        if (x.space > 0) {
+          x.lo += uint64_t(k * loop.delta[a]);
+          x.hi += uint64_t(k * loop.delta[a]);
+        }
+      u.push_back(std::move(in));
+    }
+  const size_t nE = insts.size() - loop.end;
+  u.insert(u.end(), insts.begin() + long(loop.end), insts.end());
+  const size_t b1 = nP, b2 = nP + nb, b3 = nP + 2 * nb, e0 = nP + 3 * nb;
+  Analysis an = analyze(u, sems.viaCtrl, {b1, e0});
+
+  // Body edges of iteration 2 (and the check that iterations 1 and 3 agree with it).
+  struct Edge {
+    size_t j;     // producer, body position
+    bool carried; // in the previous iteration
+    bool sync;
+    bool operator==(const Edge &o) const {
+      return j == o.j && carried == o.carried && sync == o.sync;
+    }
+  };
+  auto edgesAt = [&](size_t base, size_t a, std::vector<Edge> &out) -> bool {
+    out.clear();
+    const size_t i = base + a;
+    for (int sync = 1; sync >= 0; --sync)
+      for (size_t j : sync ? an.syncs[i] : an.waits[i]) {
+        if (j >= base && j < base + nb)
+          out.push_back({j - base, false, bool(sync)});
+        else if (base >= nb && j >= base - nb && j < base)
+          out.push_back({j - (base - nb), true, bool(sync)});
+        else
+          return false;
+      }
+    return true;
+  };
+  std::vector<std::vector<Edge>> body(nb);
+  std::vector<Edge> e1, e3;
+  for (size_t a = 0; a < nb; ++a) {
+    bool ok = edgesAt(b2, a, body[a]) && edgesAt(b3, a, e3) && edgesAt(b1, a, e1);
+    if (ok) {
+      ok = e3 == body[a];
+      std::vector<Edge> intra;
+      for (const Edge &e : body[a])
+        if (!e.carried)
+          intra.push_back(e);
+      ok &= e1 == intra;
+    }
+    if (!ok) {
+      res.error = "the layer loop's dependencies do not repeat from one iteration to the next "
+                  "(body instruction " +
+                  std::to_string(a) + ", '" + insts[loop.begin + a].what + "')";
+      return res;
+    }
+  }
+  for (size_t i = 0; i < nP; ++i)
+    for (size_t c : an.signals[i])
+      if (c >= nP) {
+        res.error = "a prologue instruction signals past the loop's first drain";
+        return res;
+      }
+
+  ListBuilder lb(sems, res.error);
+  std::vector<Wait> waits;
+  std::vector<Signal> signals;
+  // Prologue.
+  for (size_t i = 0; i < nP; ++i) {
+    edgesOf(u[i], i, an, u, waits, signals);
+    lb.add(u[i], waits, signals);
+  }
+  // Carried channels: tokens for iteration 1, then the drain (a fence on every unit the
+  // prologue used signals ctrl, a ctrl.sync waits), then the registers.
+  const unsigned ctrl = unsigned(isa::Slot::Ctrl);
+  std::map<std::pair<unsigned, unsigned>, unsigned> carried; // (from, to) -> per iteration
+  for (size_t a = 0; a < nb; ++a)
+    for (const Edge &e : body[a])
+      if (e.carried)
+        ++carried[{unsigned(insts[loop.begin + e.j].unit),
+                   e.sync ? ctrl : unsigned(insts[loop.begin + a].unit)}];
+  for (auto &[ch, k] : carried)
+    for (unsigned t = 0; t < k; ++t)
+      lb.fence(isa::Slot(ch.first), -1, lb.semOf(ch.first, ch.second));
+  auto drain = [&](size_t from, size_t to) {
+    std::vector<unsigned> chain = drainChain(insts, from, to);
+    long prev = -1;
+    for (size_t k = 0; k < chain.size(); ++k) {
+      const unsigned v = chain[k];
+      const int w = k ? lb.semOf(chain[k - 1], v) : -1;
+      const int sg = lb.semOf(v, k + 1 < chain.size() ? chain[k + 1] : ctrl);
+      prev = long(lb.fence(isa::Slot(v), w, sg, prev));
+    }
+    if (!chain.empty())
+      lb.fence(isa::Slot::Ctrl, lb.semOf(chain.back(), ctrl), -1, prev);
+  };
+  drain(0, nP);
+  for (auto &[d, r] : regOf) {
+    Inst set;
+    set.unit = isa::Slot::Ctrl;
+    set.word.set(f::none::op, isa::op::ctrl::seti);
+    set.word.set(f::reg::rd, r);
+    set.word.set(f::reg::imm, 0);
+    lb.add(set, {}, {});
+  }
+  const size_t bodyFirst = lb.out.size();
+  // Body: iteration 2's edges; a producer signals its consumers in this iteration and the next.
+  const long K = 2 * long(u.size()); // body keys: apart from the prologue's and epilogue's
+  std::vector<std::vector<Signal>> sigs(nb);
+  for (size_t a = 0; a < nb; ++a)
+    for (const Edge &e : body[a])
+      sigs[e.j].push_back({e.sync ? ctrl : unsigned(insts[loop.begin + a].unit),
+                           {K + long(e.j), K + long(a) + (e.carried ? long(nb) : 0)}});
+  for (size_t a = 0; a < nb; ++a) {
+    Inst in = insts[loop.begin + a];
+    if (int64_t d = loop.delta[a]) {
+      const unsigned r = regOf[d];
+      const uint8_t op = uint8_t(in.word.raw(f::none::op));
+      if (in.unit == isa::Slot::Load && op == isa::op::load::dma)
+        in.word.set(f::xfer::dreg, r);
+      else if (in.unit == isa::Slot::Store && op == isa::op::store::dma)
+        in.word.set(f::xfer::dreg, r);
+      else if (in.unit == isa::Slot::Load || in.unit == isa::Slot::Store)
+        in.word.set(f::run::breg, r);
+      else {
+        res.error = "a layer loop instruction that moves with the layer is not a DMA";
+        return res;
+      }
+    }
+    waits.clear();
+    for (const Edge &e : body[a])
+      waits.push_back({unsigned(insts[loop.begin + e.j].unit),
+                       {K + long(e.j), K + long(a) + (e.carried ? long(nb) : 0)},
+                       e.sync,
+                       e.carried});
+    lb.add(in, waits, sigs[a]);
+  }
+  const size_t bodyLast = lb.out.size();
+  // After the loop: consume the last iteration's carried tokens, drain, then the epilogue.
+  for (auto &[ch, k] : carried)
+    for (unsigned t = 0; t < k; ++t)
+      lb.fence(isa::Slot(ch.second), lb.semOf(ch.first, ch.second), -1);
+  drain(loop.begin, loop.end);
+  for (size_t i = e0; i < e0 + nE; ++i) {
+    edgesOf(u[i], i, an, u, waits, signals);
+    for (const Wait &w : waits)
+      if (size_t(w.key.first) < e0) {
+        res.error = "an epilogue instruction waits past the loop's last drain";
+        return res;
+      }
+    lb.add(u[i], waits, signals);
+  }
+  if (!res.error.empty())
+    return res;
+
+  // Bundles: prologue; the loop bundle; the body from the next bundle, then one ctrl.addi
+  // bundle per register; the epilogue after them.
+  Packer pk(res.bundles, lb.out.size());
+  for (size_t k = 0; k < bodyFirst; ++k)
+    pk.place(lb.out, k);
+  isa::SlotWord lw;
+  lw.set(f::none::op, isa::op::ctrl::loop);
+  lw.set(f::loop::count, loop.count);
+  const long loopAt = pk.ctrlBundle(lw);
+  pk.restart(loopAt + 1);
+  for (size_t k = bodyFirst; k < bodyLast; ++k)
+    pk.place(lb.out, k);
+  for (auto &[d, r] : regOf) {
+    isa::SlotWord w;
+    w.set(f::none::op, isa::op::ctrl::addi);
+    w.set(f::reg::rd, r);
+    w.set(f::reg::rs, r);
+    w.set(f::reg::imm, d);
+    pk.ctrlBundle(w);
+  }
+  const long bodyBundles = pk.maxBundle - loopAt;
+  if (bodyBundles >= (long(1) << f::loop::body.width)) {
+    res.error = "the layer loop's body of " + std::to_string(bodyBundles) +
+                " bundles exceeds the loop format's body field";
+    return res;
+  }
+  res.bundles[size_t(loopAt)][isa::Slot::Ctrl].set(f::loop::body, bodyBundles);
+  pk.restart(pk.maxBundle + 1);
+  for (size_t k = bodyLast; k < lb.out.size(); ++k)
+    pk.place(lb.out, k);
+  res.instructions = lb.out.size();
+  res.fences = pk.fences;
+  return res;
+}
+
+} // namespace
 
 } // namespace mamba2::codegen

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mamba2::codegen {
@@ -30,6 +31,20 @@ struct Inst {
   isa::SlotWord word; // opcode and operands; the token fields are the scheduler's
   std::vector<Access> access;
   std::string what; // the op it comes from, for listings
+  long op = -1;     // index of that op in the function body (-1: none)
+  /// A `run`'s micro-ops: the emitter places them in the microcode store (and sets `ustart`)
+  /// once it knows which instructions the program keeps (a layer loop keeps one iteration's).
+  std::vector<isa::UopWord> uops;
+};
+
+/// A per-layer hardware loop over part of an entry's instruction list: insts[begin, end) is
+/// one iteration (its first copy, with that iteration's DRAM offsets), run `count` times;
+/// iteration k adds k * delta[i] to the DRAM offset of body instruction i (through a scalar
+/// register per distinct delta, advanced by ctrl.addi at the end of the body).
+struct LoopPlan {
+  size_t begin = 0, end = 0;
+  unsigned count = 0;         // >= 2
+  std::vector<int64_t> delta; // per body instruction: DRAM bytes per iteration (0: fixed)
 };
 
 struct ScheduleResult {
@@ -52,8 +67,18 @@ struct SemTable {
 
 /// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
 /// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
-void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems);
-/// Schedules `insts` (program order; the last must be ctrl.halt) into bundles.
-ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems);
+/// `required` lists (producer unit, consumer unit) channels that must keep a semaphore (a
+/// layer loop's drains).
+void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
+                  const std::vector<std::pair<unsigned, unsigned>> &required = {});
+/// Schedules `insts` (program order; the last must be ctrl.halt) into bundles. With `loop`, the
+/// body becomes a ctrl.loop (see LoopPlan and docs/codegen.md "Layer loops"): every unit drains
+/// before the loop and after it, and a dependency on the previous iteration waits on a token
+/// the previous iteration signals (before the first iteration, a fence after the prologue).
+ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems,
+                        const LoopPlan *loop = nullptr);
+/// The channels the drains of the loop of `insts` use (for planChannels).
+std::vector<std::pair<unsigned, unsigned>> loopChannels(const std::vector<Inst> &insts,
+                                                        const LoopPlan &loop);
 
 } // namespace mamba2::codegen

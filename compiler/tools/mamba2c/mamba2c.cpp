@@ -134,7 +134,11 @@ int main(int argc, char **argv) {
                  "tile buffers of the weight ring (2: double buffering)");
   app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
                  "KiB of one weight tile buffer (0: an eighth of the scratchpad)");
+  bool noLayerLoop = false;
+  app.add_flag("--no-layer-loop", noLayerLoop,
+               "emit every layer unrolled instead of one hardware loop over the repeating layers");
   CLI11_PARSE(app, argc, argv);
+  emitOptions.layerLoop = !noLayerLoop;
   emitOptions.weightBufferBytes *= 1024;
   if (endsWith(model, ".mlir")) {
     // An `ovl` module (the input of the emitter, e.g. a test's hand-written model).

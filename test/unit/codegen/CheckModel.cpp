@@ -69,6 +69,8 @@ int main(int argc, char **argv) {
   app.add_flag("--timing", timing,
                "cycles only: one prefill and one decode call in the simulator's timing mode "
                "(no evaluator, no values)");
+  bool noLayerLoop = false;
+  app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
   CLI11_PARSE(app, argc, argv);
   const target::Board *board = target::findBoard(targetName);
   if (!board) {
@@ -96,6 +98,7 @@ int main(int argc, char **argv) {
   codegen::EmitOptions opt;
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;
+  opt.layerLoop = !noLayerLoop;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
   if (!prog) {
@@ -110,6 +113,8 @@ int main(int argc, char **argv) {
     std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
               << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
               << e.spadPeak << " B, " << e.ringBuffers << " weight buffers\n";
+  for (const std::string &n : st.notes)
+    std::cout << "  " << n << "\n";
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 

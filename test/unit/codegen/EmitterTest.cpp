@@ -21,6 +21,8 @@ struct Case {
   unsigned tBlock;
   uint64_t weightBuffer;          // 0: default
   unsigned maxWeightBuffers = 16; // the ring's growth into free scratchpad (2: none)
+  unsigned loopLayers = 0;        // layers each entry must run in its hardware loop (at least)
+  bool layerLoop = true;          // false: --no-layer-loop (every layer unrolled)
 };
 
 class EmitterModels : public ::testing::TestWithParam<std::tuple<Case, const char *>> {};
@@ -35,9 +37,29 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
   opt.tBlock = c.tBlock;
   opt.weightBufferBytes = c.weightBuffer;
   opt.maxWeightBuffers = c.maxWeightBuffers;
+  opt.layerLoop = c.layerLoop;
   codegen::EmitStats stats;
   auto prog = codegen::emitProgram(m.fn, *board, opt, &stats);
   ASSERT_TRUE(bool(prog)) << llvm::toString(prog.takeError());
+  std::string notes;
+  for (const auto &n : stats.notes)
+    notes += n + "\n";
+  for (const auto &e : stats.entries) {
+    EXPECT_GE(e.loopCount * e.loopLayers, c.loopLayers) << e.name << "\n" << notes;
+    if (!c.layerLoop) {
+      EXPECT_EQ(e.loopCount, 0u) << e.name;
+    }
+  }
+  if (c.loopLayers) { // the loop's program is smaller than the unrolled one
+    codegen::EmitOptions unrolled = opt;
+    unrolled.layerLoop = false;
+    codegen::EmitStats ust;
+    auto uprog = codegen::emitProgram(m.fn, *board, unrolled, &ust);
+    ASSERT_TRUE(bool(uprog)) << llvm::toString(uprog.takeError());
+    for (size_t e = 0; e < stats.entries.size(); ++e)
+      EXPECT_LT(stats.entries[e].instructions, ust.entries[e].instructions) << notes;
+    EXPECT_LT(stats.ucodeWords, ust.ucodeWords) << notes;
+  }
   // The ring grows into the free scratchpad up to the limit: with tiny tile buffers (the
   // scratchpad is mostly free) it reaches it exactly, never less than double buffering.
   for (const auto &e : stats.entries) {
@@ -114,19 +136,25 @@ ModelShape cBeforeB(ModelShape s) {
 INSTANTIATE_TEST_SUITE_P(
     Models, EmitterModels,
     ::testing::Combine(
-        ::testing::Values(Case{"w8_one_layer", shape(1, 1, 8, 4, true, 1), 4, 0},
-                          Case{"w4_two_layers_groups", shape(2, 2, 4, 8, false, 2), 5, 0},
-                          // tiny weight buffers: every matmul streams several tiles
-                          Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
-                          // the same with double buffering only, and a ring of three
-                          Case{"small_tiles_two_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 2},
-                          Case{"small_tiles_three_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 3},
-                          // a padded vocabulary sliced off the streamed logits tiles
-                          Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512},
-                          // one scale group per row (in_proj, lm_head): padded weight rows
-                          Case{"per_channel_scales", grouped(shape(2, 1, 8, 4, true, 5), 16), 4, 0},
-                          // C before B: the scan as ssmupd + ssmout runs (two B/C groups)
-                          Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 6)), 4, 0}),
+        ::testing::Values(
+            Case{"w8_one_layer", shape(1, 1, 8, 4, true, 1), 4, 0},
+            Case{"w4_two_layers_groups", shape(2, 2, 4, 8, false, 2), 5, 0},
+            // tiny weight buffers: every matmul streams several tiles
+            Case{"small_tiles", shape(2, 1, 8, 4, true, 3), 3, 1024},
+            // the same with double buffering only, and a ring of three
+            Case{"small_tiles_two_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 2},
+            Case{"small_tiles_three_buffers", shape(2, 1, 8, 4, true, 3), 3, 1024, 3},
+            // a padded vocabulary sliced off the streamed logits tiles
+            Case{"padded_vocab", padded(shape(1, 1, 8, 8, true, 4), 5), 3, 512},
+            // one scale group per row (in_proj, lm_head): padded weight rows
+            Case{"per_channel_scales", grouped(shape(2, 1, 8, 4, true, 5), 16), 4, 0},
+            // layers in a hardware loop (and the same models unrolled)
+            Case{"loop_three_layers", shape(3, 1, 8, 4, true, 6), 4, 0, 16, 2},
+            Case{"loop_four_layers_groups", shape(4, 2, 4, 8, false, 7), 5, 0, 16, 3},
+            Case{"loop_four_layers_small_tiles", shape(4, 1, 8, 4, true, 8), 3, 1024, 3, 2},
+            Case{"unrolled_four_layers", shape(4, 2, 4, 8, false, 7), 5, 0, 16, 0, false},
+            // C before B: the scan as ssmupd + ssmout runs (two B/C groups)
+            Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 9)), 4, 0}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);

@@ -37,6 +37,10 @@ struct EmitOptions {
   /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
   /// so the rows of a matrix step fall in different banks.
   bool padWeightRows = true;
+  /// Emit the repeating layers once, inside a ctrl.loop whose iterations move the DRAM offsets
+  /// of the layers' constants and states by the per-layer stride (docs/codegen.md "Layer
+  /// loops"); false: every layer unrolled.
+  bool layerLoop = true;
 };
 
 /// Figures about an emitted program (for reports and tests).
@@ -47,12 +51,18 @@ struct EmitStats {
     size_t bundles = 0, instructions = 0, fences = 0;
     uint64_t spadPeak = 0;    // bytes of scratchpad the allocator used (activations + ring)
     unsigned ringBuffers = 0; // weight tile buffers in this entry's ring
+    /// The layer loop: layers loopFirst .. loopFirst + loopCount * loopLayers - 1, loopLayers
+    /// per iteration (loopCount 0: none, every layer unrolled).
+    unsigned loopFirst = 0, loopLayers = 0, loopCount = 0;
   };
   std::vector<Entry> entries;
   size_t ucodeWords = 0;
   unsigned semaphores = 0;
   uint64_t constBytes = 0, weightBytes = 0, stateBytes = 0;
   unsigned layers = 0;
+  /// What the layer loop covers and why a layer is unrolled (for --emit=asm comments and
+  /// remarks).
+  std::vector<std::string> notes;
 };
 
 /// Emits `fn` (signature: see compiler/include/mamba2/Ovl/Evaluator.h) for `board`. The program
