@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mamba2/target/Board.h"
+
 #include <cstdio>
 
 using namespace mamba2;
@@ -62,7 +64,7 @@ int main(int argc, char **argv) {
   app.add_option("--entry", entry, "entry point to run");
   app.add_option("--target", targetName,
                  "board the program must be built for (refused otherwise); default: the file's")
-      ->check(CLI::IsMember({"vc709", "vck190", "u280", "kv260"}));
+      ->check(CLI::IsMember(mamba2::target::boardNameList()));
   app.add_option("--device", device, "sim (overlay C simulation) or xrt (FPGA board)")
       ->check(CLI::IsMember({"sim", "xrt"}));
   app.add_option("--mode", mode,

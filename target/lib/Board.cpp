@@ -55,10 +55,17 @@ const Board *findBoard(const std::string &name) {
   return nullptr;
 }
 
+std::vector<std::string> boardNameList() {
+  std::vector<std::string> names;
+  for (const Board &b : boards())
+    names.push_back(b.name);
+  return names;
+}
+
 std::string boardNames() {
   std::string s;
-  for (const Board &b : boards())
-    s += (s.empty() ? "" : ", ") + std::string(b.name);
+  for (const std::string &n : boardNameList())
+    s += (s.empty() ? "" : ", ") + n;
   return s;
 }
 

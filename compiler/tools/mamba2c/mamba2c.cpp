@@ -17,6 +17,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mamba2/target/Board.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -121,7 +123,7 @@ int main(int argc, char **argv) {
   mamba2::codegen::EmitOptions emitOptions;
   app.add_option("-o", outPath, "write the overlay program (.m2b; with --emit=asm its assembly)");
   app.add_option("--target", targetName, "board to compile for")
-      ->check(CLI::IsMember({"vc709", "vck190", "u280", "kv260"}));
+      ->check(CLI::IsMember(mamba2::target::boardNameList()));
   app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
   bool noHeadGroups = false;
   app.add_flag("--no-head-groups", noHeadGroups,

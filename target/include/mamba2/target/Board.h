@@ -123,6 +123,8 @@ struct Board {
 const std::vector<Board> &boards();
 /// The board called `name`, or nullptr.
 const Board *findBoard(const std::string &name);
+/// The boards' names in id order (e.g. for a command line's choices).
+std::vector<std::string> boardNameList();
 /// "vc709, vck190, u280, kv260" (for messages).
 std::string boardNames();
 
