@@ -8,6 +8,7 @@
 #include "mamba2/Eval/Gemm.h"
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Hadamard.h"
+#include "mamba2/Quant/SsmFormat.h"
 #include "mamba2/isa/Reference.h"
 
 using namespace mlir;
@@ -41,11 +42,6 @@ double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 int8_t pot8(float x, int e) {
   double r = std::round(std::ldexp(static_cast<double>(x), -e));
   return static_cast<int8_t>(std::clamp(r, -128.0, 127.0));
-}
-
-int attrInt(Operation *op, llvm::StringRef name) {
-  auto a = op->getAttrOfType<IntegerAttr>(name);
-  return a ? static_cast<int>(a.getInt()) : 0;
 }
 
 /// Round half away from zero, saturating to [-q, q].
@@ -118,9 +114,19 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
       m = std::max(m, static_cast<double>(std::fabs(v)));
     return m;
   };
+  // max |a| per channel, into m (resized to a's channels).
+  auto chanMax = [](const eval::Act &a, std::vector<double> &m) {
+    m.resize(static_cast<size_t>(a.c), 0.0);
+    for (size_t i = 0; i < a.v.size(); ++i) {
+      double &v = m[i % static_cast<size_t>(a.c)];
+      v = std::max(v, static_cast<double>(std::fabs(a.v[i])));
+    }
+  };
   if (llvm::isa<m2::Conv1dOp, m2::RMSNormOp>(op) && operands[0]) {
     SsmStats &st = ssmStats_[op];
     st.inMax = std::max(st.inMax, absmax(operands[0]));
+    if (llvm::isa<m2::Conv1dOp>(op))
+      chanMax(*operands[0], st.inChan);
   } else if (llvm::isa<m2::GatedRMSNormOp>(op) && operands[0] && operands[1]) {
     SsmStats &st = ssmStats_[op];
     const eval::Act &y = *operands[0], &z = *operands[1];
@@ -137,10 +143,14 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
     st.xMax = std::max(st.xMax, absmax(&x));
     st.bMax = std::max(st.bMax, absmax(&Bm));
     st.cMax = std::max(st.cMax, absmax(&Cm));
+    chanMax(x, st.xChan);
+    chanMax(Bm, st.bChan);
+    chanMax(Cm, st.cChan);
     auto dtBias = readF32(ssd.getDtBias()), A = readF32(ssd.getA());
     if (!dtBias || !A)
       return;
     const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
+    st.stateChan.resize(static_cast<size_t>(x.c), 0.0);
     std::vector<double> S(static_cast<size_t>(P * N));
     for (int64_t b = 0; b < x.b; ++b)
       for (int64_t h = 0; h < H; ++h) {
@@ -152,10 +162,13 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
             for (int64_t n = 0; n < N; ++n) {
               double &v = S[p * N + n];
               v = v * decay + d * xt[p] * bt[n];
-              st.stateMax = std::max(st.stateMax, std::fabs(v));
+              double &m = st.stateChan[h * P + p];
+              m = std::max(m, std::fabs(v));
             }
         }
       }
+    for (double m : st.stateChan)
+      st.stateMax = std::max(st.stateMax, m);
   }
 }
 
@@ -302,30 +315,36 @@ llvm::Expected<std::vector<eval::Act>> QuantKernels::runConv(m2::Conv1dOp cv,
   const int64_t C = x.c;
   if (!w || !bias || static_cast<int64_t>(w->size()) != 4 * C)
     return fail("the integer conv1d at " + where(cv) + " needs constant weights (C, 4), bias (C)");
-  const int ein = attrInt(cv, "quant.in_exp"), ew = attrInt(cv, "quant.w_exp");
+  auto ein = channelExponents(cv, "quant.in_exp", C), ew = channelExponents(cv, "quant.w_exp", C);
+  if (!ein || !ew)
+    return fail("the integer conv1d at " + where(cv) +
+                " needs quant.in_exp and quant.w_exp (one integer or one per channel)");
   std::vector<int8_t> wq(static_cast<size_t>(4 * C)), xq(static_cast<size_t>(C));
   std::vector<int32_t> bq(static_cast<size_t>(C)), y(static_cast<size_t>(C));
+  std::vector<double> unit(static_cast<size_t>(C));
   for (size_t i = 0; i < wq.size(); ++i)
-    wq[i] = pot8((*w)[i], ew);
-  for (int64_t c = 0; c < C; ++c)
-    bq[c] = ref::sat32(
-        std::llround(std::clamp(std::ldexp(double((*bias)[c]), -(ein + ew)), -0x1p40, 0x1p40)));
+    wq[i] = pot8((*w)[i], (*ew)[i / 4]);
+  for (int64_t c = 0; c < C; ++c) {
+    const int e = (*ein)[c] + (*ew)[c];
+    bq[c] =
+        ref::sat32(std::llround(std::clamp(std::ldexp(double((*bias)[c]), -e), -0x1p40, 0x1p40)));
+    unit[c] = std::ldexp(1.0, e);
+  }
   if (state.empty())
     state.assign(static_cast<size_t>(x.b * C * 3), 0); // int8 values, oldest first
   std::vector<int8_t> st(static_cast<size_t>(C * 3));
   eval::Act out = like(x, C);
-  const double unit = std::ldexp(1.0, ein + ew);
   for (int64_t b = 0; b < x.b; ++b) {
     for (int64_t i = 0; i < C * 3; ++i)
       st[i] = static_cast<int8_t>(state[b * C * 3 + i]);
     for (int64_t t = 0; t < x.l; ++t) {
       const float *xr = x.row(b, t);
       for (int64_t c = 0; c < C; ++c)
-        xq[c] = pot8(xr[c], ein);
+        xq[c] = pot8(xr[c], (*ein)[c]);
       ref::conv4Step(xq.data(), wq.data(), bq.data(), st.data(), y.data(), unsigned(C));
       float *o = out.row(b, t);
       for (int64_t c = 0; c < C; ++c)
-        o[c] = static_cast<float>(y[c] * unit);
+        o[c] = static_cast<float>(y[c] * unit[c]);
     }
     for (int64_t i = 0; i < C * 3; ++i)
       state[b * C * 3 + i] = st[i];
@@ -345,43 +364,44 @@ llvm::Expected<std::vector<eval::Act>> QuantKernels::runSsd(m2::SSDOp ssd,
     return fail("the integer ssd at " + where(ssd) + " needs constant dt_bias, A and D");
   const eval::Act &x = *operands[0], &dt = *operands[1], &Bm = *operands[4], &Cm = *operands[5];
   const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
-  const int ex = attrInt(ssd, "quant.x_exp"), eb = attrInt(ssd, "quant.b_exp"),
-            ec = attrInt(ssd, "quant.c_exp"), es = attrInt(ssd, "quant.state_exp"),
-            bits = attrInt(ssd, "quant.state_bits"), dtf = attrInt(ssd, "quant.dt_frac"),
-            df = attrInt(ssd, "quant.decay_frac");
-  const int inShift = es - (ex - dtf + eb);
-  if (inShift < 0 || bits < 2 || bits > 32)
-    return fail("the integer ssd at " + where(ssd) + " has inconsistent quant.* exponents");
-  const int64_t smax = bits == 32 ? INT32_MAX : (int64_t(1) << (bits - 1)) - 1;
+  auto format = ssmScanFormat(ssd, H, P, G, N);
+  if (!format)
+    return format.takeError();
+  const SsmScanFormat &f = *format;
+  const int64_t smax = f.stateBits == 32 ? INT32_MAX : (int64_t(1) << (f.stateBits - 1)) - 1;
   if (state.empty())
     state.assign(static_cast<size_t>(x.b * H * P * N), 0);
   eval::Act out = like(x, x.c);
   std::vector<int32_t> dtx(static_cast<size_t>(P)), y(static_cast<size_t>(P));
   std::vector<int8_t> bq(static_cast<size_t>(N)), cq(static_cast<size_t>(N));
-  const double yUnit = std::ldexp(1.0, es + ec);
   for (int64_t b = 0; b < x.b; ++b)
     for (int64_t h = 0; h < H; ++h) {
       int32_t *S = state.data() + (b * H + h) * P * N;
       const int64_t g = h / hpg;
       for (int64_t t = 0; t < x.l; ++t) {
         const double d = softplus(double(dt.row(b, t)[h]) + (*dtBias)[h]);
-        const int32_t di = ref::sat32(std::llround(std::ldexp(d, dtf)));
-        const int32_t decay = ref::sat32(std::llround(std::ldexp(std::exp(d * (*A)[h]), df)));
+        const int32_t di = ref::sat32(std::llround(std::ldexp(d, f.dtFrac)));
+        const int32_t decay =
+            ref::sat32(std::llround(std::ldexp(std::exp(d * (*A)[h]), f.decayFrac)));
         const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + g * N,
                     *ct = Cm.row(b, t) + g * N;
+        // dt * x, then scaled to the common input shift (ovl: two mulsh32 with shift 0).
         for (int64_t p = 0; p < P; ++p)
-          dtx[p] = ref::sat32(int64_t(di) * pot8(xt[p], ex));
+          dtx[p] = ref::sat32(int64_t(ref::sat32(int64_t(di) * pot8(xt[p], f.x[h * P + p]))) *
+                              (int64_t(1) << f.dtxShift[h * P + p]));
         for (int64_t n = 0; n < N; ++n) {
-          bq[n] = pot8(bt[n], eb);
-          cq[n] = pot8(ct[n], ec);
+          bq[n] = pot8(bt[n], f.b[g * N + n]);
+          cq[n] = pot8(ct[n], f.c[g * N + n]);
         }
-        ref::ssmUpdate(S, dtx.data(), bq.data(), decay, unsigned(P), unsigned(N), df, inShift);
+        ref::ssmUpdate(S, dtx.data(), bq.data(), decay, unsigned(P), unsigned(N), f.decayFrac,
+                       f.inShift);
         for (int64_t i = 0; i < P * N; ++i) // the state as stored: state_bits wide
           S[i] = static_cast<int32_t>(std::clamp<int64_t>(S[i], -smax, smax));
         ref::ssmOutput(S, cq.data(), y.data(), unsigned(P), unsigned(N), 0);
         float *o = out.row(b, t) + h * P;
         for (int64_t p = 0; p < P; ++p)
-          o[p] = static_cast<float>(y[p] * yUnit + double((*D)[h]) * xt[p]);
+          o[p] = static_cast<float>(y[p] * std::ldexp(1.0, f.yExp[h * P + p]) +
+                                    double((*D)[h]) * xt[p]);
       }
     }
   std::vector<eval::Act> results;

@@ -91,8 +91,17 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
     Builder b(module.getContext());
     for (const auto &[op, st] : kernels.ssmStats()) {
       auto f = [&](double v) { return b.getF32FloatAttr(static_cast<float>(v)); };
+      // Per channel (m2-quantize-ssm's per-group exponents).
+      auto vec = [&](llvm::StringRef name, const std::vector<double> &v) {
+        if (v.empty())
+          return;
+        std::vector<float> fv(v.begin(), v.end());
+        auto t = RankedTensorType::get({static_cast<int64_t>(fv.size())}, b.getF32Type());
+        op->setAttr(name, DenseElementsAttr::get(t, llvm::ArrayRef(fv)));
+      };
       if (isa<mamba2::m2::Conv1dOp, mamba2::m2::RMSNormOp>(op)) {
         op->setAttr("calib.in_absmax", f(st.inMax));
+        vec("calib.in_channel_absmax", st.inChan);
         continue;
       }
       if (isa<mamba2::m2::GatedRMSNormOp>(op)) {
@@ -105,6 +114,10 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       op->setAttr("calib.b_absmax", f(st.bMax));
       op->setAttr("calib.c_absmax", f(st.cMax));
       op->setAttr("calib.state_absmax", f(st.stateMax));
+      vec("calib.x_channel_absmax", st.xChan);
+      vec("calib.b_channel_absmax", st.bChan);
+      vec("calib.c_channel_absmax", st.cChan);
+      vec("calib.state_channel_absmax", st.stateChan);
     }
     for (const auto &[op, st] : kernels.stats()) {
       const double count = static_cast<double>(st.tokens) * st.channelAbsMax.size();

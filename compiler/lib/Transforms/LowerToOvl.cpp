@@ -19,6 +19,7 @@
 
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Hadamard.h"
+#include "mamba2/Quant/SsmFormat.h"
 #include "mamba2/isa/PwlBuild.h"
 #include "mamba2/isa/Reference.h"
 
@@ -181,7 +182,18 @@ private:
   /// `x` as int32 with unit `target` (real = value * target).
   FailureOr<Value> toI32(const Val &x, double target, Operation *at);
   /// `x` as int8 with unit `target`, saturated to [-qmax, qmax] (qmax 127: int8's own range).
-  FailureOr<Value> toI8(const Val &x, double target, int qmax, Operation *at);
+  FailureOr<Value> toI8(const Val &x, double target, int qmax, Operation *at) {
+    return toI8(x, std::vector<double>{target}, qmax, at);
+  }
+  /// The same with one target unit per channel (or one for all).
+  FailureOr<Value> toI8(const Val &x, const std::vector<double> &target, int qmax, Operation *at);
+  /// 2^e of each exponent.
+  static std::vector<double> units(const std::vector<int> &exps) {
+    std::vector<double> u;
+    for (int e : exps)
+      u.push_back(std::ldexp(1.0, e));
+    return u;
+  }
 
   // ---- the ops of a model ----
   LogicalResult lower(Operation *op);
@@ -255,20 +267,24 @@ FailureOr<Value> Lowering::toI32(const Val &x, double target, Operation *at) {
   return mul(v, constI32({1, n}, m), s);
 }
 
-FailureOr<Value> Lowering::toI8(const Val &x, double target, int qmax, Operation *at) {
+FailureOr<Value> Lowering::toI8(const Val &x, const std::vector<double> &target, int qmax,
+                                Operation *at) {
   int p = 0;
   Value q;
-  if (x.i8 && x.uniform() && x.unit[0] == target) {
+  const bool one =
+      target.size() == 1 || llvm::all_of(target, [&](double t) { return t == target[0]; });
+  auto targetAt = [&](int64_t c) { return target.size() == 1 ? target[0] : target[c]; };
+  if (x.i8 && x.uniform() && one && x.unit[0] == target[0]) {
     q = x.v;
-  } else if (!x.i8 && x.uniform() && pow2(x.unit[0] / target, p) && p <= 0) {
+  } else if (!x.i8 && x.uniform() && one && pow2(x.unit[0] / target[0], p) && p <= 0) {
     q = shr(x.v, -p);
   } else {
     Value v = x.i8 ? sext(x.v, 0) : x.v;
-    const int64_t n = x.uniform() ? 1 : x.channels;
+    const int64_t n = x.uniform() && one ? 1 : x.channels;
     std::vector<int32_t> mult(static_cast<size_t>(n));
     std::vector<int8_t> sh(static_cast<size_t>(n));
     for (int64_t c = 0; c < n; ++c) {
-      double r = x.unitAt(c) / target;
+      double r = x.unitAt(c) / targetAt(c);
       int s = multShift(std::fabs(r));
       if (s < 0 || s > 63) {
         at->emitError("m2-lower-to-ovl: a requantisation by ")
@@ -406,9 +422,7 @@ LogicalResult Lowering::lowerConv(m2::Conv1dOp op) {
                  "whole-sequence model (its states become @main's arguments)");
     return failure();
   }
-  auto inExp = op->getAttrOfType<IntegerAttr>("quant.in_exp");
-  auto wExp = op->getAttrOfType<IntegerAttr>("quant.w_exp");
-  if (!inExp || !wExp) {
+  if (!op->hasAttr("quant.in_exp") || !op->hasAttr("quant.w_exp")) {
     op.emitError("m2-lower-to-ovl: m2.conv1d has no quant.in_exp / quant.w_exp (run "
                  "m2-calibrate and m2-quantize-ssm first, mamba2c --ssm-pot)");
     return failure();
@@ -423,16 +437,26 @@ LogicalResult Lowering::lowerConv(m2::Conv1dOp op) {
     op.emitError("m2-lower-to-ovl: m2.conv1d needs constant weights (C, 4) and bias (C)");
     return failure();
   }
-  const int ein = static_cast<int>(inExp.getInt()), ew = static_cast<int>(wExp.getInt());
-  auto xq = toI8(*x, std::ldexp(1.0, ein), 127, op);
+  auto ein = quant::channelExponents(op, "quant.in_exp", C),
+       ew = quant::channelExponents(op, "quant.w_exp", C);
+  if (!ein || !ew) {
+    op.emitError("m2-lower-to-ovl: m2.conv1d's quant.in_exp / quant.w_exp must be one integer "
+                 "or one per channel (")
+        << C << ")";
+    return failure();
+  }
+  auto xq = toI8(*x, units(*ein), 127, op);
   if (failed(xq))
     return failure();
   std::vector<int8_t> wq(w->size());
   for (size_t i = 0; i < wq.size(); ++i)
-    wq[i] = mamba2::isa::ref::sat8(std::llround(std::ldexp(double((*w)[i]), -ew)));
+    wq[i] = mamba2::isa::ref::sat8(std::llround(std::ldexp(double((*w)[i]), -(*ew)[i / 4])));
   std::vector<int32_t> bq(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c)
-    bq[c] = round32(std::ldexp(double((*bias)[c]), -(ein + ew)));
+  std::vector<double> yUnit(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    bq[c] = round32(std::ldexp(double((*bias)[c]), -((*ein)[c] + (*ew)[c])));
+    yUnit[c] = std::ldexp(1.0, (*ein)[c] + (*ew)[c]);
+  }
   auto stT = RankedTensorType::get({C, 3}, b_.getI8Type());
   Value state = dst_.getBody().front().addArgument(stT, loc_);
   stateArgs_.push_back(state);
@@ -441,7 +465,9 @@ LogicalResult Lowering::lowerConv(m2::Conv1dOp op) {
   newStates_.push_back(conv.getNewState());
   Val out;
   out.v = conv.getY();
-  out.unit = {std::ldexp(1.0, ein + ew)};
+  out.unit = yUnit;
+  if (llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; }))
+    out.unit = {yUnit[0]};
   out.channels = C;
   vals_[op.getOutput()] = out;
   return success();
@@ -453,15 +479,10 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
                  "whole-sequence model (its states become @main's arguments)");
     return failure();
   }
-  auto attr = [&](StringRef n) -> std::optional<int> {
-    if (auto a = op->getAttrOfType<IntegerAttr>(n))
-      return static_cast<int>(a.getInt());
-    return std::nullopt;
-  };
-  auto ex = attr("quant.x_exp"), eb = attr("quant.b_exp"), ec = attr("quant.c_exp"),
-       es = attr("quant.state_exp"), bits = attr("quant.state_bits"), dtf = attr("quant.dt_frac"),
-       df = attr("quant.decay_frac");
-  if (!ex || !eb || !ec || !es || !bits || !dtf || !df) {
+  if (llvm::any_of(std::initializer_list<StringRef>{"quant.x_exp", "quant.b_exp", "quant.c_exp",
+                                                    "quant.state_exp", "quant.state_bits",
+                                                    "quant.dt_frac", "quant.decay_frac"},
+                   [&](StringRef n) { return !op->hasAttr(n); })) {
     op.emitError("m2-lower-to-ovl: m2.ssd has no quant.* exponents (run m2-calibrate and "
                  "m2-quantize-ssm first, mamba2c --ssm-pot)");
     return failure();
@@ -478,9 +499,16 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
     return failure();
   const int64_t H = dt->channels, HP = x->channels, P = HP / H, G = op.getNgroups(),
                 N = Bv->channels / G;
-  auto x8 = toI8(*x, std::ldexp(1.0, *ex), 127, op);
-  auto B8 = toI8(*Bv, std::ldexp(1.0, *eb), 127, op);
-  auto C8 = toI8(*Cv, std::ldexp(1.0, *ec), 127, op);
+  auto format = quant::ssmScanFormat(op, H, P, G, N);
+  if (!format) {
+    op.emitError("m2-lower-to-ovl: ") << llvm::toString(format.takeError());
+    return failure();
+  }
+  const quant::SsmScanFormat &f = *format;
+  const int *dtf = &f.dtFrac, *df = &f.decayFrac, *bits = &f.stateBits;
+  auto x8 = toI8(*x, units(f.x), 127, op);
+  auto B8 = toI8(*Bv, units(f.b), 127, op);
+  auto C8 = toI8(*Cv, units(f.c), 127, op);
   auto dt32 = toI32(*dt, std::ldexp(1.0, -kDtInFrac), op);
   if (failed(x8) || failed(B8) || failed(C8) || failed(dt32))
     return failure();
@@ -519,15 +547,17 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   // decay = exp(dt' * A) with decay_frac fraction bits.
   Value dA = mul(d, constI32({1, H}, aq), *dtf);
   Value decay = pwl(dA, expTable, "exp");
-  // dtx = x * dt' per head: unit 2^(x_exp - dt_frac).
+  // dtx = x * dt' per head: unit 2^(x_exp - dt_frac); per-group exponents: times 2^dtxShift
+  // per channel, so that one input shift serves every channel (SsmFormat.h).
   Value x32 = sext(*x8, 0);
   Value dtx = mul(x32, d, 0);
-  const int inShift = *es - (*ex - *dtf + *eb);
-  if (inShift < 0 || inShift > 63) {
-    op.emitError("m2-lower-to-ovl: m2.ssd's input shift ")
-        << inShift << " (state_exp - (x_exp - dt_frac + b_exp)) is outside 0..63";
-    return failure();
+  if (llvm::any_of(f.dtxShift, [](int j) { return j != 0; })) {
+    std::vector<int32_t> m(f.dtxShift.size());
+    for (size_t c = 0; c < m.size(); ++c)
+      m[c] = int32_t(1) << f.dtxShift[c];
+    dtx = mul(dtx, constI32({1, HP}, m), 0);
   }
+  const int inShift = f.inShift;
   // y = S . C: the state holds at most 2^(bits-1) per element, so |S . C| < N * 127 * 2^(bits-1).
   const int outShift = std::clamp(
       ceilLog2(static_cast<double>(N) * 127.0 * std::ldexp(1.0, *bits - 1)) - kTopBit, 0, 63);
@@ -538,7 +568,11 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
                                    b_.getI64IntegerAttr(G), b_.getI64IntegerAttr(*df),
                                    b_.getI64IntegerAttr(inShift), b_.getI64IntegerAttr(outShift));
   newStates_.push_back(ssm.getNewState());
-  const double yUnit = std::ldexp(1.0, *es + *ec + outShift);
+  // y's unit per channel: 2^(state_exp + c_exp + out_shift), one for all per tensor.
+  std::vector<double> yUnit(static_cast<size_t>(HP));
+  for (int64_t c = 0; c < HP; ++c)
+    yUnit[c] = std::ldexp(1.0, f.yExp[c] + outShift);
+  const bool yOne = llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; });
   // D skip: x * D per head in y's unit, from x as it came (the SiLU's 2^-16 fixed point) rather
   // than its int8 form, which would add x's 8-bit rounding to y.
   double dMax = 0;
@@ -548,20 +582,28 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   if (dMax > 0) {
     const bool fine = !x->i8 && x->uniform();
     const Value xs = fine ? x->v : x32;
-    const double dScale = (fine ? x->unit[0] : std::ldexp(1.0, *ex)) / yUnit;
-    const int s = multShift(dMax * dScale);
+    // Per channel: D[h] * (unit of xs) / (unit of y); one per head when y's unit is uniform.
+    const int64_t n = yOne ? H : HP;
+    std::vector<double> dScale(static_cast<size_t>(n));
+    double mx = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t c = yOne ? i * P : i, h = c / P;
+      dScale[i] = double((*D)[h]) * (fine ? x->unit[0] : std::ldexp(1.0, f.x[c])) / yUnit[c];
+      mx = std::max(mx, std::fabs(dScale[i]));
+    }
+    const int s = multShift(mx);
     if (s < 0) {
       op.emitError("m2-lower-to-ovl: D does not fit a 32-bit multiplier in y's unit");
       return failure();
     }
-    std::vector<int32_t> dq(static_cast<size_t>(H));
-    for (int64_t h = 0; h < H; ++h)
-      dq[h] = round32(std::ldexp(double((*D)[h]) * dScale, s));
-    y = add(y, mul(xs, constI32({1, H}, dq), s));
+    std::vector<int32_t> dq(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      dq[i] = round32(std::ldexp(dScale[i], s));
+    y = add(y, mul(xs, constI32({1, n}, dq), s));
   }
   Val out;
   out.v = y;
-  out.unit = {yUnit};
+  out.unit = yOne ? std::vector<double>{yUnit[0]} : yUnit;
   out.channels = HP;
   vals_[op.getY()] = out;
   return success();
@@ -579,18 +621,17 @@ LogicalResult Lowering::lowerGatedNorm(m2::GatedRMSNormOp op) {
   if (failed(y) || failed(z))
     return failure();
   const int64_t C = y->channels;
-  if (!y->uniform()) {
-    op.emitError("m2-lower-to-ovl: the y of m2.gated_rms_norm must come from m2.ssd");
-    return failure();
-  }
+  // y keeps the SSM's unit; with per-group exponents, the coarsest of its channels' units (a
+  // right shift of the others, which cannot overflow).
+  const double yUnit = *std::max_element(y->unit.begin(), y->unit.end());
   auto z32 = toI32(*z, std::ldexp(1.0, -kSiluFrac), op);
-  auto y32 = toI32(*y, y->unit[0], op); // y keeps the SSM's unit
+  auto y32 = toI32(*y, yUnit, op);
   if (failed(z32) || failed(y32))
     return failure();
   Value sz = pwl(*z32, siluTable_, "silu");
   // g = y * silu(z) below 2^30 with 8x headroom over the calibrated max.
   const double gTarget = std::ldexp(1.0, kTopBit) / (8.0 * *gMax); // units per real 1
-  const double prodUnit = y->unit[0] * std::ldexp(1.0, -kSiluFrac);
+  const double prodUnit = yUnit * std::ldexp(1.0, -kSiluFrac);
   const int s = std::clamp(ceilLog2(1.0 / (gTarget * prodUnit)), 0, 63);
   Value g = mul(*y32, sz, s);
   const double gUnit = prodUnit * std::ldexp(1.0, s);

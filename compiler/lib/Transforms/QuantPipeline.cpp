@@ -31,8 +31,13 @@ std::string QuantScheme::label() const {
     s += "+static";
   if (name != "fp32" && method == "gptq")
     s += "+gptq";
-  if (ssmPot > 0)
+  if (ssmPot > 0) {
     s += "+pot" + std::to_string(ssmPot);
+    if (ssmPotGroup == "tensor")
+      s += "-tensor";
+    else if (ssmPotGroup != "head")
+      s += "-g" + ssmPotGroup;
+  }
   if (pwlSegments > 0)
     s += "+pwl" + std::to_string(pwlSegments);
   return s;
@@ -53,11 +58,20 @@ llvm::Error QuantScheme::validate() const {
     return fail("--pwl takes 0 (off) or 1..256 segments, not " + llvm::Twine(pwlSegments));
   if (ssmPot != 0 && (ssmPot < 8 || ssmPot > 32))
     return fail("--ssm-pot takes the state bits, 8..32 (0: off), not " + llvm::Twine(ssmPot));
-  bool needsCalib = (name != "fp32" && (actMode == "tensor" || method == "gptq")) || ssmPot;
-  if (needsCalib && calibText.empty())
-    return fail("static activation scales, GPTQ and the power-of-two SSM need calibration text "
-                "(--calib FILE)");
+  int64_t k = 0;
+  if (ssmPotGroup != "tensor" && ssmPotGroup != "head" &&
+      (llvm::StringRef(ssmPotGroup).getAsInteger(10, k) || k <= 0))
+    return fail("--ssm-pot-group takes tensor, head or a positive channel count, not '" +
+                ssmPotGroup + "'");
   return llvm::Error::success();
+}
+
+bool QuantScheme::needsCalibration() const {
+  return (name != "fp32" && (actMode == "tensor" || method == "gptq")) || ssmPot;
+}
+
+std::string QuantScheme::calibration() const {
+  return calibText.empty() ? defaultCalibText() : calibText;
 }
 
 llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::string *pipelineOut) {
@@ -73,10 +87,9 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
     o.releaseWeights = s.releaseWeights;
     pm.addNestedPass<mlir::func::FuncOp>(createM2Rotate(o));
   }
-  const bool calibLinear = s.name != "fp32" && (s.actMode == "tensor" || s.method == "gptq");
-  if (calibLinear || s.ssmPot) {
+  if (s.needsCalibration()) {
     M2CalibrateOptions c;
-    c.text = s.calibText;
+    c.text = s.calibration();
     c.bytes = s.calibBytes;
     c.hessian = s.name != "fp32" && s.method == "gptq";
     c.progress = s.progress;
@@ -85,6 +98,7 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   if (s.ssmPot) {
     M2QuantizeSsmOptions o;
     o.stateBits = s.ssmPot;
+    o.group = s.ssmPotGroup;
     pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeSsm(o));
   }
   if (s.name != "fp32") {
@@ -278,8 +292,6 @@ QuantScheme ovlScheme(QuantScheme s) {
     s.ssmPot = 16;
   if (s.pwlSegments == 0)
     s.pwlSegments = 32;
-  if (s.calibText.empty())
-    s.calibText = defaultCalibText();
   return s;
 }
 

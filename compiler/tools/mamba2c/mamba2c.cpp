@@ -105,7 +105,12 @@ int main(int argc, char **argv) {
   app.add_option("--pwl", scheme.pwlSegments, "piecewise-linear SiLU/softplus segments (0: off)");
   app.add_option("--ssm-pot", scheme.ssmPot,
                  "power-of-two SSM and conv with a state of this many bits (0: off)");
-  app.add_option("--calib", scheme.calibText, "calibration text (static scales, GPTQ)");
+  app.add_option("--ssm-pot-group", scheme.ssmPotGroup,
+                 "channels sharing one power-of-two exponent: tensor, head (x / state / y per "
+                 "head, B and C per group, the conv likewise) or a channel count");
+  app.add_option("--calib", scheme.calibText,
+                 "calibration text (static scales, GPTQ, --ssm-pot; default: "
+                 "../shared/data/wikitext-2-raw-test.txt)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
   std::string evalOvlFile;
@@ -174,8 +179,6 @@ int main(int argc, char **argv) {
   }
   if (!evalOvlFile.empty())
     evalFile = evalOvlFile;
-  if (toOvl && scheme.calibText.empty())
-    std::cerr << "mamba2c: note: no --calib; calibrating on " << mamba2::defaultCalibText() << "\n";
   const bool quantize = emit == "m2-quant" || emit == "ovl" || !evalFile.empty();
   if (quantize)
     emit = "m2";
@@ -250,10 +253,14 @@ int main(int argc, char **argv) {
     if (schemes.empty())
       schemes.push_back("w8a8");
     std::vector<mamba2::QuantScheme> all;
+    bool calibrates = false;
     for (const std::string &name : schemes) {
-      all.push_back(scheme);
+      all.push_back(toOvl ? mamba2::ovlScheme(scheme) : scheme);
       all.back().name = name;
+      calibrates |= all.back().needsCalibration();
     }
+    if (calibrates && scheme.calibText.empty())
+      std::cerr << "mamba2c: note: no --calib; calibrating on " << scheme.calibration() << "\n";
     if (!evalFile.empty()) {
       auto text = llvm::MemoryBuffer::getFile(evalFile);
       if (!text) {

@@ -110,3 +110,20 @@ func.func @main(%ids: tensor<1x?xi64>) -> tensor<1x?x4xf32> {
   %y = m2.ssd %x, %dt, %dtb, %A, %B, %C, %D {ngroups = 1 : i64, quant.b_exp = -5 : i64, quant.c_exp = -5 : i64, quant.decay_frac = 15 : i64, quant.dt_frac = 10 : i64, quant.state_bits = 16 : i64, quant.state_exp = -12 : i64, quant.x_exp = -5 : i64} : (tensor<1x?x1xf32>, tensor<1x?x1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x?x1xf32>, tensor<1x?x1xf32>, tensor<1xf32>) -> tensor<1x?x1xf32>
   return %h : tensor<1x?x4xf32>
 }
+
+// -----
+
+// B's exponents differ inside its one group of N = 2 (ssmout sums over N with one shift).
+func.func @main(%ids: tensor<1x?xi64>) -> tensor<1x?x6xf32> {
+  %emb = m2.constant dense<0.5> : tensor<4x6xf32>
+  %h = m2.embedding %ids, %emb : (tensor<1x?xi64>, tensor<4x6xf32>) -> tensor<1x?x6xf32>
+  %one = m2.constant dense<1.0> : tensor<6xf32>
+  %n = m2.rms_norm %h, %one {eps = 1.0e-5 : f32, calib.in_absmax = 1.0 : f32} : (tensor<1x?x6xf32>, tensor<6xf32>) -> tensor<1x?x6xf32>
+  %x, %B, %C, %dt = m2.split %n {sizes = array<i64: 1, 2, 2, 1>} : (tensor<1x?x6xf32>) -> (tensor<1x?x1xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<1x?x1xf32>)
+  %dtb = m2.constant dense<-4.0> : tensor<1xf32>
+  %A = m2.constant dense<-1.0> : tensor<1xf32>
+  %D = m2.constant dense<1.0> : tensor<1xf32>
+  // expected-error @+1 {{B's and C's exponents must be equal within each of the 1 groups (ssmout sums over N with one shift)}}
+  %y = m2.ssd %x, %dt, %dtb, %A, %B, %C, %D {ngroups = 1 : i64, quant.b_exp = dense<[-5, -6]> : tensor<2xi32>, quant.c_exp = -5 : i64, quant.decay_frac = 15 : i64, quant.dt_frac = 10 : i64, quant.state_bits = 16 : i64, quant.state_exp = -12 : i64, quant.x_exp = -5 : i64} : (tensor<1x?x1xf32>, tensor<1x?x1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<1xf32>) -> tensor<1x?x1xf32>
+  return %h : tensor<1x?x6xf32>
+}

@@ -45,6 +45,9 @@ void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32
 struct SsmStats {
   double xMax = 0, bMax = 0, cMax = 0, stateMax = 0, inMax = 0;
   double yMax = 0, zMax = 0, gMax = 0;
+  /// The same per channel (m2-quantize-ssm's per-group exponents): x and the state per x
+  /// channel (the state's max over N), B and C per channel, the conv's input per channel.
+  std::vector<double> xChan, bChan, cChan, stateChan, inChan;
 };
 
 class QuantKernels : public eval::Extension {

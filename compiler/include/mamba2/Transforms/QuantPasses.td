@@ -115,9 +115,17 @@ def M2QuantizeSsm : Pass<"m2-quantize-ssm", "::mlir::func::FuncOp"> {
     (e = ceil(log2(max |S| / (2^(bits-1) - 1)))), held at that width between steps, the conv
     state int8. dt, A, D and the softplus and exp stay exact reals until they are rounded to
     those fixed-point forms. A missing calibration is an error.
+
+    `group` sets the channels that share one exponent: `tensor` (one per tensor), `head`
+    (default: x, the state and y per head, B and C per B/C group, the conv per channel group
+    of the x / B / C it feeds) or a channel count K (x, the state, y and the conv in groups of
+    K channels; B and C per B/C group, since ssmout sums over N with one shift). Per-group
+    exponents are dense i32 tensors with one entry per channel.
   }];
   let options = [
     Option<"stateBits", "state-bits", "int64_t", /*default=*/"16", "bits of the SSM state (8..32)">,
+    Option<"group", "group", "std::string", /*default=*/"\"head\"",
+           "channels sharing one exponent: tensor, head or a channel count">,
     Option<"dtFrac", "dt-frac", "int64_t", /*default=*/"10", "fraction bits of dt">,
     Option<"decayFrac", "decay-frac", "int64_t", /*default=*/"15", "fraction bits of exp(dt A)">
   ];

@@ -23,9 +23,10 @@ struct QuantScheme {
   std::string actMode = "token";
   std::string method = "rtn";
   int64_t lmHeadBits = 8;
-  int64_t pwlSegments = 0; // 0: exact SiLU/softplus
-  int64_t ssmPot = 0;      // state bits of the power-of-two SSM and conv (0: fp32 SSM)
-  std::string calibText;   // needed by act-mode tensor and gptq
+  int64_t pwlSegments = 0;          // 0: exact SiLU/softplus
+  int64_t ssmPot = 0;               // state bits of the power-of-two SSM and conv (0: fp32 SSM)
+  std::string ssmPotGroup = "head"; // channels sharing a PoT exponent: tensor, head, a count
+  std::string calibText;            // empty: defaultCalibText()
   int64_t calibBytes = 16384;
   bool progress = true;
   /// The passes free the memory of the weights they replace (their `release-weights` option):
@@ -41,6 +42,11 @@ struct QuantScheme {
   std::string label() const;
   /// Checks the fields; the message names the bad one.
   llvm::Error validate() const;
+  /// Whether the scheme runs m2-calibrate: static activation scales, GPTQ, the power-of-two SSM.
+  bool needsCalibration() const;
+  /// The calibration text: calibText, or defaultCalibText() when it is empty (the one place
+  /// where the default applies, for --emit=m2-quant, --eval, --emit=ovl and --eval-ovl alike).
+  std::string calibration() const;
 };
 
 /// Runs the scheme's passes (m2-fold-norms, m2-rotate, m2-calibrate, m2-quantize-linear, m2-pwl)
@@ -88,7 +94,7 @@ std::string defaultCalibText();
 
 /// The scheme as the overlay needs it: static per-tensor activation scales, the power-of-two
 /// SSM (16-bit state unless `ssmPot` says otherwise), piecewise-linear SiLU (32 segments unless
-/// `pwlSegments` says otherwise), and defaultCalibText() when `calibText` is empty.
+/// `pwlSegments` says otherwise); calibrated on QuantScheme::calibration().
 QuantScheme ovlScheme(QuantScheme scheme);
 /// quantizeModule(ovlScheme(scheme)) then m2-lower-to-ovl: the module becomes one ovl function
 /// @main(ids, states...) -> (logits, states...) (compiler/include/mamba2/Ovl/Evaluator.h).
