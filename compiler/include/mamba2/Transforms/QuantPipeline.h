@@ -34,7 +34,7 @@ struct QuantScheme {
   bool releaseWeights = false;
   // lowerToOvl only: m2-reorder-in-proj and ovl-split-head-groups (heads per group; 0: the cost
   // model's choice for `target`).
-  bool headGroups = true;
+  bool headGroups = false;
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
 
