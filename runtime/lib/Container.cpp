@@ -502,7 +502,9 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
 
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
   std::vector<uint8_t> bytes;
-  std::string err = readFile(path, bytes);
+  // A program's file holds its regions' initial bytes: up to the regions' limit, more than
+  // readFile's default for text files (a 2.7B model's program is over 2 GB).
+  std::string err = readFile(path, bytes, kMaxRegionBytes + (uint64_t(1) << 32));
   if (!err.empty()) {
     LoadResult r;
     r.error = err;
