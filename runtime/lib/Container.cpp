@@ -5,9 +5,11 @@
 #include "mamba2/isa/Exec.h"
 #include "mamba2/runtime/TensorText.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -502,9 +504,17 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
 
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
   std::vector<uint8_t> bytes;
-  // A program's file holds its regions' initial bytes: up to the regions' limit, more than
-  // readFile's default for text files (a 2.7B model's program is over 2 GB).
-  std::string err = readFile(path, bytes, kMaxRegionBytes + (uint64_t(1) << 32));
+  // A program's file holds its regions' initial bytes, so a regular file may be larger than
+  // readFile's default for text files (a 2.7B model's program is over 2 GB), up to the
+  // regions' limit; anything else (a device, a pipe) keeps the default bound.
+  uint64_t limit = kMaxReadBytes;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    uint64_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > limit)
+      limit = std::min<uint64_t>(size, kMaxRegionBytes + (uint64_t(1) << 32));
+  }
+  std::string err = readFile(path, bytes, limit);
   if (!err.empty()) {
     LoadResult r;
     r.error = err;
