@@ -134,6 +134,17 @@ LogicalResult reorder(m2::SSDOp ssd) {
       quant::makeF32(b, conv.getLoc(), quant::shapeOf(conv.getWeight()), permuteRows(*cw, chans)));
   conv.getBiasMutable().assign(
       quant::makeF32(b, conv.getLoc(), quant::shapeOf(conv.getBias()), permuteRows(*cb, chans)));
+  // The conv's per-channel attributes follow its channels: the exponents of m2-quantize-ssm's
+  // per-group formats (quant.in_exp, quant.w_exp: dense [C]) and the calibration's
+  // calib.in_channel_absmax. Left in the old order, each channel would read another's format.
+  const int64_t C = XBC;
+  for (NamedAttribute a : llvm::to_vector(conv->getAttrs())) {
+    auto d = dyn_cast<DenseElementsAttr>(a.getValue());
+    if (!d || d.getType().getRank() != 1 || d.getNumElements() != C || d.isSplat())
+      continue;
+    std::vector<Attribute> vals(d.value_begin<Attribute>(), d.value_end<Attribute>());
+    conv->setAttr(a.getName(), DenseElementsAttr::get(d.getType(), permuteRows(vals, chans)));
+  }
 
   // The splits in the new order; every reader keeps reading the same values.
   b.setInsertionPoint(outer);

@@ -1,6 +1,7 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj))' %s | FileCheck %s
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),func.func(m2-reorder-in-proj))' %s | FileCheck %s
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),m2-lower-to-ovl)' %s | FileCheck %s --check-prefix=OVL
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj))' %S/lower-to-ovl-group.mlir | FileCheck %s --check-prefix=GROUP
 // Tests m2-reorder-in-proj alone on the one-layer model of lower-to-ovl.mlir (d_inner 4, 2 heads
 // of 2, d_state 2; here with a different weight and bias per conv channel): in_proj's rows move
 // from [z 0..3, x 4..7, B 8..9, C 10..11, dt 12..13] to [dt, B, C, x, z], the conv's channels
@@ -21,6 +22,10 @@
 // x, dt, B, C of the scan and z of the gated norm: the same values as before.
 // CHECK: m2.ssd %[[I]]#2, %[[S]]#0, %{{.*}}, %{{.*}}, %[[I]]#0, %[[I]]#1,
 // CHECK: m2.gated_rms_norm %{{.*}}, %[[S]]#2,
+
+// With per-group exponents (lower-to-ovl-group.mlir: the conv input 2^-4 for x's first head, 2^-5
+// for its second, 2^-3 for B and C) the conv's per-channel attributes follow its channels.
+// GROUP: m2.conv1d {{.*}}quant.in_exp = dense<[-3, -3, -3, -3, -4, -4, -5, -5]> : tensor<8xi32>
 
 // Lowered: one matmul whose slices are dt (0..1), B/C/x (2..9) and z (10..13).
 // OVL: %[[M:.*]] = ovl.matmul
