@@ -301,11 +301,6 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
     return fail("the overlay computes integers only: --quant w8a8, w4a8 or w4a4, not fp32");
   if (s.lmHeadBits == 0)
     return fail("the overlay needs a quantised lm_head (--lm-head-bits 8 or 4)");
-  if (s.headGroups && s.ssmPotGroup != "tensor")
-    return fail("head groups (ovl-split-head-groups) do not yet keep the function with per-" +
-                s.ssmPotGroup +
-                " power-of-two SSM exponents (the split program's logits differ from the "
-                "unsplit one's); use --ssm-pot-group tensor with --head-groups");
   if (auto e = quantizeModule(module, s, pipelineOut))
     return e;
   mlir::PassManager pm(module.getContext());

@@ -133,8 +133,7 @@ int main(int argc, char **argv) {
   bool headGroups = false;
   app.add_flag("--head-groups", headGroups,
                "ovl pipeline: reorder in_proj and split each layer's in_proj, conv and scan into "
-               "head groups (m2-reorder-in-proj, ovl-split-head-groups; needs --ssm-pot-group "
-               "tensor)");
+               "head groups (m2-reorder-in-proj, ovl-split-head-groups)");
   app.add_option("--heads-per-group", scheme.headsPerGroup,
                  "with --head-groups: heads per group of ovl-split-head-groups (0: the cost "
                  "model's choice for --target)");
