@@ -313,6 +313,7 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
     OvlSplitHeadGroupsOptions o;
     o.headsPerGroup = s.headsPerGroup;
     o.target = s.target;
+    o.releaseWeights = s.releaseWeights;
     pm.addNestedPass<mlir::func::FuncOp>(createOvlSplitHeadGroups(o));
   }
   if (pipelineOut) {

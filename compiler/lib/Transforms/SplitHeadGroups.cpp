@@ -62,7 +62,7 @@ double groupCost(const mamba2::target::Board &board, int64_t H, int64_t P, int64
 
 class Splitter {
 public:
-  Splitter(func::FuncOp fn) : fn_(fn), b_(fn.getContext()) {}
+  Splitter(func::FuncOp fn, bool release) : fn_(fn), b_(fn.getContext()), release_(release) {}
 
   /// Splits `ssm` into groups of `hg` heads; on refusal nothing of this op's split is kept
   /// consistent, so the caller fails the pass.
@@ -120,18 +120,28 @@ private:
     return llvm::all_of(d->getOperands(), [&](Value o) { return leavesBefore(o, at); });
   }
   Value sliceOf(Value v, int64_t off, int64_t size, Mode mode);
+  /// A new constant of `shape` holding elements first..first+count of `c` (row-major).
+  Value subConst(ovl::ConstantOp c, ArrayRef<int64_t> shape, int64_t first, int64_t count);
   Value sliceConst(ovl::ConstantOp c, int64_t off, int64_t size);
   Value rowsConst(ovl::ConstantOp c, int64_t off, int64_t size);
+  /// The piece of `root` (a split matmul or conv `op`) that holds columns off..off+size, as a
+  /// view; a refusal (null) when a piece overlaps them only in part; nullopt when none does.
+  std::optional<Value> existingPiece(Root &root, Operation *op, StringRef what, int64_t off,
+                                     int64_t size);
   Value matmulPiece(ovl::MatmulOp mm, int64_t off, int64_t size);
   Value convPiece(ovl::Conv4Op conv, int64_t off, int64_t size);
-  /// Erases the ovl ops nothing reads (the old scans, convs, matmuls and their chains).
+  /// Erases the ovl ops nothing reads (the old scans, convs, matmuls and their chains); with
+  /// `release_`, the data of the constants it erases too (the split matmuls' whole weights).
   void eraseDead(bool keepMatmuls) {
     Block &body = fn_.getBody().front();
+    read_ = {};
     for (bool changed = true; changed;) {
       changed = false;
       for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
         if (op.getDialect() && op.getDialect()->getNamespace() == "ovl" && op.use_empty() &&
             !(keepMatmuls && mats_.count(&op))) {
+          if (auto c = dyn_cast<ovl::ConstantOp>(op); c && release_)
+            mamba2::quant::releaseData(fn_, c.getValue(), c);
           op.erase();
           changed = true;
         }
@@ -144,8 +154,14 @@ private:
 
   func::FuncOp fn_;
   OpBuilder b_;
+  bool release_;
   int group_ = -1;
   std::map<std::tuple<void *, int64_t, int64_t, int>, Value> cache_;
+  struct Read {
+    Operation *op = nullptr;
+    std::vector<int8_t> i8;
+    std::vector<int32_t> i32;
+  } read_;
   llvm::DenseMap<Operation *, bool> reach_;
   llvm::MapVector<Operation *, Root> mats_, convs_, ssms_;
 };
@@ -168,48 +184,58 @@ bool Splitter::reaches(Value v) {
   return r;
 }
 
+Value Splitter::subConst(ovl::ConstantOp c, ArrayRef<int64_t> shape, int64_t first, int64_t count) {
+  // One read of the constant serves its pieces (a matmul's weight is cut once per group).
+  auto nt = RankedTensorType::get(shape, c.getType().getElementType());
+  if (c.getOperation() != read_.op) {
+    read_ = {c.getOperation(), {}, {}};
+    const bool i8 = c.getType().getElementType().isInteger(8);
+    auto v8 = i8 ? mamba2::quant::readI8(c.getValue()) : std::nullopt;
+    auto v32 = i8 ? std::nullopt : mamba2::quant::readI32(c.getValue());
+    if (!v8 && !v32) {
+      read_.op = nullptr;
+      return Value();
+    }
+    read_.i8 = v8 ? std::move(*v8) : std::vector<int8_t>();
+    read_.i32 = v32 ? std::move(*v32) : std::vector<int32_t>();
+  }
+  // A dense_resource blob for a large piece (quant::makeElements), so that the
+  // release-weights mechanism can free it like the weights it replaces.
+  ElementsAttr attr =
+      read_.i32.empty()
+          ? mamba2::quant::makeElements(nt, ArrayRef<int8_t>(read_.i8).slice(first, count))
+          : mamba2::quant::makeElements(nt, ArrayRef<int32_t>(read_.i32).slice(first, count));
+  return b_.create<ovl::ConstantOp>(c.getLoc(), nt, attr, StringAttr()).getOutput();
+}
+
 Value Splitter::sliceConst(ovl::ConstantOp c, int64_t off, int64_t size) {
   // A [1][C] or [C] vector: columns off..off+size.
-  auto t = cast<RankedTensorType>(c.getType());
-  const bool i8 = t.getElementType().isInteger(8);
-  SmallVector<int64_t> shape(t.getShape());
+  SmallVector<int64_t> shape(c.getType().getShape());
   shape.back() = size;
-  auto nt = RankedTensorType::get(shape, t.getElementType());
-  DenseElementsAttr attr;
-  if (i8) {
-    auto v = mamba2::quant::readI8(c.getValue());
-    if (!v)
-      return Value();
-    attr = DenseElementsAttr::get(nt, ArrayRef<int8_t>(v->data() + off, size_t(size)));
-  } else {
-    auto v = mamba2::quant::readI32(c.getValue());
-    if (!v)
-      return Value();
-    attr = DenseElementsAttr::get(nt, ArrayRef<int32_t>(v->data() + off, size_t(size)));
-  }
-  return b_.create<ovl::ConstantOp>(c.getLoc(), nt, attr, StringAttr()).getOutput();
+  return subConst(c, shape, off, size);
 }
 
 Value Splitter::rowsConst(ovl::ConstantOp c, int64_t off, int64_t size) {
   // Rows off..off+size of a [R][...] constant (weights, scales, conv taps, bias).
-  auto t = cast<RankedTensorType>(c.getType());
-  SmallVector<int64_t> shape(t.getShape());
-  const int64_t R = shape[0], per = t.getNumElements() / R;
+  SmallVector<int64_t> shape(c.getType().getShape());
+  const int64_t per = c.getType().getNumElements() / shape[0];
   shape[0] = size;
-  auto nt = RankedTensorType::get(shape, t.getElementType());
-  DenseElementsAttr attr;
-  if (t.getElementType().isInteger(8)) {
-    auto v = mamba2::quant::readI8(c.getValue());
-    if (!v)
+  return subConst(c, shape, off * per, size * per);
+}
+
+std::optional<Value> Splitter::existingPiece(Root &root, Operation *op, StringRef what, int64_t off,
+                                             int64_t size) {
+  for (Piece &p : root.pieces) {
+    if (off >= p.off && off + size <= p.off + p.size)
+      return view(p.op->getResult(0), off - p.off, size);
+    if (off < p.off + p.size && p.off < off + size) {
+      refuse(op, what.str() + " " + std::to_string(off) + ".." + std::to_string(off + size) +
+                     " overlap the split piece " + std::to_string(p.off) + ".." +
+                     std::to_string(p.off + p.size));
       return Value();
-    attr = DenseElementsAttr::get(nt, ArrayRef<int8_t>(v->data() + off * per, size_t(size * per)));
-  } else {
-    auto v = mamba2::quant::readI32(c.getValue());
-    if (!v)
-      return Value();
-    attr = DenseElementsAttr::get(nt, ArrayRef<int32_t>(v->data() + off * per, size_t(size * per)));
+    }
   }
-  return b_.create<ovl::ConstantOp>(c.getLoc(), nt, attr, StringAttr()).getOutput();
+  return std::nullopt;
 }
 
 Value Splitter::matmulPiece(ovl::MatmulOp mm, int64_t off, int64_t size) {
@@ -217,16 +243,8 @@ Value Splitter::matmulPiece(ovl::MatmulOp mm, int64_t off, int64_t size) {
   if (off == 0 && size == N)
     return mm.getResult();
   Root &root = mats_[mm];
-  for (Piece &p : root.pieces) {
-    if (off >= p.off && off + size <= p.off + p.size)
-      return view(p.op->getResult(0), off - p.off, size);
-    if (off < p.off + p.size && p.off < off + size) {
-      refuse(mm, "columns " + std::to_string(off) + ".." + std::to_string(off + size) +
-                     " overlap the split piece " + std::to_string(p.off) + ".." +
-                     std::to_string(p.off + p.size));
-      return Value();
-    }
-  }
+  if (auto hit = existingPiece(root, mm, "columns", off, size))
+    return *hit;
   auto wc = mm.getWeight().getDefiningOp<ovl::ConstantOp>();
   auto sc = mm.getScales().getDefiningOp<ovl::ConstantOp>();
   if (!wc || !sc) {
@@ -246,16 +264,8 @@ Value Splitter::matmulPiece(ovl::MatmulOp mm, int64_t off, int64_t size) {
 
 Value Splitter::convPiece(ovl::Conv4Op conv, int64_t off, int64_t size) {
   Root &root = convs_[conv];
-  for (Piece &p : root.pieces) {
-    if (off >= p.off && off + size <= p.off + p.size)
-      return view(p.op->getResult(0), off - p.off, size);
-    if (off < p.off + p.size && p.off < off + size) {
-      refuse(conv, "channels " + std::to_string(off) + ".." + std::to_string(off + size) +
-                       " overlap the split piece " + std::to_string(p.off) + ".." +
-                       std::to_string(p.off + p.size));
-      return Value();
-    }
-  }
+  if (auto hit = existingPiece(root, conv, "channels", off, size))
+    return *hit;
   auto st = dyn_cast<BlockArgument>(conv.getState());
   if (!st || st.getOwner()->getParentOp() != fn_.getOperation() || !st.hasOneUse()) {
     refuse(conv, "its state is not a function argument used by this op only");
@@ -628,7 +638,7 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
     fn.walk([&](ovl::SsmOp s) { ssms.push_back(s); });
     if (ssms.empty())
       return;
-    Splitter sp(fn);
+    Splitter sp(fn, releaseWeights);
     for (ovl::SsmOp s : ssms) {
       int64_t hg = headsPerGroup;
       auto st = cast<RankedTensorType>(s.getState().getType());

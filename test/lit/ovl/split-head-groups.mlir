@@ -1,5 +1,6 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),m2-lower-to-ovl)' %S/reorder-in-proj.mlir | mamba2-opt --pass-pipeline='builtin.module(func.func(ovl-split-head-groups{heads-per-group=1}))' | FileCheck %s
 // RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),m2-lower-to-ovl)' %S/reorder-in-proj.mlir | mamba2-opt --pass-pipeline='builtin.module(func.func(ovl-split-head-groups{target=u280}))' | FileCheck %s --check-prefix=COST
+// RUN: mamba2-opt --pass-pipeline='builtin.module(func.func(m2-reorder-in-proj),m2-lower-to-ovl)' %S/reorder-in-proj.mlir | mamba2-opt --pass-pipeline='builtin.module(func.func(ovl-split-head-groups{heads-per-group=1 release-weights=true}))' | FileCheck %s
 // Tests ovl-split-head-groups alone on the lowered one-layer model of reorder-in-proj.mlir (2
 // heads of 2, d_state 2, in_proj [dt 0..1, B 2..3, C 4..5, x 6..9, z 10..13]) with one head per
 // group: one matmul for dt/B/C, B and C convs, then per head its x matmul, conv and scan (the D

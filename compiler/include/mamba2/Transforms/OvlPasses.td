@@ -76,7 +76,9 @@ def OvlSplitHeadGroups : Pass<"ovl-split-head-groups", "::mlir::func::FuncOp"> {
     Option<"headsPerGroup", "heads-per-group", "int64_t", /*default=*/"0",
            "heads per group (0: the cost model's choice for `target`)">,
     Option<"target", "target", "std::string", /*default=*/"\"kv260\"",
-           "board whose units and memory the cost model reads">
+           "board whose units and memory the cost model reads">,
+    Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
+           "give back the memory of the split matmuls' whole weights (only when nothing else, e.g. a clone of the module, shares the context's weights)">
   ];
   let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
 }
