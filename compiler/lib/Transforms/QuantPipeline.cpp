@@ -11,6 +11,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "mamba2/Ovl/Evaluator.h"
+#include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/QuantEvaluator.h"
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
@@ -54,6 +55,11 @@ llvm::Error QuantScheme::validate() const {
     return fail("rounding must be rtn or gptq, not '" + method + "'");
   if (group <= 0)
     return fail("the weight group must be positive, not " + llvm::Twine(group));
+  if (headGroups != "auto" && headGroups != "on" && headGroups != "off")
+    return fail("head groups must be auto, on or off, not '" + headGroups + "'");
+  if (headsPerGroup < 0)
+    return fail("--heads-per-group must be positive (0: the cost model's choice), not " +
+                llvm::Twine(headsPerGroup));
   if (pwlSegments < 0 || pwlSegments > 256)
     return fail("--pwl takes 0 (off) or 1..256 segments, not " + llvm::Twine(pwlSegments));
   if (ssmPot != 0 && (ssmPot < 8 || ssmPot > 32))
@@ -295,6 +301,32 @@ QuantScheme ovlScheme(QuantScheme s) {
   return s;
 }
 
+/// Whether ovl-split-head-groups' cost model for `target` splits some m2.ssd of the quantised
+/// module (its shape read from the scan and the m2.qlinear in_proj that gives its dt).
+static bool headGroupsPay(mlir::ModuleOp module, const std::string &target) {
+  const target::Board *board = target::findBoard(target);
+  if (!board)
+    return false;
+  bool pay = false;
+  module.walk([&](m2::SSDOp ssd) {
+    auto split = ssd.getDt().getDefiningOp<m2::SplitOp>();
+    auto proj = split ? split.getInput().getDefiningOp<m2::QLinearOp>() : nullptr;
+    if (!proj)
+      return;
+    HeadGroupShape sh;
+    sh.heads = quant::shapeOf(ssd.getDt()).back();
+    sh.bcGroups = int64_t(ssd.getNgroups());
+    if (sh.heads <= 0 || sh.bcGroups <= 0)
+      return;
+    sh.headDim = quant::shapeOf(ssd.getX()).back() / sh.heads;
+    sh.dState = quant::shapeOf(ssd.getB()).back() / sh.bcGroups;
+    sh.dModel = quant::shapeOf(proj.getWeight()).back();
+    sh.weightBits = int64_t(proj.getWeightBits());
+    pay = pay || chooseHeadsPerGroup(*board, sh) < sh.heads;
+  });
+  return pay;
+}
+
 llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::string *pipelineOut) {
   QuantScheme s = ovlScheme(scheme);
   if (s.name == "fp32")
@@ -303,13 +335,15 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
     return fail("the overlay needs a quantised lm_head (--lm-head-bits 8 or 4)");
   if (auto e = quantizeModule(module, s, pipelineOut))
     return e;
+  const bool headGroups = s.headsPerGroup > 0 || s.headGroups == "on" ||
+                          (s.headGroups == "auto" && headGroupsPay(module, s.target));
   mlir::PassManager pm(module.getContext());
-  if (s.headGroups)
+  if (headGroups)
     pm.addNestedPass<mlir::func::FuncOp>(createM2ReorderInProj());
   M2LowerToOvlOptions lo;
   lo.releaseWeights = s.releaseWeights;
   pm.addPass(createM2LowerToOvl(lo));
-  if (s.headGroups) {
+  if (headGroups) {
     OvlSplitHeadGroupsOptions o;
     o.headsPerGroup = s.headsPerGroup;
     o.target = s.target;

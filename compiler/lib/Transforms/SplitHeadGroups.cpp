@@ -44,21 +44,14 @@ struct Refusal {
   std::string why;
 };
 
-/// The cost model: cycles of one decode row of a layer's scan and in_proj x rows when split into
-/// groups of `hg` heads, on `board`. The scan of a group waits for its x rows (matmul: the
-/// larger of the weight stream and the matrix unit's passes) and overlaps the next group's;
-/// each group adds a fixed cost (a DMA latency and the issue of its ops).
-double groupCost(const mamba2::target::Board &board, int64_t H, int64_t P, int64_t N, int64_t K,
-                 int64_t hg) {
-  const double rows = double(hg * P);
-  const double load = rows * double(K + 4) / board.dramBytesPerCycle();
-  const double passes = std::ceil(rows / board.matN) * std::ceil(double(K) / board.matK);
-  const double mm = std::max(load, passes);
-  const double scan = double(hg) * 2.0 * double(P) * std::ceil(double(N) / board.ssmLanes);
-  const double fixed = board.dramLatencyNs * board.clockMhz / 1e3 + 64.0;
-  const int64_t groups = H / hg;
-  return mm + double(groups - 1) * std::max(mm, scan) + scan + double(groups) * fixed;
-}
+/// The load-unit transfers a group adds (its x rows' scales, the requantisation's multipliers
+/// and shifts, the conv's taps and bias, the conv and SSM state slices, the D skip's and the
+/// exponents' per-channel constants): each one a transfer of its own, below a stripe.
+constexpr double kGroupTransfers = 10;
+
+/// A group's SSM state slice may take at most this share of the scratchpad (the layer's other
+/// buffers live beside it): where one group's does not fit, the cost model splits.
+constexpr double kStateSpadShare = 0.25;
 
 class Splitter {
 public:
@@ -644,24 +637,15 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
       auto st = cast<RankedTensorType>(s.getState().getType());
       const int64_t H = st.getDimSize(0), P = st.getDimSize(1), N = st.getDimSize(2);
       if (hg == 0) {
-        // The K of the x rows: the activation width of the matmul under the conv, if found.
-        int64_t K = 0;
+        // K and the weight width of in_proj: the first matmul's (the layers are alike).
+        mamba2::HeadGroupShape shape{H, P, N, int64_t(s.getNgroups()), 0, 8};
         for (Operation &op : fn.getBody().front())
           if (auto mm = dyn_cast<ovl::MatmulOp>(op)) {
-            K = cast<RankedTensorType>(mm.getWeight().getType()).getDimSize(1);
+            shape.weightBits = int64_t(mm.getBits());
+            shape.dModel = cast<RankedTensorType>(mm.getAct().getType()).getDimSize(1);
             break;
           }
-        const int64_t hpb = H / int64_t(s.getNgroups());
-        double best = 0;
-        for (int64_t c = 1; c <= H; ++c) {
-          if (H % c || (hpb % c && c % hpb) || H / c > kMaxAutoGroups)
-            continue;
-          const double cost = groupCost(*board, H, P, N, K, c);
-          if (hg == 0 || cost < best) {
-            hg = c;
-            best = cost;
-          }
-        }
+        hg = mamba2::chooseHeadsPerGroup(*board, shape);
       }
       sp.split(s, hg);
       if (sp.refusal)
@@ -676,3 +660,67 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
 };
 
 } // namespace
+
+double mamba2::headGroupCost(const mamba2::target::Board &board, const HeadGroupShape &sh,
+                             int64_t hg) {
+  // A decode row of one layer. The load unit streams the layer's weights (in_proj's 2HP + 2GN +
+  // H rows, out_proj's K rows of HP; each row with its 4-byte scale) and its states, plus each
+  // group's own small transfers, each a stripe on one port at most. The chain: what runs
+  // around the scans in sequence (the weights other than x's), then the first group's x rows
+  // (the larger of their stream and the matrix unit's passes), the scans overlapping the next
+  // group's x rows, the last scan, and per group a DRAM latency and the issue of its ops.
+  const double bw = board.dramBytesPerCycle();
+  const int64_t H = sh.heads, P = sh.headDim, N = sh.dState, G = sh.bcGroups, K = sh.dModel;
+  const int64_t groups = H / hg;
+  const double rowBytes = double(K) * double(sh.weightBits) / 8.0 + 4.0;
+  const double inRows = double(2 * H * P + 2 * G * N + H);
+  const double weights =
+      (inRows * rowBytes + double(K) * (double(H * P) * sh.weightBits / 8.0 + 4)) / bw;
+  const double states = double(H * P * N * 4 + (H * P + 2 * G * N) * 3) / bw;
+  const double portBytes =
+      std::min(board.axiBits / 8.0, board.portAchievableGBps * 1e3 / board.clockMhz);
+  const double groupDma = kGroupTransfers * double(board.stripeBytes) / portBytes;
+  const double stream = weights + states + double(groups) * groupDma;
+
+  const double rows = double(hg * P);
+  const double load = rows * rowBytes / bw;
+  const double passes = std::ceil(rows / board.matN) * std::ceil(double(K) / board.matK);
+  const double mm = std::max(load, passes);
+  const double scan = double(hg * P) * std::ceil(double(N) / board.ssmLanes);
+  const double fixed = board.dramLatencyNs * board.clockMhz / 1e3 + 64.0;
+  const double others = weights - double(H * P) * rowBytes / bw;
+  const double chain =
+      others + mm + double(groups - 1) * std::max(mm, scan) + scan + double(groups) * fixed;
+  return std::max(stream, chain);
+}
+
+int64_t mamba2::chooseHeadsPerGroup(const mamba2::target::Board &board, const HeadGroupShape &sh) {
+  const int64_t H = sh.heads, G = std::max<int64_t>(1, sh.bcGroups), hpb = H / G;
+  // Group sizes the split takes (divisors of H that do not straddle B/C groups), at most
+  // kMaxAutoGroups a layer; of those, the ones whose state slice fits its share of the
+  // scratchpad (when none does, the smallest slices), then the cheapest.
+  std::vector<int64_t> sizes;
+  for (int64_t c = 1; c <= H; ++c)
+    if (H % c == 0 && (hpb % c == 0 || c % hpb == 0) && H / c <= kMaxAutoGroups)
+      sizes.push_back(c);
+  if (sizes.empty())
+    return H;
+  const double share = kStateSpadShare * double(board.spadBytes());
+  auto stateBytes = [&](int64_t c) { return double(c * sh.headDim * sh.dState * 4); };
+  std::vector<int64_t> fits;
+  for (int64_t c : sizes)
+    if (stateBytes(c) <= share)
+      fits.push_back(c);
+  if (fits.empty())
+    return sizes.front();
+  int64_t best = fits.front();
+  double bestCost = headGroupCost(board, sh, best);
+  for (int64_t c : fits) {
+    const double cost = headGroupCost(board, sh, c);
+    if (cost < bestCost || (cost == bestCost && c > best)) {
+      best = c;
+      bestCost = cost;
+    }
+  }
+  return best;
+}

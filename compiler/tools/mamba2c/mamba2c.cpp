@@ -130,13 +130,17 @@ int main(int argc, char **argv) {
   app.add_option("--target", targetName, "board to compile for")
       ->check(CLI::IsMember(mamba2::target::boardNameList()));
   app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
-  bool headGroups = false;
+  bool headGroups = false, noHeadGroups = false;
   app.add_flag("--head-groups", headGroups,
                "ovl pipeline: reorder in_proj and split each layer's in_proj, conv and scan into "
-               "head groups (m2-reorder-in-proj, ovl-split-head-groups)");
+               "head groups (m2-reorder-in-proj, ovl-split-head-groups) even where the cost model "
+               "for --target keeps one group (default: only where it splits)");
+  app.add_flag("--no-head-groups", noHeadGroups, "ovl pipeline: no head groups")
+      ->excludes("--head-groups");
   app.add_option("--heads-per-group", scheme.headsPerGroup,
-                 "with --head-groups: heads per group of ovl-split-head-groups (0: the cost "
-                 "model's choice for --target)");
+                 "heads per group of ovl-split-head-groups (splits even where the cost model "
+                 "would not; 0: the cost model's choice for --target)")
+      ->excludes("--no-head-groups");
   app.add_option("--weight-buffers", emitOptions.weightBuffers,
                  "tile buffers of the weight ring (2: double buffering)");
   app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
@@ -281,7 +285,7 @@ int main(int argc, char **argv) {
     }
     // The module is this context's only one: the passes may free the weights they replace.
     all.front().releaseWeights = true;
-    all.front().headGroups = headGroups || scheme.headsPerGroup > 0;
+    all.front().headGroups = headGroups ? "on" : noHeadGroups ? "off" : "auto";
     all.front().target = targetName;
     if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
                        : mamba2::quantizeModule(*module, all.front())) {

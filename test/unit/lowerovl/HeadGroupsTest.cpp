@@ -196,3 +196,27 @@ INSTANTIATE_TEST_SUITE_P(Exponents, HeadGroups,
                          });
 
 } // namespace
+
+namespace {
+
+/// The cost model's choices on the shapes measured in docs/codegen.md "Head groups" (130M:
+/// 24 heads of 64, d_state 128, K 768; the default model: 8 heads of 64, d_state 64, K 256;
+/// 2.7B: 80 heads of 64, d_state 128, K 2560), W8.
+int64_t choose(const char *board, mamba2::HeadGroupShape s) {
+  const mamba2::target::Board *b = mamba2::target::findBoard(board);
+  EXPECT_NE(b, nullptr) << board;
+  return b ? mamba2::chooseHeadsPerGroup(*b, s) : 0;
+}
+
+TEST(HeadGroupsCost, ChoosesWhatMeasuredFastest) {
+  // 130M on the U280: 3 groups of 8 (decode 126,059 cycles against 132,565 unsplit).
+  EXPECT_EQ(choose("u280", {24, 64, 128, 1, 768, 8}), 8);
+  // The default model: no split on the U280 (8,186 unsplit, 8,687 in two groups) nor on the
+  // KV260, whose decode is bound by the load unit that each group's transfers add to.
+  EXPECT_EQ(choose("u280", {8, 64, 64, 1, 256, 8}), 8);
+  EXPECT_EQ(choose("kv260", {8, 64, 64, 1, 256, 8}), 8);
+  // 2.7B: the state (2.6 MB unsplit) fits the U280's scratchpad in pieces of 20 heads only.
+  EXPECT_EQ(choose("u280", {80, 64, 128, 1, 2560, 4}), 20);
+}
+
+} // namespace

@@ -32,9 +32,10 @@ struct QuantScheme {
   /// The passes free the memory of the weights they replace (their `release-weights` option):
   /// only for a module that shares its context's weights with no other (no clone of it is used).
   bool releaseWeights = false;
-  // lowerToOvl only: m2-reorder-in-proj and ovl-split-head-groups (heads per group; 0: the cost
-  // model's choice for `target`).
-  bool headGroups = false;
+  // lowerToOvl only: m2-reorder-in-proj and ovl-split-head-groups: "auto" where the split's
+  // cost model for `target` splits some layer (chooseHeadsPerGroup), "on", "off"; heads per
+  // group (0: the cost model's choice; a count implies "on").
+  std::string headGroups = "auto";
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
 
