@@ -108,6 +108,7 @@ constexpr unsigned kMaxBundles = 1u << 24; // bundle index in `status`
 struct Insn {
   isa::SlotWord w;
   i32 base, base2; // r[areg], r[breg] (macros: sreg / areg, dreg / wreg)
+  i32 ubase;       // r[ureg], added to a run's ustart (macros: 0)
   u32 bundle;
   uint<8> dest; // the unit that waits on the semaphore this slot signals (kNoWaiter: none)
   bool halt;    // the program ended: no more instructions
@@ -163,7 +164,7 @@ static u64 g_halt_at;                            // the cycle fetch issued ctrl.
 static Insn halt_insn() {
   Insn h;
   h.halt = true;
-  h.base = h.base2 = 0;
+  h.base = h.base2 = h.ubase = 0;
   h.bundle = 0;
   h.dest = kNoWaiter;
 #if !MAMBA2_HLS_DATAFLOW
@@ -307,15 +308,16 @@ static unsigned execute(const Insn &in, byte_t *spad, TopPorts &ports, const u64
   unsigned us = 0, ul = 1, iters = 1;
   isa::UopWord inl;
   if (is_run) {
-    us = unsigned(w.raw(f::run::ustart));
+    const i64 first = i64(w.raw(f::run::ustart)) + i64(in.ubase);
     ul = unsigned(w.raw(f::run::ulen));
     iters = unsigned(w.raw(f::run::iters));
     r.sdst = u32(w.raw(f::run::sdst));
     r.ssrc0 = u32(w.raw(f::run::ssrc0));
     r.ssrc1 = u32(w.raw(f::run::ssrc1));
     r.ssrc2 = u32(w.raw(f::run::ssrc2));
-    if (us + ul > nwords)
+    if (first < 0 || first + i64(ul) > i64(nwords))
       return kUcodeRange;
+    us = unsigned(first);
   } else {
     inl = isa::macroUop(isa::Slot(S), op, w);
   }
@@ -557,11 +559,13 @@ issue:
     if (oi && oi->format == isa::Format::Run) {
       in.base = reg(w.raw(f::run::areg));
       in.base2 = reg(w.raw(f::run::breg));
+      in.ubase = reg(w.raw(f::run::ureg));
     } else {
       unsigned ar = 0, br = 0;
       isa::macroRegs(isa::Slot(s), w, ar, br);
       in.base = reg(ar);
       in.base2 = reg(br);
+      in.ubase = 0;
     }
     insn[s].write(in);
   }

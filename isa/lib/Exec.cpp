@@ -200,10 +200,14 @@ std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<Uop
   if (is.slot == Slot::Ctrl)
     return "";
   const RunArgs &r = is.run;
-  if (!is.inlineUop && uint64_t(r.ustart) + r.ulen > ucode.size())
-    return "micro-ops " + std::to_string(r.ustart) + ".." +
-           std::to_string(uint64_t(r.ustart) + r.ulen - 1) +
+  // With ureg the first word is the field plus r[ureg] (ufirst, exact: it may be negative).
+  const int64_t first = r.ureg ? r.ufirst : int64_t(r.ustart);
+  if (!is.inlineUop && (first < 0 || first + int64_t(r.ulen) > int64_t(ucode.size()))) {
+    const std::string via = r.ureg ? " (ustart + r" + std::to_string(r.ureg) + ")" : "";
+    return "micro-ops " + std::to_string(first) + ".." +
+           std::to_string(first + int64_t(r.ulen) - 1) + via +
            " are outside the microcode store of " + std::to_string(ucode.size()) + " words";
+  }
   std::string e;
   // A shortcut's message is its own (no micro-op prefix): it reads as the macro it is.
   auto where = [&](uint32_t i) { return is.inlineUop ? std::string() : is.where(i) + ": "; };
@@ -253,7 +257,8 @@ std::string checkBundle(const Bundle &b, size_t ucodeWords) {
         return nm + ": int4 matmul needs an even k";
       break;
     case Format::Run:
-      if (w.raw(f::run::ustart) + w.raw(f::run::ulen) > ucodeWords)
+      // With ureg the start is known when the run issues (checkIssue).
+      if (w.raw(f::run::ureg) == 0 && w.raw(f::run::ustart) + w.raw(f::run::ulen) > ucodeWords)
         return nm + ": micro-ops " + std::to_string(w.raw(f::run::ustart)) + ".." +
                std::to_string(w.raw(f::run::ustart) + w.raw(f::run::ulen)) +
                " exceed the microcode store (" + std::to_string(ucodeWords) + " words)";
@@ -297,7 +302,11 @@ void Sequencer::issue(std::vector<Issue> &out) {
     const bool isRun =
         info ? info->format == Format::Run : is.slot == Slot::Vector || is.slot == Slot::Ssm;
     if (isRun) {
-      is.run.ustart = uint32_t(w.raw(f::run::ustart));
+      is.run.ureg = unsigned(w.raw(f::run::ureg));
+      is.run.ufirst = int64_t(w.raw(f::run::ustart)) + reg(is.run.ureg);
+      is.run.ustart = is.run.ufirst >= 0 && is.run.ufirst < int64_t(UINT32_MAX)
+                          ? uint32_t(is.run.ufirst)
+                          : UINT32_MAX;
       is.run.ulen = uint32_t(w.raw(f::run::ulen));
       is.run.iters = uint32_t(w.raw(f::run::iters));
       is.run.sdst = uint32_t(w.raw(f::run::sdst));

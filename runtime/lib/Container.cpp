@@ -149,7 +149,9 @@ double uopWork(const isa::UopArgs &u, const isa::UopWord &w) {
 /// the registers (loop counts inside it read only registers it does not move), so every
 /// iteration's addresses are linear in the iteration index and the first and last iterations
 /// bound them all (checkIssue's argument for micro-op runs, one level up). The iterations
-/// between are skipped and their work counted, unless a register would wrap.
+/// between are skipped and their work counted, unless a register would wrap or a run in the
+/// body takes its micro-ops through a register the body moves (`ureg`: each iteration reads
+/// other words, so each is checked; the store's size bounds how many such iterations can pass).
 class LoopSkipper {
 public:
   explicit LoopSkipper(const std::vector<isa::Bundle> &bundles) : bundles_(bundles) {}
@@ -200,7 +202,8 @@ private:
     double iterWork = 0;
   };
 
-  /// No loop inside the body takes its trip count from a register the body moves.
+  /// No loop inside the body takes its trip count from a register the body moves, and no run
+  /// its micro-ops.
   bool countsFixed(uint32_t start, uint32_t end,
                    const std::array<int64_t, isa::kNumRegs> &delta) const {
     for (uint32_t b = start; b <= end && b < bundles_.size(); ++b) {
@@ -208,6 +211,13 @@ private:
       if (c.raw(isa::field::none::op) == isa::op::ctrl::loop &&
           delta[c.raw(isa::field::loop::creg) & (isa::kNumRegs - 1)] != 0)
         return false;
+      for (unsigned s = 1; s < isa::kNumSlots; ++s) {
+        const isa::SlotWord &w = bundles_[b].slot[s];
+        const isa::OpInfo *o = isa::findOp(isa::Slot(s), unsigned(w.raw(isa::field::none::op)));
+        if (o && o->format == isa::Format::Run &&
+            delta[w.raw(isa::field::run::ureg) & (isa::kNumRegs - 1)] != 0)
+          return false;
+      }
     }
     return true;
   }

@@ -1668,8 +1668,11 @@ bool isXfer(const Inst &in) {
 }
 
 /// Whether `b` is `a` with its DRAM offsets moved by one amount (returned in `delta`); else
-/// why not (in `why`, when given).
-bool sameButDram(const Inst &a, const Inst &b, int64_t &delta, std::string *why) {
+/// why not (in `why`, when given). With `perLayer`, a run whose micro-ops differ from `a`'s
+/// only in immediates (no scratchpad address, same ranges) matches too, and sets *perLayer:
+/// a layer loop keeps its micro-ops per iteration (`ureg`).
+bool sameButDram(const Inst &a, const Inst &b, int64_t &delta, std::string *why,
+                 bool *perLayer = nullptr) {
   auto no = [&](const std::string &w) {
     if (why)
       *why = w;
@@ -1708,18 +1711,24 @@ bool sameButDram(const Inst &a, const Inst &b, int64_t &delta, std::string *why)
       ub.set(f::udma::dram, 0);
     }
     if (!(ua == ub)) {
+      std::string imm; // the first immediate that differs
       for (auto &[name, fld] : uopFields(ua))
         if (ua.raw(fld) != ub.raw(fld)) {
           const std::string nm = name;
           const bool address = nm == "dst" || nm == "src0" || nm == "src1" || nm == "src2" ||
                                nm == "acc" || nm == "act" || nm == "wgt" || nm == "scl" ||
                                nm == "spad";
-          return no(std::string("micro-op field ") + name + " (" + std::to_string(ua.get(fld)) +
-                    " vs " + std::to_string(ub.get(fld)) +
-                    (address ? "): a scratchpad address, buffers placed differently"
-                             : "): an immediate"));
+          const std::string what = std::string("micro-op field ") + name + " (" +
+                                   std::to_string(ua.get(fld)) + " vs " +
+                                   std::to_string(ub.get(fld));
+          if (address)
+            return no(what + "): a scratchpad address, buffers placed differently");
+          if (imm.empty())
+            imm = what + "): an immediate";
         }
-      return no("a different micro-op");
+      if (!perLayer)
+        return no(imm.empty() ? "a different micro-op" : imm);
+      *perLayer = true; // only immediates differ (the ranges are compared below)
     }
   }
   const int64_t dd = d.value_or(0);
@@ -1742,10 +1751,15 @@ struct Folded {
   LoopPlan plan; // count 0: no loop
   unsigned first = 0, per = 0;
   std::vector<std::string> notes;
+  /// With plan.ustride: the per-iteration micro-ops, count blocks of ustride words.
+  std::vector<isa::UopWord> iterUops;
 };
 
+/// `perLayerUops`: runs whose micro-ops differ only in immediates from layer to layer may be in
+/// the loop (their micro-ops kept per iteration, `ureg`); else such a layer is unrolled.
 Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
-                  const std::vector<Operation *> &ops, const std::string &entry) {
+                  const std::vector<Operation *> &ops, const std::string &entry,
+                  bool perLayerUops) {
   Folded fo;
   const size_t reps = bounds.empty() ? 0 : bounds.size() - 1;
   if (reps < 2) { // nothing repeats: nothing to loop over
@@ -1770,7 +1784,9 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
     return os.str();
   };
   // Blocks of q layers from layer r: whether the block at r+q is the one at r moved in DRAM.
-  auto match = [&](size_t r, size_t q, std::vector<int64_t> &d, std::string *why) {
+  // `vary` (when given): the body positions whose micro-ops differ (immediates only).
+  auto match = [&](size_t r, size_t q, std::vector<int64_t> &d, std::string *why,
+                   std::vector<uint8_t> *vary = nullptr) {
     const size_t a0 = lo[r], a1 = lo[r + q], b0 = lo[r + q], b1 = lo[r + 2 * q];
     if (a1 - a0 != b1 - b0) {
       if (why)
@@ -1779,32 +1795,44 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
       return false;
     }
     d.assign(a1 - a0, 0);
+    if (vary)
+      vary->assign(a1 - a0, 0);
     for (size_t i = 0; i < a1 - a0; ++i) {
       std::string w;
-      if (!sameButDram(insts[a0 + i], insts[b0 + i], d[i], why ? &w : nullptr)) {
+      bool pl = false;
+      if (!sameButDram(insts[a0 + i], insts[b0 + i], d[i], why ? &w : nullptr,
+                       perLayerUops ? &pl : nullptr)) {
         if (why)
           *why = "layer " + std::to_string(r + q) + " differs from layer " + std::to_string(r) +
                  " in " + where(insts[b0 + i]) + ": " + w;
         return false;
       }
+      if (vary)
+        (*vary)[i] = pl;
     }
     return true;
   };
   size_t bestA = 0, bestQ = 0, bestN = 0;
   std::vector<int64_t> bestD;
+  std::vector<uint8_t> bestV;
   for (size_t q = 1; 2 * q <= reps && q <= 4; ++q)
     for (size_t a = 0; a + 2 * q <= reps; ++a) {
       std::vector<int64_t> d0, d;
-      if (!match(a, q, d0, nullptr))
+      std::vector<uint8_t> v0, v;
+      if (!match(a, q, d0, nullptr, &v0))
         continue;
       size_t n = 2;
-      while (a + (n + 1) * q <= reps && match(a + (n - 1) * q, q, d, nullptr) && d == d0)
+      while (a + (n + 1) * q <= reps && match(a + (n - 1) * q, q, d, nullptr, &v) && d == d0) {
+        for (size_t i = 0; i < v.size(); ++i)
+          v0[i] |= v[i];
         ++n;
+      }
       if (n * q > bestN * bestQ) {
         bestA = a;
         bestQ = q;
         bestN = n;
         bestD = d0;
+        bestV = v0;
       }
     }
   // Why a layer is not in the loop: how it differs from its neighbour.
@@ -1843,6 +1871,36 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
   fo.plan.end = lo[bestA + bestQ];
   fo.plan.count = unsigned(bestN);
   fo.plan.delta = bestD;
+  // Runs whose immediates differ: iteration k's micro-ops in block k (DMA offsets as in
+  // iteration 0: the DRAM registers move them).
+  const size_t nb = fo.plan.end - fo.plan.begin;
+  fo.plan.uoff.assign(nb, -1);
+  size_t runs = 0;
+  for (size_t i = 0; i < nb; ++i)
+    if (bestV[i]) {
+      fo.plan.uoff[i] = int32_t(fo.plan.ustride);
+      fo.plan.ustride += uint32_t(insts[fo.plan.begin + i].uops.size());
+      ++runs;
+    }
+  for (size_t k = 0; k < bestN && fo.plan.ustride; ++k)
+    for (size_t i = 0; i < nb; ++i) {
+      if (!bestV[i])
+        continue;
+      const std::vector<isa::UopWord> &first = insts[fo.plan.begin + i].uops;
+      for (size_t j = 0; j < first.size(); ++j) {
+        isa::UopWord w = insts[lo[bestA + k * bestQ] + i].uops[j];
+        const auto code = UopCode(w.raw(f::uop::uop));
+        if (code == UopCode::Load2d || code == UopCode::Store2d)
+          w.set(f::udma::dram, first[j].raw(f::udma::dram));
+        fo.iterUops.push_back(w);
+      }
+    }
+  if (runs)
+    fo.notes.push_back("entry " + entry +
+                       ": per-iteration micro-ops (ureg): " + std::to_string(runs) +
+                       " run(s) whose immediates differ from layer to "
+                       "layer, " +
+                       std::to_string(fo.plan.ustride) + " word(s) per iteration");
   fo.insts.assign(insts.begin(), insts.begin() + long(lo[bestA + bestQ]));
   fo.insts.insert(fo.insts.end(), insts.begin() + long(lo[end]), insts.end());
   return fo;
@@ -1851,9 +1909,17 @@ Folded foldLayers(std::vector<Inst> insts, const std::vector<long> &bounds,
 /// Places every run's micro-ops in the microcode store (identical sequences once) and sets
 /// their ustart.
 void placeMicrocode(ProgramBuilder &pb, std::vector<Inst> &insts,
-                    const std::vector<Operation *> &ops) {
-  for (Inst &in : insts) {
-    if (in.uops.empty())
+                    const std::vector<Operation *> &ops, const Folded *fo = nullptr) {
+  // A layer loop's runs with per-iteration micro-ops: placed after the others, all
+  // iterations' blocks in one piece.
+  const bool perIter = fo && fo->plan.count && fo->plan.ustride;
+  auto iterRun = [&](size_t idx) {
+    return perIter && idx >= fo->plan.begin && idx < fo->plan.end &&
+           fo->plan.uoff[idx - fo->plan.begin] >= 0;
+  };
+  for (size_t idx = 0; idx < insts.size(); ++idx) {
+    Inst &in = insts[idx];
+    if (in.uops.empty() || iterRun(idx))
       continue;
     uint32_t start = pb.ucode(in.uops);
     if (start + in.uops.size() > isa::kUcodeWords)
@@ -1861,6 +1927,37 @@ void placeMicrocode(ProgramBuilder &pb, std::vector<Inst> &insts,
            "the microcode store (" + std::to_string(isa::kUcodeWords) + " words) is full");
     in.word.set(f::run::ustart, start);
   }
+  if (!perIter)
+    return;
+  const uint32_t base = pb.ucode(fo->iterUops);
+  if (base + fo->iterUops.size() > isa::kUcodeWords)
+    fail(nullptr, "the microcode store (" + std::to_string(isa::kUcodeWords) +
+                      " words) is full (the layer loop's per-iteration micro-ops)");
+  for (size_t idx = fo->plan.begin; idx < fo->plan.end; ++idx)
+    if (iterRun(idx))
+      insts[idx].word.set(f::run::ustart, base + uint32_t(fo->plan.uoff[idx - fo->plan.begin]));
+}
+
+/// The microcode words placeMicrocode would use for `folded` (identical sequences once).
+size_t ucodeWordsOf(const ProgramBuilder &pb, const std::vector<Folded> &folded) {
+  std::set<std::vector<uint64_t>> seqs;
+  size_t words = pb.prog.ucode.size();
+  auto add = [&](const std::vector<isa::UopWord> &uops) {
+    std::vector<uint64_t> key;
+    for (const auto &w : uops)
+      key.insert(key.end(), w.w.begin(), w.w.end());
+    if (!uops.empty() && !pb.ucodeIndex.count(key) && seqs.insert(key).second)
+      words += uops.size();
+  };
+  for (const Folded &fo : folded) {
+    const bool perIter = fo.plan.count && fo.plan.ustride;
+    if (perIter)
+      add(fo.iterUops);
+    for (size_t i = 0; i < fo.insts.size(); ++i)
+      if (!perIter || i < fo.plan.begin || i >= fo.plan.end || fo.plan.uoff[i - fo.plan.begin] < 0)
+        add(fo.insts[i].uops);
+  }
+  return words;
 }
 
 } // namespace
@@ -1900,6 +1997,22 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       EmitStats::Entry es;
     };
     std::vector<Aligned> aligned; // entries without a loop, as emitted for one
+    // Per-iteration micro-ops (ureg) unless the entries' microcode would then overflow the
+    // store: then layers whose immediates differ are unrolled instead.
+    bool perLayerUops = true;
+    if (options.layerLoop && !bounds.empty()) {
+      std::vector<Folded> trial;
+      for (size_t e = 0; e < lists.size(); ++e)
+        trial.push_back(foldLayers(lists[e], bounds, ops, st.entries[e].name, true));
+      const size_t words = ucodeWordsOf(pb, trial);
+      if (words > isa::kUcodeWords) {
+        perLayerUops = false;
+        st.notes.push_back("layer loops without per-iteration micro-ops: with them the program "
+                           "needs " +
+                           std::to_string(words) + " microcode words, more than the store's " +
+                           std::to_string(isa::kUcodeWords));
+      }
+    }
     for (size_t e = 0; e < lists.size(); ++e) {
       if (!options.layerLoop) {
         Folded fo;
@@ -1907,7 +2020,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
         folded.push_back(std::move(fo));
         continue;
       }
-      Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name);
+      Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name, perLayerUops);
       if (fo.plan.count) {
         SemTable trial;
         planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));
@@ -1938,16 +2051,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       folded.push_back(std::move(fo));
     }
     if (!aligned.empty()) {
-      std::set<std::vector<uint64_t>> seqs;
-      size_t words = 0;
-      for (const Folded &fo : folded)
-        for (const Inst &in : fo.insts) {
-          std::vector<uint64_t> key;
-          for (const auto &w : in.uops)
-            key.insert(key.end(), w.w.begin(), w.w.end());
-          if (!in.uops.empty() && seqs.insert(key).second)
-            words += in.uops.size();
-        }
+      const size_t words = ucodeWordsOf(pb, folded);
       if (words > isa::kUcodeWords)
         for (auto &[e, insts, es] : aligned) {
           lists[e] = std::move(insts);
@@ -1962,7 +2066,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     planChannels({&lists[0], &lists[1]}, sems, loopChs);
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
-      placeMicrocode(pb, fo.insts, ops);
+      placeMicrocode(pb, fo.insts, ops, &fo);
       ScheduleResult sr = schedule(fo.insts, sems, fo.plan.count ? &fo.plan : nullptr);
       if (!sr.error.empty())
         fail(fn, "entry " + st.entries[e].name + ": " + sr.error);
@@ -1978,6 +2082,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       st.entries[e].loopFirst = fo.first;
       st.entries[e].loopLayers = fo.per;
       st.entries[e].loopCount = fo.plan.count;
+      st.entries[e].loopUopWords = fo.plan.count ? fo.plan.ustride : 0;
       st.notes.insert(st.notes.end(), fo.notes.begin(), fo.notes.end());
     }
     st.semaphores = sems.used;

@@ -427,9 +427,13 @@ ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, cons
     res.error = "malformed layer loop";
     return res;
   }
-  // Registers: one per distinct DRAM step.
+  // Registers: one per distinct DRAM step and the microcode stride (one register serves a
+  // DRAM step and the stride when they are equal: both start at 0 and advance by it).
   std::map<int64_t, unsigned> regOf;
-  for (int64_t d : loop.delta)
+  std::vector<int64_t> steps = loop.delta;
+  if (loop.ustride)
+    steps.push_back(int64_t(loop.ustride));
+  for (int64_t d : steps)
     if (d != 0 && !regOf.count(d)) {
       if (regOf.size() + 1 >= isa::kNumRegs) {
         res.error = "the layer loop needs more than " + std::to_string(isa::kNumRegs - 1) +
@@ -568,6 +572,13 @@ ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, cons
         res.error = "a layer loop instruction that moves with the layer is not a DMA";
         return res;
       }
+    }
+    if (loop.ustride && a < loop.uoff.size() && loop.uoff[a] >= 0) {
+      if (in.uops.empty()) {
+        res.error = "a layer loop instruction with per-iteration micro-ops is not a run";
+        return res;
+      }
+      in.word.set(f::run::ureg, regOf[int64_t(loop.ustride)]);
     }
     waits.clear();
     for (const Edge &e : body[a])

@@ -45,6 +45,12 @@ struct LoopPlan {
   size_t begin = 0, end = 0;
   unsigned count = 0;         // >= 2
   std::vector<int64_t> delta; // per body instruction: DRAM bytes per iteration (0: fixed)
+  /// Runs whose micro-ops differ per iteration (immediates): each iteration's are a block of
+  /// `ustride` words in the store, iteration k's at k * ustride from the first; the run adds a
+  /// register advanced by `ustride` (its `ureg`) to its ustart. Per body instruction: its
+  /// micro-ops' offset inside a block, -1 when they are the same every iteration.
+  uint32_t ustride = 0;
+  std::vector<int32_t> uoff;
 };
 
 struct ScheduleResult {

@@ -13,5 +13,12 @@ for board in "$@"; do
   # board (ovl-split-head-groups' cost model).
   "$bin/mamba2c" "$model" --quant "$scheme" --calib-bytes 2048 --target "$board" --emit=ovl --print-weights > "$work/$scheme-$board.mlir" 2>> "$work/$scheme.log"
   "$bin/mamba2c" "$model" --quant "$scheme" --calib-bytes 2048 --target "$board" -o "$work/$scheme-$board.m2b" 2>> "$work/$scheme.log"
+  # The program loops over layers whose shifts differ: runs that take their micro-ops through
+  # a register (ureg).
+  "$bin/mamba2-objdump" "$work/$scheme-$board.m2b" > "$work/$scheme-$board.s"
+  grep -q "ctrl.loop" "$work/$scheme-$board.s" && grep -q " ureg=" "$work/$scheme-$board.s" || {
+    echo "$scheme-$board.m2b: no layer loop with per-iteration micro-ops (ureg)" >&2
+    exit 1
+  }
   "$bin/mamba2-top-check" "$work/$scheme-$board.mlir" "$work/$scheme-$board.m2b" --prompt 64 --decode "$decode"
 done

@@ -7,7 +7,8 @@
 // RUN: sed 's/%%o8c = ovl.shr %%hdc {shift = 4}/%%o8c = ovl.shr %%hdc {shift = 5}/' %s > %t.shift.mlir
 // RUN: mamba2c %t.shift.mlir --emit=asm --target kv260 --t-block 4 -o %t.shift.s 2> %t.shift.err
 // RUN: FileCheck %s --input-file=%t.shift.s --check-prefix=SHIFT
-// RUN: FileCheck %s --input-file=%t.shift.err --check-prefix=SHIFT
+// RUN: FileCheck %s --input-file=%t.shift.err --check-prefix=SHIFTERR
+// RUN: mamba2c %t.shift.mlir -o %t.shift.m2b --target u280 && mamba2-objdump %t.shift.m2b | FileCheck %s --check-prefix=SHIFTOBJ
 // Per-layer hardware loops: the one-layer model of emit.mlir three times (its constants shared,
 // each layer its own matmul weights and states). Layer 0 loads the shared constants at their
 // first use, so layers 1 and 2 repeat: one ctrl.loop of two iterations, the layer's DMA offsets
@@ -34,10 +35,19 @@
 // The container passes the loader (it walks the loop) and keeps it.
 // OBJ: ctrl.loop count=2
 
-// A shift that differs in layer 2 (a micro-op immediate): no loop, and it says why.
-// SHIFT: entry prefill: no layer loop, every layer unrolled
-// SHIFT: entry prefill: layer 2 differs from layer 1 in 'ovl.shr' at loc({{.*}}): micro-op field p0 (4 vs 5): an immediate
-// SHIFT-NOT: ctrl.loop
+// A shift that differs in layer 2 (a micro-op immediate): the same loop; the shr's run takes
+// its micro-op from store word ustart + r[ureg], one word per iteration (layer 1's, then layer
+// 2's), the register advanced by 1 with the DRAM ones.
+// SHIFT: # entry prefill: layers 1..2 in a hardware loop (2 iterations of 1 layer)
+// SHIFT: # entry prefill: per-iteration micro-ops (ureg): 1 run(s) whose immediates differ from layer to layer, 1 word(s) per iteration
+// SHIFT: .uop [[#W:]] shr8 dst=64 len=16 p0=5
+// SHIFT: { ctrl.loop count=2 body={{[0-9]+}} }
+// SHIFT: vector.run ustart=[[#W-1]] ulen=1 iters=1 ureg=[[U:[0-9]+]]
+// SHIFT: { ctrl.addi rd=[[U]] rs=[[U]] imm=1 }
+// SHIFTERR: remark: entry prefill: per-iteration micro-ops (ureg)
+// SHIFTERR-NOT: no layer loop
+// SHIFTOBJ: ctrl.loop count=2
+// SHIFTOBJ: ureg=
 
 func.func @main(%ids: tensor<?xi32>, %cs: tensor<8x3xi8>, %ss: tensor<2x2x2xi32>, %csb: tensor<8x3xi8>, %ssb: tensor<2x2x2xi32>, %csc: tensor<8x3xi8>, %ssc: tensor<2x2x2xi32>)
     -> (tensor<?x8xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>) attributes {ovl.logit_frac = 5 : i64} {

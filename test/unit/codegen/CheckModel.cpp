@@ -71,6 +71,10 @@ int main(int argc, char **argv) {
                "(no evaluator, no values)");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
+  bool requireUreg = false;
+  app.add_flag("--require-layer-ureg", requireUreg,
+               "fail unless every entry loops over layers whose micro-op immediates differ "
+               "(runs with ureg)");
   CLI11_PARSE(app, argc, argv);
   const target::Board *board = target::findBoard(targetName);
   if (!board) {
@@ -115,6 +119,14 @@ int main(int argc, char **argv) {
               << e.spadPeak << " B, " << e.ringBuffers << " weight buffers\n";
   for (const std::string &n : st.notes)
     std::cout << "  " << n << "\n";
+  if (requireUreg)
+    for (const auto &e : st.entries)
+      if (e.loopCount < 2 || e.loopUopWords == 0) {
+        std::cerr << "entry " << e.name << ": no layer loop over layers whose micro-ops differ ("
+                  << e.loopCount << " iterations, " << e.loopUopWords
+                  << " per-iteration micro-op words)\n";
+        return 1;
+      }
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 

@@ -23,6 +23,7 @@ struct Case {
   unsigned maxWeightBuffers = 16; // the ring's growth into free scratchpad (2: none)
   unsigned loopLayers = 0;        // layers each entry must run in its hardware loop (at least)
   bool layerLoop = true;          // false: --no-layer-loop (every layer unrolled)
+  bool perLayerUops = false;      // the loop's layers differ in immediates: runs with ureg
 };
 
 class EmitterModels : public ::testing::TestWithParam<std::tuple<Case, const char *>> {};
@@ -46,6 +47,7 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
     notes += n + "\n";
   for (const auto &e : stats.entries) {
     EXPECT_GE(e.loopCount * e.loopLayers, c.loopLayers) << e.name << "\n" << notes;
+    EXPECT_EQ(e.loopUopWords > 0, c.perLayerUops) << e.name << "\n" << notes;
     if (!c.layerLoop) {
       EXPECT_EQ(e.loopCount, 0u) << e.name;
     }
@@ -133,6 +135,11 @@ ModelShape cBeforeB(ModelShape s) {
   return s;
 }
 
+ModelShape layerShifts(ModelShape s) {
+  s.layerShifts = true;
+  return s;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Models, EmitterModels,
     ::testing::Combine(
@@ -153,6 +160,12 @@ INSTANTIATE_TEST_SUITE_P(
             Case{"loop_four_layers_groups", shape(4, 2, 4, 8, false, 7), 5, 0, 16, 3},
             Case{"loop_four_layers_small_tiles", shape(4, 1, 8, 4, true, 8), 3, 1024, 3, 2},
             Case{"unrolled_four_layers", shape(4, 2, 4, 8, false, 7), 5, 0, 16, 0, false},
+            // layers whose shifts differ (SSM input shift, shr, matmul scale shift): one loop,
+            // those runs' micro-ops per iteration (ureg)
+            Case{"loop_layer_shifts", layerShifts(shape(4, 1, 8, 4, true, 10)), 4, 0, 16, 3, true,
+                 true},
+            Case{"loop_layer_shifts_groups_small_tiles", layerShifts(shape(5, 2, 4, 8, false, 11)),
+                 3, 1024, 3, 3, true, true},
             // C before B: the scan as ssmupd + ssmout runs (two B/C groups)
             Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 9)), 4, 0}),
         ::testing::Values("kv260", "u280")),

@@ -28,6 +28,7 @@ struct ModelShape {
   bool streamLogits = true; // lm_head's output returned directly
   int vocabPad = 0;         // lm_head rows beyond the vocabulary, sliced off
   bool cBeforeB = false;    // C's columns of the conv output before B's (no fused ssmstep)
+  bool layerShifts = false; // shifts that differ from layer to layer (as the quantiser's do)
   uint32_t seed = 1;
 };
 
@@ -97,12 +98,12 @@ public:
       std::string decay = pwl(dA, expT, s.heads, "exp");
       std::string ys = val(), ss1 = val();
       o_ << "  " << ys << ", " << ss1 << " = ovl.ssm " << dtx << ", " << decay << ", " << B << ", "
-         << Cc << ", %ss" << l
-         << " {decay_shift = 15 : i64, in_shift = 6 : i64, ngroups = " << s.groups
-         << " : i64, out_shift = 8 : i64} : (" << act(s.di) << ", " << act(s.heads) << ", "
-         << act(s.groups * s.ns, 8) << ", " << act(s.groups * s.ns, 8) << ", tensor<" << s.heads
-         << "x" << P << "x" << s.ns << "xi32>) -> (" << act(s.di) << ", tensor<" << s.heads << "x"
-         << P << "x" << s.ns << "xi32>)\n";
+         << Cc << ", %ss" << l << " {decay_shift = 15 : i64, in_shift = " << 6 + ls(l)
+         << " : i64, ngroups = " << s.groups << " : i64, out_shift = 8 : i64} : (" << act(s.di)
+         << ", " << act(s.heads) << ", " << act(s.groups * s.ns, 8) << ", "
+         << act(s.groups * s.ns, 8) << ", tensor<" << s.heads << "x" << P << "x" << s.ns
+         << "xi32>) -> (" << act(s.di) << ", tensor<" << s.heads << "x" << P << "x" << s.ns
+         << "xi32>)\n";
       // D skip (one constant per head, [1][H]), gating by z (elementwise), gated norm by groups.
       std::string dskip = bcast("mul", x32, cnst("", {1, s.heads}, 32, 1000, 30000), s.di, "1",
                                 s.heads, "{shift = 12 : i64}", true);
@@ -116,8 +117,9 @@ public:
       std::string hd = un("fwht", yn, s.di, s.di, "");
       std::string hs = un("shift", hd, s.di, s.di, "{shift = -1 : i64}");
       std::string hs2 = un("shift", hs, s.di, s.di, "{shift = 3 : i64}");
-      std::string o8 = un("shr", hs2, s.di, s.di, "{shift = 4 : i64}", 8);
-      std::string out = matmul(o8, s.di, s.d, s.outBits, 11);
+      std::string o8 =
+          un("shr", hs2, s.di, s.di, "{shift = " + std::to_string(4 + ls(l)) + " : i64}", 8);
+      std::string out = matmul(o8, s.di, s.d, s.outBits, 11 + ls(l));
       h = bcast("add", h, out, s.d, "[T]", s.d, "");
       newStates.push_back(cs1);
       newStates.push_back(ss1);
@@ -232,6 +234,8 @@ private:
        << ", tensor<" << n << "xi32>, tensor<" << n << "xi8>) -> " << act(c, 8) << "\n";
     return v;
   }
+  /// A layer's shift offset (0 unless layerShifts: 0, 1, 0, 1, ...).
+  int ls(int l) const { return s_.layerShifts ? l % 2 : 0; }
   std::string matmul(const std::string &a, int k, int n, int bits, int shift) {
     int lim = bits == 4 ? 7 : 127;
     std::string w = cnst("", {n, k}, 8, -lim - 1, lim);

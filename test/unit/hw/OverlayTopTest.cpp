@@ -315,3 +315,39 @@ TEST(OverlayTopDma, StripedTransfersMatchTheInterpreter) {
     EXPECT_EQ(t.counter(2, target::kCtrStallMemory), c.storeConflicts) << b.name;
   }
 }
+
+// A run's `ureg`: a loop of three iterations whose vector.run reads store word r1 (START, then
+// +1 each iteration), through the top as through the interpreter; a start outside the store is
+// the kUcodeRange fault at the run's bundle.
+TEST(OverlayTopUreg, RunsOtherWordsEachIterationAndFaultsOutsideTheStore) {
+  auto program = [](int start) {
+    return isa::assemble(".target kv260\n.region io 64\n"
+                         ".data io 0 i32 1 2 3 4 0 0 0 0 10 20 30\n.entry main\n"
+                         ".uop 0 add32 dst=16 src0=16 src1=32 len=4 p1=1\n"
+                         ".uop 1 add32 dst=16 src0=16 src1=36 len=4 p1=1\n"
+                         ".uop 2 add32 dst=16 src0=16 src1=40 len=4 p1=1\n"
+                         "{ ctrl.seti rd=1 imm=" +
+                             std::to_string(start) +
+                             " ; load.dma spad=16 region=io rows=1 rowb=16 }\n"
+                             "{ load.dma spad=32 region=io dram=32 rows=1 rowb=12 signal=0 }\n"
+                             "{ ctrl.sync wait=0 }\n{ ctrl.loop count=3 body=2 }\n"
+                             "{ vector.run ulen=1 iters=1 ureg=1 }\n{ ctrl.addi rd=1 rs=1 imm=1 }\n"
+                             "{ vector.run signal=1 }\n"
+                             "{ ctrl.halt ; store.dma spad=16 region=io dram=16 rows=1 rowb=16 "
+                             "wait=1 }\n",
+                         "ureg.s");
+  };
+  const isa::Program p = program(0);
+  const target::Board &b = target::boards()[3];
+  isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
+  ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
+  int32_t want;
+  std::memcpy(&want, ref.dram[1].data() + 16, 4);
+  EXPECT_EQ(want, 1 + 10 + 20 + 30);
+  std::array<std::vector<uint8_t>, 4> dram;
+  const TopRun t = runTop(p, dram, 0, 3);
+  ASSERT_EQ(t.status, 0u);
+  EXPECT_TRUE(dram[1] == ref.dram[1]);
+  EXPECT_EQ(status(program(1), dram), (6u << 24) | 4u);  // word 3 of 3
+  EXPECT_EQ(status(program(-1), dram), (6u << 24) | 4u); // word -1
+}

@@ -54,6 +54,9 @@ struct EmitStats {
     /// The layer loop: layers loopFirst .. loopFirst + loopCount * loopLayers - 1, loopLayers
     /// per iteration (loopCount 0: none, every layer unrolled).
     unsigned loopFirst = 0, loopLayers = 0, loopCount = 0;
+    /// Micro-op words each iteration keeps for itself (runs whose immediates differ from
+    /// layer to layer, through `ureg`; 0: every iteration runs the same words).
+    unsigned loopUopWords = 0;
   };
   std::vector<Entry> entries;
   size_t ucodeWords = 0;

@@ -26,12 +26,15 @@ struct Limits {
 
 /// The loop a unit's sequencer runs: micro-ops ustart .. ustart+ulen-1, `iters` times; iteration
 /// i adds i*stride to each operand by role, r[areg] (base) to dst and src0, r[breg] (base2) to
-/// src1 and src2.
+/// src1 and src2. `ustart` is the run's field plus r[ureg] (`ufirst`, exact; when that is
+/// outside 0..2^32-1, ustart is UINT32_MAX and checkIssue refuses the run).
 struct RunArgs {
   uint32_t ustart = 0, ulen = 0, iters = 0;
   uint32_t sdst = 0, ssrc0 = 0, ssrc1 = 0, ssrc2 = 0;
-  int64_t base = 0;  // value of r[areg]
-  int64_t base2 = 0; // value of r[breg]
+  int64_t base = 0;   // value of r[areg]
+  int64_t base2 = 0;  // value of r[breg]
+  unsigned ureg = 0;  // register added to the ustart field (0: none)
+  int64_t ufirst = 0; // ustart field + r[ureg]
 };
 
 /// One slot instruction with its registers bound, as a unit's queue holds it. Every unit runs a
@@ -82,7 +85,8 @@ std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBy
 std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode);
 
 /// Static checks of one encoded bundle (opcodes defined, canonical NOPs and token fields,
-/// loop body >= 1, no write to r0, int4 K even, micro-op indices inside `ucodeWords`).
+/// loop body >= 1, no write to r0, int4 K even, micro-op indices inside `ucodeWords` for a run
+/// without `ureg`; with it, checkIssue checks ustart + r[ureg] when the run issues).
 /// Empty when fine, else the reason.
 std::string checkBundle(const Bundle &b, size_t ucodeWords);
 
