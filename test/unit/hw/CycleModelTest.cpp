@@ -229,9 +229,14 @@ TEST(CycleModel, MatrixTile) {
     EXPECT_EQ(hw::matmulCycles(matmul(1, b.matKInt4(), b.matN, true), b),
               1 + 2 * 2 + 3 + log2u(b.matKInt4()))
         << b.name;
-    // M rows x N tiles x K tiles steps, each of matmulStepCycles (BankConflict below).
-    const isa::UopArgs big = matmul(3, 4 * b.matK, 2 * b.matN + 1, false);
-    EXPECT_EQ(hw::matmulCycles(big, b), 3u * 3 * 4 * hw::matmulStepCycles(big, b) + fill) << b.name;
+    // M rows x N tiles x K tiles steps of one cycle each: weight rows one K tile longer than
+    // K (wpitch 5 matK) reach distinct banks (BankConflict below).
+    isa::UopArgs big = matmul(3, 4 * b.matK, 2 * b.matN + 1, false);
+    big.wpitch = 5 * b.matK;
+    big.src1 = 1 << 20;
+    EXPECT_EQ(hw::matmulStepCycles(big, b), 1u) << b.name;
+    EXPECT_EQ(hw::matmulConflictCycles(big, b), 0u) << b.name;
+    EXPECT_EQ(hw::matmulCycles(big, b), 3u * 3 * 4 + fill) << b.name;
   }
 }
 
