@@ -244,8 +244,13 @@ uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &b) 
 
 uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
-IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                    const BoardConfig &b) {
+namespace {
+
+// The walk over an issue's micro-ops (every iteration of its run) that issueCost and
+// issueLoopCost share; `charge(u, c)` adds one micro-op's cycles and stalls. Control takes one
+// cycle; a DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
+template <class Charge>
+IssueCost walkIssue(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, Charge charge) {
   IssueCost c;
   if (is.slot == isa::Slot::Ctrl) {
     c.cycles = 1;
@@ -256,25 +261,33 @@ IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode
     for (uint32_t i = 0; i < is.run.ulen; ++i) {
       if (!is.inlineUop && is.run.ustart + i >= ucode.size())
         continue;
-      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
-      if (u.isDma()) {
-        // The engine moves beats for schedule - conflicts cycles; the rest of its time it
-        // waits for bank ports (conflicts) or for the DRAM ports (their rate below the
-        // schedule's).
-        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
-        c.cycles += d.cycles;
-        c.stallMemory += d.cycles - (d.schedule - d.conflicts);
-      } else if (u.isMatrix()) {
-        c.cycles += matmulCycles(u, b);
-        c.stallMemory += matmulConflictCycles(u, b); // K steps whose rows share banks
-      } else if (!dma) {
-        c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
-      }
+      const isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
+      if (u.isDma() || u.isMatrix() || !dma)
+        charge(u, c);
     }
-  // A DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
   if (!dma)
     c.cycles = std::max<uint64_t>(c.cycles, 1);
   return c;
+}
+
+} // namespace
+
+IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                    const BoardConfig &b) {
+  return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
+    if (u.isDma()) {
+      // The engine moves beats for schedule - conflicts cycles; the rest of its time it waits
+      // for bank ports (conflicts) or for the DRAM ports (their rate below the schedule's).
+      const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+      c.cycles += d.cycles;
+      c.stallMemory += d.cycles - (d.schedule - d.conflicts);
+    } else if (u.isMatrix()) {
+      c.cycles += matmulCycles(u, b);
+      c.stallMemory += matmulConflictCycles(u, b); // K steps whose words share banks
+    } else {
+      c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
+    }
+  });
 }
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
@@ -284,32 +297,19 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
 
 IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                         const BoardConfig &b) {
-  IssueCost c;
-  if (is.slot == isa::Slot::Ctrl) {
-    c.cycles = 1;
-    return c;
-  }
-  const bool dma = is.slot == isa::Slot::Load || is.slot == isa::Slot::Store;
-  for (uint32_t it = 0; it < is.run.iters; ++it)
-    for (uint32_t i = 0; i < is.run.ulen; ++i) {
-      if (!is.inlineUop && is.run.ustart + i >= ucode.size())
-        continue;
-      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
-      if (u.isDma()) {
-        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
-        c.cycles += d.schedule;
-        c.stallMemory += d.conflicts;
-      } else if (u.isMatrix()) {
-        const uint64_t waits = matmulConflictsOf(u, b); // the step loop's bank phases
-        c.cycles += matmulSteps(u, b) + waits;
-        c.stallMemory += waits;
-      } else if (!dma) {
-        c.cycles += uopLoopCyclesOf(u, b, is.slot == isa::Slot::Ssm);
-      }
+  return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
+    if (u.isDma()) {
+      const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+      c.cycles += d.schedule;
+      c.stallMemory += d.conflicts;
+    } else if (u.isMatrix()) {
+      const uint64_t waits = matmulConflictsOf(u, b); // the step loop's bank phases
+      c.cycles += matmulSteps(u, b) + waits;
+      c.stallMemory += waits;
+    } else {
+      c.cycles += uopLoopCyclesOf(u, b, is.slot == isa::Slot::Ssm);
     }
-  if (!dma)
-    c.cycles = std::max<uint64_t>(c.cycles, 1);
-  return c;
+  });
 }
 
 } // namespace mamba2::hw
