@@ -101,9 +101,9 @@ inline uint64_t matmulBankWaits(const MatmulBankShape &s, unsigned banks, unsign
 }
 
 /// The pitch of weight rows of `rowBytes` bytes that a K step (`stepBytes` of each of `matN`
-/// rows, at most the row) spreads over the banks: the smallest multiple of the word, at least `rowBytes`, at
-/// which no bank holds more than two of the step's weight words and at most banks / 32 hold
-/// two (those the activations must miss: the compiler places the tile so that they do). The
+/// rows, at most the row) spreads over the banks: the smallest multiple of the word, at least
+/// `rowBytes`, at which no bank holds more than two of the step's weight words and at most banks /
+/// 32 hold two (those the activations must miss: the compiler places the tile so that they do). The
 /// bytes after a row's are padding. Rows of a K step move together, so one step decides.
 inline uint64_t weightRowPitch(uint64_t rowBytes, unsigned banks, unsigned word, unsigned matN,
                                unsigned stepBytes) {
