@@ -1248,8 +1248,13 @@ private:
     s.group = uint32_t(m.group);
     const unsigned lk = s.int4 ? board_.matKInt4() : board_.matK;
     uint64_t best = buf, bestWaits = ~uint64_t(0);
+    target::MatmulBankShape first = s; // the first N tile: a quick test before the whole walk
+    first.n = uint32_t(std::min<uint64_t>(nj, board_.matN));
     for (uint64_t d = 0; d <= spare && d < span; d += W) {
-      s.wgt = buf + d;
+      s.wgt = first.wgt = buf + d;
+      if (bestWaits != ~uint64_t(0) &&
+          target::matmulBankWaits(first, board_.spadBanks(), unsigned(W), board_.matN, lk) != 0)
+        continue;
       const uint64_t waits =
           target::matmulBankWaits(s, board_.spadBanks(), unsigned(W), board_.matN, lk);
       if (waits < bestWaits)
