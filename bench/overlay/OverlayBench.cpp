@@ -10,7 +10,7 @@
 // and the activations' are on distinct banks (as codegen's weightTilePlace); the useful rate
 // counts the weights and scales without that padding. It prints no decode rate:
 // a synthetic weight stream is not a model (no SSM, conv, norms, state traffic). Usage:
-// mamba2-bench-overlay [MiB of weights per run, default 32]
+// mamba2-bench-overlay [MiB of weights per run, default 32] [tile buffers, 4] [rows per tile, 128]
 #include "mamba2/hw/Overlay.h"
 #include "mamba2/isa/Asm.h"
 #include "mamba2/target/MatrixBanks.h"
