@@ -4,6 +4,7 @@
 
 #include "Dma.h"
 #include "Hadamard.h"
+#include "Matrix.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,27 +72,45 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
   }
 }
 
-// The iterations of the matrix unit's II = 1 step loops (units/Matrix.h) when every step takes
-// one cycle (`s` = 1): per row and N tile max(1, ceil(K / lanes)) K tiles, grouped: per K-group
+// The iterations of the matrix unit's II = 1 step loop (units/Matrix.h) that advance it (its
+// busy counter): per row and N tile max(1, ceil(K / lanes)) K tiles, grouped: per K-group
 // T = ceil(group / lanes) tiles and C = ceil(matN / scaleLanes) scaling cycles overlapped with
 // the next group's tiles (the hand-off waits for the previous group's scaling), so
-// T + (G - 1) * max(T, C) + C. `s` cycles per K tile stretch the tiles.
-uint64_t matmulStepsOf(const isa::UopArgs &u, const BoardConfig &b, uint64_t s) {
+// T + (G - 1) * max(T, C) + C. The K steps' bank phases come on top (matmulConflictsOf).
+uint64_t matmulStepsOf(const isa::UopArgs &u, const BoardConfig &b) {
   const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
   // K = 0 still runs one step per tile (it hands the zero sums over: `acc = 0` or unchanged).
   if (!u.isGrouped())
-    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * std::max<uint64_t>(1, ceilDiv(u.k, lk)) * s;
+    return uint64_t(u.m) * ceilDiv(u.n, b.matN) * std::max<uint64_t>(1, ceilDiv(u.k, lk));
   const uint64_t groups = u.group ? u.k / u.group : 0;
   if (groups == 0)
     return 0;
-  const uint64_t T = ceilDiv(u.group, lk) * s, C = ceilDiv(b.matN, b.scaleLanes());
+  const uint64_t T = ceilDiv(u.group, lk), C = ceilDiv(b.matN, b.scaleLanes());
   return uint64_t(u.m) * ceilDiv(u.n, b.matN) * (T + (groups - 1) * std::max(T, C) + C);
+}
+
+// The cycles a matrix micro-op's step loop waits for the banks (target/MatrixBanks.h, at every
+// K step's addresses, as units/Matrix.h runs its bank phases); `first`: the first step's cycles.
+uint64_t matmulConflictsOf(const isa::UopArgs &u, const BoardConfig &b, bool first = false) {
+  const MatmulArgs a = matmul_args(u);
+  target::MatmulBankShape s;
+  s.act = a.act;
+  s.wgt = a.wgt;
+  s.pitch = a.pitch;
+  s.m = a.m;
+  s.k = a.k;
+  s.n = a.n;
+  s.int4 = a.int4;
+  s.grouped = a.grouped;
+  s.group = a.group;
+  return target::matmulBankWaits(s, b.spadBanks(), BoardConfig::spadWordBytes(), b.matN,
+                                 a.int4 ? b.matKInt4() : b.matK, first);
 }
 
 uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
   const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
   const uint64_t fill = matmulFill(lk);
-  const uint64_t steps = matmulStepsOf(u, b, matmulStepCycles(u, b));
+  const uint64_t steps = matmulStepsOf(u, b) + matmulConflictsOf(u, b);
   if (!u.isGrouped())
     return steps + fill;
   if (u.group == 0 || u.k / u.group == 0)
@@ -180,10 +199,10 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
 
-uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b, 1); }
+uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b); }
 
 uint64_t matmulConflictCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  return matmulStepsOf(u, b, matmulStepCycles(u, b)) - matmulStepsOf(u, b, 1);
+  return matmulConflictsOf(u, b);
 }
 
 uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
@@ -191,30 +210,7 @@ uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
 }
 
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &b) {
-  // The words one K step reads (units/Matrix.h): the activation row's K tile and the K tiles of
-  // the tile's weight rows, at the micro-op's first step (row 0, N tile 0, K tile 0; the later
-  // steps move every window by the same amount, and an N tile's rows keep their pitch). Each
-  // bank serves two words per cycle (two ports): the step takes ceil(most words in one bank / 2)
-  // cycles.
-  if (u.m == 0 || u.n == 0 || u.k == 0)
-    return 1;
-  const uint64_t W = BoardConfig::spadWordBytes(), banks = b.spadBanks();
-  const bool int4 = u.isInt4();
-  const uint64_t lk = int4 ? b.matKInt4() : b.matK;
-  const uint64_t pitch = int4 ? u.k / 2 : u.k;                          // weight bytes per row
-  const uint64_t wtile = std::min<uint64_t>(int4 ? lk / 2 : lk, pitch); // per row per step
-  std::vector<uint64_t> load(banks, 0);
-  auto touch = [&](uint64_t addr, uint64_t bytes) {
-    if (bytes == 0)
-      return;
-    for (uint64_t w = addr / W; w <= (addr + bytes - 1) / W; ++w)
-      ++load[w % banks];
-  };
-  touch(uint64_t(std::max<int64_t>(u.src0, 0)), std::min<uint64_t>(lk, u.k));
-  const uint64_t rows = std::min<uint64_t>(b.matN, u.n);
-  for (uint64_t j = 0; j < rows; ++j)
-    touch(uint64_t(std::max<int64_t>(u.src1, 0)) + j * pitch, wtile);
-  return std::max<uint64_t>(1, ceilDiv(*std::max_element(load.begin(), load.end()), 2));
+  return matmulConflictsOf(u, b, true);
 }
 
 uint64_t spadWordsPerCycle(isa::Slot slot, const BoardConfig &b) {
@@ -248,8 +244,13 @@ uint64_t bankShareCycles(uint64_t cycles, uint64_t words, const BoardConfig &b) 
 
 uint64_t matmulFill(uint64_t lanesK) { return kSpadLatency * 2 + kMulDepth + log2u(lanesK); }
 
-IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                    const BoardConfig &b) {
+namespace {
+
+// The walk over an issue's micro-ops (every iteration of its run) that issueCost and
+// issueLoopCost share; `charge(u, c)` adds one micro-op's cycles and stalls. Control takes one
+// cycle; a DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
+template <class Charge>
+IssueCost walkIssue(const isa::Issue &is, const std::vector<isa::UopWord> &ucode, Charge charge) {
   IssueCost c;
   if (is.slot == isa::Slot::Ctrl) {
     c.cycles = 1;
@@ -260,25 +261,33 @@ IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode
     for (uint32_t i = 0; i < is.run.ulen; ++i) {
       if (!is.inlineUop && is.run.ustart + i >= ucode.size())
         continue;
-      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
-      if (u.isDma()) {
-        // The engine moves beats for schedule - conflicts cycles; the rest of its time it
-        // waits for bank ports (conflicts) or for the DRAM ports (their rate below the
-        // schedule's).
-        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
-        c.cycles += d.cycles;
-        c.stallMemory += d.cycles - (d.schedule - d.conflicts);
-      } else if (u.isMatrix()) {
-        c.cycles += matmulCycles(u, b);
-        c.stallMemory += matmulConflictCycles(u, b); // K steps whose rows share banks
-      } else if (!dma) {
-        c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
-      }
+      const isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
+      if (u.isDma() || u.isMatrix() || !dma)
+        charge(u, c);
     }
-  // A DMA run without rows moves nothing and takes no DRAM time; other units take a cycle.
   if (!dma)
     c.cycles = std::max<uint64_t>(c.cycles, 1);
   return c;
+}
+
+} // namespace
+
+IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
+                    const BoardConfig &b) {
+  return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
+    if (u.isDma()) {
+      // The engine moves beats for schedule - conflicts cycles; the rest of its time it waits
+      // for bank ports (conflicts) or for the DRAM ports (their rate below the schedule's).
+      const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+      c.cycles += d.cycles;
+      c.stallMemory += d.cycles - (d.schedule - d.conflicts);
+    } else if (u.isMatrix()) {
+      c.cycles += matmulCycles(u, b);
+      c.stallMemory += matmulConflictCycles(u, b); // K steps whose words share banks
+    } else {
+      c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
+    }
+  });
 }
 
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
@@ -288,30 +297,19 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
 
 IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
                         const BoardConfig &b) {
-  IssueCost c;
-  if (is.slot == isa::Slot::Ctrl) {
-    c.cycles = 1;
-    return c;
-  }
-  const bool dma = is.slot == isa::Slot::Load || is.slot == isa::Slot::Store;
-  for (uint32_t it = 0; it < is.run.iters; ++it)
-    for (uint32_t i = 0; i < is.run.ulen; ++i) {
-      if (!is.inlineUop && is.run.ustart + i >= ucode.size())
-        continue;
-      isa::UopArgs u = isa::resolveUop(is.word(ucode, i), is.run, it);
-      if (u.isDma()) {
-        const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
-        c.cycles += d.schedule;
-        c.stallMemory += d.conflicts;
-      } else if (u.isMatrix()) {
-        c.cycles += matmulSteps(u, b);
-      } else if (!dma) {
-        c.cycles += uopLoopCyclesOf(u, b, is.slot == isa::Slot::Ssm);
-      }
+  return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
+    if (u.isDma()) {
+      const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
+      c.cycles += d.schedule;
+      c.stallMemory += d.conflicts;
+    } else if (u.isMatrix()) {
+      const uint64_t waits = matmulConflictsOf(u, b); // the step loop's bank phases
+      c.cycles += matmulSteps(u, b) + waits;
+      c.stallMemory += waits;
+    } else {
+      c.cycles += uopLoopCyclesOf(u, b, is.slot == isa::Slot::Ssm);
     }
-  if (!dma)
-    c.cycles = std::max<uint64_t>(c.cycles, 1);
-  return c;
+  });
 }
 
 } // namespace mamba2::hw

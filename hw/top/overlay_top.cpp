@@ -354,7 +354,10 @@ iterations:
         ctr[target::kCtrBytes] += u64(u.rows) * u.rowb;
       } else if (S == unsigned(isa::Slot::Matrix)) {
         if (u.isMatrix()) {
-          ctr[target::kCtrBusy] += matrix_unit<Cfg>(spad, matmul_args(u));
+          // Step-loop iterations are busy; the K steps' bank phases wait for bank ports.
+          const MatmulCycles mc = matrix_unit<Cfg>(spad, matmul_args(u));
+          ctr[target::kCtrBusy] += mc.busy;
+          ctr[target::kCtrStallMemory] += mc.conflicts;
           ctr[target::kCtrBytes] +=
               u.isInt4() ? u64(u.n) * (u.k / 2) : u64(u.n) * u.k; // weight bytes
           ctr[target::kCtrOps] += u64(u.m) * u.n * u.k;

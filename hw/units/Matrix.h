@@ -6,6 +6,7 @@
 #include "SpadIo.h"
 #include "Uop.h"
 #include "mamba2/hw/HlsConfig.h"
+#include "mamba2/target/MatrixBanks.h"
 
 namespace mamba2::hw {
 
@@ -16,6 +17,14 @@ struct MatmulArgs {
   bool grouped;   // gmm8 / gmm4
   unsigned group; // K-group size (grouped: >= 1, divides k)
   int shift;      // grouped: -31..63
+  u64 pitch;      // bytes from one weight row to the next (wpitch, or the row's K / K/2 bytes)
+};
+
+/// The cycles of the step loop: `busy` iterations (a K tile, scaling, or both: what
+/// hw::matmulSteps charges) and `conflicts`, the bank phases after the first of K steps whose
+/// words share banks (hw::matmulConflictCycles; stalled on memory).
+struct MatmulCycles {
+  u64 busy, conflicts;
 };
 
 /// One K-group's partial sum times its scale: 64-bit product, then a round-half-away rounding
@@ -34,12 +43,13 @@ inline i32 scale_partial(i32 p, i32 scale, int shift) {
   return i32(ps * (i64(1) << k));
 }
 
-/// Weight element k of output channel n (int8 [N][K] or packed int4 [N][K/2]).
+/// Weight element k of output channel n (int8 [N][K] or packed int4 [N][K/2], rows `pitch`
+/// bytes apart).
 inline i32 weight_at(const byte_t *s, const MatmulArgs &a, unsigned n, unsigned k) {
 #pragma HLS INLINE
   if (!a.int4)
-    return i32(ld8(s, a.wgt + u64(n) * a.k + k));
-  u32 b = u32(s[a.wgt + u64(n) * (a.k / 2) + k / 2]);
+    return i32(ld8(s, a.wgt + u64(n) * a.pitch + k));
+  u32 b = u32(s[a.wgt + u64(n) * a.pitch + k / 2]);
   u32 nib = (k & 1) ? (b >> 4) & 0xF : b & 0xF;
   return i32(int(nib) - ((nib & 0x8) ? 16 : 0)); // sign-extend 4 bits
 }
@@ -59,20 +69,27 @@ inline MatmulArgs matmul_args(const UopOperands &u) {
   a.grouped = u.isGrouped();
   a.group = u.group;
   a.shift = u.shift;
+  a.pitch = u.wpitch ? u.wpitch : a.int4 ? u.k / 2 : u.k;
   return a;
 }
 
-/// Runs the matmul; returns the iterations of its II = 1 step loops (the busy counter).
-template <class Cfg> u64 matrix_unit(byte_t *spad, const MatmulArgs &a) {
+/// Runs the matmul; returns the iterations of its II = 1 step loop (busy) and of them the bank
+/// phases its K steps waited for (conflicts).
+template <class Cfg> MatmulCycles matrix_unit(byte_t *spad, const MatmulArgs &a) {
   // One step reads MAT_N weight rows of MAT_K bytes (int8, or 2 MAT_K nibbles) and 2 MAT_K
-  // activation bytes at most: the banks serve that with both ports when the rows fall in
-  // distinct banks; rows that share banks (the weight rows' pitch) take more cycles, which the
-  // cycle model charges (hw::matmulStepCycles).
+  // activation bytes at most: the banks serve that in one cycle with both ports when no bank
+  // holds more than two of its words (the weight rows' pitch spreads them: wpitch, the
+  // compiler's padded rows), and each row's window in a bank at most once besides the
+  // activations' (MAT_N x MAT_K bytes within the banks' span). A step whose words share banks
+  // takes target::matmulStepBankCycles (bank phases, stalled on memory; the cycle model charges
+  // the same, target/MatrixBanks.h).
   static_assert(Cfg::MAT_DEMAND == Cfg::MAT_N * Cfg::MAT_K + 2 * Cfg::MAT_K &&
-                    Cfg::MAT_DEMAND <= Cfg::SPAD_SUPPLY,
+                    Cfg::MAT_DEMAND <= Cfg::SPAD_SUPPLY &&
+                    Cfg::MAT_N * Cfg::MAT_K <= Cfg::SPAD_LANES,
                 "matrix unit: a step's weight and activation bytes exceed what the banks serve");
   const unsigned LK = a.int4 ? 2 * Cfg::MAT_K : Cfg::MAT_K; // int4 packs two products per DSP lane
-  u64 busy = 0;
+  u64 busy = 0, conflicts = 0;
+  unsigned short bank_words[Cfg::SPAD_BANKS] = {}; // a K step's words per bank (zero between steps)
 rows:
   for (unsigned m = 0; m < kMaxM; ++m) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 63
@@ -112,12 +129,33 @@ rows:
       unsigned g = 0, kk = 0;    // accumulating: group g, offset kk inside it
       bool pend = false;         // the scaler holds group sg's sums in `shadow`
       unsigned sg = 0, sidx = 0; // and has done lanes [0, sidx)
+      unsigned phase = 0;        // bank phases of the present K step done so far
+      const unsigned rows = a.n - n0 < Cfg::MAT_N ? a.n - n0 : Cfg::MAT_N;
     steps:
       for (u64 t = 0; t < (u64(1) << 32); ++t) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
         if (g >= groups && !pend)
           break;
+        // A K tile runs unless it ends its group while the scaler still holds the previous
+        // group after this iteration's lanes.
+        const bool held = pend && sidx + kScaleLanes < Cfg::MAT_N;
+        const bool kstep = g < groups && !(kk + LK >= gsize && held);
+        if (kstep && phase == 0) {
+          // The K step's words on the banks: the first phase is this iteration's, each further
+          // phase one iteration in which the whole loop waits (stalled on memory).
+          const unsigned k0 = g * gsize + kk, len = LK < gsize - kk ? LK : gsize - kk;
+          phase = target::matmulStepBankCycles<Cfg::MAT_N>(
+              Cfg::SPAD_BANKS, Cfg::SPAD_WORD, a.act + u64(m) * a.k + k0, len,
+              a.wgt + u64(n0) * a.pitch + target::matmulStepWeightOffset(a.int4, k0), a.pitch, rows,
+              target::matmulStepWeightBytes(a.int4, k0, len), bank_words);
+        }
+        if (kstep && phase > 1) {
+          --phase;
+          ++conflicts;
+          continue;
+        }
+        phase = 0;
         ++busy;
         if (pend) {
         scale:
@@ -135,7 +173,7 @@ rows:
             pend = false;
         }
         const bool last = kk + LK >= gsize;
-        if (g < groups && !(last && pend)) {
+        if (kstep) {
           const unsigned kbeg = g * gsize, kend = kbeg + gsize;
         lanes_n:
           for (unsigned j = 0; j < Cfg::MAT_N; ++j) {
@@ -182,7 +220,7 @@ rows:
       }
     }
   }
-  return busy;
+  return MatmulCycles{busy, conflicts};
 }
 
 } // namespace mamba2::hw

@@ -90,13 +90,13 @@ TYPES = {"i8": 1, "u8": 1, "i32": 4, "i4x2": 1}
 FORMAT_VARS = {
     "uop": {"len": "u.len", "cols": "(u.p0 > 0 ? uint64_t(u.p0) : 0)", "bcast": "uint64_t(u.p1 & 1)",
             "coff": "(u.p4 > 0 ? uint64_t(u.p4) : 0)"},
-    "umm": {"m": "u.m", "k": "u.k", "n": "u.n", "group": "u.group"},
+    "umm": {"m": "u.m", "k": "u.k", "n": "u.n", "group": "u.group", "wpitch": "u.wpitch"},
     "udma": {"rows": "u.rows", "rowb": "u.rowb", "stride": "u.stride"},
 }
 # Members of the decoded micro-op (UopArgs) that a non-address field sets: C++ type.
 MEMBERS = {"len": "uint32_t", "p0": "int", "p1": "int", "p2": "int", "p3": "int", "p4": "int",
            "m": "uint32_t",
-           "k": "uint32_t", "n": "uint32_t", "group": "uint32_t", "shift": "int",
+           "k": "uint32_t", "n": "uint32_t", "group": "uint32_t", "shift": "int", "wpitch": "uint32_t",
            "accum": "bool", "region": "unsigned", "rows": "uint32_t", "rowb": "uint32_t",
            "stride": "uint32_t"}
 EXPR_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9]+)|(&&|\|\||!=|==|[-+*/?:()]))")

@@ -57,6 +57,10 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
                  std::to_string(u.k));
     if (u.isGrouped() && !inRange(u.shift, -31, 63))
       return bad("shift must be -31..63");
+    const uint32_t rowBytes = u.isInt4() ? u.k / 2 : u.k;
+    if (u.wpitch != 0 && u.wpitch < rowBytes)
+      return bad("weight pitch " + std::to_string(u.wpitch) + " is less than a row's " +
+                 std::to_string(rowBytes) + " bytes");
     return "";
   }
   if (code == unsigned(UopCode::Store2d) && w.raw(f::udma::region) == 0)

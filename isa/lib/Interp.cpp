@@ -63,7 +63,13 @@ std::string runUop(const UopArgs &u, Memory &mem) {
       return "";
     auto act = load<int8_t>(s, u.src0, size_t(u.m) * u.k);
     auto acc = load<int32_t>(s, u.dst, size_t(u.m) * u.n);
-    auto w = load<uint8_t>(s, u.src1, u.isInt4() ? size_t(u.n) * (u.k / 2) : size_t(u.n) * u.k);
+    // Weight rows `wpitch` bytes apart (0: dense), gathered into [N][K] (int4 [N][K/2]).
+    const size_t rowBytes = u.isInt4() ? u.k / 2 : u.k, pitch = u.wpitch ? u.wpitch : rowBytes;
+    std::vector<uint8_t> w(size_t(u.n) * rowBytes);
+    for (size_t n = 0; n < u.n; ++n) {
+      auto row = load<uint8_t>(s, u.src1 + int64_t(n * pitch), rowBytes);
+      std::copy(row.begin(), row.end(), w.begin() + std::ptrdiff_t(n * rowBytes));
+    }
     if (u.isGrouped()) {
       auto scl = load<int32_t>(s, u.src2, size_t(u.n) * (u.k / u.group));
       ref::matmulGrouped(act.data(), w.data(), u.isInt4(), scl.data(), acc.data(), u.m, u.k, u.n,

@@ -7,6 +7,7 @@
 #include "mamba2/isa/Exec.h"
 #include "mamba2/isa/Reference.h"
 #include "mamba2/runtime/Container.h"
+#include "mamba2/target/MatrixBanks.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -168,11 +169,12 @@ std::vector<uint8_t> constBytes(const std::vector<int32_t> &v, unsigned es) {
 struct Layout {
   llvm::DenseMap<Value, uint64_t> constAt; // const region offsets of small constants
   struct Mat {
-    uint64_t at = 0; // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
-    uint64_t nt = 0; // rows per tile
-    uint64_t kb = 0; // bytes per weight row (padded, see layoutProgram)
-    uint64_t g = 0;  // groups
-    uint64_t k = 0, group = 0; // the micro-op's K and group (padded with zero weights)
+    uint64_t at = 0;    // tile-interleaved: per tile [nt][Kb] weights then [nt][G] i32 scales
+    uint64_t nt = 0;    // rows per tile
+    uint64_t kb = 0;    // bytes per weight row
+    uint64_t pitch = 0; // bytes from one weight row to the next (padded, see layoutProgram)
+    uint64_t g = 0;     // groups
+    uint64_t k = 0, group = 0; // the micro-op's K and group
   };
   llvm::DenseMap<Operation *, Mat> mats;
   std::vector<uint64_t> stateAt; // per function argument (0 = ids)
@@ -1225,6 +1227,44 @@ private:
     return first;
   }
 
+  /// Where in its ring buffer (at `buf`) a weight tile of `nj` rows goes: the first place,
+  /// in steps of a bank word within the buffer's spare bytes (at most the banks' span), at
+  /// which the matmul's K steps meet no bank conflict with the activations at `act`
+  /// (target/MatrixBanks.h, the cycle model's walk; checked for the first activation row),
+  /// else the place with the fewest waits.
+  uint64_t weightTilePlace(uint64_t buf, uint64_t act, const Layout::Mat &m, uint64_t nj,
+                           ovl::MatmulOp o) {
+    const uint64_t W = target::Board::spadWordBytes();
+    const uint64_t span = uint64_t(board_.spadBanks()) * W;
+    const uint64_t used = nj * (m.pitch + 4 * m.g), spare = lay_.ringBytes - used;
+    target::MatmulBankShape s;
+    s.act = act;
+    s.pitch = m.pitch;
+    s.m = 1;
+    s.k = uint32_t(m.k);
+    s.n = uint32_t(nj);
+    s.int4 = o.getBits() == 4;
+    s.grouped = true;
+    s.group = uint32_t(m.group);
+    const unsigned lk = s.int4 ? board_.matKInt4() : board_.matK;
+    uint64_t best = buf, bestWaits = ~uint64_t(0);
+    target::MatmulBankShape first = s; // the first N tile: a quick test before the whole walk
+    first.n = uint32_t(std::min<uint64_t>(nj, board_.matN));
+    for (uint64_t d = 0; d <= spare && d < span; d += W) {
+      s.wgt = first.wgt = buf + d;
+      if (bestWaits != ~uint64_t(0) &&
+          target::matmulBankWaits(first, board_.spadBanks(), unsigned(W), board_.matN, lk) != 0)
+        continue;
+      const uint64_t waits =
+          target::matmulBankWaits(s, board_.spadBanks(), unsigned(W), board_.matN, lk);
+      if (waits < bestWaits)
+        best = buf + d, bestWaits = waits;
+      if (waits == 0)
+        break;
+    }
+    return best;
+  }
+
   void lowerMatmul(ovl::MatmulOp o) {
     View act = operand(o.getAct());
     const Layout::Mat &m = lay_.mats.find(o.getOperation())->second;
@@ -1235,10 +1275,6 @@ private:
       fail(o, "its activation is a strided slice; the matrix unit reads [rows][K] row-major");
     if (R > 63)
       fail(o, std::to_string(R) + " rows exceed the matrix unit's m field (63)");
-    if (plan_ && m.k > K) { // the last row's read of K' bytes stays inside its buffer
-      Buffer &ab = bufs_[size_t(act.buf)];
-      ab.bytes = std::max(ab.bytes, alignUp(act.off + uint64_t(R - 1) * act.rstride + m.k));
-    }
     const auto chain = logitsChain(o);
     const bool stream = chain.has_value();
     View out;
@@ -1261,7 +1297,7 @@ private:
     if (plan_)
       return;
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
-    const uint64_t rowB = m.kb + 4 * m.g;
+    const uint64_t rowB = m.pitch + 4 * m.g;
     // The tiles in DRAM order, then (a result kept in the scratchpad) in the order their
     // columns are first read: in_proj's x/B/C and dt tiles before z's, so the conv and the
     // SSM scan wait only for theirs and z's tiles stream and multiply while the scan runs.
@@ -1279,14 +1315,15 @@ private:
                      [](const Tile &a, const Tile &b) { return a.first < b.first; });
     for (const Tile &tl : order) {
       const uint64_t j = tl.j, n0 = tl.n0, nj = tl.nj, dram = tl.dram;
-      const uint64_t ring = bufs_[size_t(ringBufs_[ringNext_++ % ringCount_])].addr;
+      const uint64_t ring = weightTilePlace(bufs_[size_t(ringBufs_[ringNext_++ % ringCount_])].addr,
+                                            addr(act), m, nj, o);
       dma(Slot::Load, 0, dram, nj * rowB, ring, 1, nj * rowB);
       isa::UopWord w;
       w.set(f::umm::uop, int64_t(code));
       w.set(f::umm::act, int64_t(addr(act)));
       w.set(f::umm::wgt, int64_t(ring));
-      w.set(f::umm::scl, int64_t(ring + nj * m.kb));
-      // A padded K reads K' bytes of each activation row: the bytes past K meet zero weights.
+      w.set(f::umm::scl, int64_t(ring + nj * m.pitch));
+      w.set(f::umm::wpitch, int64_t(m.pitch == m.kb ? 0 : m.pitch));
       w.set(f::umm::k, int64_t(m.k));
       w.set(f::umm::n, int64_t(nj));
       w.set(f::umm::group, int64_t(m.group));
@@ -1294,13 +1331,8 @@ private:
       if (stream) {
         const View &t = tiles[j % 2];
         w.set(f::umm::acc, int64_t(addr(t)));
-        if (m.k == K) {
-          w.set(f::umm::m, R);
-          emitRunWords(Slot::Matrix, {w}, 1, {}, {});
-        } else { // [R][K'] would be the activation's layout: one row per iteration instead
-          w.set(f::umm::m, 1);
-          emitRunWords(Slot::Matrix, {w}, uint64_t(R), {nj * 4, K, 0, 0}, {});
-        }
+        w.set(f::umm::m, R);
+        emitRunWords(Slot::Matrix, {w}, 1, {}, {});
         // The chain in place on the tile: one micro-op per row, or over the whole tile.
         for (size_t c = 0; c < chain->size(); ++c) {
           Operation *op = (*chain)[c];
@@ -1457,12 +1489,29 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   lay.ringCount = std::max(1u, opt.weightBuffers);
   lay.ringMax = std::max(lay.ringCount, opt.maxWeightBuffers);
   uint64_t cap = opt.weightBufferBytes ? opt.weightBufferBytes : spad / 8;
+  // Weight rows padded to the board's pitch (target::weightRowPitch): a K step's rows then
+  // spread over the scratchpad banks; zero bytes fill the pad. The pitch field is 16 bits.
+  const uint64_t maxPitch = (uint64_t(1) << f::umm::wpitch.width) - 1;
+  auto pitchOf = [&](uint64_t kb) {
+    if (!opt.padWeightRows)
+      return kb;
+    const uint64_t p = target::weightRowPitch(kb, board.spadBanks(), target::Board::spadWordBytes(),
+                                              board.matN, board.matK);
+    return p <= maxPitch ? p : kb;
+  };
+  // One spare span per buffer (at most a quarter of it): a tile moves inside it to keep its K
+  // steps' words apart from the activations' (weightTilePlace).
+  const uint64_t slack =
+      opt.padWeightRows
+          ? std::min<uint64_t>(uint64_t(board.spadBanks()) * target::Board::spadWordBytes(),
+                               alignUp(cap) / 4)
+          : 0;
   uint64_t need = 0;
   fn.walk([&](ovl::MatmulOp o) {
     auto wt = cast<RankedTensorType>(o.getWeight().getType());
     const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
     const uint64_t kb = o.getBits() == 4 ? K / 2 : K, g = K / uint64_t(o.getGroup());
-    need = std::max(need, alignUp(N * (kb + 4 * g)));
+    need = std::max(need, alignUp(N * (pitchOf(kb) + 4 * g) + slack));
   });
   lay.ringBytes = std::min(alignUp(cap), need);
 
@@ -1481,24 +1530,12 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       m.g = K / uint64_t(o.getGroup());
       m.k = K;
       m.group = uint64_t(o.getGroup());
-      const uint64_t kbData = m.kb;
-      // Scratchpad banks are word-interleaved: weight rows whose pitch is an even number of
-      // words put several rows of one K step in one bank (every row, for a pitch that is a
-      // multiple of the banks' span). With one scale group per row, zero weights pad the
-      // pitch to an odd number of words, K grows by the pad and the group with it: the extra
-      // products are act * 0, so the partial sum, and the result, are the same.
-      if (opt.padWeightRows && m.g == 1) {
-        uint64_t kb = alignUp(m.kb, 8);
-        if ((kb / 8) % 2 == 0)
-          kb += 8;
-        const uint64_t k = o.getBits() == 4 ? 2 * kb : kb;
-        if (kb != m.kb && k <= kMaxLen) {
-          m.kb = kb;
-          m.k = m.group = k;
-        }
-      }
-      const uint64_t rowB = m.kb + 4 * m.g;
-      m.nt = lay.ringBytes / rowB;
+      // Scratchpad banks are word-interleaved: weight rows whose pitch is a multiple of the
+      // banks' span (or of a large power of two) put the rows of one K step in the same banks.
+      // The rows go `pitch` bytes apart (the micro-op's wpitch), zero bytes between them.
+      m.pitch = pitchOf(m.kb);
+      const uint64_t rowB = m.pitch + 4 * m.g;
+      m.nt = (lay.ringBytes - std::min(lay.ringBytes, slack)) / rowB;
       if (m.nt == 0)
         fail(&op, llvm::formatv("one weight row of K = {0} ({1} bytes with its scales) does not "
                                 "fit a {2}-byte weight buffer",
@@ -1525,7 +1562,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
             for (uint64_t k = 0; k < K; ++k)
               img.push_back(uint8_t(int8_t(w[r * K + k])));
           }
-          img.resize(img.size() + (m.kb - kbData), 0); // the zero pad
+          img.resize(img.size() + (m.pitch - m.kb), 0); // the zero pad
         }
         for (uint64_t r = n0; r < n0 + nj; ++r)
           for (uint64_t g = 0; g < m.g; ++g) {

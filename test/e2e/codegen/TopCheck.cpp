@@ -133,15 +133,6 @@ private:
   std::map<std::string, hw::SimResult> model_; // per entry: the cycle model's sourceCycles run
 };
 
-int32_t argmaxLast(const std::vector<int32_t> &logits, int vocab) {
-  const size_t row = logits.size() - size_t(vocab);
-  size_t best = row;
-  for (size_t i = row; i < logits.size(); ++i)
-    if (logits[i] > logits[best])
-      best = i;
-  return int32_t(best - row);
-}
-
 std::string printable(const std::vector<int32_t> &ids) {
   std::string s;
   for (int32_t id : ids)
@@ -172,12 +163,8 @@ int main(int argc, char **argv) {
   }
   const isa::Program &prog = loaded.program;
   const target::Board &board = *loaded.board;
-  mlir::MLIRContext ctx;
-  ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
-  llvm::SourceMgr mgr;
-  mlir::SourceMgrDiagnosticHandler diag(mgr, &ctx);
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(model, mgr, &ctx);
-  if (!module)
+  ParsedFile parsed = parseFile(model);
+  if (!parsed.module)
     return 2;
 
   int32_t d, vocab;
@@ -190,11 +177,7 @@ int main(int argc, char **argv) {
             << " DRAM ports; t_block " << tBlock << ", d_model " << d << ", vocab " << vocab
             << "\n";
 
-  std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
-                         "of a good fortune, must be in want of a wife.";
-  std::vector<int32_t> pre;
-  for (size_t i = 0; pre.size() < prompt; ++i)
-    pre.push_back(int32_t(uint8_t(sentence[i % sentence.size()])) % vocab);
+  const std::vector<int32_t> pre = textIds(prompt, vocab);
 
   // The HLS top: prompt calls, then greedy decode from its own logits.
   auto t0 = std::chrono::steady_clock::now();
@@ -233,37 +216,8 @@ int main(int argc, char **argv) {
   // The evaluator, generating on its own; its calls then run in isa's interpreter.
   t0 = std::chrono::steady_clock::now();
   std::vector<Call> calls = promptCalls(pre, tBlock, {});
-  Outcome want;
   std::vector<int32_t> evalText;
-  if (auto session = ovl::Session::create(*module); !session) {
-    want.error = llvm::toString(session.takeError());
-  } else {
-    for (size_t c = 0; c <= calls.size() && want.error.empty(); ++c) {
-      if (c == calls.size()) {
-        if (evalText.size() == decode)
-          break;
-        evalText.push_back(argmaxLast(want.logits.back(), vocab));
-        calls.push_back({"decode", {evalText.back()}});
-      }
-      auto l = (*session)->run(calls[c].ids);
-      if (!l)
-        want.error = llvm::toString(l.takeError());
-      else
-        want.logits.push_back(l->v);
-    }
-    for (const ovl::IntTensor &t : (*session)->states()) {
-      std::vector<uint8_t> b;
-      for (int32_t v : t.v) {
-        if (t.i8) {
-          b.push_back(uint8_t(int8_t(v)));
-        } else {
-          for (int k = 0; k < 4; ++k)
-            b.push_back(uint8_t(uint32_t(v) >> (8 * k)));
-        }
-      }
-      want.states.push_back(b);
-    }
-  }
+  Outcome want = runEvaluatorGreedy(*parsed.module, calls, decode, vocab, evalText);
   const double evalSeconds = seconds(t0);
   t0 = std::chrono::steady_clock::now();
   Outcome functional = runProgram(prog, board, false, calls, vocab);

@@ -91,14 +91,10 @@ int main(int argc, char **argv) {
     board = loaded.board;
     return timeEntries(loaded.program, *board);
   }
-  mlir::MLIRContext ctx;
-  ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
-  llvm::SourceMgr mgr;
-  mlir::SourceMgrDiagnosticHandler diag(mgr, &ctx);
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(model, mgr, &ctx);
-  if (!module)
+  ParsedFile parsed = parseFile(model);
+  if (!parsed.module)
     return 2;
-  auto fn = module->lookupSymbol<mlir::func::FuncOp>("main");
+  auto fn = parsed.module->lookupSymbol<mlir::func::FuncOp>("main");
   codegen::EmitOptions opt;
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;
@@ -133,8 +129,7 @@ int main(int argc, char **argv) {
   if (timing)
     return timeEntries(*prog, *board);
 
-  std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
-                         "of a good fortune, must be in want of a wife.";
+  std::string sentence = kSentence;
   if (!text.empty()) {
     auto buf = llvm::MemoryBuffer::getFile(text);
     if (!buf) {
@@ -143,12 +138,10 @@ int main(int argc, char **argv) {
     }
     sentence = (*buf)->getBuffer().str();
   }
-  std::vector<int32_t> ids;
-  for (size_t i = 0; ids.size() < prompt + decode; ++i)
-    ids.push_back(int32_t(uint8_t(sentence[i % sentence.size()])) % vocab);
+  const std::vector<int32_t> ids = textIds(prompt + decode, vocab, sentence);
   std::vector<int32_t> pre(ids.begin(), ids.begin() + prompt), dec(ids.begin() + prompt, ids.end());
   auto calls = promptCalls(pre, tBlock, dec);
-  Outcome want = runEvaluator(*module, calls);
+  Outcome want = runEvaluator(*parsed.module, calls);
   int status = 0;
   for (int c = 0; c < (cycle ? 2 : 1); ++c) {
     Outcome got = runProgram(*prog, *board, c == 1, calls, vocab);

@@ -12,8 +12,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,44 @@ struct Parsed {
   mlir::OwningOpRef<mlir::ModuleOp> module;
   mlir::func::FuncOp fn;
 };
+
+/// An ovl module read from a file, errors reported through its source manager (empty `module`
+/// when it does not parse).
+struct ParsedFile {
+  std::unique_ptr<mlir::MLIRContext> ctx = std::make_unique<mlir::MLIRContext>();
+  std::unique_ptr<llvm::SourceMgr> mgr = std::make_unique<llvm::SourceMgr>();
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diag;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+inline ParsedFile parseFile(const std::string &path) {
+  ParsedFile p;
+  p.ctx->loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
+  p.diag = std::make_unique<mlir::SourceMgrDiagnosticHandler>(*p.mgr, p.ctx.get());
+  p.module = mlir::parseSourceFile<mlir::ModuleOp>(path, *p.mgr, p.ctx.get());
+  return p;
+}
+
+/// The sentence the tools' prompts are made of by default.
+inline constexpr const char *kSentence =
+    "It is a truth universally acknowledged, that a single man in "
+    "possession of a good fortune, must be in want of a wife.";
+/// `n` ids: the bytes of `text`, repeated, modulo the vocabulary.
+inline std::vector<int32_t> textIds(size_t n, int32_t vocab, const std::string &text = kSentence) {
+  std::vector<int32_t> ids;
+  for (size_t i = 0; ids.size() < n; ++i)
+    ids.push_back(int32_t(uint8_t(text[i % text.size()])) % vocab);
+  return ids;
+}
+
+/// The argmax of the last row (`vocab` logits) of a call's logits: the greedy next id.
+inline int32_t argmaxLast(const std::vector<int32_t> &logits, int vocab) {
+  const size_t row = logits.size() - size_t(vocab);
+  size_t best = row;
+  for (size_t i = row; i < logits.size(); ++i)
+    if (logits[i] > logits[best])
+      best = i;
+  return int32_t(best - row);
+}
 
 inline Parsed parse(const std::string &text) {
   Parsed p;
@@ -154,16 +194,26 @@ inline Outcome runProgram(const isa::Program &p, const target::Board &board, boo
   return r;
 }
 
-/// The evaluator's logits for the same calls and its states after them, as bytes.
-inline Outcome runEvaluator(mlir::ModuleOp module, const std::vector<Call> &calls) {
+/// The evaluator's logits for `calls` and its states after them, as bytes; then `greedy` more
+/// decode calls, each on the argmax of the previous call's last row (of `vocab` logits),
+/// appended to `calls` and their ids to `text`.
+inline Outcome runEvaluatorGreedy(mlir::ModuleOp module, std::vector<Call> &calls, unsigned greedy,
+                                  int vocab, std::vector<int32_t> &text) {
   Outcome r;
   auto session = ovl::Session::create(module);
   if (!session) {
     r.error = llvm::toString(session.takeError());
     return r;
   }
-  for (auto &call : calls) {
-    auto l = (*session)->run(call.ids);
+  for (size_t c = 0; c <= calls.size(); ++c) {
+    if (c == calls.size()) {
+      if (greedy == 0 || r.logits.empty())
+        break;
+      --greedy;
+      text.push_back(argmaxLast(r.logits.back(), vocab));
+      calls.push_back({"decode", {text.back()}});
+    }
+    auto l = (*session)->run(calls[c].ids);
     if (!l) {
       r.error = llvm::toString(l.takeError());
       return r;
@@ -183,6 +233,12 @@ inline Outcome runEvaluator(mlir::ModuleOp module, const std::vector<Call> &call
     r.states.push_back(b);
   }
   return r;
+}
+
+/// The evaluator's logits for the same calls and its states after them, as bytes.
+inline Outcome runEvaluator(mlir::ModuleOp module, std::vector<Call> calls) {
+  std::vector<int32_t> none;
+  return runEvaluatorGreedy(module, calls, 0, 0, none);
 }
 
 /// Empty when both ran and agree bit for bit, else the first difference.

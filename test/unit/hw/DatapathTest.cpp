@@ -102,7 +102,8 @@ isa::UopWord uop(UopCode op, int64_t dst, int64_t s0, int64_t s1, int64_t s2, in
 }
 
 isa::UopWord umm(UopCode op, int64_t acc, int64_t act, int64_t wgt, int64_t scl, int64_t m,
-                 int64_t k, int64_t n, int64_t group = 0, int64_t shift = 0, bool accum = false) {
+                 int64_t k, int64_t n, int64_t group = 0, int64_t shift = 0, bool accum = false,
+                 int64_t wpitch = 0) {
   namespace f = isa::field::umm;
   isa::UopWord w;
   w.set(f::uop, int64_t(op));
@@ -116,6 +117,7 @@ isa::UopWord umm(UopCode op, int64_t acc, int64_t act, int64_t wgt, int64_t scl,
   w.set(f::group, group);
   w.set(f::shift, shift);
   w.set(f::accum, accum);
+  w.set(f::wpitch, wpitch);
   return w;
 }
 
@@ -160,7 +162,8 @@ void compareRun(const std::vector<isa::UopWord> &words, isa::Slot slot, const is
 TEST(Datapath, MatrixMicroOpsMatchReference) {
   // mm8 / mm4 / gmm8 / gmm4 on random tiles; group-scaled with extreme scales (saturation of the
   // scaled partial sum and of the accumulator), shifts -31..63 (negative: saturating left shift;
-  // zero), group = 1, group = K, K = 0, M or N = 0; run loops over several tiles.
+  // zero), group = 1, group = K, K = 0, M or N = 0; run loops over several tiles; weight rows
+  // dense or `wpitch` apart (every third trial: the row's bytes plus 0..40).
   Bench t(11);
   const UopCode ops[] = {UopCode::Mm8, UopCode::Mm4, UopCode::Gmm8, UopCode::Gmm4};
   for (int trial = 0; trial < 160; ++trial) {
@@ -206,8 +209,11 @@ TEST(Datapath, MatrixMicroOpsMatchReference) {
     r.ssrc0 = uint32_t(M * K);
     r.ssrc1 = 0;
     r.ssrc2 = 0;
-    compareRun({umm(op, 32768, 0, 8192, 49152, M, K, N, grouped ? group : 0, shift, t.u(2))},
-               isa::Slot::Matrix, m, r);
+    const bool int4 = op == UopCode::Mm4 || op == UopCode::Gmm4;
+    const uint32_t wpitch = trial % 3 == 2 ? (int4 ? K / 2 : K) + t.u(41) : 0;
+    compareRun(
+        {umm(op, 32768, 0, 8192, 49152, M, K, N, grouped ? group : 0, shift, t.u(2), wpitch)},
+        isa::Slot::Matrix, m, r);
   }
 }
 
@@ -449,6 +455,11 @@ TEST(Datapath, BadOperandsAreErrorsOnBothSides) {
   g.run.ulen = 1;
   EXPECT_EQ(isa::refExecute(g, mm, {umm(UopCode::Gmm8, 0, 1024, 2048, 4096, 1, 12, 4, 5)}),
             "microcode word 0: micro-op 'gmm8': group 5 must be >= 1 and divide k 12");
+  // A weight pitch shorter than a row (int4 k = 12: 6 bytes).
+  compareRun({umm(UopCode::Mm4, 0, 1024, 2048, 0, 1, 12, 4, 0, 0, false, 5)}, isa::Slot::Matrix, mm,
+             one);
+  EXPECT_EQ(isa::refExecute(g, mm, {umm(UopCode::Mm4, 0, 1024, 2048, 0, 1, 12, 4, 0, 0, false, 5)}),
+            "microcode word 0: micro-op 'mm4': weight pitch 5 is less than a row's 6 bytes");
 
   isa::Issue is;
   is.slot = isa::Slot::Vector;
@@ -541,6 +552,14 @@ TEST(Datapath, GeneratedExtentsFollowTheSpec) {
   EXPECT_EQ(x.at[2].bytes, 96u);     // int4 [3][64]
   EXPECT_EQ(x.at[3].bytes, 3u * 16); // int32 [3][4]
   EXPECT_TRUE(g.isInt4() && g.isGrouped() && g.isMatrix() && !g.isDma());
+  g.wpitch = 40; // rows 40 bytes apart: two pitches and the last row's 32 bytes
+  EXPECT_EQ(isa::uopExtentsOf(g).at[2].bytes, 2u * 40 + 32);
+  g.op = UopCode::Mm8;
+  g.wpitch = 0;
+  EXPECT_EQ(isa::uopExtentsOf(g).at[2].bytes, 3u * 64);
+  g.wpitch = 100;
+  EXPECT_EQ(isa::uopExtentsOf(g).at[2].bytes, 2u * 100 + 64);
+  g.op = UopCode::Gmm4;
   g.n = 0;
   EXPECT_EQ(isa::uopExtentsOf(g).count, 0u); // not active
   isa::UopArgs d;

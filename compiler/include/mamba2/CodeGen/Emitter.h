@@ -34,8 +34,9 @@ struct EmitOptions {
   unsigned maxWeightBuffers = 4;
   /// Bytes of one weight tile buffer; 0: an eighth of the scratchpad.
   uint64_t weightBufferBytes = 0;
-  /// Pad weight rows with one scale group to an odd number of scratchpad words (zero weights)
-  /// so the rows of a matrix step fall in different banks.
+  /// Pad weight rows to the board's pitch (target::weightRowPitch; zero bytes, the micro-op's
+  /// wpitch) and place each tile in its ring buffer (a spare span) so that the rows of a
+  /// matrix step and its activations fall in different banks.
   bool padWeightRows = true;
   /// Emit the repeating layers once, inside a ctrl.loop whose iterations move the DRAM offsets
   /// of the layers' constants and states by the per-layer stride (docs/codegen.md "Layer

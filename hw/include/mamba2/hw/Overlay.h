@@ -112,17 +112,19 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
 /// The iterations of the matrix unit's II = 1 step loops for one matrix micro-op (units/Matrix.h,
 /// what its busy counter counts): matmulCycles without the fill and the bank conflicts.
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &board);
-/// The cycles a matrix micro-op's K steps add for rows that share banks (matmulStepCycles > 1):
-/// its steps at matmulStepCycles per K tile minus matmulSteps.
+/// The cycles a matrix micro-op's K steps wait for the banks (stalled on memory): over every K
+/// step, at its own addresses, the step's bank cycles minus one (units/Matrix.h
+/// matmul_step_cycles, which the HLS step loop runs as bank phases).
 uint64_t matmulConflictCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// The cycles of a vector (`ssm` false) or SSM micro-op's II = 1 loops in the HLS source, what
 /// their busy counters count: the unit's cycles without the pipeline fill.
 uint64_t uopLoopCycles(const isa::UopArgs &u, const BoardConfig &board, bool ssm);
 /// The matrix unit's cycles for one matrix micro-op, pipeline fill included.
 uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &board);
-/// Cycles of one K step of a matrix micro-op: the words it reads from the scratchpad (the
-/// activation tile and mat_n weight rows' tiles) counted per bank, two per bank per cycle
-/// (bank conflicts of rows whose pitch maps them to the same banks). 1 when they spread.
+/// Cycles of the first K step of a matrix micro-op: the words it reads from the scratchpad (the
+/// activation tile and mat_n weight rows' tiles, rows `wpitch` apart) counted per bank, two per
+/// bank per cycle (bank conflicts of rows whose pitch maps them to the same banks). 1 when they
+/// spread.
 uint64_t matmulStepCycles(const isa::UopArgs &u, const BoardConfig &board);
 /// Scratchpad words (8 bytes) a unit reads + writes per cycle at its nominal rate: the matrix,
 /// vector and SSM units their demand (Board.h *SpadDemand), a DMA engine the rate the DMA model
