@@ -10,15 +10,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 using namespace mamba2;
 using namespace mamba2::codegen::test;
 
 namespace {
+const char *const names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
+
 /// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
-/// bytes and the bandwidth bound.
-int timeEntries(const isa::Program &program, const target::Board &b) {
+/// bytes and the bandwidth bound; with `promptTokens`, the calls of a prompt that long.
+int timeEntries(const isa::Program &program, const target::Board &b, unsigned promptTokens) {
   const target::Board *board = &b;
   const isa::Program *prog = &program;
   auto dev = runtime::makeSimulatorDevice(*board);
@@ -29,13 +33,20 @@ int timeEntries(const isa::Program &program, const target::Board &b) {
   for (const char *entry : {"prefill", "decode"}) {
     runtime::RunOptions ro;
     ro.mode = runtime::RunMode::Timing;
+    const char *tsv = std::getenv("MAMBA2_TRACE_TSV"); // unit activity of the call, one a line
+    ro.trace = tsv != nullptr;
     auto rep = dev->run(entry, ro);
     if (!rep.error.empty()) {
       std::cerr << entry << ": " << rep.error << "\n";
       return 1;
     }
+    if (tsv) {
+      std::ofstream os(std::string(tsv) + "." + entry);
+      for (const auto &e : rep.counters.trace)
+        os << names[e.unit] << "\t" << e.start << "\t" << e.end << "\t" << e.bundle << "\t"
+           << e.name << "\n";
+    }
     std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
-    static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
     const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
@@ -47,6 +58,33 @@ int timeEntries(const isa::Program &program, const target::Board &b) {
               << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
               << board->clockMhz << " MHz\n";
   }
+  if (promptTokens == 0)
+    return 0;
+  // A prompt as the runtime runs it (runtime/Session, Harness.h promptCalls): whole t_block
+  // calls of `prefill`, the remainder one `decode` call per token. Every call is simulated.
+  int32_t tBlock = 0;
+  std::memcpy(&tBlock, prog->regions[0].init.data() + prog->tensor("model")->offset + 12, 4);
+  const unsigned full = promptTokens / unsigned(tBlock), rest = promptTokens % unsigned(tBlock);
+  uint64_t cycles = 0, busy[isa::kNumSlots] = {};
+  for (unsigned c = 0; c < full + rest; ++c) {
+    runtime::RunOptions ro;
+    ro.mode = runtime::RunMode::Timing;
+    auto rep = dev->run(c < full ? "prefill" : "decode", ro);
+    if (!rep.error.empty()) {
+      std::cerr << "prompt call " << c << ": " << rep.error << "\n";
+      return 1;
+    }
+    cycles += rep.counters.cycles;
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      busy[u] += rep.counters.units[u].busy;
+  }
+  std::cout << "  prompt of " << promptTokens << " tokens: " << full << " prefill calls of "
+            << tBlock << " rows + " << rest << " decode calls: " << cycles << " cycles ("
+            << double(cycles) / board->clockMhz / 1e3 << " ms at " << board->clockMhz << " MHz)";
+  for (unsigned u = 1; u < isa::kNumSlots; ++u)
+    std::cout << ", " << names[u] << " busy " << busy[u] << " ("
+              << int(1000.0 * double(busy[u]) / double(cycles) + 0.5) / 10.0 << " %)";
+  std::cout << "\n";
   return 0;
 }
 } // namespace
@@ -69,6 +107,12 @@ int main(int argc, char **argv) {
   app.add_flag("--timing", timing,
                "cycles only: one prefill and one decode call in the simulator's timing mode "
                "(no evaluator, no values)");
+  unsigned promptTokens = 0;
+  app.add_option("--prompt-tokens", promptTokens,
+                 "with --timing: also the calls of a prompt of N tokens as the runtime runs it "
+                 "(N / t_block prefill calls, the rest decode calls), total cycles and unit busy");
+  unsigned rowBlocks = codegen::EmitOptions{}.prefillRowBlocks;
+  app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
   CLI11_PARSE(app, argc, argv);
@@ -85,7 +129,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     board = loaded.board;
-    return timeEntries(loaded.program, *board);
+    return timeEntries(loaded.program, *board, promptTokens);
   }
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
@@ -99,6 +143,7 @@ int main(int argc, char **argv) {
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;
   opt.layerLoop = !noLayerLoop;
+  opt.prefillRowBlocks = rowBlocks;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
   if (!prog) {
@@ -112,14 +157,16 @@ int main(int argc, char **argv) {
   for (const auto &e : st.entries)
     std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
               << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
-              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers\n";
+              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers"
+              << (e.rowBlocks > 1 ? ", " + std::to_string(e.rowBlocks) + " row blocks" : "")
+              << "\n";
   for (const std::string &n : st.notes)
     std::cout << "  " << n << "\n";
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 
   if (timing)
-    return timeEntries(*prog, *board);
+    return timeEntries(*prog, *board, promptTokens);
 
   std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
                          "of a good fortune, must be in want of a wife.";
