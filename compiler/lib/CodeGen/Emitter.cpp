@@ -192,8 +192,9 @@ public:
       : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)) {
     planRowBlocks(rowBlocks);
   }
-  /// Whether the entry's layers are emitted in row blocks (planRowBlocks).
+  /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
   bool rowBlocked() const { return !order_.empty(); }
+  unsigned rowBlocks() const { return unsigned(blockViews_.size()); }
 
   /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
   /// scratchpad is allocated, and the second walk emits instructions with real addresses.
@@ -2088,8 +2089,9 @@ void placeMicrocode(ProgramBuilder &pb, std::vector<Inst> &insts,
 
 } // namespace
 
-llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
-                                         const EmitOptions &options, EmitStats *stats) {
+namespace {
+llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &board,
+                                      const EmitOptions &options, EmitStats *stats) {
   EmitStats local;
   EmitStats &st = stats ? *stats : local;
   st = EmitStats{};
@@ -2117,7 +2119,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       EntryEmitter ee(fn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1);
       blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
-      es.rowBlocks = ee.rowBlocked() ? options.prefillRowBlocks : 1;
+      es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
     // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
@@ -2218,6 +2220,23 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the emitted program fails validation: " + err);
   return std::move(pb.prog);
+}
+} // namespace
+
+llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
+                                         const EmitOptions &options, EmitStats *stats) {
+  auto prog = emitOnce(fn, board, options, stats);
+  if (prog || options.prefillRowBlocks <= 1)
+    return prog;
+  // Row blocks need more microcode words (each block's micro-ops have their own addresses)
+  // and scratchpad (several blocks' buffers live at once): without them, with a note.
+  const std::string why = llvm::toString(prog.takeError());
+  EmitOptions one = options;
+  one.prefillRowBlocks = 1;
+  auto plain = emitOnce(fn, board, one, stats);
+  if (plain && stats)
+    stats->notes.push_back("entry prefill: no row blocks (" + why + ")");
+  return plain;
 }
 
 } // namespace mamba2::codegen

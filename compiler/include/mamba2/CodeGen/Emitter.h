@@ -43,8 +43,9 @@ struct EmitOptions {
   bool layerLoop = true;
   /// The prefill entry's layers in this many blocks of rows, interleaved so the matrix unit
   /// multiplies one block while the SSM unit scans another (docs/codegen.md "Row blocks");
-  /// 1: op after op over all rows. Such an entry has no layer loop.
-  unsigned prefillRowBlocks = 1;
+  /// 1: op after op over all rows. Such an entry has no layer loop. When the blocks do not
+  /// fit (microcode store, scratchpad) the prefill is emitted without them, with a note.
+  unsigned prefillRowBlocks = 4;
 };
 
 /// Figures about an emitted program (for reports and tests).
