@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 namespace mamba2::codegen {
 namespace {
@@ -241,24 +242,27 @@ private:
   // is emitted op after op over all its rows.
   struct Step {
     Operation *op;
-    long idx;      // the op's index in the body
-    int block;     // -1: all rows
-    int64_t r0, n; // the block's first row and rows
-    bool last;     // the op's last block
-    bool shared;   // a result is read after the blocked ops: one buffer of all T rows
+    long idx;                    // the op's index in the body
+    int block;                   // -1: all rows
+    int64_t r0, n;               // the block's first row and rows
+    bool last;                   // the op's last block
+    bool shared;                 // a result is read after the blocked ops: one buffer of all T rows
+    int64_t sub0 = 0, subN = -1; // a scan's rows [sub0, sub0 + subN) of the block (-1: all)
   };
   std::vector<Step> order_;
   bool windowed_ = false; // lowering one row block of an op
   bool lastBlock_ = true; // ... its last one (states are stored back after it)
   bool sharedOp_ = false; // ... whose results are read after the blocked ops
   int block_ = -1;
+  int64_t sub0_ = 0, subN_ = -1; // the scan's rows of the block in this step (-1: all)
   int64_t win0_ = 0, winRows_ = 0;
   long pos_ = 0;            // emission position: buffers' live ranges count in it
   std::vector<long> posOp_; // the op index at each position (messages)
   unsigned freshK_ = 0;     // fresh() calls within the current step
-  std::map<std::pair<long, unsigned>, int> winBuf_;     // (op, k-th fresh) -> its all-rows buffer
-  llvm::DenseMap<Value, View> stateViews_;              // states loaded in a blocked stage
-  std::vector<llvm::DenseMap<Value, View>> blockViews_; // per block: its values' views
+  std::map<std::pair<long, unsigned>, int> winBuf_; // (op, k-th fresh) -> its all-rows buffer
+  std::map<std::tuple<long, int, unsigned>, int> scanBuf_; // (scan, block, k-th fresh) -> buffer
+  llvm::DenseMap<Value, View> stateViews_;                 // states loaded in a blocked stage
+  std::vector<llvm::DenseMap<Value, View>> blockViews_;    // per block: its values' views
 
   // ---- buffers ----
   int newBuffer(uint64_t bytes) {
@@ -290,6 +294,19 @@ private:
     v.cols = cols;
     v.esize = es;
     v.rstride = uint64_t(cols) * es;
+    if (windowed_ && sub0_ > 0) { // a scan's later rows: the buffers of its first step
+      auto it = scanBuf_.find({opIdx_, block_, freshK_++});
+      if (it == scanBuf_.end())
+        fail(cur_, "internal: a scan's row step without its first");
+      v.buf = it->second;
+      use(v);
+      return v;
+    }
+    if (windowed_ && subN_ >= 0 && !fixedRows) { // a scan's first rows
+      v.buf = newBuffer(uint64_t(rows) * v.rstride);
+      scanBuf_[{opIdx_, block_, freshK_++}] = v.buf;
+      return v;
+    }
     if (windowed_ && sharedOp_ && !fixedRows && rows == winRows_) {
       auto key = std::make_pair(opIdx_, freshK_++);
       auto it = winBuf_.find(key);
@@ -848,6 +865,7 @@ private:
     pos_ = 0;
     posOp_.clear();
     winBuf_.clear();
+    scanBuf_.clear();
     stateViews_.clear();
     for (auto &m : blockViews_)
       m.clear();
@@ -894,6 +912,8 @@ private:
     lastBlock_ = s.last;
     sharedOp_ = s.shared;
     block_ = s.block;
+    sub0_ = s.sub0;
+    subN_ = s.subN;
     win0_ = windowed_ ? s.r0 : 0;
     winRows_ = windowed_ ? s.n : int64_t(T_);
     freshK_ = 0;
@@ -913,6 +933,71 @@ private:
         it->second.rows = int64_t(T_);
       }
     ++pos_;
+  }
+
+  /// The order with 4 or more blocks: blocks in sequence over the scans (g = scan * nb + b),
+  /// block g's stages A in period g - 2, B in g - 1, S in g, Q in g + 1. In period g the scan's
+  /// rows are emitted one at a time, and after each row one segment of that period's other
+  /// stages (A of g + 2, Q of g - 1, B of g + 1, each cut after its ops on the SSM unit), so the
+  /// small SSM-unit ops (tables, rsqrt) of those chains run between the scan's rows and their
+  /// vector work during the scan. A block's stages keep their order (also across layers, with
+  /// nb >= 4: A of the next layer's block comes at least one period after its Q).
+  template <class Stage>
+  void interleaveRows(const std::vector<Operation *> &ops, const std::vector<Stage> &stages,
+                      const llvm::DenseSet<Operation *> &shared, int64_t nb, int64_t bs) {
+    const int64_t G = int64_t(stages.size() / 4) * nb; // blocks in sequence: g = scan * nb + b
+    auto rowsOfBlock = [&](int64_t g) { return std::min(bs, int64_t(T_) - (g % nb) * bs); };
+    auto push = [&](int64_t g, long lo, long hi, int64_t sub0, int64_t subN, bool last) {
+      const int64_t b = g % nb;
+      for (long i = lo; i < hi; ++i)
+        order_.push_back({ops[size_t(i)], i, int(b), b * bs, rowsOfBlock(g), last,
+                          shared.contains(ops[size_t(i)]), sub0, subN});
+    };
+    struct Seg {
+      int64_t g;
+      long lo, hi;
+    };
+    // A stage's ops of block g cut after each op on the SSM unit (pwl, rsqrt).
+    auto segs = [&](int64_t g, int kind, std::vector<Seg> &out) {
+      if (g < 0 || g >= G)
+        return;
+      const Stage &st = stages[size_t((g / nb) * 4 + kind)];
+      long lo = st.lo;
+      for (long i = st.lo; i < st.hi; ++i)
+        if (llvm::isa<ovl::PwlOp, ovl::RsqrtOp>(ops[size_t(i)])) {
+          out.push_back({g, lo, i + 1});
+          lo = i + 1;
+        }
+      if (lo < st.hi)
+        out.push_back({g, lo, st.hi});
+    };
+    auto emitSeg = [&](const Seg &sg) { push(sg.g, sg.lo, sg.hi, 0, -1, sg.g % nb == nb - 1); };
+    std::vector<Seg> pro;
+    segs(0, 0, pro);
+    segs(1, 0, pro);
+    segs(0, 1, pro);
+    for (const Seg &sg : pro)
+      emitSeg(sg);
+    for (int64_t g = 0; g < G; ++g) {
+      std::vector<Seg> gap; // (measured: A Q B before Q A B and the others)
+      segs(g + 2, 0, gap);
+      segs(g - 1, 3, gap);
+      segs(g + 1, 1, gap);
+      const Stage &sc = stages[size_t((g / nb) * 4 + 2)];
+      const int64_t rows = rowsOfBlock(g);
+      size_t k = 0;
+      for (int64_t t = 0; t < rows; ++t) {
+        push(g, sc.lo, sc.hi, t, 1, g % nb == nb - 1 && t == rows - 1);
+        if (k < gap.size())
+          emitSeg(gap[k++]);
+      }
+      for (; k < gap.size(); ++k)
+        emitSeg(gap[k]);
+    }
+    std::vector<Seg> epi;
+    segs(G - 1, 3, epi);
+    for (const Seg &sg : epi)
+      emitSeg(sg);
   }
 
   /// Row blocks (prefill, `EmitOptions::prefillRowBlocks`): the ops after the embedding are
@@ -1016,6 +1101,13 @@ private:
     };
     for (long i = 0; i < start; ++i)
       plain(i);
+    if (nb >= 4) {
+      interleaveRows(ops, stages, shared, nb, bs);
+      for (long i = end; i < long(ops.size()); ++i)
+        plain(i);
+      blockViews_.resize(size_t(nb));
+      return;
+    }
     for (const Item &it : items) {
       const Stage &st = stages[it.stage];
       const int64_t r0 = it.block * bs;
@@ -1350,7 +1442,8 @@ private:
     // Row by row in order (the state carries). One word per group, the run's iterations over
     // the group's heads. Fused: one ssmstep run (update and output in one pass over each
     // head's state); else all heads' ssmupd, then all heads' ssmout.
-    for (int64_t t = 0; t < y.rows; ++t) {
+    const int64_t tLo = subN_ >= 0 ? sub0_ : 0, tHi = subN_ >= 0 ? sub0_ + subN_ : y.rows;
+    for (int64_t t = tLo; t < tHi; ++t) {
       std::vector<isa::UopWord> upd, out;
       for (int64_t g = 0; g < G; ++g) {
         const uint64_t h0 = uint64_t(g * hg);

@@ -10,7 +10,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -22,7 +21,8 @@ const char *const names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"}
 
 /// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
 /// bytes and the bandwidth bound; with `promptTokens`, the calls of a prompt that long.
-int timeEntries(const isa::Program &program, const target::Board &b, unsigned promptTokens) {
+int timeEntries(const isa::Program &program, const target::Board &b, unsigned promptTokens,
+                const std::string &traceTsv) {
   const target::Board *board = &b;
   const isa::Program *prog = &program;
   auto dev = runtime::makeSimulatorDevice(*board);
@@ -33,15 +33,14 @@ int timeEntries(const isa::Program &program, const target::Board &b, unsigned pr
   for (const char *entry : {"prefill", "decode"}) {
     runtime::RunOptions ro;
     ro.mode = runtime::RunMode::Timing;
-    const char *tsv = std::getenv("MAMBA2_TRACE_TSV"); // unit activity of the call, one a line
-    ro.trace = tsv != nullptr;
+    ro.trace = !traceTsv.empty();
     auto rep = dev->run(entry, ro);
     if (!rep.error.empty()) {
       std::cerr << entry << ": " << rep.error << "\n";
       return 1;
     }
-    if (tsv) {
-      std::ofstream os(std::string(tsv) + "." + entry);
+    if (ro.trace) { // unit activity of the call: unit, start, end, bundle, op; one a line
+      std::ofstream os(traceTsv + "." + entry);
       for (const auto &e : rep.counters.trace)
         os << names[e.unit] << "\t" << e.start << "\t" << e.end << "\t" << e.bundle << "\t"
            << e.name << "\n";
@@ -111,6 +110,9 @@ int main(int argc, char **argv) {
   app.add_option("--prompt-tokens", promptTokens,
                  "with --timing: also the calls of a prompt of N tokens as the runtime runs it "
                  "(N / t_block prefill calls, the rest decode calls), total cycles and unit busy");
+  std::string traceTsv;
+  app.add_option("--trace-tsv", traceTsv,
+                 "with --timing: write each call's unit activity to PREFIX.prefill / .decode");
   unsigned rowBlocks = codegen::EmitOptions{}.prefillRowBlocks;
   app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
   bool noLayerLoop = false;
@@ -129,7 +131,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     board = loaded.board;
-    return timeEntries(loaded.program, *board, promptTokens);
+    return timeEntries(loaded.program, *board, promptTokens, traceTsv);
   }
   mlir::MLIRContext ctx;
   ctx.loadDialect<mlir::func::FuncDialect, ovl::OvlDialect>();
@@ -166,7 +168,7 @@ int main(int argc, char **argv) {
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 
   if (timing)
-    return timeEntries(*prog, *board, promptTokens);
+    return timeEntries(*prog, *board, promptTokens, traceTsv);
 
   std::string sentence = "It is a truth universally acknowledged, that a single man in possession "
                          "of a good fortune, must be in want of a wife.";
