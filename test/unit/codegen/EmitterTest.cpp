@@ -169,8 +169,13 @@ INSTANTIATE_TEST_SUITE_P(
             Case{"row_blocks", shape(3, 1, 8, 4, true, 10), 8, 0, 16, 0, true, 4},
             Case{"row_blocks_uneven_groups", shape(2, 2, 4, 8, false, 11), 8, 0, 16, 0, true, 3},
             Case{"row_blocks_small_tiles", shape(2, 1, 8, 4, true, 12), 6, 1024, 3, 0, true, 2},
-            Case{"row_blocks_unfused", cBeforeB(shape(2, 2, 8, 4, true, 13)), 6, 0, 16, 0, true,
-                 3}),
+            Case{"row_blocks_unfused", cBeforeB(shape(2, 2, 8, 4, true, 13)), 6, 0, 16, 0, true, 3},
+            // 4 or more blocks: the scan's rows between the other stages' segments (7 rows in
+            // blocks of 2, 2, 2, 1; unfused scans with small tiles)
+            Case{"row_blocks_interleaved_uneven", shape(2, 2, 4, 8, false, 14), 7, 0, 16, 0, true,
+                 4},
+            Case{"row_blocks_interleaved_unfused", cBeforeB(shape(3, 2, 8, 4, true, 15)), 8, 1024,
+                 3, 0, true, 4}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
