@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -20,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 namespace mamba2::codegen {
 namespace {
@@ -189,8 +191,13 @@ struct Layout {
 class EntryEmitter {
 public:
   EntryEmitter(func::FuncOp fn, const target::Board &board, ProgramBuilder &pb, Layout &lay,
-               unsigned rows, std::vector<long> layers = {})
-      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)) {}
+               unsigned rows, std::vector<long> layers = {}, unsigned rowBlocks = 1)
+      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)) {
+    planRowBlocks(rowBlocks);
+  }
+  /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
+  bool rowBlocked() const { return !order_.empty(); }
+  unsigned rowBlocks() const { return unsigned(blockViews_.size()); }
 
   /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
   /// scratchpad is allocated, and the second walk emits instructions with real addresses.
@@ -233,38 +240,94 @@ private:
   std::vector<Inst> insts_;
   Operation *cur_ = nullptr;
 
+  // Row blocks (planRowBlocks): the emission order of (op, block) steps, empty when the entry
+  // is emitted op after op over all its rows.
+  struct Step {
+    Operation *op;
+    long idx;                    // the op's index in the body
+    int block;                   // -1: all rows
+    int64_t r0, n;               // the block's first row and rows
+    bool last;                   // the op's last block
+    bool shared;                 // a result is read after the blocked ops: one buffer of all T rows
+    int64_t sub0 = 0, subN = -1; // a scan's rows [sub0, sub0 + subN) of the block (-1: all)
+  };
+  std::vector<Step> order_;
+  bool windowed_ = false; // lowering one row block of an op
+  bool lastBlock_ = true; // ... its last one (states are stored back after it)
+  bool sharedOp_ = false; // ... whose results are read after the blocked ops
+  int block_ = -1;
+  int64_t sub0_ = 0, subN_ = -1; // the scan's rows of the block in this step (-1: all)
+  int64_t win0_ = 0, winRows_ = 0;
+  long pos_ = 0;            // emission position: buffers' live ranges count in it
+  std::vector<long> posOp_; // the op index at each position (messages)
+  unsigned freshK_ = 0;     // fresh() calls within the current step
+  std::map<std::pair<long, unsigned>, int> winBuf_; // (op, k-th fresh) -> its all-rows buffer
+  std::map<std::tuple<long, int, unsigned>, int> scanBuf_; // (scan, block, k-th fresh) -> buffer
+  llvm::DenseMap<Value, View> stateViews_;                 // states loaded in a blocked stage
+  std::vector<llvm::DenseMap<Value, View>> blockViews_;    // per block: its values' views
+
   // ---- buffers ----
   int newBuffer(uint64_t bytes) {
     int id = nextBuf_++;
     if (plan_) {
       Buffer b;
       b.bytes = alignUp(std::max<uint64_t>(bytes, 1));
-      b.start = b.end = opIdx_;
+      b.start = b.end = pos_;
       bufs_.push_back(b);
     }
     return id;
   }
   void use(const View &v) {
     if (plan_ && v.buf >= 0)
-      bufs_[size_t(v.buf)].end = std::max(bufs_[size_t(v.buf)].end, opIdx_);
+      bufs_[size_t(v.buf)].end = std::max(bufs_[size_t(v.buf)].end, pos_);
   }
   uint64_t addr(const View &v) const { return bufs_[size_t(v.buf)].addr + v.off; }
   void markLoad(const View &v) {
     if (plan_)
       bufs_[size_t(v.buf)].loadTarget = true;
   }
-  View fresh(int64_t rows, int64_t cols, unsigned es) {
+  /// A new buffer of [rows][cols]. In a row block each block has buffers of its own rows,
+  /// except an op whose results are read after the blocked ops: its buffers hold all T rows
+  /// (allocated at the op's first block; the later blocks write their rows of it) and the view
+  /// is the block's rows. `fixedRows` (constants, states) keeps the rows as given.
+  View fresh(int64_t rows, int64_t cols, unsigned es, bool fixedRows = false) {
     View v;
     v.rows = rows;
     v.cols = cols;
     v.esize = es;
     v.rstride = uint64_t(cols) * es;
+    if (windowed_ && sub0_ > 0) { // a scan's later rows: the buffers of its first step
+      auto it = scanBuf_.find({opIdx_, block_, freshK_++});
+      if (it == scanBuf_.end())
+        fail(cur_, "internal: a scan's row step without its first");
+      v.buf = it->second;
+      use(v);
+      return v;
+    }
+    if (windowed_ && subN_ >= 0 && !fixedRows) { // a scan's first rows
+      v.buf = newBuffer(uint64_t(rows) * v.rstride);
+      scanBuf_[{opIdx_, block_, freshK_++}] = v.buf;
+      return v;
+    }
+    if (windowed_ && sharedOp_ && !fixedRows && rows == winRows_) {
+      auto key = std::make_pair(opIdx_, freshK_++);
+      auto it = winBuf_.find(key);
+      v.buf = it != winBuf_.end() ? it->second : newBuffer(uint64_t(T_) * v.rstride);
+      winBuf_[key] = v.buf;
+      v.off = uint64_t(win0_) * v.rstride;
+      use(v);
+      return v;
+    }
     v.buf = newBuffer(uint64_t(rows) * v.rstride);
     return v;
   }
   int64_t rowsOf(Value v) const {
     auto t = cast<RankedTensorType>(v.getType());
-    return t.isDynamicDim(0) ? int64_t(T_) : t.getDimSize(0);
+    return t.isDynamicDim(0) ? (windowed_ ? winRows_ : int64_t(T_)) : t.getDimSize(0);
+  }
+  static bool rowTensor(Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    return t && t.getRank() == 2 && t.isDynamicDim(0);
   }
 
   /// The layer (index into layers_) a buffer starts in, or -1.
@@ -430,8 +493,9 @@ private:
       const Buffer &b = bufs_[size_t(bad)];
       Operation *op = nullptr;
       long k = 0;
+      const long at = size_t(b.start) < posOp_.size() ? posOp_[size_t(b.start)] : b.start;
       fn_.walk([&](Operation *o) {
-        if (o->getParentOp() == fn_.getOperation() && k++ == b.start)
+        if (o->getParentOp() == fn_.getOperation() && k++ == at)
           op = o;
       });
       fail(op, llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: a buffer of "
@@ -723,7 +787,7 @@ private:
     const unsigned es = elemBytes(t);
     int64_t rows = t.getRank() == 2 ? t.getDimSize(0) : 1;
     int64_t cols = t.getRank() == 2 ? t.getDimSize(1) : t.getNumElements();
-    View view = fresh(rows, cols, es);
+    View view = fresh(rows, cols, es, true);
     markLoad(view);
     if (!plan_)
       dma(Slot::Load, 0, lay_.constAt.lookup(v), uint64_t(rows) * cols * es, addr(view), 1,
@@ -736,6 +800,11 @@ private:
   View operand(Value v) {
     if (v.getDefiningOp<ovl::ConstantOp>())
       return constView(v);
+    if (windowed_)
+      if (auto bt = blockViews_[size_t(block_)].find(v); bt != blockViews_[size_t(block_)].end()) {
+        use(bt->second);
+        return bt->second;
+      }
     auto it = views_.find(v);
     if (it == views_.end()) {
       if (auto a = dyn_cast<BlockArgument>(v))
@@ -745,7 +814,12 @@ private:
       fail(cur_, "an operand is not produced by an op the emitter handles");
     }
     use(it->second);
-    return it->second;
+    View w = it->second;
+    if (windowed_ && rowTensor(v) && w.rows == int64_t(T_)) { // the block's rows
+      w.off += uint64_t(win0_) * w.rstride;
+      w.rows = winRows_;
+    }
+    return w;
   }
   /// The row stride of `v` when broadcast against `rows` rows.
   static uint64_t rstep(const View &v, int64_t rows) {
@@ -761,10 +835,17 @@ private:
     if (!a.hasOneUse())
       fail(cur_, "state argument " + std::to_string(a.getArgNumber()) +
                      " has more than one use; it is updated in place");
+    if (windowed_) // a later row block: the state its first block loaded
+      if (auto it = stateViews_.find(v); it != stateViews_.end()) {
+        use(it->second);
+        return it->second;
+      }
     auto t = cast<RankedTensorType>(v.getType());
     const unsigned es = elemBytes(t);
     uint64_t bytes = uint64_t(t.getNumElements()) * es;
-    View view = fresh(1, int64_t(bytes / es), es);
+    View view = fresh(1, int64_t(bytes / es), es, true);
+    if (windowed_)
+      stateViews_[v] = view;
     markLoad(view);
     if (!plan_)
       dma(Slot::Load, 2, lay_.stateAt[a.getArgNumber()], bytes, addr(view), 1, bytes);
@@ -775,7 +856,7 @@ private:
   /// Writes an updated state back to its tensor right after the op (its buffer dies there).
   void storeState(Value newState, const View &s) {
     const uint64_t bytes = uint64_t(s.cols) * s.esize;
-    if (!plan_)
+    if (!plan_ && lastBlock_) // row blocks: after the last one
       dma(Slot::Store, 2, lay_.stateAt[size_t(stateArg_[newState])], bytes, addr(s), 1, bytes);
   }
 
@@ -783,6 +864,13 @@ private:
   void walk() {
     nextBuf_ = 0;
     opIdx_ = 0;
+    pos_ = 0;
+    posOp_.clear();
+    winBuf_.clear();
+    scanBuf_.clear();
+    stateViews_.clear();
+    for (auto &m : blockViews_)
+      m.clear();
     views_.clear();
     consts_.clear();
     convParams_.clear();
@@ -793,6 +881,14 @@ private:
       int id = newBuffer(lay_.ringBytes);
       ringBufs_.push_back(id);
     }
+    if (!order_.empty()) {
+      for (const Step &s : order_)
+        lowerStep(s);
+      cur_ = nullptr;
+      windowed_ = false;
+      lastBlock_ = true;
+      return;
+    }
     for (Operation &op : fn_.getBody().front()) {
       cur_ = &op;
       // Each repeating layer starts at ring buffer 0, so the ring's position
@@ -800,10 +896,230 @@ private:
       if (layers_.size() > 2 && opIdx_ >= layers_.front() && opIdx_ < layers_.back() &&
           std::binary_search(layers_.begin(), layers_.end(), opIdx_) && ringCount_ > 0)
         ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+      posOp_.push_back(opIdx_);
       lower(op);
       ++opIdx_;
+      ++pos_;
     }
     cur_ = nullptr;
+  }
+
+  /// One step of a row-blocked entry: the op over its block's rows (or all rows). Results that
+  /// are row tensors are kept as views of all T rows, so a later step of another block finds
+  /// its own rows (operand()).
+  void lowerStep(const Step &s) {
+    cur_ = s.op;
+    opIdx_ = s.idx;
+    windowed_ = s.block >= 0;
+    lastBlock_ = s.last;
+    sharedOp_ = s.shared;
+    block_ = s.block;
+    sub0_ = s.sub0;
+    subN_ = s.subN;
+    win0_ = windowed_ ? s.r0 : 0;
+    winRows_ = windowed_ ? s.n : int64_t(T_);
+    freshK_ = 0;
+    posOp_.push_back(opIdx_);
+    lower(*s.op);
+    if (windowed_)
+      for (Value r : s.op->getResults()) {
+        auto it = views_.find(r);
+        if (it == views_.end() || !rowTensor(r) || it->second.rows != winRows_)
+          continue;
+        if (!sharedOp_) { // the block's own
+          blockViews_[size_t(block_)][r] = it->second;
+          views_.erase(it);
+          continue;
+        }
+        it->second.off -= uint64_t(win0_) * it->second.rstride;
+        it->second.rows = int64_t(T_);
+      }
+    ++pos_;
+  }
+
+  /// The order with 4 or more blocks: blocks in sequence over the scans (g = scan * nb + b),
+  /// block g's stages A in period g - 2, B in g - 1, S in g, Q in g + 1. In period g the scan's
+  /// rows are emitted one at a time, and after each row one segment of that period's other
+  /// stages (A of g + 2, Q of g - 1, B of g + 1, each cut after its ops on the SSM unit), so the
+  /// small SSM-unit ops (tables, rsqrt) of those chains run between the scan's rows and their
+  /// vector work during the scan. A block's stages keep their order (also across layers, with
+  /// nb >= 4: A of the next layer's block comes at least one period after its Q).
+  template <class Stage>
+  void interleaveRows(const std::vector<Operation *> &ops, const std::vector<Stage> &stages,
+                      const llvm::DenseSet<Operation *> &shared, int64_t nb, int64_t bs) {
+    const int64_t G = int64_t(stages.size() / 4) * nb; // blocks in sequence: g = scan * nb + b
+    auto rowsOfBlock = [&](int64_t g) { return std::min(bs, int64_t(T_) - (g % nb) * bs); };
+    auto push = [&](int64_t g, long lo, long hi, int64_t sub0, int64_t subN, bool last) {
+      const int64_t b = g % nb;
+      for (long i = lo; i < hi; ++i)
+        order_.push_back({ops[size_t(i)], i, int(b), b * bs, rowsOfBlock(g), last,
+                          shared.contains(ops[size_t(i)]), sub0, subN});
+    };
+    struct Seg {
+      int64_t g;
+      long lo, hi;
+    };
+    // A stage's ops of block g cut after each op on the SSM unit (pwl, rsqrt).
+    auto segs = [&](int64_t g, int kind, std::vector<Seg> &out) {
+      if (g < 0 || g >= G)
+        return;
+      const Stage &st = stages[size_t((g / nb) * 4 + kind)];
+      long lo = st.lo;
+      for (long i = st.lo; i < st.hi; ++i)
+        if (llvm::isa<ovl::PwlOp, ovl::RsqrtOp>(ops[size_t(i)])) {
+          out.push_back({g, lo, i + 1});
+          lo = i + 1;
+        }
+      if (lo < st.hi)
+        out.push_back({g, lo, st.hi});
+    };
+    auto emitSeg = [&](const Seg &sg) { push(sg.g, sg.lo, sg.hi, 0, -1, sg.g % nb == nb - 1); };
+    std::vector<Seg> pro;
+    segs(0, 0, pro);
+    segs(1, 0, pro);
+    segs(0, 1, pro);
+    for (const Seg &sg : pro)
+      emitSeg(sg);
+    for (int64_t g = 0; g < G; ++g) {
+      std::vector<Seg> gap; // (measured: A Q B before Q A B and the others)
+      segs(g + 2, 0, gap);
+      segs(g - 1, 3, gap);
+      segs(g + 1, 1, gap);
+      const Stage &sc = stages[size_t((g / nb) * 4 + 2)];
+      const int64_t rows = rowsOfBlock(g);
+      size_t k = 0;
+      for (int64_t t = 0; t < rows; ++t) {
+        push(g, sc.lo, sc.hi, t, 1, g % nb == nb - 1 && t == rows - 1);
+        if (k < gap.size())
+          emitSeg(gap[k++]);
+      }
+      for (; k < gap.size(); ++k)
+        emitSeg(gap[k]);
+    }
+    std::vector<Seg> epi;
+    segs(G - 1, 3, epi);
+    for (const Seg &sg : epi)
+      emitSeg(sg);
+  }
+
+  /// Row blocks (prefill, `EmitOptions::prefillRowBlocks`): the ops after the embedding are
+  /// cut into stages around each SSM scan: A (up to and including the last matmul before the
+  /// scan: residual add, norm, in_proj), B (the rest up to the scan: conv, SiLU, dt), S (the
+  /// scan) and Q (after it, up to and including the next matmul: D skip, gated norm,
+  /// out_proj). Each stage is emitted once per block of rows, the steps ordered by a key (see
+  /// below) so that each unit's in-order queue holds the next block's in_proj and the last
+  /// blocks' out_proj while the SSM unit scans, and the next layer's first block follows this
+  /// layer's last (a wavefront over layers). Rows are independent in every op but the conv and
+  /// the scan, whose blocks run in order, and each block's stages stay in op order, so the
+  /// result is the same. Not for a body with ops outside these forms (then op by op).
+  void planRowBlocks(unsigned blocks) {
+    if (T_ < 2 || blocks < 2)
+      return;
+    std::vector<Operation *> ops;
+    for (Operation &op : fn_.getBody().front())
+      ops.push_back(&op);
+    std::vector<long> scans;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (llvm::isa<ovl::SsmOp>(ops[i]))
+        scans.push_back(long(i));
+    if (scans.empty())
+      return;
+    long start = 0; // after the embedding
+    for (long i = 0; i < scans[0]; ++i)
+      if (llvm::isa<ovl::EmbedOp>(ops[size_t(i)]))
+        start = i + 1;
+    struct Stage {
+      long lo, hi; // ops [lo, hi)
+      int kind;    // 0 A (up to in_proj), 1 B (to the scan), 2 S (the scan), 3 Q (after it)
+      size_t scan;
+    };
+    std::vector<Stage> stages;
+    long lo = start;
+    for (size_t i = 0; i < scans.size(); ++i) {
+      const long s = scans[i], next = i + 1 < scans.size() ? scans[i + 1] : long(ops.size());
+      long in = lo; // A: up to the last matmul before the scan
+      for (long k = lo; k < s; ++k)
+        if (llvm::isa<ovl::MatmulOp>(ops[size_t(k)]))
+          in = k + 1;
+      long hi = i + 1 < scans.size() ? next : s + 1;
+      for (long k = s + 1; k < next; ++k)
+        if (auto mm = llvm::dyn_cast<ovl::MatmulOp>(ops[size_t(k)]); mm && !streamsLogits(mm)) {
+          hi = k + 1;
+          break;
+        }
+      stages.push_back({lo, in, 0, i});
+      stages.push_back({in, s, 1, i});
+      stages.push_back({s, s + 1, 2, i});
+      stages.push_back({s + 1, hi, 3, i});
+      lo = hi;
+    }
+    const long end = lo;
+    llvm::DenseSet<Operation *> shared; // ops whose results are read after `end`
+    for (long i = start; i < end; ++i) {
+      Operation *op = ops[size_t(i)];
+      if (llvm::isa<ovl::EmbedOp, func::ReturnOp>(op) ||
+          (llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp, ovl::SliceOp>(op) && inLogitsChain(op)))
+        return;
+      if (llvm::isa<ovl::ConstantOp>(op))
+        continue;
+      for (Value r : op->getResults()) {
+        if (!rowTensor(r) && llvm::isa<ovl::Conv4Op, ovl::SsmOp>(op))
+          continue; // the new state
+        if (!rowTensor(r))
+          return; // e.g. a [1][C] result: not a per-row op
+        for (Operation *u : r.getUsers()) {
+          auto ui = std::find(ops.begin(), ops.end(), u);
+          const long at = long(ui - ops.begin());
+          if (at >= start && at < end)
+            continue;
+          if (llvm::isa<ovl::SliceOp, ovl::SsmOp>(op) || ui == ops.end())
+            return; // a view of a block's buffer read after the blocked ops
+          shared.insert(op);
+        }
+      }
+    }
+    const int64_t bs = (int64_t(T_) + blocks - 1) / blocks, nb = (int64_t(T_) + bs - 1) / bs;
+    struct Item {
+      size_t stage;
+      int64_t block, key;
+    };
+    std::vector<Item> items;
+    // Keys (block b of the scan's stages, scan i): A 4b - 3, B 4b - 1, S 4b + 2, Q 4b + 4,
+    // plus i * max(4 nb, 12), so each block's stages and layers stay in order (Q_i(b) < A_i+1(b))
+    // and one layer's scans follow the previous layer's (measured: docs/codegen.md).
+    static constexpr int64_t kKindKey[] = {-3, -1, 2, 4};
+    const int64_t layerKey = std::max<int64_t>(4 * nb, 12);
+    for (size_t k = 0; k < stages.size(); ++k)
+      for (int64_t b = 0; b < nb; ++b)
+        items.push_back(
+            {k, b, int64_t(stages[k].scan) * layerKey + kKindKey[stages[k].kind] + 4 * b});
+    std::stable_sort(items.begin(), items.end(), [&](const Item &a, const Item &b) {
+      if (a.key != b.key)
+        return a.key < b.key;
+      return a.block > b.block;
+    });
+    auto plain = [&](long i) {
+      order_.push_back({ops[size_t(i)], i, -1, 0, int64_t(T_), true, false});
+    };
+    for (long i = 0; i < start; ++i)
+      plain(i);
+    if (nb >= 4) {
+      interleaveRows(ops, stages, shared, nb, bs);
+      for (long i = end; i < long(ops.size()); ++i)
+        plain(i);
+      blockViews_.resize(size_t(nb));
+      return;
+    }
+    for (const Item &it : items) {
+      const Stage &st = stages[it.stage];
+      const int64_t r0 = it.block * bs;
+      for (long i = st.lo; i < st.hi; ++i)
+        order_.push_back({ops[size_t(i)], i, int(it.block), r0, std::min(bs, int64_t(T_) - r0),
+                          it.block == nb - 1, shared.contains(ops[size_t(i)])});
+    }
+    for (long i = end; i < long(ops.size()); ++i)
+      plain(i);
+    blockViews_.resize(size_t(nb));
   }
 
   void lower(Operation &op) {
@@ -1128,7 +1444,8 @@ private:
     // Row by row in order (the state carries). One word per group, the run's iterations over
     // the group's heads. Fused: one ssmstep run (update and output in one pass over each
     // head's state); else all heads' ssmupd, then all heads' ssmout.
-    for (int64_t t = 0; t < y.rows; ++t) {
+    const int64_t tLo = subN_ >= 0 ? sub0_ : 0, tHi = subN_ >= 0 ? sub0_ + subN_ : y.rows;
+    for (int64_t t = tLo; t < tHi; ++t) {
       std::vector<isa::UopWord> upd, out;
       for (int64_t g = 0; g < G; ++g) {
         const uint64_t h0 = uint64_t(g * hg);
@@ -1999,8 +2316,9 @@ size_t ucodeWordsOf(const ProgramBuilder &pb, const std::vector<Folded> &folded)
 
 } // namespace
 
-llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
-                                         const EmitOptions &options, EmitStats *stats) {
+namespace {
+llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &board,
+                                      const EmitOptions &options, EmitStats *stats) {
   EmitStats local;
   EmitStats &st = stats ? *stats : local;
   st = EmitStats{};
@@ -2018,12 +2336,17 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     const std::vector<long> bounds = options.layerLoop ? findLayers(fn) : std::vector<long>{};
     std::vector<std::vector<Inst>> lists;
     std::vector<Folded> folded;
+    std::vector<bool> blocked; // emitted in row blocks: unrolled, no layer loop
     for (auto [name, rows] : entries) {
       EmitStats::Entry es;
       es.name = name;
       es.rows = rows;
-      EntryEmitter ee(fn, board, pb, lay, rows, bounds);
+      const unsigned rb = rows > 1 ? options.prefillRowBlocks : 1;
+      const bool blk = EntryEmitter(fn, board, pb, lay, rows, {}, rb).rowBlocked();
+      EntryEmitter ee(fn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1);
+      blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
+      es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
     // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
@@ -2051,7 +2374,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
       }
     }
     for (size_t e = 0; e < lists.size(); ++e) {
-      if (!options.layerLoop) {
+      if (!options.layerLoop || blocked[e]) {
         Folded fo;
         fo.insts = lists[e];
         folded.push_back(std::move(fo));
@@ -2132,6 +2455,23 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the emitted program fails validation: " + err);
   return std::move(pb.prog);
+}
+} // namespace
+
+llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
+                                         const EmitOptions &options, EmitStats *stats) {
+  auto prog = emitOnce(fn, board, options, stats);
+  if (prog || options.prefillRowBlocks <= 1)
+    return prog;
+  // Row blocks need more microcode words (each block's micro-ops have their own addresses)
+  // and scratchpad (several blocks' buffers live at once): without them, with a note.
+  const std::string why = llvm::toString(prog.takeError());
+  EmitOptions one = options;
+  one.prefillRowBlocks = 1;
+  auto plain = emitOnce(fn, board, one, stats);
+  if (plain && stats)
+    stats->notes.push_back("entry prefill: no row blocks (" + why + ")");
+  return plain;
 }
 
 } // namespace mamba2::codegen

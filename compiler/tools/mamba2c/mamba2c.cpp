@@ -130,6 +130,10 @@ int main(int argc, char **argv) {
   app.add_option("--target", targetName, "board to compile for")
       ->check(CLI::IsMember(mamba2::target::boardNameList()));
   app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
+  app.add_option("--row-blocks", emitOptions.prefillRowBlocks,
+                 "the prefill's layers in N blocks of rows, interleaved so the matrix and SSM "
+                 "units overlap (default 4; 1: op after op)")
+      ->check(CLI::Range(1u, 64u));
   bool headGroups = false, noHeadGroups = false;
   app.add_flag("--head-groups", headGroups,
                "ovl pipeline: reorder in_proj and split each layer's in_proj, conv and scan into "

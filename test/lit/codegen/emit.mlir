@@ -1,5 +1,5 @@
-// RUN: mamba2c %s --emit=asm --target kv260 --t-block 4 | FileCheck %s
-// RUN: mamba2c %s -o %t.m2b --target u280 && mamba2-objdump %t.m2b | FileCheck %s --check-prefix=OBJ
+// RUN: mamba2c %s --emit=asm --target kv260 --t-block 4 --row-blocks 1 | FileCheck %s
+// RUN: mamba2c %s -o %t.m2b --target u280 --row-blocks 1 && mamba2-objdump %t.m2b | FileCheck %s --check-prefix=OBJ
 // The emitter on a one-layer model (d_model 4, d_inner 4, 2 heads of 2, d_state 2, vocab 8):
 // the ABI's tensors and entries, matmul weights streamed through the weight ring, every other
 // op one micro-op run over the rows, conv4 and the SSM per row in order, states written back.

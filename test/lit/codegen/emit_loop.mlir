@@ -1,11 +1,11 @@
-// RUN: mamba2c %s --emit=asm --target kv260 --t-block 4 -o %t.s 2> %t.err
+// RUN: mamba2c %s --emit=asm --target kv260 --t-block 4 --row-blocks 1 -o %t.s 2> %t.err
 // RUN: FileCheck %s --input-file=%t.s
 // RUN: FileCheck %s --input-file=%t.err --check-prefix=REMARK
-// RUN: mamba2c %s --no-layer-loop --emit=asm --target kv260 --t-block 4 -o %t.unrolled.s
+// RUN: mamba2c %s --no-layer-loop --emit=asm --target kv260 --t-block 4 --row-blocks 1 -o %t.unrolled.s
 // RUN: FileCheck %s --input-file=%t.unrolled.s --check-prefix=UNROLLED
-// RUN: mamba2c %s -o %t.m2b --target u280 && mamba2-objdump %t.m2b | FileCheck %s --check-prefix=OBJ
+// RUN: mamba2c %s -o %t.m2b --target u280 --row-blocks 1 && mamba2-objdump %t.m2b | FileCheck %s --check-prefix=OBJ
 // RUN: sed 's/%%o8c = ovl.shr %%hdc {shift = 4}/%%o8c = ovl.shr %%hdc {shift = 5}/' %s > %t.shift.mlir
-// RUN: mamba2c %t.shift.mlir --emit=asm --target kv260 --t-block 4 -o %t.shift.s 2> %t.shift.err
+// RUN: mamba2c %t.shift.mlir --emit=asm --target kv260 --t-block 4 --row-blocks 1 -o %t.shift.s 2> %t.shift.err
 // RUN: FileCheck %s --input-file=%t.shift.s --check-prefix=SHIFT
 // RUN: FileCheck %s --input-file=%t.shift.err --check-prefix=SHIFTERR
 // RUN: mamba2c %t.shift.mlir -o %t.shift.m2b --target u280 && mamba2-objdump %t.shift.m2b | FileCheck %s --check-prefix=SHIFTOBJ

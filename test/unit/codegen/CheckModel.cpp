@@ -10,15 +10,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
 #include <iostream>
 
 using namespace mamba2;
 using namespace mamba2::codegen::test;
 
 namespace {
+const char *const names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
+
 /// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
-/// bytes and the bandwidth bound.
-int timeEntries(const isa::Program &program, const target::Board &b) {
+/// bytes and the bandwidth bound; with `promptTokens`, the calls of a prompt that long.
+int timeEntries(const isa::Program &program, const target::Board &b, unsigned promptTokens,
+                const std::string &traceTsv) {
   const target::Board *board = &b;
   const isa::Program *prog = &program;
   auto dev = runtime::makeSimulatorDevice(*board);
@@ -29,13 +33,19 @@ int timeEntries(const isa::Program &program, const target::Board &b) {
   for (const char *entry : {"prefill", "decode"}) {
     runtime::RunOptions ro;
     ro.mode = runtime::RunMode::Timing;
+    ro.trace = !traceTsv.empty();
     auto rep = dev->run(entry, ro);
     if (!rep.error.empty()) {
       std::cerr << entry << ": " << rep.error << "\n";
       return 1;
     }
+    if (ro.trace) { // unit activity of the call: unit, start, end, bundle, op; one a line
+      std::ofstream os(traceTsv + "." + entry);
+      for (const auto &e : rep.counters.trace)
+        os << names[e.unit] << "\t" << e.start << "\t" << e.end << "\t" << e.bundle << "\t"
+           << e.name << "\n";
+    }
     std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
-    static const char *names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
     const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
@@ -47,6 +57,33 @@ int timeEntries(const isa::Program &program, const target::Board &b) {
               << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
               << board->clockMhz << " MHz\n";
   }
+  if (promptTokens == 0)
+    return 0;
+  // A prompt as the runtime runs it (runtime/Session, Harness.h promptCalls): whole t_block
+  // calls of `prefill`, the remainder one `decode` call per token. Every call is simulated.
+  int32_t tBlock = 0;
+  std::memcpy(&tBlock, prog->regions[0].init.data() + prog->tensor("model")->offset + 12, 4);
+  const unsigned full = promptTokens / unsigned(tBlock), rest = promptTokens % unsigned(tBlock);
+  uint64_t cycles = 0, busy[isa::kNumSlots] = {};
+  for (unsigned c = 0; c < full + rest; ++c) {
+    runtime::RunOptions ro;
+    ro.mode = runtime::RunMode::Timing;
+    auto rep = dev->run(c < full ? "prefill" : "decode", ro);
+    if (!rep.error.empty()) {
+      std::cerr << "prompt call " << c << ": " << rep.error << "\n";
+      return 1;
+    }
+    cycles += rep.counters.cycles;
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      busy[u] += rep.counters.units[u].busy;
+  }
+  std::cout << "  prompt of " << promptTokens << " tokens: " << full << " prefill calls of "
+            << tBlock << " rows + " << rest << " decode calls: " << cycles << " cycles ("
+            << double(cycles) / board->clockMhz / 1e3 << " ms at " << board->clockMhz << " MHz)";
+  for (unsigned u = 1; u < isa::kNumSlots; ++u)
+    std::cout << ", " << names[u] << " busy " << busy[u] << " ("
+              << int(1000.0 * double(busy[u]) / double(cycles) + 0.5) / 10.0 << " %)";
+  std::cout << "\n";
   return 0;
 }
 } // namespace
@@ -69,6 +106,15 @@ int main(int argc, char **argv) {
   app.add_flag("--timing", timing,
                "cycles only: one prefill and one decode call in the simulator's timing mode "
                "(no evaluator, no values)");
+  unsigned promptTokens = 0;
+  app.add_option("--prompt-tokens", promptTokens,
+                 "with --timing: also the calls of a prompt of N tokens as the runtime runs it "
+                 "(N / t_block prefill calls, the rest decode calls), total cycles and unit busy");
+  std::string traceTsv;
+  app.add_option("--trace-tsv", traceTsv,
+                 "with --timing: write each call's unit activity to PREFIX.prefill / .decode");
+  unsigned rowBlocks = codegen::EmitOptions{}.prefillRowBlocks;
+  app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
   bool requireUreg = false;
@@ -89,7 +135,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     board = loaded.board;
-    return timeEntries(loaded.program, *board);
+    return timeEntries(loaded.program, *board, promptTokens, traceTsv);
   }
   ParsedFile parsed = parseFile(model);
   if (!parsed.module)
@@ -99,6 +145,7 @@ int main(int argc, char **argv) {
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;
   opt.layerLoop = !noLayerLoop;
+  opt.prefillRowBlocks = rowBlocks;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
   if (!prog) {
@@ -112,7 +159,9 @@ int main(int argc, char **argv) {
   for (const auto &e : st.entries)
     std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
               << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
-              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers\n";
+              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers"
+              << (e.rowBlocks > 1 ? ", " + std::to_string(e.rowBlocks) + " row blocks" : "")
+              << "\n";
   for (const std::string &n : st.notes)
     std::cout << "  " << n << "\n";
   if (requireUreg)
@@ -127,7 +176,7 @@ int main(int argc, char **argv) {
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 
   if (timing)
-    return timeEntries(*prog, *board);
+    return timeEntries(*prog, *board, promptTokens, traceTsv);
 
   std::string sentence = kSentence;
   if (!text.empty()) {

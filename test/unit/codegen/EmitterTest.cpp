@@ -24,6 +24,7 @@ struct Case {
   unsigned loopLayers = 0;        // layers each entry must run in its hardware loop (at least)
   bool layerLoop = true;          // false: --no-layer-loop (every layer unrolled)
   bool perLayerUops = false;      // the loop's layers differ in immediates: runs with ureg
+  unsigned rowBlocks = 1;         // the prefill's layers in row blocks (EmitOptions)
 };
 
 class EmitterModels : public ::testing::TestWithParam<std::tuple<Case, const char *>> {};
@@ -39,6 +40,7 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
   opt.weightBufferBytes = c.weightBuffer;
   opt.maxWeightBuffers = c.maxWeightBuffers;
   opt.layerLoop = c.layerLoop;
+  opt.prefillRowBlocks = c.rowBlocks;
   codegen::EmitStats stats;
   auto prog = codegen::emitProgram(m.fn, *board, opt, &stats);
   ASSERT_TRUE(bool(prog)) << llvm::toString(prog.takeError());
@@ -51,6 +53,13 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
     if (!c.layerLoop) {
       EXPECT_EQ(e.loopCount, 0u) << e.name;
     }
+  }
+  // Row blocks: the prefill is emitted in them (unrolled), the decode as before.
+  ASSERT_EQ(stats.entries.size(), 2u);
+  EXPECT_EQ(stats.entries[0].rowBlocks, c.rowBlocks);
+  EXPECT_EQ(stats.entries[1].rowBlocks, 1u);
+  if (c.rowBlocks > 1) {
+    EXPECT_EQ(stats.entries[0].loopCount, 0u);
   }
   if (c.loopLayers) { // the loop's program is smaller than the unrolled one
     codegen::EmitOptions unrolled = opt;
@@ -167,7 +176,22 @@ INSTANTIATE_TEST_SUITE_P(
             Case{"loop_layer_shifts_groups_small_tiles", layerShifts(shape(5, 2, 4, 8, false, 11)),
                  3, 1024, 3, 3, true, true},
             // C before B: the scan as ssmupd + ssmout runs (two B/C groups)
-            Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 9)), 4, 0}),
+            Case{"ssm_unfused", cBeforeB(shape(2, 2, 8, 4, true, 9)), 4, 0},
+            // the prefill's layers in row blocks: even, uneven (8 rows in 3 blocks of 3, 3,
+            // 2), with small tiles (each block streams in_proj's tiles again), unfused scans
+            Case{"row_blocks", shape(3, 1, 8, 4, true, 10), 8, 0, 16, 0, true, false, 4},
+            Case{"row_blocks_uneven_groups", shape(2, 2, 4, 8, false, 11), 8, 0, 16, 0, true, false,
+                 3},
+            Case{"row_blocks_small_tiles", shape(2, 1, 8, 4, true, 12), 6, 1024, 3, 0, true, false,
+                 2},
+            Case{"row_blocks_unfused", cBeforeB(shape(2, 2, 8, 4, true, 13)), 6, 0, 16, 0, true,
+                 false, 3},
+            // 4 or more blocks: the scan's rows between the other stages' segments (7 rows in
+            // blocks of 2, 2, 2, 1; unfused scans with small tiles)
+            Case{"row_blocks_interleaved_uneven", shape(2, 2, 4, 8, false, 14), 7, 0, 16, 0, true,
+                 false, 4},
+            Case{"row_blocks_interleaved_unfused", cBeforeB(shape(3, 2, 8, 4, true, 15)), 8, 1024,
+                 3, 0, true, false, 4}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);

@@ -42,6 +42,11 @@ struct EmitOptions {
   /// of the layers' constants and states by the per-layer stride (docs/codegen.md "Layer
   /// loops"); false: every layer unrolled.
   bool layerLoop = true;
+  /// The prefill entry's layers in this many blocks of rows, interleaved so the matrix unit
+  /// multiplies one block while the SSM unit scans another (docs/codegen.md "Row blocks");
+  /// 1: op after op over all rows. Such an entry has no layer loop. When the blocks do not
+  /// fit (microcode store, scratchpad) the prefill is emitted without them, with a note.
+  unsigned prefillRowBlocks = 4;
 };
 
 /// Figures about an emitted program (for reports and tests).
@@ -52,6 +57,7 @@ struct EmitStats {
     size_t bundles = 0, instructions = 0, fences = 0;
     uint64_t spadPeak = 0;    // bytes of scratchpad the allocator used (activations + ring)
     unsigned ringBuffers = 0; // weight tile buffers in this entry's ring
+    unsigned rowBlocks = 1;   // row blocks of its layers (1: none)
     /// The layer loop: layers loopFirst .. loopFirst + loopCount * loopLayers - 1, loopLayers
     /// per iteration (loopCount 0: none, every layer unrolled).
     unsigned loopFirst = 0, loopLayers = 0, loopCount = 0;
