@@ -112,6 +112,10 @@ int main(int argc, char **argv) {
                  "calibration text (static scales, GPTQ, --ssm-pot; default: "
                  "../shared/data/wikitext-2-raw-test.txt)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
+  CLI::Option *calibOffsetOpt =
+      app.add_option("--calib-offset", scheme.calibOffset,
+                     "bytes of calibration text skipped first (default: 0, or after the "
+                     "evaluated bytes when --eval reads the calibration text)");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
   std::string evalOvlFile;
   app.add_option("--eval-ovl", evalOvlFile,
@@ -271,6 +275,33 @@ int main(int argc, char **argv) {
       llvm::StringRef data = (*text)->getBuffer();
       if (evalBytes > 0 && static_cast<int64_t>(data.size()) > evalBytes)
         data = data.take_front(static_cast<size_t>(evalBytes));
+      // The calibration never covers the evaluated bytes (the first data.size() of the file).
+      std::error_code ec;
+      if (calibrates && std::filesystem::equivalent(scheme.calibration(), evalFile, ec)) {
+        const int64_t n = static_cast<int64_t>(data.size()),
+                      size = static_cast<int64_t>((*text)->getBufferSize());
+        const std::string calib = scheme.calibration();
+        if (calibOffsetOpt->count() == 0) {
+          if (n + 2 > size) {
+            std::cerr << "mamba2c: error: --eval reads all " << size
+                      << " bytes of the calibration text " << calib
+                      << ": no bytes are left to calibrate on (--eval-bytes, or another --calib)\n";
+            return 1;
+          }
+          for (mamba2::QuantScheme &s : all)
+            s.calibOffset = n;
+          std::cerr << "mamba2c: note: --eval reads the calibration text " << calib
+                    << ": calibrating on its bytes " << n << ".."
+                    << std::min(size, n + scheme.calibBytes) << ", after the " << n
+                    << " evaluated\n";
+        } else if (scheme.calibOffset < n) {
+          std::cerr << "mamba2c: error: the calibration bytes " << scheme.calibOffset << ".."
+                    << std::min(size, scheme.calibOffset + scheme.calibBytes) << " of " << calib
+                    << " overlap the " << n << " evaluated bytes (--calib-offset " << n
+                    << " or more, or another --calib)\n";
+          return 1;
+        }
+      }
       llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
                    << "\n";
       auto table = toOvl ? mamba2::printOvlAccuracyTable : mamba2::printAccuracyTable;
