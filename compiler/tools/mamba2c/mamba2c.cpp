@@ -281,25 +281,20 @@ int main(int argc, char **argv) {
         const int64_t n = static_cast<int64_t>(data.size()),
                       size = static_cast<int64_t>((*text)->getBufferSize());
         const std::string calib = scheme.calibration();
-        if (calibOffsetOpt->count() == 0) {
-          if (n + 2 > size) {
-            std::cerr << "mamba2c: error: --eval reads all " << size
-                      << " bytes of the calibration text " << calib
-                      << ": no bytes are left to calibrate on (--eval-bytes, or another --calib)\n";
-            return 1;
-          }
+        if (calibOffsetOpt->count() == 0 && n + 2 <= size) {
           for (mamba2::QuantScheme &s : all)
             s.calibOffset = n;
           std::cerr << "mamba2c: note: --eval reads the calibration text " << calib
                     << ": calibrating on its bytes " << n << ".."
                     << std::min(size, n + scheme.calibBytes) << ", after the " << n
                     << " evaluated\n";
-        } else if (scheme.calibOffset < n) {
-          std::cerr << "mamba2c: error: the calibration bytes " << scheme.calibOffset << ".."
-                    << std::min(size, scheme.calibOffset + scheme.calibBytes) << " of " << calib
-                    << " overlap the " << n << " evaluated bytes (--calib-offset " << n
-                    << " or more, or another --calib)\n";
-          return 1;
+        } else if (all.front().calibOffset < n) {
+          std::cerr
+              << "mamba2c: warning: the calibration bytes " << all.front().calibOffset << ".."
+              << std::min(size, all.front().calibOffset + scheme.calibBytes) << " of " << calib
+              << " overlap the " << n
+              << " evaluated bytes: the rows are not measured on held-out bytes (--eval-bytes, "
+                 "--calib-offset or another --calib)\n";
         }
       }
       llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
