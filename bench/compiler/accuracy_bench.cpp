@@ -6,13 +6,18 @@
 //
 //   mamba2-accuracy-bench --model M.onnx --heldout PERSUASION.txt --wikitext WIKI.txt
 //       [--bytes 16384] [--calib-bytes 16384] [--out docs/accuracy.md]
+//       [--wikitext-attribution-only]   (only the section on the power-of-two rows on WikiText-2)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +28,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include "mamba2/Import/Importer.h"
+#include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/QuantEvaluator.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPasses.h"
@@ -89,6 +95,149 @@ std::string pwlTable() {
   return os.str();
 }
 
+/// Bits per byte and mean entropy (bits) of the next-byte distributions of `logits` / T.
+struct Sharpness {
+  double bpb = 0, entropy = 0;
+};
+Sharpness sharpness(const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                    int64_t window, int64_t V, double T) {
+  double bits = 0, ent = 0;
+  int64_t n = 0;
+  std::vector<double> lp(static_cast<size_t>(V));
+  for (size_t w = 0; w < logits.size(); ++w) {
+    const int64_t off = static_cast<int64_t>(w) * window,
+                  len = static_cast<int64_t>(logits[w].size()) / V;
+    for (int64_t t = 0; t + 1 < len; ++t) {
+      const float *x = logits[w].data() + t * V;
+      double m = *std::max_element(x, x + V) / T, s = 0;
+      for (int64_t v = 0; v < V; ++v)
+        s += std::exp(x[v] / T - m);
+      const double lse = m + std::log(s);
+      double h = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        lp[v] = x[v] / T - lse;
+        h -= std::exp(lp[v]) * lp[v];
+      }
+      bits -= lp[static_cast<unsigned char>(text[off + t + 1])];
+      ent += h;
+      ++n;
+    }
+  }
+  const double k = std::log(2.0) * static_cast<double>(std::max<int64_t>(n, 1));
+  return {bits / k, ent / k};
+}
+
+/// The temperature in [0.8, 2.5] (steps of 0.02) that minimises the bits per byte of `logits` /
+/// T on the text itself (an oracle, for diagnosis only), with that bits per byte.
+std::pair<double, double> bestTemperature(const std::vector<std::vector<float>> &logits,
+                                          llvm::StringRef text, int64_t window, int64_t V) {
+  std::pair<double, double> best = {1.0, sharpness(logits, text, window, V, 1.0).bpb};
+  for (int i = 0; i <= 85; ++i) {
+    const double T = 0.8 + 0.02 * i, b = sharpness(logits, text, window, V, T).bpb;
+    if (b < best.second)
+      best = {T, b};
+  }
+  return best;
+}
+
+/// The temperature at which `logits` / T have mean entropy `entropy` (bisection in [0.5, 2]).
+double entropyMatchedTemperature(const std::vector<std::vector<float>> &logits,
+                                 llvm::StringRef text, int64_t window, int64_t V, double entropy) {
+  double lo = 0.5, hi = 2.0;
+  for (int i = 0; i < 24; ++i) {
+    const double mid = (lo + hi) / 2;
+    (sharpness(logits, text, window, V, mid).entropy < entropy ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/// Observes dt after the softplus at every m2.ssd the fp32 evaluator runs: over all steps and
+/// heads, the sum of dt and of dt rounded to `frac` fraction bits (what m2-quantize-ssm keeps
+/// with dt-frac = frac), and how many steps round to 0, in all heads and in the heads whose
+/// softplus(dt_bias) is below `slow`.
+struct DtProbe : eval::Extension {
+  int frac = 10;
+  double slow = 0.003;
+  std::mutex mu;
+  double sum[2] = {0, 0}, rounded[2] = {0, 0};
+  int64_t steps[2] = {0, 0}, zeros[2] = {0, 0};
+  std::set<std::pair<mlir::Operation *, int64_t>> slowHeads, allHeads;
+  bool handles(mlir::Operation *) const override { return false; }
+  llvm::Expected<std::vector<eval::Act>> run(mlir::Operation *, llvm::ArrayRef<const eval::Act *>,
+                                             std::vector<int32_t> &) override {
+    return llvm::createStringError("DtProbe runs no op");
+  }
+  void observe(mlir::Operation *op, llvm::ArrayRef<const eval::Act *> operands) override {
+    auto ssd = llvm::dyn_cast<m2::SSDOp>(op);
+    if (!ssd || !operands[1])
+      return;
+    auto bias = quant::readF32(ssd.getDtBias());
+    if (!bias)
+      return;
+    auto softplus = [](double x) { return x > 20 ? x : std::log1p(std::exp(x)); };
+    const eval::Act &dt = *operands[1];
+    const double unit = std::ldexp(1.0, frac);
+    std::lock_guard<std::mutex> lock(mu);
+    for (int64_t h = 0; h < dt.c; ++h) {
+      const int k = softplus((*bias)[h]) < slow ? 1 : 0;
+      allHeads.insert({op, h});
+      if (k)
+        slowHeads.insert({op, h});
+      for (int64_t b = 0; b < dt.b; ++b)
+        for (int64_t t = 0; t < dt.l; ++t) {
+          const double d = softplus(double(dt.row(b, t)[h]) + (*bias)[h]),
+                       r = static_cast<double>(std::llround(d * unit)) / unit;
+          for (int i = 0; i <= k; ++i) { // every head in 0, the slow ones in 1 as well
+            sum[i] += d;
+            rounded[i] += r;
+            steps[i] += 1;
+            zeros[i] += r == 0;
+          }
+        }
+    }
+  }
+};
+
+const char *kWhyHeading = "## Why the power-of-two rows read below fp32 on WikiText-2";
+const char *kWhyText =
+    "The rows with the power-of-two SSM per head read 1-3 % below fp32 on WikiText-2 (the table "
+    "above) and 0.07-0.14 % above it on the held-out text. This is not a bug and not leaked "
+    "calibration data; the tables below measure it on the same 4096 bytes of each text as the "
+    "table above (windows of 4096), with the fp32 linear layers and the power-of-two SSM unless "
+    "the row says otherwise:\n\n"
+    "- **Same bytes, same positions.** Every row and its fp32 reference are scored by "
+    "`compareLogits` on the same positions of the same windows (the fp32 bits per byte of every "
+    "row is the `fp32` row's). The WikiText-2 rows above calibrate on the held-out text, which "
+    "they do not evaluate.\n"
+    "- **Not the calibration.** Calibrated on 16384 WikiText-2 bytes right after the evaluated "
+    "ones (so its ranges are WikiText-2's, and nothing is clipped that the held-out ranges "
+    "would clip), the per-head row reads the same.\n"
+    "- **Not the rounding of dt, exp(dt A) or the state.** dt with 16 fraction bits instead of "
+    "10 and exp(dt A) with 20 instead of 15 give the same row; a 19-bit state (the widest whose "
+    "int32 output sum cannot overflow at N = 64) reads further below fp32, not closer to it. "
+    "Rounding dt to 10 fraction bits keeps the sum of dt over all steps within 0.4 % even in the "
+    "12 slow heads (the third table).\n"
+    "- **It is the scan, with its 8-bit x, B and C per head.** The conv alone in integers reads "
+    "as fp32; the scan alone gives the whole change. Per tensor (coarser x, B and C for most "
+    "heads), calibrated on the held-out text, the row reads above fp32 instead.\n"
+    "- **The fp32 model is badly over-confident on WikiText-2, and only there.** Dividing its "
+    "logits by T = 1.05 lowers WikiText-2's bits per byte by 2.6 %, and its best temperature "
+    "(1.9) by 17 %; on the held-out text the best is T = 1.02 and 0.02 % (second table). On "
+    "WikiText-2 the rows' bits per byte fall as their mean entropy rises, in the same order for "
+    "every row: the per-head rows raise the entropy and read below fp32; the per-tensor row "
+    "calibrated on the held-out text lowers it and reads above, calibrated on WikiText-2 raises "
+    "it and reads below. About 40 % of the drop is that flattening alone (the column "
+    "`fp32 logits / T of the same entropy`); the rest is that the 8-bit scan also moves "
+    "probability in ways that suit this text better: at each one's best temperature the per-head "
+    "row is still 0.7 % below fp32 on WikiText-2, and 0.06 % above it on the held-out text.\n\n"
+    "So the quantised rows are not closer to fp32 on WikiText-2 (their KL is as large as on the "
+    "held-out text or larger); they are perturbations of a model that is far from calibrated on "
+    "text unlike its training data, and such a model's bits per byte there rewards perturbations "
+    "that soften it. The held-out rows, on text like the training data, are the measure of the "
+    "quantisation's loss; the WikiText-2 rows measure a byte model of Austen's novels on "
+    "Wikipedia. The temperatures chosen on the evaluated text are an oracle, for this diagnosis "
+    "only.";
+
 struct Row {
   std::string label;
   Accuracy a;
@@ -111,6 +260,10 @@ int main(int argc, char **argv) {
   app.add_option("--window", window, "bytes per window (each from an empty state)");
   app.add_option("--threads", threads, "evaluator threads (0: all)");
   app.add_option("--out", out, "write the markdown report here");
+  bool whyOnly = false;
+  app.add_flag("--wikitext-attribution-only", whyOnly,
+               "only the section on the power-of-two rows on WikiText-2: printed, and with --out "
+               "put in place of that section of the existing report");
   CLI11_PARSE(app, argc, argv);
 
   auto readText = [](const std::string &path) -> std::string {
@@ -128,8 +281,13 @@ int main(int argc, char **argv) {
               << heldoutOffset + bytes << " bytes\n";
     return 1;
   }
-  std::string calibPath = "/tmp/mamba2-accuracy-calib.txt";
+  // One file per run: benchmarks of other checkouts may run beside this one.
+  std::string calibPath = "/tmp/mamba2-accuracy-calib-" + std::to_string(::getpid()) + ".txt";
   std::ofstream(calibPath) << held.substr(0, static_cast<size_t>(calibBytes));
+  struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() { std::remove(path.c_str()); }
+  } removeCalib{calibPath};
   std::vector<std::pair<std::string, std::string>> texts = {
       {"held-out (" + heldout.substr(heldout.find_last_of('/') + 1) + ", bytes " +
            std::to_string(heldoutOffset) + "+)",
@@ -163,6 +321,216 @@ int main(int argc, char **argv) {
   if (!reference) {
     std::cerr << llvm::toString(reference.takeError()) << "\n";
     return 1;
+  }
+
+  // Why the power-of-two SSM rows read below fp32 on WikiText-2: the fp32 linear layers with the
+  // power-of-two SSM at several resolutions of dt and exp(dt A), on both texts, calibrated once.
+  auto wikitextAttribution = [&]() -> std::optional<std::string> {
+    if (wikitext.empty()) {
+      std::cerr << "mamba2-accuracy-bench: error: the WikiText-2 section needs --wikitext\n";
+      return std::nullopt;
+    }
+    // Folded and calibrated once per calibration text: the held-out calibration bytes, and
+    // WikiText-2 bytes after the evaluated ones.
+    std::string wikiCalibPath =
+        "/tmp/mamba2-accuracy-wiki-calib-" + std::to_string(::getpid()) + ".txt";
+    {
+      std::string wiki = readText(wikitext);
+      const size_t from = std::min(wiki.size(), static_cast<size_t>(bytes));
+      std::ofstream(wikiCalibPath) << wiki.substr(from, static_cast<size_t>(calibBytes));
+    }
+    auto calibrate = [&](const std::string &path) -> mlir::OwningOpRef<mlir::ModuleOp> {
+      mlir::OwningOpRef<mlir::ModuleOp> m(module->clone());
+      mlir::PassManager pm(&context);
+      pm.addNestedPass<mlir::func::FuncOp>(createM2FoldNorms());
+      M2CalibrateOptions c;
+      c.text = path;
+      c.bytes = calibBytes;
+      c.progress = false;
+      pm.addPass(createM2Calibrate(c));
+      if (mlir::failed(pm.run(*m)))
+        return nullptr;
+      return m;
+    };
+    mlir::OwningOpRef<mlir::ModuleOp> calibrated[2] = {calibrate(calibPath),
+                                                       calibrate(wikiCalibPath)};
+    std::remove(wikiCalibPath.c_str());
+    if (!calibrated[0] || !calibrated[1])
+      return std::nullopt;
+    // `parts` in integers: "all" (the conv and the scan), "scan" (the conv left fp32), "conv"
+    // (the scan left fp32); "scheme": the whole `scheme` row of the table above.
+    struct Variant {
+      const char *parts;
+      int64_t stateBits, dtFrac, decayFrac;
+      const char *group;
+      int calib; // 0: held-out, 1: WikiText-2
+      bool heldOut;
+    };
+    const Variant variants[] = {
+        {"all", 16, 10, 15, "head", 0, true},    {"scan", 16, 10, 15, "head", 0, false},
+        {"conv", 16, 10, 15, "head", 0, false},  {"all", 19, 10, 15, "head", 0, false},
+        {"all", 16, 16, 15, "head", 0, false},   {"all", 16, 10, 20, "head", 0, false},
+        {"all", 16, 10, 15, "tensor", 0, true},  {"all", 16, 10, 15, "head", 1, false},
+        {"all", 16, 10, 15, "tensor", 1, false}, {"scheme", 16, 10, 15, "head", 0, true}};
+    QuantScheme scheme; // w8a8+had+pot16+pwl32, as in the table above
+    scheme.name = "w8a8";
+    scheme.hadamard = "on";
+    scheme.pwlSegments = 32;
+    scheme.ssmPot = 16;
+    scheme.calibText = calibPath;
+    scheme.calibBytes = calibBytes;
+    scheme.progress = false;
+    std::ostringstream rows, temps, dts;
+    rows << "| text | row | in integers | state bits | dt-frac | decay-frac | exponents | "
+            "calibrated on | bits/byte | vs fp32 | mean KL (nats) | mean entropy (bits) | fp32 "
+            "logits / T of the same entropy: T, bits/byte | best T, bits/byte at it |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    temps << "| text | fp32 logits / T | bits/byte | vs T = 1 | mean entropy (bits) |\n"
+             "|---|---|---|---|---|\n";
+    dts << "| text | heads | steps x heads | sum of rounded dt / sum of dt (dt-frac 10) | rounded "
+           "to 0 |\n|---|---|---|---|---|\n";
+    for (size_t ti = texts.size(); ti-- > 0;) {
+      const std::string &text = texts[ti].second;
+      const std::string name = ti == 0 ? "held-out" : "WikiText-2";
+      DtProbe probe;
+      auto probed = eval::Program::compile(*module, "main", &probe);
+      if (!probed) {
+        std::cerr << llvm::toString(probed.takeError()) << "\n";
+        return std::nullopt;
+      }
+      auto ref = windowLogits(**probed, text, window, pool);
+      if (!ref) {
+        std::cerr << llvm::toString(ref.takeError()) << "\n";
+        return std::nullopt;
+      }
+      const int64_t V = (*probed)->vocab();
+      for (int k = 0; k < 2; ++k)
+        dts << "| " << name << " | "
+            << (k ? "slow (softplus(dt_bias) < 0.003): " + std::to_string(probe.slowHeads.size())
+                  : "all: " + std::to_string(probe.allHeads.size()))
+            << " | " << probe.steps[k] << " | " << fmt("%.3f", probe.rounded[k] / probe.sum[k])
+            << " | " << fmt("%.1f%%", 100.0 * probe.zeros[k] / probe.steps[k]) << " |\n";
+      const Sharpness base = sharpness(*ref, text, window, V, 1.0);
+      for (double T : {1.0, 1.05, 1.1, 1.2, 1.3}) {
+        Sharpness s = sharpness(*ref, text, window, V, T);
+        temps << "| " << name << " | " << fmt("%.2f", T) << " | " << fmt("%.4f", s.bpb) << " | "
+              << fmt("%+.2f%%", 100 * (s.bpb / base.bpb - 1)) << " | " << fmt("%.3f", s.entropy)
+              << " |\n";
+      }
+      auto refBest = bestTemperature(*ref, text, window, V);
+      rows << "| " << name << " | fp32 | none | | | | | | " << fmt("%.4f", base.bpb) << " | | | "
+           << fmt("%.3f", base.entropy) << " | | " << fmt("%.2f", refBest.first) << ", "
+           << fmt("%.4f", refBest.second) << " |\n";
+      for (const Variant &v : variants) {
+        if (ti == 0 && !v.heldOut)
+          continue;
+        const std::string parts = v.parts;
+        mlir::OwningOpRef<mlir::ModuleOp> copy;
+        if (parts == "scheme") {
+          copy = mlir::OwningOpRef<mlir::ModuleOp>(module->clone());
+          if (auto e = quantizeModule(*copy, scheme)) {
+            std::cerr << llvm::toString(std::move(e)) << "\n";
+            return std::nullopt;
+          }
+        } else {
+          copy = mlir::OwningOpRef<mlir::ModuleOp>(calibrated[v.calib]->clone());
+          mlir::PassManager pm(&context);
+          M2QuantizeSsmOptions o;
+          o.stateBits = v.stateBits;
+          o.group = v.group;
+          o.dtFrac = v.dtFrac;
+          o.decayFrac = v.decayFrac;
+          pm.addNestedPass<mlir::func::FuncOp>(createM2QuantizeSsm(o));
+          if (mlir::failed(pm.run(*copy)))
+            return std::nullopt;
+          // The part left fp32 loses its quant.* attributes: the fp32 evaluator runs it.
+          copy->walk([&](mlir::Operation *op) {
+            if ((parts == "scan" && llvm::isa<m2::Conv1dOp>(op)) ||
+                (parts == "conv" && llvm::isa<m2::SSDOp>(op)))
+              for (mlir::NamedAttribute a : llvm::to_vector(op->getAttrs()))
+                if (a.getName().strref().starts_with("quant."))
+                  op->removeAttr(a.getName());
+          });
+        }
+        quant::QuantKernels kernels;
+        auto program = eval::Program::compile(*copy, "main", &kernels);
+        if (!program) {
+          std::cerr << llvm::toString(program.takeError()) << "\n";
+          return std::nullopt;
+        }
+        auto logits = windowLogits(**program, text, window, pool);
+        if (!logits) {
+          std::cerr << llvm::toString(logits.takeError()) << "\n";
+          return std::nullopt;
+        }
+        const Accuracy a = compareLogits(*ref, *logits, text, window, V);
+        const Sharpness s = sharpness(*logits, text, window, V, 1.0);
+        const double T = entropyMatchedTemperature(*ref, text, window, V, s.entropy);
+        auto best = bestTemperature(*logits, text, window, V);
+        const std::string label = parts == "scheme"
+                                      ? scheme.label()
+                                      : std::string("fp32+pot") + std::to_string(v.stateBits) +
+                                            (std::string(v.group) == "tensor" ? "-tensor" : "");
+        rows << "| " << name << " | " << label << " | "
+             << (parts == "scheme" ? "linear, conv, scan"
+                 : parts == "all"  ? "conv, scan"
+                                   : parts)
+             << " | " << v.stateBits << " | " << v.dtFrac << " | " << v.decayFrac << " | "
+             << v.group << " | " << (v.calib ? "WikiText-2 (disjoint)" : "held-out") << " | "
+             << fmt("%.4f", a.bitsPerByte) << " | "
+             << fmt("%+.2f%%", 100 * (a.bitsPerByte / a.refBitsPerByte - 1)) << " | "
+             << fmt("%.2e", a.kl) << " | " << fmt("%.3f", s.entropy) << " | " << fmt("%.3f", T)
+             << ", " << fmt("%.4f", sharpness(*ref, text, window, V, T).bpb) << " | "
+             << fmt("%.2f", best.first) << ", " << fmt("%.4f", best.second) << " |\n";
+        std::fprintf(stderr,
+                     "attribution %-10s %-6s %2lld bits dt-frac %2lld decay-frac %2lld %-6s "
+                     "calib %d %.4f (%+.2f%%) entropy %.3f\n",
+                     name.c_str(), v.parts, static_cast<long long>(v.stateBits),
+                     static_cast<long long>(v.dtFrac), static_cast<long long>(v.decayFrac), v.group,
+                     v.calib, a.bitsPerByte, 100 * (a.bitsPerByte / a.refBitsPerByte - 1),
+                     s.entropy);
+      }
+    }
+    return rows.str() + "\n" + temps.str() + "\n" + dts.str();
+  };
+  auto whySection = [&]() -> std::optional<std::string> {
+    auto t = std::chrono::steady_clock::now();
+    auto tables = wikitextAttribution();
+    if (!tables)
+      return std::nullopt;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    return std::string(kWhyHeading) + "\n\n" + kWhyText + "\n\n" + *tables + "\n(" +
+           fmt("%.0f", seconds) + " s for this section.)\n\n";
+  };
+  if (whyOnly) {
+    auto w = whySection();
+    if (!w)
+      return 1;
+    std::cout << *w;
+    if (!out.empty()) {
+      // Only this section of an existing report changes.
+      std::string doc = readText(out);
+      size_t at = doc.find(kWhyHeading), end = std::string::npos;
+      if (at != std::string::npos) {
+        end = doc.find("\n## ", at + 1);
+        end = end == std::string::npos ? doc.size() : end + 1;
+      } else {
+        at = end = doc.find("## Activation statistics");
+        if (at == std::string::npos) {
+          std::cerr << "mamba2-accuracy-bench: error: " << out
+                    << " has no section to put the WikiText-2 section before\n";
+          return 1;
+        }
+      }
+      doc.replace(at, end - at, *w);
+      std::ofstream f(out);
+      f << doc;
+      if (!f) {
+        std::cerr << "mamba2-accuracy-bench: error: cannot write " << out << "\n";
+        return 1;
+      }
+    }
+    return 0;
   }
 
   // The schemes.
@@ -333,6 +701,14 @@ int main(int argc, char **argv) {
   }
   double ovlSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
+  std::string why;
+  if (!wikitext.empty()) {
+    auto w = whySection();
+    if (!w)
+      return 1;
+    why = *w;
+  }
+
   // Activation statistics of the inputs of in_proj and out_proj, without and with rotation.
   std::ostringstream st;
   st << "| layer | input of | rotation | max abs | RMS | max / RMS | largest channel max / median "
@@ -407,7 +783,7 @@ int main(int argc, char **argv) {
       << "## Against the targets\n\n"
       << targets.str() << "## Bits per byte\n\n"
       << md.str() << "(" << fmt("%.0f", evalSeconds) << " s for these rows.)\n\n"
-      << "## Activation statistics of the linear layers' inputs\n\n"
+      << why << "## Activation statistics of the linear layers' inputs\n\n"
       << "Over the " << calibBytes
       << " calibration bytes, after folding norms; `max / RMS` and the channel ratio show "
          "outliers, kurtosis is E[x^4] / E[x^2]^2 over all values (3 for a Gaussian).\n\n"

@@ -54,10 +54,17 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       return signalPassFailure();
     }
     llvm::StringRef data = (*file)->getBuffer();
+    if (offset < 0) {
+      module.emitError("m2-calibrate: offset must not be negative, not ")
+          << static_cast<int64_t>(offset);
+      return signalPassFailure();
+    }
+    data = data.drop_front(static_cast<size_t>(std::min<int64_t>(offset, data.size())));
     const int64_t total = std::min<int64_t>(bytes, static_cast<int64_t>(data.size()));
     if (total < 2 || window < 2) {
       module.emitError("m2-calibrate: ")
-          << text << " gives " << total << " bytes; at least 2 (and window >= 2) are needed";
+          << text << " gives " << total << " bytes from byte " << static_cast<int64_t>(offset)
+          << "; at least 2 (and window >= 2) are needed";
       return signalPassFailure();
     }
     quant::QuantKernels kernels;

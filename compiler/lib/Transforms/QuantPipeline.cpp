@@ -53,6 +53,8 @@ llvm::Error QuantScheme::validate() const {
     return fail("activation scales must be per token or per tensor, not '" + actMode + "'");
   if (method != "rtn" && method != "gptq")
     return fail("rounding must be rtn or gptq, not '" + method + "'");
+  if (calibOffset < 0)
+    return fail("the calibration offset must not be negative, not " + llvm::Twine(calibOffset));
   if (group <= 0)
     return fail("the weight group must be positive, not " + llvm::Twine(group));
   if (headGroups != "auto" && headGroups != "on" && headGroups != "off")
@@ -97,6 +99,7 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
     M2CalibrateOptions c;
     c.text = s.calibration();
     c.bytes = s.calibBytes;
+    c.offset = s.calibOffset;
     c.hessian = s.name != "fp32" && s.method == "gptq";
     c.progress = s.progress;
     pm.addPass(createM2Calibrate(c));

@@ -180,6 +180,19 @@ struct QuantizeSsmPass : mamba2::impl::M2QuantizeSsmBase<QuantizeSsmPass> {
     const int64_t HP = quant::shapeOf(ssd.getX()).back(), H = quant::shapeOf(ssd.getDt()).back(),
                   G = ssd.getNgroups(), GN = quant::shapeOf(ssd.getB()).back(), P = HP / H,
                   N = GN / G, hpg = H / G;
+    // The scan's output y[p] = sum_n S[p][n] C[n] is an int32 (isa's ssmout): |S| <= smax,
+    // |C| <= 128, N terms.
+    const double smax = stateBits == 32 ? 2147483647.0 : std::ldexp(1.0, int(stateBits) - 1) - 1;
+    if (smax * 128.0 * static_cast<double>(N) > 2147483647.0) {
+      int64_t most = 8;
+      while (most < 32 && (std::ldexp(1.0, int(most)) - 1) * 128.0 * N <= 2147483647.0)
+        ++most;
+      op->emitError("m2-quantize-ssm: a ")
+          << static_cast<int64_t>(stateBits)
+          << "-bit state can overflow the scan's int32 output y = sum over N = " << N
+          << " of S * C (|S| * 128 * N must stay below 2^31); at most " << most << " bits here";
+      return failure();
+    }
     // Groups of x channels (x, the state, y) and of B / C channels.
     std::vector<Group> xg, bg;
     std::vector<double> xMax, bMax, cMax, sMax;
@@ -216,7 +229,6 @@ struct QuantizeSsmPass : mamba2::impl::M2QuantizeSsmBase<QuantizeSsmPass> {
     // The state: e = ceil(log2(max |S| / smax)), at least x_exp - dt_frac + b_exp (isa's input
     // shift is not negative), and within 2^(kDtxHeadroom - dt_frac) of the largest input shift
     // (the scan has one input shift; SsmFormat.h).
-    double smax = stateBits == 32 ? 2147483647.0 : std::ldexp(1.0, int(stateBits) - 1) - 1;
     std::vector<int64_t> floorExp(xg.size()); // max over the group of x_exp - dt_frac + b_exp
     for (size_t g = 0; g < xg.size(); ++g) {
       int64_t f = INT64_MIN;

@@ -112,6 +112,10 @@ int main(int argc, char **argv) {
                  "calibration text (static scales, GPTQ, --ssm-pot; default: "
                  "../shared/data/wikitext-2-raw-test.txt)");
   app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
+  CLI::Option *calibOffsetOpt =
+      app.add_option("--calib-offset", scheme.calibOffset,
+                     "bytes of calibration text skipped first (default: 0, or after the "
+                     "evaluated bytes when --eval reads the calibration text)");
   app.add_option("--eval", evalFile, "text to evaluate each --quant scheme on");
   std::string evalOvlFile;
   app.add_option("--eval-ovl", evalOvlFile,
@@ -278,6 +282,28 @@ int main(int argc, char **argv) {
       llvm::StringRef data = (*text)->getBuffer();
       if (evalBytes > 0 && static_cast<int64_t>(data.size()) > evalBytes)
         data = data.take_front(static_cast<size_t>(evalBytes));
+      // The calibration never covers the evaluated bytes (the first data.size() of the file).
+      std::error_code ec;
+      if (calibrates && std::filesystem::equivalent(scheme.calibration(), evalFile, ec)) {
+        const int64_t n = static_cast<int64_t>(data.size()),
+                      size = static_cast<int64_t>((*text)->getBufferSize());
+        const std::string calib = scheme.calibration();
+        if (calibOffsetOpt->count() == 0 && n + 2 <= size) {
+          for (mamba2::QuantScheme &s : all)
+            s.calibOffset = n;
+          std::cerr << "mamba2c: note: --eval reads the calibration text " << calib
+                    << ": calibrating on its bytes " << n << ".."
+                    << std::min(size, n + scheme.calibBytes) << ", after the " << n
+                    << " evaluated\n";
+        } else if (all.front().calibOffset < n) {
+          std::cerr
+              << "mamba2c: warning: the calibration bytes " << all.front().calibOffset << ".."
+              << std::min(size, all.front().calibOffset + scheme.calibBytes) << " of " << calib
+              << " overlap the " << n
+              << " evaluated bytes: the rows are not measured on held-out bytes (--eval-bytes, "
+                 "--calib-offset or another --calib)\n";
+        }
+      }
       llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
                    << "\n";
       auto table = toOvl ? mamba2::printOvlAccuracyTable : mamba2::printAccuracyTable;

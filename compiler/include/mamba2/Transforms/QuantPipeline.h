@@ -28,6 +28,7 @@ struct QuantScheme {
   std::string ssmPotGroup = "head"; // channels sharing a PoT exponent: tensor, head, a count
   std::string calibText;            // empty: defaultCalibText()
   int64_t calibBytes = 16384;
+  int64_t calibOffset = 0; // bytes of the calibration text skipped first
   bool progress = true;
   /// The passes free the memory of the weights they replace (their `release-weights` option):
   /// only for a module that shares its context's weights with no other (no clone of it is used).
