@@ -15,6 +15,8 @@
 
 namespace mamba2 {
 
+class PhaseReport;
+
 struct QuantScheme {
   std::string name = "w8a8";    // fp32, w8a8, w4a8, w4a4
   std::string hadamard = "off"; // off, on, random
@@ -37,6 +39,9 @@ struct QuantScheme {
   bool headGroups = false;
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
+  /// When set, each pass of quantizeModule / lowerToOvl is a row of this report (mamba2c
+  /// --report).
+  PhaseReport *report = nullptr;
 
   /// "w4a8+had+pwl32" and the like.
   std::string label() const;
