@@ -25,7 +25,21 @@ MemoryUse MemoryUse::now() {
   return m;
 }
 
-PhaseReport::PhaseReport() : start_(std::chrono::steady_clock::now()) {}
+namespace {
+std::string formatRow(const PhaseReport::Row &r) {
+  auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
+  std::string name = std::string(2 * static_cast<size_t>(r.depth), ' ') + r.name;
+  if (name.size() > 44)
+    name = name.substr(0, 41) + "...";
+  char line[160];
+  std::snprintf(line, sizeof line, "%-44s %9.2f %9.2f %9.2f %9.2f\n", name.c_str(), r.seconds,
+                gb(r.rss), gb(r.peak), gb(r.peakRise));
+  return line;
+}
+} // namespace
+
+PhaseReport::PhaseReport(llvm::raw_ostream *live)
+    : live_(live), start_(std::chrono::steady_clock::now()) {}
 
 void PhaseReport::begin(std::string name) {
   Row row;
@@ -47,6 +61,10 @@ void PhaseReport::end() {
   row.rss = m.rss;
   row.peak = m.peak;
   row.peakRise = m.peak > o.peakAtStart ? m.peak - o.peakAtStart : 0;
+  if (live_) {
+    *live_ << "report: " << formatRow(row);
+    live_->flush();
+  }
 }
 
 void PhaseReport::print(llvm::raw_ostream &os) const {
@@ -55,14 +73,8 @@ void PhaseReport::print(llvm::raw_ostream &os) const {
   std::snprintf(line, sizeof line, "%-44s %9s %9s %9s %9s\n", "phase", "seconds", "RSS GB",
                 "peak GB", "peak +GB");
   os << line;
-  for (const Row &r : rows_) {
-    std::string name = std::string(2 * static_cast<size_t>(r.depth), ' ') + r.name;
-    if (name.size() > 44)
-      name = name.substr(0, 41) + "...";
-    std::snprintf(line, sizeof line, "%-44s %9.2f %9.2f %9.2f %9.2f\n", name.c_str(), r.seconds,
-                  gb(r.rss), gb(r.peak), gb(r.peakRise));
-    os << line;
-  }
+  for (const Row &r : rows_)
+    os << formatRow(r);
   const double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::snprintf(line, sizeof line, "%-44s %9.2f %9s %9.2f\n", "total", total, "",

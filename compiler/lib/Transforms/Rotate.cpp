@@ -5,6 +5,11 @@
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Hadamard.h"
 
+#include <algorithm>
+#include <memory>
+
+#include "mamba2/Eval/ThreadPool.h"
+
 namespace mamba2 {
 #define GEN_PASS_DEF_M2ROTATE
 #include "mamba2/Transforms/QuantPasses.h.inc"
@@ -17,17 +22,27 @@ namespace quant = mamba2::quant;
 namespace {
 
 /// Applies f(v) = H (s * v) / sqrt(n) to the rows (`rows` true) or the columns of the
-/// (r, c) matrix m.
-void transform(std::vector<float> &m, int64_t r, int64_t c, bool rows, uint64_t seed) {
+/// (r, c) matrix m, in fp64 as hadamardInPlace computes it, 16 vectors at a time (a block of
+/// columns is read row by row, not one strided element per cache line) and blocks in parallel:
+/// each vector's result is the same for any block size and thread count. Reads `src`, writes
+/// `dst` (which may be `src`).
+void transform(const float *src, float *dst, int64_t r, int64_t c, bool rows, uint64_t seed,
+               mamba2::eval::ThreadPool &pool) {
   const int64_t n = rows ? c : r, count = rows ? r : c;
-  std::vector<double> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < count; ++i) {
-    for (int64_t k = 0; k < n; ++k)
-      v[k] = rows ? m[i * c + k] : m[k * c + i];
-    quant::hadamardInPlace(v.data(), n, seed);
-    for (int64_t k = 0; k < n; ++k)
-      (rows ? m[i * c + k] : m[k * c + i]) = static_cast<float>(v[k]);
-  }
+  constexpr int64_t kBlock = 16;
+  pool.parallelFor((count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+    std::vector<double> v(static_cast<size_t>(n * kBlock));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t i0 = blk * kBlock, w = std::min(kBlock, count - i0);
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < w; ++j)
+          v[k * w + j] = rows ? src[(i0 + j) * c + k] : src[k * c + i0 + j];
+      quant::hadamardBatch(v.data(), n, w, seed);
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < w; ++j)
+          (rows ? dst[(i0 + j) * c + k] : dst[k * c + i0 + j]) = static_cast<float>(v[k * w + j]);
+    }
+  });
 }
 
 struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
@@ -35,14 +50,29 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
 
   /// A new constant: `w` (r, c) with its rows or columns transformed.
   Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s) {
-    std::vector<float> m = *quant::readF32(w);
-    auto shape = quant::shapeOf(w);
-    transform(m, shape[0], shape[1], rows, s);
-    return quant::makeF32(b, loc, shape, m);
+    return rotated(b, loc, w, rows, s, /*online=*/false, 0);
   }
+  /// The same, then (`online`) its columns transformed with seed `sc`: read from `w`'s data
+  /// where it lies, written straight into the new constant's blob.
+  Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s, bool online,
+                uint64_t sc) {
+    std::optional<std::vector<float>> copy;
+    std::optional<ArrayRef<float>> view = quant::viewF32(w);
+    if (!view)
+      view = ArrayRef<float>(*(copy = quant::readF32(w)));
+    auto shape = quant::shapeOf(w);
+    return quant::makeF32(b, loc, shape, [&](MutableArrayRef<float> out) {
+      transform(view->data(), out.data(), shape[0], shape[1], rows, s, *pool);
+      if (online)
+        transform(out.data(), out.data(), shape[0], shape[1], /*rows=*/false, sc, *pool);
+    });
+  }
+
+  std::shared_ptr<mamba2::eval::ThreadPool> pool; // made by runOnOperation
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    pool = std::make_shared<mamba2::eval::ThreadPool>(0);
     llvm::SmallVector<m2::EmbeddingOp> embeddings;
     func.walk([&](m2::EmbeddingOp e) { embeddings.push_back(e); });
     if (embeddings.empty()) {
@@ -125,18 +155,14 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       for (Operation *op : outProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
-        std::vector<float> m = *quant::readF32(l.getWeight());
-        auto shape = quant::shapeOf(l.getWeight());
-        transform(m, shape[0], shape[1], /*rows=*/true, s);
-        if (online) {
-          transform(m, shape[0], shape[1], /*rows=*/false, sOnline);
+        if (online) { // the op before the new weight, as it has always been
           Value x = l.getInput();
           auto h = b.create<m2::HadamardOp>(l.getLoc(), x.getType(), x,
                                             b.getI64IntegerAttr(static_cast<int64_t>(sOnline)));
           l.getInputMutable().assign(h.getOutput());
         }
         Value old = l.getWeight();
-        l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), shape, m));
+        l.getWeightMutable().assign(rotated(b, l.getLoc(), old, /*rows=*/true, s, online, sOnline));
         quant::retire(old, releaseWeights);
       }
     }

@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
   CLI11_PARSE(app, argc, argv);
   std::optional<mamba2::PhaseReport> report;
   if (reportPhases)
-    report.emplace();
+    report.emplace(&llvm::errs());
   mamba2::PhaseReport *rep = report ? &*report : nullptr;
   // The table is printed however main returns.
   struct PrintAtExit {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "mamba2/Eval/Gemm.h"
@@ -99,6 +100,33 @@ TEST(QuantTest, HadamardIsIsaFwhtScaled) {
   }
   EXPECT_FALSE(quant::hadamardSizeOk(20));
   EXPECT_FALSE(quant::hadamardSizeOk(24 * 3));
+}
+
+// m2-rotate transforms many vectors side by side (hadamardBatch); each result must be bit for
+// bit the one-vector transform's, for every small factor (1, 12, 40), with and without signs,
+// for any number of vectors side by side.
+TEST(QuantTest, HadamardBatchIsBitExactPerVector) {
+  std::mt19937 gen(7);
+  std::normal_distribution<double> dist(0.0, 3.0);
+  for (int64_t n : {64, 96, 2560, 40 * 128})
+    for (uint64_t seed : {uint64_t(0), uint64_t(5)})
+      for (int64_t count : {1, 3, 16}) {
+        std::vector<double> batch(static_cast<size_t>(n * count));
+        for (double &v : batch)
+          v = static_cast<float>(dist(gen)); // the weights are floats
+        std::vector<std::vector<double>> one(static_cast<size_t>(count));
+        for (int64_t j = 0; j < count; ++j) {
+          for (int64_t k = 0; k < n; ++k)
+            one[j].push_back(batch[k * count + j]);
+          quant::hadamardInPlace(one[j].data(), n, seed);
+        }
+        quant::hadamardBatch(batch.data(), n, count, seed);
+        for (int64_t j = 0; j < count; ++j)
+          for (int64_t k = 0; k < n; ++k)
+            ASSERT_EQ(std::memcmp(&batch[k * count + j], &one[j][k], sizeof(double)), 0)
+                << "n " << n << " seed " << seed << " count " << count << " vector " << j
+                << " element " << k;
+      }
 }
 
 TEST(QuantTest, RandomisedHadamardIsSeededAndOrthogonal) {

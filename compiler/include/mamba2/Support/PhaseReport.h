@@ -32,7 +32,9 @@ public:
     uint64_t peakRise = 0; // how much the peak rose during it (the phase that sets the peak)
   };
 
-  PhaseReport();
+  /// With `live`, each row is also printed to it as its phase ends (a long compile shows where
+  /// it is; the table at the end has them all).
+  explicit PhaseReport(llvm::raw_ostream *live = nullptr);
   /// Starts a phase (nested phases end before their parent: a stack).
   void begin(std::string name);
   /// Ends the innermost phase and records its row.
@@ -53,6 +55,7 @@ private:
   };
   std::vector<Open> open_;
   std::vector<Row> rows_;
+  llvm::raw_ostream *live_;
   std::chrono::steady_clock::time_point start_;
 };
 
