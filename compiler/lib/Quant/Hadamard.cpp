@@ -64,7 +64,10 @@ template <typename T> static void transform(T *x, int64_t n, uint64_t seed) {
     x[i] *= norm;
 }
 
-void hadamardBatch(double *x, int64_t n, int64_t count, uint64_t seed) {
+// Built twice, for AVX2 and the baseline, the one the CPU has chosen at load time: adds,
+// subtractions and products only (no multiply-add to contract), so both give the same bits.
+__attribute__((target_clones("avx2", "default"))) void hadamardBatch(double *x, int64_t n,
+                                                                     int64_t count, uint64_t seed) {
   const int64_t m = count;
   if (seed != 0) {
     std::vector<int8_t> s = hadamardSigns(n, seed);

@@ -118,10 +118,21 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k
   if (!hessian.empty())
     u = inverseCholeskyUpper(hessian, k, dead);
   if (u.empty()) {
+    // round(v / sc) as std::round computes it (half away from zero), inline: |v / sc| <= qw
+    // (plus rounding), so the truncation through int64 is exact, and v / sc - trunc is exact.
     rows([&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = 0; c < k; ++c)
-          q.values[r * k + c] = round(w[r * k + c], s[r * G + c / group]);
+        for (int64_t g = 0; g < G; ++g) {
+          const double sc = s[r * G + g];
+          const float *in = w.data() + r * k + g * group;
+          int8_t *out = q.values.data() + r * k + g * group;
+          for (int64_t c = 0; c < group; ++c) {
+            const double x = static_cast<double>(in[c]) / sc;
+            const double t = static_cast<double>(static_cast<int64_t>(x)), f = x - t;
+            const double rx = t + (f >= 0.5 ? 1.0 : 0.0) - (f <= -0.5 ? 1.0 : 0.0);
+            out[c] = static_cast<int8_t>(std::clamp(rx, double(-qw), double(qw)));
+          }
+        }
     });
   } else {
     rows([&](int64_t r0, int64_t r1) {

@@ -152,6 +152,32 @@ TEST(QuantTest, RandomisedHadamardIsSeededAndOrthogonal) {
     }
 }
 
+// Round to nearest rounds halves away from zero (std::round), the same with a pool of threads:
+// a group whose max is qmax has the scale 1, so its weights are the quotients themselves.
+TEST(QuantTest, RoundToNearestIsStdRoundForAnyThreadCount) {
+  const int64_t n = 5, k = 16;
+  std::vector<float> w = {127,   2.5f,   -2.5f,        0.5f,        -0.5f,      1.5f,
+                          -1.5f, 126.5f, -0.49999997f, 0.49999997f, 3.4999998f, -3.5f,
+                          0,     -0.0f,  64.5f,        -64.5f};
+  std::mt19937 gen(3);
+  std::normal_distribution<float> nd(0, 40);
+  for (int64_t i = k; i < n * k; ++i)
+    w.push_back(i % k == 0 ? 127.0f : std::round(nd(gen) * 2) / 2); // halves and integers
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      w[r * k + c] = std::clamp(w[r * k + c], -127.0f, 127.0f);
+  auto q = quant::quantizeWeight(w, n, k, 8, k, 8, {});
+  for (int64_t i = 0; i < n * k; ++i)
+    ASSERT_EQ(int(q.values[i]), int(std::round(double(w[i])))) << i << ": " << w[i];
+  for (int threads : {1, 2, 3}) {
+    eval::ThreadPool pool(threads);
+    auto p = quant::quantizeWeight(w, n, k, 8, k, 8, {}, &pool);
+    EXPECT_EQ(p.values, q.values);
+    EXPECT_EQ(p.scales, q.scales);
+    EXPECT_EQ(p.outScale, q.outScale);
+  }
+}
+
 TEST(QuantTest, QuantizedWeightReconstructsAndFitsInt32) {
   std::mt19937 gen(1);
   std::normal_distribution<float> nd(0, 1);
