@@ -24,20 +24,20 @@ ninja -C "$build" mamba2c >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 out=${keep:-$tmp/out.m2b}
-if ! /usr/bin/time -f "time: %e s %M KB" -o "$tmp/time" \
+if ! /usr/bin/time -f "time: %e s %M KB %U user %S sys" -o "$tmp/time" \
     "$build/bin/mamba2c" "$model" -o "$out" --report "${opts[@]}" 2> "$tmp/err" >/dev/null; then
   cat "$tmp/err" >&2
   exit 1
 fi
 echo "mamba2c $(basename "$model") ${opts[*]}"
 echo
-echo "| phase | seconds | RSS at end (GB) | peak so far (GB) | peak rose by (GB) |"
-echo "|---|---|---|---|---|"
+echo "| phase | wall s | CPU s | RSS at end (GB) | peak so far (GB) | peak rose by (GB) |"
+echo "|---|---|---|---|---|---|"
 # The table mamba2c --report prints last: from its header to its total line.
 awk '/^phase +seconds/ {on = 1; next}
-     on && /^total/ {printf "| **total** | %s | | %s | |\n", $2, $3; on = 0; next}
-     on {n = NF; name = $1; for (i = 2; i <= n - 4; ++i) name = name " " $i;
-         printf "| %s | %s | %s | %s | %s |\n", name, $(n-3), $(n-2), $(n-1), $n}' "$tmp/err"
-read -r _ secs _ kb _ < "$tmp/time"
+     on && /^total/ {printf "| **total** | %s | %s | | %s | |\n", $2, $3, $4; on = 0; next}
+     on {n = NF; name = $1; for (i = 2; i <= n - 5; ++i) name = name " " $i;
+         printf "| %s | %s | %s | %s | %s | %s |\n", name, $(n-4), $(n-3), $(n-2), $(n-1), $n}' "$tmp/err"
+read -r _ secs _ kb _ user _ sys _ < "$tmp/time"
 echo
-echo "Whole process (/usr/bin/time): ${secs} s wall, maximum resident set $(awk -v k="$kb" 'BEGIN {printf "%.2f", k * 1024 / 1e9}') GB (${kb} KB); program $(stat -c %s "$out") bytes."
+echo "Whole process (/usr/bin/time): ${secs} s wall, ${user} s user + ${sys} s system CPU, maximum resident set $(awk -v k="$kb" 'BEGIN {printf "%.2f", k * 1024 / 1e9}') GB (${kb} KB); program $(stat -c %s "$out") bytes."

@@ -77,14 +77,13 @@ std::vector<int32_t> constValues(ovl::ConstantOp c) {
     if (raw.size() != size_t(n) * es)
       fail(c, "its resource holds " + std::to_string(raw.size()) + " bytes, expected " +
                   std::to_string(size_t(n) * es));
-    for (int64_t i = 0; i < n; ++i) {
-      if (es == 1) {
-        v.push_back(int8_t(raw[size_t(i)]));
-      } else {
-        int32_t x;
-        std::memcpy(&x, raw.data() + 4 * i, 4);
-        v.push_back(x);
-      }
+    v.resize(size_t(n));
+    if (es == 1) {
+      const auto *b = reinterpret_cast<const int8_t *>(raw.data());
+      for (int64_t i = 0; i < n; ++i)
+        v[size_t(i)] = b[i];
+    } else {
+      std::memcpy(v.data(), raw.data(), size_t(n) * 4);
     }
     return v;
   }

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <sys/resource.h>
 
 #include "mlir/Pass/Pass.h"
 
@@ -26,14 +27,21 @@ MemoryUse MemoryUse::now() {
 }
 
 namespace {
+double cpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval &t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
 std::string formatRow(const PhaseReport::Row &r) {
   auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
   std::string name = std::string(2 * static_cast<size_t>(r.depth), ' ') + r.name;
   if (name.size() > 44)
     name = name.substr(0, 41) + "...";
   char line[160];
-  std::snprintf(line, sizeof line, "%-44s %9.2f %9.2f %9.2f %9.2f\n", name.c_str(), r.seconds,
-                gb(r.rss), gb(r.peak), gb(r.peakRise));
+  std::snprintf(line, sizeof line, "%-44s %9.2f %9.2f %9.2f %9.2f %9.2f\n", name.c_str(), r.seconds,
+                r.cpuSeconds, gb(r.rss), gb(r.peak), gb(r.peakRise));
   return line;
 }
 } // namespace
@@ -46,8 +54,8 @@ void PhaseReport::begin(std::string name) {
   row.name = name;
   row.depth = static_cast<int>(open_.size());
   rows_.push_back(row);
-  open_.push_back(
-      {std::move(name), std::chrono::steady_clock::now(), MemoryUse::now().peak, rows_.size() - 1});
+  open_.push_back({std::move(name), std::chrono::steady_clock::now(), MemoryUse::now().peak,
+                   cpuSeconds(), rows_.size() - 1});
 }
 
 void PhaseReport::end() {
@@ -61,6 +69,7 @@ void PhaseReport::end() {
   row.rss = m.rss;
   row.peak = m.peak;
   row.peakRise = m.peak > o.peakAtStart ? m.peak - o.peakAtStart : 0;
+  row.cpuSeconds = cpuSeconds() - o.cpuAtStart;
   if (live_) {
     *live_ << "report: " << formatRow(row);
     live_->flush();
@@ -70,15 +79,15 @@ void PhaseReport::end() {
 void PhaseReport::print(llvm::raw_ostream &os) const {
   auto gb = [](uint64_t b) { return static_cast<double>(b) / 1e9; };
   char line[160];
-  std::snprintf(line, sizeof line, "%-44s %9s %9s %9s %9s\n", "phase", "seconds", "RSS GB",
-                "peak GB", "peak +GB");
+  std::snprintf(line, sizeof line, "%-44s %9s %9s %9s %9s %9s\n", "phase", "seconds", "CPU s",
+                "RSS GB", "peak GB", "peak +GB");
   os << line;
   for (const Row &r : rows_)
     os << formatRow(r);
   const double total =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::snprintf(line, sizeof line, "%-44s %9.2f %9s %9.2f\n", "total", total, "",
-                gb(MemoryUse::now().peak));
+  std::snprintf(line, sizeof line, "%-44s %9.2f %9.2f %9s %9.2f\n", "total", total, cpuSeconds(),
+                "", gb(MemoryUse::now().peak));
   os << line;
   os.flush();
 }

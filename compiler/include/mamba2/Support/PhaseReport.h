@@ -27,6 +27,7 @@ public:
     std::string name;
     int depth = 0;         // 0: a phase of the driver; 1: a pass or a step inside one
     double seconds = 0;    // wall time
+    double cpuSeconds = 0; // user + system time of all the process's threads
     uint64_t rss = 0;      // resident bytes at its end
     uint64_t peak = 0;     // the process's peak resident bytes at its end
     uint64_t peakRise = 0; // how much the peak rose during it (the phase that sets the peak)
@@ -51,6 +52,7 @@ private:
     std::string name;
     std::chrono::steady_clock::time_point start;
     uint64_t peakAtStart;
+    double cpuAtStart;
     size_t row; // where its row goes (rows of nested phases come after it)
   };
   std::vector<Open> open_;
