@@ -98,6 +98,25 @@ __attribute__((target_clones("avx2", "default"))) void hadamardBatch(double *x, 
     std::vector<double> out(static_cast<size_t>(h * m));
     for (int64_t b = 0; b < p; ++b) {
       std::fill(out.begin(), out.end(), 0.0);
+      if (m == kHadamardBatch) {
+        // The same sums with the accumulators in registers (a fixed count the compiler unrolls).
+        for (int64_t r = 0; r < h; ++r) {
+          double acc[kHadamardBatch] = {};
+          for (int64_t a = 0; a < h; ++a) {
+            const double *c = x + (a * p + b) * m;
+            if (H[r * h + a] > 0)
+              for (int64_t j = 0; j < kHadamardBatch; ++j)
+                acc[j] += c[j];
+            else
+              for (int64_t j = 0; j < kHadamardBatch; ++j)
+                acc[j] += -c[j];
+          }
+          std::copy(acc, acc + kHadamardBatch, out.data() + r * m);
+        }
+        for (int64_t r = 0; r < h; ++r)
+          std::copy(out.data() + r * m, out.data() + (r + 1) * m, x + (r * p + b) * m);
+        continue;
+      }
       for (int64_t r = 0; r < h; ++r) {
         double *o = out.data() + r * m;
         for (int64_t a = 0; a < h; ++a) {

@@ -104,9 +104,15 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k
   rows([&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t g = 0; g < G; ++g) {
-        double m = 0;
-        for (int64_t c = g * group; c < (g + 1) * group; ++c)
-          m = std::max(m, std::fabs(static_cast<double>(w[r * k + c])));
+        // The max |w| of the group (in four lanes: the same maximum in any order).
+        double lane[4] = {0, 0, 0, 0};
+        int64_t c = g * group;
+        for (; c + 4 <= (g + 1) * group; c += 4)
+          for (int j = 0; j < 4; ++j)
+            lane[j] = std::max(lane[j], std::fabs(static_cast<double>(w[r * k + c + j])));
+        for (; c < (g + 1) * group; ++c)
+          lane[0] = std::max(lane[0], std::fabs(static_cast<double>(w[r * k + c])));
+        const double m = std::max({lane[0], lane[1], lane[2], lane[3]});
         s[r * G + g] = m > 0 ? m / qw : 1.0;
       }
   });
@@ -119,7 +125,7 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k
     u = inverseCholeskyUpper(hessian, k, dead);
   if (u.empty()) {
     // round(v / sc) as std::round computes it (half away from zero), inline: |v / sc| <= qw
-    // (plus rounding), so the truncation through int64 is exact, and v / sc - trunc is exact.
+    // (plus rounding), so the truncation through int32 is exact, and v / sc - trunc is exact.
     rows([&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t g = 0; g < G; ++g) {
@@ -128,7 +134,7 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k
           int8_t *out = q.values.data() + r * k + g * group;
           for (int64_t c = 0; c < group; ++c) {
             const double x = static_cast<double>(in[c]) / sc;
-            const double t = static_cast<double>(static_cast<int64_t>(x)), f = x - t;
+            const double t = static_cast<double>(static_cast<int32_t>(x)), f = x - t;
             const double rx = t + (f >= 0.5 ? 1.0 : 0.0) - (f <= -0.5 ? 1.0 : 0.0);
             out[c] = static_cast<int8_t>(std::clamp(rx, double(-qw), double(qw)));
           }

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "mamba2/Eval/ThreadPool.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace mamba2 {
 #define GEN_PASS_DEF_M2ROTATE
@@ -29,7 +30,7 @@ namespace {
 void transform(const float *src, float *dst, int64_t r, int64_t c, bool rows, uint64_t seed,
                mamba2::eval::ThreadPool &pool) {
   const int64_t n = rows ? c : r, count = rows ? r : c;
-  constexpr int64_t kBlock = 16;
+  constexpr int64_t kBlock = quant::kHadamardBatch;
   pool.parallelFor((count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
     std::vector<double> v(static_cast<size_t>(n * kBlock));
     for (int64_t blk = b0; blk < b1; ++blk) {
@@ -56,16 +57,48 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
   /// where it lies, written straight into the new constant's blob.
   Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s, bool online,
                 uint64_t sc) {
+    auto shape = quant::shapeOf(w);
+    // A heap blob that only this op reads (the pass before made it, and release-weights says
+    // nothing else shares it) is rotated where it is: no second copy of the weight at any time.
+    if (float *own = releaseWeights ? ownedData(w) : nullptr) {
+      transform(own, own, shape[0], shape[1], rows, s, *pool);
+      if (online)
+        transform(own, own, shape[0], shape[1], /*rows=*/false, sc, *pool);
+      return w;
+    }
     std::optional<std::vector<float>> copy;
     std::optional<ArrayRef<float>> view = quant::viewF32(w);
     if (!view)
       view = ArrayRef<float>(*(copy = quant::readF32(w)));
-    auto shape = quant::shapeOf(w);
     return quant::makeF32(b, loc, shape, [&](MutableArrayRef<float> out) {
       transform(view->data(), out.data(), shape[0], shape[1], rows, s, *pool);
       if (online)
         transform(out.data(), out.data(), shape[0], shape[1], /*rows=*/false, sc, *pool);
     });
+  }
+
+  /// The f32 data of `w` when it is a mutable heap blob of an m2.constant with one use that no
+  /// other op of the function refers to; nullptr otherwise.
+  float *ownedData(Value w) {
+    auto c = w.getDefiningOp<m2::ConstantOp>();
+    if (!c || !w.hasOneUse())
+      return nullptr;
+    auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+    AsmResourceBlob *blob = r ? r.getRawHandle().getBlob() : nullptr;
+    if (!blob || !blob->getDeleter() || !blob->isMutable() ||
+        blob->getData().size() != static_cast<size_t>(r.getNumElements()) * sizeof(float) ||
+        reinterpret_cast<uintptr_t>(blob->getData().data()) % alignof(float) != 0)
+      return nullptr;
+    bool shared = false;
+    getOperation().walk([&](Operation *op) {
+      if (op == c.getOperation())
+        return WalkResult::advance();
+      for (NamedAttribute a : op->getAttrs())
+        if (auto o = dyn_cast<DenseResourceElementsAttr>(a.getValue()))
+          shared |= o.getRawHandle() == r.getRawHandle();
+      return shared ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    return shared ? nullptr : reinterpret_cast<float *>(blob->getMutableData().data());
   }
 
   std::shared_ptr<mamba2::eval::ThreadPool> pool; // made by runOnOperation
@@ -131,8 +164,13 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       b.setInsertionPoint(e);
       Value table = e.getTable();
       Value rt = rotated(b, e.getLoc(), table, /*rows=*/true, s);
-      tables[table] = rt;
       e.getTableMutable().assign(rt);
+      if (rt != table && table.use_empty()) { // untied: give its memory back now
+        quant::retire(table, releaseWeights);
+        table = Value();
+      } else {
+        tables[table] = rt;
+      }
       for (Operation *op : inProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
@@ -151,7 +189,8 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
         h.getTableMutable().assign(t);
         quant::retire(old, releaseWeights);
       }
-      quant::retire(table, releaseWeights); // after the heads: `tables` is keyed by it
+      if (table)
+        quant::retire(table, releaseWeights); // after the heads: `tables` is keyed by it
       for (Operation *op : outProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
