@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build git pkg-config ccache
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
+  zlib1g-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libxrt-dev uuid-dev libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev libicu-dev
   clang-14 clang-format clang-tidy libclang-rt-14-dev
   python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread libdnnl-dev

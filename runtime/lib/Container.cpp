@@ -47,11 +47,17 @@ uint64_t alignData(uint64_t v) { return (v + kDataAlign - 1) / kDataAlign * kDat
 
 void writeContainer(const isa::Program &p, const target::Board &board,
                     const std::function<void(const uint8_t *, size_t)> &sink) {
-  flatbuffers::FlatBufferBuilder fb(1024);
+  // The table's size is known closely before it is built (the bundles and microcode words, the
+  // symbols, small fields): one buffer of that size, never grown by doubling (a 2.7B program's
+  // bundles are hundreds of MB).
+  size_t estimate = 4096 + p.bundles.size() * isa::kBundleBytes + p.ucode.size() * isa::kUopBytes +
+                    (isa::kNumRegions + 1) * 64;
+  for (const isa::Symbol &s : p.symbols)
+    estimate += 64 + s.name.size() + s.dtype.size();
+  flatbuffers::FlatBufferBuilder fb(estimate);
   auto target =
       m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
                         isa::kUcodeWords, isa::kNumSems, board.axiPorts, board.stripeBytes);
-  std::vector<uint8_t> bundles = p.bundleBytes(), ucode = p.ucodeBytes();
   // The data section: each region's initial bytes at the next aligned offset.
   std::vector<flatbuffers::Offset<m2b::Region>> regions;
   std::vector<std::pair<uint64_t, const std::vector<uint8_t> *>> data; // offset, bytes
@@ -76,8 +82,19 @@ void writeContainer(const isa::Program &p, const target::Board &board,
   for (const isa::Symbol &s : p.symbols)
     symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle,
                                         s.region, s.offset, s.bytes, fb.CreateString(s.dtype)));
-  auto root = m2b::CreateProgram(fb, target, fb.CreateVector(bundles), fb.CreateVector(ucode),
-                                 fb.CreateVector(regions), fb.CreateVector(symbols));
+  // The bundles and microcode words are encoded straight into the table (Program::bundleBytes
+  // and ucodeBytes would be a copy of each). The table's pieces are made in the order that the
+  // file's layout has always had: symbols, regions, microcode, bundles.
+  auto symbolVector = fb.CreateVector(symbols);
+  auto regionVector = fb.CreateVector(regions);
+  uint8_t *out = nullptr;
+  auto ucode = fb.CreateUninitializedVector(p.ucode.size() * isa::kUopBytes, &out);
+  for (size_t i = 0; i < p.ucode.size(); ++i)
+    p.ucode[i].toBytes(out + i * isa::kUopBytes);
+  auto bundles = fb.CreateUninitializedVector(p.bundles.size() * isa::kBundleBytes, &out);
+  for (size_t i = 0; i < p.bundles.size(); ++i)
+    p.bundles[i].toBytes(out + i * isa::kBundleBytes);
+  auto root = m2b::CreateProgram(fb, target, bundles, ucode, regionVector, symbolVector);
   fb.Finish(root);
 
   const uint64_t table = fb.GetSize();

@@ -1,12 +1,14 @@
 // The emitter's end of the compiler driver (Driver.h).
 #include "mamba2/CodeGen/Driver.h"
 
+#include "mamba2/Support/PhaseReport.h"
 #include "mamba2/isa/Asm.h"
 #include "mamba2/runtime/Container.h"
 
 #include "llvm/Support/FileSystem.h"
 
 #include <fstream>
+#include <optional>
 
 namespace mamba2::codegen {
 
@@ -27,7 +29,8 @@ mlir::func::FuncOp modelFunction(mlir::ModuleOp module, std::string &error) {
 }
 
 int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptions &options,
-               const std::string &outPath, bool assembly, llvm::raw_ostream &err) {
+               const std::string &outPath, bool assembly, llvm::raw_ostream &err,
+               PhaseReport *report) {
   const target::Board *board = target::findBoard(target);
   if (!board) {
     err << "mamba2c: error: unknown target '" << target << "' (" << target::boardNames() << ")\n";
@@ -40,7 +43,10 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
     return 1;
   }
   EmitStats stats;
+  std::optional<ScopedPhase> phase;
+  phase.emplace(report, "emit the program");
   auto prog = emitProgram(fn, *board, options, &stats);
+  phase.reset();
   if (!prog) {
     err << "mamba2c: error: " << llvm::toString(prog.takeError()) << "\n";
     return 1;
@@ -49,6 +55,7 @@ int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptio
   for (const std::string &n : stats.notes)
     if (n.find("in a hardware loop") == std::string::npos)
       err << "mamba2c: remark: " << n << "\n";
+  ScopedPhase write(report, assembly ? "write the assembly" : "write the container");
   std::error_code ec;
   llvm::raw_fd_ostream os(outPath, ec, assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
   if (ec) {

@@ -80,14 +80,13 @@ std::vector<int32_t> constValues(ovl::ConstantOp c) {
     if (raw.size() != size_t(n) * es)
       fail(c, "its resource holds " + std::to_string(raw.size()) + " bytes, expected " +
                   std::to_string(size_t(n) * es));
-    for (int64_t i = 0; i < n; ++i) {
-      if (es == 1) {
-        v.push_back(int8_t(raw[size_t(i)]));
-      } else {
-        int32_t x;
-        std::memcpy(&x, raw.data() + 4 * i, 4);
-        v.push_back(x);
-      }
+    v.resize(size_t(n));
+    if (es == 1) {
+      const auto *b = reinterpret_cast<const int8_t *>(raw.data());
+      for (int64_t i = 0; i < n; ++i)
+        v[size_t(i)] = b[i];
+    } else {
+      std::memcpy(v.data(), raw.data(), size_t(n) * 4);
     }
     return v;
   }
@@ -1783,6 +1782,22 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     s.dtype = dtype;
     pb.prog.symbols.push_back(s);
   };
+  // The const region's bytes are known closely before they are laid out: at most every
+  // constant's elements (4-bit weights take half of what their i8 type says) plus each weight
+  // row's pad and each piece's alignment. Reserved once, the image is never reallocated (growing
+  // by doubling, a 1.4 GB image of a 2.7B model would hold up to twice that, and both copies
+  // while it moves).
+  {
+    uint64_t bound = 64;
+    fn.walk([&](ovl::ConstantOp c) {
+      auto t = cast<ShapedType>(c.getValue().getType());
+      bound += uint64_t(t.getNumElements()) * (t.getElementType().isInteger(8) ? 1 : 4) + kAlign;
+    });
+    fn.walk([&](ovl::MatmulOp o) {
+      bound += uint64_t(cast<ShapedType>(o.getWeight().getType()).getDimSize(0)) * 16 + kAlign;
+    });
+    pb.prog.regions[0].init.reserve(bound);
+  }
   std::vector<int32_t> header = {1,
                                  int32_t(lay.dModel),
                                  int32_t(lay.vocab),
@@ -1865,6 +1880,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
       auto w = constValues(wc), s = constValues(sc);
       std::vector<uint8_t> img;
+      img.reserve(N * (m.kb + 4 * m.g) + (N / m.nt + 1) * kAlign);
       for (uint64_t n0 = 0; n0 < N; n0 += m.nt) {
         const uint64_t nj = std::min(m.nt, N - n0);
         for (uint64_t r = n0; r < n0 + nj; ++r) {

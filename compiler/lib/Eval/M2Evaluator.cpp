@@ -181,6 +181,23 @@ Program::compile(ModuleOp module, const std::string &function, Extension *extens
       return fail("constant " + describe(&op) + " has no readable fp32 data");
     program->constants_[c.getOutput()] = data;
   }
+  // The last reader of each value (the return's operands live to the end).
+  llvm::DenseMap<Value, Operation *> last;
+  for (Operation &op : func.getBody().front())
+    if (!isa<func::ReturnOp>(op))
+      for (Value v : op.getOperands())
+        if (!v.getDefiningOp<m2::ConstantOp>())
+          last[v] = &op;
+  for (Operation &op : func.getBody().front())
+    if (isa<func::ReturnOp>(op))
+      for (Value v : op.getOperands())
+        last.erase(v);
+  for (Operation &op : func.getBody().front()) // in op order: the same order in every run
+    for (Value v : op.getOperands())
+      if (auto it = last.find(v); it != last.end() && it->second == &op) {
+        program->lastReadBy_[&op].push_back(v);
+        last.erase(it);
+      }
   return program;
 }
 
@@ -293,8 +310,16 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
     a.v = std::move(args_[i]); // moved back at the return
   }
 
+  // The activations the previous op read last are freed before the next op runs.
+  Operation *previous = nullptr;
   for (Operation &opRef : fn.getBody().front()) {
     Operation *op = &opRef;
+    if (previous)
+      for (Value v : program_.lastReadBy(previous)) {
+        acts.erase(v);
+        tensors.erase(v);
+      }
+    previous = op;
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       auto t = tensors.find(ret.getOperand(0));
       if (t != tensors.end() &&

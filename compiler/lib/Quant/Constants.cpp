@@ -59,6 +59,30 @@ std::optional<std::vector<int32_t>> readI32(ElementsAttr value) {
 std::optional<std::vector<float>> readF32(Value v) {
   return read<float>(v, [](Type t) { return t.isF32(); });
 }
+std::optional<ArrayRef<float>> viewF32(Value v) {
+  auto c = v ? v.getDefiningOp<m2::ConstantOp>() : nullptr;
+  if (!c)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(c.getValue().getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return std::nullopt;
+  const size_t n = static_cast<size_t>(type.getNumElements());
+  ArrayRef<char> raw;
+  if (auto d = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    if (d.isSplat())
+      return std::nullopt;
+    raw = d.getRawData();
+  } else if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  }
+  if (raw.size() != n * sizeof(float) ||
+      reinterpret_cast<uintptr_t>(raw.data()) % alignof(float) != 0)
+    return std::nullopt;
+  return ArrayRef<float>(reinterpret_cast<const float *>(raw.data()), n);
+}
 std::optional<std::vector<int8_t>> readI8(Value v) {
   return read<int8_t>(v, [](Type t) { return t.isInteger(8); });
 }
@@ -95,6 +119,24 @@ static Value make(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<
 
 Value makeF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<float> data) {
   return make(b, loc, shape, data, b.getF32Type());
+}
+Value makeF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+              llvm::function_ref<void(MutableArrayRef<float>)> fill) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  const size_t n = static_cast<size_t>(type.getNumElements());
+  ElementsAttr value;
+  if (n * sizeof(float) < kResourceBytes) {
+    std::vector<float> data(n);
+    fill(data);
+    value = DenseElementsAttr::get(type, ArrayRef<float>(data));
+  } else {
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocate(n * sizeof(float), alignof(float), /*dataIsMutable=*/true);
+    MutableArrayRef<char> raw = blob.getMutableData();
+    fill(MutableArrayRef<float>(reinterpret_cast<float *>(raw.data()), n));
+    value = DenseResourceElementsAttr::get(type, "q", std::move(blob));
+  }
+  return b.create<m2::ConstantOp>(loc, type, value).getOutput();
 }
 Value makeI8(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int8_t> data) {
   return make(b, loc, shape, data, b.getIntegerType(8));

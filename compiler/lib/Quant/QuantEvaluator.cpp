@@ -151,22 +151,41 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
       return;
     const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
     st.stateChan.resize(static_cast<size_t>(x.c), 0.0);
-    std::vector<double> S(static_cast<size_t>(P * N));
-    for (int64_t b = 0; b < x.b; ++b)
-      for (int64_t h = 0; h < H; ++h) {
-        std::fill(S.begin(), S.end(), 0.0);
-        for (int64_t t = 0; t < x.l; ++t) {
-          double d = softplus(dt.row(b, t)[h] + (*dtBias)[h]), decay = std::exp(d * (*A)[h]);
-          const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + (h / hpg) * N;
-          for (int64_t p = 0; p < P; ++p)
-            for (int64_t n = 0; n < N; ++n) {
-              double &v = S[p * N + n];
-              v = v * decay + d * xt[p] * bt[n];
+    // The fp64 recurrence S = decay * S + (d * x) B^T of each head from a zero state, and the
+    // max |S| of each (head, p) row over n and t: heads are independent, and a maximum of the
+    // same values does not depend on the order they are compared in.
+    auto heads = [&](int64_t h0, int64_t h1) {
+      std::vector<double> S(static_cast<size_t>(P * N)), bd(static_cast<size_t>(N));
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t b = 0; b < x.b; ++b) {
+          std::fill(S.begin(), S.end(), 0.0);
+          for (int64_t t = 0; t < x.l; ++t) {
+            double d = softplus(dt.row(b, t)[h] + (*dtBias)[h]), decay = std::exp(d * (*A)[h]);
+            const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + (h / hpg) * N;
+            for (int64_t n = 0; n < N; ++n)
+              bd[n] = bt[n];
+            for (int64_t p = 0; p < P; ++p) {
+              double *s = S.data() + p * N;
+              const double u = d * xt[p];
+              for (int64_t n = 0; n < N; ++n)
+                s[n] = s[n] * decay + u * bd[n];
+              double lane[4] = {0, 0, 0, 0};
+              int64_t n = 0;
+              for (; n + 4 <= N; n += 4)
+                for (int j = 0; j < 4; ++j)
+                  lane[j] = std::max(lane[j], std::fabs(s[n + j]));
+              for (; n < N; ++n)
+                lane[0] = std::max(lane[0], std::fabs(s[n]));
               double &m = st.stateChan[h * P + p];
-              m = std::max(m, std::fabs(v));
+              m = std::max({m, lane[0], lane[1], lane[2], lane[3]});
             }
+          }
         }
-      }
+    };
+    if (pool_)
+      pool_->parallelFor(H, heads);
+    else
+      heads(0, H);
     for (double m : st.stateChan)
       st.stateMax = std::max(st.stateMax, m);
   }

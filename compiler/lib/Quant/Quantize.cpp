@@ -1,6 +1,10 @@
 // Weight quantisation: round to nearest and GPTQ (see Quantize.h).
 #include "mamba2/Quant/Quantize.h"
 
+#include <functional>
+
+#include "mamba2/Eval/ThreadPool.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -80,22 +84,38 @@ std::vector<double> inverseCholeskyUpper(const std::vector<float> &hf, int64_t k
 } // namespace
 
 QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k, int bits,
-                               int64_t group, int actBits, const std::vector<float> &hessian) {
+                               int64_t group, int actBits, const std::vector<float> &hessian,
+                               eval::ThreadPool *pool) {
   const int qw = bits == 8 ? 127 : 7, qa = actBits == 8 ? 127 : 7;
   const int64_t G = k / group;
   QuantizedWeight q;
   q.values.assign(static_cast<size_t>(n * k), 0);
   q.scales.assign(static_cast<size_t>(n * G), 0);
   q.outScale.assign(static_cast<size_t>(n), 0.0f);
+  // Rows [r0, r1) at a time: each row's scales and values depend on that row only.
+  auto rows = [&](const std::function<void(int64_t, int64_t)> &fn) {
+    if (pool)
+      pool->parallelFor(n, fn);
+    else
+      fn(0, n);
+  };
   // Group scales from the weights as given.
   std::vector<double> s(static_cast<size_t>(n * G), 1.0);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t g = 0; g < G; ++g) {
-      double m = 0;
-      for (int64_t c = g * group; c < (g + 1) * group; ++c)
-        m = std::max(m, std::fabs(static_cast<double>(w[r * k + c])));
-      s[r * G + g] = m > 0 ? m / qw : 1.0;
-    }
+  rows([&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t g = 0; g < G; ++g) {
+        // The max |w| of the group (in four lanes: the same maximum in any order).
+        double lane[4] = {0, 0, 0, 0};
+        int64_t c = g * group;
+        for (; c + 4 <= (g + 1) * group; c += 4)
+          for (int j = 0; j < 4; ++j)
+            lane[j] = std::max(lane[j], std::fabs(static_cast<double>(w[r * k + c + j])));
+        for (; c < (g + 1) * group; ++c)
+          lane[0] = std::max(lane[0], std::fabs(static_cast<double>(w[r * k + c])));
+        const double m = std::max({lane[0], lane[1], lane[2], lane[3]});
+        s[r * G + g] = m > 0 ? m / qw : 1.0;
+      }
+  });
   auto round = [&](double v, double sc) {
     return static_cast<int8_t>(std::clamp(std::round(v / sc), double(-qw), double(qw)));
   };
@@ -104,23 +124,38 @@ QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k
   if (!hessian.empty())
     u = inverseCholeskyUpper(hessian, k, dead);
   if (u.empty()) {
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        q.values[r * k + c] = round(w[r * k + c], s[r * G + c / group]);
+    // round(v / sc) as std::round computes it (half away from zero), inline: |v / sc| <= qw
+    // (plus rounding), so the truncation through int32 is exact, and v / sc - trunc is exact.
+    rows([&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t g = 0; g < G; ++g) {
+          const double sc = s[r * G + g];
+          const float *in = w.data() + r * k + g * group;
+          int8_t *out = q.values.data() + r * k + g * group;
+          for (int64_t c = 0; c < group; ++c) {
+            const double x = static_cast<double>(in[c]) / sc;
+            const double t = static_cast<double>(static_cast<int32_t>(x)), f = x - t;
+            const double rx = t + (f >= 0.5 ? 1.0 : 0.0) - (f <= -0.5 ? 1.0 : 0.0);
+            out[c] = static_cast<int8_t>(std::clamp(rx, double(-qw), double(qw)));
+          }
+        }
+    });
   } else {
-    std::vector<double> row(static_cast<size_t>(k));
-    for (int64_t r = 0; r < n; ++r) {
-      for (int64_t c = 0; c < k; ++c)
-        row[c] = dead[c] ? 0.0 : w[r * k + c];
-      for (int64_t c = 0; c < k; ++c) {
-        double sc = s[r * G + c / group];
-        int8_t v = round(row[c], sc);
-        q.values[r * k + c] = v;
-        double err = (row[c] - v * sc) / u[c * k + c];
-        for (int64_t j = c + 1; j < k; ++j)
-          row[j] -= err * u[c * k + j];
+    rows([&](int64_t r0, int64_t r1) {
+      std::vector<double> row(static_cast<size_t>(k));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = 0; c < k; ++c)
+          row[c] = dead[c] ? 0.0 : w[r * k + c];
+        for (int64_t c = 0; c < k; ++c) {
+          double sc = s[r * G + c / group];
+          int8_t v = round(row[c], sc);
+          q.values[r * k + c] = v;
+          double err = (row[c] - v * sc) / u[c * k + c];
+          for (int64_t j = c + 1; j < k; ++j)
+            row[j] -= err * u[c * k + j];
+        }
       }
-    }
+    });
   }
   // Fixed-point group scales and the accumulator's fraction bits.
   const double worst = static_cast<double>(k) * qa * qw;

@@ -67,8 +67,10 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
           << "; at least 2 (and window >= 2) are needed";
       return signalPassFailure();
     }
+    mamba2::eval::ThreadPool pool(0);
     quant::QuantKernels kernels;
     kernels.setCollect(true, hessian);
+    kernels.setPool(&pool);
     auto program = mamba2::eval::Program::compile(module, "main", &kernels);
     if (!program) {
       module.emitError("m2-calibrate: ") << llvm::toString(program.takeError());
@@ -78,7 +80,6 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       module.emitError("m2-calibrate: @main must be a whole-sequence byte-level model");
       return signalPassFailure();
     }
-    mamba2::eval::ThreadPool pool(0);
     for (int64_t off = 0; off < total; off += window) {
       if (progress)
         progressBar(off, total);

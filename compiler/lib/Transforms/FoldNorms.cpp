@@ -42,26 +42,36 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
     OpBuilder b(norm);
     for (Operation *user : llvm::to_vector(out.getUsers())) {
       b.setInsertionPoint(user);
+      // The weight's elements read where they lie (a copy only for a splat) and the scaled
+      // ones written straight into the new constant.
+      Value old = isa<m2::LinearOp>(user) ? cast<m2::LinearOp>(user).getWeight()
+                                          : cast<m2::LMHeadOp>(user).getTable();
+      std::optional<std::vector<float>> copy;
+      std::optional<ArrayRef<float>> W = quant::viewF32(old);
+      if (!W)
+        W = ArrayRef<float>(*(copy = quant::readF32(old)));
+      Value folded;
       if (auto l = dyn_cast<m2::LinearOp>(user)) {
-        std::vector<float> W = *quant::readF32(l.getWeight()); // (d, out)
-        const int64_t n = static_cast<int64_t>(W.size()) / d;
-        for (int64_t i = 0; i < d; ++i)
-          for (int64_t j = 0; j < n; ++j)
-            W[i * n + j] *= (*w)[i];
-        Value old = l.getWeight();
-        l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), quant::shapeOf(old), W));
-        quant::retire(old, releaseWeights);
+        const int64_t n = static_cast<int64_t>(W->size()) / d; // (d, out)
+        folded = quant::makeF32(b, l.getLoc(), quant::shapeOf(old), [&](MutableArrayRef<float> o) {
+          for (int64_t i = 0; i < d; ++i)
+            for (int64_t j = 0; j < n; ++j)
+              o[i * n + j] = (*W)[i * n + j] * (*w)[i];
+        });
+        l.getWeightMutable().assign(folded);
       } else {
         auto h = cast<m2::LMHeadOp>(user);
-        std::vector<float> T = *quant::readF32(h.getTable()); // (vocab, d)
-        const int64_t v = static_cast<int64_t>(T.size()) / d;
-        for (int64_t r = 0; r < v; ++r)
-          for (int64_t i = 0; i < d; ++i)
-            T[r * d + i] *= (*w)[i];
-        Value old = h.getTable();
-        h.getTableMutable().assign(quant::makeF32(b, h.getLoc(), quant::shapeOf(old), T));
-        quant::retire(old, releaseWeights);
+        const int64_t v = static_cast<int64_t>(W->size()) / d; // (vocab, d)
+        folded = quant::makeF32(b, h.getLoc(), quant::shapeOf(old), [&](MutableArrayRef<float> o) {
+          for (int64_t r = 0; r < v; ++r)
+            for (int64_t i = 0; i < d; ++i)
+              o[r * d + i] = (*W)[r * d + i] * (*w)[i];
+        });
+        h.getTableMutable().assign(folded);
       }
+      W.reset();
+      copy.reset();
+      quant::retire(old, releaseWeights);
     }
     b.setInsertionPoint(norm);
     std::vector<float> ones(static_cast<size_t>(d), 1.0f);

@@ -13,6 +13,7 @@
 #include "mamba2/Ovl/Evaluator.h"
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/QuantEvaluator.h"
+#include "mamba2/Support/PhaseReport.h"
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
 
@@ -86,6 +87,8 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   if (auto e = s.validate())
     return e;
   mlir::PassManager pm(module.getContext());
+  if (s.report)
+    pm.addInstrumentation(s.report->passInstrumentation());
   M2FoldNormsOptions fo;
   fo.releaseWeights = s.releaseWeights;
   pm.addNestedPass<mlir::func::FuncOp>(createM2FoldNorms(fo));
@@ -341,6 +344,8 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   const bool headGroups = s.headsPerGroup > 0 || s.headGroups == "on" ||
                           (s.headGroups == "auto" && headGroupsPay(module, s.target));
   mlir::PassManager pm(module.getContext());
+  if (s.report)
+    pm.addInstrumentation(s.report->passInstrumentation());
   if (headGroups)
     pm.addNestedPass<mlir::func::FuncOp>(createM2ReorderInProj());
   M2LowerToOvlOptions lo;

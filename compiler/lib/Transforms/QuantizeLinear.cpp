@@ -1,7 +1,11 @@
 // m2-quantize-linear: m2.linear and m2.lm_head into integer m2.qlinear (QuantPasses.td).
 #include "mamba2/Transforms/QuantPasses.h"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
+
+#include "mamba2/Eval/ThreadPool.h"
 
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Quantize.h"
@@ -48,7 +52,8 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
       hessian.assign(values.begin(), values.end());
     }
     quant::QuantizedWeight q = quant::quantizeWeight(wt, n, k, static_cast<int>(wBits), grp,
-                                                     static_cast<int>(aBits), hessian);
+                                                     static_cast<int>(aBits), hessian, pool.get());
+    wt = {};
     OpBuilder b(op);
     Location loc = op->getLoc();
     Value w = quant::makeI8(b, loc, {n, k}, q.values);
@@ -66,8 +71,11 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
     return success();
   }
 
+  std::shared_ptr<mamba2::eval::ThreadPool> pool; // made by runOnOperation
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    pool = std::make_shared<mamba2::eval::ThreadPool>(0);
     auto bad = [&](const Twine &msg) {
       func.emitError("m2-quantize-linear: ") << msg;
       signalPassFailure();
@@ -89,19 +97,30 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
     });
     for (Operation *op : ops) {
       if (auto l = dyn_cast<m2::LinearOp>(op)) {
-        auto w = quant::readF32(l.getWeight());
+        // The weight where it lies (a copy only for a splat).
+        std::optional<std::vector<float>> copy;
+        std::optional<ArrayRef<float>> w = quant::viewF32(l.getWeight());
+        if (!w && (copy = quant::readF32(l.getWeight())))
+          w = ArrayRef<float>(*copy);
         if (!w) {
           op->emitError("m2-quantize-linear: the weight is not an f32 constant");
           return signalPassFailure();
         }
         auto shape = quant::shapeOf(l.getWeight()); // (in, out)
         const int64_t k = shape[0], n = shape[1];
+        // Transposed in 32 x 32 tiles, rows of the result in parallel.
         std::vector<float> wt(static_cast<size_t>(n * k));
-        for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = 0; j < n; ++j)
-            wt[j * k + i] = (*w)[i * n + j];
+        const float *src = w->data();
+        pool->parallelFor((n + 31) / 32, [&](int64_t b0, int64_t b1) {
+          for (int64_t j0 = b0 * 32; j0 < std::min(n, b1 * 32); j0 += 32)
+            for (int64_t i0 = 0; i0 < k; i0 += 32)
+              for (int64_t j = j0; j < std::min(n, j0 + 32); ++j)
+                for (int64_t i = i0; i < std::min(k, i0 + 32); ++i)
+                  wt[j * k + i] = src[i * n + j];
+        });
         Value old = l.getWeight();
         w.reset();
+        copy.reset();
         if (failed(replace(op, l.getInput(), std::move(wt), n, k, weightBits, actBits, group,
                            actMode)))
           return signalPassFailure();

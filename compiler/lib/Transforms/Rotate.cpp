@@ -5,6 +5,12 @@
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Hadamard.h"
 
+#include <algorithm>
+#include <memory>
+
+#include "mamba2/Eval/ThreadPool.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 namespace mamba2 {
 #define GEN_PASS_DEF_M2ROTATE
 #include "mamba2/Transforms/QuantPasses.h.inc"
@@ -17,17 +23,27 @@ namespace quant = mamba2::quant;
 namespace {
 
 /// Applies f(v) = H (s * v) / sqrt(n) to the rows (`rows` true) or the columns of the
-/// (r, c) matrix m.
-void transform(std::vector<float> &m, int64_t r, int64_t c, bool rows, uint64_t seed) {
+/// (r, c) matrix m, in fp64 as hadamardInPlace computes it, 16 vectors at a time (a block of
+/// columns is read row by row, not one strided element per cache line) and blocks in parallel:
+/// each vector's result is the same for any block size and thread count. Reads `src`, writes
+/// `dst` (which may be `src`).
+void transform(const float *src, float *dst, int64_t r, int64_t c, bool rows, uint64_t seed,
+               mamba2::eval::ThreadPool &pool) {
   const int64_t n = rows ? c : r, count = rows ? r : c;
-  std::vector<double> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < count; ++i) {
-    for (int64_t k = 0; k < n; ++k)
-      v[k] = rows ? m[i * c + k] : m[k * c + i];
-    quant::hadamardInPlace(v.data(), n, seed);
-    for (int64_t k = 0; k < n; ++k)
-      (rows ? m[i * c + k] : m[k * c + i]) = static_cast<float>(v[k]);
-  }
+  constexpr int64_t kBlock = quant::kHadamardBatch;
+  pool.parallelFor((count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+    std::vector<double> v(static_cast<size_t>(n * kBlock));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t i0 = blk * kBlock, w = std::min(kBlock, count - i0);
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < w; ++j)
+          v[k * w + j] = rows ? src[(i0 + j) * c + k] : src[k * c + i0 + j];
+      quant::hadamardBatch(v.data(), n, w, seed);
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < w; ++j)
+          (rows ? dst[(i0 + j) * c + k] : dst[k * c + i0 + j]) = static_cast<float>(v[k * w + j]);
+    }
+  });
 }
 
 struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
@@ -35,14 +51,61 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
 
   /// A new constant: `w` (r, c) with its rows or columns transformed.
   Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s) {
-    std::vector<float> m = *quant::readF32(w);
-    auto shape = quant::shapeOf(w);
-    transform(m, shape[0], shape[1], rows, s);
-    return quant::makeF32(b, loc, shape, m);
+    return rotated(b, loc, w, rows, s, /*online=*/false, 0);
   }
+  /// The same, then (`online`) its columns transformed with seed `sc`: read from `w`'s data
+  /// where it lies, written straight into the new constant's blob.
+  Value rotated(OpBuilder &b, Location loc, Value w, bool rows, uint64_t s, bool online,
+                uint64_t sc) {
+    auto shape = quant::shapeOf(w);
+    // A heap blob that only this op reads (the pass before made it, and release-weights says
+    // nothing else shares it) is rotated where it is: no second copy of the weight at any time.
+    if (float *own = releaseWeights ? ownedData(w) : nullptr) {
+      transform(own, own, shape[0], shape[1], rows, s, *pool);
+      if (online)
+        transform(own, own, shape[0], shape[1], /*rows=*/false, sc, *pool);
+      return w;
+    }
+    std::optional<std::vector<float>> copy;
+    std::optional<ArrayRef<float>> view = quant::viewF32(w);
+    if (!view)
+      view = ArrayRef<float>(*(copy = quant::readF32(w)));
+    return quant::makeF32(b, loc, shape, [&](MutableArrayRef<float> out) {
+      transform(view->data(), out.data(), shape[0], shape[1], rows, s, *pool);
+      if (online)
+        transform(out.data(), out.data(), shape[0], shape[1], /*rows=*/false, sc, *pool);
+    });
+  }
+
+  /// The f32 data of `w` when it is a mutable heap blob of an m2.constant with one use that no
+  /// other op of the function refers to; nullptr otherwise.
+  float *ownedData(Value w) {
+    auto c = w.getDefiningOp<m2::ConstantOp>();
+    if (!c || !w.hasOneUse())
+      return nullptr;
+    auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+    AsmResourceBlob *blob = r ? r.getRawHandle().getBlob() : nullptr;
+    if (!blob || !blob->getDeleter() || !blob->isMutable() ||
+        blob->getData().size() != static_cast<size_t>(r.getNumElements()) * sizeof(float) ||
+        reinterpret_cast<uintptr_t>(blob->getData().data()) % alignof(float) != 0)
+      return nullptr;
+    bool shared = false;
+    getOperation().walk([&](Operation *op) {
+      if (op == c.getOperation())
+        return WalkResult::advance();
+      for (NamedAttribute a : op->getAttrs())
+        if (auto o = dyn_cast<DenseResourceElementsAttr>(a.getValue()))
+          shared |= o.getRawHandle() == r.getRawHandle();
+      return shared ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    return shared ? nullptr : reinterpret_cast<float *>(blob->getMutableData().data());
+  }
+
+  std::shared_ptr<mamba2::eval::ThreadPool> pool; // made by runOnOperation
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    pool = std::make_shared<mamba2::eval::ThreadPool>(0);
     llvm::SmallVector<m2::EmbeddingOp> embeddings;
     func.walk([&](m2::EmbeddingOp e) { embeddings.push_back(e); });
     if (embeddings.empty()) {
@@ -101,8 +164,13 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       b.setInsertionPoint(e);
       Value table = e.getTable();
       Value rt = rotated(b, e.getLoc(), table, /*rows=*/true, s);
-      tables[table] = rt;
       e.getTableMutable().assign(rt);
+      if (rt != table && table.use_empty()) { // untied: give its memory back now
+        quant::retire(table, releaseWeights);
+        table = Value();
+      } else {
+        tables[table] = rt;
+      }
       for (Operation *op : inProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
@@ -121,22 +189,19 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
         h.getTableMutable().assign(t);
         quant::retire(old, releaseWeights);
       }
-      quant::retire(table, releaseWeights); // after the heads: `tables` is keyed by it
+      if (table)
+        quant::retire(table, releaseWeights); // after the heads: `tables` is keyed by it
       for (Operation *op : outProj) {
         auto l = cast<m2::LinearOp>(op);
         b.setInsertionPoint(l);
-        std::vector<float> m = *quant::readF32(l.getWeight());
-        auto shape = quant::shapeOf(l.getWeight());
-        transform(m, shape[0], shape[1], /*rows=*/true, s);
-        if (online) {
-          transform(m, shape[0], shape[1], /*rows=*/false, sOnline);
+        if (online) { // the op before the new weight, as it has always been
           Value x = l.getInput();
           auto h = b.create<m2::HadamardOp>(l.getLoc(), x.getType(), x,
                                             b.getI64IntegerAttr(static_cast<int64_t>(sOnline)));
           l.getInputMutable().assign(h.getOutput());
         }
         Value old = l.getWeight();
-        l.getWeightMutable().assign(quant::makeF32(b, l.getLoc(), shape, m));
+        l.getWeightMutable().assign(rotated(b, l.getLoc(), old, /*rows=*/true, s, online, sOnline));
         quant::retire(old, releaseWeights);
       }
     }

@@ -32,6 +32,7 @@
 #include "mamba2/CodeGen/Driver.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
+#include "mamba2/Support/PhaseReport.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/Transforms/QuantPipeline.h"
 #include "mamba2/onnx/ModelReader.h"
@@ -156,7 +157,23 @@ int main(int argc, char **argv) {
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop,
                "emit every layer unrolled instead of one hardware loop over the repeating layers");
+  bool reportPhases = false;
+  app.add_flag("--report", reportPhases,
+               "print each phase's and each pass's wall time, resident set at its end and the "
+               "process's peak resident set so far to stderr at the end (docs/codegen.md)");
   CLI11_PARSE(app, argc, argv);
+  std::optional<mamba2::PhaseReport> report;
+  if (reportPhases)
+    report.emplace(&llvm::errs());
+  mamba2::PhaseReport *rep = report ? &*report : nullptr;
+  // The table is printed however main returns.
+  struct PrintAtExit {
+    mamba2::PhaseReport *report;
+    ~PrintAtExit() {
+      if (report)
+        report->print(llvm::errs());
+    }
+  } printAtExit{rep};
   emitOptions.layerLoop = !noLayerLoop;
   emitOptions.weightBufferBytes *= 1024;
   if (endsWith(model, ".mlir")) {
@@ -173,8 +190,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     return mamba2::codegen::emitModule(*mod, targetName, emitOptions,
-                                       outPath.empty() ? "-" : outPath, emit == "asm",
-                                       llvm::errs());
+                                       outPath.empty() ? "-" : outPath, emit == "asm", llvm::errs(),
+                                       rep);
   }
   // -o / --emit=asm: the ovl pipeline of the first --quant scheme, then the emitter.
   const bool compile = emit == "asm" || !outPath.empty(), asmOut = emit == "asm";
@@ -213,6 +230,8 @@ int main(int argc, char **argv) {
   llvm::Expected<mamba2::onnx_import::LoadedModel> loaded =
       llvm::createStringError(std::errc::invalid_argument, "unread");
   llvm::consumeError(loaded.takeError());
+  std::optional<mamba2::ScopedPhase> phase;
+  phase.emplace(rep, "read the ONNX model");
   if (endsWith(model, ".onnxtxt")) {
     // Bounded like a binary model: a device or an endless file is refused before reading.
     std::error_code ec;
@@ -231,6 +250,7 @@ int main(int argc, char **argv) {
   } else {
     loaded = mamba2::onnx_import::readModel(model, options);
   }
+  phase.reset();
   if (!loaded) {
     std::cerr << "mamba2c: error: " << llvm::toString(loaded.takeError()) << "\n";
     return 1;
@@ -246,12 +266,18 @@ int main(int argc, char **argv) {
   // Print every diagnostic (MLIR's default prints errors only, and the raising pass warns).
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  if (rep) // one row per pass: the passes run in this thread
+    context.disableMultithreading();
   mamba2::import::WeightStorage storage;
+  phase.emplace(rep, "import to the onnx dialect");
   auto module = mamba2::import::importModel(context, *loaded, storage);
+  phase.reset();
   if (!module)
     return 1;
   if (fold || emit == "m2") {
     mlir::PassManager pm(&context);
+    if (rep)
+      pm.addInstrumentation(rep->passInstrumentation());
     pm.addNestedPass<mlir::func::FuncOp>(mamba2::createOnnxFoldShapes());
     if (emit == "m2") {
       mamba2::RaiseOnnxToM2Options raiseOptions;
@@ -317,6 +343,7 @@ int main(int argc, char **argv) {
     all.front().releaseWeights = true;
     all.front().headGroups = headGroups ? "on" : noHeadGroups ? "off" : "auto";
     all.front().target = targetName;
+    all.front().report = rep;
     if (auto e = toOvl ? mamba2::lowerToOvl(*module, all.front())
                        : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
@@ -325,7 +352,7 @@ int main(int argc, char **argv) {
   }
   if (compile)
     return mamba2::codegen::emitModule(*module, targetName, emitOptions,
-                                       outPath.empty() ? "-" : outPath, asmOut, llvm::errs());
+                                       outPath.empty() ? "-" : outPath, asmOut, llvm::errs(), rep);
   mlir::OpPrintingFlags flags;
   if (!printWeights) {
     detachWeightsForPrinting(*module);

@@ -5,6 +5,7 @@
 #include "mamba2/Eval/M2Evaluator.h"
 
 #include <cmath>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -144,6 +145,36 @@ TEST(Evaluator, LogitsDoNotDependOnTheThreadCount) {
     else
       EXPECT_EQ(*logits, reference) << threads << " threads";
   }
+}
+
+// A session frees each activation once its last reader has run (calibrating a full-size model
+// would otherwise hold every layer's activations): the residual stream lives until the
+// residual add, in_proj's output until its split, the returned logits to the end; constants
+// are never freed. (The other tests check that the logits stay right.)
+TEST(Evaluator, EachActivationIsFreedAfterItsLastReader) {
+  Fixture f(kBlock);
+  ASSERT_TRUE(f.module);
+  auto program = eval::Program::compile(*f.module);
+  ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+  mlir::func::FuncOp fn = (*program)->function();
+  auto name = [](mlir::Operation *op) { return op->getName().getStringRef().str(); };
+  std::map<std::string, std::vector<std::string>> freed; // reader -> producers of what it frees
+  size_t total = 0;
+  for (mlir::Operation &op : fn.getBody().front()) {
+    for (mlir::Value v : (*program)->lastReadBy(&op)) {
+      EXPECT_FALSE(v.getDefiningOp<m2::ConstantOp>());
+      freed[name(&op)].push_back(v.getDefiningOp() ? name(v.getDefiningOp()) : "argument");
+      ++total;
+    }
+  }
+  EXPECT_EQ(freed["m2.residual_add"], (std::vector<std::string>{"m2.embedding", "m2.linear"}));
+  EXPECT_EQ(freed["m2.split"].size(), 2u); // in_proj's output, then the SiLU's
+  EXPECT_EQ(freed["m2.ssd"].size(), 4u);   // x, dt, B, C
+  EXPECT_EQ(freed["m2.gated_rms_norm"], (std::vector<std::string>{"m2.ssd", "m2.split"}));
+  EXPECT_EQ(freed["m2.lm_head"], (std::vector<std::string>{"m2.residual_add"}));
+  EXPECT_TRUE(freed["func.return"].empty());
+  EXPECT_EQ(freed["m2.embedding"], (std::vector<std::string>{"argument"})); // the ids
+  EXPECT_EQ(total, 16u); // every value that is read, once; the logits are returned
 }
 
 TEST(Evaluator, DecodeStepsContinueThePrefill) {

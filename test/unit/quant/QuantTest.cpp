@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "mamba2/Eval/Gemm.h"
@@ -101,6 +102,33 @@ TEST(QuantTest, HadamardIsIsaFwhtScaled) {
   EXPECT_FALSE(quant::hadamardSizeOk(24 * 3));
 }
 
+// m2-rotate transforms many vectors side by side (hadamardBatch); each result must be bit for
+// bit the one-vector transform's, for every small factor (1, 12, 40), with and without signs,
+// for any number of vectors side by side.
+TEST(QuantTest, HadamardBatchIsBitExactPerVector) {
+  std::mt19937 gen(7);
+  std::normal_distribution<double> dist(0.0, 3.0);
+  for (int64_t n : {64, 96, 2560, 40 * 128})
+    for (uint64_t seed : {uint64_t(0), uint64_t(5)})
+      for (int64_t count : {1, 3, 16}) {
+        std::vector<double> batch(static_cast<size_t>(n * count));
+        for (double &v : batch)
+          v = static_cast<float>(dist(gen)); // the weights are floats
+        std::vector<std::vector<double>> one(static_cast<size_t>(count));
+        for (int64_t j = 0; j < count; ++j) {
+          for (int64_t k = 0; k < n; ++k)
+            one[j].push_back(batch[k * count + j]);
+          quant::hadamardInPlace(one[j].data(), n, seed);
+        }
+        quant::hadamardBatch(batch.data(), n, count, seed);
+        for (int64_t j = 0; j < count; ++j)
+          for (int64_t k = 0; k < n; ++k)
+            ASSERT_EQ(std::memcmp(&batch[k * count + j], &one[j][k], sizeof(double)), 0)
+                << "n " << n << " seed " << seed << " count " << count << " vector " << j
+                << " element " << k;
+      }
+}
+
 TEST(QuantTest, RandomisedHadamardIsSeededAndOrthogonal) {
   auto s1 = quant::hadamardSigns(64, 9), s2 = quant::hadamardSigns(64, 9);
   EXPECT_EQ(s1, s2);
@@ -122,6 +150,32 @@ TEST(QuantTest, RandomisedHadamardIsSeededAndOrthogonal) {
         dot += cols[i][k] * cols[j][k];
       EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-12);
     }
+}
+
+// Round to nearest rounds halves away from zero (std::round), the same with a pool of threads:
+// a group whose max is qmax has the scale 1, so its weights are the quotients themselves.
+TEST(QuantTest, RoundToNearestIsStdRoundForAnyThreadCount) {
+  const int64_t n = 5, k = 16;
+  std::vector<float> w = {127,   2.5f,   -2.5f,        0.5f,        -0.5f,      1.5f,
+                          -1.5f, 126.5f, -0.49999997f, 0.49999997f, 3.4999998f, -3.5f,
+                          0,     -0.0f,  64.5f,        -64.5f};
+  std::mt19937 gen(3);
+  std::normal_distribution<float> nd(0, 40);
+  for (int64_t i = k; i < n * k; ++i)
+    w.push_back(i % k == 0 ? 127.0f : std::round(nd(gen) * 2) / 2); // halves and integers
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      w[r * k + c] = std::clamp(w[r * k + c], -127.0f, 127.0f);
+  auto q = quant::quantizeWeight(w, n, k, 8, k, 8, {});
+  for (int64_t i = 0; i < n * k; ++i)
+    ASSERT_EQ(int(q.values[i]), int(std::round(double(w[i])))) << i << ": " << w[i];
+  for (int threads : {1, 2, 3}) {
+    eval::ThreadPool pool(threads);
+    auto p = quant::quantizeWeight(w, n, k, 8, k, 8, {}, &pool);
+    EXPECT_EQ(p.values, q.values);
+    EXPECT_EQ(p.scales, q.scales);
+    EXPECT_EQ(p.outScale, q.outScale);
+  }
 }
 
 TEST(QuantTest, QuantizedWeightReconstructsAndFitsInt32) {

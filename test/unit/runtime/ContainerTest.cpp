@@ -33,6 +33,36 @@ void reseal(std::vector<uint8_t> &f) {
 
 } // namespace
 
+// The check sum is CRC-32 (IEEE, reflected 0xEDB88320): its check value, and the same sums
+// as a bit-at-a-time definition over lengths and splits that cross every word boundary.
+TEST(Container, Crc32IsTheIeeeCrc) {
+  const char *check = "123456789";
+  EXPECT_EQ(runtime::crc32(reinterpret_cast<const uint8_t *>(check), 9), 0xCBF43926u);
+  auto bitwise = [](const uint8_t *d, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; ++i) {
+      c ^= d[i];
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+  };
+  std::vector<uint8_t> data(1000);
+  uint32_t x = 12345;
+  for (uint8_t &b : data) {
+    x = x * 1103515245u + 12345u;
+    b = uint8_t(x >> 16);
+  }
+  for (size_t n : {0, 1, 7, 8, 15, 16, 31, 33, 64, 257, 1000}) {
+    EXPECT_EQ(runtime::crc32(data.data(), n), bitwise(data.data(), n)) << n;
+    for (size_t split : {size_t(0), n / 3, n})
+      EXPECT_EQ(
+          runtime::crc32Update(runtime::crc32(data.data(), split), data.data() + split, n - split),
+          bitwise(data.data(), n))
+          << n << " split at " << split;
+  }
+}
+
 TEST(Container, RoundTripKeepsEverything) {
   isa::Program p = isa::assemble(test::kAllUnits, "t.s");
   std::vector<uint8_t> f = runtime::writeContainer(p, kv260());

@@ -8,6 +8,10 @@
 
 #include <string>
 
+namespace mamba2 {
+class PhaseReport;
+} // namespace mamba2
+
 namespace mamba2::codegen {
 
 /// The model function of an ovl module: `@main`, else the module's only function; nullptr and
@@ -16,8 +20,10 @@ mlir::func::FuncOp modelFunction(mlir::ModuleOp module, std::string &error);
 
 /// Emits the model function of `module` for the board named `target` and writes the program
 /// to `outPath` as a .m2b container (or, with `assembly`, as isa assembly; "-" is stdout).
-/// Returns 0, or 1 after printing "mamba2c: error: ..." to `err`.
+/// Returns 0, or 1 after printing "mamba2c: error: ..." to `err`. With `report`, emitting the
+/// program and writing the file are rows of it.
 int emitModule(mlir::ModuleOp module, const std::string &target, const EmitOptions &options,
-               const std::string &outPath, bool assembly, llvm::raw_ostream &err);
+               const std::string &outPath, bool assembly, llvm::raw_ostream &err,
+               PhaseReport *report = nullptr);
 
 } // namespace mamba2::codegen

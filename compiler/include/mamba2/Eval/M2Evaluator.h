@@ -75,6 +75,14 @@ public:
 
   /// fp32 data of a constant (no copy for dense and dense_resource; splats are expanded).
   const float *constant(mlir::Value v) const { return constants_.lookup(v); }
+  /// The values (op results and function arguments, not constants) whose last reader is `op`:
+  /// a session frees them once `op` has run, so an evaluation holds only the live activations.
+  llvm::ArrayRef<mlir::Value> lastReadBy(mlir::Operation *op) const {
+    auto it = lastReadBy_.find(op);
+    if (it == lastReadBy_.end())
+      return {};
+    return it->second;
+  }
 
 private:
   mlir::func::FuncOp func_;
@@ -83,6 +91,7 @@ private:
   bool replays_ = false;
   Extension *extension_ = nullptr;
   llvm::DenseMap<mlir::Value, const float *> constants_;
+  llvm::DenseMap<mlir::Operation *, std::vector<mlir::Value>> lastReadBy_;
   std::vector<std::unique_ptr<std::vector<float>>> expanded_;
 };
 

@@ -18,6 +18,9 @@ namespace mamba2::quant {
 std::optional<std::vector<float>> readF32(mlir::Value v);
 std::optional<std::vector<int8_t>> readI8(mlir::Value v);
 std::optional<std::vector<int32_t>> readI32(mlir::Value v);
+/// The f32 elements of an m2.constant where they lie (its blob or dense data), without a copy;
+/// nullopt for a splat or anything readF32 would refuse. Valid while the constant lives.
+std::optional<llvm::ArrayRef<float>> viewF32(mlir::Value v);
 /// The same for the value of any constant op (dense or dense_resource, splats expanded).
 std::optional<std::vector<int8_t>> readI8(mlir::ElementsAttr value);
 std::optional<std::vector<int32_t>> readI32(mlir::ElementsAttr value);
@@ -29,6 +32,12 @@ mlir::Value makeI8(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_
                    llvm::ArrayRef<int8_t> data);
 mlir::Value makeI32(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
                     llvm::ArrayRef<int32_t> data);
+
+/// A new m2.constant of f32 elements that `fill` writes straight into the constant's own
+/// storage (the blob makeF32 would copy them into, for a large one): the same constant as
+/// makeF32 of the same elements, without the copy.
+mlir::Value makeF32(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+                    llvm::function_ref<void(llvm::MutableArrayRef<float>)> fill);
 
 /// Constants of at least this many bytes are made as `dense_resource` blobs of their own, so that
 /// their memory can be given back when they die (`retire`); smaller ones are `dense`.

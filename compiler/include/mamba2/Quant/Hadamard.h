@@ -16,5 +16,11 @@ std::vector<int8_t> hadamardSigns(int64_t n, uint64_t seed);
 /// H / sqrt(n) is orthogonal, so y . y = x . x. Requires hadamardSizeOk(n).
 void hadamardInPlace(double *x, int64_t n, uint64_t seed);
 void hadamardInPlace(float *x, int64_t n, uint64_t seed);
+/// hadamardInPlace of `count` vectors at once, element k of vector j at x[k * count + j]: every
+/// vector's result is bit for bit hadamardInPlace's (the same operations in the same order on
+/// each vector), with the vectors side by side so that the loops run over them.
+void hadamardBatch(double *x, int64_t n, int64_t count, uint64_t seed);
+/// The count hadamardBatch is fastest at (m2-rotate's block of rows or columns).
+inline constexpr int64_t kHadamardBatch = 16;
 
 } // namespace mamba2::quant

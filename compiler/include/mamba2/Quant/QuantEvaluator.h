@@ -63,6 +63,9 @@ public:
     collect_ = on;
     hessian_ = hessian;
   }
+  /// Threads for the statistics that observe() computes (the SSM state's per-channel maxima, one
+  /// head per task: the same maxima for any thread count); none: the calling thread.
+  void setPool(eval::ThreadPool *pool) { pool_ = pool; }
   const std::map<mlir::Operation *, ActStats> &stats() const { return stats_; }
   const std::map<mlir::Operation *, SsmStats> &ssmStats() const { return ssmStats_; }
 
@@ -80,6 +83,7 @@ private:
   runConv(m2::Conv1dOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
 
   bool collect_ = false, hessian_ = false;
+  eval::ThreadPool *pool_ = nullptr;
   std::map<mlir::Operation *, ActStats> stats_;
   std::map<mlir::Operation *, SsmStats> ssmStats_;
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<Prepared>> prepared_;

@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <vector>
 
+namespace mamba2::eval {
+class ThreadPool;
+} // namespace mamba2::eval
+
 namespace mamba2::quant {
 
 struct QuantizedWeight {
@@ -19,8 +23,10 @@ struct QuantizedWeight {
 /// rounded and its error spread over the later columns through the Cholesky factor of the
 /// inverse of H = X^T X (k x k, from calibration, damped by 1 % of its mean diagonal). The
 /// accumulator's fraction bits F are the most that keep k * qmax(act) * qmax(w) * 2^F below
-/// 2^30, at most 24; shift = 24 - F.
+/// 2^30, at most 24; shift = 24 - F. With `pool`, rows in parallel (each row's result is the
+/// same for any thread count).
 QuantizedWeight quantizeWeight(const std::vector<float> &w, int64_t n, int64_t k, int bits,
-                               int64_t group, int actBits, const std::vector<float> &hessian);
+                               int64_t group, int actBits, const std::vector<float> &hessian,
+                               eval::ThreadPool *pool = nullptr);
 
 } // namespace mamba2::quant

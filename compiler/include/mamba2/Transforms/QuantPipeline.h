@@ -15,6 +15,8 @@
 
 namespace mamba2 {
 
+class PhaseReport;
+
 struct QuantScheme {
   std::string name = "w8a8";    // fp32, w8a8, w4a8, w4a4
   std::string hadamard = "off"; // off, on, random
@@ -39,6 +41,9 @@ struct QuantScheme {
   std::string headGroups = "auto";
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
+  /// When set, each pass of quantizeModule / lowerToOvl is a row of this report (mamba2c
+  /// --report).
+  PhaseReport *report = nullptr;
 
   /// "w4a8+had+pwl32" and the like.
   std::string label() const;
