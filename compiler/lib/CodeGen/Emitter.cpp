@@ -236,6 +236,10 @@ private:
   unsigned ringNext_ = 0;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
   llvm::DenseMap<Operation *, long> opIndex_;
+  /// weightTilePlace's answers by everything they depend on (ring buffer, activation address,
+  /// pitch, scale bytes, K, group, rows, int4): the search walks every K step at up to
+  /// `spadBanks` places, and a layer's tiles repeat these few shapes.
+  std::map<std::array<uint64_t, 8>, uint64_t> tilePlaces_;
   std::vector<Inst> insts_;
   Operation *cur_ = nullptr;
 
@@ -1550,6 +1554,10 @@ private:
   /// else the place with the fewest waits.
   uint64_t weightTilePlace(uint64_t buf, uint64_t act, const Layout::Mat &m, uint64_t nj,
                            ovl::MatmulOp o) {
+    const std::array<uint64_t, 8> key{buf, act,     m.pitch, m.g,
+                                      m.k, m.group, nj,      uint64_t(o.getBits())};
+    if (auto it = tilePlaces_.find(key); it != tilePlaces_.end())
+      return it->second;
     const uint64_t W = target::Board::spadWordBytes();
     const uint64_t span = uint64_t(board_.spadBanks()) * W;
     const uint64_t used = nj * (m.pitch + 4 * m.g), spare = lay_.ringBytes - used;
@@ -1578,6 +1586,7 @@ private:
       if (waits == 0)
         break;
     }
+    tilePlaces_.emplace(key, best);
     return best;
   }
 
