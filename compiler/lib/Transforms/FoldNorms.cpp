@@ -46,10 +46,17 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
       // ones written straight into the new constant.
       Value old = isa<m2::LinearOp>(user) ? cast<m2::LinearOp>(user).getWeight()
                                           : cast<m2::LMHeadOp>(user).getTable();
-      std::optional<std::vector<float>> copy;
+      std::vector<float> copy;
       std::optional<ArrayRef<float>> W = quant::viewF32(old);
-      if (!W)
-        W = ArrayRef<float>(*(copy = quant::readF32(old)));
+      if (!W) {
+        auto read = quant::readF32(old);
+        if (!read) {
+          user->emitError("m2-fold-norms: the weight is not an f32 constant");
+          return failure();
+        }
+        copy = std::move(*read);
+        W = ArrayRef<float>(copy);
+      }
       Value folded;
       if (auto l = dyn_cast<m2::LinearOp>(user)) {
         const int64_t n = static_cast<int64_t>(W->size()) / d; // (d, out)
@@ -70,7 +77,7 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
         h.getTableMutable().assign(folded);
       }
       W.reset();
-      copy.reset();
+      copy = std::vector<float>();
       quant::retire(old, releaseWeights);
     }
     b.setInsertionPoint(norm);
