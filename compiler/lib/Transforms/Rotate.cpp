@@ -66,10 +66,13 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
         transform(own, own, shape[0], shape[1], /*rows=*/false, sc, *pool);
       return w;
     }
-    std::optional<std::vector<float>> copy;
+    // (The pass rotates only what quant::isF32Constant accepted, which readF32 reads.)
+    std::vector<float> copy;
     std::optional<ArrayRef<float>> view = quant::viewF32(w);
-    if (!view)
-      view = ArrayRef<float>(*(copy = quant::readF32(w)));
+    if (!view) {
+      copy = quant::readF32(w).value();
+      view = ArrayRef<float>(copy);
+    }
     return quant::makeF32(b, loc, shape, [&](MutableArrayRef<float> out) {
       transform(view->data(), out.data(), shape[0], shape[1], rows, s, *pool);
       if (online)
