@@ -297,8 +297,18 @@ int main(int argc, char **argv) {
       all.back().name = name;
       calibrates |= all.back().needsCalibration();
     }
-    if (calibrates && scheme.calibText.empty())
+    if (calibrates && scheme.calibText.empty()) {
+      // The default text lies beside the project (../shared/data), not in it: where it is
+      // absent, say so before any work rather than fail inside the calibration.
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(scheme.calibration(), ec)) {
+        std::cerr << "mamba2c: error: no --calib, and the default calibration text "
+                  << scheme.calibration()
+                  << " is absent: name a text the model did not train on with --calib FILE\n";
+        return 1;
+      }
       std::cerr << "mamba2c: note: no --calib; calibrating on " << scheme.calibration() << "\n";
+    }
     if (!evalFile.empty()) {
       auto text = llvm::MemoryBuffer::getFile(evalFile);
       if (!text) {

@@ -5,6 +5,11 @@
 # loop over layers whose micro-op immediates differ (docs/codegen.md "Layer loops").
 # usage: model_check.sh BIN_DIR MODEL.onnx SCHEME WORK_DIR BOARD...
 set -e
+# Calibrated on mamba2c's default text (beside the project): skipped, saying so, without it.
+if [ ! -f "$MAMBA2_DEFAULT_CALIB_TEXT" ]; then
+  echo "skipped: the default calibration text ${MAMBA2_DEFAULT_CALIB_TEXT:-(unset)} is absent"
+  exit 77
+fi
 bin=$1 model=$2 scheme=$3 work=$4
 shift 4
 mkdir -p "$work"
