@@ -545,4 +545,44 @@ std::optional<PlanError> tilePlan(func::FuncOp fn, const target::Board &board,
   return err;
 }
 
+std::vector<std::string> describeRecorded(func::FuncOp fn) {
+  std::vector<std::string> lines;
+  if (auto count = fn->getAttrOfType<IntegerAttr>(kFuseGroupsAttr)) {
+    std::map<std::string, int64_t> kinds;
+    for (Operation &op : fn.getBody().front())
+      if (auto d = op.getAttrOfType<DictionaryAttr>(kFuseAttr))
+        if (auto k = d.getAs<StringAttr>("kind"))
+          ++kinds[k.getValue().str()];
+    std::string s = "ovl-fuse: " + std::to_string(count.getInt()) + " groups (";
+    bool first = true;
+    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits}) {
+      s += (first ? "" : ", ") + std::to_string(kinds[fuseKindName(k).str()]) + " " +
+           fuseKindName(k).str();
+      first = false;
+    }
+    lines.push_back(s + ")");
+  }
+  if (auto t = fn->getAttrOfType<DictionaryAttr>(kTilingAttr)) {
+    auto num = [&](DictionaryAttr d, const char *name) {
+      auto a = d.getAs<IntegerAttr>(name);
+      return a ? a.getInt() : int64_t(0);
+    };
+    auto target = t.getAs<StringAttr>("target");
+    int64_t mats = 0, tiles = 0, bytes = 0;
+    fn.walk([&](ovl::MatmulOp o) {
+      if (auto d = o->getAttrOfType<DictionaryAttr>(kTileAttr)) {
+        ++mats;
+        tiles += num(d, "tiles");
+        bytes += num(d, "dram_bytes");
+      }
+    });
+    lines.push_back(llvm::formatv("ovl-tile: {0}, a ring of {1}..{2} buffers of {3} bytes, {4} "
+                                  "matmuls in {5} tiles ({6} bytes of weights and scales)",
+                                  target ? target.getValue() : "?", num(t, "ring_buffers"),
+                                  num(t, "ring_max"), num(t, "ring_bytes"), mats, tiles, bytes)
+                        .str());
+  }
+  return lines;
+}
+
 } // namespace mamba2::codegen

@@ -31,6 +31,7 @@
 
 #include "mamba2/CodeGen/Driver.h"
 #include "mamba2/CodeGen/Passes.h"
+#include "mamba2/CodeGen/Plan.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Support/PhaseReport.h"
@@ -372,6 +373,10 @@ int main(int argc, char **argv) {
         std::cerr << "mamba2c: error: ovl-fuse / ovl-tile failed (see the diagnostics above)\n";
         return 1;
       }
+      if (rep)
+        if (auto fn = module->lookupSymbol<mlir::func::FuncOp>("main"))
+          for (const std::string &line : mamba2::codegen::describeRecorded(fn))
+            llvm::errs() << "report: " << line << "\n";
     }
   }
   if (compile)
