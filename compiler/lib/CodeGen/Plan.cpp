@@ -487,6 +487,26 @@ std::optional<PlanError> tilePlan(func::FuncOp fn, const target::Board &board,
                                        "{4} and at least the spare",
                                        r.count, r.max, r.bytes, r.slack, kAlign)
                              .str()};
+  // Emitter options other than the defaults must ask for the recorded ring (never ignored).
+  const EmitOptions defaults;
+  if (opt.weightBuffers != defaults.weightBuffers ||
+      opt.maxWeightBuffers != defaults.maxWeightBuffers ||
+      opt.weightBufferBytes != defaults.weightBufferBytes ||
+      opt.padWeightRows != defaults.padWeightRows) {
+    TilePlan asked;
+    if (!computeTiles(fn, board, opt, asked)) {
+      const RingPlan &q = asked.ring;
+      if (q.bytes != r.bytes || q.slack != r.slack || q.count != r.count || q.max != r.max)
+        return PlanError{fn, llvm::formatv("its tiles were recorded with a ring of {0}..{1} "
+                                           "buffers of {2} bytes ({3} spare); the emitter's "
+                                           "options ask for {4}..{5} buffers of {6} bytes ({7} "
+                                           "spare): record the tiles with those options "
+                                           "(ovl-tile) or emit a module without them",
+                                           r.count, r.max, r.bytes, r.slack, q.count, q.max,
+                                           q.bytes, q.slack)
+                                 .str()};
+    }
+  }
   if (r.bytes * r.count > board.spadBytes())
     return PlanError{fn, llvm::formatv("its weight ring of {0} buffers of {1} bytes exceeds the "
                                        "{2}-byte scratchpad of {3}",
