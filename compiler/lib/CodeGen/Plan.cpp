@@ -192,16 +192,46 @@ std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::s
   return std::nullopt;
 }
 
+namespace {
+/// The emitter places C's buffer right after B's for an ssmstep group whose B and C are buffers
+/// of their own, once per buffer: scans in op order, a pair already placed serves again, but a
+/// buffer already placed with another partner (or in the other role) cannot move.
+struct Placements {
+  llvm::DenseMap<Operation *, std::pair<Operation *, bool>> at; // op -> (partner, is B)
+  /// Why `g`'s B and C cannot be placed (empty: they can, and now are).
+  std::string place(const FuseGroup &g) {
+    auto o = llvm::dyn_cast<ovl::SsmOp>(g.anchor);
+    if (!o)
+      return "";
+    Operation *b = o.getB().getDefiningOp(), *c = o.getC().getDefiningOp();
+    if (!b || !c || b == c || llvm::isa<ovl::SliceOp>(b))
+      return ""; // one value, or slices of one value: no placement
+    auto ib = at.find(b), ic = at.find(c);
+    if (ib != at.end() && ib->second == std::make_pair(c, true))
+      return ""; // the same pair, placed by an earlier scan
+    if (ib != at.end() || ic != at.end())
+      return "its " + std::string(ib != at.end() ? "B" : "C") + " (" +
+             where(ib != at.end() ? b : c) + ") is already placed with another scan's " +
+             ((ib != at.end() ? ib : ic)->second.second ? "C" : "B") +
+             "; C's buffer goes right after B's once";
+    at[b] = {c, true};
+    at[c] = {b, false};
+    return "";
+  }
+};
+} // namespace
+
 std::vector<FuseGroup> findFuseGroups(func::FuncOp fn) {
   std::vector<FuseGroup> groups;
   std::string why;
+  Placements placed;
   for (Operation &op : fn.getBody().front()) {
     std::optional<FuseGroup> g;
     if (llvm::isa<ovl::SsmOp>(op))
       g = matchFuseGroup(&op, FuseKind::SsmStep, why);
     else if (llvm::isa<ovl::MatmulOp>(op))
       g = matchFuseGroup(&op, FuseKind::Logits, why);
-    if (g)
+    if (g && placed.place(*g).empty())
       groups.push_back(std::move(*g));
   }
   return groups;
@@ -315,6 +345,22 @@ std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
                                   fuseKindName(groups[id].kind).str() + " of " +
                                   where(groups[id].anchor) + ") but its ovl.fuse_of omits it"};
   }
+  // The scans' B / C placements, in op order as the emitter makes them.
+  std::vector<std::pair<int64_t, FuseGroup *>> inOrder;
+  for (auto &[id, g] : groups)
+    inOrder.push_back({id, &g});
+  llvm::DenseMap<Operation *, long> index;
+  long at = 0;
+  for (Operation &op : fn.getBody().front())
+    index[&op] = at++;
+  std::sort(inOrder.begin(), inOrder.end(), [&](const auto &a, const auto &b) {
+    return index[a.second->anchor] < index[b.second->anchor];
+  });
+  Placements placed;
+  for (auto &[id, g] : inOrder)
+    if (std::string why = placed.place(*g); !why.empty())
+      return PlanError{g->anchor, "its recorded " + fuseKindName(g->kind).str() + " group " +
+                                      std::to_string(id) + " cannot run fused: " + why};
   for (auto &[id, g] : groups)
     addToPlan(g, plan);
   return std::nullopt;

@@ -82,3 +82,26 @@ func.func @none(%a: tensor<?x4xi8>, %x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %b
       : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
   return %l2, %y, %dtx, %y2 : tensor<?x8xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>
 }
+
+// Two scans reading one pair of buffers the other way round: the emitter places C's buffer
+// right after B's once, so the first scan is a group and the second is not.
+// CHECK-LABEL: func.func @swapped
+// CHECK-SAME: ovl.fuse_groups = 1 : i64
+// CHECK: ovl.shr {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.shr {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.ssm {{.*}}ovl.fuse = {group = 0 : i64, kind = "ssmstep"}
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>, %w: tensor<?x2xi32>,
+                   %st: tensor<2x2x2xi32>, %st2: tensor<2x2x2xi32>)
+    -> (tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>) {
+  %dtx = ovl.mul %x, %x {shift = 0} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %b = ovl.shr %v {shift = 0} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %c = ovl.shr %w {shift = 0} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %y, %s1 = ovl.ssm %dtx, %d, %b, %c, %st {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  %dtx2 = ovl.mul %x, %x {shift = 1} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %y2, %s2 = ovl.ssm %dtx2, %d, %c, %b, %st2 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  return %y, %y2, %s1, %s2 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>
+}

@@ -32,6 +32,23 @@ func.func @c_before_b(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %b: tensor<?x4xi
 
 // -----
 
+func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>, %w: tensor<?x2xi32>,
+                   %st: tensor<2x2x2xi32>, %st2: tensor<2x2x2xi32>)
+    -> (tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>) attributes {ovl.fuse_groups = 2 : i64} {
+  %dtx = ovl.mul %x, %x {shift = 0, ovl.fuse_of = array<i64: 0>} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %b = ovl.shr %v {shift = 0, ovl.fuse_of = array<i64: 0, 1>} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %c = ovl.shr %w {shift = 0, ovl.fuse_of = array<i64: 0, 1>} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %y, %s1 = ovl.ssm %dtx, %d, %b, %c, %st {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8, ovl.fuse = {group = 0 : i64, kind = "ssmstep"}}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  %dtx2 = ovl.mul %x, %x {shift = 1, ovl.fuse_of = array<i64: 1>} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded ssmstep group 1 cannot run fused: its B ('ovl.shr' at}}
+  %y2, %s2 = ovl.ssm %dtx2, %d, %c, %b, %st2 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8, ovl.fuse = {group = 1 : i64, kind = "ssmstep"}}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  return %y, %y2, %s1, %s2 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>
+}
+
+// -----
+
 func.func @unknown_kind(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fuse_groups = 1 : i64} {
   %w = ovl.constant dense<1> : tensor<8x4xi8>
   %s = ovl.constant dense<1> : tensor<8x2xi32>
