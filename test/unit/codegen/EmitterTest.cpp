@@ -5,6 +5,10 @@
 #include "Harness.h"
 #include "OvlModels.h"
 
+#include "mamba2/CodeGen/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -116,6 +120,23 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
                     runProgram(*prog, *board, false, decodes, c.shape.vocab)),
             "")
       << "decode only";
+  // ovl-fuse and ovl-tile (with the same options) record the groups and tiles the emitter
+  // computed: reading them, it emits the same program, byte for byte.
+  mlir::PassManager pm(m.module->getContext());
+  pm.addNestedPass<mlir::func::FuncOp>(codegen::createOvlFuse());
+  codegen::OvlTileOptions tile;
+  tile.target = board->name;
+  tile.weightBuffers = opt.weightBuffers;
+  tile.maxWeightBuffers = opt.maxWeightBuffers;
+  tile.weightBufferBytes = opt.weightBufferBytes;
+  tile.padWeightRows = opt.padWeightRows;
+  pm.addNestedPass<mlir::func::FuncOp>(codegen::createOvlTile(tile));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*m.module)));
+  ASSERT_TRUE(m.fn->hasAttr("ovl.fuse_groups") && m.fn->hasAttr("ovl.tiling"));
+  auto recorded = codegen::emitProgram(m.fn, *board, opt);
+  ASSERT_TRUE(bool(recorded)) << llvm::toString(recorded.takeError());
+  EXPECT_TRUE(runtime::writeContainer(*recorded, *board) == runtime::writeContainer(*prog, *board))
+      << "the program differs with the recorded groups and tiles";
 }
 
 ModelShape shape(int layers, int groups, int inBits, int outBits, bool stream, uint32_t seed) {
