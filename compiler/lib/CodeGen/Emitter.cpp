@@ -2324,19 +2324,39 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
     };
     std::vector<Aligned> aligned; // entries without a loop, as emitted for one
     // Per-iteration micro-ops (ureg) unless the entries' microcode would then overflow the
-    // store: then layers whose immediates differ are unrolled instead.
+    // store (each iteration keeps its own words; unrolled layers share the words they agree
+    // on): then the loop spans the first layers only, as many as fit (the others unrolled),
+    // and where not even two fit, layers whose immediates differ are unrolled instead.
     bool perLayerUops = true;
+    std::vector<long> span = bounds; // the layers a loop may cover
+    const size_t store = options.loopUcodeWords ? options.loopUcodeWords : isa::kUcodeWords;
     if (options.layerLoop && !bounds.empty()) {
-      std::vector<Folded> trial;
-      for (size_t e = 0; e < lists.size(); ++e)
-        trial.push_back(foldLayers(lists[e], bounds, ops, st.entries[e].name, true));
-      const size_t words = ucodeWordsOf(pb, trial);
-      if (words > isa::kUcodeWords) {
-        perLayerUops = false;
-        st.notes.push_back("layer loops without per-iteration micro-ops: with them the program "
-                           "needs " +
-                           std::to_string(words) + " microcode words, more than the store's " +
-                           std::to_string(isa::kUcodeWords));
+      auto wordsOver = [&](size_t layers) {
+        const std::vector<long> b(bounds.begin(), bounds.begin() + long(layers) + 1);
+        std::vector<Folded> trial;
+        for (size_t e = 0; e < lists.size(); ++e)
+          trial.push_back(foldLayers(lists[e], b, ops, st.entries[e].name, true));
+        return ucodeWordsOf(pb, trial);
+      };
+      const size_t all = bounds.size() - 1, words = wordsOver(all);
+      if (words > store) {
+        size_t fit = 1, over = all; // the most layers known to fit, the fewest known not to
+        while (over - fit > 1) {
+          const size_t mid = (fit + over) / 2;
+          (wordsOver(mid) <= store ? fit : over) = mid;
+        }
+        const std::string need = "with per-iteration micro-ops over all " + std::to_string(all) +
+                                 " layers the program needs " + std::to_string(words) +
+                                 " microcode words, more than the " + std::to_string(store) +
+                                 " of the store";
+        if (fit >= 2) {
+          span.resize(fit + 1);
+          st.notes.push_back("layer loop over layers 0.." + std::to_string(fit - 1) +
+                             " at most: " + need);
+        } else {
+          perLayerUops = false;
+          st.notes.push_back("layer loops without per-iteration micro-ops: " + need);
+        }
       }
     }
     for (size_t e = 0; e < lists.size(); ++e) {
@@ -2346,7 +2366,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         folded.push_back(std::move(fo));
         continue;
       }
-      Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name, perLayerUops);
+      Folded fo = foldLayers(lists[e], span, ops, st.entries[e].name, perLayerUops);
       if (fo.plan.count) {
         SemTable trial;
         planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));

@@ -121,6 +121,10 @@ int main(int argc, char **argv) {
   app.add_flag("--require-layer-ureg", requireUreg,
                "fail unless every entry loops over layers whose micro-op immediates differ "
                "(runs with ureg); an entry in row blocks has no layer loop and is not checked");
+  bool requireAllLayers = false;
+  app.add_flag("--require-all-layers-looped", requireAllLayers,
+               "fail unless every entry's layer loop covers all the model's layers (iterations "
+               "x layers per iteration = layers); an entry in row blocks is not checked");
   CLI11_PARSE(app, argc, argv);
   const target::Board *board = target::findBoard(targetName);
   if (!board) {
@@ -170,6 +174,13 @@ int main(int argc, char **argv) {
         std::cerr << "entry " << e.name << ": no layer loop over layers whose micro-ops differ ("
                   << e.loopCount << " iterations, " << e.loopUopWords
                   << " per-iteration micro-op words)\n";
+        return 1;
+      }
+  if (requireAllLayers)
+    for (const auto &e : st.entries)
+      if (e.rowBlocks <= 1 && e.loopCount * e.loopLayers != st.layers) {
+        std::cerr << "entry " << e.name << ": the layer loop covers " << e.loopCount << " x "
+                  << e.loopLayers << " of the model's " << st.layers << " layers\n";
         return 1;
       }
   int32_t vocab;
