@@ -374,3 +374,35 @@ TEST(CycleModel, StreamingProgramReachesTheBoardsBandwidth) {
     EXPECT_LE(gbps, b.axiPorts * b.portWidthGBps()) << b.name;
   }
 }
+
+// The memo of matrix bank waits (what a simulation keeps per call) answers the walk's waits for
+// every shape, walks each shape once, and tells apart micro-ops that differ only in an address,
+// the pitch, the weight kind or the board.
+TEST(CycleModel, MatmulWaitsMemoGivesTheWalksWaits) {
+  hw::MatmulWaitsMemo memo;
+  std::vector<isa::UopArgs> shapes;
+  const hw::BoardConfig &u280 = board("u280"), &kv = board("kv260");
+  isa::UopArgs dense = matmul(1, 1024, u280.matN, false);
+  dense.src1 = 65536;
+  shapes.push_back(dense);
+  isa::UopArgs moved = dense;
+  moved.src1 += 8; // other banks
+  shapes.push_back(moved);
+  isa::UopArgs padded = dense;
+  padded.wpitch = 1024 + 8;
+  shapes.push_back(padded);
+  shapes.push_back(matmul(1, 1024, u280.matN, true));
+  isa::UopArgs grouped = matmul(2, 1024, u280.matN, true);
+  grouped.op = isa::UopCode::Gmm4;
+  grouped.group = 128;
+  shapes.push_back(grouped);
+  size_t distinct = 0;
+  for (const hw::BoardConfig *b : {&u280, &kv})
+    for (int pass = 0; pass < 2; ++pass)
+      for (const isa::UopArgs &u : shapes) {
+        EXPECT_EQ(memo.waits(u, *b), hw::matmulConflictCycles(u, *b)) << b->name;
+        distinct += pass == 0;
+      }
+  EXPECT_EQ(memo.size(), distinct);
+  EXPECT_NE(memo.waits(dense, u280), memo.waits(padded, u280));
+}
