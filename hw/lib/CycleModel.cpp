@@ -103,6 +103,8 @@ uint64_t matmulConflictsOf(const isa::UopArgs &u, const BoardConfig &b, bool fir
   s.int4 = a.int4;
   s.grouped = a.grouped;
   s.group = a.group;
+  s.scl = a.scl; // the scaler's reads are in the banks' count (units/Matrix.h)
+  s.scaleLanes = b.scaleLanes();
   return target::matmulBankWaits(s, b.spadBanks(), BoardConfig::spadWordBytes(), b.matN,
                                  a.int4 ? b.matKInt4() : b.matK, first);
 }
@@ -206,8 +208,9 @@ uint64_t MatmulWaitsMemo::waits(const isa::UopArgs &u, const BoardConfig &b) {
   // What matmulConflictsOf reads: the micro-op's addresses, pitch, shape, kind and group, and
   // the board's banks and tile sizes.
   const MatmulArgs a = matmul_args(u);
-  const std::array<uint64_t, 8> key{a.act,
+  const std::array<uint64_t, 9> key{a.act,
                                     a.wgt,
+                                    a.grouped ? a.scl : 0,
                                     a.pitch,
                                     uint64_t(a.m) << 32 | a.k,
                                     uint64_t(a.n) << 32 | a.group,

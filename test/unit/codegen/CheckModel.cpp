@@ -58,6 +58,12 @@ int timeEntries(const isa::Program &program, const target::Board &b,
     std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
+    std::cout << "\n    stalled on memory:";
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << (u > 1 ? ", " : " ") << names[u] << " " << rep.counters.units[u].stallMemory;
+    std::cout << "; on tokens:";
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << (u > 1 ? ", " : " ") << names[u] << " " << rep.counters.units[u].stallToken;
     const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
     const double bound = double(bytes) / board->dramBytesPerCycle();
     std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes

@@ -96,7 +96,7 @@ public:
   size_t size() const { return memo_.size(); }
 
 private:
-  std::map<std::array<uint64_t, 8>, uint64_t> memo_;
+  std::map<std::array<uint64_t, 9>, uint64_t> memo_;
 };
 /// `memo`: where repeated matrix micro-ops' bank waits are kept (nullptr: walk every time).
 IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
