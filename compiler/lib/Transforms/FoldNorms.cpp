@@ -2,6 +2,7 @@
 #include "mamba2/Transforms/QuantPasses.h"
 
 #include "mamba2/Quant/Constants.h"
+#include "mamba2/Support/Pages.h"
 
 namespace mamba2 {
 #define GEN_PASS_DEF_M2FOLDNORMS
@@ -78,7 +79,13 @@ struct FoldNormsPass : mamba2::impl::M2FoldNormsBase<FoldNormsPass> {
       }
       W.reset();
       copy = std::vector<float>();
+      // A weight another op still reads (the embedding table of a tied head) is not read again
+      // for a while: its mapped pages leave the resident set (m2-rotate reads them again).
+      ElementsAttr oldValue = old.getDefiningOp<m2::ConstantOp>().getValue();
+      const bool stays = !old.use_empty();
       quant::retire(old, releaseWeights);
+      if (stays)
+        mamba2::support::dropUnownedPages(oldValue);
     }
     b.setInsertionPoint(norm);
     std::vector<float> ones(static_cast<size_t>(d), 1.0f);

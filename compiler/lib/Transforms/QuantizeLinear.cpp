@@ -121,6 +121,11 @@ struct QuantizeLinearPass : mamba2::impl::M2QuantizeLinearBase<QuantizeLinearPas
         Value old = l.getWeight();
         w.reset();
         copy.reset();
+        // The transposed copy is all the quantiser reads: the fp32 weight's memory goes now,
+        // not after its integer form is made (at 2.7B the pass's peak was the first layer's
+        // weight, its transpose and its integers beside every other fp32 weight).
+        if (auto c = old.getDefiningOp<m2::ConstantOp>(); releaseWeights && c && old.hasOneUse())
+          quant::releaseData(func, c.getValue(), c);
         if (failed(replace(op, l.getInput(), std::move(wt), n, k, weightBits, actBits, group,
                            actMode)))
           return signalPassFailure();

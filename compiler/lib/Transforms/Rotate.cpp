@@ -4,6 +4,7 @@
 
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/Hadamard.h"
+#include "mamba2/Support/Pages.h"
 
 #include <algorithm>
 #include <memory>
@@ -73,8 +74,21 @@ struct RotatePass : mamba2::impl::M2RotateBase<RotatePass> {
       copy = quant::readF32(w).value();
       view = ArrayRef<float>(copy);
     }
+    // The rows of a table in the mapped model file (the embedding) are read once: their pages
+    // leave the resident set slab by slab as they are rotated, instead of staying beside the
+    // new blob until the old constant is retired. (Each row's result is the same in any slab.)
+    const bool mapped =
+        rows && mamba2::support::isUnownedBlob(w.getDefiningOp<m2::ConstantOp>().getValue());
+    const int64_t slab = mapped ? 4096 : shape[0];
     return quant::makeF32(b, loc, shape, [&](MutableArrayRef<float> out) {
-      transform(view->data(), out.data(), shape[0], shape[1], rows, s, *pool);
+      for (int64_t r0 = 0; r0 < shape[0]; r0 += slab) {
+        const int64_t n = std::min(slab, shape[0] - r0);
+        transform(view->data() + r0 * shape[1], out.data() + r0 * shape[1], n, shape[1], rows, s,
+                  *pool);
+        if (mapped)
+          mamba2::support::dropPages(view->data() + r0 * shape[1],
+                                     static_cast<size_t>(n * shape[1]) * sizeof(float));
+      }
       if (online)
         transform(out.data(), out.data(), shape[0], shape[1], /*rows=*/false, sc, *pool);
     });

@@ -15,6 +15,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
+#include "mamba2/Support/Pages.h"
 
 namespace fs = std::filesystem;
 using namespace mamba2;
@@ -223,6 +224,80 @@ TEST(Importer, ExternalDataIsMemoryMappedNotCopied) {
   EXPECT_EQ(data->size(), w.size());
   EXPECT_EQ((*data)[12345], w[12345]);
   fs::remove_all(dir);
+}
+
+/// The process's resident pages of mapped files, in KiB (RssFile of /proc/self/status).
+int64_t rssFileKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("RssFile:", 0) == 0)
+      return std::stoll(line.substr(8));
+  return -1;
+}
+
+// A weight in the mapped external-data file gives its pages back (support::dropUnownedPages,
+// what raise-onnx-to-m2, m2-fold-norms and m2-rotate do with the tables of a 2.7B model) and
+// still reads the same bytes afterwards, from the file.
+TEST(Importer, MappedWeightGivesItsPagesBackAndKeepsItsBytes) {
+  fs::path dir = fs::temp_directory_path() / ("mamba2-pages-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const int64_t k = 1024, n = 4096; // 16 MiB
+  auto w = iota(k * n);
+  auto m = matmulModel(k, n, {});
+  auto *t = m.mutable_graph()->mutable_initializer(0);
+  t->clear_raw_data();
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto kv = [&](const std::string &key, const std::string &v) {
+    auto *e = t->add_external_data();
+    e->set_key(key);
+    e->set_value(v);
+  };
+  kv("location", "mm.onnx.data");
+  kv("length", std::to_string(w.size() * sizeof(float)));
+  {
+    std::ofstream data(dir / "mm.onnx.data", std::ios::binary);
+    data.write(reinterpret_cast<const char *>(w.data()),
+               static_cast<std::streamsize>(w.size() * sizeof(float)));
+    std::ofstream model(dir / "mm.onnx", std::ios::binary);
+    model << m.SerializeAsString();
+  }
+  auto r = import(onnx_import::readModel((dir / "mm.onnx").string()),
+                  import::ImportOptions{/*denseLimitBytes=*/1024, "main"});
+  ASSERT_TRUE(r->module) << r->diagnostics;
+  mlir::ElementsAttr attr = weightOf(*r->module);
+  ASSERT_TRUE(support::isUnownedBlob(attr));
+  auto data = llvm::cast<mlir::DenseF32ResourceElementsAttr>(attr).tryGetAsArrayRef();
+  ASSERT_TRUE(data);
+  double sum = 0;
+  for (float v : *data) // every page resident
+    sum += v;
+  EXPECT_GT(sum, 0.0);
+  const int64_t before = rssFileKiB();
+  if (!support::dropUnownedPages(attr)) {
+    fs::remove_all(dir);
+    GTEST_SKIP() << "this kernel has no MADV_PAGEOUT";
+  }
+  const int64_t after = rssFileKiB();
+  EXPECT_GE(before - after, 12 * 1024) << "RssFile " << before << " KiB -> " << after << " KiB";
+  EXPECT_TRUE(std::equal(data->begin(), data->end(), w.begin())); // read again from the file
+  fs::remove_all(dir);
+}
+
+// Memory the process owns (a heap blob) is never dropped: dropUnownedPages leaves it, and
+// dropPages on heap bytes changes none of them.
+TEST(Importer, HeapBytesAreNotDropped) {
+  auto w = iota(1 << 20);
+  std::vector<float> heap = w;
+  support::dropPages(heap.data(), heap.size() * sizeof(float));
+  EXPECT_EQ(heap, w);
+  mlir::MLIRContext context;
+  auto t = mlir::RankedTensorType::get({1 << 20}, mlir::FloatType::getF32(&context));
+  llvm::ArrayRef<char> raw(reinterpret_cast<const char *>(w.data()), w.size() * sizeof(float));
+  mlir::ElementsAttr owned = mlir::DenseResourceElementsAttr::get(
+      t, "h", mlir::HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(float)));
+  EXPECT_FALSE(support::isUnownedBlob(owned));
+  EXPECT_TRUE(support::dropUnownedPages(owned));
 }
 
 TEST(Importer, NodesAreLocatedAtTheirNames) {
