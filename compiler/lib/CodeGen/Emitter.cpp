@@ -193,8 +193,10 @@ struct Layout {
 class EntryEmitter {
 public:
   EntryEmitter(func::FuncOp fn, const target::Board &board, ProgramBuilder &pb, Layout &lay,
-               unsigned rows, std::vector<long> layers = {}, unsigned rowBlocks = 1)
-      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)) {
+               unsigned rows, std::vector<long> layers = {}, unsigned rowBlocks = 1,
+               bool blockLayersAlike = false)
+      : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)),
+        alike_(blockLayersAlike) {
     planRowBlocks(rowBlocks);
   }
   /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
@@ -224,8 +226,13 @@ private:
   Layout &lay_;
   const unsigned T_;
   /// Op index bounds of the repeating layers (findLayers; empty: no layer loop). Their
-  /// buffers are allocated alike (allocate()).
-  const std::vector<long> layers_;
+  /// buffers are allocated alike (allocate()). In row blocks: the layers' windows of emission
+  /// positions (planRowBlocks, layerWindows), so the repeating layers' blocks get the same
+  /// addresses and their micro-ops the same words (one copy in the microcode store).
+  std::vector<long> layers_;
+  /// Row blocks: the layers' buffers allocated alike (layerWindows), so their micro-ops are
+  /// stored once; the blocks' constants are not emitted as steps of their own.
+  const bool alike_ = false;
   bool layersOff_ = false; // linearScan: no shared units (a buffer outlives its layer)
   bool plan_ = true;
   long opIdx_ = 0;
@@ -342,27 +349,75 @@ private:
       return -1;
     return long(std::upper_bound(layers_.begin(), layers_.end(), b.start) - layers_.begin()) - 1;
   }
-  /// The longest run of layers [first, first + count) whose buffers repeat (count, sizes, pool,
-  /// live ranges relative to the layer's first op): one address per buffer serves them all.
-  std::pair<long, long> repeatingLayers(const std::vector<size_t> &ids) const {
+  /// The buffers of repeating layers (count, sizes, pool, live ranges relative to the layer's
+  /// first op): per buffer, the earlier buffer whose address it takes (-1: its own). Op by op:
+  /// the longest run of layers whose buffers all repeat, each taking the first layer's (a
+  /// layer loop's iterations). In row blocks (layerWindows), where layers differ a little
+  /// (the quantiser's per-layer constants): each layer's buffers matched in order to those of
+  /// the earlier layer that has the most of them alike, the matches taking its addresses;
+  /// never a buffer in `excluded` (its live range would overlap its template's).
+  std::vector<long> repeatingLayers(const std::vector<size_t> &ids,
+                                    const std::set<size_t> &excluded) const {
+    std::vector<long> alias(bufs_.size(), -1);
     const long reps = layers_.empty() ? 0 : long(layers_.size()) - 1;
     std::vector<std::vector<size_t>> of(size_t(std::max(reps, 0L)));
     for (size_t i : ids)
       if (long r = layerOf(bufs_[i]); r >= 0)
         of[size_t(r)].push_back(i);
+    auto key = [&](size_t i, long r) {
+      const Buffer &x = bufs_[i];
+      const long d = layers_[size_t(r)];
+      return std::make_tuple(x.start - d, x.end - d, x.bytes, x.loadTarget);
+    };
     auto same = [&](long r, long q) {
       const auto &a = of[size_t(r)], &b = of[size_t(q)];
       if (a.size() != b.size())
         return false;
-      for (size_t k = 0; k < a.size(); ++k) {
-        const Buffer &x = bufs_[a[k]], &y = bufs_[b[k]];
-        const long dx = layers_[size_t(r)], dy = layers_[size_t(q)];
-        if (x.bytes != y.bytes || x.loadTarget != y.loadTarget || x.start - dx != y.start - dy ||
-            x.end - dx != y.end - dy)
+      for (size_t k = 0; k < a.size(); ++k)
+        if (key(a[k], r) != key(b[k], q))
           return false;
-      }
       return true;
     };
+    if (rowBlocked()) {
+      // Buffers of layers r and q alike, matched in order (both lists are by first use).
+      auto match = [&](long r, long q, std::vector<std::pair<size_t, size_t>> *out) {
+        const auto &a = of[size_t(r)], &b = of[size_t(q)];
+        size_t n = 0;
+        for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+          const auto ka = key(a[i], r), kb = key(b[j], q);
+          if (ka == kb) {
+            if (!excluded.count(a[i])) {
+              ++n;
+              if (out)
+                out->push_back({a[i], b[j]});
+            }
+            ++i;
+            ++j;
+          } else if (ka < kb) {
+            ++i;
+          } else {
+            ++j;
+          }
+        }
+        return n;
+      };
+      for (long r = 1; r < reps; ++r) {
+        long best = -1;
+        size_t most = 0;
+        for (long q = 0; q < r; ++q)
+          if (size_t n = match(r, q, nullptr); n > most) {
+            most = n;
+            best = q;
+          }
+        if (best < 0)
+          continue;
+        std::vector<std::pair<size_t, size_t>> pairs;
+        match(r, best, &pairs);
+        for (auto [i, j] : pairs)
+          alias[i] = alias[j] >= 0 ? alias[j] : long(j);
+      }
+      return alias;
+    }
     std::pair<long, long> best{0, 0};
     for (long r = 0; r < reps;) {
       long n = 1;
@@ -372,52 +427,62 @@ private:
         best = {r, n};
       r += n;
     }
-    return best;
+    if (best.second > 1)
+      for (long r = best.first + 1; r < best.first + best.second; ++r)
+        for (size_t k = 0; k < of[size_t(r)].size(); ++k)
+          alias[of[size_t(r)][k]] = long(of[size_t(best.first)][k]);
+    return alias;
   }
 
   /// First-fit scan of `ids` (by first op) in [0, limit): a buffer reuses space whose last use
   /// is more than `cool` ops before its first. The buffers of repeating layers (see
-  /// repeatingLayers) are one allocation unit per buffer of the first such layer: their copies
-  /// in the later layers take its address, and its live ranges are all of theirs. Returns the
-  /// index of a buffer that does not fit (or -1) and the highest address used in `peak`.
-  long linearScan(const std::vector<size_t> &ids, uint64_t limit, long cool, uint64_t &peak) {
+  /// repeatingLayers) are one allocation unit with the buffer they repeat: they take its
+  /// address, and its live ranges are all of theirs. Returns the index of a buffer that does
+  /// not fit (or -1) and the highest address used in `peak`.
+  long linearScan(const std::vector<size_t> &ids, uint64_t limit, long cool, uint64_t &peak,
+                  const std::set<size_t> &excluded = {}) {
     struct Unit {
       std::vector<size_t> bufs;
       std::vector<std::pair<long, long>> spans; // [first op, last op + cool], ascending
       uint64_t bytes = 0, addr = 0;
     };
-    const auto [first, count] = layersOff_ ? std::pair<long, long>{0, 0} : repeatingLayers(ids);
+    const std::vector<long> alias =
+        layersOff_ ? std::vector<long>(bufs_.size(), -1) : repeatingLayers(ids, excluded);
     std::vector<Unit> units;
-    std::map<std::pair<long, size_t>, size_t> templ; // (layer, ordinal) -> unit
-    std::vector<size_t> ordinal(bufs_.size(), 0);
-    std::vector<size_t> seen(layers_.size() + 1, 0);
+    std::map<size_t, size_t> unitOf; // buffer -> its unit
     for (size_t i : ids) {
       Buffer &b = bufs_[i];
-      const long r = layerOf(b);
       const std::pair<long, long> span{b.start, b.end + cool};
-      if (count > 1 && r > first && r < first + count) {
-        Unit &u = units[templ.at({first, seen[size_t(r)]++})];
+      if (alias[i] >= 0) {
+        Unit &u = units[unitOf.at(size_t(alias[i]))];
         u.bufs.push_back(i);
         u.spans.push_back(span);
         continue;
       }
-      if (count > 1 && r == first)
-        templ[{r, seen[size_t(r)]++}] = units.size();
+      unitOf[i] = units.size();
       Unit u;
       u.bufs.push_back(i);
       u.spans.push_back(span);
       u.bytes = b.bytes;
       units.push_back(std::move(u));
     }
-    // A buffer live from one layer into the next cannot share one address with its copy.
+    // A buffer live from one layer into the next cannot share one address with its copy: in
+    // row blocks that copy keeps its own address, else no layer shares.
+    std::set<size_t> more = excluded;
     for (const Unit &u : units)
       for (size_t m = 0; m + 1 < u.bufs.size(); ++m)
         if (bufs_[u.bufs[m]].end >= bufs_[u.bufs[m + 1]].start) {
+          if (rowBlocked()) {
+            more.insert(u.bufs[m + 1]);
+            continue;
+          }
           layersOff_ = true;
           long bad = linearScan(ids, limit, cool, peak);
           layersOff_ = false;
           return bad;
         }
+    if (more.size() > excluded.size())
+      return linearScan(ids, limit, cool, peak, more);
     auto overlap = [](const Unit &a, const Unit &b) {
       size_t x = 0, y = 0;
       while (x < a.spans.size() && y < b.spans.size()) {
@@ -888,8 +953,10 @@ private:
       ringBufs_.push_back(id);
     }
     if (!order_.empty()) {
-      for (const Step &s : order_)
+      for (const Step &s : order_) {
+        layerRingStart(pos_);
         lowerStep(s);
+      }
       cur_ = nullptr;
       windowed_ = false;
       lastBlock_ = true;
@@ -897,17 +964,22 @@ private:
     }
     for (Operation &op : fn_.getBody().front()) {
       cur_ = &op;
-      // Each repeating layer starts at ring buffer 0, so the ring's position
-      // repeats from layer to layer (a layer loop's iterations load the same buffers).
-      if (layers_.size() > 2 && opIdx_ >= layers_.front() && opIdx_ < layers_.back() &&
-          std::binary_search(layers_.begin(), layers_.end(), opIdx_) && ringCount_ > 0)
-        ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+      layerRingStart(opIdx_);
       posOp_.push_back(opIdx_);
       lower(op);
       ++opIdx_;
       ++pos_;
     }
     cur_ = nullptr;
+  }
+
+  /// Each repeating layer (starting at `at`, an op index, or a position in row blocks) starts
+  /// at ring buffer 0, so the ring's position repeats from layer to layer (a layer loop's
+  /// iterations load the same buffers; row blocks' layers get the same micro-ops).
+  void layerRingStart(long at) {
+    if (layers_.size() > 2 && at >= layers_.front() && at < layers_.back() &&
+        std::binary_search(layers_.begin(), layers_.end(), at) && ringCount_ > 0)
+      ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
   }
 
   /// One step of a row-blocked entry: the op over its block's rows (or all rows). Results that
@@ -958,8 +1030,9 @@ private:
     auto push = [&](int64_t g, long lo, long hi, int64_t sub0, int64_t subN, bool last) {
       const int64_t b = g % nb;
       for (long i = lo; i < hi; ++i)
-        order_.push_back({ops[size_t(i)], i, int(b), b * bs, rowsOfBlock(g), last,
-                          shared.contains(ops[size_t(i)]), sub0, subN});
+        if (!alike_ || !llvm::isa<ovl::ConstantOp>(ops[size_t(i)])) // loaded at their uses
+          order_.push_back({ops[size_t(i)], i, int(b), b * bs, rowsOfBlock(g), last,
+                            shared.contains(ops[size_t(i)]), sub0, subN});
     };
     struct Seg {
       int64_t g;
@@ -1111,6 +1184,7 @@ private:
       plain(i);
     if (nb >= 4) {
       interleaveRows(ops, stages, shared, nb, bs);
+      layerWindows();
       for (long i = end; i < long(ops.size()); ++i)
         plain(i);
       blockViews_.resize(size_t(nb));
@@ -1120,12 +1194,41 @@ private:
       const Stage &st = stages[it.stage];
       const int64_t r0 = it.block * bs;
       for (long i = st.lo; i < st.hi; ++i)
-        order_.push_back({ops[size_t(i)], i, int(it.block), r0, std::min(bs, int64_t(T_) - r0),
-                          it.block == nb - 1, shared.contains(ops[size_t(i)])});
+        if (!alike_ || !llvm::isa<ovl::ConstantOp>(ops[size_t(i)])) // loaded at their uses
+          order_.push_back({ops[size_t(i)], i, int(it.block), r0, std::min(bs, int64_t(T_) - r0),
+                            it.block == nb - 1, shared.contains(ops[size_t(i)])});
     }
+    layerWindows();
     for (long i = end; i < long(ops.size()); ++i)
       plain(i);
     blockViews_.resize(size_t(nb));
+  }
+
+  /// Row blocks: the layers as windows of emission positions, called when the blocked steps
+  /// are in order_ (before the ops after them). A layer's window starts at the first row of
+  /// block 0 of its first scan (a scan of no head group or of group 0: ovl-split-head-groups'
+  /// `ovl.head_group`) and ends where the next layer's starts (the last one: after the blocked
+  /// steps). Where the wavefront is steady, two windows hold the same steps a layer apart, so
+  /// their buffers repeat (repeatingLayers) and get the same addresses (linearScan), and the
+  /// layers' micro-ops are the same words, stored once: with head groups a layer has several
+  /// scans, and the 130M prefill's blocks did not fit the microcode store otherwise (9,727
+  /// words in 4 blocks).
+  void layerWindows() {
+    if (!alike_)
+      return;
+    std::vector<long> win;
+    for (size_t p = 0; p < order_.size(); ++p) {
+      const Step &s = order_[p];
+      if (s.block != 0 || s.sub0 != 0 || !llvm::isa<ovl::SsmOp>(s.op))
+        continue;
+      auto g = s.op->getAttrOfType<DenseI64ArrayAttr>("ovl.head_group");
+      if (!g || g.empty() || g[0] == 0)
+        win.push_back(long(p));
+    }
+    if (win.size() < 2)
+      return;
+    win.push_back(long(order_.size()));
+    layers_ = std::move(win);
   }
 
   void lower(Operation &op) {
@@ -1261,8 +1364,8 @@ private:
   /// stream then keeps one buffer through every layer, so layers allocate alike (a layer loop
   /// needs each iteration's buffers at the same addresses). Only with repeating layers.
   bool overwritable(Operation &op, Value xv, const View &x) {
-    if (layers_.empty()) // only for a layer loop: elsewhere the usual placement (bank
-      return false;      // conflicts: austen W8A8 prefill on kv260 1.77M -> 1.85M cycles)
+    if (layers_.empty() || rowBlocked()) // only for a layer loop: elsewhere the usual placement
+      return false; // (bank conflicts: austen W8A8 prefill on kv260 1.77M -> 1.85M cycles)
     Operation *d = xv.getDefiningOp();
     if (!d || llvm::isa<ovl::ConstantOp, ovl::SliceOp>(d) || x.buf < 0 || x.off != 0 ||
         x.esize != 4 || !x.contiguous() || x.rows != rowsOf(op.getResult(0)) ||
@@ -2284,7 +2387,8 @@ size_t ucodeWordsOf(const ProgramBuilder &pb, const std::vector<Folded> &folded)
 
 namespace {
 llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &board,
-                                      const EmitOptions &options, EmitStats *stats) {
+                                      const EmitOptions &options, EmitStats *stats,
+                                      bool blockLayersAlike = false, bool *storeFull = nullptr) {
   EmitStats local;
   EmitStats &st = stats ? *stats : local;
   st = EmitStats{};
@@ -2309,7 +2413,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       es.rows = rows;
       const unsigned rb = rows > 1 ? options.prefillRowBlocks : 1;
       const bool blk = EntryEmitter(fn, board, pb, lay, rows, {}, rb).rowBlocked();
-      EntryEmitter ee(fn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1);
+      EntryEmitter ee(fn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1,
+                      blk && blockLayersAlike);
       blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
@@ -2409,6 +2514,12 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
                                     std::to_string(isa::kUcodeWords) + ")");
         }
     }
+    if (const size_t words = ucodeWordsOf(pb, folded); words > isa::kUcodeWords) {
+      if (storeFull)
+        *storeFull = true;
+      fail(fn, "the microcode store (" + std::to_string(isa::kUcodeWords) +
+                   " words) is full: the program needs " + std::to_string(words));
+    }
     planChannels({&lists[0], &lists[1]}, sems, loopChs);
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
@@ -2446,12 +2557,27 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
 
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
                                          const EmitOptions &options, EmitStats *stats) {
-  auto prog = emitOnce(fn, board, options, stats);
+  bool storeFull = false;
+  auto prog = emitOnce(fn, board, options, stats, false, &storeFull);
   if (prog || options.prefillRowBlocks <= 1)
     return prog;
   // Row blocks need more microcode words (each block's micro-ops have their own addresses)
-  // and scratchpad (several blocks' buffers live at once): without them, with a note.
-  const std::string why = llvm::toString(prog.takeError());
+  // and scratchpad (several blocks' buffers live at once). Where the store is full: the
+  // layers' buffers allocated alike (their micro-ops stored once; more scratchpad, so not
+  // first: 130M without head groups 1,974,456 -> 2,001,725 cycles a call). Else, or if that
+  // does not fit either: without row blocks, with a note.
+  std::string why = llvm::toString(prog.takeError());
+  if (storeFull) {
+    auto alike = emitOnce(fn, board, options, stats, true);
+    if (alike) {
+      if (stats)
+        stats->notes.push_back("entry prefill: row blocks with the layers' buffers allocated "
+                               "alike (" +
+                               why + ")");
+      return alike;
+    }
+    why += "; with the layers' buffers allocated alike: " + llvm::toString(alike.takeError());
+  }
   EmitOptions one = options;
   one.prefillRowBlocks = 1;
   auto plain = emitOnce(fn, board, one, stats);

@@ -44,8 +44,10 @@ struct EmitOptions {
   bool layerLoop = true;
   /// The prefill entry's layers in this many blocks of rows, interleaved so the matrix unit
   /// multiplies one block while the SSM unit scans another (docs/codegen.md "Row blocks");
-  /// 1: op after op over all rows. Such an entry has no layer loop. When the blocks do not
-  /// fit (microcode store, scratchpad) the prefill is emitted without them, with a note.
+  /// 1: op after op over all rows. Such an entry has no layer loop. When their micro-ops do
+  /// not fit the microcode store, the layers' buffers are allocated alike (their micro-ops
+  /// stored once), with a note; when that does not fit either (microcode store, scratchpad)
+  /// the prefill is emitted without them, with a note.
   unsigned prefillRowBlocks = 4;
   /// Microcode words a layer loop's per-iteration micro-ops may bring the program to before
   /// the loop spans fewer layers (0: the store's, isa::kUcodeWords; smaller only to test
