@@ -206,6 +206,14 @@ struct Int8Step {
   }
 };
 
+/// CPU time of the calling thread: on a shared machine, the time it ran, not the time others
+/// ran on its core.
+double threadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 /// `copies` copies of a decode step's int8 weights (distinct memory, random bytes) and the
 /// activations they multiply.
 class Int8Weights {
@@ -228,16 +236,21 @@ public:
     y_.resize(static_cast<size_t>(maxN));
   }
   /// Seconds per step over `steps` steps, one thread, cycling over the first `use` copies
-  /// (0: all), so that the working set is use x the step's bytes.
-  double seconds(int steps, int use = 0) {
+  /// (0: all), so that the working set is use x the step's bytes; `cpu`: this thread's CPU
+  /// seconds per step.
+  double seconds(int steps, int use = 0, double *cpu = nullptr) {
     use = use > 0 ? std::min(use, copies_) : copies_;
+    const double c0 = threadCpuSeconds();
     auto t0 = Clock::now();
     for (int i = 0; i < steps; ++i) {
       const int8_t *base = w_.data() + static_cast<size_t>(step_.bytes) * (next_++ % use);
       for (const auto &m : step_.mats)
         mamba2::eval::gemmS8(1, m.n, m.k, x_.data(), m.k, base + m.offset, m.k, y_.data(), m.n);
     }
-    return std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+    if (cpu)
+      *cpu = (threadCpuSeconds() - c0) / steps;
+    return wall;
   }
 
 private:
@@ -352,62 +365,81 @@ std::string memorySection(const Shape &s, int dramMiB, int pairs, Spread &fracti
     buf[i] = i;
   const bool avx512 = __builtin_cpu_supports("avx512f");
   uint64_t sink = 0;
-  auto bandwidth = [&] {
+  auto bandwidth = [&](double *cpu = nullptr) {
+    const double c0 = threadCpuSeconds();
     auto t0 = Clock::now();
     sink += avx512 ? sumAvx512(buf.data(), words) : sumPortable(buf.data(), words);
-    return static_cast<double>(words * 8) / seconds(t0, Clock::now());
+    const double wall = seconds(t0, Clock::now());
+    if (cpu)
+      *cpu = static_cast<double>(words * 8) / (threadCpuSeconds() - c0);
+    return static_cast<double>(words * 8) / wall;
   };
   const int copies = std::max<int>(1, static_cast<int>(bwBytes / step.bytes));
   Int8Weights w(step, copies);
   bandwidth();
   w.seconds(copies); // warm-up: every page touched
-  const double cached = w.seconds(20, /*copies=*/1);
+  double cachedCpu = 0;
+  const double cached = w.seconds(20, /*use=*/1, &cachedCpu);
   std::ostringstream md;
-  md << "| pair | load | read bandwidth (GB/s) | int8 step (ms) | bound (ms) | of bound |\n"
-        "|---|---|---|---|---|---|\n";
+  md << "| pair | load | read bandwidth (GB/s) | int8 step (ms) | bound (ms) | of bound | on CPU "
+        "time: bandwidth (GB/s) | step (ms) | of bound |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
   std::printf("int8 decode products (gemmS8, M = 1, kernel %s, one thread): %.1f MB of weights "
               "per step, %d copies (%.0f MB)\n",
               mamba2::eval::s8KernelName(mamba2::eval::bestS8Kernel()), step.bytes / 1e6, copies,
               step.bytes * double(copies) / 1e6);
-  std::printf("%5s %6s %12s %12s %12s %9s\n", "pair", "load", "GB/s", "step ms", "bound ms",
-              "of bound");
-  std::vector<double> fr, bws;
+  std::printf("%5s %6s %9s %9s %9s %9s %9s %9s %9s\n", "pair", "load", "GB/s", "step ms",
+              "bound ms", "of bound", "cpu GB/s", "cpu ms", "of bound");
+  std::vector<double> fr, bws, frCpu;
   for (int p = 0; p < pairs; ++p) {
     const double load = loadAverage();
-    double bw = 0, t = 0;
+    double bw = 0, t = 0, bwCpu = 0, tCpu = 0;
     if (p % 2 == 0) {
-      bw = bandwidth();
-      t = w.seconds(copies);
+      bw = bandwidth(&bwCpu);
+      t = w.seconds(copies, 0, &tCpu);
     } else {
-      t = w.seconds(copies);
-      bw = bandwidth();
+      t = w.seconds(copies, 0, &tCpu);
+      bw = bandwidth(&bwCpu);
     }
-    const double bound = step.bytes / bw;
+    const double bound = step.bytes / bw, boundCpu = step.bytes / bwCpu;
     fr.push_back(bound / t);
+    frCpu.push_back(boundCpu / tCpu);
     bws.push_back(bw);
-    std::printf("%5d %6.1f %12.2f %12.2f %12.2f %8.0f%%\n", p + 1, load, bw / 1e9, t * 1e3,
-                bound * 1e3, 100 * bound / t);
+    std::printf("%5d %6.1f %9.2f %9.2f %9.2f %8.0f%% %9.2f %9.2f %8.0f%%\n", p + 1, load, bw / 1e9,
+                t * 1e3, bound * 1e3, 100 * bound / t, bwCpu / 1e9, tCpu * 1e3,
+                100 * boundCpu / tCpu);
     md << "| " << p + 1 << " | " << fmt("%.1f", load) << " | " << fmt("%.2f", bw / 1e9) << " | "
        << fmt("%.2f", t * 1e3) << " | " << fmt("%.2f", bound * 1e3) << " | "
-       << fmt("%.0f%%", 100 * bound / t) << " |\n";
+       << fmt("%.0f%%", 100 * bound / t) << " | " << fmt("%.2f", bwCpu / 1e9) << " | "
+       << fmt("%.2f", tCpu * 1e3) << " | " << fmt("%.0f%%", 100 * boundCpu / tCpu) << " |\n";
   }
+  const Spread onCpu = spreadOf(frCpu);
   if (sink == 42)
     std::printf(" ");
   fraction = spreadOf(fr);
   const Spread b = spreadOf(bws);
   md << "| median | | " << fmt("%.2f", b.median / 1e9) << " | | | **"
-     << fmt("%.0f%%", 100 * fraction.median) << "** |\n\n"
+     << fmt("%.0f%%", 100 * fraction.median) << "** | | | " << fmt("%.0f%%", 100 * onCpu.median)
+     << " |\n\n"
      << "Of bound over the " << pairs << " pairs: median " << fmt("%.0f%%", 100 * fraction.median)
      << ", quartiles " << fmt("%.0f%%", 100 * fraction.q1) << "–"
      << fmt("%.0f%%", 100 * fraction.q3) << ", range " << fmt("%.0f%%", 100 * fraction.min) << "–"
      << fmt("%.0f%%", 100 * fraction.max) << ". With the weights in one copy ("
      << fmt("%.0f", step.bytes / 1e6) << " MB, which the last-level cache may partly hold) a step "
      << "takes " << fmt("%.2f", cached * 1e3) << " ms ("
-     << fmt("%.0f%%", 100 * step.bytes / b.median / cached) << " of the median bound).\n";
-  std::printf("of bound: median %.0f%% (quartiles %.0f%%-%.0f%%, range %.0f%%-%.0f%%); one copy "
-              "(cache): %.2f ms per step\n",
+     << fmt("%.0f%%", 100 * step.bytes / b.median / cached) << " of the median bound; "
+     << fmt("%.2f", cachedCpu * 1e3) << " ms of CPU time). On "
+     << "this thread's CPU time (the time it ran, not the time other processes ran on its core) "
+     << "the step reaches " << fmt("%.0f%%", 100 * onCpu.median) << " of the bound (quartiles "
+     << fmt("%.0f", 100 * onCpu.q1) << "–" << fmt("%.0f%%", 100 * onCpu.q3)
+     << "): what is left to the wall-clock fraction is the share of the core the load left "
+        "to each side.\n";
+  std::printf("of bound: median %.0f%% (quartiles %.0f%%-%.0f%%, range %.0f%%-%.0f%%), on CPU "
+              "time %.0f%% (quartiles %.0f%%-%.0f%%); one copy (cache): %.2f ms per step, %.2f "
+              "ms CPU\n",
               100 * fraction.median, 100 * fraction.q1, 100 * fraction.q3, 100 * fraction.min,
-              100 * fraction.max, cached * 1e3);
+              100 * fraction.max, 100 * onCpu.median, 100 * onCpu.q1, 100 * onCpu.q3, cached * 1e3,
+              cachedCpu * 1e3);
   return md.str();
 }
 
