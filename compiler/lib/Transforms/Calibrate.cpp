@@ -82,8 +82,12 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
                        "or tokens (vocabulary >= 256)");
       return signalPassFailure();
     }
-    auto input = mamba2::textForModel(data.take_front(static_cast<size_t>(total)),
-                                      (*program)->vocab(), tokenizer);
+    // Without a tokenizer the bytes are the ids, also for a token model (whose statistics then
+    // come from byte ids: mamba2c says so and passes --tokenizer when it has one).
+    llvm::StringRef calib = data.take_front(static_cast<size_t>(total));
+    auto input = tokenizer.empty()
+                     ? llvm::Expected<mamba2::EvalText>(mamba2::EvalText::fromBytes(calib))
+                     : mamba2::textForModel(calib, (*program)->vocab(), tokenizer);
     if (!input) {
       module.emitError("m2-calibrate: ") << text << ": " << llvm::toString(input.takeError());
       return signalPassFailure();

@@ -315,6 +315,10 @@ int main(int argc, char **argv) {
     }
     for (mamba2::QuantScheme &s : all)
       s.tokenizer = tokenizerPath == "bytes" ? "" : tokenizerPath;
+    const int64_t vocab = modelVocab(*module);
+    if (calibrates && vocab != 256 && all.front().tokenizer.empty())
+      std::cerr << "mamba2c: note: " << model << " is a token model (vocabulary " << vocab
+                << "): without --tokenizer its calibration reads the text's bytes as token ids\n";
     if (calibrates && scheme.calibText.empty())
       std::cerr << "mamba2c: note: no --calib; calibrating on " << scheme.calibration() << "\n";
     if (!evalFile.empty()) {
@@ -348,7 +352,7 @@ int main(int argc, char **argv) {
                  "--calib-offset or another --calib)\n";
         }
       }
-      auto input = mamba2::textForModel(data, modelVocab(*module), all.front().tokenizer);
+      auto input = mamba2::textForModel(data, vocab, all.front().tokenizer);
       if (!input) {
         std::cerr << "mamba2c: error: --eval " << evalFile << ": "
                   << llvm::toString(input.takeError()) << "\n";

@@ -73,7 +73,7 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
     Option<"offset", "offset", "int64_t", /*default=*/"0", "bytes of text to skip first">,
     Option<"window", "window", "int64_t", /*default=*/"2048", "ids per evaluation window">,
     Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
-           "a token model's Hugging Face tokenizer.json: the text (bytes and offset still count bytes) is tokenized with it; empty: every byte is an id (a byte model, vocabulary 256)">,
+           "a token model's Hugging Face tokenizer.json: the text (bytes and offset still count bytes) is tokenized with it; empty: every byte is an id">,
     Option<"progress", "progress", "bool", /*default=*/"true", "draw a progress bar on stderr">,
     Option<"hessian", "hessian", "bool", /*default=*/"false",
            "also record X^T X / tokens (calib.hessian, k x k) for GPTQ">
