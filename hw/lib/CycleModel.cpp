@@ -103,14 +103,17 @@ uint64_t matmulConflictsOf(const isa::UopArgs &u, const BoardConfig &b, bool fir
   s.int4 = a.int4;
   s.grouped = a.grouped;
   s.group = a.group;
+  s.scl = a.scl; // the scaler's reads are in the banks' count (units/Matrix.h)
+  s.scaleLanes = b.scaleLanes();
   return target::matmulBankWaits(s, b.spadBanks(), BoardConfig::spadWordBytes(), b.matN,
                                  a.int4 ? b.matKInt4() : b.matK, first);
 }
 
-uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b) {
+// `waits`: matmulConflictsOf(u, b), walked by the caller.
+uint64_t matmulCyclesOf(const isa::UopArgs &u, const BoardConfig &b, uint64_t waits) {
   const uint64_t lk = u.isInt4() ? b.matKInt4() : b.matK;
   const uint64_t fill = matmulFill(lk);
-  const uint64_t steps = matmulStepsOf(u, b) + matmulConflictsOf(u, b);
+  const uint64_t steps = matmulStepsOf(u, b) + waits;
   if (!u.isGrouped())
     return steps + fill;
   if (u.group == 0 || u.k / u.group == 0)
@@ -197,7 +200,28 @@ uint64_t dmaTransferCycles(uint64_t rows, uint64_t rowBytes, const BoardConfig &
   return dmaCost(rows, rowBytes, b).cycles;
 }
 
-uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) { return matmulCyclesOf(u, b); }
+uint64_t matmulCycles(const isa::UopArgs &u, const BoardConfig &b) {
+  return matmulCyclesOf(u, b, matmulConflictsOf(u, b));
+}
+
+uint64_t MatmulWaitsMemo::waits(const isa::UopArgs &u, const BoardConfig &b) {
+  // What matmulConflictsOf reads: the micro-op's addresses, pitch, shape, kind and group, and
+  // the board's banks and tile sizes.
+  const MatmulArgs a = matmul_args(u);
+  const std::array<uint64_t, 9> key{a.act,
+                                    a.wgt,
+                                    a.grouped ? a.scl : 0,
+                                    a.pitch,
+                                    uint64_t(a.m) << 32 | a.k,
+                                    uint64_t(a.n) << 32 | a.group,
+                                    uint64_t(a.int4) | uint64_t(a.grouped) << 1,
+                                    uint64_t(b.spadBanks()) << 32 | b.matN,
+                                    uint64_t(b.matK) << 32 | b.matKInt4()};
+  auto it = memo_.find(key);
+  if (it == memo_.end())
+    it = memo_.emplace(key, matmulConflictsOf(u, b)).first;
+  return it->second;
+}
 
 uint64_t matmulSteps(const isa::UopArgs &u, const BoardConfig &b) { return matmulStepsOf(u, b); }
 
@@ -273,7 +297,7 @@ IssueCost walkIssue(const isa::Issue &is, const std::vector<isa::UopWord> &ucode
 } // namespace
 
 IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                    const BoardConfig &b) {
+                    const BoardConfig &b, MatmulWaitsMemo *memo) {
   return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
     if (u.isDma()) {
       // The engine moves beats for schedule - conflicts cycles; the rest of its time it waits
@@ -282,8 +306,9 @@ IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode
       c.cycles += d.cycles;
       c.stallMemory += d.cycles - (d.schedule - d.conflicts);
     } else if (u.isMatrix()) {
-      c.cycles += matmulCycles(u, b);
-      c.stallMemory += matmulConflictCycles(u, b); // K steps whose words share banks
+      const uint64_t waits = memo ? memo->waits(u, b) : matmulConflictsOf(u, b);
+      c.cycles += matmulCyclesOf(u, b, waits);
+      c.stallMemory += waits; // K steps whose words share banks
     } else {
       c.cycles += uopCycles(u, b, is.slot == isa::Slot::Ssm);
     }
@@ -296,14 +321,15 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
 }
 
 IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                        const BoardConfig &b) {
+                        const BoardConfig &b, MatmulWaitsMemo *memo) {
   return walkIssue(is, ucode, [&](const isa::UopArgs &u, IssueCost &c) {
     if (u.isDma()) {
       const DmaCost d = dmaCostAt(uint64_t(u.src1 < 0 ? 0 : u.src1), u.rows, u.rowb, u.stride, b);
       c.cycles += d.schedule;
       c.stallMemory += d.conflicts;
     } else if (u.isMatrix()) {
-      const uint64_t waits = matmulConflictsOf(u, b); // the step loop's bank phases
+      // the step loop's bank phases
+      const uint64_t waits = memo ? memo->waits(u, b) : matmulConflictsOf(u, b);
       c.cycles += matmulSteps(u, b) + waits;
       c.stallMemory += waits;
     } else {

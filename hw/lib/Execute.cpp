@@ -23,11 +23,11 @@ uint64_t uopOps(const isa::UopArgs &u) {
   return u.len;
 }
 
+// `mem` is read and written only when `Compute` (timing mode has no memory: `lim` alone).
 template <class Cfg, bool Compute>
-std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::UopWord> &ucode,
-                uint64_t &bytes, uint64_t &ops) {
-  byte_t *spad = mem.spad.data();
-  const isa::Limits lim = mem.limits();
+std::string run(const isa::Issue &is, isa::Memory *mem, const isa::Limits &lim,
+                const std::vector<isa::UopWord> &ucode, uint64_t &bytes, uint64_t &ops) {
+  byte_t *spad = Compute ? mem->spad.data() : nullptr;
   // The sequencer every unit shares: iterations x micro-ops, addresses by operand role.
   for (uint32_t it = 0; it < is.run.iters; ++it)
     for (uint32_t i = 0; i < is.run.ulen; ++i) {
@@ -36,13 +36,13 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
       if (Compute && e.empty() && (u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) &&
           u.len) {
         PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
-        e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), mem.spad.size());
+        e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), lim.spadBytes);
       }
       if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
         e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
       if (!e.empty())
         return is.inlineUop ? e : is.where(i) + ", iteration " + std::to_string(it) + ": " + e;
-      if (!Compute) {
+      if constexpr (!Compute) {
         if (u.isDma())
           bytes += uint64_t(u.rows) * u.rowb;
         else if (u.isMatrix())
@@ -56,7 +56,7 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
       case isa::Slot::Store: {
         DmaArgs a{u64(o.dst), u64(o.src1), o.rows, o.rowb, o.stride};
         // The region as the HLS top's ports reach it (stripes dealt to the ports).
-        FlatRegionPorts<Cfg> ports{mem.dram[u.region].data(), mem.dram[u.region].size()};
+        FlatRegionPorts<Cfg> ports{mem->dram[u.region].data(), mem->dram[u.region].size()};
         if (u.op == isa::UopCode::Load2d)
           dma_load<Cfg>(spad, ports, 0, a);
         else if (u.op == isa::UopCode::Store2d)
@@ -89,7 +89,8 @@ std::string run(const isa::Issue &is, isa::Memory &mem, const std::vector<isa::U
 std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
                          const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
                          uint64_t *bytes, uint64_t *ops) {
-  std::string e = isa::checkIssue(is, mem.limits(), ucode);
+  const isa::Limits lim = mem.limits();
+  std::string e = isa::checkIssue(is, lim, ucode);
   if (!e.empty())
     return e;
   uint64_t b = 0, o = 0;
@@ -97,7 +98,7 @@ std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
   switch (board.id) {
 #define MAMBA2_BOARD_CASE(id, B)                                                                   \
   case id:                                                                                         \
-    e = run<BoardCfg<id>, true>(is, mem, ucode, b, o);                                             \
+    e = run<BoardCfg<id>, true>(is, &mem, lim, ucode, b, o);                                       \
     break;
     MAMBA2_TARGET_BOARDS(MAMBA2_BOARD_CASE)
 #undef MAMBA2_BOARD_CASE
@@ -111,15 +112,15 @@ std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
   return e;
 }
 
-std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
+std::string countIssue(const isa::Issue &is, const isa::Limits &lim,
                        const std::vector<isa::UopWord> &ucode, uint64_t *bytes, uint64_t *ops) {
-  std::string e = isa::checkIssue(is, mem.limits(), ucode);
+  std::string e = isa::checkIssue(is, lim, ucode);
   if (!e.empty())
     return e;
   uint64_t b = 0, o = 0;
-  // No datapath runs (memory is only read for its limits); any board's sizes serve the
+  // No datapath runs and no memory is touched (its sizes alone); any board's sizes serve the
   // sequencer.
-  e = run<BoardCfg<0>, false>(is, const_cast<isa::Memory &>(mem), ucode, b, o);
+  e = run<BoardCfg<0>, false>(is, nullptr, lim, ucode, b, o);
   if (bytes)
     *bytes += b;
   if (ops)

@@ -55,8 +55,9 @@ struct InFlight {
   uint64_t start;
 };
 
-SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &mem,
-                const BoardConfig &board, const SimOptions &opt) {
+// `mem` is null in timing mode (nothing is read or written there; `lim` gives its sizes).
+SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory *mem,
+                const isa::Limits &lim, const BoardConfig &board, const SimOptions &opt) {
   SimResult r;
   const isa::Symbol *e = p.entry(entry);
   if (!e) {
@@ -71,6 +72,7 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
   std::vector<isa::Issue> issued;
   std::vector<InFlight> inflight;
   bool fetchStalledOnToken = false;
+  MatmulWaitsMemo memo; // matrix micro-ops' bank waits, each shape walked once per call
 
   auto fail = [&](const std::string &msg) {
     r.error = msg;
@@ -119,14 +121,14 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
           --sems[is.wsem];
         UnitCounters &c = r.units[u];
         std::string err = opt.mode == SimMode::Timing
-                              ? countIssue(is, mem, p.ucode, &c.bytes, &c.ops)
-                              : executeIssue(is, mem, p.ucode, board, &c.bytes, &c.ops);
+                              ? countIssue(is, lim, p.ucode, &c.bytes, &c.ops)
+                              : executeIssue(is, *mem, p.ucode, board, &c.bytes, &c.ops);
         if (!err.empty())
           return fail("bundle " + std::to_string(is.bundle) + ", " + isa::kSlotNames[u] +
                       " unit: " + err),
                  r;
-        const IssueCost cost =
-            opt.sourceCycles ? issueLoopCost(is, p.ucode, board) : issueCost(is, p.ucode, board);
+        const IssueCost cost = opt.sourceCycles ? issueLoopCost(is, p.ucode, board, &memo)
+                                                : issueCost(is, p.ucode, board, &memo);
         uint64_t work = cost.cycles;
         // Busy: the unit's loops and fill; stalled on memory: its own bank conflicts and the
         // DRAM ports' rate (issueCost), and the turns below.
@@ -263,7 +265,18 @@ SimResult cycle(const isa::Program &p, const std::string &entry, isa::Memory &me
 SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory &mem,
                    const BoardConfig &board, const SimOptions &opt) {
   return opt.mode == SimMode::Functional ? functional(p, entry, mem, board, opt)
-                                         : cycle(p, entry, mem, board, opt);
+                                         : cycle(p, entry, &mem, mem.limits(), board, opt);
+}
+
+SimResult simulateTiming(const isa::Program &p, const std::string &entry, const isa::Limits &lim,
+                         const BoardConfig &board, const SimOptions &opt) {
+  if (opt.mode != SimMode::Timing) {
+    SimResult r;
+    r.error = "simulateTiming runs the timing mode only (functional and cycle modes compute "
+              "values in a memory)";
+    return r;
+  }
+  return cycle(p, entry, nullptr, lim, board, opt);
 }
 
 } // namespace mamba2::hw

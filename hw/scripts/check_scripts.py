@@ -77,6 +77,46 @@ for q in range(nports["kv260"]):
 for b in re.findall(r"m_axi_(\w+)", viv):
     if b not in bundles:
         problems.append(f"vivado_kv260.tcl names m_axi bundle '{b}' that the top does not declare")
+# VC709 (Vivado block design) and VCK190 (v++ link on a Versal platform) against their board
+# files: every DRAM port on its own memory controller / NoC port of the board's memory, the
+# part and the clock from the generated table or the board file. Connectivity on the boards
+# themselves is not verifiable here (no tools, no boards).
+boards = {}
+for f in sorted(os.listdir(f"{hw}/../target/boards")):
+    with open(f"{hw}/../target/boards/{f}", "rb") as fh:
+        b = tomllib.load(fh)
+    boards[b["name"]] = b
+vc = open(f"{hw}/scripts/vivado_vc709.tcl").read()
+b = boards["vc709"]
+m = re.search(r"set sockets \{([^}]*)\}", vc)
+sockets = m.group(1).split() if m else []
+if len(sockets) != b["ports"]["count"] or len(sockets) != b["memory"]["channels"]:
+    problems.append(f"vivado_vc709.tcl has {len(sockets)} MIG sockets; vc709.toml has "
+                    f"{b['ports']['count']} ports on {b['memory']['channels']} channels")
+for q in range(b["ports"]["count"]):
+    if f"Master /mamba2_overlay_0/m_axi_gmem_port{q} Slave /mig{q}/S_AXI" not in vc:
+        problems.append(f"vivado_vc709.tcl does not put DRAM port bundle gmem_port{q} on MIG {q}")
+for bn in re.findall(r"m_axi_(\w+)", vc):
+    if bn not in bundles:
+        problems.append(f"vivado_vc709.tcl names m_axi bundle '{bn}' that the top does not declare")
+if "-part $parts(vc709)" not in vc or "source $gen/target/boards.tcl" not in vc:
+    problems.append("vivado_vc709.tcl does not take the part from the generated board table")
+if b["memory"]["kind"] != "DDR3" or "mig_7series" not in vc:
+    problems.append("vivado_vc709.tcl's memory controllers (mig_7series) are not the board's DDR3")
+vk = open(f"{hw}/scripts/link_vck190.cfg").read()
+b = boards["vck190"]
+vports = [f"port{q}" for q in range(b["ports"]["count"])]
+mem = {"DDR4": "DDR", "LPDDR4": "LPDDR"}.get(b["memory"]["kind"])
+for p in re.findall(r"sp=\w+_1\.(\w+):", vk):
+    if p not in ports and p not in vports:
+        problems.append(f"link_vck190.cfg connects '{p}', which is not a port of {top} on VCK190")
+for p in ["bundles", "ucode"] + vports:
+    if f"sp=mamba2_overlay_1.{p}:{mem}\n" not in vk:
+        problems.append(f"link_vck190.cfg does not connect m_axi port '{p}' to the board's {b['memory']['kind']} ({mem})")
+if f"nk={top}:" not in vk:
+    problems.append(f"link_vck190.cfg does not instantiate {top}")
+if f"freqHz={int(b['compute']['clock_mhz'] * 1e6)}:mamba2_overlay_1" not in vk:
+    problems.append(f"link_vck190.cfg does not clock the kernel at vck190.toml's {b['compute']['clock_mhz']} MHz")
 # The board table is generated from target/boards/*.toml (target/gen/targetgen.py); the
 # script must source it rather than list boards of its own.
 if "source $gen/target/boards.tcl" not in hls:
@@ -100,6 +140,12 @@ cmake = open(f"{hw}/CMakeLists.txt").read()
 m = re.search(r"foreach\(_unit ([^)]*)\)", cmake)
 if not m or sorted(m.group(1).split()) != tops:
     problems.append(f"hw/CMakeLists.txt does not build every unit top and testbench ({tops})")
+# The synthesis configuration (check_synthesis_object.py): every unit top and the overlay top.
+m = re.search(r"foreach\(_unit ([^)]*)\)\s*\n\s*mamba2_synthesis_object\(", cmake)
+if not m or sorted(m.group(1).split()) != tops:
+    problems.append(f"hw/CMakeLists.txt does not compile every unit top in its synthesis configuration ({tops})")
+if not re.search(r"mamba2_synthesis_object\(overlay-top-b\$\{_board\} top/overlay_top.cpp " + top, cmake):
+    problems.append(f"hw/CMakeLists.txt does not compile the overlay top {top} in its synthesis configuration")
 for u in tops:
     if not os.path.exists(f"{hw}/tb/{u}_tb.cpp"):
         problems.append(f"hw/tb/{u}_top.cpp has no testbench hw/tb/{u}_tb.cpp")

@@ -87,6 +87,12 @@ template <class Cfg> MatmulCycles matrix_unit(byte_t *spad, const MatmulArgs &a)
                     Cfg::MAT_DEMAND <= Cfg::SPAD_SUPPLY &&
                     Cfg::MAT_N * Cfg::MAT_K <= Cfg::SPAD_LANES,
                 "matrix unit: a step's weight and activation bytes exceed what the banks serve");
+  // A grouped micro-op's iteration also reads SCALE_LANES int32 scales (one word each, 4-byte
+  // aligned): they too fit the banks' ports; where they share a bank with the K step's words
+  // the iteration takes phases like any other (target::matmulIterBankCycles).
+  static_assert(Cfg::MAT_DEMAND + 4 * Cfg::SCALE_LANES <= Cfg::SPAD_SUPPLY,
+                "matrix unit: a grouped step's weight, activation and scale bytes exceed what the "
+                "banks serve");
   const unsigned LK = a.int4 ? 2 * Cfg::MAT_K : Cfg::MAT_K; // int4 packs two products per DSP lane
   u64 busy = 0, conflicts = 0;
   unsigned short bank_words[Cfg::SPAD_BANKS] = {}; // a K step's words per bank (zero between steps)
@@ -129,7 +135,7 @@ rows:
       unsigned g = 0, kk = 0;    // accumulating: group g, offset kk inside it
       bool pend = false;         // the scaler holds group sg's sums in `shadow`
       unsigned sg = 0, sidx = 0; // and has done lanes [0, sidx)
-      unsigned phase = 0;        // bank phases of the present K step done so far
+      unsigned phase = 0;        // bank phases of the present iteration done so far
       const unsigned rows = a.n - n0 < Cfg::MAT_N ? a.n - n0 : Cfg::MAT_N;
     steps:
       for (u64 t = 0; t < (u64(1) << 32); ++t) {
@@ -141,16 +147,22 @@ rows:
         // group after this iteration's lanes.
         const bool held = pend && sidx + kScaleLanes < Cfg::MAT_N;
         const bool kstep = g < groups && !(kk + LK >= gsize && held);
-        if (kstep && phase == 0) {
-          // The K step's words on the banks: the first phase is this iteration's, each further
+        if (phase == 0) {
+          // The iteration's words on the banks, the K step's and the scaler's (its lanes'
+          // scales, `groups` words apart): the first phase is this iteration's, each further
           // phase one iteration in which the whole loop waits (stalled on memory).
-          const unsigned k0 = g * gsize + kk, len = LK < gsize - kk ? LK : gsize - kk;
-          phase = target::matmulStepBankCycles<Cfg::MAT_N>(
+          const unsigned k0 = g * gsize + kk;
+          const unsigned len = !kstep ? 0 : LK < gsize - kk ? LK : gsize - kk;
+          const unsigned slanes = !pend || sidx >= rows       ? 0
+                                  : rows - sidx < kScaleLanes ? rows - sidx
+                                                              : kScaleLanes;
+          phase = target::matmulIterBankCycles<Cfg::MAT_N, kScaleLanes>(
               Cfg::SPAD_BANKS, Cfg::SPAD_WORD, a.act + u64(m) * a.k + k0, len,
-              a.wgt + u64(n0) * a.pitch + target::matmulStepWeightOffset(a.int4, k0), a.pitch, rows,
-              target::matmulStepWeightBytes(a.int4, k0, len), bank_words);
+              a.wgt + u64(n0) * a.pitch + target::matmulStepWeightOffset(a.int4, k0), a.pitch,
+              kstep ? rows : 0, target::matmulStepWeightBytes(a.int4, k0, len),
+              a.scl + (u64(n0 + sidx) * groups + sg) * 4, u64(groups) * 4, slanes, bank_words);
         }
-        if (kstep && phase > 1) {
+        if (phase > 1) {
           --phase;
           ++conflicts;
           continue;

@@ -14,6 +14,11 @@
 #include <map>
 #include <set>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace mamba2::runtime {
 
 namespace {
@@ -499,7 +504,8 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
       for (uint64_t i = at; i < offset; ++i)
         if (section[i])
           return fail("the padding before " + name + "'s data is not zero (data section)");
-      p.regions[reg->id()].init.assign(section + offset, section + offset + bytes);
+      if (opt.regionData)
+        p.regions[reg->id()].init.assign(section + offset, section + offset + bytes);
       at = offset + bytes;
     }
   if (at != sectionBytes)
@@ -530,6 +536,28 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
 }
 
 LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
+  LoadResult r;
+  // A regular file is mapped, not read into a buffer (no copy of a 2 GB program before the
+  // checks; the program copies what it keeps); anything else is read, bounded.
+  std::error_code fec;
+  if (std::filesystem::is_regular_file(path, fec)) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_size > 0 &&
+        uint64_t(st.st_size) <= kMaxRegionBytes + (uint64_t(1) << 32)) {
+      void *map = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      ::close(fd);
+      if (map != MAP_FAILED) {
+        r = loadContainer(static_cast<const uint8_t *>(map), size_t(st.st_size), opt);
+        ::munmap(map, size_t(st.st_size));
+        if (!r.ok())
+          r.error = path + ": " + r.error;
+        return r;
+      }
+    } else if (fd >= 0) {
+      ::close(fd);
+    }
+  }
   std::vector<uint8_t> bytes;
   // A program's file holds its regions' initial bytes, so a regular file may be larger than
   // readFile's default for text files (a 2.7B model's program is over 2 GB), up to the
@@ -543,11 +571,10 @@ LoadResult loadContainerFile(const std::string &path, const LoadOptions &opt) {
   }
   std::string err = readFile(path, bytes, limit);
   if (!err.empty()) {
-    LoadResult r;
     r.error = err;
     return r;
   }
-  LoadResult r = loadContainer(bytes.data(), bytes.size(), opt);
+  r = loadContainer(bytes.data(), bytes.size(), opt);
   if (!r.ok())
     r.error = path + ": " + r.error;
   return r;

@@ -25,15 +25,31 @@ RunCounters counters(const hw::SimResult &s, bool timed) {
 
 class SimulatorDevice : public Device {
 public:
-  explicit SimulatorDevice(const target::Board &b) : board_(b) {}
-  std::string describe() const override { return std::string("simulator (") + board_.name + ")"; }
+  SimulatorDevice(const target::Board &b, const SimulatorOptions &o) : board_(b), opt_(o) {}
+  std::string describe() const override {
+    return std::string("simulator (") + board_.name + (opt_.timingOnly ? ", timing only)" : ")");
+  }
   const target::Board &board() const override { return board_; }
 
   std::string load(const isa::Program &p) override {
     if (p.target != board_.name)
       return "program is built for '" + p.target + "', this simulator models '" + board_.name + "'";
-    prog_ = p;
-    mem_ = isa::Memory::forProgram(p, board_.spadBytes());
+    if (opt_.timingOnly) {
+      // The code and the sizes; the regions' bytes stay with the caller.
+      prog_.target = p.target;
+      prog_.bundles = p.bundles;
+      prog_.ucode = p.ucode;
+      prog_.symbols = p.symbols;
+      for (unsigned r = 0; r < isa::kNumRegions; ++r) {
+        prog_.regions[r].size = p.regions[r].size;
+        prog_.regions[r].init.clear();
+        lim_.regionBytes[r] = p.regions[r].size;
+      }
+      lim_.spadBytes = board_.spadBytes();
+    } else {
+      prog_ = p;
+      mem_ = isa::Memory::forProgram(p, board_.spadBytes());
+    }
     loaded_ = true;
     return "";
   }
@@ -42,6 +58,10 @@ public:
     const isa::Symbol *s = find(name);
     if (!s)
       return "no tensor named '" + name + "'";
+    if (opt_.timingOnly)
+      return "tensor '" + name +
+             "' cannot be written: this simulator runs timing only and holds "
+             "no memory";
     if (bytes.size() != s->bytes)
       return "tensor '" + name + "' is " + std::to_string(s->bytes) + " bytes, got " +
              std::to_string(bytes.size());
@@ -53,6 +73,10 @@ public:
     const isa::Symbol *s = find(name);
     if (!s)
       return "no tensor named '" + name + "'";
+    if (opt_.timingOnly)
+      return "tensor '" + name +
+             "' cannot be read: this simulator runs timing only and holds "
+             "no memory";
     bytes.assign(mem_.dram[s->region].begin() + long(s->offset),
                  mem_.dram[s->region].begin() + long(s->offset + s->bytes));
     return "";
@@ -64,11 +88,17 @@ public:
       r.error = "no program loaded";
       return r;
     }
-    auto t0 = std::chrono::steady_clock::now();
     const hw::SimMode mode = opt.mode == RunMode::Functional ? hw::SimMode::Functional
                              : opt.mode == RunMode::Cycle    ? hw::SimMode::Cycle
                                                              : hw::SimMode::Timing;
-    hw::SimResult s = hw::simulate(prog_, entry, mem_, board_, {mode, opt.trace, opt.maxBundles});
+    if (opt_.timingOnly && mode != hw::SimMode::Timing) {
+      r.error = "this simulator runs timing only (it holds no memory to compute values in)";
+      return r;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    const hw::SimOptions so{mode, opt.trace, opt.maxBundles};
+    hw::SimResult s = opt_.timingOnly ? hw::simulateTiming(prog_, entry, lim_, board_, so)
+                                      : hw::simulate(prog_, entry, mem_, board_, so);
     r.wallSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.error = s.error;
     r.counters = counters(s, mode != hw::SimMode::Functional);
@@ -80,15 +110,18 @@ private:
     return loaded_ ? prog_.tensor(name) : nullptr;
   }
   target::Board board_;
+  SimulatorOptions opt_;
   isa::Program prog_;
   isa::Memory mem_;
+  isa::Limits lim_; // timingOnly: the memory's sizes
   bool loaded_ = false;
 };
 
 } // namespace
 
-std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board) {
-  return std::make_unique<SimulatorDevice>(board);
+std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board,
+                                            const SimulatorOptions &opt) {
+  return std::make_unique<SimulatorDevice>(board, opt);
 }
 
 } // namespace mamba2::runtime

@@ -15,6 +15,13 @@ if not site:
     lit_config.fatal("pass --param mamba2_site_config=<build>/test/lit/lit.site.cfg.py")
 exec(open(site).read())  # defines config.mamba2_* (paths from CMake)
 
+# Text beside the project (../shared/data): tests of the default calibration text require it.
+if os.path.isfile(config.default_calib_text):
+    config.available_features.add("default-calib-text")
+else:
+    lit_config.note("no %s: tests that calibrate on the default text are unsupported"
+                    % config.default_calib_text)
+
 config.test_exec_root = os.path.join(os.path.dirname(site), "out")
 config.environment["PATH"] = os.pathsep.join(
     [config.mamba2_bin_dir, config.filecheck_dir, config.environment.get("PATH", "")])

@@ -1,5 +1,6 @@
 // The emitter: ovl -> overlay program (Emitter.h, docs/codegen.md).
 #include "mamba2/CodeGen/Emitter.h"
+#include "mamba2/CodeGen/Plan.h"
 
 #include "Schedule.h"
 
@@ -181,6 +182,8 @@ struct Layout {
   std::vector<uint64_t> stateAt; // per function argument (0 = ids)
   uint64_t xAt = 0, logitsAt = 0;
   int64_t dModel = 0, vocab = 0;
+  FusePlan fuse;          // the groups run fused (recorded by ovl-fuse or computed)
+  TilePlan tiles;         // the ring and the matmuls' tiles (recorded by ovl-tile or computed)
   uint64_t ringBytes = 0; // one weight tile buffer
   unsigned ringCount = 2; // the ring's buffers at least
   unsigned ringMax = 2;   // grown into free scratchpad space up to this many
@@ -1428,7 +1431,9 @@ private:
            "ngroups " + std::to_string(G) + " does not divide the " + std::to_string(H) + " heads");
     View S = stateView(o.getState());
     const int64_t rows = rowsOf(o.getY());
-    const bool inPlace = ssmYOverDtx(o, dtx, rows);
+    // An ssmstep group (Plan.h: matchFuseGroup) writes y over dtx and places C after B.
+    const bool group = lay_.fuse.fusedScan(o);
+    const bool inPlace = group && ssmYOverDtx(o, dtx, rows);
     if (inPlace)
       placeCAfterB(B, Cv);
     View y = inPlace ? dtx : fresh(rows, H * P, 4);
@@ -1444,6 +1449,14 @@ private:
     const int64_t cOff = int64_t(addr(Cv)) - int64_t(addr(B));
     const bool fused = inPlace && rstep(B, y.rows) == rstep(Cv, y.rows) && cOff >= 0 &&
                        cOff <= int64_t(std::numeric_limits<int16_t>::max());
+    if (group && !fused && lay_.fuse.recorded)
+      fail(o, !inPlace
+                  ? "its recorded ssmstep group cannot run fused: y cannot be written over "
+                    "dtx here (a view of another buffer or other rows)"
+                  : "its recorded ssmstep group cannot run fused: C lies " + std::to_string(cOff) +
+                        " bytes after B" +
+                        (rstep(B, y.rows) == rstep(Cv, y.rows) ? "" : " at another row stride") +
+                        " (ssmstep reads C 0..32767 bytes after B)");
     // Row by row in order (the state carries). One word per group, the run's iterations over
     // the group's heads. Fused: one ssmstep run (update and output in one pass over each
     // head's state); else all heads' ssmupd, then all heads' ssmout.
@@ -1476,54 +1489,18 @@ private:
     storeState(o.getNewState(), S);
   }
 
-  /// When `o` is the lm_head whose output only becomes the logits, the ops in between (applied
-  /// to each tile in place): mul / add by a one-row constant ([1][N] per channel or [1][1]),
-  /// shifts, and last a slice at offset 0 (a padded vocabulary). Then its tiles go straight to
-  /// the io tensor and the whole [rows][N] output never sits in the scratchpad.
-  static std::optional<std::vector<Operation *>> logitsChain(ovl::MatmulOp o) {
-    const int64_t N = cast<RankedTensorType>(o.getType()).getDimSize(1);
-    std::vector<Operation *> chain;
-    Value v = o.getResult();
-    bool sliced = false;
-    while (true) {
-      if (!v.hasOneUse())
-        return std::nullopt;
-      OpOperand &use = *v.getUses().begin();
-      Operation *user = use.getOwner();
-      if (llvm::isa<func::ReturnOp>(user))
-        return use.getOperandNumber() == 0 ? std::optional(chain) : std::nullopt;
-      if (sliced)
-        return std::nullopt;
-      if (auto sl = llvm::dyn_cast<ovl::SliceOp>(user)) {
-        if (sl.getOffset() != 0)
-          return std::nullopt;
-        sliced = true;
-      } else if (llvm::isa<ovl::MulOp, ovl::AddOp>(user)) {
-        Value x = user->getOperand(0), y = user->getOperand(1);
-        auto yt = cast<RankedTensorType>(y.getType());
-        if (x != v || !y.getDefiningOp<ovl::ConstantOp>() || yt.getDimSize(0) != 1 ||
-            (yt.getDimSize(1) != N && yt.getDimSize(1) != 1))
-          return std::nullopt;
-      } else if (!llvm::isa<ovl::ShiftOp>(user)) {
-        return std::nullopt;
-      }
-      chain.push_back(user);
-      v = user->getResult(0);
-    }
+  /// When `o` is the lm_head whose output only becomes the logits (a Logits fusion group,
+  /// Plan.h: matchFuseGroup), the ops in between (applied to each tile in place). Then its tiles
+  /// go straight to the io tensor and the whole [rows][N] output never sits in the scratchpad.
+  std::optional<std::vector<Operation *>> logitsChain(ovl::MatmulOp o) const {
+    auto it = lay_.fuse.logits.find(o.getOperation());
+    if (it == lay_.fuse.logits.end())
+      return std::nullopt;
+    return it->second;
   }
-  static bool streamsLogits(ovl::MatmulOp o) { return logitsChain(o).has_value(); }
+  bool streamsLogits(ovl::MatmulOp o) const { return lay_.fuse.logits.count(o.getOperation()); }
   /// Whether `op` is part of a streamed lm_head's chain (lowered with the matmul).
-  static bool inLogitsChain(Operation *op) {
-    Value x = op->getOperand(0);
-    while (Operation *d = x.getDefiningOp()) {
-      if (auto mm = llvm::dyn_cast<ovl::MatmulOp>(d))
-        return streamsLogits(mm);
-      if (!llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp, ovl::SliceOp>(d))
-        return false;
-      x = d->getOperand(0);
-    }
-    return false;
-  }
+  bool inLogitsChain(Operation *op) const { return lay_.fuse.chainOf.count(op); }
 
   /// The index of the first op that reads columns [lo, hi) of `v` (through slices).
   long firstRead(Value v, uint64_t lo, uint64_t hi) {
@@ -1708,7 +1685,7 @@ private:
       if (i == 0) {
         if (Operation *d = v.getDefiningOp()) {
           auto mm = llvm::dyn_cast<ovl::MatmulOp>(d);
-          if ((mm && streamsLogits(mm)) || (!mm && d->getNumOperands() && inLogitsChain(d)))
+          if ((mm && streamsLogits(mm)) || (!mm && inLogitsChain(d)))
             continue; // stored tile by tile
         }
         View l = operand(v);
@@ -1825,36 +1802,14 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     tensor("embedding", 0, at, v.size() * 4, "i32");
   }
 
-  // The weight ring: one buffer holds the largest tile.
-  const uint64_t spad = board.spadBytes();
-  lay.ringCount = std::max(1u, opt.weightBuffers);
-  lay.ringMax = std::max(lay.ringCount, opt.maxWeightBuffers);
-  uint64_t cap = opt.weightBufferBytes ? opt.weightBufferBytes : spad / 8;
-  // Weight rows padded to the board's pitch (target::weightRowPitch): a K step's rows then
-  // spread over the scratchpad banks; zero bytes fill the pad. The pitch field is 16 bits.
-  const uint64_t maxPitch = (uint64_t(1) << f::umm::wpitch.width) - 1;
-  auto pitchOf = [&](uint64_t kb) {
-    if (!opt.padWeightRows)
-      return kb;
-    const uint64_t p = target::weightRowPitch(kb, board.spadBanks(), target::Board::spadWordBytes(),
-                                              board.matN, board.matK);
-    return p <= maxPitch ? p : kb;
-  };
-  // One spare span per buffer (at most a quarter of it): a tile moves inside it to keep its K
-  // steps' words apart from the activations' (weightTilePlace).
-  const uint64_t slack =
-      opt.padWeightRows
-          ? std::min<uint64_t>(uint64_t(board.spadBanks()) * target::Board::spadWordBytes(),
-                               alignUp(cap) / 4)
-          : 0;
-  uint64_t need = 0;
-  fn.walk([&](ovl::MatmulOp o) {
-    auto wt = cast<RankedTensorType>(o.getWeight().getType());
-    const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
-    const uint64_t kb = o.getBits() == 4 ? K / 2 : K, g = K / uint64_t(o.getGroup());
-    need = std::max(need, alignUp(N * (pitchOf(kb) + 4 * g) + slack));
-  });
-  lay.ringBytes = std::min(alignUp(cap), need);
+  // The groups run fused and the tiles (Plan.h): recorded by ovl-fuse / ovl-tile, or computed.
+  if (auto e = fusePlan(fn, lay.fuse))
+    throw EmitError{formatPlanError(*e)};
+  if (auto e = tilePlan(fn, board, opt, lay.tiles))
+    throw EmitError{formatPlanError(*e)};
+  lay.ringBytes = lay.tiles.ring.bytes;
+  lay.ringCount = lay.tiles.ring.count;
+  lay.ringMax = lay.tiles.ring.max;
 
   for (Operation &op : fn.getBody().front()) {
     if (auto o = dyn_cast<ovl::MatmulOp>(op)) {
@@ -1864,28 +1819,14 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       auto sc = o.getScales().getDefiningOp<ovl::ConstantOp>();
       if (!wc || !sc)
         fail(&op, "its weights and scales must be constants (they stream from DRAM)");
-      if (K > kMaxLen)
-        fail(&op, "K = " + std::to_string(K) + " exceeds the matrix unit's k field");
+      const MatTile &tile = lay.tiles.mats.find(&op)->second;
       Layout::Mat m;
-      m.kb = o.getBits() == 4 ? K / 2 : K;
-      m.g = K / uint64_t(o.getGroup());
-      m.k = K;
-      m.group = uint64_t(o.getGroup());
-      // Scratchpad banks are word-interleaved: weight rows whose pitch is a multiple of the
-      // banks' span (or of a large power of two) put the rows of one K step in the same banks.
-      // The rows go `pitch` bytes apart (the micro-op's wpitch), zero bytes between them.
-      m.pitch = pitchOf(m.kb);
-      const uint64_t rowB = m.pitch + 4 * m.g;
-      m.nt = (lay.ringBytes - std::min(lay.ringBytes, slack)) / rowB;
-      if (m.nt == 0)
-        fail(&op, llvm::formatv("one weight row of K = {0} ({1} bytes with its scales) does not "
-                                "fit a {2}-byte weight buffer",
-                                K, rowB, lay.ringBytes)
-                      .str());
-      if (m.nt >= N)
-        m.nt = N;
-      else if (m.nt >= board.matN)
-        m.nt -= m.nt % board.matN; // whole passes of the matrix unit's columns
+      m.kb = tile.kb;
+      m.g = tile.g;
+      m.k = tile.k;
+      m.group = tile.group;
+      m.pitch = tile.pitch;
+      m.nt = tile.nt;
       // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
       auto w = constValues(wc), s = constValues(sc);
       std::vector<uint8_t> img;
@@ -2383,19 +2324,39 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
     };
     std::vector<Aligned> aligned; // entries without a loop, as emitted for one
     // Per-iteration micro-ops (ureg) unless the entries' microcode would then overflow the
-    // store: then layers whose immediates differ are unrolled instead.
+    // store (each iteration keeps its own words; unrolled layers share the words they agree
+    // on): then the loop spans the first layers only, as many as fit (the others unrolled),
+    // and where not even two fit, layers whose immediates differ are unrolled instead.
     bool perLayerUops = true;
+    std::vector<long> span = bounds; // the layers a loop may cover
+    const size_t store = options.loopUcodeWords ? options.loopUcodeWords : isa::kUcodeWords;
     if (options.layerLoop && !bounds.empty()) {
-      std::vector<Folded> trial;
-      for (size_t e = 0; e < lists.size(); ++e)
-        trial.push_back(foldLayers(lists[e], bounds, ops, st.entries[e].name, true));
-      const size_t words = ucodeWordsOf(pb, trial);
-      if (words > isa::kUcodeWords) {
-        perLayerUops = false;
-        st.notes.push_back("layer loops without per-iteration micro-ops: with them the program "
-                           "needs " +
-                           std::to_string(words) + " microcode words, more than the store's " +
-                           std::to_string(isa::kUcodeWords));
+      auto wordsOver = [&](size_t layers) {
+        const std::vector<long> b(bounds.begin(), bounds.begin() + long(layers) + 1);
+        std::vector<Folded> trial;
+        for (size_t e = 0; e < lists.size(); ++e)
+          trial.push_back(foldLayers(lists[e], b, ops, st.entries[e].name, true));
+        return ucodeWordsOf(pb, trial);
+      };
+      const size_t all = bounds.size() - 1, words = wordsOver(all);
+      if (words > store) {
+        size_t fit = 1, over = all; // the most layers known to fit, the fewest known not to
+        while (over - fit > 1) {
+          const size_t mid = (fit + over) / 2;
+          (wordsOver(mid) <= store ? fit : over) = mid;
+        }
+        const std::string need = "with per-iteration micro-ops over all " + std::to_string(all) +
+                                 " layers the program needs " + std::to_string(words) +
+                                 " microcode words, more than the " + std::to_string(store) +
+                                 " of the store";
+        if (fit >= 2) {
+          span.resize(fit + 1);
+          st.notes.push_back("layer loop over layers 0.." + std::to_string(fit - 1) +
+                             " at most: " + need);
+        } else {
+          perLayerUops = false;
+          st.notes.push_back("layer loops without per-iteration micro-ops: " + need);
+        }
       }
     }
     for (size_t e = 0; e < lists.size(); ++e) {
@@ -2405,7 +2366,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         folded.push_back(std::move(fo));
         continue;
       }
-      Folded fo = foldLayers(lists[e], bounds, ops, st.entries[e].name, perLayerUops);
+      Folded fo = foldLayers(lists[e], span, ops, st.entries[e].name, perLayerUops);
       if (fo.plan.count) {
         SemTable trial;
         planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));

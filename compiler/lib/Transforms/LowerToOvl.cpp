@@ -14,6 +14,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "llvm/ADT/StringSet.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -152,8 +154,9 @@ private:
   }
 
   // ---- single ops ----
-  Value shift(Value x, int s) {
-    if (s == 0)
+  /// A shift by s (none when s is 0, unless `keep`).
+  Value shift(Value x, int s, bool keep = false) {
+    if (s == 0 && !keep)
       return x;
     return b_.create<ovl::ShiftOp>(loc_, x.getType(), x, b_.getI64IntegerAttr(s));
   }
@@ -179,14 +182,21 @@ private:
   }
 
   // ---- conversions between formats ----
-  /// `x` as int32 with unit `target` (real = value * target).
-  FailureOr<Value> toI32(const Val &x, double target, Operation *at);
+  /// `x` as int32 with unit `target` (real = value * target). With `keep`, a conversion whose
+  /// units happen to agree is still one op (a shift by 0), so that every layer has the op.
+  FailureOr<Value> toI32(const Val &x, double target, Operation *at, bool keep = false);
   /// `x` as int8 with unit `target`, saturated to [-qmax, qmax] (qmax 127: int8's own range).
   FailureOr<Value> toI8(const Val &x, double target, int qmax, Operation *at) {
     return toI8(x, std::vector<double>{target}, qmax, at);
   }
-  /// The same with one target unit per channel (or one for all).
-  FailureOr<Value> toI8(const Val &x, const std::vector<double> &target, int qmax, Operation *at);
+  /// The same with one target unit per channel (or one for all). With `perChannel`, a
+  /// `requant` per channel even where the channels' targets happen to agree.
+  FailureOr<Value> toI8(const Val &x, const std::vector<double> &target, int qmax, Operation *at,
+                        bool perChannel = false);
+  /// Whether exponent attribute `name` (m2-quantize-ssm's quant.*) differs between the
+  /// channels of some op of the model: then its format is per channel in every layer, even in
+  /// a layer whose channels agree (one op form for all layers; docs/passes.md).
+  bool varies(StringRef name) const { return varying_.contains(name); }
   /// 2^e of each exponent.
   static std::vector<double> units(const std::vector<int> &exps) {
     std::vector<double> u;
@@ -226,6 +236,7 @@ private:
   Location loc_ = UnknownLoc::get(b_.getContext());
   func::FuncOp dst_;
   DenseMap<Value, Val> vals_;
+  llvm::StringSet<> varying_;
   int residualFrac_ = 0;
   std::vector<int32_t> siluTable_;
   std::vector<Value> stateArgs_, newStates_;
@@ -238,7 +249,7 @@ std::optional<double> Lowering::calib(Operation *op, StringRef name) {
   return std::nullopt;
 }
 
-FailureOr<Value> Lowering::toI32(const Val &x, double target, Operation *at) {
+FailureOr<Value> Lowering::toI32(const Val &x, double target, Operation *at, bool keep) {
   int p = 0;
   if (x.uniform() && pow2(x.unit[0] / target, p)) {
     // real = v * u = w * target  ->  w = v * 2^p
@@ -249,7 +260,7 @@ FailureOr<Value> Lowering::toI32(const Val &x, double target, Operation *at) {
       at->emitError("m2-lower-to-ovl: a rescale by 2^") << p << " is out of range here";
       return failure();
     }
-    return shift(v, -p);
+    return shift(v, -p, keep && !x.i8);
   }
   Value v = x.i8 ? sext(x.v, 0) : x.v;
   const int64_t n = x.uniform() ? 1 : x.channels;
@@ -268,11 +279,11 @@ FailureOr<Value> Lowering::toI32(const Val &x, double target, Operation *at) {
 }
 
 FailureOr<Value> Lowering::toI8(const Val &x, const std::vector<double> &target, int qmax,
-                                Operation *at) {
+                                Operation *at, bool perChannel) {
   int p = 0;
   Value q;
-  const bool one =
-      target.size() == 1 || llvm::all_of(target, [&](double t) { return t == target[0]; });
+  const bool one = target.size() == 1 ||
+                   (!perChannel && llvm::all_of(target, [&](double t) { return t == target[0]; }));
   auto targetAt = [&](int64_t c) { return target.size() == 1 ? target[0] : target[c]; };
   if (x.i8 && x.uniform() && one && x.unit[0] == target[0]) {
     q = x.v;
@@ -330,8 +341,9 @@ FailureOr<Val> Lowering::normalize(Value h, double hUnit, int64_t C, int64_t gro
     ss = mul(ss, constI32({1, 1}, {m}), k);
     msUnit *= std::ldexp(1.0, k) / (static_cast<double>(m) * static_cast<double>(dg));
   }
+  // + eps, in every layer alike: an add of 0 where eps rounds to 0 in this layer's unit.
   const int32_t e = round32(eps / msUnit);
-  if (e > 0)
+  if (opts_.layerForms ? eps > 0 : e > 0)
     ss = add(ss, constI32({1, 1}, {e}));
   std::vector<int32_t> rt =
       mamba2::isa::buildRsqrtTable(kRsqrtFrac, static_cast<unsigned>(opts_.rsqrtSegments));
@@ -465,8 +477,11 @@ LogicalResult Lowering::lowerConv(m2::Conv1dOp op) {
   newStates_.push_back(conv.getNewState());
   Val out;
   out.v = conv.getY();
+  // Per channel wherever the model's convs have per-channel exponents that differ somewhere
+  // (not only where this conv's do), so every layer converts it with the same op.
   out.unit = yUnit;
-  if (llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; }))
+  if (!varies("quant.in_exp") && !varies("quant.w_exp") &&
+      llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; }))
     out.unit = {yUnit[0]};
   out.channels = C;
   vals_[op.getOutput()] = out;
@@ -506,9 +521,10 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   }
   const quant::SsmScanFormat &f = *format;
   const int *dtf = &f.dtFrac, *df = &f.decayFrac, *bits = &f.stateBits;
-  auto x8 = toI8(*x, units(f.x), 127, op);
-  auto B8 = toI8(*Bv, units(f.b), 127, op);
-  auto C8 = toI8(*Cv, units(f.c), 127, op);
+  // Per channel wherever the model's exponents differ between channels somewhere.
+  auto x8 = toI8(*x, units(f.x), 127, op, varies("quant.x_exp"));
+  auto B8 = toI8(*Bv, units(f.b), 127, op, varies("quant.b_exp"));
+  auto C8 = toI8(*Cv, units(f.c), 127, op, varies("quant.c_exp"));
   auto dt32 = toI32(*dt, std::ldexp(1.0, -kDtInFrac), op);
   if (failed(x8) || failed(B8) || failed(C8) || failed(dt32))
     return failure();
@@ -551,7 +567,8 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   // per channel, so that one input shift serves every channel (SsmFormat.h).
   Value x32 = sext(*x8, 0);
   Value dtx = mul(x32, d, 0);
-  if (llvm::any_of(f.dtxShift, [](int j) { return j != 0; })) {
+  const bool perK = varies("quant.x_exp") || varies("quant.state_exp") || varies("quant.b_exp");
+  if (perK || llvm::any_of(f.dtxShift, [](int j) { return j != 0; })) {
     std::vector<int32_t> m(f.dtxShift.size());
     for (size_t c = 0; c < m.size(); ++c)
       m[c] = int32_t(1) << f.dtxShift[c];
@@ -572,7 +589,8 @@ LogicalResult Lowering::lowerSsd(m2::SSDOp op) {
   std::vector<double> yUnit(static_cast<size_t>(HP));
   for (int64_t c = 0; c < HP; ++c)
     yUnit[c] = std::ldexp(1.0, f.yExp[c] + outShift);
-  const bool yOne = llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; });
+  const bool yOne = !varies("quant.state_exp") && !varies("quant.c_exp") &&
+                    llvm::all_of(yUnit, [&](double u) { return u == yUnit[0]; });
   // D skip: x * D per head in y's unit, from x as it came (the SiLU's 2^-16 fixed point) rather
   // than its int8 form, which would add x's 8-bit rounding to y.
   double dMax = 0;
@@ -701,7 +719,8 @@ LogicalResult Lowering::lower(Operation *op) {
         op->emitError("m2-lower-to-ovl: the table of m2.pwl must be an i32 constant");
       return failure();
     }
-    auto xi = toI32(*x, std::ldexp(1.0, -static_cast<int>(p.getInFrac())), op);
+    // One op in every layer, also where the input's unit is already the table's.
+    auto xi = toI32(*x, std::ldexp(1.0, -static_cast<int>(p.getInFrac())), op, opts_.layerForms);
     if (failed(xi))
       return failure();
     Val out;
@@ -819,6 +838,18 @@ LogicalResult Lowering::run() {
   }
   // |h| <= 8 * resMax below 2^30.
   residualFrac_ = kTopBit - ceilLog2(8.0 * resMax);
+  // The exponent attributes whose channels differ in some op: converted per channel in every
+  // layer (a layer loop needs the layers' op forms alike; the values are per layer).
+  if (opts_.layerForms)
+    src_.walk([&](Operation *op) {
+      for (NamedAttribute a : op->getAttrs())
+        if (auto d = dyn_cast<DenseIntElementsAttr>(a.getValue());
+            d && a.getName().strref().starts_with("quant.") && d.getNumElements() > 1) {
+          auto v = d.getValues<APInt>();
+          if (llvm::any_of(v, [&](const APInt &e) { return e != *v.begin(); }))
+            varying_.insert(a.getName().strref());
+        }
+    });
   for (int64_t s : {int64_t(opts_.softplusSegments), int64_t(opts_.expSegments)})
     if (s < 1 || s > 255) {
       src_.emitError("m2-lower-to-ovl: softplus-segments and exp-segments take 1..255, not ") << s;
@@ -894,6 +925,7 @@ struct LowerToOvlPass : mamba2::impl::M2LowerToOvlBase<LowerToOvlPass> {
     o.siluSegments = siluSegments;
     o.rsqrtSegments = rsqrtSegments;
     o.releaseWeights = releaseWeights;
+    o.layerForms = layerForms;
     Lowering l(module, main, o);
     if (failed(l.run()))
       return signalPassFailure();

@@ -6,6 +6,7 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "mamba2/CodeGen/Passes.h"
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Onnx/OnnxDialect.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
   mamba2::registerMamba2Passes();
   mamba2::registerMamba2QuantPasses();
   mamba2::registerMamba2OvlPasses();
+  mamba2::codegen::registerMamba2CodeGenPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
                   mamba2::onnxir::OnnxDialect, mamba2::m2::M2Dialect, mamba2::ovl::OvlDialect>();

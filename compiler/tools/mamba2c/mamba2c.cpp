@@ -31,6 +31,8 @@
 #include "mlir/Pass/PassManager.h"
 
 #include "mamba2/CodeGen/Driver.h"
+#include "mamba2/CodeGen/Passes.h"
+#include "mamba2/CodeGen/Plan.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Support/PhaseReport.h"
@@ -170,6 +172,10 @@ int main(int argc, char **argv) {
                  "tile buffers of the weight ring (2: double buffering)");
   app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,
                  "KiB of one weight tile buffer (0: an eighth of the scratchpad)");
+  bool noFuseTile = false;
+  app.add_flag("--no-fuse-tile", noFuseTile,
+               "ovl pipeline without ovl-fuse and ovl-tile: the emitter then computes the same "
+               "fusion groups and tiles itself (the program is the same)");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop,
                "emit every layer unrolled instead of one hardware loop over the repeating layers");
@@ -319,8 +325,18 @@ int main(int argc, char **argv) {
     if (calibrates && vocab != 256 && all.front().tokenizer.empty())
       std::cerr << "mamba2c: note: " << model << " is a token model (vocabulary " << vocab
                 << "): without --tokenizer its calibration reads the text's bytes as token ids\n";
-    if (calibrates && scheme.calibText.empty())
+    if (calibrates && scheme.calibText.empty()) {
+      // The default text lies beside the project (../shared/data), not in it: where it is
+      // absent, say so before any work rather than fail inside the calibration.
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(scheme.calibration(), ec)) {
+        std::cerr << "mamba2c: error: no --calib, and the default calibration text "
+                  << scheme.calibration()
+                  << " is absent: name a text the model did not train on with --calib FILE\n";
+        return 1;
+      }
       std::cerr << "mamba2c: note: no --calib; calibrating on " << scheme.calibration() << "\n";
+    }
     if (!evalFile.empty()) {
       auto text = llvm::MemoryBuffer::getFile(evalFile);
       if (!text) {
@@ -381,6 +397,29 @@ int main(int argc, char **argv) {
                        : mamba2::quantizeModule(*module, all.front())) {
       std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
       return 1;
+    }
+    // The emitter's decisions recorded in the IR (docs/passes.md): what --emit=ovl shows and
+    // what the emitter then uses.
+    if (toOvl && !noFuseTile) {
+      mlir::PassManager pm(&context);
+      if (rep)
+        pm.addInstrumentation(rep->passInstrumentation());
+      pm.addNestedPass<mlir::func::FuncOp>(mamba2::codegen::createOvlFuse());
+      mamba2::codegen::OvlTileOptions tile;
+      tile.target = targetName;
+      tile.weightBuffers = emitOptions.weightBuffers;
+      tile.maxWeightBuffers = emitOptions.maxWeightBuffers;
+      tile.weightBufferBytes = emitOptions.weightBufferBytes;
+      tile.padWeightRows = emitOptions.padWeightRows;
+      pm.addNestedPass<mlir::func::FuncOp>(mamba2::codegen::createOvlTile(tile));
+      if (mlir::failed(pm.run(*module))) {
+        std::cerr << "mamba2c: error: ovl-fuse / ovl-tile failed (see the diagnostics above)\n";
+        return 1;
+      }
+      if (rep)
+        if (auto fn = module->lookupSymbol<mlir::func::FuncOp>("main"))
+          for (const std::string &line : mamba2::codegen::describeRecorded(fn))
+            llvm::errs() << "report: " << line << "\n";
     }
   }
   if (compile)

@@ -5,6 +5,11 @@
 # top's C simulation (mamba2-top-check).
 # usage: top_check.sh BIN_DIR MODEL.onnx SCHEME WORK_DIR DECODE_STEPS BOARD...
 set -e
+# Calibrated on mamba2c's default text (beside the project): skipped, saying so, without it.
+if [ ! -f "$MAMBA2_DEFAULT_CALIB_TEXT" ]; then
+  echo "skipped: the default calibration text ${MAMBA2_DEFAULT_CALIB_TEXT:-(unset)} is absent"
+  exit 77
+fi
 bin=$1 model=$2 scheme=$3 work=$4 decode=$5
 shift 5
 mkdir -p "$work"

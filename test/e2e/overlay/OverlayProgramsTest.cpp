@@ -61,23 +61,30 @@ TEST_P(OverlayProgram, BothModesMatchTheReferenceBitForBit) {
 }
 
 // Timing mode (the cycle model without the datapaths) counts what cycle mode counts: cycles,
-// bundles and every unit's counters, and leaves memory as it found it.
+// bundles and every unit's counters, and leaves memory as it found it; so does the timing mode
+// without a memory (simulateTiming on the memory's sizes alone, what a timing-only device runs).
 TEST_P(OverlayProgram, TimingModeCountsWhatCycleModeCounts) {
   Prepared r = prepare(GetParam(), 1);
   isa::Memory mc = r.initial, mt = r.initial;
   hw::SimResult c = hw::simulate(r.program, "main", mc, *r.board, {hw::SimMode::Cycle, false});
   hw::SimResult t = hw::simulate(r.program, "main", mt, *r.board, {hw::SimMode::Timing, false});
+  hw::SimResult l = hw::simulateTiming(r.program, "main", r.initial.limits(), *r.board,
+                                       {hw::SimMode::Timing, false});
   ASSERT_EQ(c.error, "") << GetParam();
-  ASSERT_EQ(t.error, "") << GetParam();
-  EXPECT_EQ(t.cycles, c.cycles) << GetParam();
-  EXPECT_EQ(t.bundles, c.bundles) << GetParam();
-  for (unsigned u = 0; u < isa::kNumSlots; ++u) {
-    EXPECT_EQ(t.units[u].instructions, c.units[u].instructions) << GetParam() << " unit " << u;
-    EXPECT_EQ(t.units[u].busy, c.units[u].busy) << GetParam() << " unit " << u;
-    EXPECT_EQ(t.units[u].stallToken, c.units[u].stallToken) << GetParam() << " unit " << u;
-    EXPECT_EQ(t.units[u].stallMemory, c.units[u].stallMemory) << GetParam() << " unit " << u;
-    EXPECT_EQ(t.units[u].bytes, c.units[u].bytes) << GetParam() << " unit " << u;
-    EXPECT_EQ(t.units[u].ops, c.units[u].ops) << GetParam() << " unit " << u;
+  for (const hw::SimResult *x : {&t, &l}) {
+    const char *which = x == &t ? " (timing)" : " (timing without memory)";
+    ASSERT_EQ(x->error, "") << GetParam() << which;
+    EXPECT_EQ(x->cycles, c.cycles) << GetParam() << which;
+    EXPECT_EQ(x->bundles, c.bundles) << GetParam() << which;
+    for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+      const hw::UnitCounters &a = x->units[u], &b = c.units[u];
+      EXPECT_EQ(a.instructions, b.instructions) << GetParam() << which << " unit " << u;
+      EXPECT_EQ(a.busy, b.busy) << GetParam() << which << " unit " << u;
+      EXPECT_EQ(a.stallToken, b.stallToken) << GetParam() << which << " unit " << u;
+      EXPECT_EQ(a.stallMemory, b.stallMemory) << GetParam() << which << " unit " << u;
+      EXPECT_EQ(a.bytes, b.bytes) << GetParam() << which << " unit " << u;
+      EXPECT_EQ(a.ops, b.ops) << GetParam() << which << " unit " << u;
+    }
   }
   EXPECT_TRUE(mt.spad == r.initial.spad) << GetParam();
   for (unsigned reg = 0; reg < isa::kNumRegions; ++reg)

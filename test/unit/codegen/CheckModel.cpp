@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -19,18 +20,27 @@ using namespace mamba2::codegen::test;
 namespace {
 const char *const names[] = {"ctrl", "load", "store", "matrix", "vector", "ssm"};
 
-/// One prefill and one decode call in the simulator's timing mode: cycles, unit counters, DRAM
-/// bytes and the bandwidth bound; with `promptTokens`, the calls of a prompt that long.
-int timeEntries(const isa::Program &program, const target::Board &b, unsigned promptTokens,
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The calls `entries` (one each) in the simulator's timing mode (a timing-only device: no copy
+/// of the constants): cycles, unit counters, DRAM bytes and the bandwidth bound, and the wall
+/// seconds of loading the device and of simulating each call; with `promptTokens`, the calls of
+/// a prompt that long.
+int timeEntries(const isa::Program &program, const target::Board &b,
+                const std::vector<std::string> &entries, unsigned promptTokens,
                 const std::string &traceTsv) {
   const target::Board *board = &b;
   const isa::Program *prog = &program;
-  auto dev = runtime::makeSimulatorDevice(*board);
+  auto t0 = std::chrono::steady_clock::now();
+  auto dev = runtime::makeSimulatorDevice(*board, {/*timingOnly=*/true});
   if (std::string e = dev->load(*prog); !e.empty()) {
     std::cerr << e << "\n";
     return 1;
   }
-  for (const char *entry : {"prefill", "decode"}) {
+  std::cout << "  device load: " << secondsSince(t0) << " s\n";
+  for (const std::string &entry : entries) {
     runtime::RunOptions ro;
     ro.mode = runtime::RunMode::Timing;
     ro.trace = !traceTsv.empty();
@@ -48,6 +58,12 @@ int timeEntries(const isa::Program &program, const target::Board &b, unsigned pr
     std::cout << "  " << entry << ": " << rep.counters.cycles << " cycles";
     for (unsigned u = 1; u < isa::kNumSlots; ++u)
       std::cout << ", " << names[u] << " busy " << rep.counters.units[u].busy;
+    std::cout << "\n    stalled on memory:";
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << (u > 1 ? ", " : " ") << names[u] << " " << rep.counters.units[u].stallMemory;
+    std::cout << "; on tokens:";
+    for (unsigned u = 1; u < isa::kNumSlots; ++u)
+      std::cout << (u > 1 ? ", " : " ") << names[u] << " " << rep.counters.units[u].stallToken;
     const uint64_t bytes = rep.counters.units[1].bytes + rep.counters.units[2].bytes;
     const double bound = double(bytes) / board->dramBytesPerCycle();
     std::cout << "\n    DRAM bytes " << bytes << " (load " << rep.counters.units[1].bytes
@@ -55,7 +71,7 @@ int timeEntries(const isa::Program &program, const target::Board &b, unsigned pr
               << uint64_t(bound) << " cycles at " << board->streamGBps()
               << " GB/s = " << int(100 * bound / double(rep.counters.cycles) + 0.5)
               << " % of it reached; " << rep.counters.cycles / board->clockMhz << " us at "
-              << board->clockMhz << " MHz\n";
+              << board->clockMhz << " MHz; simulated in " << rep.wallSeconds << " s\n";
   }
   if (promptTokens == 0)
     return 0;
@@ -110,6 +126,10 @@ int main(int argc, char **argv) {
   app.add_option("--prompt-tokens", promptTokens,
                  "with --timing: also the calls of a prompt of N tokens as the runtime runs it "
                  "(N / t_block prefill calls, the rest decode calls), total cycles and unit busy");
+  std::vector<std::string> timedCalls{"prefill", "decode"};
+  app.add_option("--calls", timedCalls,
+                 "with --timing: the entries to time, one call each (default prefill,decode)")
+      ->delimiter(',');
   std::string traceTsv;
   app.add_option("--trace-tsv", traceTsv,
                  "with --timing: write each call's unit activity to PREFIX.prefill / .decode");
@@ -121,6 +141,10 @@ int main(int argc, char **argv) {
   app.add_flag("--require-layer-ureg", requireUreg,
                "fail unless every entry loops over layers whose micro-op immediates differ "
                "(runs with ureg); an entry in row blocks has no layer loop and is not checked");
+  bool requireAllLayers = false;
+  app.add_flag("--require-all-layers-looped", requireAllLayers,
+               "fail unless every entry's layer loop covers all the model's layers (iterations "
+               "x layers per iteration = layers); an entry in row blocks is not checked");
   CLI11_PARSE(app, argc, argv);
   const target::Board *board = target::findBoard(targetName);
   if (!board) {
@@ -129,13 +153,18 @@ int main(int argc, char **argv) {
   }
   if (model.size() > 4 && model.substr(model.size() - 4) == ".m2b") {
     // A compiled program (e.g. a full-size model from mamba2c -o): timing only.
-    auto loaded = runtime::loadContainerFile(model);
+    // Timing needs no region bytes, except the model header's t_block for --prompt-tokens.
+    auto t0 = std::chrono::steady_clock::now();
+    runtime::LoadOptions lo;
+    lo.regionData = promptTokens != 0;
+    auto loaded = runtime::loadContainerFile(model, lo);
     if (!loaded.ok()) {
       std::cerr << model << ": " << loaded.error << "\n";
       return 1;
     }
+    std::cout << model << ": read and validated in " << secondsSince(t0) << " s\n";
     board = loaded.board;
-    return timeEntries(loaded.program, *board, promptTokens, traceTsv);
+    return timeEntries(loaded.program, *board, timedCalls, promptTokens, traceTsv);
   }
   ParsedFile parsed = parseFile(model);
   if (!parsed.module)
@@ -172,11 +201,18 @@ int main(int argc, char **argv) {
                   << " per-iteration micro-op words)\n";
         return 1;
       }
+  if (requireAllLayers)
+    for (const auto &e : st.entries)
+      if (e.rowBlocks <= 1 && e.loopCount * e.loopLayers != st.layers) {
+        std::cerr << "entry " << e.name << ": the layer loop covers " << e.loopCount << " x "
+                  << e.loopLayers << " of the model's " << st.layers << " layers\n";
+        return 1;
+      }
   int32_t vocab;
   std::memcpy(&vocab, prog->regions[0].init.data() + prog->tensor("model")->offset + 8, 4);
 
   if (timing)
-    return timeEntries(*prog, *board, promptTokens, traceTsv);
+    return timeEntries(*prog, *board, timedCalls, promptTokens, traceTsv);
 
   std::string sentence = kSentence;
   if (!text.empty()) {

@@ -5,6 +5,10 @@
 #include "Harness.h"
 #include "OvlModels.h"
 
+#include "mamba2/CodeGen/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -116,6 +120,23 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
                     runProgram(*prog, *board, false, decodes, c.shape.vocab)),
             "")
       << "decode only";
+  // ovl-fuse and ovl-tile (with the same options) record the groups and tiles the emitter
+  // computed: reading them, it emits the same program, byte for byte.
+  mlir::PassManager pm(m.module->getContext());
+  pm.addNestedPass<mlir::func::FuncOp>(codegen::createOvlFuse());
+  codegen::OvlTileOptions tile;
+  tile.target = board->name;
+  tile.weightBuffers = opt.weightBuffers;
+  tile.maxWeightBuffers = opt.maxWeightBuffers;
+  tile.weightBufferBytes = opt.weightBufferBytes;
+  tile.padWeightRows = opt.padWeightRows;
+  pm.addNestedPass<mlir::func::FuncOp>(codegen::createOvlTile(tile));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*m.module)));
+  ASSERT_TRUE(m.fn->hasAttr("ovl.fuse_groups") && m.fn->hasAttr("ovl.tiling"));
+  auto recorded = codegen::emitProgram(m.fn, *board, opt);
+  ASSERT_TRUE(bool(recorded)) << llvm::toString(recorded.takeError());
+  EXPECT_TRUE(runtime::writeContainer(*recorded, *board) == runtime::writeContainer(*prog, *board))
+      << "the program differs with the recorded groups and tiles";
 }
 
 ModelShape shape(int layers, int groups, int inBits, int outBits, bool stream, uint32_t seed) {
@@ -196,5 +217,52 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
     });
+
+// A store too small for every iteration's micro-ops: the loop spans the first layers only, as
+// many as fit (the others unrolled, sharing the words they agree on), still with ureg, and the
+// program stays bit-exact. Layers whose shifts alternate (0, 1, 0, ...): unrolled layers share
+// their words, a loop's iterations each keep their own.
+TEST(EmitterLoop, SmallStoreShortensTheLoop) {
+  const target::Board *board = target::findBoard("u280");
+  ASSERT_NE(board, nullptr);
+  const ModelShape sh = layerShifts(shape(6, 1, 8, 4, true, 16));
+  Parsed m = parse(codegen::test::modelText(sh));
+  ASSERT_TRUE(m.fn);
+  codegen::EmitOptions opt;
+  opt.tBlock = 4;
+  opt.prefillRowBlocks = 1;
+  codegen::EmitStats all;
+  auto whole = codegen::emitProgram(m.fn, *board, opt, &all);
+  ASSERT_TRUE(bool(whole)) << llvm::toString(whole.takeError());
+  ASSERT_EQ(all.entries.size(), 2u);
+  const unsigned covered = all.entries[1].loopCount * all.entries[1].loopLayers;
+  EXPECT_GE(covered, 4u); // (layer 0 may be unrolled: its input comes from the embedding)
+  EXPECT_GT(all.entries[1].loopUopWords, 0u);
+  // One word fewer than that program needs.
+  opt.loopUcodeWords = all.ucodeWords - 1;
+  codegen::EmitStats st;
+  auto prog = codegen::emitProgram(m.fn, *board, opt, &st);
+  ASSERT_TRUE(bool(prog)) << llvm::toString(prog.takeError());
+  std::string notes;
+  for (const auto &n : st.notes)
+    notes += n + "\n";
+  EXPECT_NE(notes.find("layer loop over layers 0.."), std::string::npos) << notes;
+  for (const auto &e : st.entries) {
+    EXPECT_GE(e.loopCount * e.loopLayers, 2u) << e.name << "\n" << notes;
+    EXPECT_LT(e.loopCount * e.loopLayers, covered) << e.name << "\n" << notes;
+    EXPECT_GT(e.loopUopWords, 0u) << e.name << "\n" << notes;
+  }
+  EXPECT_LE(st.ucodeWords, opt.loopUcodeWords) << notes;
+  std::mt19937 rng(sh.seed + 7);
+  std::vector<int32_t> pre(opt.tBlock), dec(3);
+  for (auto &v : pre)
+    v = int32_t(rng() % unsigned(sh.vocab));
+  for (auto &v : dec)
+    v = int32_t(rng() % unsigned(sh.vocab));
+  auto calls = promptCalls(pre, opt.tBlock, dec);
+  Outcome want = runEvaluator(*m.module, calls);
+  EXPECT_EQ(compare(want, runProgram(*prog, *board, false, calls, sh.vocab)), "") << "functional";
+  EXPECT_EQ(compare(want, runProgram(*prog, *board, true, calls, sh.vocab)), "") << "cycle";
+}
 
 } // namespace

@@ -6,6 +6,11 @@
 # into head groups of 2 heads (ovl-split-head-groups with the per-head SSM exponents: issue 12).
 # usage: overlay_eval_check.sh BIN_DIR MODEL.onnx TEXT WORK_DIR
 set -e
+# Calibrated on mamba2c's default text (beside the project): skipped, saying so, without it.
+if [ ! -f "$MAMBA2_DEFAULT_CALIB_TEXT" ]; then
+  echo "skipped: the default calibration text ${MAMBA2_DEFAULT_CALIB_TEXT:-(unset)} is absent"
+  exit 77
+fi
 bin=$1 model=$2 text=$3 work=$4
 mkdir -p "$work"
 "$bin/mamba2c" "$model" --quant w8a8 --target kv260 -o "$work/austen.m2b" 2> "$work/compile.log"

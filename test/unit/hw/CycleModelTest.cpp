@@ -4,6 +4,8 @@
 #include "mamba2/isa/Asm.h"
 #include "mamba2/target/MatrixBanks.h"
 
+#include "Matrix.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -372,5 +374,86 @@ TEST(CycleModel, StreamingProgramReachesTheBoardsBandwidth) {
     EXPECT_GE(gbps, 0.9 * b.streamGBps()) << b.name;
     EXPECT_LE(gbps, b.streamGBps() + 1e-9) << b.name;
     EXPECT_LE(gbps, b.axiPorts * b.portWidthGBps()) << b.name;
+  }
+}
+
+// The memo of matrix bank waits (what a simulation keeps per call) answers the walk's waits for
+// every shape, walks each shape once, and tells apart micro-ops that differ only in an address,
+// the pitch, the weight kind or the board.
+TEST(CycleModel, MatmulWaitsMemoGivesTheWalksWaits) {
+  hw::MatmulWaitsMemo memo;
+  std::vector<isa::UopArgs> shapes;
+  const hw::BoardConfig &u280 = board("u280"), &kv = board("kv260");
+  isa::UopArgs dense = matmul(1, 1024, u280.matN, false);
+  dense.src1 = 65536;
+  shapes.push_back(dense);
+  isa::UopArgs moved = dense;
+  moved.src1 += 8; // other banks
+  shapes.push_back(moved);
+  isa::UopArgs padded = dense;
+  padded.wpitch = 1024 + 8;
+  shapes.push_back(padded);
+  shapes.push_back(matmul(1, 1024, u280.matN, true));
+  isa::UopArgs grouped = matmul(2, 1024, u280.matN, true);
+  grouped.op = isa::UopCode::Gmm4;
+  grouped.group = 128;
+  shapes.push_back(grouped);
+  size_t distinct = 0;
+  for (const hw::BoardConfig *b : {&u280, &kv})
+    for (int pass = 0; pass < 2; ++pass)
+      for (const isa::UopArgs &u : shapes) {
+        EXPECT_EQ(memo.waits(u, *b), hw::matmulConflictCycles(u, *b)) << b->name;
+        distinct += pass == 0;
+      }
+  EXPECT_EQ(memo.size(), distinct);
+  EXPECT_NE(memo.waits(dense, u280), memo.waits(padded, u280));
+}
+
+// Group-scale reads are in the matrix unit's bank count. KV260 (32 banks of 8 bytes, mat_n =
+// mat_k = 16, 4 scale lanes), gmm8 of one row, K = 128 in 2 groups of 64: group 0's 4 K steps,
+// group 1's 4 K steps while the scaler folds group 0's sum (4 iterations of 4 lanes, only lane 0
+// is a row), then 4 iterations for group 1's. Activations at 0 and weights at 1024 move
+// together over banks 0..15, two words a bank a step. Group 1's first K step reads activation
+// and weight words in bank 8 and the scaler reads row 0's group-0 scale at 2112 (bank 8 too):
+// three words in a bank, 2 cycles, 1 wait, the only one; the scale 64 bytes on (bank 16) meets
+// none. The HLS unit runs exactly those phases; the compiler's placement (no scale lanes in the
+// shape) sees no wait.
+TEST(CycleModel, GroupScaleReadsShareTheBanks) {
+  const hw::BoardConfig &kv = board("kv260");
+  ASSERT_EQ(kv.spadBanks(), 32u);
+  ASSERT_EQ(kv.matN, 16u);
+  ASSERT_EQ(kv.matK, 16u);
+  ASSERT_EQ(kv.scaleLanes(), 4u);
+  isa::UopArgs u = matmul(1, 128, 1, false);
+  u.op = isa::UopCode::Gmm8;
+  u.group = 64;
+  u.src0 = 0;
+  u.src1 = 1024;
+  u.dst = 8192;
+  for (int64_t scl : {2112, 2112 + 64}) {
+    u.src2 = scl;
+    const uint64_t want = scl == 2112 ? 1 : 0;
+    EXPECT_EQ(hw::matmulConflictCycles(u, kv), want) << scl;
+    // busy: T + (G - 1) max(T, C) + C = 4 + 4 + 4 steps, the waits on top, the fill and the
+    // scaler's multiplier depth after them
+    EXPECT_EQ(hw::matmulSteps(u, kv), 12u) << scl;
+    EXPECT_EQ(hw::matmulCycles(u, kv), 12 + want + hw::matmulFill(kv.matK) + 3) << scl;
+    std::vector<hw::byte_t> spad(kv.spadBytes(), 0);
+    const hw::MatmulCycles c = hw::matrix_unit<hw::BoardCfg<3>>(spad.data(), hw::matmul_args(u));
+    EXPECT_EQ(c.busy, 12u) << scl;
+    EXPECT_EQ(c.conflicts, want) << scl;
+    target::MatmulBankShape s; // as the compiler's tile placement sees it: K steps alone
+    s.act = 0;
+    s.wgt = 1024;
+    s.pitch = 128;
+    s.m = 1;
+    s.k = 128;
+    s.n = 1;
+    s.grouped = true;
+    s.group = 64;
+    EXPECT_EQ(target::matmulBankWaits(s, 32, 8, kv.matN, kv.matK), 0u) << scl;
+    s.scl = uint64_t(scl);
+    s.scaleLanes = kv.scaleLanes();
+    EXPECT_EQ(target::matmulBankWaits(s, 32, 8, kv.matN, kv.matK), want) << scl;
   }
 }

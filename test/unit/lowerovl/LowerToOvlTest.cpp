@@ -1,7 +1,8 @@
 // m2-lower-to-ovl on the one-layer model of test/lit/ovl/lower-to-ovl.mlir: the lowered model
 // runs in the ovl evaluator, its logits do not depend on how the tokens are grouped into calls
 // (the conv and SSM states it returns are the whole carried state), and its 4-bit activations
-// are exactly clamped to [-7, 7].
+// are exactly clamped to [-7, 7]. On the two-layer model of test/lit/ovl/lower-to-ovl-layers.mlir:
+// one op form for every layer (layer-forms) computes the integers of each layer's own forms.
 #include <algorithm>
 
 #include <gtest/gtest.h>
@@ -24,14 +25,14 @@ namespace {
 struct Lowered {
   mlir::MLIRContext ctx;
   mlir::OwningOpRef<mlir::ModuleOp> module;
-  Lowered() {
+  explicit Lowered(const char *file = MAMBA2_SOURCE_DIR "/test/lit/ovl/lower-to-ovl.mlir",
+                   const M2LowerToOvlOptions &options = {}) {
     ctx.loadDialect<mlir::func::FuncDialect, m2::M2Dialect, ovl::OvlDialect>();
-    module = mlir::parseSourceFile<mlir::ModuleOp>(
-        MAMBA2_SOURCE_DIR "/test/lit/ovl/lower-to-ovl.mlir", &ctx);
+    module = mlir::parseSourceFile<mlir::ModuleOp>(file, &ctx);
     if (!module)
       return;
     mlir::PassManager pm(&ctx);
-    pm.addPass(createM2LowerToOvl());
+    pm.addPass(createM2LowerToOvl(options));
     if (mlir::failed(pm.run(*module)))
       module = nullptr;
   }
@@ -102,6 +103,70 @@ TEST(LowerToOvl, OnlyOvlOpsRemain) {
   auto main = l.module->lookupSymbol<mlir::func::FuncOp>("main");
   ASSERT_TRUE(main);
   EXPECT_TRUE(main->hasAttr("ovl.logit_frac"));
+}
+
+/// Each layer's ops (name and operand types; constants left out), a layer running from one
+/// input norm's `sumsq` to the next (two `sumsq` a layer: the norm and the gated norm).
+std::vector<std::vector<std::string>> layerOps(mlir::ModuleOp m) {
+  std::vector<std::vector<std::string>> layers;
+  int sumsq = 0;
+  m.walk([&](mlir::Operation *op) {
+    if (op->getDialect()->getNamespace() != "ovl" || llvm::isa<ovl::ConstantOp>(op))
+      return;
+    if (llvm::isa<ovl::SumsqOp>(op) && sumsq++ % 2 == 0)
+      layers.emplace_back();
+    if (layers.empty())
+      return;
+    std::string sig;
+    llvm::raw_string_ostream os(sig);
+    os << op->getName() << "(";
+    for (mlir::Type t : op->getOperandTypes())
+      os << t << ",";
+    layers.back().push_back(sig);
+  });
+  return layers;
+}
+
+const char *kTwoLayers = MAMBA2_SOURCE_DIR "/test/lit/ovl/lower-to-ovl-layers.mlir";
+
+TEST(LowerToOvl, LayerFormsMakeTheLayersAlike) {
+  M2LowerToOvlOptions own;
+  own.layerForms = false;
+  Lowered alike(kTwoLayers), apart(kTwoLayers, own);
+  ASSERT_TRUE(alike.module && apart.module);
+  auto a = layerOps(*alike.module), b = layerOps(*apart.module);
+  ASSERT_GE(a.size(), 2u);
+  ASSERT_GE(b.size(), 2u);
+  EXPECT_EQ(a[0], a[1]);
+  EXPECT_NE(b[0], b[1]); // the model's layer 1 has narrower forms of its own
+}
+
+TEST(LowerToOvl, LayerFormsKeepTheIntegers) {
+  M2LowerToOvlOptions own;
+  own.layerForms = false;
+  Lowered alike(kTwoLayers), apart(kTwoLayers, own);
+  ASSERT_TRUE(alike.module && apart.module);
+  auto sa = ovl::Session::create(*alike.module), sb = ovl::Session::create(*apart.module);
+  ASSERT_TRUE(static_cast<bool>(sa)) << llvm::toString(sa.takeError());
+  ASSERT_TRUE(static_cast<bool>(sb)) << llvm::toString(sb.takeError());
+  // A prefill of 7, then decode steps: logits and every state bit for bit.
+  const std::vector<int32_t> ids = {0, 1, 2, 3, 3, 2, 1, 0, 2, 2, 1, 3, 0, 1};
+  bool nonzero = false;
+  for (size_t at = 0; at < ids.size();) {
+    const size_t n = at == 0 ? 7 : 1;
+    std::vector<int32_t> piece(ids.begin() + long(at), ids.begin() + long(at + n));
+    auto la = (*sa)->run(piece), lb = (*sb)->run(piece);
+    ASSERT_TRUE(static_cast<bool>(la)) << llvm::toString(la.takeError());
+    ASSERT_TRUE(static_cast<bool>(lb)) << llvm::toString(lb.takeError());
+    EXPECT_EQ(la->v, lb->v) << "logits of the call at " << at;
+    for (int32_t v : la->v)
+      nonzero |= v != 0;
+    ASSERT_EQ((*sa)->states().size(), (*sb)->states().size());
+    for (size_t i = 0; i < (*sa)->states().size(); ++i)
+      EXPECT_EQ((*sa)->states()[i].v, (*sb)->states()[i].v) << "state " << i << " after " << at;
+    at += n;
+  }
+  EXPECT_TRUE(nonzero);
 }
 
 } // namespace

@@ -46,6 +46,56 @@ TEST(Device, SimulatorModesAgreeAndMatchTheReference) {
   EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](uint8_t v) { return v == 0; }));
 }
 
+// A timing-only simulator keeps no copy of the regions: a program loaded without its region
+// bytes (LoadOptions::regionData off) times the same cycles and counters as a full device's
+// timing run; it refuses tensors and the modes that compute values.
+TEST(Device, TimingOnlySimulatorCountsWithoutTheRegionsBytes) {
+  isa::Program p = isa::assemble(test::kAllUnits, "t.s");
+  const target::Board &b = *target::findBoard("kv260");
+  auto full = runtime::makeSimulatorDevice(b);
+  ASSERT_EQ(full->load(p), "");
+  runtime::RunReport want = full->run("main", {runtime::RunMode::Timing, true});
+  ASSERT_EQ(want.error, "");
+
+  runtime::LoadOptions lo;
+  lo.regionData = false;
+  const std::vector<uint8_t> file = runtime::writeContainer(p, b);
+  runtime::LoadResult bare = runtime::loadContainer(file.data(), file.size(), lo);
+  ASSERT_TRUE(bare.ok()) << bare.error;
+  bool someInit = false;
+  for (unsigned r = 0; r < isa::kNumRegions; ++r) {
+    EXPECT_TRUE(bare.program.regions[r].init.empty()) << r;
+    EXPECT_EQ(bare.program.regions[r].size, p.regions[r].size) << r;
+    someInit = someInit || !p.regions[r].init.empty();
+  }
+  EXPECT_TRUE(someInit); // the program has constants that the bare load left out
+
+  auto dev = runtime::makeSimulatorDevice(b, {/*timingOnly=*/true});
+  EXPECT_EQ(dev->describe(), "simulator (kv260, timing only)");
+  ASSERT_EQ(dev->load(bare.program), "");
+  runtime::RunReport got = dev->run("main", {runtime::RunMode::Timing, true});
+  ASSERT_EQ(got.error, "");
+  EXPECT_EQ(got.counters.cycles, want.counters.cycles);
+  EXPECT_EQ(got.counters.bundles, want.counters.bundles);
+  for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+    EXPECT_EQ(got.counters.units[u].busy, want.counters.units[u].busy) << u;
+    EXPECT_EQ(got.counters.units[u].stallToken, want.counters.units[u].stallToken) << u;
+    EXPECT_EQ(got.counters.units[u].stallMemory, want.counters.units[u].stallMemory) << u;
+    EXPECT_EQ(got.counters.units[u].bytes, want.counters.units[u].bytes) << u;
+    EXPECT_EQ(got.counters.units[u].ops, want.counters.units[u].ops) << u;
+  }
+  EXPECT_EQ(got.counters.trace.size(), want.counters.trace.size());
+  std::vector<uint8_t> y;
+  EXPECT_EQ(dev->readTensor("y", y),
+            "tensor 'y' cannot be read: this simulator runs timing only and holds no memory");
+  EXPECT_EQ(dev->writeTensor("x", std::vector<uint8_t>(64)),
+            "tensor 'x' cannot be written: this simulator runs timing only and holds no memory");
+  EXPECT_EQ(dev->run("main", {runtime::RunMode::Cycle, false}).error,
+            "this simulator runs timing only (it holds no memory to compute values in)");
+  EXPECT_EQ(dev->run("main", {runtime::RunMode::Functional, false}).error,
+            "this simulator runs timing only (it holds no memory to compute values in)");
+}
+
 TEST(Device, TensorErrors) {
   auto dev = runtime::makeSimulatorDevice(*target::findBoard("kv260"));
   std::vector<uint8_t> b;

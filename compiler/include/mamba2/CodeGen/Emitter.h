@@ -47,6 +47,10 @@ struct EmitOptions {
   /// 1: op after op over all rows. Such an entry has no layer loop. When the blocks do not
   /// fit (microcode store, scratchpad) the prefill is emitted without them, with a note.
   unsigned prefillRowBlocks = 4;
+  /// Microcode words a layer loop's per-iteration micro-ops may bring the program to before
+  /// the loop spans fewer layers (0: the store's, isa::kUcodeWords; smaller only to test
+  /// that choice on small models).
+  size_t loopUcodeWords = 0;
 };
 
 /// Figures about an emitted program (for reports and tests).

@@ -35,7 +35,9 @@ def M2LowerToOvl : Pass<"m2-lower-to-ovl", "::mlir::ModuleOp"> {
     Option<"rsqrtSegments", "rsqrt-segments", "int64_t", /*default=*/"64",
            "segments of the norms' rsqrt table (1..256)">,
     Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
-           "give back the memory of the weights this pass lowers (only when nothing else, e.g. a clone of the module, shares the context's weights)">
+           "give back the memory of the weights this pass lowers (only when nothing else, e.g. a clone of the module, shares the context's weights)">,
+    Option<"layerForms", "layer-forms", "bool", /*default=*/"true",
+           "one op form for every layer, whatever the calibrated values (a requant per channel where some layer's exponents differ between channels, an add of eps even where it rounds to 0, a shift by 0 into a table), so that the layers repeat for a layer loop; false: each conversion's form from its own values (layers may differ)">
   ];
   let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
 }

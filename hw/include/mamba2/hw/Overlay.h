@@ -5,6 +5,7 @@
 #include "mamba2/isa/Interp.h"
 
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,9 @@ namespace mamba2::hw {
 std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
                          const std::vector<isa::UopWord> &ucode, const BoardConfig &board,
                          uint64_t *bytes = nullptr, uint64_t *ops = nullptr);
-/// The same checks and counts as executeIssue without running the datapaths: memory is not
-/// touched. Checks that read data (a pwl table's size from its header) are skipped.
-std::string countIssue(const isa::Issue &is, const isa::Memory &mem,
+/// The same checks and counts as executeIssue without running the datapaths: no memory, only
+/// its sizes. Checks that read data (a pwl table's size from its header) are skipped.
+std::string countIssue(const isa::Issue &is, const isa::Limits &lim,
                        const std::vector<isa::UopWord> &ucode, uint64_t *bytes = nullptr,
                        uint64_t *ops = nullptr);
 
@@ -70,6 +71,11 @@ struct SimResult {
 SimResult simulate(const isa::Program &p, const std::string &entry, isa::Memory &mem,
                    const BoardConfig &board, const SimOptions &opt);
 
+/// The timing mode without a memory: the scratchpad's and the regions' sizes are all it needs
+/// (a 2.7B program's constants need not be copied to time a call). `opt.mode` must be Timing.
+SimResult simulateTiming(const isa::Program &p, const std::string &entry, const isa::Limits &lim,
+                         const BoardConfig &board, const SimOptions &opt);
+
 /// Cycles the cycle model charges an issue on `board` (DMA: data-phase cycles, without latency
 /// or DRAM contention).
 uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
@@ -80,13 +86,26 @@ uint64_t issueCycles(const isa::Issue &is, const std::vector<isa::UopWord> &ucod
 struct IssueCost {
   uint64_t cycles = 0, stallMemory = 0;
 };
+/// The bank waits of matrix micro-ops already walked (matmulConflictCycles, a walk over every K
+/// step), by their bank shape: a model's layers repeat the same micro-ops at the same
+/// addresses, so a simulation keeps one memo for its run (a 2.7B decode call: 64 layers, each
+/// shape walked once). Results are the walk's; the memo only saves repeating it.
+class MatmulWaitsMemo {
+public:
+  uint64_t waits(const isa::UopArgs &u, const BoardConfig &board);
+  size_t size() const { return memo_.size(); }
+
+private:
+  std::map<std::array<uint64_t, 9>, uint64_t> memo_;
+};
+/// `memo`: where repeated matrix micro-ops' bank waits are kept (nullptr: walk every time).
 IssueCost issueCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                    const BoardConfig &board);
+                    const BoardConfig &board, MatmulWaitsMemo *memo = nullptr);
 /// The iterations of an issue's loops in the HLS source, what its counters count: DMA the
 /// engine's schedule (its bank conflicts stalled on memory), matrix matmulSteps, vector and SSM
 /// uopLoopCycles; at least one cycle except a DMA that moves nothing.
 IssueCost issueLoopCost(const isa::Issue &is, const std::vector<isa::UopWord> &ucode,
-                        const BoardConfig &board);
+                        const BoardConfig &board, MatmulWaitsMemo *memo = nullptr);
 
 /// The cycle model's cost of one DMA transfer (a load2d / store2d micro-op) of `rows` rows of
 /// `rowBytes` bytes, `stride` apart from region byte `dram`: the HLS engine's schedule

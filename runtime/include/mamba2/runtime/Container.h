@@ -59,6 +59,10 @@ struct LoadOptions {
   double maxWork = 0;
   /// Largest sum of DRAM region sizes accepted (the device allocates them).
   uint64_t maxRegionBytes = uint64_t(16) << 30;
+  /// Copy the regions' initial bytes into the program. Off: they are checked as always (layout,
+  /// padding, checksum) but the program keeps only the regions' sizes (`init` empty), for a
+  /// timing-only simulator, which needs no values (a 2.7B program's 2 GB are not copied).
+  bool regionData = true;
 };
 
 struct LoadResult {

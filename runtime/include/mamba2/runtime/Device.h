@@ -36,7 +36,14 @@ public:
   virtual RunReport run(const std::string &entry, const RunOptions &opt) = 0;
 };
 
-std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board);
+struct SimulatorOptions {
+  /// Runs in timing mode only and holds no DRAM or scratchpad: load() keeps the program's code
+  /// and the regions' sizes, not their bytes (a 2.7B program's constants are not copied);
+  /// tensors cannot be written or read, functional and cycle runs are refused.
+  bool timingOnly = false;
+};
+std::unique_ptr<Device> makeSimulatorDevice(const target::Board &board,
+                                            const SimulatorOptions &opt = {});
 
 /// Opens XRT device `index` with `xclbin`. Returns nullptr and sets `error` (clearly saying when
 /// no board is present, or when this build has no XRT) on failure.

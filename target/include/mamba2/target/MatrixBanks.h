@@ -17,12 +17,15 @@
 
 namespace mamba2::target {
 
-/// The cycles of one K step (see above): `ab` activation bytes at `act`, and for rows
-/// j < `rows` (at most MAXROWS) `wb` weight bytes at `wgt + j * pitch`. `cnt` is `banks`
-/// counters of the caller, zero on entry and on return.
-template <unsigned MAXROWS>
-inline unsigned matmulStepBankCycles(unsigned banks, unsigned word, uint64_t act, uint64_t ab,
+/// The cycles of one iteration of the step loop (see above): a K step's `ab` activation bytes at
+/// `act` and, for rows j < `rows` (at most MAXROWS), `wb` weight bytes at `wgt + j * pitch`;
+/// and the group scaler's reads in the same iteration: `slanes` (at most MAXLANES) int32 scales,
+/// lane l's at `scl + l * sstride` (gmm8 / gmm4: a row's scales are `groups` words apart). `cnt`
+/// is `banks` counters of the caller, zero on entry and on return.
+template <unsigned MAXROWS, unsigned MAXLANES>
+inline unsigned matmulIterBankCycles(unsigned banks, unsigned word, uint64_t act, uint64_t ab,
                                      uint64_t wgt, uint64_t pitch, unsigned rows, uint64_t wb,
+                                     uint64_t scl, uint64_t sstride, unsigned slanes,
                                      unsigned short cnt[]) {
   unsigned most = 0;
   if (ab) {
@@ -40,6 +43,15 @@ inline unsigned matmulStepBankCycles(unsigned banks, unsigned word, uint64_t act
       most = c > most ? c : most;
     }
   }
+  for (unsigned l = 0; l < MAXLANES; ++l) {
+    if (l >= slanes)
+      break;
+    const uint64_t a = scl + uint64_t(l) * sstride;
+    for (uint64_t w = a / word; w <= (a + 3) / word; ++w) {
+      const unsigned c = ++cnt[w % banks];
+      most = c > most ? c : most;
+    }
+  }
   // Clear what was counted (the caller's counters stay zero between steps).
   if (ab)
     for (uint64_t w = act / word; w <= (act + ab - 1) / word; ++w)
@@ -49,7 +61,20 @@ inline unsigned matmulStepBankCycles(unsigned banks, unsigned word, uint64_t act
     for (uint64_t w = a / word; w <= (a + wb - 1) / word; ++w)
       cnt[w % banks] = 0;
   }
+  for (unsigned l = 0; l < slanes; ++l) {
+    const uint64_t a = scl + uint64_t(l) * sstride;
+    for (uint64_t w = a / word; w <= (a + 3) / word; ++w)
+      cnt[w % banks] = 0;
+  }
   return most <= 2 ? 1u : (most + 1) / 2;
+}
+
+/// A K step's cycles without scale reads (matmulIterBankCycles with none).
+template <unsigned MAXROWS>
+inline unsigned matmulStepBankCycles(unsigned banks, unsigned word, uint64_t act, uint64_t ab,
+                                     uint64_t wgt, uint64_t pitch, unsigned rows, uint64_t wb,
+                                     unsigned short cnt[]) {
+  return matmulIterBankCycles<MAXROWS, 1>(banks, word, act, ab, wgt, pitch, rows, wb, 0, 0, 0, cnt);
 }
 
 /// The weight bytes of K tile [k0, k0 + len) in a row: its offset in the row and its size
@@ -65,37 +90,71 @@ struct MatmulBankShape {
   uint32_t m = 0, k = 0, n = 0;
   bool int4 = false, grouped = false;
   uint32_t group = 0; // grouped: the K-group size
+  /// grouped: the scales (int32 [n][k / group]) at `scl`, read by `scaleLanes` multipliers
+  /// (Board::scaleLanes) in the iterations that scale a group's sums; 0: their reads are not
+  /// counted (the compiler's tile placement, which looks at the K steps alone).
+  uint64_t scl = 0;
+  unsigned scaleLanes = 0;
 };
 
-/// Over every K step of the micro-op, in the order the matrix unit runs them (row m, N tile,
-/// K group, K tile of `lk` products; K = 0 and groups of 0 products one step each), the sum of
-/// the steps' bank cycles minus one: the cycles its step loop waits for the banks. `first`:
-/// the first step's cycles instead.
+/// Over every iteration of the matrix unit's step loop (units/Matrix.h, in its order: row m,
+/// N tile; per tile the K steps of `lk` products, group by group, and while a group's K steps
+/// run the scaler folds the previous group's sums, `scaleLanes` lanes an iteration, the last
+/// group's after them; a group's last K step waits while the scaler still holds the previous
+/// group; K = 0 one step per tile), the sum of the iterations' bank cycles minus one: the
+/// cycles the loop waits for the banks. `first`: the first iteration's cycles instead.
 inline uint64_t matmulBankWaits(const MatmulBankShape &s, unsigned banks, unsigned word,
                                 unsigned matN, unsigned lk, bool first = false) {
   if (s.m == 0 || s.n == 0)
     return first ? 1 : 0;
   const uint64_t gsize = s.grouped ? s.group : s.k;
   const uint64_t groups = s.grouped ? (s.group ? s.k / s.group : 0) : 1;
+  const unsigned sl = s.grouped ? s.scaleLanes : 0;
+  const unsigned lanesStep = s.grouped && s.scaleLanes ? s.scaleLanes : matN; // scaler's pace
   std::vector<unsigned short> cnt(banks, 0);
   uint64_t waits = 0;
   for (uint32_t m = 0; m < s.m; ++m)
     for (uint32_t n0 = 0; n0 < s.n; n0 += matN) {
       const unsigned rows = s.n - n0 < matN ? s.n - n0 : matN;
-      for (uint64_t g = 0; g < groups; ++g)
-        for (uint64_t kk = 0;; kk += lk) {
-          const unsigned k0 = unsigned(g * gsize + kk);
-          const unsigned len = unsigned(lk < gsize - kk ? lk : gsize - kk);
-          const unsigned c = matmulStepBankCycles<65535>(
-              banks, word, s.act + uint64_t(m) * s.k + k0, len,
-              s.wgt + uint64_t(n0) * s.pitch + matmulStepWeightOffset(s.int4, k0), s.pitch, rows,
-              matmulStepWeightBytes(s.int4, k0, len), cnt.data());
-          if (first)
-            return c;
-          waits += c - 1;
-          if (kk + lk >= gsize)
-            break;
+      uint64_t g = 0, kk = 0, sg = 0;
+      unsigned sidx = 0;
+      bool pend = false;
+      for (;;) {
+        if (g >= groups && !pend)
+          break;
+        const bool held = pend && sidx + lanesStep < matN;
+        const bool kstep = g < groups && !(kk + lk >= gsize && held);
+        const unsigned k0 = unsigned(g * gsize + kk);
+        const unsigned len = kstep ? unsigned(lk < gsize - kk ? lk : gsize - kk) : 0;
+        const unsigned slanes =
+            pend && sl && sidx < rows ? (rows - sidx < sl ? rows - sidx : sl) : 0;
+        const unsigned c = matmulIterBankCycles<65535, 65535>(
+            banks, word, s.act + uint64_t(m) * s.k + k0, len,
+            s.wgt + uint64_t(n0) * s.pitch + matmulStepWeightOffset(s.int4, k0), s.pitch,
+            kstep ? rows : 0, matmulStepWeightBytes(s.int4, k0, len),
+            s.scl + ((uint64_t(n0) + sidx) * groups + sg) * 4, groups * 4, slanes, cnt.data());
+        if (first)
+          return c;
+        waits += c - 1;
+        if (pend) {
+          sidx += lanesStep;
+          if (sidx >= matN)
+            pend = false;
         }
+        if (kstep) {
+          if (kk + lk >= gsize) {
+            if (s.grouped) {
+              pend = true;
+              sg = g;
+              sidx = 0;
+            }
+            ++g;
+            kk = 0;
+          } else {
+            kk += lk;
+          }
+        }
+      }
     }
   return first ? 1 : waits;
 }

@@ -1,0 +1,107 @@
+// ovl-fuse records the groups the emitter runs as one kernel, found by operands' producers and
+// uses (Plan.h matchFuseGroup): `ssmstep` (the scan, the producer of dt·x that y overwrites, and
+// B and C at a fixed offset) and `logits` (the lm_head and the ops that finish its tiles).
+// RUN: mamba2-opt --ovl-fuse %s | FileCheck %s
+// The one-layer model of emit.mlir: the scan and the lm_head.
+// RUN: mamba2-opt --ovl-fuse %S/emit.mlir | FileCheck %s --check-prefix=MODEL
+// The emitter reads the groups: the same program with and without the pass (and ovl-tile).
+// RUN: mamba2-opt --ovl-fuse --ovl-tile=target=u280 %S/emit.mlir -o %t.u280.mlir
+// RUN: mamba2c %t.u280.mlir --target u280 -o %t.recorded.m2b
+// RUN: mamba2c %S/emit.mlir --target u280 -o %t.computed.m2b
+// RUN: cmp %t.recorded.m2b %t.computed.m2b
+// RUN: mamba2-opt --ovl-fuse %S/emit.mlir -o %t.kv.mlir
+// RUN: mamba2c %t.kv.mlir --target kv260 --t-block 4 --row-blocks 1 --emit=asm > %t.recorded.s
+// RUN: mamba2c %S/emit.mlir --target kv260 --t-block 4 --row-blocks 1 --emit=asm > %t.computed.s
+// RUN: diff %t.recorded.s %t.computed.s
+// Recorded groups are what the emitter fuses: with the scan's group taken out (one group left,
+// the lm_head's), the scan is an ssmupd run then an ssmout run per row, not one ssmstep.
+// RUN: sed -e 's/, ovl.fuse = {group = 0 : i64, kind = "ssmstep"}//' -e 's/ovl.fuse_of = array<i64: 0>, //' -e 's/ovl.fuse_groups = 2/ovl.fuse_groups = 1/' %t.kv.mlir > %t.unfused.mlir
+// RUN: mamba2c %t.unfused.mlir --target kv260 --t-block 4 --row-blocks 1 --emit=asm | FileCheck %s --check-prefix=UNFUSED
+// And a second run of the pass keeps the groups it finds recorded.
+// RUN: mamba2-opt --ovl-fuse %t.unfused.mlir | FileCheck %s --check-prefix=KEPT
+
+// MODEL: func.func @main{{.*}}attributes {ovl.fuse_groups = 2 : i64, ovl.logit_frac = 5 : i64}
+// B and C: adjacent slices of the SiLU's output (C 2 bytes after B); dt·x dies at the scan.
+// MODEL: %[[B:.*]] = ovl.slice %{{.*}} {offset = 4 : i64, ovl.fuse_of = array<i64: 0>, size = 2 : i64}
+// MODEL: %[[C:.*]] = ovl.slice %{{.*}} {offset = 6 : i64, ovl.fuse_of = array<i64: 0>, size = 2 : i64}
+// MODEL: %[[DTX:.*]] = ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// MODEL: ovl.ssm %[[DTX]], %{{.*}}, %[[B]], %[[C]], {{.*}}ovl.fuse = {group = 0 : i64, kind = "ssmstep"}
+// The out_proj is not the lm_head: no group.
+// MODEL-NOT: ovl.fuse
+// MODEL: ovl.matmul {{.*}}ovl.fuse = {group = 1 : i64, kind = "logits"}
+
+// UNFUSED-NOT: ssmstep
+// UNFUSED: ssmupd {{.*}}len=2
+// UNFUSED: ssmout {{.*}}len=2
+// UNFUSED-NOT: ssmstep
+// KEPT: ovl.fuse_groups = 1
+// KEPT-NOT: kind = "ssmstep"
+
+// An lm_head whose tiles are finished in place: per-channel multiply, shift, and the slice that
+// cuts a padded vocabulary. All three are members of its group.
+// CHECK-LABEL: func.func @chain
+// CHECK-SAME: ovl.fuse_groups = 1 : i64
+// CHECK: ovl.matmul {{.*}}ovl.fuse = {group = 0 : i64, kind = "logits"}
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.shift {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.slice {{.*}}ovl.fuse_of = array<i64: 0>
+func.func @chain(%a: tensor<?x4xi8>) -> tensor<?x6xi32> {
+  %w = ovl.constant dense<1> : tensor<8x4xi8>
+  %s = ovl.constant dense<1> : tensor<8x2xi32>
+  %k = ovl.constant dense<3> : tensor<1x8xi32>
+  %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
+  %m = ovl.mul %l, %k {shift = 1} : (tensor<?x8xi32>, tensor<1x8xi32>) -> tensor<?x8xi32>
+  %h = ovl.shift %m {shift = -2} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  %v = ovl.slice %h {offset = 0, size = 6} : (tensor<?x8xi32>) -> tensor<?x6xi32>
+  return %v : tensor<?x6xi32>
+}
+
+// Not groups: a logits chain through an add of a computed value (the tile cannot be finished
+// alone), a scan whose dt·x is read again after it (y cannot overwrite it), a scan whose B is a
+// function argument (C cannot be placed after it).
+// CHECK-LABEL: func.func @none
+// CHECK-SAME: ovl.fuse_groups = 0 : i64
+// CHECK-NOT: ovl.fuse =
+// CHECK-NOT: ovl.fuse_of
+// CHECK: return
+func.func @none(%a: tensor<?x4xi8>, %x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %b: tensor<?x2xi8>,
+                %c: tensor<?x2xi8>, %st: tensor<2x2x2xi32>)
+    -> (tensor<?x8xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>) {
+  %w = ovl.constant dense<1> : tensor<8x4xi8>
+  %s = ovl.constant dense<1> : tensor<8x2xi32>
+  %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
+  %l2 = ovl.add %l, %l : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %dtx = ovl.mul %x, %x {shift = 0} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %b8 = ovl.shr %x {shift = 0} : (tensor<?x4xi32>) -> tensor<?x4xi8>
+  %bs = ovl.slice %b8 {offset = 0, size = 2} : (tensor<?x4xi8>) -> tensor<?x2xi8>
+  %cs = ovl.slice %b8 {offset = 2, size = 2} : (tensor<?x4xi8>) -> tensor<?x2xi8>
+  %y, %st1 = ovl.ssm %dtx, %d, %bs, %cs, %st {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  %dtx2 = ovl.mul %x, %x {shift = 1} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %y2, %st2 = ovl.ssm %dtx2, %d, %b, %c, %st1 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  return %l2, %y, %dtx, %y2 : tensor<?x8xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>
+}
+
+// Two scans reading one pair of buffers the other way round: the emitter places C's buffer
+// right after B's once, so the first scan is a group and the second is not.
+// CHECK-LABEL: func.func @swapped
+// CHECK-SAME: ovl.fuse_groups = 1 : i64
+// CHECK: ovl.shr {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.shr {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.ssm {{.*}}ovl.fuse = {group = 0 : i64, kind = "ssmstep"}
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>, %w: tensor<?x2xi32>,
+                   %st: tensor<2x2x2xi32>, %st2: tensor<2x2x2xi32>)
+    -> (tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>) {
+  %dtx = ovl.mul %x, %x {shift = 0} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %b = ovl.shr %v {shift = 0} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %c = ovl.shr %w {shift = 0} : (tensor<?x2xi32>) -> tensor<?x2xi8>
+  %y, %s1 = ovl.ssm %dtx, %d, %b, %c, %st {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  %dtx2 = ovl.mul %x, %x {shift = 1} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %y2, %s2 = ovl.ssm %dtx2, %d, %c, %b, %st2 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
+      : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
+  return %y, %y2, %s1, %s2 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>
+}
