@@ -5,19 +5,21 @@
 //    vectors the module points at.
 //  * against onnxruntime (--onnx CHUNKED --onnx-step STEP, the 130M shape written by
 //    mamba2ref.fullsize and its step form, bench/compiler/export_step.py): the same prompt
-//    through the evaluator and through onnxruntime-node (bench/compiler/ort_time.mjs), prefill
-//    with the whole-sequence graph, decode with the step graph, one thread each, --repeat
-//    times; prints each repeat's ratio.
-//  * always: this core's memory read bandwidth (one thread over --bandwidth-mib MiB), and the
-//    int8 matrix-vector products of a 130M decode step (gemmS8, M = 1) against the
-//    weight-bytes / bandwidth bound, once over one copy of the weights (129 MB, which a large
-//    last-level cache may hold) and once over copies that span --dram-mib MiB.
+//    through the evaluator and through onnxruntime-node (bench/compiler/ort_time.mjs --serve,
+//    one process), prefill with the whole-sequence graph, decode with the step graph, one
+//    thread each, in --pairs interleaved pairs (the side timed first alternating); prints each
+//    pair's ratios with the load average, and their median and spread.
+//  * always: the int8 matrix-vector products of a 130M decode step (gemmS8, M = 1) against the
+//    weight-bytes / bandwidth bound, over copies of the weights that span --dram-mib MiB, in
+//    --pairs pairs of one read of a --dram-mib buffer (this core's read bandwidth) and one step
+//    on each copy; each pair's fraction of the bound, their median and spread.
 //
-// Prints tables; asserts nothing.
+// Prints tables; asserts nothing. With --out FILE (and --onnx) it writes them as the section
+// kEvalBenchHeading of FILE (docs/accuracy.md, via bench/compiler/eval_bench.sh).
 //
 //   mamba2-eval-bench [--shape 130m|tiny] [--prefill 256] [--decode 32] [--threads 2]
 //   mamba2-eval-bench --onnx M.onnx --onnx-step S.onnx [--prefill 256] [--decode 32]
-//                     [--repeat 3]
+//                     [--pairs 9] [--out docs/accuracy.md]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +28,13 @@
 #include <optional>
 #include <random>
 #include <thread>
+
+#include <algorithm>
+#include <ctime>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +53,8 @@
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Transforms/Passes.h"
 #include "mamba2/onnx/ModelReader.h"
+
+#include "ReportSection.h"
 
 using namespace mlir;
 namespace m2 = mamba2::m2;
@@ -172,26 +183,6 @@ uint64_t sumPortable(const uint64_t *p, size_t words) {
   return s0 + s1 + s2 + s3;
 }
 
-/// Read bandwidth of one thread in bytes/s: the best of three sums over `bytes` of memory
-/// (touched first, so pages are mapped).
-double readBandwidth(int64_t bytes) {
-  const size_t words = static_cast<size_t>(bytes / 8);
-  std::vector<uint64_t> buf(words);
-  for (size_t i = 0; i < words; ++i)
-    buf[i] = i;
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  double best = 0;
-  uint64_t sink = 0;
-  for (int pass = 0; pass < 3; ++pass) {
-    auto t0 = Clock::now();
-    sink += avx512 ? sumAvx512(buf.data(), words) : sumPortable(buf.data(), words);
-    best = std::max(best, static_cast<double>(words * 8) / seconds(t0, Clock::now()));
-  }
-  if (sink == 42) // keeps the sums
-    std::printf(" ");
-  return best;
-}
-
 /// One decode step's int8 matrix-vector products for shape `s` (in_proj and out_proj of every
 /// layer, the lm_head), each weight (N, K) row-major int8 as gemmS8 takes it.
 struct Int8Step {
@@ -215,36 +206,60 @@ struct Int8Step {
   }
 };
 
-/// Seconds per decode step of the int8 products, one thread, cycling over `copies` copies of
-/// the weights (distinct memory) so that the working set is copies x bytes.
-double int8StepSeconds(const Int8Step &step, int copies, int steps) {
-  std::vector<int8_t> w(static_cast<size_t>(step.bytes * copies));
-  std::mt19937 rng(5);
-  for (size_t i = 0; i < w.size(); i += 4) {
-    uint32_t r = rng();
-    std::memcpy(&w[i], &r, std::min<size_t>(4, w.size() - i));
-  }
-  int64_t maxK = 0, maxN = 0;
-  for (const auto &m : step.mats) {
-    maxK = std::max(maxK, m.k);
-    maxN = std::max(maxN, m.n);
-  }
-  std::vector<int8_t> x(static_cast<size_t>(maxK));
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = static_cast<int8_t>(rng());
-  std::vector<int32_t> y(static_cast<size_t>(maxN));
-  auto run = [&](int c) {
-    const int8_t *base = w.data() + static_cast<size_t>(step.bytes) * c;
-    for (const auto &m : step.mats)
-      mamba2::eval::gemmS8(1, m.n, m.k, x.data(), m.k, base + m.offset, m.k, y.data(), m.n);
-  };
-  for (int c = 0; c < copies; ++c) // warm-up: one pass over every copy
-    run(c);
-  auto t0 = Clock::now();
-  for (int i = 0; i < steps; ++i)
-    run(i % copies);
-  return seconds(t0, Clock::now()) / steps;
+/// CPU time of the calling thread: on a shared machine, the time it ran, not the time others
+/// ran on its core.
+double threadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
+
+/// `copies` copies of a decode step's int8 weights (distinct memory, random bytes) and the
+/// activations they multiply.
+class Int8Weights {
+public:
+  Int8Weights(const Int8Step &step, int copies)
+      : step_(step), copies_(copies), w_(static_cast<size_t>(step.bytes * copies)) {
+    std::mt19937 rng(5);
+    for (size_t i = 0; i < w_.size(); i += 4) {
+      uint32_t r = rng();
+      std::memcpy(&w_[i], &r, std::min<size_t>(4, w_.size() - i));
+    }
+    int64_t maxK = 0, maxN = 0;
+    for (const auto &m : step.mats) {
+      maxK = std::max(maxK, m.k);
+      maxN = std::max(maxN, m.n);
+    }
+    x_.resize(static_cast<size_t>(maxK));
+    for (auto &v : x_)
+      v = static_cast<int8_t>(rng());
+    y_.resize(static_cast<size_t>(maxN));
+  }
+  /// Seconds per step over `steps` steps, one thread, cycling over the first `use` copies
+  /// (0: all), so that the working set is use x the step's bytes; `cpu`: this thread's CPU
+  /// seconds per step.
+  double seconds(int steps, int use = 0, double *cpu = nullptr) {
+    use = use > 0 ? std::min(use, copies_) : copies_;
+    const double c0 = threadCpuSeconds();
+    auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) {
+      const int8_t *base = w_.data() + static_cast<size_t>(step_.bytes) * (next_++ % use);
+      for (const auto &m : step_.mats)
+        mamba2::eval::gemmS8(1, m.n, m.k, x_.data(), m.k, base + m.offset, m.k, y_.data(), m.n);
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+    if (cpu)
+      *cpu = (threadCpuSeconds() - c0) / steps;
+    return wall;
+  }
+
+private:
+  const Int8Step &step_;
+  int copies_;
+  std::vector<int8_t> w_, x_;
+  std::vector<int32_t> y_;
+  int64_t next_ = 0;
+};
 
 /// Imports an ONNX Mamba2 model and raises it to m2 (as mamba2-eval does).
 struct Loaded {
@@ -281,51 +296,226 @@ std::unique_ptr<Loaded> load(MLIRContext &ctx, const std::string &path) {
   return l;
 }
 
-/// Runs a command and returns what it printed on stdout.
-std::optional<std::string> capture(const std::string &command) {
-  FILE *p = popen(command.c_str(), "r");
-  if (!p)
-    return std::nullopt;
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
-  if (pclose(p) != 0)
-    return std::nullopt;
-  return out;
-}
-
-std::string quote(const std::string &s) {
-  std::string q = "'";
-  for (char c : s)
-    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-void printMemorySection(const Shape &s, double bandwidth, int dramMiB) {
-  Int8Step step(s);
-  std::printf("memory read bandwidth, one thread: %.2f GB/s\n", bandwidth / 1e9);
-  std::printf("int8 decode products (gemmS8, M = 1, kernel %s, one thread): %.1f MB of "
-              "weights per step\n",
-              mamba2::eval::s8KernelName(mamba2::eval::bestS8Kernel()), step.bytes / 1e6);
-  std::printf("%-28s %12s %12s %12s %14s\n", "working set", "ms/step", "GB/s", "bound ms",
-              "of bound");
-  int copies = std::max<int>(1, static_cast<int>((int64_t(dramMiB) << 20) / step.bytes));
-  for (int c : {1, copies}) {
-    double t = int8StepSeconds(step, c, c == 1 ? 20 : 2 * c);
-    double bound = step.bytes / bandwidth;
-    char what[64];
-    std::snprintf(what, sizeof what, "%d cop%s, %.0f MB", c, c == 1 ? "y" : "ies",
-                  step.bytes * double(c) / 1e6);
-    std::printf("%-28s %12.2f %12.2f %12.2f %13.0f%%\n", what, t * 1e3, step.bytes / t / 1e9,
-                bound * 1e3, 100.0 * bound / t);
+/// The 1-minute load average (/proc/loadavg), or -1.
+double loadAverage() {
+  double l = -1;
+  if (FILE *f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1)
+      l = -1;
+    std::fclose(f);
   }
+  return l;
+}
+
+/// "model name" of /proc/cpuinfo and the cores this process may run on.
+std::string machineName() {
+  std::string name = "unknown CPU";
+  if (FILE *f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "model name", 10) == 0) {
+        const char *v = std::strchr(line, ':');
+        name = v ? std::string(v + 2) : name;
+        while (!name.empty() && (name.back() == '\n' || name.back() == ' '))
+          name.pop_back();
+        break;
+      }
+    std::fclose(f);
+  }
+  return name + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
+}
+
+std::string utcNow() {
+  std::time_t t = std::time(nullptr);
+  char b[64];
+  std::strftime(b, sizeof b, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return b;
+}
+
+/// Median, and the quartiles and extremes, of some ratios.
+struct Spread {
+  double min = 0, q1 = 0, median = 0, q3 = 0, max = 0;
+};
+Spread spreadOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { // linear interpolation between order statistics
+    const double x = q * double(v.size() - 1);
+    const size_t i = static_cast<size_t>(x);
+    return i + 1 < v.size() ? v[i] + (x - double(i)) * (v[i + 1] - v[i]) : v[i];
+  };
+  return {v.front(), at(0.25), at(0.5), at(0.75), v.back()};
+}
+
+std::string fmt(const char *f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+/// The int8 decode products against the weight-bytes / bandwidth bound, in `pairs` interleaved
+/// pairs: one read of a --dram-mib buffer (the bandwidth), then one decode step's products on
+/// each of the weight copies that span as much memory (the step time), in alternating order;
+/// each pair's bound over its step time. Returns the markdown table and prints it.
+std::string memorySection(const Shape &s, int dramMiB, int pairs, Spread &fraction) {
+  Int8Step step(s);
+  const int64_t bwBytes = int64_t(dramMiB) << 20;
+  const size_t words = static_cast<size_t>(bwBytes / 8);
+  std::vector<uint64_t> buf(words);
+  for (size_t i = 0; i < words; ++i)
+    buf[i] = i;
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  uint64_t sink = 0;
+  auto bandwidth = [&](double *cpu = nullptr) {
+    const double c0 = threadCpuSeconds();
+    auto t0 = Clock::now();
+    sink += avx512 ? sumAvx512(buf.data(), words) : sumPortable(buf.data(), words);
+    const double wall = seconds(t0, Clock::now());
+    if (cpu)
+      *cpu = static_cast<double>(words * 8) / (threadCpuSeconds() - c0);
+    return static_cast<double>(words * 8) / wall;
+  };
+  const int copies = std::max<int>(1, static_cast<int>(bwBytes / step.bytes));
+  Int8Weights w(step, copies);
+  bandwidth();
+  w.seconds(copies); // warm-up: every page touched
+  double cachedCpu = 0;
+  const double cached = w.seconds(20, /*use=*/1, &cachedCpu);
+  std::ostringstream md;
+  md << "| pair | load | read bandwidth (GB/s) | int8 step (ms) | bound (ms) | of bound | on CPU "
+        "time: bandwidth (GB/s) | step (ms) | of bound |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
+  std::printf("int8 decode products (gemmS8, M = 1, kernel %s, one thread): %.1f MB of weights "
+              "per step, %d copies (%.0f MB)\n",
+              mamba2::eval::s8KernelName(mamba2::eval::bestS8Kernel()), step.bytes / 1e6, copies,
+              step.bytes * double(copies) / 1e6);
+  std::printf("%5s %6s %9s %9s %9s %9s %9s %9s %9s\n", "pair", "load", "GB/s", "step ms",
+              "bound ms", "of bound", "cpu GB/s", "cpu ms", "of bound");
+  std::vector<double> fr, bws, frCpu;
+  for (int p = 0; p < pairs; ++p) {
+    const double load = loadAverage();
+    double bw = 0, t = 0, bwCpu = 0, tCpu = 0;
+    if (p % 2 == 0) {
+      bw = bandwidth(&bwCpu);
+      t = w.seconds(copies, 0, &tCpu);
+    } else {
+      t = w.seconds(copies, 0, &tCpu);
+      bw = bandwidth(&bwCpu);
+    }
+    const double bound = step.bytes / bw, boundCpu = step.bytes / bwCpu;
+    fr.push_back(bound / t);
+    frCpu.push_back(boundCpu / tCpu);
+    bws.push_back(bw);
+    std::printf("%5d %6.1f %9.2f %9.2f %9.2f %8.0f%% %9.2f %9.2f %8.0f%%\n", p + 1, load, bw / 1e9,
+                t * 1e3, bound * 1e3, 100 * bound / t, bwCpu / 1e9, tCpu * 1e3,
+                100 * boundCpu / tCpu);
+    md << "| " << p + 1 << " | " << fmt("%.1f", load) << " | " << fmt("%.2f", bw / 1e9) << " | "
+       << fmt("%.2f", t * 1e3) << " | " << fmt("%.2f", bound * 1e3) << " | "
+       << fmt("%.0f%%", 100 * bound / t) << " | " << fmt("%.2f", bwCpu / 1e9) << " | "
+       << fmt("%.2f", tCpu * 1e3) << " | " << fmt("%.0f%%", 100 * boundCpu / tCpu) << " |\n";
+  }
+  const Spread onCpu = spreadOf(frCpu);
+  if (sink == 42)
+    std::printf(" ");
+  fraction = spreadOf(fr);
+  const Spread b = spreadOf(bws);
+  md << "| median | | " << fmt("%.2f", b.median / 1e9) << " | | | **"
+     << fmt("%.0f%%", 100 * fraction.median) << "** | | | " << fmt("%.0f%%", 100 * onCpu.median)
+     << " |\n\n"
+     << "Of bound over the " << pairs << " pairs: median " << fmt("%.0f%%", 100 * fraction.median)
+     << ", quartiles " << fmt("%.0f%%", 100 * fraction.q1) << "–"
+     << fmt("%.0f%%", 100 * fraction.q3) << ", range " << fmt("%.0f%%", 100 * fraction.min) << "–"
+     << fmt("%.0f%%", 100 * fraction.max) << ". With the weights in one copy ("
+     << fmt("%.0f", step.bytes / 1e6) << " MB, which the last-level cache may partly hold) a step "
+     << "takes " << fmt("%.2f", cached * 1e3) << " ms ("
+     << fmt("%.0f%%", 100 * step.bytes / b.median / cached) << " of the median bound; "
+     << fmt("%.2f", cachedCpu * 1e3) << " ms of CPU time). On "
+     << "this thread's CPU time (the time it ran, not the time other processes ran on its core) "
+     << "the step reaches " << fmt("%.0f%%", 100 * onCpu.median) << " of the bound (quartiles "
+     << fmt("%.0f", 100 * onCpu.q1) << "–" << fmt("%.0f%%", 100 * onCpu.q3)
+     << "): what is left to the wall-clock fraction is the share of the core the load left "
+        "to each side.\n";
+  std::printf("of bound: median %.0f%% (quartiles %.0f%%-%.0f%%, range %.0f%%-%.0f%%), on CPU "
+              "time %.0f%% (quartiles %.0f%%-%.0f%%); one copy (cache): %.2f ms per step, %.2f "
+              "ms CPU\n",
+              100 * fraction.median, 100 * fraction.q1, 100 * fraction.q3, 100 * fraction.min,
+              100 * fraction.max, 100 * onCpu.median, 100 * onCpu.q1, 100 * onCpu.q3, cached * 1e3,
+              cachedCpu * 1e3);
+  return md.str();
+}
+
+/// A child process with a pipe to its stdin and one from its stdout.
+class Child {
+public:
+  bool start(const std::vector<std::string> &argv) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0)
+      return false;
+    pid_ = fork();
+    if (pid_ < 0)
+      return false;
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      close(in[1]);
+      close(out[0]);
+      std::vector<char *> args;
+      for (const std::string &a : argv)
+        args.push_back(const_cast<char *>(a.c_str()));
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    to_ = fdopen(in[1], "w");
+    from_ = fdopen(out[0], "r");
+    return to_ && from_;
+  }
+  /// Sends a line and returns the answer's line (empty when the child is gone).
+  std::string ask(const std::string &line) {
+    if (!line.empty()) {
+      std::fprintf(to_, "%s\n", line.c_str());
+      std::fflush(to_);
+    }
+    std::string r;
+    char b[4096];
+    while (std::fgets(b, sizeof b, from_)) {
+      r += b;
+      if (!r.empty() && r.back() == '\n')
+        break;
+    }
+    return r;
+  }
+  ~Child() {
+    if (to_) {
+      std::fprintf(to_, "quit\n");
+      std::fclose(to_);
+    }
+    if (from_)
+      std::fclose(from_);
+    if (pid_ > 0)
+      waitpid(pid_, nullptr, 0);
+  }
+
+private:
+  pid_t pid_ = -1;
+  FILE *to_ = nullptr, *from_ = nullptr;
+};
+
+std::optional<double> jsonNumber(const std::string &line, const char *key) {
+  auto json = llvm::json::parse(line);
+  if (!json) {
+    llvm::consumeError(json.takeError());
+    return std::nullopt;
+  }
+  if (auto *o = json->getAsObject())
+    return o->getNumber(key);
+  return std::nullopt;
 }
 
 int compareWithOnnxruntime(const std::string &chunkedPath, const std::string &stepPath, int prefill,
-                           int decode, int repeat, const std::string &node,
-                           const std::string &script) {
+                           int decode, int pairs, int dramMiB, const std::string &node,
+                           const std::string &script, const std::string &out) {
   MLIRContext ctx;
   mamba2::import::registerImportDialects(ctx);
   ctx.getOrLoadDialect<m2::M2Dialect>();
@@ -333,13 +523,14 @@ int compareWithOnnxruntime(const std::string &chunkedPath, const std::string &st
   auto step = load(ctx, stepPath);
   if (!chunked || !step)
     return 1;
+  const double loadStart = loadAverage();
+  const std::string started = utcNow();
   // The same ids as ort_time.mjs.
   const int64_t vocab = 50280;
   std::vector<int64_t> ids(static_cast<size_t>(prefill));
   for (int i = 0; i < prefill; ++i)
     ids[i] = (i * 37 + 11) % vocab;
   mamba2::eval::ThreadPool pool(1);
-  std::vector<double> evalPrefill, evalDecode;
   auto timePrefill = [&]() -> double {
     mamba2::eval::Session session(*chunked->program, 1, pool);
     auto t0 = Clock::now();
@@ -361,59 +552,139 @@ int compareWithOnnxruntime(const std::string &chunkedPath, const std::string &st
   };
   if (timePrefill() < 0 || timeDecode() < 0) // warm-up
     return 1;
-  // Each repeat times the evaluator, then onnxruntime (a fresh process, warmed up by one
-  // untimed run of each graph), so that the two sides of a ratio run close in time.
-  std::vector<double> ortPrefill, ortDecode;
-  std::string cmd = quote(node) + " " + quote(script) + " " + quote(chunkedPath) + " " +
-                    quote(stepPath) + " --prefill " + std::to_string(prefill) + " --decode " +
-                    std::to_string(decode) + " --threads 1 --repeat 1";
-  for (int r = 0; r < repeat; ++r) {
-    evalPrefill.push_back(timePrefill());
-    evalDecode.push_back(timeDecode());
-    auto out = capture(cmd);
-    if (!out) {
-      std::fprintf(stderr, "onnxruntime failed: %s\n", cmd.c_str());
-      return 1;
-    }
-    auto json = llvm::json::parse(*out);
-    size_t before = ortPrefill.size();
-    if (json)
-      if (auto *o = json->getAsObject())
-        for (auto [key, into] :
-             {std::pair{"prefill_s", &ortPrefill}, std::pair{"decode_s_per_token", &ortDecode}})
-          if (auto *a = o->getArray(key))
-            for (const auto &v : *a)
-              into->push_back(v.getAsNumber().value_or(0));
-    if (!json || ortPrefill.size() != before + 1 || ortDecode.size() != before + 1) {
-      if (!json)
-        llvm::consumeError(json.takeError());
-      std::fprintf(stderr, "onnxruntime printed no timings: %s\n", out->c_str());
-      return 1;
-    }
+  // onnxruntime in one node process, warmed up, answering one timed run per request.
+  Child ort;
+  if (!ort.start({node, script, chunkedPath, stepPath, "--prefill", std::to_string(prefill),
+                  "--decode", std::to_string(decode), "--threads", "1", "--serve", "1"}) ||
+      ort.ask("").rfind("ready", 0) != 0) {
+    std::fprintf(stderr, "onnxruntime did not start: %s %s\n", node.c_str(), script.c_str());
+    return 1;
   }
-  std::printf("fp32 m2 evaluator vs onnxruntime-node (CPU), 130M shape, batch 1, one thread; "
-              "prefill %d tokens (whole-sequence graph), decode %d steps (step graph)\n",
-              prefill, decode);
-  std::printf("%6s %14s %14s %8s %14s %14s %8s\n", "repeat", "eval prefill", "ort prefill", "ratio",
-              "eval decode", "ort decode", "ratio");
-  std::printf("%6s %14s %14s %8s %14s %14s %8s\n", "", "tok/s", "tok/s", "", "tok/s", "tok/s", "");
-  std::vector<double> rp, rd;
-  for (int r = 0; r < repeat; ++r) {
-    rp.push_back(ortPrefill[r] / evalPrefill[r]);
-    rd.push_back(ortDecode[r] / evalDecode[r]);
-    std::printf("%6d %14.1f %14.1f %7.2fx %14.2f %14.2f %7.2fx\n", r + 1, prefill / evalPrefill[r],
-                prefill / ortPrefill[r], rp.back(), 1 / evalDecode[r], 1 / ortDecode[r], rd.back());
-  }
-  auto range = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return std::pair{v.front(), v[v.size() / 2]};
+  auto ortRun = [&](const char *what, const char *key) -> double {
+    auto v = jsonNumber(ort.ask(what), key);
+    return v ? *v : -1;
   };
-  auto [pMin, pMed] = range(rp);
-  auto [dMin, dMed] = range(rd);
-  std::printf("ratio (evaluator tok/s over onnxruntime tok/s): prefill median %.2fx (min %.2fx, "
-              "max %.2fx), decode median %.2fx (min %.2fx, max %.2fx)\n",
-              pMed, pMin, *std::max_element(rp.begin(), rp.end()), dMed, dMin,
-              *std::max_element(rd.begin(), rd.end()));
+  std::printf("fp32 m2 evaluator vs onnxruntime-node (CPU), 130M shape, batch 1, one thread; "
+              "prefill %d tokens (whole-sequence graph), decode %d steps (step graph); %d pairs\n",
+              prefill, decode, pairs);
+  std::printf("%5s %6s %6s %12s %12s %7s %12s %12s %7s\n", "pair", "first", "load", "eval pf t/s",
+              "ort pf t/s", "ratio", "eval dec t/s", "ort dec t/s", "ratio");
+  std::ostringstream table;
+  table << "| pair | first | load | evaluator prefill tok/s | onnxruntime prefill tok/s | ratio | "
+           "evaluator decode tok/s | onnxruntime decode tok/s | ratio |\n"
+           "|---|---|---|---|---|---|---|---|---|\n";
+  std::vector<double> rp, rd;
+  for (int p = 0; p < pairs; ++p) {
+    // Each pair times both sides back to back, the evaluator first in odd pairs and
+    // onnxruntime first in even ones, so that a drift of the machine's load favours neither.
+    const bool evalFirst = p % 2 == 0;
+    const double load = loadAverage();
+    double ep = 0, op = 0, ed = 0, od = 0;
+    if (evalFirst) {
+      ep = timePrefill();
+      op = ortRun("prefill", "prefill_s");
+      ed = timeDecode();
+      od = ortRun("decode", "decode_s_per_token");
+    } else {
+      op = ortRun("prefill", "prefill_s");
+      ep = timePrefill();
+      od = ortRun("decode", "decode_s_per_token");
+      ed = timeDecode();
+    }
+    if (ep <= 0 || op <= 0 || ed <= 0 || od <= 0) {
+      std::fprintf(stderr, "a timed run failed (pair %d)\n", p + 1);
+      return 1;
+    }
+    rp.push_back(op / ep);
+    rd.push_back(od / ed);
+    std::printf("%5d %6s %6.1f %12.1f %12.1f %6.2fx %12.2f %12.2f %6.2fx\n", p + 1,
+                evalFirst ? "eval" : "ort", load, prefill / ep, prefill / op, rp.back(), 1 / ed,
+                1 / od, rd.back());
+    std::fflush(stdout);
+    table << "| " << p + 1 << " | " << (evalFirst ? "evaluator" : "onnxruntime") << " | "
+          << fmt("%.1f", load) << " | " << fmt("%.1f", prefill / ep) << " | "
+          << fmt("%.1f", prefill / op) << " | " << fmt("%.2f×", rp.back()) << " | "
+          << fmt("%.2f", 1 / ed) << " | " << fmt("%.2f", 1 / od) << " | " << fmt("%.2f×", rd.back())
+          << " |\n";
+  }
+  const Spread sp = spreadOf(rp), sd = spreadOf(rd);
+  table << "| median | | | | | **" << fmt("%.2f×", sp.median) << "** | | | **"
+        << fmt("%.2f×", sd.median) << "** |\n\n";
+  std::printf("ratio (evaluator tok/s over onnxruntime tok/s): prefill median %.2fx (quartiles "
+              "%.2f-%.2fx, range %.2f-%.2fx), decode median %.2fx (quartiles %.2f-%.2fx, range "
+              "%.2f-%.2fx)\n\n",
+              sp.median, sp.q1, sp.q3, sp.min, sp.max, sd.median, sd.q1, sd.q3, sd.min, sd.max);
+  Spread fraction;
+  const std::string memory =
+      memorySection(Shape{768, 24, 128, 64, 1, 50288}, dramMiB, pairs, fraction);
+  const double loadEnd = loadAverage();
+  if (out.empty())
+    return 0;
+
+  auto spreadText = [](const Spread &s) {
+    return "median " + fmt("%.2f×", s.median) + ", quartiles " + fmt("%.2f", s.q1) + "–" +
+           fmt("%.2f×", s.q3) + ", range " + fmt("%.2f", s.min) + "–" + fmt("%.2f×", s.max);
+  };
+  auto met = [](bool ok) { return ok ? "met" : "missed"; };
+  std::ostringstream md;
+  md << mamba2::bench::kEvalBenchHeading << "\n\n"
+     << "Written by `bash bench/compiler/eval_bench.sh` (`mamba2-eval-bench --onnx M.onnx "
+        "--onnx-step S.onnx --pairs "
+     << pairs << " --out docs/accuracy.md`), which replaces only this section; " << started << ", "
+     << machineName() << ", 1-minute load average " << fmt("%.1f", loadStart)
+     << " at the start and " << fmt("%.1f", loadEnd)
+     << " at the end (the `load` column: at the start of each pair; the cores are shared with "
+        "other work, so single figures move by tens of percent between pairs and the medians "
+        "are the result).\n\n"
+     << "The fp32 m2 evaluator (docs/passes.md, Matrix products) and onnxruntime-node (npm "
+        "`onnxruntime-node`, CPU) on the 130M shape (`mamba2ref.fullsize mamba2-130m`, "
+        "synthetic weights), one thread each, on the same ids: a "
+     << prefill
+     << "-token prefill through the whole-sequence graph (onnxruntime runs the chunked SSD, the "
+        "evaluator the recurrent form of the raised module) and "
+     << decode
+     << " decode steps through the step graph (`bench/compiler/export_step.py`) with its states "
+        "fed back. onnxruntime runs in one node process (`bench/compiler/ort_time.mjs --serve`), "
+        "both sides warmed up by one untimed run of each graph; each pair times the evaluator's "
+        "and onnxruntime's prefill and then their decode back to back, the evaluator first in odd "
+        "pairs and onnxruntime first in even ones. The ratio is the evaluator's tokens/s over "
+        "onnxruntime's.\n\n"
+     << table.str() << "| target | measured over " << pairs << " pairs | limit | |\n"
+     << "|---|---|---|---|\n"
+     << "| fp32 prefill against onnxruntime | " << spreadText(sp) << " | ≥ 1.0× (median) | "
+     << met(sp.median >= 1.0) << " |\n"
+     << "| fp32 decode against onnxruntime | " << spreadText(sd) << " | ≥ 1.0× (median) | "
+     << met(sd.median >= 1.0) << " |\n"
+     << "| int8 decode against the weight-bytes / bandwidth bound | median "
+     << fmt("%.0f%%", 100 * fraction.median) << ", quartiles " << fmt("%.0f", 100 * fraction.q1)
+     << "–" << fmt("%.0f%%", 100 * fraction.q3) << ", range " << fmt("%.0f", 100 * fraction.min)
+     << "–" << fmt("%.0f%%", 100 * fraction.max) << " | ≥ 70% (median) | "
+     << met(fraction.median >= 0.70) << " |\n\n"
+     << "**Integer decode against the memory bound.** The int8 products of one 130M decode step "
+        "(`gemmS8` with M = 1, the integer evaluator's kernel for `m2.qlinear`: in_proj and "
+        "out_proj of 24 layers and the lm_head, "
+     << fmt("%.1f", Int8Step(Shape{768, 24, 128, 64, 1, 50288}).bytes / 1e6)
+     << " MB of int8 weights), one thread, cycling over copies of the weights that span " << dramMiB
+     << " MiB so that they come from DRAM, against the bound weight bytes / read bandwidth. The "
+        "bandwidth is one thread's read of a "
+     << dramMiB
+     << " MiB buffer (64-byte loads, summed); each pair measures it and the step back to back "
+        "(alternating which comes first), so that both see the same load.\n\n"
+     << memory;
+  std::string doc;
+  if (auto old = mamba2::bench::readFile(out))
+    doc = *old;
+  if (!doc.empty() && doc.back() != '\n')
+    doc += "\n";
+  if (!doc.empty() &&
+      mamba2::bench::findSection(doc, mamba2::bench::kEvalBenchHeading).first == std::string::npos)
+    doc += "\n";
+  mamba2::bench::replaceSection(doc, mamba2::bench::kEvalBenchHeading, md.str());
+  if (!mamba2::bench::writeFile(out, doc)) {
+    std::fprintf(stderr, "cannot write %s\n", out.c_str());
+    return 1;
+  }
+  std::printf("wrote the section '%s' of %s\n", mamba2::bench::kEvalBenchHeading + 3, out.c_str());
   return 0;
 }
 
@@ -423,37 +694,49 @@ int main(int argc, char **argv) {
   CLI::App app{"mamba2-eval-bench: tokens/s of the fp32 m2 evaluator"};
   std::string shapeName = "130m", onnx, onnxStep, node = "node",
               script = MAMBA2_SOURCE_DIR "/bench/compiler/ort_time.mjs";
-  int prefill = 256, decode = 32, maxThreads = 0, repeat = 3, bandwidthMiB = 1024, dramMiB = 1024;
+  int prefill = 256, decode = 32, maxThreads = 0, pairs = 9, dramMiB = 1024;
+  std::string out;
   app.add_option("--shape", shapeName)->check(CLI::IsMember({"130m", "tiny"}));
   app.add_option("--prefill", prefill, "prompt length");
   app.add_option("--decode", decode, "decode steps after the prompt");
   app.add_option("--threads", maxThreads, "largest thread count (0: hardware)");
   app.add_option("--onnx", onnx, "whole-sequence 130M model: compare with onnxruntime");
   app.add_option("--onnx-step", onnxStep, "its step form (export_step.py)");
-  app.add_option("--repeat", repeat, "timed runs of each side (--onnx)");
+  app.add_option("--pairs,--repeat", pairs,
+                 "interleaved timed pairs: the evaluator and onnxruntime (--onnx), the bandwidth "
+                 "and the int8 decode step");
   app.add_option("--node", node, "node executable (--onnx)");
   app.add_option("--ort-script", script, "ort_time.mjs (--onnx)");
-  app.add_option("--bandwidth-mib", bandwidthMiB, "buffer of the bandwidth measurement");
-  app.add_option("--dram-mib", dramMiB, "working set of the int8 decode run beyond the cache");
+  app.add_option("--dram-mib", dramMiB,
+                 "buffer of the bandwidth measurement and working set of the int8 decode steps");
+  app.add_option("--out", out,
+                 "--onnx: write the section of this markdown file (docs/accuracy.md) that holds "
+                 "the tables, keeping the rest of the file");
   CLI11_PARSE(app, argc, argv);
-  if (prefill < 1 || decode < 1 || repeat < 1) {
-    std::fprintf(stderr, "--prefill, --decode and --repeat must be positive\n");
+  if (prefill < 1 || decode < 1 || pairs < 1 || dramMiB < 256) {
+    std::fprintf(stderr, "--prefill, --decode and --pairs must be positive, --dram-mib at least "
+                         "256\n");
     return 2;
   }
   Shape s = shapeName == "130m" ? Shape{768, 24, 128, 64, 1, 50288} : Shape{64, 2, 16, 16, 2, 256};
   if (maxThreads <= 0)
     maxThreads = std::max(1u, std::thread::hardware_concurrency());
 
-  const double bandwidth = readBandwidth(int64_t(bandwidthMiB) << 20);
-  printMemorySection(Shape{768, 24, 128, 64, 1, 50288}, bandwidth, dramMiB); // 130M
-  std::printf("\n");
   if (!onnx.empty() || !onnxStep.empty()) {
     if (onnx.empty() || onnxStep.empty()) {
       std::fprintf(stderr, "--onnx and --onnx-step go together\n");
       return 2;
     }
-    return compareWithOnnxruntime(onnx, onnxStep, prefill, decode, repeat, node, script);
+    return compareWithOnnxruntime(onnx, onnxStep, prefill, decode, pairs, dramMiB, node, script,
+                                  out);
   }
+  if (!out.empty()) {
+    std::fprintf(stderr, "--out goes with --onnx\n");
+    return 2;
+  }
+  Spread fraction;
+  memorySection(Shape{768, 24, 128, 64, 1, 50288}, dramMiB, pairs, fraction); // 130M
+  std::printf("\n");
 
   MLIRContext ctx;
   ctx.getOrLoadDialect<func::FuncDialect>();

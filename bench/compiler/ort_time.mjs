@@ -3,9 +3,12 @@
 // (mamba2ref.export --form step: every input X other than input_ids is a state returned as
 // X_out). One untimed warm-up run of each first; then --repeat timed runs. Prints one JSON
 // line: {"prefill_s": [...], "decode_s_per_token": [...]}.
+// With --serve 1: after the warm-up, prints "ready" and then answers each line of stdin:
+// "prefill" with {"prefill_s": t}, "decode" with {"decode_s_per_token": t}, "quit" ends;
+// mamba2-eval-bench interleaves these with its own runs.
 //
 //   node bench/compiler/ort_time.mjs CHUNKED.onnx STEP.onnx [--prefill 256] [--decode 32]
-//        [--threads 1] [--repeat 3]
+//        [--threads 1] [--repeat 3] [--serve 1]
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -22,7 +25,7 @@ function usage(msg) {
 }
 const args = process.argv.slice(2);
 const files = [];
-const opt = { prefill: 256, decode: 32, threads: 1, repeat: 3 };
+const opt = { prefill: 256, decode: 32, threads: 1, repeat: 3, serve: 0 };
 for (let i = 0; i < args.length; ++i) {
   const a = args[i];
   if (a.startsWith('--')) {
@@ -30,7 +33,8 @@ for (let i = 0; i < args.length; ++i) {
     if (!(key in opt)) usage(`unknown option ${a}`);
     if (i + 1 >= args.length) usage(`${a} needs a value`);
     opt[key] = Number(args[++i]);
-    if (!Number.isInteger(opt[key]) || opt[key] < 1) usage(`${a} must be a positive integer`);
+    if (!Number.isInteger(opt[key]) || opt[key] < (key === 'serve' ? 0 : 1))
+      usage(`${a} must be a positive integer`);
   } else {
     files.push(a);
   }
@@ -75,6 +79,18 @@ async function decode(steps) {
 }
 await prefill();
 await decode(2);
+if (opt.serve) {
+  const readline = await import('node:readline');
+  console.log('ready');
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const cmd = line.trim();
+    if (cmd === 'prefill') console.log(JSON.stringify({ prefill_s: await prefill() }));
+    else if (cmd === 'decode') console.log(JSON.stringify({ decode_s_per_token: await decode(opt.decode) }));
+    else if (cmd === 'quit') break;
+    else console.log(JSON.stringify({ error: `unknown command '${cmd}'` }));
+  }
+  process.exit(0);
+}
 const result = { prefill_s: [], decode_s_per_token: [] };
 for (let r = 0; r < opt.repeat; ++r) {
   result.prefill_s.push(await prefill());

@@ -176,6 +176,10 @@ int main(int argc, char **argv) {
     if (evaluating) {
       // Each position's logits are scored as they come: position i predicts token i + 1.
       const size_t vocab = size_t(session.model().vocab);
+      if (tokenizer->describe() == "bytes" && vocab != 256)
+        return fail(input + ": --eval: the program's vocabulary is " + std::to_string(vocab) +
+                    " ids, not 256 bytes: a token model reads tokens, not bytes (--tokenizer "
+                    "tokenizer.json, the model's Hugging Face tokenizer)");
       runtime::TextScorer scorer(vocab, session.model().logitFrac);
       scorer.first();
       std::string piece;

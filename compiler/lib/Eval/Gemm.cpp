@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <immintrin.h>
 
 #include <omp.h>
@@ -296,6 +297,52 @@ __attribute__((target("avx512f"))) inline uint32_t hsum512(__m512i v) {
   return s;
 }
 
+// The masked forms with every lane set: GCC 12's unmasked ones pass an undefined vector that
+// its own -Wuninitialized reports.
+constexpr __mmask16 all16 = 0xFFFF;
+constexpr __mmask8 all8 = 0xFF;
+
+/// The lane sums of four accumulators, each modulo 2^32 (a reduction tree: the sums wrap, so
+/// the order does not change them), in four lanes: [v0, v1, v2, v3].
+__attribute__((target("avx512f"))) inline __m512i sums4(const __m512i *v) {
+  // In each 128-bit lane: [v0 + , v1 + , v0 + , v1 + ], then [v0, v1, v2, v3] partial sums.
+  const __m512i s01 = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(all16, v[0], v[1]),
+                                       _mm512_maskz_unpackhi_epi32(all16, v[0], v[1]));
+  const __m512i s23 = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(all16, v[2], v[3]),
+                                       _mm512_maskz_unpackhi_epi32(all16, v[2], v[3]));
+  return _mm512_add_epi32(_mm512_maskz_unpacklo_epi64(all8, s01, s23),
+                          _mm512_maskz_unpackhi_epi64(all8, s01, s23));
+}
+
+/// Stores the lane sums of v[0..3] to c[0..3] (the reduction of hsum512, four at once: a
+/// one-row product of K = 768 spends as many instructions in sixteen-lane sums through memory
+/// as in its products).
+__attribute__((target("avx512f"))) inline void hsum4x512(const __m512i *v, int32_t *c) {
+  const __m512i s = sums4(v); // four 128-bit lanes of [v0, v1, v2, v3] partial sums
+  const __m512i z =
+      _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(all16, s, s, _MM_SHUFFLE(3, 2, 3, 2)), s);
+  const __m512i t =
+      _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(all16, z, z, _MM_SHUFFLE(1, 1, 1, 1)), z);
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, t);
+  std::memcpy(c, lanes, 4 * sizeof(int32_t));
+}
+
+/// Stores the lane sums of v[0..7] to c[0..7].
+__attribute__((target("avx512f"))) inline void hsum8x512(const __m512i *v, int32_t *c) {
+  const __m512i lo = sums4(v), hi = sums4(v + 4); // 128-bit lanes: [v0..v3], [v4..v7]
+  // Lanes [lo0 + lo1, lo2 + lo3, hi0 + hi1, hi2 + hi3], then [lo, hi, lo, hi] totals.
+  const __m512i z =
+      _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(all16, lo, hi, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_maskz_shuffle_i32x4(all16, lo, hi, _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512i t =
+      _mm512_add_epi32(_mm512_maskz_shuffle_i32x4(all16, z, z, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_maskz_shuffle_i32x4(all16, z, z, _MM_SHUFFLE(3, 1, 3, 1)));
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, t);
+  std::memcpy(c, lanes, 8 * sizeof(int32_t));
+}
+
 template <int MR, int NR>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void
 s8VnniTile(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb, int32_t *C,
@@ -317,9 +364,15 @@ s8VnniTile(int64_t K, const int8_t *A, int64_t lda, const int8_t *B, int64_t ldb
     }
   }
   // Without the correction (s8Vnni subtracts it): sum_k (b + 128) * a modulo 2^32.
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
-      C[i * ldc + j] = static_cast<int32_t>(hsum512(acc[i][j]));
+  for (int i = 0; i < MR; ++i) {
+    if constexpr (NR == 8)
+      hsum8x512(acc[i], C + i * ldc);
+    else if constexpr (NR == 4)
+      hsum4x512(acc[i], C + i * ldc);
+    else
+      for (int j = 0; j < NR; ++j)
+        C[i * ldc + j] = static_cast<int32_t>(hsum512(acc[i][j]));
+  }
 }
 
 template <int MR, int NR> struct VnniTile {

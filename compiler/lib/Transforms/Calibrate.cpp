@@ -10,6 +10,7 @@
 
 #include "mamba2/Eval/M2Evaluator.h"
 #include "mamba2/Quant/QuantEvaluator.h"
+#include "mamba2/Transforms/QuantPipeline.h"
 
 namespace mamba2 {
 #define GEN_PASS_DEF_M2CALIBRATE
@@ -77,16 +78,30 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       return signalPassFailure();
     }
     if ((*program)->numStates() != 0 || (*program)->vocab() < 256) {
-      module.emitError("m2-calibrate: @main must be a whole-sequence byte-level model");
+      module.emitError("m2-calibrate: @main must be a whole-sequence language model over bytes "
+                       "or tokens (vocabulary >= 256)");
       return signalPassFailure();
     }
-    for (int64_t off = 0; off < total; off += window) {
+    // Without a tokenizer the bytes are the ids, also for a token model (whose statistics then
+    // come from byte ids: mamba2c says so and passes --tokenizer when it has one).
+    llvm::StringRef calib = data.take_front(static_cast<size_t>(total));
+    auto input = tokenizer.empty()
+                     ? llvm::Expected<mamba2::EvalText>(mamba2::EvalText::fromBytes(calib))
+                     : mamba2::textForModel(calib, (*program)->vocab(), tokenizer);
+    if (!input) {
+      module.emitError("m2-calibrate: ") << text << ": " << llvm::toString(input.takeError());
+      return signalPassFailure();
+    }
+    // The progress bar counts bytes: those of the ids evaluated so far.
+    const int64_t count = static_cast<int64_t>(input->ids.size());
+    int64_t done = 0;
+    for (int64_t off = 0; off < count; off += window) {
       if (progress)
-        progressBar(off, total);
-      int64_t n = std::min<int64_t>(window, total - off);
-      std::vector<int64_t> ids(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i)
-        ids[i] = static_cast<unsigned char>(data[off + i]);
+        progressBar(done, total);
+      int64_t n = std::min<int64_t>(window, count - off);
+      std::vector<int64_t> ids(input->ids.begin() + off, input->ids.begin() + off + n);
+      for (int64_t i = off; i < off + n; ++i)
+        done += input->bytes[static_cast<size_t>(i)];
       mamba2::eval::Session session(**program, 1, pool);
       auto logits = session.run(ids, n);
       if (!logits) {

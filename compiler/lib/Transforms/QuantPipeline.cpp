@@ -16,6 +16,7 @@
 #include "mamba2/Support/PhaseReport.h"
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
+#include "mamba2/runtime/Tokenizer.h"
 
 namespace mamba2 {
 
@@ -101,6 +102,7 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   if (s.needsCalibration()) {
     M2CalibrateOptions c;
     c.text = s.calibration();
+    c.tokenizer = s.tokenizer;
     c.bytes = s.calibBytes;
     c.offset = s.calibOffset;
     c.hessian = s.name != "fp32" && s.method == "gptq";
@@ -138,25 +140,93 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
   return llvm::Error::success();
 }
 
-/// Splits `text` into windows of `window` bytes, runs each from an empty state through
-/// `runWindow` (the window's byte ids -> its logits, [n][vocab] flattened) and collects them, with
-/// a progress line on stderr when asked.
+EvalText EvalText::fromBytes(llvm::StringRef text) {
+  EvalText t;
+  t.ids.reserve(text.size());
+  for (char c : text)
+    t.ids.push_back(static_cast<unsigned char>(c));
+  t.bytes.assign(text.size(), 1);
+  return t;
+}
+
+llvm::Expected<EvalText> tokenizeText(llvm::StringRef text, const std::string &tokenizerPath) {
+  std::string err;
+  auto tokenizer = runtime::makeTokenizer(tokenizerPath, err);
+  if (!tokenizer)
+    return fail("--tokenizer: " + err);
+  // A cut by a byte count may split a UTF-8 sequence: leave out continuation bytes at the start
+  // and a lead byte whose sequence is incomplete at the end.
+  auto cont = [](unsigned char c) { return (c & 0xC0) == 0x80; };
+  size_t begin = 0;
+  while (begin < text.size() && begin < 3 && cont(text[begin]))
+    ++begin;
+  size_t end = text.size();
+  for (size_t back = 1; back <= 4 && back <= end - begin; ++back) {
+    const unsigned char c = text[end - back];
+    if (cont(c))
+      continue;
+    const size_t need = c < 0x80         ? 1
+                        : (c >> 5) == 6  ? 2
+                        : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4
+                                         : 1;
+    if (need > back)
+      end -= back;
+    break;
+  }
+  std::vector<int32_t> ids;
+  if (!(err = tokenizer->encode(std::string_view(text.data() + begin, end - begin), ids)).empty())
+    return fail(tokenizerPath + ": " + err);
+  EvalText t;
+  t.tokenized = true;
+  std::string piece;
+  for (int32_t id : ids) {
+    if (!(err = tokenizer->decode({id}, piece)).empty())
+      return fail(tokenizerPath + ": " + err);
+    t.ids.push_back(id);
+    t.bytes.push_back(static_cast<int64_t>(piece.size()));
+  }
+  return t;
+}
+
+llvm::Expected<EvalText> textForModel(llvm::StringRef text, int64_t vocab,
+                                      const std::string &tokenizerPath) {
+  if (tokenizerPath.empty() || tokenizerPath == "bytes") {
+    if (vocab != 256)
+      return fail("the model's vocabulary is " + llvm::Twine(vocab) +
+                  " ids, not 256 bytes: a token model reads tokens, not bytes (--tokenizer "
+                  "tokenizer.json, the model's Hugging Face tokenizer)");
+    return EvalText::fromBytes(text);
+  }
+  auto t = tokenizeText(text, tokenizerPath);
+  if (!t)
+    return t.takeError();
+  for (size_t i = 0; i < t->ids.size(); ++i)
+    if (t->ids[i] >= vocab)
+      return fail(tokenizerPath + ": token id " + llvm::Twine(t->ids[i]) + " (token " +
+                  llvm::Twine(i) + " of the text) is outside the model's vocabulary of " +
+                  llvm::Twine(vocab) + ": not this model's tokenizer");
+  return t;
+}
+
+/// Splits `text` into windows of `window` ids, runs each from an empty state through
+/// `runWindow` (the window's ids -> its logits, [n][vocab] flattened) and collects them, with a
+/// progress line on stderr when asked.
 template <typename RunWindow>
-llvm::Expected<std::vector<std::vector<float>>> forEachWindow(llvm::StringRef text, int64_t window,
+llvm::Expected<std::vector<std::vector<float>>> forEachWindow(const EvalText &text, int64_t window,
                                                               bool progress, const char *what,
                                                               RunWindow runWindow) {
   std::vector<std::vector<float>> out;
-  const int64_t total = static_cast<int64_t>(text.size());
+  const int64_t total = static_cast<int64_t>(text.ids.size());
+  const char *unit = text.tokenized ? "tokens" : "bytes";
   for (int64_t off = 0; off + 1 < total; off += window) {
     if (progress) {
-      std::fprintf(stderr, "\r%s %lld/%lld bytes", what, static_cast<long long>(off),
-                   static_cast<long long>(total));
+      std::fprintf(stderr, "\r%s %lld/%lld %s", what, static_cast<long long>(off),
+                   static_cast<long long>(total), unit);
       std::fflush(stderr);
     }
     const int64_t n = std::min(window, total - off);
-    std::vector<int64_t> ids(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      ids[i] = static_cast<unsigned char>(text[off + i]);
+    std::vector<int64_t> ids(text.ids.begin() + off, text.ids.begin() + off + n);
     auto r = runWindow(ids);
     if (!r)
       return r.takeError();
@@ -168,21 +238,34 @@ llvm::Expected<std::vector<std::vector<float>>> forEachWindow(llvm::StringRef te
 }
 
 llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
-                                                             llvm::StringRef text, int64_t window,
+                                                             const EvalText &text, int64_t window,
                                                              eval::ThreadPool &pool,
                                                              bool progress) {
-  if (window < 2 || text.size() < 2)
-    return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
-  if (program.vocab() < 256)
-    return fail("the model must be byte-level (vocabulary >= 256)");
+  if (window < 2 || text.ids.size() < 2)
+    return fail("accuracy needs at least 2 ids of text and a window of at least 2");
+  if (!text.tokenized && program.vocab() != 256)
+    return textForModel("", program.vocab(), "").takeError();
   return forEachWindow(text, window, progress, "evaluate", [&](const std::vector<int64_t> &ids) {
     eval::Session session(program, 1, pool);
     return session.run(ids, static_cast<int64_t>(ids.size()));
   });
 }
 
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             llvm::StringRef text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress) {
+  return windowLogits(program, EvalText::fromBytes(text), window, pool, progress);
+}
+
 Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
                        const std::vector<std::vector<float>> &logits, llvm::StringRef text,
+                       int64_t window, int64_t V) {
+  return compareLogits(reference, logits, EvalText::fromBytes(text), window, V);
+}
+
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, const EvalText &text,
                        int64_t window, int64_t V) {
   Accuracy acc;
   double bits = 0, refBits = 0, kl = 0, maxDiff = 0, maxRef = 0;
@@ -207,7 +290,8 @@ Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
       const float *pr = r.data() + t * V, *pq = q.data() + t * V;
       logSoftmax(pr, lp);
       logSoftmax(pq, lq);
-      const int64_t next = static_cast<unsigned char>(text[off + t + 1]);
+      const int64_t next = text.ids[static_cast<size_t>(off + t + 1)];
+      acc.bytes += text.bytes[static_cast<size_t>(off + t + 1)];
       const double b = -lq[next] / std::log(2.0), rb = -lp[next] / std::log(2.0);
       bits += b;
       refBits += rb;
@@ -225,9 +309,14 @@ Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
       ++acc.predictions;
     }
   }
-  const double n = static_cast<double>(std::max<int64_t>(1, acc.predictions));
-  acc.bitsPerByte = bits / n;
-  acc.refBitsPerByte = refBits / n;
+  const double n = static_cast<double>(std::max<int64_t>(1, acc.predictions)),
+               nb = static_cast<double>(std::max<int64_t>(1, acc.bytes));
+  acc.bits = bits;
+  acc.refBits = refBits;
+  acc.bitsPerToken = bits / n;
+  acc.refBitsPerToken = refBits / n;
+  acc.bitsPerByte = bits / nb;
+  acc.refBitsPerByte = refBits / nb;
   acc.top1 = static_cast<double>(same) / n;
   acc.kl = kl / n;
   acc.maxLogitDiff = maxRef > 0 ? maxDiff / maxRef : maxDiff;
@@ -254,7 +343,7 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
 }
 
 llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
-                               llvm::StringRef text, int64_t window, int threads,
+                               const EvalText &text, int64_t window, int threads,
                                llvm::raw_ostream &os) {
   eval::ThreadPool pool(threads);
   auto reference = eval::Program::compile(raised);
@@ -264,10 +353,15 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
       windowLogits(**reference, text, window, pool, schemes.empty() ? false : schemes[0].progress);
   if (!refLogits)
     return refLogits.takeError();
-  char line[160];
-  std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
-                (*reference)->vocab() == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1",
-                "KL (nats)", "max|dz|", "0-256", "256-1K", "1K-4K");
+  char line[200];
+  if (text.tokenized) // by token position
+    std::snprintf(line, sizeof line, "%-24s %10s %8s %9s %8s %10s %10s %9s %9s %9s\n", "scheme",
+                  "perplexity", "vs fp32", "bits/byte", "top-1", "KL (nats)", "max|dz|",
+                  "tok 0-256", "256-1K", "1K-4K");
+  else
+    std::snprintf(line, sizeof line, "%-24s %9s %8s %8s %10s %10s %9s %9s %9s\n", "scheme",
+                  "bits/byte", "vs fp32", "top-1", "KL (nats)", "max|dz|", "0-256", "256-1K",
+                  "1K-4K");
   os << line;
   for (const QuantScheme &s : schemes) {
     mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
@@ -287,10 +381,16 @@ llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantSch
     auto pos = [&](int i) {
       return a->countByPos[i] ? llvm::formatv("{0:F4}", a->bpbByPos[i]).str() : std::string("-");
     };
-    os << llvm::format("%-24s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %9s %9s %9s\n",
-                       s.label().c_str(), a->bitsPerByte,
-                       100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0), 100.0 * a->top1, a->kl,
-                       a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
+    if (text.tokenized)
+      os << llvm::format(
+          "%-24s %10.3f %+7.2f%% %9.4f %7.2f%% %10.2e %10.2e %9s %9s %9s\n", s.label().c_str(),
+          a->perplexity(), 100.0 * (a->perplexity() / a->refPerplexity() - 1.0), a->bitsPerByte,
+          100.0 * a->top1, a->kl, a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
+    else
+      os << llvm::format("%-24s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %9s %9s %9s\n",
+                         s.label().c_str(), a->bitsPerByte,
+                         100.0 * (a->bitsPerByte / a->refBitsPerByte - 1.0), 100.0 * a->top1, a->kl,
+                         a->maxLogitDiff, pos(0).c_str(), pos(1).c_str(), pos(2).c_str());
     os.flush();
   }
   return llvm::Error::success();
@@ -369,14 +469,14 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
 }
 
 llvm::Expected<std::vector<std::vector<float>>>
-ovlWindowLogits(mlir::ModuleOp ovlModule, llvm::StringRef text, int64_t window, bool progress) {
-  if (window < 2 || text.size() < 2)
-    return fail("accuracy needs at least 2 bytes of text and a window of at least 2");
+ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, bool progress) {
+  if (window < 2 || text.ids.size() < 2)
+    return fail("accuracy needs at least 2 ids of text and a window of at least 2");
   auto session = ovl::Session::create(ovlModule);
   if (!session)
     return session.takeError();
-  if ((*session)->vocab() < 256)
-    return fail("the model must be byte-level (vocabulary >= 256)");
+  if (!text.tokenized && (*session)->vocab() != 256)
+    return textForModel("", (*session)->vocab(), "").takeError();
   ovl::Session &ses = **session;
   const double unit = std::ldexp(1.0, -ses.logitFrac());
   return forEachWindow(text, window, progress, "evaluate (ovl)",
@@ -395,6 +495,13 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, llvm::StringRef text, int64_t window, 
 llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &given,
                                                const std::vector<std::vector<float>> &reference,
                                                llvm::StringRef text, int64_t window,
+                                               eval::ThreadPool &pool) {
+  return measureOvlAccuracy(raised, given, reference, EvalText::fromBytes(text), window, pool);
+}
+
+llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &given,
+                                               const std::vector<std::vector<float>> &reference,
+                                               const EvalText &text, int64_t window,
                                                eval::ThreadPool &pool) {
   QuantScheme s = ovlScheme(given);
   mlir::OwningOpRef<mlir::ModuleOp> copy(raised.clone());
@@ -426,7 +533,7 @@ llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const Quan
 }
 
 llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
-                                  llvm::StringRef text, int64_t window, int threads,
+                                  const EvalText &text, int64_t window, int threads,
                                   llvm::raw_ostream &os) {
   eval::ThreadPool pool(threads);
   auto reference = eval::Program::compile(raised);
@@ -436,16 +543,24 @@ llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<Quant
   auto refLogits = windowLogits(**reference, text, window, pool, progress);
   if (!refLogits)
     return refLogits.takeError();
-  const int64_t V = (*reference)->vocab();
   char line[200];
-  std::snprintf(line, sizeof line, "%-36s %9s %8s %8s %10s %10s %10s\n", "scheme",
-                V == 256 ? "bits/byte" : "bits/tok", "vs fp32", "top-1", "KL (nats)", "max|dz|",
-                "ovl vs m2");
+  if (text.tokenized)
+    std::snprintf(line, sizeof line, "%-36s %10s %8s %9s %8s %10s %10s %10s\n", "scheme",
+                  "perplexity", "vs fp32", "bits/byte", "top-1", "KL (nats)", "max|dz|",
+                  "ovl vs m2");
+  else
+    std::snprintf(line, sizeof line, "%-36s %9s %8s %8s %10s %10s %10s\n", "scheme", "bits/byte",
+                  "vs fp32", "top-1", "KL (nats)", "max|dz|", "ovl vs m2");
   os << line;
   auto row = [&](const std::string &label, const Accuracy &a, const std::string &extra) {
-    os << llvm::format("%-36s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %10s\n", label.c_str(),
-                       a.bitsPerByte, 100.0 * (a.bitsPerByte / a.refBitsPerByte - 1.0),
-                       100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
+    if (text.tokenized)
+      os << llvm::format("%-36s %10.3f %+7.2f%% %9.4f %7.2f%% %10.2e %10.2e %10s\n", label.c_str(),
+                         a.perplexity(), 100.0 * (a.perplexity() / a.refPerplexity() - 1.0),
+                         a.bitsPerByte, 100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
+    else
+      os << llvm::format("%-36s %9.4f %+7.2f%% %7.2f%% %10.2e %10.2e %10s\n", label.c_str(),
+                         a.bitsPerByte, 100.0 * (a.bitsPerByte / a.refBitsPerByte - 1.0),
+                         100.0 * a.top1, a.kl, a.maxLogitDiff, extra.c_str());
     os.flush();
   };
   for (const QuantScheme &given : schemes) {

@@ -6,7 +6,8 @@
 //   m2-quant the raised module quantised with the first --quant scheme (QuantPasses.td)
 //   ovl      the first --quant scheme lowered to the overlay's integer kernels (OvlPasses.td)
 // With --eval FILE: one row per --quant scheme (bits per byte, top-1 agreement with fp32, mean
-// KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md).
+// KL), each evaluated by the integer evaluator against the fp32 evaluator (docs/accuracy.md); a
+// token model's text is tokenized by --tokenizer (perplexity per token and bits per byte).
 // With --eval-ovl FILE: the same for each scheme lowered to ovl, in the ovl evaluator.
 #include <filesystem>
 #include <iostream>
@@ -61,6 +62,15 @@ void detachWeightsForPrinting(mlir::ModuleOp module) {
       op->setAttr(a.getName(), mlir::DenseResourceElementsAttr::get(r.getType(), *empty));
     }
   });
+}
+
+/// The vocabulary of @main's logits (batch, length, vocab); 0 when it has none.
+int64_t modelVocab(mlir::ModuleOp module) {
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main || main.getFunctionType().getNumResults() == 0)
+    return 0;
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(main.getFunctionType().getResult(0));
+  return t && t.getRank() == 3 && !t.isDynamicDim(2) ? t.getDimSize(2) : 0;
 }
 
 bool endsWith(const std::string &s, const std::string &suffix) {
@@ -124,7 +134,13 @@ int main(int argc, char **argv) {
   app.add_option("--eval-ovl", evalOvlFile,
                  "text to evaluate each --quant scheme on, lowered to ovl (and at m2 level)");
   app.add_option("--eval-bytes", evalBytes, "bytes of --eval text (0: all)");
-  app.add_option("--window", window, "bytes per evaluation window (each from an empty state)");
+  app.add_option("--window", window,
+                 "ids (bytes, or tokens with --tokenizer) per evaluation window (each from an "
+                 "empty state)");
+  std::string tokenizerPath;
+  app.add_option("--tokenizer", tokenizerPath,
+                 "--eval, --eval-ovl and calibration of a token model: its Hugging Face "
+                 "tokenizer.json (default: bytes, for a byte model)");
   app.add_option("--threads", threads, "evaluator threads (0: all)");
   bool fold = false;
   bool strict = false;
@@ -303,6 +319,12 @@ int main(int argc, char **argv) {
       all.back().name = name;
       calibrates |= all.back().needsCalibration();
     }
+    for (mamba2::QuantScheme &s : all)
+      s.tokenizer = tokenizerPath == "bytes" ? "" : tokenizerPath;
+    const int64_t vocab = modelVocab(*module);
+    if (calibrates && vocab != 256 && all.front().tokenizer.empty())
+      std::cerr << "mamba2c: note: " << model << " is a token model (vocabulary " << vocab
+                << "): without --tokenizer its calibration reads the text's bytes as token ids\n";
     if (calibrates && scheme.calibText.empty()) {
       // The default text lies beside the project (../shared/data), not in it: where it is
       // absent, say so before any work rather than fail inside the calibration.
@@ -346,10 +368,21 @@ int main(int argc, char **argv) {
                  "--calib-offset or another --calib)\n";
         }
       }
-      llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of " << window
-                   << "\n";
+      auto input = mamba2::textForModel(data, vocab, all.front().tokenizer);
+      if (!input) {
+        std::cerr << "mamba2c: error: --eval " << evalFile << ": "
+                  << llvm::toString(input.takeError()) << "\n";
+        return 1;
+      }
+      if (input->tokenized)
+        llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, "
+                     << input->ids.size() << " tokens (" << tokenizerPath << "), windows of "
+                     << window << " tokens\n";
+      else
+        llvm::outs() << "eval: " << evalFile << ", " << data.size() << " bytes, windows of "
+                     << window << "\n";
       auto table = toOvl ? mamba2::printOvlAccuracyTable : mamba2::printAccuracyTable;
-      if (auto e = table(*module, all, data, window, threads, llvm::outs())) {
+      if (auto e = table(*module, all, *input, window, threads, llvm::outs())) {
         std::cerr << "mamba2c: error: " << llvm::toString(std::move(e)) << "\n";
         return 1;
       }

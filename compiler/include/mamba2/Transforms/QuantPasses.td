@@ -54,8 +54,9 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
   let summary = "runs the evaluator over calibration text and records activation statistics";
   let description = [{
     Evaluates @main (fp32, or with its quantised ops in the integer evaluator) over the
-    bytes of `text` from byte `offset` on (windows of `window` bytes, each from an empty state,
-    at most `bytes` bytes), with a progress bar on stderr, and records on every `m2.linear`, `m2.lm_head` and
+    bytes of `text` from byte `offset` on (at most `bytes` bytes, in windows of `window` ids,
+    each from an empty state; a byte model's ids are the bytes, a token model's those of
+    `tokenizer`), with a progress bar on stderr, and records on every `m2.linear`, `m2.lm_head` and
     `m2.qlinear` the statistics of its input: `calib.absmax`, `calib.rms`, `calib.kurtosis`
     (E[x^4] / E[x^2]^2 over all values), `calib.token_absmax_p50` / `_p99` (per-token maxima)
     and, per channel, `calib.channel_absmax` and `calib.channel_rms` (tensors); on every
@@ -70,7 +71,9 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
     Option<"text", "text", "std::string", /*default=*/"\"\"", "calibration text file">,
     Option<"bytes", "bytes", "int64_t", /*default=*/"16384", "bytes of text to use">,
     Option<"offset", "offset", "int64_t", /*default=*/"0", "bytes of text to skip first">,
-    Option<"window", "window", "int64_t", /*default=*/"2048", "bytes per evaluation window">,
+    Option<"window", "window", "int64_t", /*default=*/"2048", "ids per evaluation window">,
+    Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+           "a token model's Hugging Face tokenizer.json: the text (bytes and offset still count bytes) is tokenized with it; empty: every byte is an id">,
     Option<"progress", "progress", "bool", /*default=*/"true", "draw a progress bar on stderr">,
     Option<"hessian", "hessian", "bool", /*default=*/"false",
            "also record X^T X / tokens (calib.hessian, k x k) for GPTQ">

@@ -3,6 +3,7 @@
 // over a raised m2 module, and its evaluation against fp32 on text.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct QuantScheme {
   int64_t ssmPot = 0;               // state bits of the power-of-two SSM and conv (0: fp32 SSM)
   std::string ssmPotGroup = "head"; // channels sharing a PoT exponent: tensor, head, a count
   std::string calibText;            // empty: defaultCalibText()
+  /// A Hugging Face tokenizer.json for a token model's calibration text (m2-calibrate's
+  /// `tokenizer`); empty: the text's bytes are the ids (a byte model).
+  std::string tokenizer;
   int64_t calibBytes = 16384;
   int64_t calibOffset = 0; // bytes of the calibration text skipped first
   bool progress = true;
@@ -61,11 +65,36 @@ struct QuantScheme {
 llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &scheme,
                            std::string *pipelineOut = nullptr);
 
-/// Accuracy of a model against the fp32 reference over text: windows of `window` bytes, each
-/// from an empty state; predictions of byte t+1 from the logits at t.
+/// What an evaluation reads: the ids (a byte model's are the text's bytes, a token model's a
+/// tokenizer's) and how many bytes of the text each id stands for.
+struct EvalText {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> bytes; // bytes[i]: the bytes of text behind ids[i]
+  bool tokenized = false;     // ids from a tokenizer (the figure is perplexity per token)
+  /// Every byte its own id.
+  static EvalText fromBytes(llvm::StringRef text);
+};
+/// `text` tokenized with the Hugging Face tokenizer.json at `tokenizerPath` (the runtime's
+/// byte-level BPE, runtime/include/mamba2/runtime/Tokenizer.h); an incomplete UTF-8 sequence at
+/// either end of `text` (a cut made by a byte count) is left out first.
+llvm::Expected<EvalText> tokenizeText(llvm::StringRef text, const std::string &tokenizerPath);
+/// The ids a model with vocabulary `vocab` reads in `text`: tokenized with `tokenizerPath` when
+/// it is not empty (every id must be below `vocab`), else the bytes, which only a byte model
+/// (vocabulary 256) reads: a token model without a tokenizer is an error that says so.
+llvm::Expected<EvalText> textForModel(llvm::StringRef text, int64_t vocab,
+                                      const std::string &tokenizerPath);
+
+/// Accuracy of a model against the fp32 reference over text: windows of `window` ids, each
+/// from an empty state; predictions of id t+1 from the logits at t. For a byte model every id
+/// is one byte, so bits per token and bits per byte are the same figure.
 struct Accuracy {
   int64_t predictions = 0;
-  double bitsPerByte = 0, refBitsPerByte = 0;
+  int64_t bytes = 0;                            // bytes of text behind the predicted ids
+  double bits = 0, refBits = 0;                 // summed over the predictions
+  double bitsPerByte = 0, refBitsPerByte = 0;   // bits / bytes
+  double bitsPerToken = 0, refBitsPerToken = 0; // bits / predictions
+  double perplexity() const { return std::exp2(bitsPerToken); }
+  double refPerplexity() const { return std::exp2(refBitsPerToken); }
   double top1 = 0;         // fraction of positions whose argmax equals the reference's
   double kl = 0;           // mean KL(reference || model), nats
   double maxLogitDiff = 0; // max |logit - reference logit| / max |reference logit|
@@ -75,10 +104,18 @@ struct Accuracy {
 };
 /// Logits (length x vocab) of each window of `text`.
 llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
+                                                             const EvalText &text, int64_t window,
+                                                             eval::ThreadPool &pool,
+                                                             bool progress = false);
+/// The same for the bytes of `text` (a byte model).
+llvm::Expected<std::vector<std::vector<float>>> windowLogits(const eval::Program &program,
                                                              llvm::StringRef text, int64_t window,
                                                              eval::ThreadPool &pool,
                                                              bool progress = false);
 /// Accuracy of `logits` against `reference` (both from windowLogits on the same text).
+Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
+                       const std::vector<std::vector<float>> &logits, const EvalText &text,
+                       int64_t window, int64_t vocab);
 Accuracy compareLogits(const std::vector<std::vector<float>> &reference,
                        const std::vector<std::vector<float>> &logits, llvm::StringRef text,
                        int64_t window, int64_t vocab);
@@ -89,9 +126,11 @@ llvm::Expected<Accuracy> measureAccuracy(const eval::Program &reference, const e
 /// Evaluates each scheme (a copy of `raised` quantised, run in the integer evaluator) against
 /// the fp32 evaluation of `raised` on `text` and prints one row per scheme: bits per byte,
 /// its change against fp32, top-1 agreement, mean KL, the largest logit difference relative to
-/// the largest logit, bits per byte by position.
+/// the largest logit, bits per byte by position. For a token model (`text.tokenized`): the
+/// perplexity per token and its change against fp32, then bits per byte (bits / bytes of the
+/// predicted tokens), and bits per token by token position.
 llvm::Error printAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
-                               llvm::StringRef text, int64_t window, int threads,
+                               const EvalText &text, int64_t window, int threads,
                                llvm::raw_ostream &os);
 
 /// The calibration text used when a scheme that needs one names none: WikiText-2's test file
@@ -111,7 +150,7 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme,
 /// Logits (length x vocab, real values) of each window of `text` from the ovl module's @main,
 /// each window from zero states.
 llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
-                                                                llvm::StringRef text,
+                                                                const EvalText &text,
                                                                 int64_t window,
                                                                 bool progress = false);
 /// One scheme quantised for the overlay (ovlScheme) and evaluated two ways against the fp32
@@ -123,13 +162,17 @@ struct OvlAccuracy {
 };
 llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &scheme,
                                                const std::vector<std::vector<float>> &reference,
+                                               const EvalText &text, int64_t window,
+                                               eval::ThreadPool &pool);
+llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const QuantScheme &scheme,
+                                               const std::vector<std::vector<float>> &reference,
                                                llvm::StringRef text, int64_t window,
                                                eval::ThreadPool &pool);
 /// For each scheme, two rows against fp32 on `text`: the quantised m2 module in the m2-level
 /// integer evaluator (`m2`), and the same module lowered to ovl in the ovl evaluator (`ovl`),
 /// plus the largest difference between the two's logits relative to the largest logit.
 llvm::Error printOvlAccuracyTable(mlir::ModuleOp raised, const std::vector<QuantScheme> &schemes,
-                                  llvm::StringRef text, int64_t window, int threads,
+                                  const EvalText &text, int64_t window, int threads,
                                   llvm::raw_ostream &os);
 
 } // namespace mamba2
