@@ -2520,7 +2520,9 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       fail(fn, "the microcode store (" + std::to_string(isa::kUcodeWords) +
                    " words) is full: the program needs " + std::to_string(words));
     }
-    planChannels({&lists[0], &lists[1]}, sems, loopChs);
+    // Channels weighed by their waits per token: a prefill call takes t_block tokens, a decode
+    // call one (the decode's channels keep their semaphores before the prefill's rarer ones).
+    planChannels({&lists[0], &lists[1]}, sems, loopChs, {1.0 / double(options.tBlock), 1.0});
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
       placeMicrocode(pb, fo.insts, ops, &fo);

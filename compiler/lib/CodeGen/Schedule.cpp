@@ -148,22 +148,26 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
 } // namespace
 
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
-                  const std::vector<std::pair<unsigned, unsigned>> &required) {
-  // Every channel the entries use, with its number of waits; when they outnumber the
-  // semaphores, the least used go through ctrl.sync (one semaphore per producer unit).
-  std::map<std::pair<unsigned, unsigned>, size_t> uses;
+                  const std::vector<std::pair<unsigned, unsigned>> &required,
+                  const std::vector<double> &weights) {
+  // Every channel the entries use, with its number of waits (times its entry's weight); when
+  // they outnumber the semaphores, the least used go through ctrl.sync (one semaphore per
+  // producer unit).
+  std::map<std::pair<unsigned, unsigned>, double> uses;
   bool none[kUnits][kUnits] = {};
-  for (const auto *insts : entries) {
+  for (size_t e = 0; e < entries.size(); ++e) {
+    const auto *insts = entries[e];
+    const double w = e < weights.size() ? weights[e] : 1.0;
     Analysis an = analyze(*insts, none);
     for (size_t i = 0; i < insts->size(); ++i)
       for (size_t j : an.waits[i])
-        ++uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}];
+        uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}] += w;
   }
   for (const auto &ch : required) // a loop's drains: never through ctrl.sync
-    uses[ch] = std::numeric_limits<size_t>::max();
+    uses[ch] = std::numeric_limits<double>::infinity();
   if (uses.size() <= isa::kNumSems)
     return;
-  std::vector<std::pair<size_t, std::pair<unsigned, unsigned>>> byUse;
+  std::vector<std::pair<double, std::pair<unsigned, unsigned>>> byUse;
   for (auto &[ch, k] : uses)
     byUse.push_back({k, ch});
   std::sort(byUse.begin(), byUse.end(), [](const auto &a, const auto &b) {

@@ -74,9 +74,11 @@ struct SemTable {
 /// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
 /// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
 /// `required` lists (producer unit, consumer unit) channels that must keep a semaphore (a
-/// layer loop's drains).
+/// layer loop's drains). `weights` (one per entry, default 1) scale each entry's waits: the
+/// emitter gives the prefill 1 / t_block and the decode 1, i.e. waits per token.
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
-                  const std::vector<std::pair<unsigned, unsigned>> &required = {});
+                  const std::vector<std::pair<unsigned, unsigned>> &required = {},
+                  const std::vector<double> &weights = {});
 /// Schedules `insts` (program order; the last must be ctrl.halt) into bundles. With `loop`, the
 /// body becomes a ctrl.loop (see LoopPlan and docs/codegen.md "Layer loops"): every unit drains
 /// before the loop and after it, and a dependency on the previous iteration waits on a token

@@ -91,6 +91,64 @@ TEST(Schedule, MoreChannelsThanSemaphoresGoThroughCtrlSync) {
   EXPECT_EQ(dev->run("main", opt).error, "");
 }
 
+TEST(Schedule, ChannelsWeighedPerTokenKeepTheDecodesSemaphores) {
+  // Two entries share the semaphores: a long prefill-like list uses all 20 channels, four of
+  // them once and the rest five times; a short decode-like list uses only those four. By raw
+  // counts the four are the least used and go through ctrl.sync, in the decode too; weighed by
+  // waits per token (the prefill's call takes 32 tokens, the decode's one) they keep their
+  // semaphores and the prefill's rarer channels take ctrl.sync instead (docs/codegen.md).
+  const isa::Slot units[] = {isa::Slot::Load, isa::Slot::Store, isa::Slot::Matrix,
+                             isa::Slot::Vector, isa::Slot::Ssm};
+  const std::pair<isa::Slot, isa::Slot> shared[] = {{isa::Slot::Load, isa::Slot::Matrix},
+                                                    {isa::Slot::Matrix, isa::Slot::Vector},
+                                                    {isa::Slot::Vector, isa::Slot::Ssm},
+                                                    {isa::Slot::Ssm, isa::Slot::Store}};
+  auto isShared = [&](isa::Slot a, isa::Slot b) {
+    for (auto [x, y] : shared)
+      if (x == a && y == b)
+        return true;
+    return false;
+  };
+  Inst halt;
+  halt.unit = isa::Slot::Ctrl;
+  halt.word.set(isa::field::none::op, isa::op::ctrl::halt);
+  std::vector<Inst> prefill, decode;
+  uint64_t at = 0;
+  for (isa::Slot a : units)
+    for (isa::Slot b : units) {
+      if (a == b)
+        continue;
+      for (unsigned r = 0; r < (isShared(a, b) ? 1u : 5u); ++r, at += 64) {
+        prefill.push_back(inst(a, at, true));
+        prefill.push_back(inst(b, at, false));
+      }
+    }
+  for (auto [a, b] : shared) {
+    decode.push_back(inst(a, at, true));
+    decode.push_back(inst(b, at, false));
+    at += 64;
+  }
+  prefill.push_back(halt);
+  decode.push_back(halt);
+  auto rerouted = [&](const SemTable &sems) {
+    unsigned n = 0;
+    for (auto [a, b] : shared)
+      n += sems.viaCtrl[unsigned(a)][unsigned(b)];
+    return n;
+  };
+  SemTable counts;
+  planChannels({&prefill, &decode}, counts);
+  EXPECT_EQ(rerouted(counts), 4u);
+  SemTable perToken;
+  planChannels({&prefill, &decode}, perToken, {}, {1.0 / 32, 1.0});
+  EXPECT_EQ(rerouted(perToken), 0u);
+  ScheduleResult sr = schedule(decode, perToken);
+  ASSERT_EQ(sr.error, "");
+  for (const auto &b : sr.bundles)
+    EXPECT_NE(b[isa::Slot::Ctrl].raw(isa::field::none::op), isa::op::ctrl::sync);
+  EXPECT_EQ(schedule(prefill, perToken).error, "");
+}
+
 TEST(Schedule, ImpliedDependenciesNeedNoSemaphore) {
   // load writes A; vector reads A and writes B; ssm reads A and B: its wait on the vector
   // implies the load (vector clocks), so the ssm waits once.
