@@ -14,6 +14,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -187,6 +188,15 @@ struct Layout {
   uint64_t ringBytes = 0; // one weight tile buffer
   unsigned ringCount = 2; // the ring's buffers at least
   unsigned ringMax = 2;   // grown into free scratchpad space up to this many
+  /// The decode entry's own function (ovl-decode-function's split clone of @main; null: the
+  /// decode lowers @main too): its weight ring and its states' offsets, which are @main's
+  /// state bytes cut in column order (layoutProgram checks it).
+  struct Entry {
+    Operation *fn = nullptr;
+    std::vector<uint64_t> stateAt;
+    uint64_t ringBytes = 0;
+    unsigned ringCount = 2, ringMax = 2;
+  } decode;
 };
 
 /// Lowers one entry point (rows T): plans buffers, allocates them, emits the instruction list.
@@ -197,6 +207,12 @@ public:
                bool blockLayersAlike = false)
       : fn_(fn), board_(board), pb_(pb), lay_(lay), T_(rows), layers_(std::move(layers)),
         alike_(blockLayersAlike) {
+    if (lay.decode.fn && fn.getOperation() == lay.decode.fn) { // the decode's own function
+      ringBytes_ = lay.decode.ringBytes;
+      ringMin_ = lay.decode.ringCount;
+      ringMax_ = lay.decode.ringMax;
+      stateAt_ = &lay.decode.stateAt;
+    }
     planRowBlocks(rowBlocks);
   }
   /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
@@ -245,6 +261,10 @@ private:
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
+  // The ring and the states of this entry's function (Layout: @main's, or the decode's own).
+  uint64_t ringBytes_ = lay_.ringBytes;
+  unsigned ringMin_ = lay_.ringCount, ringMax_ = lay_.ringMax;
+  const std::vector<uint64_t> *stateAt_ = &lay_.stateAt;
   llvm::DenseMap<Operation *, long> opIndex_;
   /// weightTilePlace's answers by everything they depend on (ring buffer, activation address,
   /// pitch, scale bytes, K, group, rows, int4): the search walks every K step at up to
@@ -527,12 +547,12 @@ private:
   /// for a recent reader (the load unit runs its queue in order: one waiting load holds back the
   /// weight tiles behind it); every other buffer first-fit from address 0.
   ///
-  /// The weight ring then takes the space the two pools leave free, up to lay_.ringMax buffers:
+  /// The weight ring then takes the space the two pools leave free, up to ringMax_ buffers:
   /// the load unit streams tiles of the next matmuls (they do not depend on activations) while
   /// the conv, SSM and vector work of the current layer runs, as far as the ring reaches.
   void allocate(uint64_t &peak) {
     const uint64_t spad = board_.spadBytes();
-    uint64_t top = spad - uint64_t(lay_.ringCount) * lay_.ringBytes;
+    uint64_t top = spad - uint64_t(ringMin_) * ringBytes_;
     for (int id : ringBufs_)
       bufs_[size_t(id)].fixed = true;
     // A buffer placed after another is allocated with it: one block over both lifetimes.
@@ -575,21 +595,21 @@ private:
                              T_, board_.name, b.bytes, top)
                    .str());
     }
-    ringCount_ = lay_.ringCount;
-    if (lay_.ringBytes > 0 && lay_.ringMax > ringCount_) {
+    ringCount_ = ringMin_;
+    if (ringBytes_ > 0 && ringMax_ > ringCount_) {
       const uint64_t free = top - peakA - peakB;
-      ringCount_ = unsigned(std::min<uint64_t>(lay_.ringMax, ringCount_ + free / lay_.ringBytes));
-      top = spad - uint64_t(ringCount_) * lay_.ringBytes;
+      ringCount_ = unsigned(std::min<uint64_t>(ringMax_, ringCount_ + free / ringBytes_));
+      top = spad - uint64_t(ringCount_) * ringBytes_;
     }
     for (size_t k = 0; k < ringBufs_.size(); ++k)
       bufs_[size_t(ringBufs_[k])].addr =
-          top + uint64_t(std::min<size_t>(k, ringCount_ - 1)) * lay_.ringBytes;
+          top + uint64_t(std::min<size_t>(k, ringCount_ - 1)) * ringBytes_;
     for (size_t i : loads)
       bufs_[i].addr += top - peakB;
     for (Buffer &b : bufs_)
       if (b.follows >= 0)
         b.addr = bufs_[size_t(b.follows)].addr + b.followOff;
-    peak = peakA + peakB + uint64_t(ringCount_) * lay_.ringBytes;
+    peak = peakA + peakB + uint64_t(ringCount_) * ringBytes_;
   }
 
   // ---- instructions ----
@@ -919,7 +939,7 @@ private:
       stateViews_[v] = view;
     markLoad(view);
     if (!plan_)
-      dma(Slot::Load, 2, lay_.stateAt[a.getArgNumber()], bytes, addr(view), 1, bytes);
+      dma(Slot::Load, 2, (*stateAt_)[a.getArgNumber()], bytes, addr(view), 1, bytes);
     stateArg_[v] = int(a.getArgNumber());
     return view;
   }
@@ -928,7 +948,7 @@ private:
   void storeState(Value newState, const View &s) {
     const uint64_t bytes = uint64_t(s.cols) * s.esize;
     if (!plan_ && lastBlock_) // row blocks: after the last one
-      dma(Slot::Store, 2, lay_.stateAt[size_t(stateArg_[newState])], bytes, addr(s), 1, bytes);
+      dma(Slot::Store, 2, (*stateAt_)[size_t(stateArg_[newState])], bytes, addr(s), 1, bytes);
   }
 
   // ---- ops ----
@@ -948,8 +968,8 @@ private:
     ringNext_ = 0;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
-    for (unsigned i = 0; i < std::max(lay_.ringCount, lay_.ringMax); ++i) {
-      int id = newBuffer(lay_.ringBytes);
+    for (unsigned i = 0; i < std::max(ringMin_, ringMax_); ++i) {
+      int id = newBuffer(ringBytes_);
       ringBufs_.push_back(id);
     }
     if (!order_.empty()) {
@@ -1640,7 +1660,7 @@ private:
       return it->second;
     const uint64_t W = target::Board::spadWordBytes();
     const uint64_t span = uint64_t(board_.spadBanks()) * W;
-    const uint64_t used = nj * (m.pitch + 4 * m.g), spare = lay_.ringBytes - used;
+    const uint64_t used = nj * (m.pitch + 4 * m.g), spare = ringBytes_ - used;
     target::MatmulBankShape s;
     s.act = act;
     s.pitch = m.pitch;
@@ -1811,8 +1831,10 @@ private:
 };
 
 /// Checks the signature and lays out the DRAM regions (shared by the entries).
-void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOptions &opt,
-                   ProgramBuilder &pb, Layout &lay, EmitStats &st) {
+std::vector<long> findLayers(func::FuncOp fn);
+
+/// The signature both entries' functions have: (ids, states...) -> (logits, states...).
+void checkSignature(func::FuncOp fn) {
   if (fn.getBody().getBlocks().size() != 1)
     fail(fn, "the function must have one block");
   auto ft = fn.getFunctionType();
@@ -1831,6 +1853,80 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       fail(fn, "state argument " + std::to_string(i) +
                    " must be statically shaped and returned with the same type");
   }
+}
+
+/// The decode function's states as @main's state bytes cut in order: for each of its state
+/// arguments, @main's state argument that holds it and its byte offset there. Empty, with
+/// `why`, where a piece straddles two of @main's states, ends off the 64-byte alignment, or
+/// the states do not cover the same bytes (the entries could not share them).
+std::vector<std::pair<unsigned, uint64_t>> decodeStatePieces(func::FuncOp main, func::FuncOp dec,
+                                                             std::string &why) {
+  auto bytesOf = [](Type t) {
+    auto r = cast<RankedTensorType>(t);
+    return uint64_t(r.getNumElements()) * elemBytes(r);
+  };
+  auto mt = main.getFunctionType(), dt = dec.getFunctionType();
+  if (dt.getInput(0) != mt.getInput(0) || dt.getResult(0) != mt.getResult(0)) {
+    why = "its ids and logits differ from @main's";
+    return {};
+  }
+  std::vector<std::pair<unsigned, uint64_t>> at(dt.getNumInputs(), {0, 0});
+  unsigned m = 1;    // @main's state being cut
+  uint64_t used = 0; // its bytes taken so far
+  for (unsigned i = 1; i < dt.getNumInputs(); ++i) {
+    const uint64_t b = bytesOf(dt.getInput(i));
+    if (m >= mt.getNumInputs() || used + b > bytesOf(mt.getInput(m)) ||
+        elemBytes(dt.getInput(i)) != elemBytes(mt.getInput(m))) {
+      why = "its state argument " + std::to_string(i) + " (" + std::to_string(b) +
+            " bytes) is not the next piece of @main's state argument " + std::to_string(m);
+      return {};
+    }
+    at[i] = {m, used};
+    used += b;
+    if (used == bytesOf(mt.getInput(m))) {
+      ++m;
+      used = 0;
+    } else if (used % kAlign) {
+      why = "its state argument " + std::to_string(i) + " ends " + std::to_string(used) +
+            " bytes into @main's state argument " + std::to_string(m) + ", not on a " +
+            std::to_string(kAlign) + "-byte boundary";
+      return {};
+    }
+  }
+  if (m != mt.getNumInputs()) {
+    why = "its states cover @main's first " + std::to_string(m - 1) + " of " +
+          std::to_string(mt.getNumInputs() - 1) + " state arguments only";
+    return {};
+  }
+  return at;
+}
+
+void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOptions &opt,
+                   ProgramBuilder &pb, Layout &lay, EmitStats &st) {
+  checkSignature(fn);
+  auto ft = fn.getFunctionType();
+  auto logits = cast<RankedTensorType>(ft.getResult(0));
+  // The decode entry's own function (ovl-decode-function), if the module has one.
+  func::FuncOp dec;
+  if (auto *d = ovl::entryFunction(fn->getParentOp(), "decode"); d && d != fn.getOperation()) {
+    dec = dyn_cast<func::FuncOp>(d);
+    if (!dec)
+      fail(d, "marked ovl.entry = \"decode\" but not a function");
+    checkSignature(dec);
+  }
+  std::vector<std::pair<unsigned, uint64_t>> decStates;
+  if (dec) {
+    std::string why;
+    decStates = decodeStatePieces(fn, dec, why);
+    if (decStates.empty()) { // the decode lowers @main, said in a note
+      st.notes.push_back("entry decode: lowers @main, not @" + dec.getSymName().str() + " (" + why +
+                         ": the entries would not share the state)");
+      dec = {};
+    }
+  }
+  std::vector<func::FuncOp> fns = {fn};
+  if (dec)
+    fns.push_back(dec);
   if (opt.tBlock < 1 || opt.tBlock > 63)
     fail(fn, "t_block " + std::to_string(opt.tBlock) + " is outside 1..63 (the matmul m field)");
   lay.vocab = logits.getDimSize(1);
@@ -1878,13 +1974,15 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   // while it moves).
   {
     uint64_t bound = 64;
-    fn.walk([&](ovl::ConstantOp c) {
-      auto t = cast<ShapedType>(c.getValue().getType());
-      bound += uint64_t(t.getNumElements()) * (t.getElementType().isInteger(8) ? 1 : 4) + kAlign;
-    });
-    fn.walk([&](ovl::MatmulOp o) {
-      bound += uint64_t(cast<ShapedType>(o.getWeight().getType()).getDimSize(0)) * 16 + kAlign;
-    });
+    for (func::FuncOp f : fns) {
+      f.walk([&](ovl::ConstantOp c) {
+        auto t = cast<ShapedType>(c.getValue().getType());
+        bound += uint64_t(t.getNumElements()) * (t.getElementType().isInteger(8) ? 1 : 4) + kAlign;
+      });
+      f.walk([&](ovl::MatmulOp o) {
+        bound += uint64_t(cast<ShapedType>(o.getWeight().getType()).getDimSize(0)) * 16 + kAlign;
+      });
+    }
     pb.prog.regions[0].init.reserve(bound);
   }
   std::vector<int32_t> header = {1,
@@ -1913,68 +2011,150 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   lay.ringBytes = lay.tiles.ring.bytes;
   lay.ringCount = lay.tiles.ring.count;
   lay.ringMax = lay.tiles.ring.max;
+  if (dec) { // its groups and tiles beside @main's (the maps are by op), its own ring
+    FusePlan fp;
+    if (auto e = fusePlan(dec, fp))
+      throw EmitError{formatPlanError(*e)};
+    for (auto &kv : fp.ssmStep)
+      lay.fuse.ssmStep.insert(kv);
+    for (auto &kv : fp.logits)
+      lay.fuse.logits.insert(kv);
+    for (auto &kv : fp.chainOf)
+      lay.fuse.chainOf.insert(kv);
+    TilePlan tp;
+    if (auto e = tilePlan(dec, board, opt, tp))
+      throw EmitError{formatPlanError(*e)};
+    for (auto &kv : tp.mats)
+      lay.tiles.mats.insert(kv);
+    lay.decode.fn = dec.getOperation();
+    lay.decode.ringBytes = tp.ring.bytes;
+    lay.decode.ringCount = tp.ring.count;
+    lay.decode.ringMax = tp.ring.max;
+  }
 
-  for (Operation &op : fn.getBody().front()) {
-    if (auto o = dyn_cast<ovl::MatmulOp>(op)) {
-      auto wt = cast<RankedTensorType>(o.getWeight().getType());
-      const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
-      auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
-      auto sc = o.getScales().getDefiningOp<ovl::ConstantOp>();
-      if (!wc || !sc)
-        fail(&op, "its weights and scales must be constants (they stream from DRAM)");
-      const MatTile &tile = lay.tiles.mats.find(&op)->second;
-      Layout::Mat m;
-      m.kb = tile.kb;
-      m.g = tile.g;
-      m.k = tile.k;
-      m.group = tile.group;
-      m.pitch = tile.pitch;
-      m.nt = tile.nt;
-      // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
-      auto w = constValues(wc), s = constValues(sc);
-      std::vector<uint8_t> img;
-      img.reserve(N * (m.kb + 4 * m.g) + (N / m.nt + 1) * kAlign);
-      for (uint64_t n0 = 0; n0 < N; n0 += m.nt) {
-        const uint64_t nj = std::min(m.nt, N - n0);
-        for (uint64_t r = n0; r < n0 + nj; ++r) {
-          if (o.getBits() == 4) {
-            for (uint64_t k = 0; k < K; k += 2) {
-              int32_t lo = w[r * K + k], hi = w[r * K + k + 1];
-              if (lo < -8 || lo > 7 || hi < -8 || hi > 7)
-                fail(&op, "a 4-bit weight is outside -8..7");
-              img.push_back(uint8_t((lo & 0xF) | ((hi & 0xF) << 4)));
-            }
-          } else {
-            for (uint64_t k = 0; k < K; ++k)
-              img.push_back(uint8_t(int8_t(w[r * K + k])));
-          }
-          img.resize(img.size() + (m.pitch - m.kb), 0); // the zero pad
-        }
-        for (uint64_t r = n0; r < n0 + nj; ++r)
-          for (uint64_t g = 0; g < m.g; ++g) {
-            auto b = constBytes({s[r * m.g + g]}, 4);
-            img.insert(img.end(), b.begin(), b.end());
-          }
-        img.resize(alignUp(img.size()));
+  // The decode function's constants that @main's same layer has too (its clone's unsplit
+  // matmuls, tables, per-channel vectors: the same attributes) are @main's bytes, laid out
+  // once. The two functions' constants are laid out layer by layer (@main's layer r, then the
+  // decode's), so that each function's layers lie a fixed stride apart, as a layer loop needs.
+  std::map<std::array<const void *, 6>, Layout::Mat> matOf; // weights, scales, tile -> layout
+  llvm::DenseMap<Attribute, uint64_t> constOf;              // @main's small constants
+  llvm::SmallPtrSet<Operation *, 2> tables = {table};       // the host embeds (x): no bytes
+  struct Segment {
+    func::FuncOp f;
+    long lo, hi; // its ops [lo, hi)
+  };
+  std::vector<Segment> segments;
+  auto opCount = [](func::FuncOp f) { return long(f.getBody().front().getOperations().size()); };
+  if (dec) {
+    dec.walk([&](ovl::EmbedOp e) { tables.insert(e.getTable().getDefiningOp()); });
+    const std::vector<long> bm = findLayers(fn), bd = findLayers(dec);
+    if (bm.size() >= 2 && bm.size() == bd.size()) {
+      std::vector<long> cm = {0}, cd = {0}; // cuts: before the layers, between, after
+      cm.insert(cm.end(), bm.begin(), bm.end());
+      cd.insert(cd.end(), bd.begin(), bd.end());
+      cm.push_back(opCount(fn));
+      cd.push_back(opCount(dec));
+      for (size_t k = 0; k + 1 < cm.size(); ++k) {
+        segments.push_back({fn, cm[k], cm[k + 1]});
+        segments.push_back({dec, cd[k], cd[k + 1]});
       }
-      m.at = pb.alloc(0, img.size());
-      pb.put(m.at, img);
-      st.weightBytes += img.size();
-      lay.mats[&op] = m;
-      continue;
     }
-    // Every other constant operand: raw little-endian bytes.
-    for (Value v : op.getOperands()) {
-      auto c = v.getDefiningOp<ovl::ConstantOp>();
-      if (!c || c == table || lay.constAt.count(v))
+  }
+  if (segments.empty())
+    for (func::FuncOp f : fns)
+      segments.push_back({f, 0, opCount(f)});
+  std::vector<Operation *> segOps;
+  for (Segment &sg : segments) {
+    const bool isDec = sg.f != fn;
+    if (!isDec) { // the decode's next segment shares this one's constants only
+      matOf.clear();
+      constOf.clear();
+    }
+    segOps.clear();
+    for (Operation &op : sg.f.getBody().front())
+      segOps.push_back(&op);
+    for (long i = sg.lo; i < sg.hi; ++i) {
+      Operation &op = *segOps[size_t(i)];
+      if (auto o = dyn_cast<ovl::MatmulOp>(op)) {
+        auto wt = cast<RankedTensorType>(o.getWeight().getType());
+        const uint64_t N = uint64_t(wt.getDimSize(0)), K = uint64_t(wt.getDimSize(1));
+        auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
+        auto sc = o.getScales().getDefiningOp<ovl::ConstantOp>();
+        if (!wc || !sc)
+          fail(&op, "its weights and scales must be constants (they stream from DRAM)");
+        const MatTile &tile = lay.tiles.mats.find(&op)->second;
+        const std::array<const void *, 6> key = {
+            wc.getValue().getAsOpaquePointer(),
+            sc.getValue().getAsOpaquePointer(),
+            reinterpret_cast<const void *>(uintptr_t(tile.nt)),
+            reinterpret_cast<const void *>(uintptr_t(tile.pitch)),
+            reinterpret_cast<const void *>(uintptr_t(tile.k)),
+            reinterpret_cast<const void *>(uintptr_t(o.getBits()))};
+        if (auto it = matOf.find(key); isDec && it != matOf.end()) {
+          lay.mats[&op] = it->second;
+          continue;
+        }
+        Layout::Mat m;
+        m.kb = tile.kb;
+        m.g = tile.g;
+        m.k = tile.k;
+        m.group = tile.group;
+        m.pitch = tile.pitch;
+        m.nt = tile.nt;
+        // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
+        auto w = constValues(wc), s = constValues(sc);
+        std::vector<uint8_t> img;
+        img.reserve(N * (m.kb + 4 * m.g) + (N / m.nt + 1) * kAlign);
+        for (uint64_t n0 = 0; n0 < N; n0 += m.nt) {
+          const uint64_t nj = std::min(m.nt, N - n0);
+          for (uint64_t r = n0; r < n0 + nj; ++r) {
+            if (o.getBits() == 4) {
+              for (uint64_t k = 0; k < K; k += 2) {
+                int32_t lo = w[r * K + k], hi = w[r * K + k + 1];
+                if (lo < -8 || lo > 7 || hi < -8 || hi > 7)
+                  fail(&op, "a 4-bit weight is outside -8..7");
+                img.push_back(uint8_t((lo & 0xF) | ((hi & 0xF) << 4)));
+              }
+            } else {
+              for (uint64_t k = 0; k < K; ++k)
+                img.push_back(uint8_t(int8_t(w[r * K + k])));
+            }
+            img.resize(img.size() + (m.pitch - m.kb), 0); // the zero pad
+          }
+          for (uint64_t r = n0; r < n0 + nj; ++r)
+            for (uint64_t g = 0; g < m.g; ++g) {
+              auto b = constBytes({s[r * m.g + g]}, 4);
+              img.insert(img.end(), b.begin(), b.end());
+            }
+          img.resize(alignUp(img.size()));
+        }
+        m.at = pb.alloc(0, img.size());
+        pb.put(m.at, img);
+        st.weightBytes += img.size();
+        lay.mats[&op] = m;
+        if (!isDec)
+          matOf.insert({key, m});
         continue;
-      auto vals = constValues(c);
-      auto bytes = constBytes(vals, elemBytes(c.getType()));
-      uint64_t a = pb.alloc(0, bytes.size());
-      pb.put(a, bytes);
-      lay.constAt[v] = a;
-      if (auto name = c.getName())
-        tensor(name->str(), 0, a, bytes.size(), elemBytes(c.getType()) == 1 ? "i8" : "i32");
+      }
+      // Every other constant operand: raw little-endian bytes.
+      for (Value v : op.getOperands()) {
+        auto c = v.getDefiningOp<ovl::ConstantOp>();
+        if (!c || tables.contains(c) || lay.constAt.count(v))
+          continue;
+        if (auto it = constOf.find(c.getValue()); isDec && it != constOf.end()) {
+          lay.constAt[v] = it->second;
+          continue;
+        }
+        auto vals = constValues(c);
+        auto bytes = constBytes(vals, elemBytes(c.getType()));
+        uint64_t a = pb.alloc(0, bytes.size());
+        pb.put(a, bytes);
+        lay.constAt[v] = a;
+        if (!isDec)
+          constOf.insert({c.getValue(), a});
+        if (auto name = c.getName(); name && !isDec)
+          tensor(name->str(), 0, a, bytes.size(), elemBytes(c.getType()) == 1 ? "i8" : "i32");
+      }
     }
   }
 
@@ -1993,6 +2173,9 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     tensor("state" + std::to_string(i), 2, lay.stateAt[i], bytes, es == 1 ? "i8" : "i32");
     st.stateBytes += bytes;
   }
+  if (dec) // its states: the bytes of @main's that hold them
+    for (auto [m, off] : decStates)
+      lay.decode.stateAt.push_back(lay.stateAt[m] + off);
   pb.prog.regions[0].size = std::max<uint64_t>(pb.prog.regions[0].size, 1);
   pb.prog.regions[0].init.resize(pb.prog.regions[0].size);
   st.constBytes = pb.prog.regions[0].size;
@@ -2398,22 +2581,34 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
   try {
     layoutProgram(fn, board, options, pb, lay, st);
     SemTable sems;
-    const std::pair<const char *, unsigned> entries[] = {{"prefill", options.tBlock},
-                                                         {"decode", 1}};
-    std::vector<Operation *> ops;
-    for (Operation &op : fn.getBody().front())
-      ops.push_back(&op);
-    const std::vector<long> bounds = options.layerLoop ? findLayers(fn) : std::vector<long>{};
+    // Each entry lowers its function: the decode the module's decode function where
+    // ovl-decode-function made one (head groups per phase), else @main like the prefill.
+    func::FuncOp decFn =
+        lay.decode.fn ? cast<func::FuncOp>(lay.decode.fn) : fn; // layoutProgram found it
+    std::tuple<const char *, unsigned, func::FuncOp> entries[] = {{"prefill", options.tBlock, fn},
+                                                                  {"decode", 1, decFn}};
+    std::vector<std::vector<Operation *>> opsOf; // per entry: its function's body
+    std::vector<std::vector<long>> boundsOf;     // per entry: its layers (findLayers)
+    for (auto &[name, rows, efn] : entries) {
+      (void)name;
+      (void)rows;
+      opsOf.emplace_back();
+      for (Operation &op : efn.getBody().front())
+        opsOf.back().push_back(&op);
+      boundsOf.push_back(options.layerLoop ? findLayers(efn) : std::vector<long>{});
+    }
     std::vector<std::vector<Inst>> lists;
     std::vector<Folded> folded;
     std::vector<bool> blocked; // emitted in row blocks: unrolled, no layer loop
-    for (auto [name, rows] : entries) {
+    for (auto &[name, rows, efn] : entries) {
+      const std::vector<long> &bounds = boundsOf[lists.size()];
       EmitStats::Entry es;
       es.name = name;
+      es.function = efn.getSymName().str();
       es.rows = rows;
       const unsigned rb = rows > 1 ? options.prefillRowBlocks : 1;
-      const bool blk = EntryEmitter(fn, board, pb, lay, rows, {}, rb).rowBlocked();
-      EntryEmitter ee(fn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1,
+      const bool blk = EntryEmitter(efn, board, pb, lay, rows, {}, rb).rowBlocked();
+      EntryEmitter ee(efn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1,
                       blk && blockLayersAlike);
       blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
@@ -2433,17 +2628,27 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
     // on): then the loop spans the first layers only, as many as fit (the others unrolled),
     // and where not even two fit, layers whose immediates differ are unrolled instead.
     bool perLayerUops = true;
-    std::vector<long> span = bounds; // the layers a loop may cover
+    std::vector<std::vector<long>> spanOf = boundsOf; // the layers a loop may cover
     const size_t store = options.loopUcodeWords ? options.loopUcodeWords : isa::kUcodeWords;
-    if (options.layerLoop && !bounds.empty()) {
+    size_t all = 0; // the layers every entry's function has
+    for (const std::vector<long> &b : boundsOf)
+      if (!b.empty())
+        all = all ? std::min(all, b.size() - 1) : b.size() - 1;
+    if (options.layerLoop && all > 0) {
+      auto first = [&](size_t e, size_t layers) {
+        const std::vector<long> &b = boundsOf[e];
+        return b.empty() ? b : std::vector<long>(b.begin(), b.begin() + long(layers) + 1);
+      };
       auto wordsOver = [&](size_t layers) {
-        const std::vector<long> b(bounds.begin(), bounds.begin() + long(layers) + 1);
         std::vector<Folded> trial;
         for (size_t e = 0; e < lists.size(); ++e)
-          trial.push_back(foldLayers(lists[e], b, ops, st.entries[e].name, true));
+          trial.push_back(
+              foldLayers(lists[e], first(e, layers), opsOf[e], st.entries[e].name, true));
         return ucodeWordsOf(pb, trial);
       };
-      const size_t all = bounds.size() - 1, words = wordsOver(all);
+      for (size_t e = 0; e < spanOf.size(); ++e)
+        spanOf[e] = first(e, all);
+      const size_t words = wordsOver(all);
       if (words > store) {
         size_t fit = 1, over = all; // the most layers known to fit, the fewest known not to
         while (over - fit > 1) {
@@ -2455,7 +2660,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
                                  " microcode words, more than the " + std::to_string(store) +
                                  " of the store";
         if (fit >= 2) {
-          span.resize(fit + 1);
+          for (size_t e = 0; e < spanOf.size(); ++e)
+            spanOf[e] = first(e, fit);
           st.notes.push_back("layer loop over layers 0.." + std::to_string(fit - 1) +
                              " at most: " + need);
         } else {
@@ -2471,7 +2677,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         folded.push_back(std::move(fo));
         continue;
       }
-      Folded fo = foldLayers(lists[e], span, ops, st.entries[e].name, perLayerUops);
+      Folded fo = foldLayers(lists[e], spanOf[e], opsOf[e], st.entries[e].name, perLayerUops);
       if (fo.plan.count) {
         SemTable trial;
         planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));
@@ -2487,12 +2693,12 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       if (fo.plan.count) {
         auto u = loopChannels(fo.insts, fo.plan);
         loopChs.insert(loopChs.end(), u.begin(), u.end());
-      } else if (!bounds.empty()) {
+      } else if (!boundsOf[e].empty()) {
         // No loop after all: the entry emitted again with the allocator's and the ring's own
         // choices, kept below unless it needs more microcode than the store holds (layers
         // allocated alike share their micro-ops where their immediates agree too).
         EmitStats::Entry es = st.entries[e];
-        EntryEmitter ee(fn, board, pb, lay, es.rows);
+        EntryEmitter ee(std::get<2>(entries[e]), board, pb, lay, es.rows);
         std::vector<Inst> natural = ee.run(es.spadPeak, es.ringBuffers);
         aligned.push_back({e, std::move(lists[e]), st.entries[e]});
         lists[e] = std::move(natural);
@@ -2525,7 +2731,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
     planChannels({&lists[0], &lists[1]}, sems, loopChs, {1.0 / double(options.tBlock), 1.0});
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
-      placeMicrocode(pb, fo.insts, ops, &fo);
+      placeMicrocode(pb, fo.insts, opsOf[e], &fo);
       ScheduleResult sr = schedule(fo.insts, sems, fo.plan.count ? &fo.plan : nullptr);
       if (!sr.error.empty())
         fail(fn, "entry " + st.entries[e].name + ": " + sr.error);

@@ -408,8 +408,11 @@ QuantScheme ovlScheme(QuantScheme s) {
 }
 
 /// Whether ovl-split-head-groups' cost model for `target` splits some m2.ssd of the quantised
-/// module (its shape read from the scan and the m2.qlinear in_proj that gives its dt).
-static bool headGroupsPay(mlir::ModuleOp module, const std::string &target) {
+/// module (its shape read from the scan and the m2.qlinear in_proj that gives its dt); and in
+/// `forFit`, whether some layer's whole state does not fit the scratchpad's share unsplit (the
+/// prefill must then be split too).
+static bool headGroupsPay(mlir::ModuleOp module, const std::string &target, bool &forFit) {
+  forFit = false;
   const target::Board *board = target::findBoard(target);
   if (!board)
     return false;
@@ -429,6 +432,7 @@ static bool headGroupsPay(mlir::ModuleOp module, const std::string &target) {
     sh.dModel = quant::shapeOf(proj.getWeight()).back();
     sh.weightBits = int64_t(proj.getWeightBits());
     pay = pay || chooseHeadsPerGroup(*board, sh) < sh.heads;
+    forFit = forFit || !stateFitsUnsplit(*board, sh);
   });
   return pay;
 }
@@ -441,8 +445,15 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
     return fail("the overlay needs a quantised lm_head (--lm-head-bits 8 or 4)");
   if (auto e = quantizeModule(module, s, pipelineOut))
     return e;
-  const bool headGroups = s.headsPerGroup > 0 || s.headGroups == "on" ||
-                          (s.headGroups == "auto" && headGroupsPay(module, s.target));
+  bool forFit = false;
+  const bool pays =
+      s.headsPerGroup == 0 && s.headGroups == "auto" && headGroupsPay(module, s.target, forFit);
+  const bool headGroups = s.headsPerGroup > 0 || s.headGroups == "on" || pays;
+  // Head groups per phase: where the cost model splits for the decode's speed alone (every
+  // layer's state fits unsplit), the decode entry gets a split clone of @main and the prefill
+  // the unsplit @main, whose row blocks overlap the units better (130M on the U280: a 512-token
+  // prompt 37.4M cycles split, 31.7M unsplit; docs/codegen.md "Head groups per phase").
+  const bool perPhase = pays && !forFit;
   mlir::PassManager pm(module.getContext());
   if (s.report)
     pm.addInstrumentation(s.report->passInstrumentation());
@@ -455,7 +466,11 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
     OvlSplitHeadGroupsOptions o;
     o.headsPerGroup = s.headsPerGroup;
     o.target = s.target;
-    o.releaseWeights = s.releaseWeights;
+    o.releaseWeights = s.releaseWeights && !perPhase;
+    if (perPhase) {
+      pm.addPass(createOvlDecodeFunction());
+      o.entry = "decode";
+    }
     pm.addNestedPass<mlir::func::FuncOp>(createOvlSplitHeadGroups(o));
   }
   if (pipelineOut) {

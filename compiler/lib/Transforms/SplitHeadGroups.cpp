@@ -22,6 +22,7 @@
 
 namespace mamba2 {
 #define GEN_PASS_DEF_OVLSPLITHEADGROUPS
+#define GEN_PASS_DEF_OVLDECODEFUNCTION
 #include "mamba2/Transforms/OvlPasses.h.inc"
 } // namespace mamba2
 
@@ -608,6 +609,16 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
     func::FuncOp fn = getOperation();
     if (fn.getBody().empty())
       return;
+    if (!entry.empty() && entry != "decode") {
+      fn.emitError("ovl-split-head-groups: entry must be empty (every function) or decode, not '")
+          << std::string(entry) << "'";
+      return signalPassFailure();
+    }
+    if (!entry.empty()) { // only the function of that entry (ovl-decode-function's clone)
+      auto e = fn->getAttrOfType<StringAttr>(ovl::kEntryAttr);
+      if (!e || e.getValue() != entry)
+        return;
+    }
     if (fn.getBody().getBlocks().size() != 1) {
       fn.emitError("ovl-split-head-groups: the function must have one block");
       return signalPassFailure();
@@ -629,7 +640,8 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
     fn.walk([&](ovl::SsmOp s) { ssms.push_back(s); });
     if (ssms.empty())
       return;
-    Splitter sp(fn, releaseWeights);
+    // A decode function shares @main's constants (ovl-decode-function): none is released.
+    Splitter sp(fn, releaseWeights && entry.empty());
     for (ovl::SsmOp s : ssms) {
       int64_t hg = headsPerGroup;
       auto st = cast<RankedTensorType>(s.getState().getType());
@@ -657,7 +669,34 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
   }
 };
 
+struct DecodeFunctionPass : mamba2::impl::OvlDecodeFunctionBase<DecodeFunctionPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main) {
+      module.emitError("ovl-decode-function: the module has no @main to clone");
+      return signalPassFailure();
+    }
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr(ovl::kEntryAttr) || fn.getSymName() == "decode") {
+        fn.emitError("ovl-decode-function: the module has a decode function already (@")
+            << fn.getSymName() << ")";
+        return signalPassFailure();
+      }
+    // The clone shares @main's constants (their attributes): nothing may release their data.
+    func::FuncOp dec = main.clone();
+    dec.setSymName("decode");
+    dec->setAttr(ovl::kEntryAttr, StringAttr::get(module.getContext(), "decode"));
+    module.insert(std::next(Block::iterator(main.getOperation())), dec);
+  }
+};
+
 } // namespace
+
+bool mamba2::stateFitsUnsplit(const mamba2::target::Board &board, const HeadGroupShape &sh) {
+  return double(sh.heads * sh.headDim * sh.dState * 4) <=
+         kStateSpadShare * double(board.spadBytes());
+}
 
 double mamba2::headGroupCost(const mamba2::target::Board &board, const HeadGroupShape &sh,
                              int64_t hg) {

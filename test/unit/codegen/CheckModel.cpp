@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
               << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
               << e.spadPeak << " B, " << e.ringBuffers << " weight buffers"
               << (e.rowBlocks > 1 ? ", " + std::to_string(e.rowBlocks) + " row blocks" : "")
-              << "\n";
+              << (e.function != "main" ? ", lowers @" + e.function : "") << "\n";
   for (const std::string &n : st.notes)
     std::cout << "  " << n << "\n";
   if (requireUreg)

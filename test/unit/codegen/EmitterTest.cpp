@@ -6,6 +6,7 @@
 #include "OvlModels.h"
 
 #include "mamba2/CodeGen/Passes.h"
+#include "mamba2/Transforms/OvlPasses.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -227,6 +228,111 @@ INSTANTIATE_TEST_SUITE_P(
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
+    });
+
+// Head groups per phase: ovl-decode-function clones @main into @decode and
+// ovl-split-head-groups{entry=decode} splits the clone alone (one head a group), so the decode
+// entry lowers the split @decode and the row-blocked prefill the unsplit @main, both on the same
+// state bytes (the split states are @main's cut in order). A prompt in prefill calls, then
+// decode steps, bit for bit the evaluator's (of @main) in the functional and cycle simulators;
+// and a decode alone from the start. Where the pieces do not lie on the 64-byte alignment (a
+// conv piece of 16 channels: 48 bytes), the decode lowers @main, with a note.
+struct PerPhase {
+  ModelShape shape;
+  int64_t headsPerGroup;
+  bool own; // the decode lowers @decode (else @main, with a note)
+};
+class HeadGroupsPerPhase : public ::testing::TestWithParam<std::tuple<PerPhase, const char *>> {};
+
+TEST_P(HeadGroupsPerPhase, DecodeSplitPrefillWholeMatchEvaluator) {
+  const PerPhase &c = std::get<0>(GetParam());
+  const target::Board *board = target::findBoard(std::get<1>(GetParam()));
+  ASSERT_NE(board, nullptr);
+  Parsed m = parse(codegen::test::modelText(c.shape));
+  ASSERT_TRUE(m.fn) << "the test model does not parse";
+  mlir::PassManager pm(m.module->getContext());
+  pm.addPass(createOvlDecodeFunction());
+  OvlSplitHeadGroupsOptions so;
+  so.headsPerGroup = c.headsPerGroup;
+  so.entry = "decode";
+  pm.addNestedPass<mlir::func::FuncOp>(createOvlSplitHeadGroups(so));
+  ASSERT_TRUE(mlir::succeeded(pm.run(*m.module)));
+  auto dec = m.module->lookupSymbol<mlir::func::FuncOp>("decode");
+  ASSERT_TRUE(dec);
+  // @main whole, @decode split: more states, and scans marked by group.
+  EXPECT_GT(dec.getNumArguments(), m.fn.getNumArguments());
+  unsigned mainScans = 0, decScans = 0;
+  m.fn.walk([&](ovl::SsmOp) { ++mainScans; });
+  dec.walk([&](ovl::SsmOp) { ++decScans; });
+  EXPECT_EQ(decScans, mainScans * unsigned(c.shape.heads / c.headsPerGroup));
+  codegen::EmitOptions opt;
+  opt.tBlock = 8;
+  opt.prefillRowBlocks = 4;
+  codegen::EmitStats stats;
+  auto prog = codegen::emitProgram(m.fn, *board, opt, &stats);
+  ASSERT_TRUE(bool(prog)) << llvm::toString(prog.takeError());
+  std::string notes;
+  for (const auto &n : stats.notes)
+    notes += n + "\n";
+  ASSERT_EQ(stats.entries.size(), 2u);
+  EXPECT_EQ(stats.entries[0].function, "main");
+  EXPECT_EQ(stats.entries[0].rowBlocks, 4u);
+  EXPECT_EQ(stats.entries[1].function, c.own ? "decode" : "main") << notes;
+  EXPECT_EQ(notes.find("entry decode: lowers @main") != std::string::npos, !c.own) << notes;
+  // The decode loops over its layers (the first may differ, as in EmitterModels): the two
+  // functions' constants are laid out layer by layer, so each function's layers lie a fixed
+  // stride apart (also where they share bytes).
+  EXPECT_GE(stats.entries[1].loopCount * stats.entries[1].loopLayers, unsigned(c.shape.layers - 1))
+      << notes;
+  // The decode's states alias @main's: no state bytes of their own.
+  uint64_t mainStates = 0;
+  for (unsigned i = 1; i < m.fn.getNumArguments(); ++i) {
+    auto t = mlir::cast<mlir::RankedTensorType>(m.fn.getArgument(i).getType());
+    mainStates += uint64_t(t.getNumElements()) * (t.getElementType().isInteger(8) ? 1 : 4);
+  }
+  EXPECT_EQ(stats.stateBytes, mainStates);
+  std::mt19937 rng(c.shape.seed + 7);
+  std::vector<int32_t> pre(13), more(4);
+  for (auto &v : pre)
+    v = int32_t(rng() % unsigned(c.shape.vocab));
+  for (auto &v : more)
+    v = int32_t(rng() % unsigned(c.shape.vocab));
+  auto calls = promptCalls(pre, opt.tBlock, more); // 8 rows, 5 decode steps, 4 more
+  Outcome want = runEvaluator(*m.module, calls);
+  ASSERT_FALSE(want.logits.empty());
+  std::set<int32_t> distinct(want.logits[0].begin(), want.logits[0].end());
+  EXPECT_GT(distinct.size(), want.logits[0].size() / 2) << "the test model's logits barely vary";
+  EXPECT_EQ(compare(want, runProgram(*prog, *board, false, calls, c.shape.vocab)), "")
+      << "functional";
+  EXPECT_EQ(compare(want, runProgram(*prog, *board, true, calls, c.shape.vocab)), "") << "cycle";
+  auto decodes = promptCalls({}, opt.tBlock, pre);
+  EXPECT_EQ(compare(runEvaluator(*m.module, decodes),
+                    runProgram(*prog, *board, false, decodes, c.shape.vocab)),
+            "")
+      << "decode only";
+}
+
+ModelShape perPhaseShape(int di, int heads, int ns, uint32_t seed) {
+  ModelShape s;
+  s.di = di;
+  s.heads = heads;
+  s.ns = ns;
+  s.layers = 3;
+  s.seed = seed;
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, HeadGroupsPerPhase,
+    ::testing::Combine(::testing::Values(
+                           // 2 heads of 64, d_state 64: pieces of 64 channels (192 bytes)
+                           PerPhase{perPhaseShape(128, 2, 64, 21), 1, true},
+                           // 4 heads of 8, groups of 2 heads: x pieces of 16 channels (48 bytes)
+                           PerPhase{perPhaseShape(32, 4, 8, 22), 2, false}),
+                       ::testing::Values("kv260", "u280")),
+    [](const auto &info) {
+      return std::string(std::get<0>(info.param).own ? "own" : "fallback") + "_" +
+             std::get<1>(info.param);
     });
 
 // A store too small for every iteration's micro-ops: the loop spans the first layers only, as

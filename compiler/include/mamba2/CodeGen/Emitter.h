@@ -59,6 +59,7 @@ struct EmitOptions {
 struct EmitStats {
   struct Entry {
     std::string name;
+    std::string function; // the function it lowers (@main, or the decode's own: ovl.entry)
     unsigned rows = 0;
     size_t bundles = 0, instructions = 0, fences = 0;
     uint64_t spadPeak = 0;    // bytes of scratchpad the allocator used (activations + ring)

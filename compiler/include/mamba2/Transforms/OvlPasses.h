@@ -26,6 +26,10 @@ double headGroupCost(const target::Board &board, const HeadGroupShape &shape,
 /// The heads per group ovl-split-head-groups chooses on `board` (`shape.heads`: no split).
 int64_t chooseHeadsPerGroup(const target::Board &board, const HeadGroupShape &shape);
 
+/// Whether one layer's whole SSM state fits the share of `board`'s scratchpad that
+/// ovl-split-head-groups' cost model allows a state slice (else it splits for the fit).
+bool stateFitsUnsplit(const target::Board &board, const HeadGroupShape &shape);
+
 #define GEN_PASS_DECL
 #include "mamba2/Transforms/OvlPasses.h.inc"
 

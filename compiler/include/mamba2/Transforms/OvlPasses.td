@@ -80,9 +80,26 @@ def OvlSplitHeadGroups : Pass<"ovl-split-head-groups", "::mlir::func::FuncOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"kv260\"",
            "board whose units and memory the cost model reads">,
     Option<"releaseWeights", "release-weights", "bool", /*default=*/"false",
-           "give back the memory of the split matmuls' whole weights (only when nothing else, e.g. a clone of the module, shares the context's weights)">
+           "give back the memory of the split matmuls' whole weights (only when nothing else, e.g. a clone of the module, shares the context's weights)">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "split only the function of this entry (decode: the one ovl-decode-function made, marked ovl.entry = decode); empty: every function">
   ];
   let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
+}
+
+def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
+  let summary = "clones @main into @decode, the function the emitter's decode entry lowers";
+  let description = [{
+    Head groups per phase: the clone carries `ovl.entry = "decode"`, and
+    ovl-split-head-groups{entry=decode} then splits it alone, so the program's decode entry
+    runs the split layers (the matrix unit multiplies group g + 1 while the SSM unit scans
+    group g) and its prefill entry the unsplit @main (row blocks overlap the units there). The
+    split function's states are @main's cut in column order, so where each piece is a whole
+    number of the emitter's 64-byte alignment both entries address the same state bytes (the
+    emitter checks this; docs/codegen.md "Head groups per phase"). The evaluators read @main.
+    Refused with a message: a module without @main, or one that has a decode function already.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
 #endif // MAMBA2_TRANSFORMS_OVLPASSES
