@@ -2033,9 +2033,9 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   }
 
   // The decode function's constants that @main's same layer has too (its clone's unsplit
-  // matmuls, tables, per-channel vectors: the same attributes) are @main's bytes, laid out
-  // once. The two functions' constants are laid out layer by layer (@main's layer r, then the
-  // decode's), so that each function's layers lie a fixed stride apart, as a layer loop needs.
+  // matmuls, per-channel vectors: the same blobs) are @main's bytes, laid out once. The two
+  // functions' constants are laid out layer by layer (@main's layer r, then the decode's), so that
+  // each function's layers lie a fixed stride apart, as a layer loop needs.
   std::map<std::array<const void *, 6>, Layout::Mat> matOf; // weights, scales, tile -> layout
   llvm::DenseMap<Attribute, uint64_t> constOf;              // @main's small constants
   llvm::SmallPtrSet<Operation *, 2> tables = {table};       // the host embeds (x): no bytes
@@ -2141,6 +2141,8 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         auto c = v.getDefiningOp<ovl::ConstantOp>();
         if (!c || tables.contains(c) || lay.constAt.count(v))
           continue;
+        // (Only a blob of its own is the same constant: a dense value, e.g. a splat 0, may be
+        // another op's in some layers and not in others, which would break the stride.)
         if (auto it = constOf.find(c.getValue()); isDec && it != constOf.end()) {
           lay.constAt[v] = it->second;
           continue;
@@ -2150,7 +2152,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         uint64_t a = pb.alloc(0, bytes.size());
         pb.put(a, bytes);
         lay.constAt[v] = a;
-        if (!isDec)
+        if (!isDec && llvm::isa<DenseResourceElementsAttr>(c.getValue()))
           constOf.insert({c.getValue(), a});
         if (auto name = c.getName(); name && !isDec)
           tensor(name->str(), 0, a, bytes.size(), elemBytes(c.getType()) == 1 ? "i8" : "i32");

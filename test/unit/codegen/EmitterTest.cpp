@@ -312,12 +312,17 @@ TEST_P(HeadGroupsPerPhase, DecodeSplitPrefillWholeMatchEvaluator) {
       << "decode only";
 }
 
-ModelShape perPhaseShape(int di, int heads, int ns, uint32_t seed) {
+ModelShape splatHeads(ModelShape s) {
+  s.splatHeads = true;
+  return s;
+}
+
+ModelShape perPhaseShape(int di, int heads, int ns, uint32_t seed, int layers = 3) {
   ModelShape s;
   s.di = di;
   s.heads = heads;
   s.ns = ns;
-  s.layers = 3;
+  s.layers = layers;
   s.seed = seed;
   return s;
 }
@@ -327,11 +332,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(
                            // 2 heads of 64, d_state 64: pieces of 64 channels (192 bytes)
                            PerPhase{perPhaseShape(128, 2, 64, 21), 1, true},
+                           // 4 layers whose shifts differ, and two constants equal in
+                           // layer 1 only (dt's bias and A: each decode op keeps its own)
+                           PerPhase{splatHeads(layerShifts(perPhaseShape(128, 2, 64, 23, 4))), 1,
+                                    true},
                            // 4 heads of 8, groups of 2 heads: x pieces of 16 channels (48 bytes)
                            PerPhase{perPhaseShape(32, 4, 8, 22), 2, false}),
                        ::testing::Values("kv260", "u280")),
     [](const auto &info) {
-      return std::string(std::get<0>(info.param).own ? "own" : "fallback") + "_" +
+      const PerPhase &p = std::get<0>(info.param);
+      return std::string(p.own ? "own" : "fallback") + (p.shape.splatHeads ? "_splats" : "") + "_" +
              std::get<1>(info.param);
     });
 

@@ -29,6 +29,9 @@ struct ModelShape {
   int vocabPad = 0;         // lm_head rows beyond the vocabulary, sliced off
   bool cBeforeB = false;    // C's columns of the conv output before B's (no fused ssmstep)
   bool layerShifts = false; // shifts that differ from layer to layer (as the quantiser's do)
+  /// dt's bias and A as splats, equal to each other in layer 1 only (two ops with the same
+  /// constant attribute in one layer and not in the others)
+  bool splatHeads = false;
   uint32_t seed = 1;
 };
 
@@ -89,12 +92,16 @@ public:
       std::string x32 = un("sext", xs, s.di, s.di, "{shift = 2 : i64}", 32, 8);
       // dt: per-head bias ([1][H]), softplus, dt * x per head ([T][H]), decay = exp(dt * A).
       std::string dt6 = un("shift", dt, s.heads, s.heads, "{shift = 6 : i64}");
-      std::string dtb = bcast("add", dt6, cnst("", {1, s.heads}, 32, -3000, 3000), s.heads, "1",
-                              s.heads, "", true);
+      std::string dtb =
+          bcast("add", dt6,
+                s.splatHeads ? splat({1, s.heads}, -700) : cnst("", {1, s.heads}, 32, -3000, 3000),
+                s.heads, "1", s.heads, "", true);
       std::string dts = pwl(dtb, softplus, s.heads, "softplus");
       std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads, "{shift = 12 : i64}");
-      std::string dA = bcast("mul", dts, cnst("", {1, s.heads}, 32, -9000, -500), s.heads, "1",
-                             s.heads, "{shift = 12 : i64}", true);
+      std::string dA = bcast("mul", dts,
+                             s.splatHeads ? splat({1, s.heads}, l == 1 ? -700 : -2000 - 100 * l)
+                                          : cnst("", {1, s.heads}, 32, -9000, -500),
+                             s.heads, "1", s.heads, "{shift = 12 : i64}", true);
       std::string decay = pwl(dA, expT, s.heads, "exp");
       std::string ys = val(), ss1 = val();
       o_ << "  " << ys << ", " << ss1 << " = ovl.ssm " << dtx << ", " << decay << ", " << B << ", "
@@ -187,6 +194,15 @@ private:
     };
     dim(0);
     o_ << "> : " << t.str() << "\n";
+    return v;
+  }
+  /// An i32 constant of `shape` with every element `value` (a splat attribute).
+  std::string splat(std::vector<int> shape, int value) {
+    std::string v = val();
+    o_ << "  " << v << " = ovl.constant dense<" << value << "> : tensor<";
+    for (int d : shape)
+      o_ << d << "x";
+    o_ << "i32>\n";
     return v;
   }
   static std::string tblType(size_t n) { return "tensor<" + std::to_string(n) + "xi32>"; }
