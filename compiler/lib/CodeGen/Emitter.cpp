@@ -1830,7 +1830,6 @@ private:
   }
 };
 
-/// Checks the signature and lays out the DRAM regions (shared by the entries).
 std::vector<long> findLayers(func::FuncOp fn);
 
 /// The signature both entries' functions have: (ids, states...) -> (logits, states...).
@@ -1901,6 +1900,8 @@ std::vector<std::pair<unsigned, uint64_t>> decodeStatePieces(func::FuncOp main, 
   return at;
 }
 
+/// Checks the signatures and lays out the DRAM regions (shared by the entries): `fn` (@main)
+/// and, where the module has one, the decode entry's own function (ovl.entry = "decode").
 void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOptions &opt,
                    ProgramBuilder &pb, Layout &lay, EmitStats &st) {
   checkSignature(fn);
