@@ -1,6 +1,9 @@
 // fp32 evaluator of the m2 dialect. See M2Evaluator.h.
 #include "mamba2/Eval/M2Evaluator.h"
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -16,6 +19,37 @@
 using namespace mlir;
 
 namespace mamba2::eval {
+
+float absMax(const float *x, int64_t n, float m) {
+  int64_t i = 0;
+#if defined(__SSE__)
+  const __m128 mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  __m128 l0 = _mm_set1_ps(m), l1 = l0;
+  for (; i + 8 <= n; i += 8) {
+    l0 = _mm_max_ps(l0, _mm_and_ps(_mm_loadu_ps(x + i), mask));
+    l1 = _mm_max_ps(l1, _mm_and_ps(_mm_loadu_ps(x + i + 4), mask));
+  }
+  float lanes[4];
+  _mm_storeu_ps(lanes, _mm_max_ps(l0, l1));
+  for (float v : lanes)
+    m = std::max(m, v);
+#endif
+  for (; i < n; ++i)
+    m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+
+void absMaxInto(float *m, const float *x, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE__)
+  const __m128 mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps(m + i, _mm_max_ps(_mm_loadu_ps(m + i), _mm_and_ps(_mm_loadu_ps(x + i), mask)));
+#endif
+  for (; i < n; ++i)
+    m[i] = std::max(m[i], std::fabs(x[i]));
+}
+
 namespace {
 
 llvm::Error fail(const llvm::Twine &msg) { return llvm::createStringError(msg); }
@@ -95,16 +129,75 @@ float dot(const float *a, const float *b, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/// One token of one SSD head: S (P, N) = decay * S + (d * x) B^T, y = S C + D x.
-void ssdStep(float *S, int64_t P, int64_t N, float d, float decay, const float *xt, const float *bt,
-             const float *ct, float Dh, float *yt) {
+/// One token of one SSD head: S (P, N) = decay * S + (d * x) B^T, y = S C + D x, the update and
+/// y's sum in one pass over each state row (the sum in dot()'s 8 partial sums and order, so the
+/// same result). With `rowMax` (P values), rowMax[p] = max(rowMax[p], max_n |S[p][n]|) after the
+/// update, in the same pass. The SSE path does each lane's operations in the scalar path's
+/// order (no fused multiply-add), so both give the same bits.
+template <bool Max>
+void ssdStepRows(float *S, int64_t P, int64_t N, float d, float decay, const float *xt,
+                 const float *bt, const float *ct, float Dh, float *yt, float *rowMax) {
   for (int64_t p = 0; p < P; ++p) {
     float *s = S + p * N;
-    float u = d * xt[p];
-    for (int64_t n = 0; n < N; ++n)
-      s[n] = s[n] * decay + u * bt[n];
-    yt[p] = dot(s, ct, N) + Dh * xt[p];
+    const float u = d * xt[p];
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, m = Max ? rowMax[p] : 0.0f;
+    int64_t n = 0;
+#if defined(__SSE__)
+    const __m128 vd = _mm_set1_ps(decay), vu = _mm_set1_ps(u);
+    const __m128 mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m128 a0 = _mm_setzero_ps(), a1 = a0, m0 = _mm_set1_ps(m), m1 = m0;
+    for (; n + 8 <= N; n += 8) {
+      __m128 v0 =
+          _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(s + n), vd), _mm_mul_ps(vu, _mm_loadu_ps(bt + n)));
+      __m128 v1 = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(s + n + 4), vd),
+                             _mm_mul_ps(vu, _mm_loadu_ps(bt + n + 4)));
+      _mm_storeu_ps(s + n, v0);
+      _mm_storeu_ps(s + n + 4, v1);
+      a0 = _mm_add_ps(a0, _mm_mul_ps(v0, _mm_loadu_ps(ct + n)));
+      a1 = _mm_add_ps(a1, _mm_mul_ps(v1, _mm_loadu_ps(ct + n + 4)));
+      if constexpr (Max) {
+        m0 = _mm_max_ps(m0, _mm_and_ps(v0, mask));
+        m1 = _mm_max_ps(m1, _mm_and_ps(v1, mask));
+      }
+    }
+    _mm_storeu_ps(acc, a0);
+    _mm_storeu_ps(acc + 4, a1);
+    if constexpr (Max) {
+      float lanes[4];
+      _mm_storeu_ps(lanes, _mm_max_ps(m0, m1));
+      for (float v : lanes)
+        m = std::max(m, v);
+    }
+#else
+    for (; n + 8 <= N; n += 8)
+      for (int j = 0; j < 8; ++j) {
+        const float v = s[n + j] * decay + u * bt[n + j];
+        s[n + j] = v;
+        acc[j] += v * ct[n + j];
+        if constexpr (Max)
+          m = std::max(m, std::fabs(v));
+      }
+#endif
+    for (; n < N; ++n) {
+      const float v = s[n] * decay + u * bt[n];
+      s[n] = v;
+      acc[n & 7] += v * ct[n];
+      if constexpr (Max)
+        m = std::max(m, std::fabs(v));
+    }
+    yt[p] = (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) +
+            Dh * xt[p];
+    if constexpr (Max)
+      rowMax[p] = m;
   }
+}
+
+void ssdStep(float *S, int64_t P, int64_t N, float d, float decay, const float *xt, const float *bt,
+             const float *ct, float Dh, float *yt, float *rowMax) {
+  if (rowMax)
+    ssdStepRows<true>(S, P, N, d, decay, xt, bt, ct, Dh, yt, rowMax);
+  else
+    ssdStepRows<false>(S, P, N, d, decay, xt, bt, ct, Dh, yt, nullptr);
 }
 
 } // namespace
@@ -236,7 +329,9 @@ llvm::Expected<std::vector<float>> Session::run(const std::vector<int64_t> &ids,
     return all;
   }
   if (!program_.replays()) {
+    skipLmHead_ = discardLogits_;
     auto logits = evaluate(ids, length);
+    skipLmHead_ = false;
     if (!logits)
       reset(); // some ops' states may have advanced
     return logits;
@@ -468,20 +563,33 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
                                    : -std::numeric_limits<float>::infinity();
       float dtMax = ssd.getDtMax() ? ssd.getDtMax()->convertToFloat()
                                    : std::numeric_limits<float>::infinity();
+      // Per (batch, head, p) row: max |S| over the steps, where the extension asks for it.
+      Extension *ext = program_.extension();
+      std::vector<float> rowMax;
+      if (ext && !ssd.getState() && ext->observesSsdStates(op))
+        rowMax.assign(static_cast<size_t>(B * H * P), 0.0f);
       pool_.parallelFor(B * H, [&](int64_t q0, int64_t q1) {
         for (int64_t q = q0; q < q1; ++q) {
           int64_t b = q / H, h = q % H, g = h / hpg;
           float *S = st.data() + q * P * N; // (p, n)
+          float *qMax = rowMax.empty() ? nullptr : rowMax.data() + q * P;
           for (int64_t t = 0; t < L; ++t) {
             float d = std::min(std::max(softplus(dt.row(b, t)[h] + dtBias[h]), dtMin), dtMax);
             float decay = std::exp(d * A[h]);
             const float *xt = x.row(b, t) + h * P;
             const float *bt = Bm.row(b, t) + g * N;
             const float *ct = Cm.row(b, t) + g * N;
-            ssdStep(S, P, N, d, decay, xt, bt, ct, Dv[h], out.row(b, t) + h * P);
+            ssdStep(S, P, N, d, decay, xt, bt, ct, Dv[h], out.row(b, t) + h * P, qMax);
           }
         }
       });
+      if (!rowMax.empty()) {
+        for (int64_t b = 1; b < B; ++b)
+          for (int64_t i = 0; i < H * P; ++i)
+            rowMax[i] = std::max(rowMax[i], rowMax[b * H * P + i]);
+        rowMax.resize(static_cast<size_t>(H * P));
+        ext->observeSsdStates(op, rowMax);
+      }
       acts[ssd.getY()] = std::move(out);
       if (ssd.getState())
         acts[ssd.getNewState()] = std::move(carried);
@@ -516,6 +624,11 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
       const float *table = cst(lm.getTable());
       int64_t V = cast<RankedTensorType>(lm.getTable().getType()).getDimSize(0), D = x.c;
       int64_t M = x.b * x.l;
+      if (skipLmHead_ && llvm::all_of(lm.getLogits().getUsers(),
+                                      [](Operation *u) { return isa<func::ReturnOp>(u); })) {
+        acts[lm.getLogits()] = Act{x.b, x.l, V, {}}; // discarded: no logits are returned
+        continue;
+      }
       Act out = make(x.b, x.l, V);
       // table (V, D): logits (M, V) = x (M, D) @ table^T.
       sgemmNT(pool_, M, V, D, x.v.data(), D, table, D, out.v.data(), V);

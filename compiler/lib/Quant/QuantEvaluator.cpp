@@ -109,18 +109,15 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
   if (!collect_)
     return;
   auto absmax = [](const eval::Act *a) {
-    double m = 0;
-    for (float v : a->v)
-      m = std::max(m, static_cast<double>(std::fabs(v)));
-    return m;
+    return static_cast<double>(eval::absMax(a->v.data(), static_cast<int64_t>(a->v.size())));
   };
   // max |a| per channel, into m (resized to a's channels).
   auto chanMax = [](const eval::Act &a, std::vector<double> &m) {
     m.resize(static_cast<size_t>(a.c), 0.0);
-    for (size_t i = 0; i < a.v.size(); ++i) {
-      double &v = m[i % static_cast<size_t>(a.c)];
-      v = std::max(v, static_cast<double>(std::fabs(a.v[i])));
-    }
+    std::vector<float> f(m.begin(), m.end()); // the maxima of floats are floats
+    for (int64_t r = 0; r < a.b * a.l; ++r)
+      eval::absMaxInto(f.data(), a.v.data() + r * a.c, a.c);
+    std::copy(f.begin(), f.end(), m.begin());
   };
   if (llvm::isa<m2::Conv1dOp, m2::RMSNormOp>(op) && operands[0]) {
     SsmStats &st = ssmStats_[op];
@@ -139,55 +136,27 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
   } else if (auto ssd = dyn_cast<m2::SSDOp>(op); ssd && !ssd.getState()) {
     // operands: x, dt, dt_bias, A, B, C, D
     SsmStats &st = ssmStats_[op];
-    const eval::Act &x = *operands[0], &dt = *operands[1], &Bm = *operands[4], &Cm = *operands[5];
+    const eval::Act &x = *operands[0], &Bm = *operands[4], &Cm = *operands[5];
     st.xMax = std::max(st.xMax, absmax(&x));
     st.bMax = std::max(st.bMax, absmax(&Bm));
     st.cMax = std::max(st.cMax, absmax(&Cm));
     chanMax(x, st.xChan);
     chanMax(Bm, st.bChan);
     chanMax(Cm, st.cChan);
-    auto dtBias = readF32(ssd.getDtBias()), A = readF32(ssd.getA());
-    if (!dtBias || !A)
-      return;
-    const int64_t H = dt.c, P = x.c / H, G = ssd.getNgroups(), N = Bm.c / G, hpg = H / G;
-    st.stateChan.resize(static_cast<size_t>(x.c), 0.0);
-    // The fp64 recurrence S = decay * S + (d * x) B^T of each head from a zero state, and the
-    // max |S| of each (head, p) row over n and t: heads are independent, and a maximum of the
-    // same values does not depend on the order they are compared in.
-    auto heads = [&](int64_t h0, int64_t h1) {
-      std::vector<double> S(static_cast<size_t>(P * N)), bd(static_cast<size_t>(N));
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t b = 0; b < x.b; ++b) {
-          std::fill(S.begin(), S.end(), 0.0);
-          for (int64_t t = 0; t < x.l; ++t) {
-            double d = softplus(dt.row(b, t)[h] + (*dtBias)[h]), decay = std::exp(d * (*A)[h]);
-            const float *xt = x.row(b, t) + h * P, *bt = Bm.row(b, t) + (h / hpg) * N;
-            for (int64_t n = 0; n < N; ++n)
-              bd[n] = bt[n];
-            for (int64_t p = 0; p < P; ++p) {
-              double *s = S.data() + p * N;
-              const double u = d * xt[p];
-              for (int64_t n = 0; n < N; ++n)
-                s[n] = s[n] * decay + u * bd[n];
-              double lane[4] = {0, 0, 0, 0};
-              int64_t n = 0;
-              for (; n + 4 <= N; n += 4)
-                for (int j = 0; j < 4; ++j)
-                  lane[j] = std::max(lane[j], std::fabs(s[n + j]));
-              for (; n < N; ++n)
-                lane[0] = std::max(lane[0], std::fabs(s[n]));
-              double &m = st.stateChan[h * P + p];
-              m = std::max({m, lane[0], lane[1], lane[2], lane[3]});
-            }
-          }
-        }
-    };
-    if (pool_)
-      pool_->parallelFor(H, heads);
-    else
-      heads(0, H);
-    for (double m : st.stateChan)
-      st.stateMax = std::max(st.stateMax, m);
+    // The state's maxima come from the evaluator's scan (observeSsdStates).
+  }
+}
+
+bool QuantKernels::observesSsdStates(Operation *op) const {
+  return collect_ && llvm::isa<m2::SSDOp>(op);
+}
+
+void QuantKernels::observeSsdStates(Operation *op, ArrayRef<float> rowAbsMax) {
+  SsmStats &st = ssmStats_[op];
+  st.stateChan.resize(rowAbsMax.size(), 0.0);
+  for (size_t i = 0; i < rowAbsMax.size(); ++i) {
+    st.stateChan[i] = std::max(st.stateChan[i], static_cast<double>(rowAbsMax[i]));
+    st.stateMax = std::max(st.stateMax, st.stateChan[i]);
   }
 }
 

@@ -71,7 +71,6 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
     mamba2::eval::ThreadPool pool(0);
     quant::QuantKernels kernels;
     kernels.setCollect(true, hessian);
-    kernels.setPool(&pool);
     auto program = mamba2::eval::Program::compile(module, "main", &kernels);
     if (!program) {
       module.emitError("m2-calibrate: ") << llvm::toString(program.takeError());
@@ -103,6 +102,7 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       for (int64_t i = off; i < off + n; ++i)
         done += input->bytes[static_cast<size_t>(i)];
       mamba2::eval::Session session(**program, 1, pool);
+      session.discardLogits(true); // the statistics are taken on the way
       auto logits = session.run(ids, n);
       if (!logits) {
         module.emitError("m2-calibrate: ") << llvm::toString(logits.takeError());

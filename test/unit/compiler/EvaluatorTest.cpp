@@ -147,6 +147,102 @@ TEST(Evaluator, LogitsDoNotDependOnTheThreadCount) {
   }
 }
 
+/// Records what calibration reads: the operands of the m2.ssd and the state maxima the
+/// evaluator's scan hands over.
+struct SsdObserver : eval::Extension {
+  std::vector<std::vector<float>> x, dt, b, c; // the ssd's operands, one entry per call
+  std::vector<float> rowMax;                   // max over the calls
+  int calls = 0;
+  bool handles(mlir::Operation *) const override { return false; }
+  llvm::Expected<std::vector<eval::Act>> run(mlir::Operation *, llvm::ArrayRef<const eval::Act *>,
+                                             std::vector<int32_t> &) override {
+    return std::vector<eval::Act>{};
+  }
+  void observe(mlir::Operation *op, llvm::ArrayRef<const eval::Act *> operands) override {
+    if (!llvm::isa<m2::SSDOp>(op))
+      return;
+    x.push_back(operands[0]->v);
+    dt.push_back(operands[1]->v);
+    b.push_back(operands[4]->v);
+    c.push_back(operands[5]->v);
+  }
+  bool observesSsdStates(mlir::Operation *op) const override { return llvm::isa<m2::SSDOp>(op); }
+  void observeSsdStates(mlir::Operation *, llvm::ArrayRef<float> m) override {
+    rowMax.resize(m.size(), 0.0f);
+    for (size_t i = 0; i < m.size(); ++i)
+      rowMax[i] = std::max(rowMax[i], m[i]);
+    ++calls;
+  }
+};
+
+// Calibration takes the SSM state's maxima from the evaluator's own scan (one pass over each
+// state row beside the update): per (head, p) row, max |S| over the steps and n, the same as a
+// recurrence recomputed from the ssd's operands, and the same for any thread count.
+TEST(Evaluator, SsdStateMaximaAreThoseOfTheScan) {
+  Fixture f(kBlock);
+  ASSERT_TRUE(f.module);
+  std::vector<float> reference;
+  for (int threads : {1, 3}) {
+    SsdObserver obs;
+    auto program = eval::Program::compile(*f.module, "main", &obs);
+    ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+    eval::ThreadPool pool(threads);
+    eval::Session s(**program, 1, pool);
+    ASSERT_TRUE(static_cast<bool>(s.run(kIds, static_cast<int64_t>(kIds.size()))));
+    ASSERT_EQ(obs.calls, 1);
+    ASSERT_EQ(obs.rowMax.size(), 16u); // 2 heads x 8
+    // kBlock: 2 heads of P = 8, 2 groups of N = 2; dt_bias {-1, -2}, A {-1.5, -3}.
+    const float dtBias[2] = {-1.0f, -2.0f}, A[2] = {-1.5f, -3.0f};
+    std::vector<double> expect(16, 0.0);
+    for (int h = 0; h < 2; ++h) {
+      double S[8][2] = {};
+      for (size_t t = 0; t < kIds.size(); ++t) {
+        double d = std::log1p(std::exp(double(obs.dt[0][t * 2 + h]) + dtBias[h]));
+        double decay = std::exp(d * A[h]);
+        for (int p = 0; p < 8; ++p)
+          for (int n = 0; n < 2; ++n) {
+            S[p][n] =
+                S[p][n] * decay + d * obs.x[0][t * 16 + h * 8 + p] * obs.b[0][t * 4 + h * 2 + n];
+            expect[h * 8 + p] = std::max(expect[h * 8 + p], std::fabs(S[p][n]));
+          }
+      }
+    }
+    for (size_t i = 0; i < 16; ++i) {
+      EXPECT_GT(obs.rowMax[i], 0.0f) << "row " << i;
+      EXPECT_NEAR(obs.rowMax[i], expect[i], 1e-5 * expect[i]) << "row " << i;
+    }
+    if (reference.empty())
+      reference = obs.rowMax;
+    else
+      EXPECT_EQ(obs.rowMax, reference) << threads << " threads";
+  }
+}
+
+// A session that discards its logits (calibration) skips the lm_head and returns none, and its
+// state continues as that of a session that computed them.
+TEST(Evaluator, DiscardedLogitsLeaveTheStateAsItWas) {
+  Fixture f(kBlock);
+  ASSERT_TRUE(f.module);
+  auto program = eval::Program::compile(*f.module);
+  ASSERT_TRUE(static_cast<bool>(program)) << llvm::toString(program.takeError());
+  eval::ThreadPool pool(2);
+  eval::Session full(**program, 1, pool), split(**program, 1, pool);
+  auto all = full.run(kIds, static_cast<int64_t>(kIds.size()));
+  ASSERT_TRUE(static_cast<bool>(all));
+  const size_t head = 9;
+  split.discardLogits(true);
+  auto none = split.run(std::vector<int64_t>(kIds.begin(), kIds.begin() + head), head);
+  ASSERT_TRUE(static_cast<bool>(none));
+  EXPECT_TRUE(none->empty());
+  split.discardLogits(false);
+  auto rest = split.run(std::vector<int64_t>(kIds.begin() + head, kIds.end()),
+                        static_cast<int64_t>(kIds.size() - head));
+  ASSERT_TRUE(static_cast<bool>(rest));
+  ASSERT_EQ(rest->size(), (kIds.size() - head) * 16);
+  for (size_t i = 0; i < rest->size(); ++i)
+    EXPECT_NEAR((*rest)[i], (*all)[head * 16 + i], 1e-6f) << "logit " << i;
+}
+
 // A session frees each activation once its last reader has run (calibrating a full-size model
 // would otherwise hold every layer's activations): the residual stream lives until the
 // residual add, in_proj's output until its split, the returned logits to the end; constants

@@ -28,6 +28,11 @@
 
 namespace mamba2::eval {
 
+/// max(m, max_i |x[i]|) over n floats (vectorised; a maximum does not depend on the order).
+float absMax(const float *x, int64_t n, float m = 0);
+/// m[i] = max(m[i], |x[i]|) for i < n (vectorised).
+void absMaxInto(float *m, const float *x, int64_t n);
+
 /// An activation: (b, l, c) row-major.
 struct Act {
   int64_t b = 0, l = 0, c = 0;
@@ -50,6 +55,13 @@ public:
   run(mlir::Operation *op, llvm::ArrayRef<const Act *> operands, std::vector<int32_t> &state) = 0;
   /// Called before the evaluator runs an m2 op itself, with its operands as for run().
   virtual void observe(mlir::Operation *, llvm::ArrayRef<const Act *>) {}
+  /// Whether observeSsdStates() wants the state maxima of this m2.ssd (a whole-sequence one:
+  /// the evaluator then takes them while it scans, at the cost of one pass over each state row).
+  virtual bool observesSsdStates(mlir::Operation *) const { return false; }
+  /// After the evaluator ran such an m2.ssd: max |S[h][p][n]| over the batch, the steps and n,
+  /// per (head, p) row (heads x headdim values, head-major); the values the evaluator's own
+  /// state held, so the maxima are the same for any thread count.
+  virtual void observeSsdStates(mlir::Operation *, llvm::ArrayRef<float> /*rowAbsMax*/) {}
 };
 
 /// A checked, ready-to-run m2 function: (ids: (b, l) int64) -> (logits: (b, l, vocab)), or a
@@ -109,6 +121,11 @@ public:
   /// Forgets all state (a new sequence).
   void reset();
 
+  /// Calibration reads the activations, not the logits: with `on`, run() of a whole-sequence
+  /// function without onnx ops returns no logits and skips the lm_head whose result is only
+  /// returned (its input is still observed). Other functions are evaluated as usual.
+  void discardLogits(bool on) { discardLogits_ = on; }
+
 private:
   /// One evaluation of the function on ids (batch x length) from the current state.
   llvm::Expected<std::vector<float>> evaluate(const std::vector<int64_t> &ids, int64_t length);
@@ -122,6 +139,8 @@ private:
   llvm::DenseMap<mlir::Operation *, std::vector<int32_t>> extensionState_;
   std::vector<std::vector<float>> args_;
   std::vector<std::vector<int64_t>> history_; // per sequence, when the program replays
+  bool discardLogits_ = false;
+  bool skipLmHead_ = false; // this evaluation's: discardLogits_ where it applies
 };
 
 } // namespace mamba2::eval

@@ -57,15 +57,14 @@ public:
                                              llvm::ArrayRef<const eval::Act *> operands,
                                              std::vector<int32_t> &state) override;
   void observe(mlir::Operation *op, llvm::ArrayRef<const eval::Act *> operands) override;
+  bool observesSsdStates(mlir::Operation *op) const override;
+  void observeSsdStates(mlir::Operation *op, llvm::ArrayRef<float> rowAbsMax) override;
 
   /// Record the input statistics of every m2.linear, m2.lm_head and m2.qlinear run.
   void setCollect(bool on, bool hessian = false) {
     collect_ = on;
     hessian_ = hessian;
   }
-  /// Threads for the statistics that observe() computes (the SSM state's per-channel maxima, one
-  /// head per task: the same maxima for any thread count); none: the calling thread.
-  void setPool(eval::ThreadPool *pool) { pool_ = pool; }
   const std::map<mlir::Operation *, ActStats> &stats() const { return stats_; }
   const std::map<mlir::Operation *, SsmStats> &ssmStats() const { return ssmStats_; }
 
@@ -83,7 +82,6 @@ private:
   runConv(m2::Conv1dOp op, llvm::ArrayRef<const eval::Act *> operands, std::vector<int32_t> &state);
 
   bool collect_ = false, hessian_ = false;
-  eval::ThreadPool *pool_ = nullptr;
   std::map<mlir::Operation *, ActStats> stats_;
   std::map<mlir::Operation *, SsmStats> ssmStats_;
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<Prepared>> prepared_;
