@@ -35,9 +35,11 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   grp.dsp = 3.0 * c.scaleLanes();
   grp.lut = 450.0 * c.scaleLanes();
   est.lines.push_back(grp);
-  // Vector unit: one 32x32 multiplier per lane (mulsh32, req8) plus the Hadamard adders.
+  // Vector unit: two 32x32 multipliers per lane, busy at once in mulsumsq (the product, and its
+  // square into the lane's partial sum; mulsh32, req8 and sumsq use one), plus the Hadamard
+  // adders.
   ResourceLine vec{"vector + Hadamard unit"};
-  vec.dsp = 3.0 * c.vecLanes; // 32x32 product as 3 DSP slices
+  vec.dsp = 3.0 * 2 * c.vecLanes; // a 32x32 product as 3 DSP slices
   vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4;
   est.lines.push_back(vec);
   // SSM + nonlinear unit: per lane the SSM loop's three multipliers, busy at once in ssmstep

@@ -77,6 +77,12 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
     if (code == unsigned(UopCode::Mulsh32) && !inRange(p0, 0, 63))
       return bad("shift p0 must be 0..63");
     break;
+  case UopCode::Mulsumsq:
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
+    if (!inRange(p0, 0, 63) || !inRange(p2, 0, 63))
+      return bad("shifts p0 (product) and p2 (sum of squares) must be 0..63");
+    break;
   case UopCode::Shift32:
     if (!inRange(p0, -31, 63))
       return bad("shift p0 must be -31..63");

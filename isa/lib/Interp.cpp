@@ -140,6 +140,14 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     store(s, u.dst, std::vector<int32_t>{ref::sumsq(a.data(), n, u.p0)});
     break;
   }
+  case UopCode::Mulsumsq: {
+    auto a = load<int32_t>(s, u.src0, n), b = load<int32_t>(s, u.src1, bc ? 1 : n);
+    std::vector<int32_t> y(n);
+    const int32_t ss = ref::mulSumsq(a.data(), b.data(), bc, y.data(), n, u.p0, u.p2);
+    store(s, u.dst, y);
+    store(s, u.src2, std::vector<int32_t>{ss});
+    break;
+  }
   case UopCode::Fwht: {
     if (!ref::fwhtSizeOk(n))
       return "fwht length " + std::to_string(n) + " is not h*2^k with h in {1,12,40}";

@@ -13,6 +13,13 @@ int32_t sumsq(const int32_t *x, unsigned n, int shift) {
   return sat32(rnd(static_cast<int64_t>(s), shift));
 }
 
+int32_t mulSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
+                 int mulShift, int sqShift) {
+  for (unsigned i = 0; i < n; ++i)
+    y[i] = sat32(rnd(int64_t(a[i]) * int64_t(b[bcast ? 0 : i]), mulShift));
+  return sumsq(y, n, sqShift);
+}
+
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C) {
   for (unsigned c = 0; c < C; ++c) {

@@ -1386,6 +1386,8 @@ private:
     View out =
         y.cols == x.cols && overwritable(op, xv, x) ? x : fresh(rowsOf(op.getResult(0)), x.cols, 4);
     views_[op.getResult(0)] = out;
+    if (lay_.fuse.sumsqOf.count(&op))
+      return; // a mulsumsq group's product: computed by the run at its sumsq (lowerSumsq)
     const int64_t R = out.rows, C = out.cols, Cy = y.cols;
     if (Cy == C) {
       elementwise(Slot::Vector, code, out, x, y, false, shift, 0);
@@ -1427,11 +1429,31 @@ private:
   void lowerSumsq(ovl::SumsqOp o) {
     View x = operand(o.getX());
     const int64_t G = int64_t(o.getGroups());
+    // A mulsumsq group (Plan.h: matchFuseGroup): the mul right before wrote nothing; one run
+    // computes its product into x's buffer and the sum of squares here.
+    auto fusedMul = lay_.fuse.mulOf.find(o.getOperation());
+    std::optional<View> ma, mb;
+    if (fusedMul != lay_.fuse.mulOf.end()) {
+      auto m = cast<ovl::MulOp>(fusedMul->second);
+      ma = operand(m.getX()); // read by this run: live until here
+      mb = operand(m.getY());
+    }
     View out = fresh(rowsOf(o.getResult()), G, 4);
     views_[o.getResult()] = out;
     if (plan_)
       return;
     const uint64_t len = uint64_t(x.cols / G);
+    if (ma) {
+      const int64_t R = out.rows;
+      const int64_t mulShift = int64_t(cast<ovl::MulOp>(fusedMul->second).getShift());
+      Dim rows{uint64_t(R), {x.rstride, rstep(*ma, R), rstep(*mb, R), out.rstride}};
+      Dim groups{uint64_t(G), {4 * len, 4 * len, 4 * len, 4}};
+      emit2d(Slot::Vector,
+             uop(UopCode::Mulsumsq, addr(x), addr(*ma), addr(*mb), addr(out), len, mulShift, 0,
+                 int64_t(o.getShift())),
+             rows, groups);
+      return;
+    }
     Dim rows{uint64_t(out.rows), {out.rstride, rstep(x, out.rows), 0, 0}};
     Dim groups{uint64_t(G), {4, 4 * len, 0, 0}};
     emit2d(Slot::Vector, uop(UopCode::Sumsq, addr(out), addr(x), 0, 0, len, int64_t(o.getShift())),

@@ -47,12 +47,14 @@ llvm::StringRef fuseKindName(FuseKind k) {
     return "ssmstep";
   case FuseKind::Logits:
     return "logits";
+  case FuseKind::MulSumsq:
+    return "mulsumsq";
   }
   return "";
 }
 
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name) {
-  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits})
+  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq})
     if (fuseKindName(k) == name)
       return k;
   return std::nullopt;
@@ -177,9 +179,49 @@ std::optional<FuseGroup> matchLogits(ovl::MatmulOp o, std::string &why) {
   }
 }
 
+/// mulsumsq: the sumsq's operand is the result of an ovl.mul of two [rows][C] values (the
+/// second per element, or one row per channel: not a per-row / per-head broadcast, which the
+/// product's run cannot step), and the mul comes right before the sumsq (only constants
+/// between), so nothing reads the product, or writes over the mul's operands, before the fused
+/// run at the sumsq writes it.
+std::optional<FuseGroup> matchMulSumsq(ovl::SumsqOp o, std::string &why) {
+  auto m = o.getX().getDefiningOp<ovl::MulOp>();
+  if (!m) {
+    why = "its operand is not the result of an ovl.mul";
+    return std::nullopt;
+  }
+  auto xt = cast<RankedTensorType>(m.getX().getType());
+  auto yt = cast<RankedTensorType>(m.getY().getType());
+  if (yt.getDimSize(1) != xt.getDimSize(1) ||
+      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
+    why = where(m) +
+          " broadcasts its second operand per row or per head; mulsumsq multiplies element by "
+          "element ([rows][C] by [rows][C] or [1][C])";
+    return std::nullopt;
+  }
+  Operation *prev = o->getPrevNode();
+  while (prev && llvm::isa<ovl::ConstantOp>(prev))
+    prev = prev->getPrevNode();
+  if (prev != m.getOperation()) {
+    why = where(m) + " is not the op right before it; mulsumsq runs the product at the sumsq";
+    return std::nullopt;
+  }
+  FuseGroup g;
+  g.kind = FuseKind::MulSumsq;
+  g.anchor = o;
+  g.members.push_back(m);
+  return g;
+}
+
 } // namespace
 
 std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::string &why) {
+  if (kind == FuseKind::MulSumsq) {
+    if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
+      return matchMulSumsq(o, why);
+    why = "a mulsumsq group is anchored at an ovl.sumsq";
+    return std::nullopt;
+  }
   if (kind == FuseKind::SsmStep) {
     if (auto o = llvm::dyn_cast<ovl::SsmOp>(anchor))
       return matchSsmStep(o, why);
@@ -231,6 +273,8 @@ std::vector<FuseGroup> findFuseGroups(func::FuncOp fn) {
       g = matchFuseGroup(&op, FuseKind::SsmStep, why);
     else if (llvm::isa<ovl::MatmulOp>(op))
       g = matchFuseGroup(&op, FuseKind::Logits, why);
+    else if (llvm::isa<ovl::SumsqOp>(op))
+      g = matchFuseGroup(&op, FuseKind::MulSumsq, why);
     if (g && placed.place(*g).empty())
       groups.push_back(std::move(*g));
   }
@@ -264,6 +308,11 @@ void addToPlan(const FuseGroup &g, FusePlan &plan) {
     plan.ssmStep[g.anchor] = true;
     return;
   }
+  if (g.kind == FuseKind::MulSumsq) {
+    plan.mulOf[g.anchor] = g.members.front();
+    plan.sumsqOf[g.members.front()] = g.anchor;
+    return;
+  }
   plan.logits[g.anchor] = g.members;
   for (Operation *m : g.members)
     plan.chainOf[m] = g.anchor;
@@ -293,11 +342,11 @@ std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
     auto kindName = d ? d.getAs<StringAttr>("kind") : StringAttr();
     if (!id || !kindName || d.size() != 2)
       return PlanError{&op, "its ovl.fuse is not {group = N : i64, kind = \"ssmstep\" | "
-                            "\"logits\"}"};
+                            "\"logits\" | \"mulsumsq\"}"};
     auto kind = fuseKindByName(kindName.getValue());
     if (!kind)
-      return PlanError{&op,
-                       "unknown fusion kind '" + kindName.getValue().str() + "' (ssmstep, logits)"};
+      return PlanError{&op, "unknown fusion kind '" + kindName.getValue().str() +
+                                "' (ssmstep, logits, mulsumsq)"};
     std::string why;
     auto g = matchFuseGroup(&op, *kind, why);
     if (!g)
@@ -621,7 +670,7 @@ std::vector<std::string> describeRecorded(func::FuncOp fn) {
           ++kinds[k.getValue().str()];
     std::string s = "ovl-fuse: " + std::to_string(count.getInt()) + " groups (";
     bool first = true;
-    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits}) {
+    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq}) {
       s += (first ? "" : ", ") + std::to_string(kinds[fuseKindName(k).str()]) + " " +
            fuseKindName(k).str();
       first = false;

@@ -1,6 +1,8 @@
 // ovl-fuse records the groups the emitter runs as one kernel, found by operands' producers and
 // uses (Plan.h matchFuseGroup): `ssmstep` (the scan, the producer of dt·x that y overwrites, and
-// B and C at a fixed offset) and `logits` (the lm_head and the ops that finish its tiles).
+// B and C at a fixed offset), `logits` (the lm_head and the ops that finish its tiles) and
+// `mulsumsq` (a sum of squares of the product made right before it: the gating and the gated
+// norm's reduction).
 // RUN: mamba2-opt --ovl-fuse %s | FileCheck %s
 // The one-layer model of emit.mlir: the scan and the lm_head.
 // RUN: mamba2-opt --ovl-fuse %S/emit.mlir | FileCheck %s --check-prefix=MODEL
@@ -104,4 +106,40 @@ func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>
   %y2, %s2 = ovl.ssm %dtx2, %d, %c, %b, %st2 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
       : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
   return %y, %y2, %s1, %s2 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>
+}
+
+// The gating y * silu(z) and the gated norm's sum of squares by groups: the sumsq anchors the
+// group, the mul right before it (constants between do not count) is its member. A [1][C]
+// per-channel second operand fuses too.
+// CHECK-LABEL: func.func @gated
+// CHECK-SAME: ovl.fuse_groups = 2 : i64
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 1 : i64, kind = "mulsumsq"}
+func.func @gated(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %g = ovl.mul %y, %z {shift = 3} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %g {groups = 2, shift = 4} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  %k = ovl.constant dense<5> : tensor<1x8xi32>
+  %g2 = ovl.mul %y, %k {shift = 1} : (tensor<?x8xi32>, tensor<1x8xi32>) -> tensor<?x8xi32>
+  %u = ovl.constant dense<7> : tensor<1x8xi32>
+  %s2 = ovl.sumsq %g2 {groups = 1, shift = 0} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %g, %s, %g2, %s2 : tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// Not mulsumsq groups: a product broadcast per row (the norm's rsqrt scale), an op between the
+// mul and the sumsq, a sum of squares of a value that is not a product.
+// CHECK-LABEL: func.func @notgated
+// CHECK-SAME: ovl.fuse_groups = 0 : i64
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @notgated(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>, %r: tensor<?x1xi32>)
+    -> (tensor<?x1xi32>, tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %n = ovl.mul %y, %r {shift = 3} : (tensor<?x8xi32>, tensor<?x1xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %n {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  %g = ovl.mul %y, %z {shift = 3} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %h = ovl.shift %z {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s2 = ovl.sumsq %g {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  %s3 = ovl.sumsq %h {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s, %s2, %h, %s3 : tensor<?x1xi32>, tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>
 }

@@ -52,7 +52,7 @@ func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>
 func.func @unknown_kind(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fuse_groups = 1 : i64} {
   %w = ovl.constant dense<1> : tensor<8x4xi8>
   %s = ovl.constant dense<1> : tensor<8x2xi32>
-  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits)}}
+  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits, mulsumsq)}}
   %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0, ovl.fuse = {group = 0 : i64, kind = "conv"}} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %l : tensor<?x8xi32>
 }
@@ -105,4 +105,39 @@ func.func @wrong_count(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fu
   %s = ovl.constant dense<1> : tensor<8x2xi32>
   %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0, ovl.fuse = {group = 0 : i64, kind = "logits"}} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %l : tensor<?x8xi32>
+}
+
+// -----
+
+// mulsumsq: the recorded sumsq's operand is a mul that broadcasts per row (the norm's rsqrt
+// scale), which the fused run cannot step.
+func.func @mulsumsq_per_row(%y: tensor<?x8xi32>, %r: tensor<?x1xi32>) -> (tensor<?x8xi32>, tensor<?x1xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.mul %y, %r {shift = 3, ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x1xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: 'ovl.mul' at}}
+  %s = ovl.sumsq %g {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %g, %s : tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// -----
+
+// mulsumsq: an op between the mul and the sumsq (it could read the product, or write over the
+// mul's operands, before the fused run at the sumsq).
+func.func @mulsumsq_not_adjacent(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x8xi32>, tensor<?x2xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.mul %y, %z {shift = 3, ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %h = ovl.shift %g {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: 'ovl.mul' at}}
+  %s = ovl.sumsq %g {groups = 2, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  return %g, %h, %s : tensor<?x8xi32>, tensor<?x8xi32>, tensor<?x2xi32>
+}
+
+// -----
+
+// mulsumsq: the recorded sumsq's operand is not a product.
+func.func @mulsumsq_no_mul(%y: tensor<?x8xi32>) -> tensor<?x1xi32> attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.shift %y {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: its operand is not the result of an ovl.mul}}
+  %s = ovl.sumsq %g {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s : tensor<?x1xi32>
 }

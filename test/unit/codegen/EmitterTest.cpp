@@ -101,6 +101,17 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
   }
   EXPECT_EQ(steps > 0, !c.shape.cBeforeB);
   EXPECT_EQ(pairs > 0, c.shape.cBeforeB);
+  // The gating product and the gated norm's sum of squares are one mulsumsq run (ovl-fuse's
+  // mulsumsq group: every model's gated norm follows its gating multiply), never a sumsq of a
+  // product made by a mulsh32 run before it.
+  unsigned mulSumsqs = 0, sumsqs = 0;
+  for (const isa::UopWord &w : prog->ucode) {
+    const auto code = isa::UopCode(w.raw(isa::field::uop::uop));
+    mulSumsqs += code == isa::UopCode::Mulsumsq;
+    sumsqs += code == isa::UopCode::Sumsq;
+  }
+  EXPECT_GT(mulSumsqs, 0u);
+  EXPECT_GT(sumsqs, 0u); // the pre-norms' (of the residual stream, not a product)
   std::mt19937 rng(c.shape.seed + 7);
   std::vector<int32_t> pre(c.tBlock), dec(3);
   for (auto &v : pre)

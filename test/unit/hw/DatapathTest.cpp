@@ -294,6 +294,31 @@ TEST(Datapath, ElementwiseOpsMatchReference) {
   }
 }
 
+// mulsumsq (the gating multiply and the gated norm's sum of squares in one pass): random
+// lengths, shifts and broadcast, in place over src0, and squares that saturate the 64-bit sum.
+TEST(Datapath, MulSumsqMatchesReference) {
+  Bench t(19);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, true);
+    const uint32_t len = trial % 20 == 0 ? 0 : t.u(600) + 1;
+    const int64_t dst = trial % 3 == 0 ? 8192 : 0; // in place over src0, or apart
+    compare({uop(UopCode::Mulsumsq, dst, 8192, 16384, 32768, len, t.u(64), t.u(2), t.u(64))},
+            isa::Slot::Vector, spad);
+  }
+  // Products of +-2^31 saturate to +-2^31 - 1 (shift 0): 600 squares of about 2^62 reach the
+  // 64-bit cap.
+  std::vector<uint8_t> spad(kSpad);
+  for (uint32_t i = 0; i < 600; ++i) {
+    const int32_t a = i % 2 ? INT32_MIN : INT32_MAX;
+    std::memcpy(&spad[8192 + 4 * i], &a, 4);
+    std::memcpy(&spad[16384 + 4 * i], &a, 4);
+  }
+  for (int64_t sh : {0, 1, 31, 63})
+    compare({uop(UopCode::Mulsumsq, 0, 8192, 16384, 32768, 600, 0, 0, sh)}, isa::Slot::Vector,
+            spad);
+}
+
 TEST(Datapath, InPlaceElementwiseMatchesReference) {
   Bench t(13);
   std::vector<uint8_t> spad(kSpad);

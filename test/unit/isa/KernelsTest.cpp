@@ -142,6 +142,23 @@ TEST(Ssm, StateSaturatesInsteadOfWrapping) {
   EXPECT_EQ(S[0], INT32_MAX);
 }
 
+// mulsumsq: the product written (rounded, saturated) and its sum of squares, as mulsh32
+// then sumsq; broadcast uses b[0].
+TEST(MulSumsq, ProductThenItsSumOfSquares) {
+  std::vector<int32_t> a = {3, -5, 7, 100}, b = {2, 2, -3, 1}, y(4);
+  // products 6, -10, -21, 100; shift 1: 3, -5, -11 (-10.5 away from zero), 50
+  EXPECT_EQ(mulSumsq(a.data(), b.data(), false, y.data(), 4, 1, 0), 9 + 25 + 121 + 2500);
+  EXPECT_EQ(y, (std::vector<int32_t>{3, -5, -11, 50}));
+  EXPECT_EQ(mulSumsq(a.data(), b.data(), true, y.data(), 4, 0, 2),
+            (36 + 100 + 196 + 40000 + 2) / 4);
+  EXPECT_EQ(y, (std::vector<int32_t>{6, -10, 14, 200}));
+  // A product beyond int32 saturates before it is squared: (2^31 - 1)^2 per element.
+  std::vector<int32_t> big(3, INT32_MIN);
+  EXPECT_EQ(mulSumsq(big.data(), big.data(), false, y.data(), 3, 0, 62),
+            sumsq(std::vector<int32_t>(3, INT32_MAX).data(), 3, 62));
+  EXPECT_EQ(y[0], INT32_MAX);
+}
+
 TEST(Sumsq, ShiftsAndSaturates) {
   std::vector<int32_t> x = {3, -4, 12};
   EXPECT_EQ(sumsq(x.data(), 3, 0), 169);
