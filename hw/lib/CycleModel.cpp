@@ -65,6 +65,10 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
     return loops + fill + kMulDepth + log2u(lanes);
   case isa::UopCode::Conv4:
     return loops + fill + 2;
+  case isa::UopCode::Conv4pwl:
+    // conv4's pipeline, then the multiply by m[c] and the table (segment index, the table's
+    // read, the slope's multiply): one pass where conv4 + mulsh32 + pwl take three.
+    return loops + fill + 2 + kMulDepth + kSpadLatency + kMulDepth;
   case isa::UopCode::Ssmupd:
   case isa::UopCode::Ssmout:
   case isa::UopCode::Ssmstep:

@@ -26,6 +26,16 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
   if (op == unsigned(UopCode::Conv4))
     return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2),
                                       u.len);
+  if (op == unsigned(UopCode::Conv4pwl)) { // the table at src1, the conv parameters p4 after it
+    ConvPwl f;
+    f.on = true;
+    f.mul = (u.p2 & 1) != 0;
+    f.table = u64(u.src1);
+    f.shift = clamp_int(u.p0, 0, 63);
+    return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0),
+                                      u64(u.src1) + u64(u.p4 < 0 ? 0 : u.p4), u64(u.src2), u.len,
+                                      f);
+  }
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
   u64 busy = 0;
   if (op == unsigned(UopCode::Mulsumsq)) {

@@ -241,7 +241,8 @@ private:
   llvm::DenseMap<Value, View> views_;
   llvm::DenseMap<Value, View> consts_; // constants loaded in this entry
   std::map<std::pair<void *, void *>, View> convParams_;
-  llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
+  std::map<std::array<void *, 4>, View> convPwlParams_; // conv4pwl: table, w, bias, multiplier
+  llvm::DenseMap<Value, int> stateArg_;                 // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
@@ -945,6 +946,7 @@ private:
     views_.clear();
     consts_.clear();
     convParams_.clear();
+    convPwlParams_.clear();
     ringNext_ = 0;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
@@ -1240,6 +1242,8 @@ private:
       return lowerMatmul(o);
     if (llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp>(op) && inLogitsChain(&op))
       return; // lowered with the lm_head's tiles
+    if (lay_.fuse.convPwlOf.count(&op))
+      return; // a conv4pwl group's conv4 / mul: run at its pwl (lowerConv4Pwl)
     if (auto o = dyn_cast<ovl::MulOp>(op))
       return lowerBroadcast(op, UopCode::Mulsh32, o.getX(), o.getY(), int64_t(o.getShift()));
     if (auto o = dyn_cast<ovl::AddOp>(op))
@@ -1256,6 +1260,8 @@ private:
       return lowerSumsq(o);
     if (auto o = dyn_cast<ovl::FwhtOp>(op))
       return lowerFwht(o);
+    if (auto o = dyn_cast<ovl::PwlOp>(op); o && lay_.fuse.convOf.count(&op))
+      return lowerConv4Pwl(o);
     if (auto o = dyn_cast<ovl::PwlOp>(op))
       return lowerTable(op, UopCode::Pwl, o.getX(), o.getTable());
     if (auto o = dyn_cast<ovl::RsqrtOp>(op))
@@ -1516,6 +1522,61 @@ private:
     Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
     emit2d(Slot::Vector, uop(UopCode::Conv4, addr(y), addr(x), addr(wb), addr(st), uint64_t(C)),
            rows, Dim{1, {}});
+    storeState(o.getNewState(), st);
+  }
+
+  /// A conv4pwl group (Plan.h: matchFuseGroup): the conv4, the multiply by a [1][C] constant (if
+  /// any) and the pwl as one conv4pwl run over the rows at the pwl. Its parameters are one
+  /// buffer: the table, then (p4 bytes after it) the conv weights, bias and multiplier, four
+  /// loads; the state is loaded here and stored back after the run.
+  void lowerConv4Pwl(ovl::PwlOp p) {
+    auto [convOp, mulOp] = lay_.fuse.convOf.lookup(p.getOperation());
+    auto o = cast<ovl::Conv4Op>(convOp);
+    View x = operand(o.getX());
+    auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
+    auto bc = o.getBias().getDefiningOp<ovl::ConstantOp>();
+    auto tc = p.getTable().getDefiningOp<ovl::ConstantOp>();
+    if (!wc || !bc)
+      fail(o, "its weight and bias must be constants");
+    if (!tc)
+      fail(p, "its table must be a constant");
+    Value mult = mulOp ? cast<ovl::MulOp>(mulOp).getY() : Value();
+    const int64_t mulShift = mulOp ? int64_t(cast<ovl::MulOp>(mulOp).getShift()) : 0;
+    const int64_t C = x.cols;
+    const uint64_t tableBytes =
+        uint64_t(cast<RankedTensorType>(p.getTable().getType()).getNumElements()) * 4;
+    std::array<void *, 4> key = {
+        p.getTable().getAsOpaquePointer(), o.getWeight().getAsOpaquePointer(),
+        o.getBias().getAsOpaquePointer(), mult ? mult.getAsOpaquePointer() : nullptr};
+    View prm;
+    if (auto it = convPwlParams_.find(key); it != convPwlParams_.end()) {
+      prm = it->second;
+      use(prm);
+    } else {
+      prm = fresh(1, int64_t(tableBytes + 12 * uint64_t(C)), 1);
+      markLoad(prm);
+      if (!plan_) {
+        const uint64_t at = addr(prm), cb = 4 * uint64_t(C);
+        dma(Slot::Load, 0, lay_.constAt.lookup(p.getTable()), tableBytes, at, 1, tableBytes);
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getWeight()), cb, at + tableBytes, 1, cb);
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getBias()), cb, at + tableBytes + cb, 1, cb);
+        if (mult)
+          dma(Slot::Load, 0, lay_.constAt.lookup(mult), cb, at + tableBytes + 2 * cb, 1, cb);
+      }
+      convPwlParams_[key] = prm;
+    }
+    View st = stateView(o.getState());
+    View y = fresh(rowsOf(p.getResult()), C, 4);
+    views_[p.getResult()] = y;
+    views_[o.getNewState()] = st;
+    stateArg_[o.getNewState()] = stateArg_[o.getState()];
+    if (plan_)
+      return;
+    isa::UopWord w = uop(UopCode::Conv4pwl, addr(y), addr(x), addr(prm), addr(st), uint64_t(C),
+                         mulShift, 0, mult ? 1 : 0);
+    w.set(f::uop::p4, int64_t(tableBytes));
+    Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
+    emit2d(Slot::Vector, w, rows, Dim{1, {}});
     storeState(o.getNewState(), st);
   }
 

@@ -49,12 +49,14 @@ llvm::StringRef fuseKindName(FuseKind k) {
     return "logits";
   case FuseKind::MulSumsq:
     return "mulsumsq";
+  case FuseKind::Conv4Pwl:
+    return "conv4pwl";
   }
   return "";
 }
 
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name) {
-  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq})
+  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl})
     if (fuseKindName(k) == name)
       return k;
   return std::nullopt;
@@ -213,9 +215,68 @@ std::optional<FuseGroup> matchMulSumsq(ovl::SumsqOp o, std::string &why) {
   return g;
 }
 
+/// The op before `op` in its block, constants skipped.
+Operation *prevComputeOp(Operation *op) {
+  Operation *p = op->getPrevNode();
+  while (p && llvm::isa<ovl::ConstantOp>(p))
+    p = p->getPrevNode();
+  return p;
+}
+
+/// conv4pwl: the pwl's operand is the y of an ovl.conv4 (its only reader), or the product of
+/// that y (the mul its only reader) and a [1][C] constant (the pwl the product's only reader);
+/// the conv4, the mul and the pwl one after the other (constants between): the conv's state is
+/// updated, and stored back, at the pwl.
+std::optional<FuseGroup> matchConv4Pwl(ovl::PwlOp o, std::string &why) {
+  FuseGroup g;
+  g.kind = FuseKind::Conv4Pwl;
+  g.anchor = o;
+  Value v = o.getX();
+  auto m = v.getDefiningOp<ovl::MulOp>();
+  if (m) {
+    auto yt = cast<RankedTensorType>(m.getY().getType());
+    if (!v.hasOneUse() || !m.getY().getDefiningOp<ovl::ConstantOp>() || yt.getDimSize(0) != 1 ||
+        yt.getDimSize(1) != cast<RankedTensorType>(m.getX().getType()).getDimSize(1)) {
+      why = where(m) +
+            " is not the conv output times a [1][C] constant read by the pwl only; conv4pwl "
+            "multiplies each channel by its own constant";
+      return std::nullopt;
+    }
+    if (prevComputeOp(o) != m.getOperation()) {
+      why = where(m) + " is not the op right before it; conv4pwl runs the chain at the pwl";
+      return std::nullopt;
+    }
+    v = m.getX();
+  }
+  auto c = v.getDefiningOp<ovl::Conv4Op>();
+  if (!c) {
+    why = "its operand is not an ovl.conv4's output (or its product by a [1][C] constant)";
+    return std::nullopt;
+  }
+  if (!c.getY().hasOneUse()) {
+    why = where(c) + "'s output has other readers; conv4pwl never writes it";
+    return std::nullopt;
+  }
+  if (prevComputeOp(m ? m.getOperation() : o.getOperation()) != c.getOperation()) {
+    why = where(c) + " is not right before " + (m ? "the mul" : "it") +
+          "; conv4pwl runs the conv (and stores its state) at the pwl";
+    return std::nullopt;
+  }
+  g.members.push_back(c);
+  if (m)
+    g.members.push_back(m);
+  return g;
+}
+
 } // namespace
 
 std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::string &why) {
+  if (kind == FuseKind::Conv4Pwl) {
+    if (auto o = llvm::dyn_cast<ovl::PwlOp>(anchor))
+      return matchConv4Pwl(o, why);
+    why = "a conv4pwl group is anchored at an ovl.pwl";
+    return std::nullopt;
+  }
   if (kind == FuseKind::MulSumsq) {
     if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
       return matchMulSumsq(o, why);
@@ -275,6 +336,8 @@ std::vector<FuseGroup> findFuseGroups(func::FuncOp fn) {
       g = matchFuseGroup(&op, FuseKind::Logits, why);
     else if (llvm::isa<ovl::SumsqOp>(op))
       g = matchFuseGroup(&op, FuseKind::MulSumsq, why);
+    else if (llvm::isa<ovl::PwlOp>(op))
+      g = matchFuseGroup(&op, FuseKind::Conv4Pwl, why);
     if (g && placed.place(*g).empty())
       groups.push_back(std::move(*g));
   }
@@ -313,6 +376,12 @@ void addToPlan(const FuseGroup &g, FusePlan &plan) {
     plan.sumsqOf[g.members.front()] = g.anchor;
     return;
   }
+  if (g.kind == FuseKind::Conv4Pwl) {
+    plan.convOf[g.anchor] = {g.members.front(), g.members.size() > 1 ? g.members[1] : nullptr};
+    for (Operation *m : g.members)
+      plan.convPwlOf[m] = g.anchor;
+    return;
+  }
   plan.logits[g.anchor] = g.members;
   for (Operation *m : g.members)
     plan.chainOf[m] = g.anchor;
@@ -342,11 +411,11 @@ std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
     auto kindName = d ? d.getAs<StringAttr>("kind") : StringAttr();
     if (!id || !kindName || d.size() != 2)
       return PlanError{&op, "its ovl.fuse is not {group = N : i64, kind = \"ssmstep\" | "
-                            "\"logits\" | \"mulsumsq\"}"};
+                            "\"logits\" | \"mulsumsq\" | \"conv4pwl\"}"};
     auto kind = fuseKindByName(kindName.getValue());
     if (!kind)
       return PlanError{&op, "unknown fusion kind '" + kindName.getValue().str() +
-                                "' (ssmstep, logits, mulsumsq)"};
+                                "' (ssmstep, logits, mulsumsq, conv4pwl)"};
     std::string why;
     auto g = matchFuseGroup(&op, *kind, why);
     if (!g)
@@ -670,7 +739,8 @@ std::vector<std::string> describeRecorded(func::FuncOp fn) {
           ++kinds[k.getValue().str()];
     std::string s = "ovl-fuse: " + std::to_string(count.getInt()) + " groups (";
     bool first = true;
-    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq}) {
+    for (FuseKind k :
+         {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl}) {
       s += (first ? "" : ", ") + std::to_string(kinds[fuseKindName(k).str()]) + " " +
            fuseKindName(k).str();
       first = false;

@@ -10,13 +10,13 @@
 // RUN: mamba2-codegen-check %t.fused.mlir --target u280 --t-block 8 --row-blocks 4 --prompt 9 --decode 3
 // The group taken out of the record: the product is a mulsh32 run and its sum of squares a
 // sumsq run, with the same results.
-// RUN: sed -e 's/, ovl.fuse = {group = 1 : i64, kind = "mulsumsq"}//' -e 's/ovl.fuse_of = array<i64: 1>, //' -e 's/ovl.fuse_groups = 3/ovl.fuse_groups = 2/' %t.fused.mlir > %t.unfused.mlir
+// RUN: sed -e 's/, ovl.fuse = {group = 2 : i64, kind = "mulsumsq"}//' -e 's/ovl.fuse_of = array<i64: 2>, //' -e 's/ovl.fuse_groups = 4/ovl.fuse_groups = 3/' %t.fused.mlir > %t.unfused.mlir
 // RUN: mamba2c %t.unfused.mlir --emit=asm --target kv260 --t-block 4 --row-blocks 1 | FileCheck %s --check-prefix=UNFUSED
 // RUN: mamba2-codegen-check %t.unfused.mlir --target kv260 --t-block 4 --prompt 9 --decode 3
 
-// PASS: ovl.fuse_groups = 3
-// PASS: %[[ZG:.*]] = ovl.mul %{{.*}}, %{{.*}} {ovl.fuse_of = array<i64: 1>, shift = 4 : i64}
-// PASS-NEXT: ovl.sumsq %[[ZG]] {groups = 2 : i64, ovl.fuse = {group = 1 : i64, kind = "mulsumsq"}, shift = 2 : i64}
+// PASS: ovl.fuse_groups = 4
+// PASS: %[[ZG:.*]] = ovl.mul %{{.*}}, %{{.*}} {ovl.fuse_of = array<i64: 2>, shift = 4 : i64}
+// PASS-NEXT: ovl.sumsq %[[ZG]] {groups = 2 : i64, ovl.fuse = {group = 2 : i64, kind = "mulsumsq"}, shift = 2 : i64}
 
 // Prefill: one word per norm group (2 elements each; the run's iterations are the rows), the
 // product's shift 4 in p0, the sum of squares' shift 2 in p2. No sumsq reads the product again.

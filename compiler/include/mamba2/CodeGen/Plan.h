@@ -45,13 +45,17 @@ enum class FuseKind {
   /// squares), the mul right before it: one `mulsumsq` run at the sumsq writes the product and
   /// its sum of squares in one pass over the data. Members: the mul.
   MulSumsq,
+  /// ovl.pwl of an ovl.conv4's output, optionally through an ovl.mul by a [1][C] constant
+  /// between (conv1d + SiLU): one `conv4pwl` run at the pwl per row, the conv output and the
+  /// product never written. Members: the conv4 and the mul.
+  Conv4Pwl,
 };
 llvm::StringRef fuseKindName(FuseKind k);
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name);
 
 struct FuseGroup {
   FuseKind kind = FuseKind::SsmStep;
-  mlir::Operation *anchor = nullptr;      ///< the ovl.ssm / the ovl.matmul / the ovl.sumsq
+  mlir::Operation *anchor = nullptr;      ///< the ovl.ssm / ovl.matmul / ovl.sumsq / ovl.pwl
   std::vector<mlir::Operation *> members; ///< the other ops of the group, in operand order
 };
 
@@ -69,6 +73,9 @@ struct FusePlan {
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> chainOf; ///< chain op -> its matmul
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> mulOf;   ///< mulsumsq: sumsq -> its mul
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> sumsqOf; ///< mulsumsq: mul -> its sumsq
+  /// conv4pwl: the pwl -> its conv4 and mul (null: none); the conv4 and mul -> their pwl.
+  llvm::DenseMap<mlir::Operation *, std::pair<mlir::Operation *, mlir::Operation *>> convOf;
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> convPwlOf;
   bool fusedScan(mlir::Operation *op) const { return ssmStep.count(op) != 0; }
 };
 

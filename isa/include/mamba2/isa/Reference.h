@@ -77,6 +77,10 @@ int32_t mulSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, uns
 /// first.
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C);
+/// The conv4pwl micro-op: conv4Step, then y[c] = sat32(rnd(y[c] * mult[c], shift)) when `mult`
+/// is not null, then y[c] = pwl(table, y[c]).
+void conv4Pwl(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult, int shift,
+              const int32_t *table, int8_t *state, int32_t *y, unsigned C);
 
 // ---- SSM unit ----
 /// S[p][n] = sat32(rnd(S[p][n] * decay, decayShift) + rnd(dtx[p] * B[n], inShift)).
