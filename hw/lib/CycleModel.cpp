@@ -59,8 +59,16 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
     return loops + fill + log2u(n % 40 == 0 ? 40 : n % 12 == 0 ? 12 : 1);
   case isa::UopCode::Sumsq:
     return loops + fill + log2u(lanes); // the lanes' partial sums through an adder tree
+  case isa::UopCode::Mulsumsq:
+    // mulsh32's pipeline, then the product's square (a second multiplier per lane) and sumsq's
+    // adder tree: one pass over the data where mulsh32 + sumsq take two.
+    return loops + fill + kMulDepth + log2u(lanes);
   case isa::UopCode::Conv4:
     return loops + fill + 2;
+  case isa::UopCode::Conv4pwl:
+    // conv4's pipeline, then the multiply by m[c] and the table (segment index, the table's
+    // read, the slope's multiply): one pass where conv4 + mulsh32 + pwl take three.
+    return loops + fill + 2 + kMulDepth + kSpadLatency + kMulDepth;
   case isa::UopCode::Ssmupd:
   case isa::UopCode::Ssmout:
   case isa::UopCode::Ssmstep:

@@ -38,6 +38,13 @@ std::string run(const isa::Issue &is, isa::Memory *mem, const isa::Limits &lim,
         PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
         e = isa::checkPwlTable(u, 4 * (4 + 2 * uint64_t(h.n)), lim.spadBytes);
       }
+      if (Compute && e.empty() && u.op == isa::UopCode::Conv4pwl && u.len) {
+        PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+        if (16 + 8 * uint64_t(h.n) > uint64_t(u.p4 < 0 ? 0 : u.p4))
+          e = "conv4pwl: its table (" + std::to_string(16 + 8 * uint64_t(h.n)) +
+              " bytes) runs into the conv parameters p4 = " + std::to_string(u.p4) +
+              " bytes after it";
+      }
       if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
         e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
       if (!e.empty())

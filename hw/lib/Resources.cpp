@@ -35,10 +35,16 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   grp.dsp = 3.0 * c.scaleLanes();
   grp.lut = 450.0 * c.scaleLanes();
   est.lines.push_back(grp);
-  // Vector unit: one 32x32 multiplier per lane (mulsh32, req8) plus the Hadamard adders.
+  // Vector unit: two 32x32 multipliers per lane, busy at once in mulsumsq (the product, and its
+  // square into the lane's partial sum; mulsh32, req8 and sumsq use one), plus the Hadamard
+  // adders.
   ResourceLine vec{"vector + Hadamard unit"};
-  vec.dsp = 3.0 * c.vecLanes; // 32x32 product as 3 DSP slices
-  vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4;
+  // conv4pwl's multiply by m[c] and table slope use the same two (its conv taps are int8
+  // products, as conv4's); its table adds the PWL evaluation's glue and a table copy per two
+  // lanes, as the SSM unit's.
+  vec.dsp = 3.0 * 2 * c.vecLanes; // a 32x32 product as 3 DSP slices
+  vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4 + 250.0 * c.vecLanes;
+  vec.bram36 = std::ceil(c.vecLanes / 2.0);
   est.lines.push_back(vec);
   // SSM + nonlinear unit: per lane the SSM loop's three multipliers, busy at once in ssmstep
   // (S*decay, dtx*B and the updated S*C; units/Ssm.h, one loop for ssmupd, ssmout and

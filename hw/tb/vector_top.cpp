@@ -1,5 +1,5 @@
 // Synthesis top of the vector unit alone: one vector micro-op (element-wise, requantisation,
-// sumsq, fwht, conv4) on the scratchpad.
+// sumsq, mulsumsq, fwht, conv4, conv4pwl) on the scratchpad.
 #include "UnitTop.h"
 
 using namespace mamba2::hw;
@@ -19,6 +19,11 @@ extern "C" unsigned vector_top(byte_t spad[Cfg::SPAD_BYTES], const byte_t word[2
     return e;
   if (u.op == mamba2::isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
     return kBadOp;
+  if (u.op == mamba2::isa::UopCode::Conv4pwl && u.len) { // the table ends before the params
+    const PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+    if (16 + 8 * u64(h.n) > u64(u.p4 < 0 ? 0 : u.p4))
+      return kSpadRange;
+  }
   *busy = u32(vector_datapath<Cfg>(spad, u));
   return kOk;
 }

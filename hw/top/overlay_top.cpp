@@ -340,6 +340,11 @@ iterations:
         if (!in_spad(u.src1, 16 + 8 * u64(h.n)))
           return kSpadRange;
       }
+      if (u.op == isa::UopCode::Conv4pwl && u.len) { // the table ends before the conv params
+        PwlTableHeader h = read_pwl_header(spad, u64(u.src1));
+        if (16 + 8 * u64(h.n) > u64(u.p4 < 0 ? 0 : u.p4))
+          return kSpadRange;
+      }
       if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
         DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
         const u64 rb = base[u.region & 3];

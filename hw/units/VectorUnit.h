@@ -26,8 +26,56 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
   if (op == unsigned(UopCode::Conv4))
     return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0), u64(u.src1), u64(u.src2),
                                       u.len);
+  if (op == unsigned(UopCode::Conv4pwl)) { // the table at src1, the conv parameters p4 after it
+    ConvPwl f;
+    f.on = true;
+    f.mul = (u.p2 & 1) != 0;
+    f.table = u64(u.src1);
+    f.shift = clamp_int(u.p0, 0, 63);
+    return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0),
+                                      u64(u.src1) + u64(u.p4 < 0 ? 0 : u.p4), u64(u.src2), u.len,
+                                      f);
+  }
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
   u64 busy = 0;
+  if (op == unsigned(UopCode::Mulsumsq)) {
+    // The mulsh32 lanes, each product (saturated, rounded: the value written) squared by a
+    // second multiplier per lane into the lane's partial sum, then sumsq's adder tree: one pass
+    // writes the product and reduces it (reads 2 int32, writes 1 per lane, as mulsh32).
+    const u64 cap = u64(0x7FFFFFFFFFFFFFFFull);
+    const int msh = clamp_int(u.p0, 0, 63);
+    u64 part[kLanes];
+#pragma HLS ARRAY_PARTITION variable = part complete
+    for (unsigned l = 0; l < kLanes; ++l)
+      part[l] = 0;
+  mulsumsq:
+    for (unsigned i = 0; i < kMaxLen; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS UNROLL factor = kLanes
+#pragma HLS DEPENDENCE variable = spad inter false
+      if (i >= u.len)
+        break;
+      if (i % kLanes == 0)
+        ++busy;
+      const i64 a = ld32(spad, u.src0 + 4 * u64(i));
+      const i64 b = ld32(spad, u.src1 + (bcast ? 0 : 4 * u64(i)));
+      const i32 y = clip32(rshift_round(a * b, msh));
+      st32(spad, u.dst + 4 * u64(i), y);
+      u64 sq = u64(i64(y) * i64(y));
+      u64 &s = part[i % kLanes];
+      s = (cap - sq < s) ? cap : s + sq;
+    }
+    u64 s = 0;
+  mtree:
+    for (unsigned l = 0; l < kLanes; ++l) {
+#pragma HLS UNROLL
+      s = (cap - part[l] < s) ? cap : s + part[l];
+    }
+    int sh = clamp_int(u.p2, 0, 63);
+    u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
+    st32(spad, u.src2, clip32(q > cap ? i64(cap) : i64(q)));
+    return busy;
+  }
   if (op == unsigned(UopCode::Sumsq)) {
     // VEC_LANES squares per cycle into per-lane partial sums, each saturating at the cap, then
     // an adder tree: every term is >= 0, so the result is min(cap, sum) in any order.

@@ -77,6 +77,20 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
     if (code == unsigned(UopCode::Mulsh32) && !inRange(p0, 0, 63))
       return bad("shift p0 must be 0..63");
     break;
+  case UopCode::Mulsumsq:
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
+    if (!inRange(p0, 0, 63) || !inRange(p2, 0, 63))
+      return bad("shifts p0 (product) and p2 (sum of squares) must be 0..63");
+    break;
+  case UopCode::Conv4pwl:
+    if (!inRange(p0, 0, 63))
+      return bad("shift p0 must be 0..63");
+    if (!inRange(p2, 0, 1))
+      return bad("p2 (multiply flag) must be 0 or 1");
+    if (p4 < int(4 * ref::kPwlHeaderWords))
+      return bad("the conv parameters' offset p4 after the table must be >= 16 (its header)");
+    break;
   case UopCode::Shift32:
     if (!inRange(p0, -31, 63))
       return bad("shift p0 must be -31..63");

@@ -140,6 +140,14 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     store(s, u.dst, std::vector<int32_t>{ref::sumsq(a.data(), n, u.p0)});
     break;
   }
+  case UopCode::Mulsumsq: {
+    auto a = load<int32_t>(s, u.src0, n), b = load<int32_t>(s, u.src1, bc ? 1 : n);
+    std::vector<int32_t> y(n);
+    const int32_t ss = ref::mulSumsq(a.data(), b.data(), bc, y.data(), n, u.p0, u.p2);
+    store(s, u.dst, y);
+    store(s, u.src2, std::vector<int32_t>{ss});
+    break;
+  }
   case UopCode::Fwht: {
     if (!ref::fwhtSizeOk(n))
       return "fwht length " + std::to_string(n) + " is not h*2^k with h in {1,12,40}";
@@ -155,6 +163,27 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     auto st = load<int8_t>(s, u.src2, 3 * size_t(n));
     std::vector<int32_t> y(n);
     ref::conv4Step(x.data(), w.data(), bias.data(), st.data(), y.data(), n);
+    store(s, u.dst, y);
+    store(s, u.src2, st);
+    break;
+  }
+  case UopCode::Conv4pwl: {
+    auto hdr = load<int32_t>(s, u.src1, ref::kPwlHeaderWords);
+    const uint64_t tb = ref::pwlTableBytes(ref::pwlHeader(hdr.data()));
+    if (tb > uint64_t(u.p4 < 0 ? 0 : u.p4))
+      return "conv4pwl: its table (" + std::to_string(tb) +
+             " bytes) runs into the conv parameters p4 = " + std::to_string(u.p4) +
+             " bytes after it";
+    auto table = load<int32_t>(s, u.src1, tb / 4);
+    const int64_t at = u.src1 + u.p4;
+    auto x = load<int8_t>(s, u.src0, n);
+    auto w = load<int8_t>(s, at, 4 * size_t(n));
+    auto bias = load<int32_t>(s, at + 4 * int64_t(n), n);
+    auto mult = load<int32_t>(s, at + 8 * int64_t(n), n);
+    auto st = load<int8_t>(s, u.src2, 3 * size_t(n));
+    std::vector<int32_t> y(n);
+    ref::conv4Pwl(x.data(), w.data(), bias.data(), (u.p2 & 1) ? mult.data() : nullptr, u.p0,
+                  table.data(), st.data(), y.data(), n);
     store(s, u.dst, y);
     store(s, u.src2, st);
     break;

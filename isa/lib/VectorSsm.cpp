@@ -13,6 +13,24 @@ int32_t sumsq(const int32_t *x, unsigned n, int shift) {
   return sat32(rnd(static_cast<int64_t>(s), shift));
 }
 
+int32_t mulSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
+                 int mulShift, int sqShift) {
+  for (unsigned i = 0; i < n; ++i)
+    y[i] = sat32(rnd(int64_t(a[i]) * int64_t(b[bcast ? 0 : i]), mulShift));
+  return sumsq(y, n, sqShift);
+}
+
+void conv4Pwl(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult, int shift,
+              const int32_t *table, int8_t *state, int32_t *y, unsigned C) {
+  conv4Step(x, w, bias, state, y, C);
+  for (unsigned c = 0; c < C; ++c) {
+    int32_t v = y[c];
+    if (mult)
+      v = sat32(rnd(int64_t(v) * int64_t(mult[c]), shift));
+    y[c] = pwl(table, v);
+  }
+}
+
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C) {
   for (unsigned c = 0; c < C; ++c) {

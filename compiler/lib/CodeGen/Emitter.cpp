@@ -257,7 +257,8 @@ private:
   llvm::DenseMap<Value, View> views_;
   llvm::DenseMap<Value, View> consts_; // constants loaded in this entry
   std::map<std::pair<void *, void *>, View> convParams_;
-  llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
+  std::map<std::array<void *, 4>, View> convPwlParams_; // conv4pwl: table, w, bias, multiplier
+  llvm::DenseMap<Value, int> stateArg_;                 // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
@@ -965,6 +966,7 @@ private:
     views_.clear();
     consts_.clear();
     convParams_.clear();
+    convPwlParams_.clear();
     ringNext_ = 0;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
@@ -1260,6 +1262,8 @@ private:
       return lowerMatmul(o);
     if (llvm::isa<ovl::MulOp, ovl::AddOp, ovl::ShiftOp>(op) && inLogitsChain(&op))
       return; // lowered with the lm_head's tiles
+    if (lay_.fuse.convPwlOf.count(&op))
+      return; // a conv4pwl group's conv4 / mul: run at its pwl (lowerConv4Pwl)
     if (auto o = dyn_cast<ovl::MulOp>(op))
       return lowerBroadcast(op, UopCode::Mulsh32, o.getX(), o.getY(), int64_t(o.getShift()));
     if (auto o = dyn_cast<ovl::AddOp>(op))
@@ -1276,6 +1280,8 @@ private:
       return lowerSumsq(o);
     if (auto o = dyn_cast<ovl::FwhtOp>(op))
       return lowerFwht(o);
+    if (auto o = dyn_cast<ovl::PwlOp>(op); o && lay_.fuse.convOf.count(&op))
+      return lowerConv4Pwl(o);
     if (auto o = dyn_cast<ovl::PwlOp>(op))
       return lowerTable(op, UopCode::Pwl, o.getX(), o.getTable());
     if (auto o = dyn_cast<ovl::RsqrtOp>(op))
@@ -1406,6 +1412,8 @@ private:
     View out =
         y.cols == x.cols && overwritable(op, xv, x) ? x : fresh(rowsOf(op.getResult(0)), x.cols, 4);
     views_[op.getResult(0)] = out;
+    if (lay_.fuse.sumsqOf.count(&op))
+      return; // a mulsumsq group's product: computed by the run at its sumsq (lowerSumsq)
     const int64_t R = out.rows, C = out.cols, Cy = y.cols;
     if (Cy == C) {
       elementwise(Slot::Vector, code, out, x, y, false, shift, 0);
@@ -1447,11 +1455,31 @@ private:
   void lowerSumsq(ovl::SumsqOp o) {
     View x = operand(o.getX());
     const int64_t G = int64_t(o.getGroups());
+    // A mulsumsq group (Plan.h: matchFuseGroup): the mul right before wrote nothing; one run
+    // computes its product into x's buffer and the sum of squares here.
+    auto fusedMul = lay_.fuse.mulOf.find(o.getOperation());
+    std::optional<View> ma, mb;
+    if (fusedMul != lay_.fuse.mulOf.end()) {
+      auto m = cast<ovl::MulOp>(fusedMul->second);
+      ma = operand(m.getX()); // read by this run: live until here
+      mb = operand(m.getY());
+    }
     View out = fresh(rowsOf(o.getResult()), G, 4);
     views_[o.getResult()] = out;
     if (plan_)
       return;
     const uint64_t len = uint64_t(x.cols / G);
+    if (ma) {
+      const int64_t R = out.rows;
+      const int64_t mulShift = int64_t(cast<ovl::MulOp>(fusedMul->second).getShift());
+      Dim rows{uint64_t(R), {x.rstride, rstep(*ma, R), rstep(*mb, R), out.rstride}};
+      Dim groups{uint64_t(G), {4 * len, 4 * len, 4 * len, 4}};
+      emit2d(Slot::Vector,
+             uop(UopCode::Mulsumsq, addr(x), addr(*ma), addr(*mb), addr(out), len, mulShift, 0,
+                 int64_t(o.getShift())),
+             rows, groups);
+      return;
+    }
     Dim rows{uint64_t(out.rows), {out.rstride, rstep(x, out.rows), 0, 0}};
     Dim groups{uint64_t(G), {4, 4 * len, 0, 0}};
     emit2d(Slot::Vector, uop(UopCode::Sumsq, addr(out), addr(x), 0, 0, len, int64_t(o.getShift())),
@@ -1514,6 +1542,61 @@ private:
     Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
     emit2d(Slot::Vector, uop(UopCode::Conv4, addr(y), addr(x), addr(wb), addr(st), uint64_t(C)),
            rows, Dim{1, {}});
+    storeState(o.getNewState(), st);
+  }
+
+  /// A conv4pwl group (Plan.h: matchFuseGroup): the conv4, the multiply by a [1][C] constant (if
+  /// any) and the pwl as one conv4pwl run over the rows at the pwl. Its parameters are one
+  /// buffer: the table, then (p4 bytes after it) the conv weights, bias and multiplier, four
+  /// loads; the state is loaded here and stored back after the run.
+  void lowerConv4Pwl(ovl::PwlOp p) {
+    auto [convOp, mulOp] = lay_.fuse.convOf.lookup(p.getOperation());
+    auto o = cast<ovl::Conv4Op>(convOp);
+    View x = operand(o.getX());
+    auto wc = o.getWeight().getDefiningOp<ovl::ConstantOp>();
+    auto bc = o.getBias().getDefiningOp<ovl::ConstantOp>();
+    auto tc = p.getTable().getDefiningOp<ovl::ConstantOp>();
+    if (!wc || !bc)
+      fail(o, "its weight and bias must be constants");
+    if (!tc)
+      fail(p, "its table must be a constant");
+    Value mult = mulOp ? cast<ovl::MulOp>(mulOp).getY() : Value();
+    const int64_t mulShift = mulOp ? int64_t(cast<ovl::MulOp>(mulOp).getShift()) : 0;
+    const int64_t C = x.cols;
+    const uint64_t tableBytes =
+        uint64_t(cast<RankedTensorType>(p.getTable().getType()).getNumElements()) * 4;
+    std::array<void *, 4> key = {
+        p.getTable().getAsOpaquePointer(), o.getWeight().getAsOpaquePointer(),
+        o.getBias().getAsOpaquePointer(), mult ? mult.getAsOpaquePointer() : nullptr};
+    View prm;
+    if (auto it = convPwlParams_.find(key); it != convPwlParams_.end()) {
+      prm = it->second;
+      use(prm);
+    } else {
+      prm = fresh(1, int64_t(tableBytes + 12 * uint64_t(C)), 1);
+      markLoad(prm);
+      if (!plan_) {
+        const uint64_t at = addr(prm), cb = 4 * uint64_t(C);
+        dma(Slot::Load, 0, lay_.constAt.lookup(p.getTable()), tableBytes, at, 1, tableBytes);
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getWeight()), cb, at + tableBytes, 1, cb);
+        dma(Slot::Load, 0, lay_.constAt.lookup(o.getBias()), cb, at + tableBytes + cb, 1, cb);
+        if (mult)
+          dma(Slot::Load, 0, lay_.constAt.lookup(mult), cb, at + tableBytes + 2 * cb, 1, cb);
+      }
+      convPwlParams_[key] = prm;
+    }
+    View st = stateView(o.getState());
+    View y = fresh(rowsOf(p.getResult()), C, 4);
+    views_[p.getResult()] = y;
+    views_[o.getNewState()] = st;
+    stateArg_[o.getNewState()] = stateArg_[o.getState()];
+    if (plan_)
+      return;
+    isa::UopWord w = uop(UopCode::Conv4pwl, addr(y), addr(x), addr(prm), addr(st), uint64_t(C),
+                         mulShift, 0, mult ? 1 : 0);
+    w.set(f::uop::p4, int64_t(tableBytes));
+    Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
+    emit2d(Slot::Vector, w, rows, Dim{1, {}});
     storeState(o.getNewState(), st);
   }
 

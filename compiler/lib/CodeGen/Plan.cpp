@@ -47,12 +47,16 @@ llvm::StringRef fuseKindName(FuseKind k) {
     return "ssmstep";
   case FuseKind::Logits:
     return "logits";
+  case FuseKind::MulSumsq:
+    return "mulsumsq";
+  case FuseKind::Conv4Pwl:
+    return "conv4pwl";
   }
   return "";
 }
 
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name) {
-  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits})
+  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl})
     if (fuseKindName(k) == name)
       return k;
   return std::nullopt;
@@ -177,9 +181,108 @@ std::optional<FuseGroup> matchLogits(ovl::MatmulOp o, std::string &why) {
   }
 }
 
+/// mulsumsq: the sumsq's operand is the result of an ovl.mul of two [rows][C] values (the
+/// second per element, or one row per channel: not a per-row / per-head broadcast, which the
+/// product's run cannot step), and the mul comes right before the sumsq (only constants
+/// between), so nothing reads the product, or writes over the mul's operands, before the fused
+/// run at the sumsq writes it.
+std::optional<FuseGroup> matchMulSumsq(ovl::SumsqOp o, std::string &why) {
+  auto m = o.getX().getDefiningOp<ovl::MulOp>();
+  if (!m) {
+    why = "its operand is not the result of an ovl.mul";
+    return std::nullopt;
+  }
+  auto xt = cast<RankedTensorType>(m.getX().getType());
+  auto yt = cast<RankedTensorType>(m.getY().getType());
+  if (yt.getDimSize(1) != xt.getDimSize(1) ||
+      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
+    why = where(m) +
+          " broadcasts its second operand per row or per head; mulsumsq multiplies element by "
+          "element ([rows][C] by [rows][C] or [1][C])";
+    return std::nullopt;
+  }
+  Operation *prev = o->getPrevNode();
+  while (prev && llvm::isa<ovl::ConstantOp>(prev))
+    prev = prev->getPrevNode();
+  if (prev != m.getOperation()) {
+    why = where(m) + " is not the op right before it; mulsumsq runs the product at the sumsq";
+    return std::nullopt;
+  }
+  FuseGroup g;
+  g.kind = FuseKind::MulSumsq;
+  g.anchor = o;
+  g.members.push_back(m);
+  return g;
+}
+
+/// The op before `op` in its block, constants skipped.
+Operation *prevComputeOp(Operation *op) {
+  Operation *p = op->getPrevNode();
+  while (p && llvm::isa<ovl::ConstantOp>(p))
+    p = p->getPrevNode();
+  return p;
+}
+
+/// conv4pwl: the pwl's operand is the y of an ovl.conv4 (its only reader), or the product of
+/// that y (the mul its only reader) and a [1][C] constant (the pwl the product's only reader);
+/// the conv4, the mul and the pwl one after the other (constants between): the conv's state is
+/// updated, and stored back, at the pwl.
+std::optional<FuseGroup> matchConv4Pwl(ovl::PwlOp o, std::string &why) {
+  FuseGroup g;
+  g.kind = FuseKind::Conv4Pwl;
+  g.anchor = o;
+  Value v = o.getX();
+  auto m = v.getDefiningOp<ovl::MulOp>();
+  if (m) {
+    auto yt = cast<RankedTensorType>(m.getY().getType());
+    if (!v.hasOneUse() || !m.getY().getDefiningOp<ovl::ConstantOp>() || yt.getDimSize(0) != 1 ||
+        yt.getDimSize(1) != cast<RankedTensorType>(m.getX().getType()).getDimSize(1)) {
+      why = where(m) +
+            " is not the conv output times a [1][C] constant read by the pwl only; conv4pwl "
+            "multiplies each channel by its own constant";
+      return std::nullopt;
+    }
+    if (prevComputeOp(o) != m.getOperation()) {
+      why = where(m) + " is not the op right before it; conv4pwl runs the chain at the pwl";
+      return std::nullopt;
+    }
+    v = m.getX();
+  }
+  auto c = v.getDefiningOp<ovl::Conv4Op>();
+  if (!c) {
+    why = "its operand is not an ovl.conv4's output (or its product by a [1][C] constant)";
+    return std::nullopt;
+  }
+  if (!c.getY().hasOneUse()) {
+    why = where(c) + "'s output has other readers; conv4pwl never writes it";
+    return std::nullopt;
+  }
+  if (prevComputeOp(m ? m.getOperation() : o.getOperation()) != c.getOperation()) {
+    why = where(c) + " is not right before " + (m ? "the mul" : "it") +
+          "; conv4pwl runs the conv (and stores its state) at the pwl";
+    return std::nullopt;
+  }
+  g.members.push_back(c);
+  if (m)
+    g.members.push_back(m);
+  return g;
+}
+
 } // namespace
 
 std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::string &why) {
+  if (kind == FuseKind::Conv4Pwl) {
+    if (auto o = llvm::dyn_cast<ovl::PwlOp>(anchor))
+      return matchConv4Pwl(o, why);
+    why = "a conv4pwl group is anchored at an ovl.pwl";
+    return std::nullopt;
+  }
+  if (kind == FuseKind::MulSumsq) {
+    if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
+      return matchMulSumsq(o, why);
+    why = "a mulsumsq group is anchored at an ovl.sumsq";
+    return std::nullopt;
+  }
   if (kind == FuseKind::SsmStep) {
     if (auto o = llvm::dyn_cast<ovl::SsmOp>(anchor))
       return matchSsmStep(o, why);
@@ -231,6 +334,10 @@ std::vector<FuseGroup> findFuseGroups(func::FuncOp fn) {
       g = matchFuseGroup(&op, FuseKind::SsmStep, why);
     else if (llvm::isa<ovl::MatmulOp>(op))
       g = matchFuseGroup(&op, FuseKind::Logits, why);
+    else if (llvm::isa<ovl::SumsqOp>(op))
+      g = matchFuseGroup(&op, FuseKind::MulSumsq, why);
+    else if (llvm::isa<ovl::PwlOp>(op))
+      g = matchFuseGroup(&op, FuseKind::Conv4Pwl, why);
     if (g && placed.place(*g).empty())
       groups.push_back(std::move(*g));
   }
@@ -264,6 +371,17 @@ void addToPlan(const FuseGroup &g, FusePlan &plan) {
     plan.ssmStep[g.anchor] = true;
     return;
   }
+  if (g.kind == FuseKind::MulSumsq) {
+    plan.mulOf[g.anchor] = g.members.front();
+    plan.sumsqOf[g.members.front()] = g.anchor;
+    return;
+  }
+  if (g.kind == FuseKind::Conv4Pwl) {
+    plan.convOf[g.anchor] = {g.members.front(), g.members.size() > 1 ? g.members[1] : nullptr};
+    for (Operation *m : g.members)
+      plan.convPwlOf[m] = g.anchor;
+    return;
+  }
   plan.logits[g.anchor] = g.members;
   for (Operation *m : g.members)
     plan.chainOf[m] = g.anchor;
@@ -293,11 +411,11 @@ std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
     auto kindName = d ? d.getAs<StringAttr>("kind") : StringAttr();
     if (!id || !kindName || d.size() != 2)
       return PlanError{&op, "its ovl.fuse is not {group = N : i64, kind = \"ssmstep\" | "
-                            "\"logits\"}"};
+                            "\"logits\" | \"mulsumsq\" | \"conv4pwl\"}"};
     auto kind = fuseKindByName(kindName.getValue());
     if (!kind)
-      return PlanError{&op,
-                       "unknown fusion kind '" + kindName.getValue().str() + "' (ssmstep, logits)"};
+      return PlanError{&op, "unknown fusion kind '" + kindName.getValue().str() +
+                                "' (ssmstep, logits, mulsumsq, conv4pwl)"};
     std::string why;
     auto g = matchFuseGroup(&op, *kind, why);
     if (!g)
@@ -621,7 +739,8 @@ std::vector<std::string> describeRecorded(func::FuncOp fn) {
           ++kinds[k.getValue().str()];
     std::string s = "ovl-fuse: " + std::to_string(count.getInt()) + " groups (";
     bool first = true;
-    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits}) {
+    for (FuseKind k :
+         {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl}) {
       s += (first ? "" : ", ") + std::to_string(kinds[fuseKindName(k).str()]) + " " +
            fuseKindName(k).str();
       first = false;

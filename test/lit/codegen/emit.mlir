@@ -22,8 +22,9 @@
 // CHECK: mulsh32 {{.*}}len=4 p0=16 p1=1
 // in_proj: gmm8 one row per iteration in prefill (m=1 over 14 channels, K 4 in groups of 2).
 // CHECK: gmm8 {{.*}}wgt={{[0-9]+}} scl={{[0-9]+}} m=1 k=4 n=14 group=2 shift=10
-// conv4 over the 8 conv channels, its state at src2.
-// CHECK: conv4 {{.*}}src1={{[0-9]+}} src2={{[0-9]+}} len=8
+// conv4 and its SiLU (ovl-fuse's conv4pwl group) over the 8 conv channels: the table at src1,
+// the conv weights and bias p4 = 24 bytes (the 6-word table) after it, the state at src2.
+// CHECK: conv4pwl {{.*}}src1={{[0-9]+}} src2={{[0-9]+}} len=8 p4=24
 // The SSM: per row one fused ssmstep run over the 2 heads (P = 2, N = 2): y over dtx, C two
 // bytes after B (adjacent slices of the conv output), output shift 8 in p3.
 // CHECK: ssmstep {{.*}}len=2 p0=2 p1=15 p2=6 p3=8 p4=2
@@ -32,7 +33,7 @@
 // CHECK: fwht {{.*}}len=4
 // lm_head: the logits tile as one m=4 matmul, stored to the io tensor.
 // CHECK: gmm8 {{.*}}m=4 k=4 n=8 group=2 shift=9
-// Prefill: x loaded, the conv4 run over 4 rows, the state stored back, halt at the end.
+// Prefill: x loaded, the conv4pwl run over 4 rows, the state stored back, halt at the end.
 // CHECK: { load.dma spad={{[0-9]+}} region=io rows=1 rowb=64
 // CHECK: vector.run ustart={{[0-9]+}} ulen=1 iters=4 sdst=32 ssrc0=8
 // CHECK: store.dma spad={{[0-9]+}} region=state rows=1 rowb=24

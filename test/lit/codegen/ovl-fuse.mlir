@@ -1,6 +1,9 @@
 // ovl-fuse records the groups the emitter runs as one kernel, found by operands' producers and
 // uses (Plan.h matchFuseGroup): `ssmstep` (the scan, the producer of dt·x that y overwrites, and
-// B and C at a fixed offset) and `logits` (the lm_head and the ops that finish its tiles).
+// B and C at a fixed offset), `logits` (the lm_head and the ops that finish its tiles),
+// `mulsumsq` (a sum of squares of the product made right before it: the gating and the gated
+// norm's reduction) and `conv4pwl` (a conv4, a per-channel multiply or none, and a table: the
+// conv1d and its SiLU).
 // RUN: mamba2-opt --ovl-fuse %s | FileCheck %s
 // The one-layer model of emit.mlir: the scan and the lm_head.
 // RUN: mamba2-opt --ovl-fuse %S/emit.mlir | FileCheck %s --check-prefix=MODEL
@@ -15,27 +18,39 @@
 // RUN: diff %t.recorded.s %t.computed.s
 // Recorded groups are what the emitter fuses: with the scan's group taken out (one group left,
 // the lm_head's), the scan is an ssmupd run then an ssmout run per row, not one ssmstep.
-// RUN: sed -e 's/, ovl.fuse = {group = 0 : i64, kind = "ssmstep"}//' -e 's/ovl.fuse_of = array<i64: 0>, //' -e 's/ovl.fuse_groups = 2/ovl.fuse_groups = 1/' %t.kv.mlir > %t.unfused.mlir
+// RUN: sed -e 's/, ovl.fuse = {group = 1 : i64, kind = "ssmstep"}//' -e 's/ovl.fuse_of = array<i64: 1>, //' -e 's/ovl.fuse_groups = 3/ovl.fuse_groups = 2/' %t.kv.mlir > %t.unfused.mlir
 // RUN: mamba2c %t.unfused.mlir --target kv260 --t-block 4 --row-blocks 1 --emit=asm | FileCheck %s --check-prefix=UNFUSED
 // And a second run of the pass keeps the groups it finds recorded.
 // RUN: mamba2-opt --ovl-fuse %t.unfused.mlir | FileCheck %s --check-prefix=KEPT
+// With the conv's group taken out, the conv is a conv4 run and its SiLU a pwl run.
+// RUN: sed -e 's/, ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}//' -e 's/ {ovl.fuse_of = array<i64: 0>}//' -e 's/ovl.fuse_groups = 3/ovl.fuse_groups = 2/' %t.kv.mlir > %t.unconv.mlir
+// RUN: mamba2c %t.unconv.mlir --target kv260 --t-block 4 --row-blocks 1 --emit=asm | FileCheck %s --check-prefix=UNCONV
+// RUN: mamba2-codegen-check %t.unconv.mlir --target kv260 --t-block 4 --prompt 9 --decode 3
+// RUN: mamba2-codegen-check %t.kv.mlir --target kv260 --t-block 4 --prompt 9 --decode 3
 
-// MODEL: func.func @main{{.*}}attributes {ovl.fuse_groups = 2 : i64, ovl.logit_frac = 5 : i64}
+// MODEL: func.func @main{{.*}}attributes {ovl.fuse_groups = 3 : i64, ovl.logit_frac = 5 : i64}
+// The conv1d and its SiLU right after it (no multiply between).
+// MODEL: %[[Y:.*]], %{{.*}} = ovl.conv4 {{.*}} {ovl.fuse_of = array<i64: 0>}
+// MODEL-NEXT: ovl.pwl %[[Y]], {{.*}}ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}
 // B and C: adjacent slices of the SiLU's output (C 2 bytes after B); dt·x dies at the scan.
-// MODEL: %[[B:.*]] = ovl.slice %{{.*}} {offset = 4 : i64, ovl.fuse_of = array<i64: 0>, size = 2 : i64}
-// MODEL: %[[C:.*]] = ovl.slice %{{.*}} {offset = 6 : i64, ovl.fuse_of = array<i64: 0>, size = 2 : i64}
-// MODEL: %[[DTX:.*]] = ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
-// MODEL: ovl.ssm %[[DTX]], %{{.*}}, %[[B]], %[[C]], {{.*}}ovl.fuse = {group = 0 : i64, kind = "ssmstep"}
+// MODEL: %[[B:.*]] = ovl.slice %{{.*}} {offset = 4 : i64, ovl.fuse_of = array<i64: 1>, size = 2 : i64}
+// MODEL: %[[C:.*]] = ovl.slice %{{.*}} {offset = 6 : i64, ovl.fuse_of = array<i64: 1>, size = 2 : i64}
+// MODEL: %[[DTX:.*]] = ovl.mul {{.*}}ovl.fuse_of = array<i64: 1>
+// MODEL: ovl.ssm %[[DTX]], %{{.*}}, %[[B]], %[[C]], {{.*}}ovl.fuse = {group = 1 : i64, kind = "ssmstep"}
 // The out_proj is not the lm_head: no group.
 // MODEL-NOT: ovl.fuse
-// MODEL: ovl.matmul {{.*}}ovl.fuse = {group = 1 : i64, kind = "logits"}
+// MODEL: ovl.matmul {{.*}}ovl.fuse = {group = 2 : i64, kind = "logits"}
 
 // UNFUSED-NOT: ssmstep
 // UNFUSED: ssmupd {{.*}}len=2
 // UNFUSED: ssmout {{.*}}len=2
 // UNFUSED-NOT: ssmstep
-// KEPT: ovl.fuse_groups = 1
+// KEPT: ovl.fuse_groups = 2
 // KEPT-NOT: kind = "ssmstep"
+// UNCONV-NOT: conv4pwl
+// UNCONV: conv4 {{.*}}len=8
+// UNCONV-NEXT: pwl {{.*}}len=32
+// UNCONV-NOT: conv4pwl
 
 // An lm_head whose tiles are finished in place: per-channel multiply, shift, and the slice that
 // cuts a padded vocabulary. All three are members of its group.
@@ -104,4 +119,84 @@ func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>
   %y2, %s2 = ovl.ssm %dtx2, %d, %c, %b, %st2 {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
       : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x2xi8>, tensor<?x2xi8>, tensor<2x2x2xi32>) -> (tensor<?x4xi32>, tensor<2x2x2xi32>)
   return %y, %y2, %s1, %s2 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<2x2x2xi32>, tensor<2x2x2xi32>
+}
+
+// The gating y * silu(z) and the gated norm's sum of squares by groups: the sumsq anchors the
+// group, the mul right before it (constants between do not count) is its member. A [1][C]
+// per-channel second operand fuses too.
+// CHECK-LABEL: func.func @gated
+// CHECK-SAME: ovl.fuse_groups = 2 : i64
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 1 : i64, kind = "mulsumsq"}
+func.func @gated(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %g = ovl.mul %y, %z {shift = 3} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %g {groups = 2, shift = 4} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  %k = ovl.constant dense<5> : tensor<1x8xi32>
+  %g2 = ovl.mul %y, %k {shift = 1} : (tensor<?x8xi32>, tensor<1x8xi32>) -> tensor<?x8xi32>
+  %u = ovl.constant dense<7> : tensor<1x8xi32>
+  %s2 = ovl.sumsq %g2 {groups = 1, shift = 0} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %g, %s, %g2, %s2 : tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// Not mulsumsq groups: a product broadcast per row (the norm's rsqrt scale), an op between the
+// mul and the sumsq, a sum of squares of a value that is not a product.
+// CHECK-LABEL: func.func @notgated
+// CHECK-SAME: ovl.fuse_groups = 0 : i64
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @notgated(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>, %r: tensor<?x1xi32>)
+    -> (tensor<?x1xi32>, tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %n = ovl.mul %y, %r {shift = 3} : (tensor<?x8xi32>, tensor<?x1xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %n {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  %g = ovl.mul %y, %z {shift = 3} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %h = ovl.shift %z {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s2 = ovl.sumsq %g {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  %s3 = ovl.sumsq %h {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s, %s2, %h, %s3 : tensor<?x1xi32>, tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// conv1d + SiLU: the conv4, its product by a [1][C] constant (constants between do not count)
+// and the table; without the multiply too.
+// CHECK-LABEL: func.func @conv
+// CHECK-SAME: ovl.fuse_groups = 2 : i64
+// CHECK: ovl.conv4 {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.pwl {{.*}}ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}
+// CHECK: ovl.conv4 {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.pwl {{.*}}ovl.fuse = {group = 1 : i64, kind = "conv4pwl"}
+func.func @conv(%x: tensor<?x4xi8>, %st: tensor<4x3xi8>, %st2: tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>, tensor<?x4xi32>, tensor<4x3xi8>) {
+  %w = ovl.constant dense<1> : tensor<4x4xi8>
+  %b = ovl.constant dense<2> : tensor<4xi32>
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %y, %s1 = ovl.conv4 %x, %w, %b, %st : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %m = ovl.constant dense<3> : tensor<1x4xi32>
+  %ym = ovl.mul %y, %m {shift = 1} : (tensor<?x4xi32>, tensor<1x4xi32>) -> tensor<?x4xi32>
+  %g = ovl.pwl %ym, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  %y2, %s2 = ovl.conv4 %x, %w, %b, %st2 : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %g2 = ovl.pwl %y2, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  return %g, %s1, %g2, %s2 : tensor<?x4xi32>, tensor<4x3xi8>, tensor<?x4xi32>, tensor<4x3xi8>
+}
+
+// Not conv4pwl groups: a conv output read again after the table, a product by a computed value
+// (not a per-channel constant), an op between the conv and the table.
+// CHECK-LABEL: func.func @notconv
+// CHECK-SAME: ovl.fuse_groups = 0 : i64
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @notconv(%x: tensor<?x4xi8>, %v: tensor<?x4xi32>, %st: tensor<4x3xi8>, %st2: tensor<4x3xi8>, %st3: tensor<4x3xi8>)
+    -> (tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<4x3xi8>, tensor<4x3xi8>, tensor<4x3xi8>) {
+  %w = ovl.constant dense<1> : tensor<4x4xi8>
+  %b = ovl.constant dense<2> : tensor<4xi32>
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %y, %s1 = ovl.conv4 %x, %w, %b, %st : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %g = ovl.pwl %y, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  %y2, %s2 = ovl.conv4 %x, %w, %b, %st2 : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %ym = ovl.mul %y2, %v {shift = 1} : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
+  %g2 = ovl.pwl %ym, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  %y3, %s3 = ovl.conv4 %x, %w, %b, %st3 : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  %h = ovl.shift %v {shift = 1} : (tensor<?x4xi32>) -> tensor<?x4xi32>
+  %g3 = ovl.pwl %y3, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  return %g, %y, %g2, %g3, %h, %s1, %s2, %s3 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<4x3xi8>, tensor<4x3xi8>, tensor<4x3xi8>
 }

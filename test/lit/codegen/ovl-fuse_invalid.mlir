@@ -2,9 +2,9 @@
 // and annotations that do not describe groups. Each names the op and why.
 // RUN: mamba2-opt --ovl-fuse %s -split-input-file -verify-diagnostics
 // The emitter refuses the same when it reads the groups: the out_proj marked as a logits group.
-// RUN: mamba2-opt --ovl-fuse %S/emit.mlir | sed -e 's/{bits = 4 : i64, group = 2 : i64, shift = 8 : i64}/{bits = 4 : i64, group = 2 : i64, ovl.fuse = {group = 2 : i64, kind = "logits"}, shift = 8 : i64}/' -e 's/ovl.fuse_groups = 2/ovl.fuse_groups = 3/' > %t.mlir
+// RUN: mamba2-opt --ovl-fuse %S/emit.mlir | sed -e 's/{bits = 4 : i64, group = 2 : i64, shift = 8 : i64}/{bits = 4 : i64, group = 2 : i64, ovl.fuse = {group = 3 : i64, kind = "logits"}, shift = 8 : i64}/' -e 's/ovl.fuse_groups = 3/ovl.fuse_groups = 4/' > %t.mlir
 // RUN: not mamba2c %t.mlir --emit=asm 2>&1 | FileCheck %s
-// CHECK: mamba2c: error: 'ovl.matmul' at {{.*}}: its recorded logits group 2 cannot run fused: 'ovl.add' at {{.*}} is not the tile's value times / plus a one-row constant ([1][N] or [1][1])
+// CHECK: mamba2c: error: 'ovl.matmul' at {{.*}}: its recorded logits group 3 cannot run fused: 'ovl.add' at {{.*}} is not the tile's value times / plus a one-row constant ([1][N] or [1][1])
 
 func.func @dtx_read_again(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %b: tensor<?x4xi8>, %st: tensor<2x2x2xi32>)
     -> (tensor<?x4xi32>, tensor<?x4xi32>) attributes {ovl.fuse_groups = 1 : i64} {
@@ -52,7 +52,7 @@ func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>
 func.func @unknown_kind(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fuse_groups = 1 : i64} {
   %w = ovl.constant dense<1> : tensor<8x4xi8>
   %s = ovl.constant dense<1> : tensor<8x2xi32>
-  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits)}}
+  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits, mulsumsq, conv4pwl)}}
   %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0, ovl.fuse = {group = 0 : i64, kind = "conv"}} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %l : tensor<?x8xi32>
 }
@@ -105,4 +105,63 @@ func.func @wrong_count(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fu
   %s = ovl.constant dense<1> : tensor<8x2xi32>
   %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0, ovl.fuse = {group = 0 : i64, kind = "logits"}} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %l : tensor<?x8xi32>
+}
+
+// -----
+
+// mulsumsq: the recorded sumsq's operand is a mul that broadcasts per row (the norm's rsqrt
+// scale), which the fused run cannot step.
+func.func @mulsumsq_per_row(%y: tensor<?x8xi32>, %r: tensor<?x1xi32>) -> (tensor<?x8xi32>, tensor<?x1xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.mul %y, %r {shift = 3, ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x1xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: 'ovl.mul' at}}
+  %s = ovl.sumsq %g {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %g, %s : tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// -----
+
+// mulsumsq: an op between the mul and the sumsq (it could read the product, or write over the
+// mul's operands, before the fused run at the sumsq).
+func.func @mulsumsq_not_adjacent(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x8xi32>, tensor<?x2xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.mul %y, %z {shift = 3, ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %h = ovl.shift %g {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: 'ovl.mul' at}}
+  %s = ovl.sumsq %g {groups = 2, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  return %g, %h, %s : tensor<?x8xi32>, tensor<?x8xi32>, tensor<?x2xi32>
+}
+
+// -----
+
+// mulsumsq: the recorded sumsq's operand is not a product.
+func.func @mulsumsq_no_mul(%y: tensor<?x8xi32>) -> tensor<?x1xi32> attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.shift %y {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded mulsumsq group 0 cannot run fused: its operand is not the result of an ovl.mul}}
+  %s = ovl.sumsq %g {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "mulsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s : tensor<?x1xi32>
+}
+
+// -----
+
+// conv4pwl: the recorded table's conv output is read again (the fused run never writes it).
+func.func @conv4pwl_y_read_again(%x: tensor<?x4xi8>, %st: tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<?x4xi32>, tensor<4x3xi8>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %w = ovl.constant dense<1> : tensor<4x4xi8>
+  %b = ovl.constant dense<2> : tensor<4xi32>
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %y, %s1 = ovl.conv4 %x, %w, %b, %st {ovl.fuse_of = array<i64: 0>} : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4xi32>, tensor<4x3xi8>) -> (tensor<?x4xi32>, tensor<4x3xi8>)
+  // expected-error @+1 {{ovl-fuse: its recorded conv4pwl group 0 cannot run fused: 'ovl.conv4' at}}
+  %g = ovl.pwl %y, %t {function = "silu", ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  return %g, %y, %s1 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<4x3xi8>
+}
+
+// -----
+
+// conv4pwl: the table's operand is not a conv output.
+func.func @conv4pwl_no_conv(%v: tensor<?x4xi32>) -> tensor<?x4xi32> attributes {ovl.fuse_groups = 1 : i64} {
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded conv4pwl group 0 cannot run fused: its operand is not an ovl.conv4's output (or its product by a [1][C] constant)}}
+  %g = ovl.pwl %v, %t {function = "silu", ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
+  return %g : tensor<?x4xi32>
 }

@@ -102,6 +102,23 @@ TEST_P(EmitterModels, PrefillThenDecodeMatchesEvaluator) {
   }
   EXPECT_EQ(steps > 0, !c.shape.cBeforeB);
   EXPECT_EQ(pairs > 0, c.shape.cBeforeB);
+  // The gating product and the gated norm's sum of squares are one mulsumsq run (ovl-fuse's
+  // mulsumsq group: every model's gated norm follows its gating multiply), never a sumsq of a
+  // product made by a mulsh32 run before it.
+  // The conv1d and its SiLU are one conv4pwl run (ovl-fuse's conv4pwl group: the conv output
+  // never written), never a conv4 run.
+  unsigned mulSumsqs = 0, sumsqs = 0, convPwls = 0, convs = 0;
+  for (const isa::UopWord &w : prog->ucode) {
+    const auto code = isa::UopCode(w.raw(isa::field::uop::uop));
+    mulSumsqs += code == isa::UopCode::Mulsumsq;
+    sumsqs += code == isa::UopCode::Sumsq;
+    convPwls += code == isa::UopCode::Conv4pwl;
+    convs += code == isa::UopCode::Conv4;
+  }
+  EXPECT_GT(mulSumsqs, 0u);
+  EXPECT_GT(convPwls, 0u);
+  EXPECT_EQ(convs, 0u);
+  EXPECT_GT(sumsqs, 0u); // the pre-norms' (of the residual stream, not a product)
   std::mt19937 rng(c.shape.seed + 7);
   std::vector<int32_t> pre(c.tBlock), dec(3);
   for (auto &v : pre)

@@ -294,12 +294,83 @@ TEST(Datapath, ElementwiseOpsMatchReference) {
   }
 }
 
+// mulsumsq (the gating multiply and the gated norm's sum of squares in one pass): random
+// lengths, shifts and broadcast, in place over src0, and squares that saturate the 64-bit sum.
+TEST(Datapath, MulSumsqMatchesReference) {
+  Bench t(19);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, true);
+    const uint32_t len = trial % 20 == 0 ? 0 : t.u(600) + 1;
+    const int64_t dst = trial % 3 == 0 ? 8192 : 0; // in place over src0, or apart
+    compare({uop(UopCode::Mulsumsq, dst, 8192, 16384, 32768, len, t.u(64), t.u(2), t.u(64))},
+            isa::Slot::Vector, spad);
+  }
+  // Products of +-2^31 saturate to +-2^31 - 1 (shift 0): 600 squares of about 2^62 reach the
+  // 64-bit cap.
+  std::vector<uint8_t> spad(kSpad);
+  for (uint32_t i = 0; i < 600; ++i) {
+    const int32_t a = i % 2 ? INT32_MIN : INT32_MAX;
+    std::memcpy(&spad[8192 + 4 * i], &a, 4);
+    std::memcpy(&spad[16384 + 4 * i], &a, 4);
+  }
+  for (int64_t sh : {0, 1, 31, 63})
+    compare({uop(UopCode::Mulsumsq, 0, 8192, 16384, 32768, 600, 0, 0, sh)}, isa::Slot::Vector,
+            spad);
+}
+
 TEST(Datapath, InPlaceElementwiseMatchesReference) {
   Bench t(13);
   std::vector<uint8_t> spad(kSpad);
   t.fill(spad, true);
   compare({uop(UopCode::Add32, 0, 0, 4096, 0, 200)}, isa::Slot::Vector, spad);
   compare({uop(UopCode::Shift32, 64, 64, 0, 0, 100, -5)}, isa::Slot::Vector, spad);
+}
+
+// conv4pwl (conv1d + multiply + SiLU table in one pass) over several time steps with its
+// state, with and without the multiply, against the reference on every board; a table that
+// runs into the conv parameters is refused by both.
+TEST(Datapath, Conv4PwlOverSeveralStepsWithState) {
+  Bench t(20);
+  const std::vector<int32_t> silu = isa::buildPwl("silu", isa::PwlSpec{});
+  const uint64_t tb = 4 * silu.size();
+  for (int mul = 0; mul < 2; ++mul) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, false);
+    std::memcpy(&spad[30000], silu.data(), tb); // the table, then the params p4 = tb after it
+    // 5 time steps of 60 channels: x advances 60 bytes and y 240 bytes per iteration.
+    isa::UopWord w = uop(UopCode::Conv4pwl, 0, 20000, 30000, 40000, 60, 12 + mul, 0, mul);
+    w.set(isa::field::uop::p4, int64_t(tb));
+    std::vector<isa::UopWord> words = {w};
+    isa::Issue run;
+    run.slot = isa::Slot::Vector;
+    run.op = 1;
+    run.run = {0, 1, 5, 240, 60, 0, 0, 0};
+    isa::Memory ref = memory();
+    ref.spad = spad;
+    ASSERT_EQ(isa::refExecute(run, ref, words), "");
+    // The table changed what the run wrote: y is not conv4's output.
+    isa::UopWord plain = uop(UopCode::Conv4, 0, 20000, 30000 + int64_t(tb), 40000, 60);
+    std::vector<isa::UopWord> pw = {plain};
+    isa::Memory ref2 = memory();
+    ref2.spad = spad;
+    ASSERT_EQ(isa::refExecute(run, ref2, pw), "");
+    EXPECT_NE(std::vector<uint8_t>(ref.spad.begin(), ref.spad.begin() + 1200),
+              std::vector<uint8_t>(ref2.spad.begin(), ref2.spad.begin() + 1200));
+    EXPECT_TRUE(std::equal(ref.spad.begin() + 40000, ref.spad.begin() + 40180,
+                           ref2.spad.begin() + 40000)); // the same state
+    for (const hw::BoardConfig &b : hw::boards()) {
+      isa::Memory m = memory();
+      m.spad = spad;
+      ASSERT_EQ(hw::executeIssue(run, m, words, b), "");
+      ASSERT_TRUE(m.spad == ref.spad) << b.name << " mul " << mul;
+    }
+    words[0].set(isa::field::uop::p4, int64_t(tb) - 8);
+    isa::Memory bad = memory();
+    bad.spad = spad;
+    EXPECT_NE(isa::refExecute(run, bad, words), "");
+    EXPECT_NE(hw::executeIssue(run, bad, words, hw::boards().front()), "");
+  }
 }
 
 TEST(Datapath, HadamardAllSizeFamilies) {

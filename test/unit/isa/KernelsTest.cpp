@@ -1,4 +1,5 @@
 // Matrix, conv1d, SSM and reduction references against direct formulas in wider arithmetic.
+#include "mamba2/isa/PwlBuild.h"
 #include "mamba2/isa/Reference.h"
 
 #include <gtest/gtest.h>
@@ -140,6 +141,38 @@ TEST(Ssm, StateSaturatesInsteadOfWrapping) {
   std::vector<int8_t> B = {127};
   ssmUpdate(S.data(), dtx.data(), B.data(), 1 << 15, 1, 1, 15, 0);
   EXPECT_EQ(S[0], INT32_MAX);
+}
+
+// mulsumsq: the product written (rounded, saturated) and its sum of squares, as mulsh32
+// then sumsq; broadcast uses b[0].
+TEST(MulSumsq, ProductThenItsSumOfSquares) {
+  std::vector<int32_t> a = {3, -5, 7, 100}, b = {2, 2, -3, 1}, y(4);
+  // products 6, -10, -21, 100; shift 1: 3, -5, -11 (-10.5 away from zero), 50
+  EXPECT_EQ(mulSumsq(a.data(), b.data(), false, y.data(), 4, 1, 0), 9 + 25 + 121 + 2500);
+  EXPECT_EQ(y, (std::vector<int32_t>{3, -5, -11, 50}));
+  EXPECT_EQ(mulSumsq(a.data(), b.data(), true, y.data(), 4, 0, 2),
+            (36 + 100 + 196 + 40000 + 2) / 4);
+  EXPECT_EQ(y, (std::vector<int32_t>{6, -10, 14, 200}));
+  // A product beyond int32 saturates before it is squared: (2^31 - 1)^2 per element.
+  std::vector<int32_t> big(3, INT32_MIN);
+  EXPECT_EQ(mulSumsq(big.data(), big.data(), false, y.data(), 3, 0, 62),
+            sumsq(std::vector<int32_t>(3, INT32_MAX).data(), 3, 62));
+  EXPECT_EQ(y[0], INT32_MAX);
+}
+
+// conv4pwl: conv4Step, the per-channel multiply, the table, as the three reference functions.
+TEST(Conv4Pwl, ConvThenMultiplyThenTable) {
+  const std::vector<int32_t> silu = mamba2::isa::buildPwl("silu", mamba2::isa::PwlSpec{});
+  std::vector<int8_t> x = {5, -7, 100}, w = {1, 2, 3, 4, -1, -2, -3, -4, 9, 9, 9, 9};
+  std::vector<int32_t> bias = {10, -20, 30000}, mult = {1 << 20, 3 << 20, -(1 << 22)};
+  std::vector<int8_t> st = {1, 2, 3, -4, -5, -6, 7, 8, 9}, st2 = st;
+  std::vector<int32_t> y(3), want(3);
+  conv4Pwl(x.data(), w.data(), bias.data(), mult.data(), 16, silu.data(), st.data(), y.data(), 3);
+  conv4Step(x.data(), w.data(), bias.data(), st2.data(), want.data(), 3);
+  for (unsigned c = 0; c < 3; ++c)
+    want[c] = pwl(silu.data(), sat32(rnd(int64_t(want[c]) * mult[c], 16)));
+  EXPECT_EQ(y, want);
+  EXPECT_EQ(st, st2);
 }
 
 TEST(Sumsq, ShiftsAndSaturates) {

@@ -41,13 +41,21 @@ enum class FuseKind {
   /// per-tensor constant mul / add, shifts and a slice at offset 0: applied to each weight tile
   /// in place and stored to the logits tile by tile. Members: the matmul and the chain.
   Logits,
+  /// ovl.sumsq of an ovl.mul's result (the gating y * silu(z) and the gated norm's sum of
+  /// squares), the mul right before it: one `mulsumsq` run at the sumsq writes the product and
+  /// its sum of squares in one pass over the data. Members: the mul.
+  MulSumsq,
+  /// ovl.pwl of an ovl.conv4's output, optionally through an ovl.mul by a [1][C] constant
+  /// between (conv1d + SiLU): one `conv4pwl` run at the pwl per row, the conv output and the
+  /// product never written. Members: the conv4 and the mul.
+  Conv4Pwl,
 };
 llvm::StringRef fuseKindName(FuseKind k);
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name);
 
 struct FuseGroup {
   FuseKind kind = FuseKind::SsmStep;
-  mlir::Operation *anchor = nullptr;      ///< the ovl.ssm / the ovl.matmul
+  mlir::Operation *anchor = nullptr;      ///< the ovl.ssm / ovl.matmul / ovl.sumsq / ovl.pwl
   std::vector<mlir::Operation *> members; ///< the other ops of the group, in operand order
 };
 
@@ -56,13 +64,18 @@ std::optional<FuseGroup> matchFuseGroup(mlir::Operation *anchor, FuseKind kind, 
 /// Every group the emitter can run fused in `fn`, in op order.
 std::vector<FuseGroup> findFuseGroups(mlir::func::FuncOp fn);
 
-/// The groups the emitter runs fused: anchors of ssmstep scans, and per streamed lm_head the
-/// ops of its chain.
+/// The groups the emitter runs fused: anchors of ssmstep scans, per streamed lm_head the ops
+/// of its chain, and the mul / sumsq pairs run as one mulsumsq.
 struct FusePlan {
   bool recorded = false; ///< read from ovl-fuse's attributes (else computed)
   llvm::DenseMap<mlir::Operation *, bool> ssmStep;
   llvm::DenseMap<mlir::Operation *, std::vector<mlir::Operation *>> logits;
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> chainOf; ///< chain op -> its matmul
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> mulOf;   ///< mulsumsq: sumsq -> its mul
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> sumsqOf; ///< mulsumsq: mul -> its sumsq
+  /// conv4pwl: the pwl -> its conv4 and mul (null: none); the conv4 and mul -> their pwl.
+  llvm::DenseMap<mlir::Operation *, std::pair<mlir::Operation *, mlir::Operation *>> convOf;
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> convPwlOf;
   bool fusedScan(mlir::Operation *op) const { return ssmStep.count(op) != 0; }
 };
 

@@ -66,6 +66,10 @@ void fwht(int32_t *x, unsigned n);
 // ---- vector unit ----
 /// sat32(rnd(sum_i x_i^2, shift)); the sum of squares saturates at 2^63 - 1.
 int32_t sumsq(const int32_t *x, unsigned n, int shift);
+/// The mulsumsq micro-op: y[i] = sat32(rnd(a[i] * b[i], mulShift)) (b[0] for every i when
+/// `bcast`), and returns sumsq(y, n, sqShift): the products' sum of squares in the same pass.
+int32_t mulSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
+                 int mulShift, int sqShift);
 /// One causal depthwise conv1d (kernel 4) step over C channels:
 ///   y[c] = sat32(bias[c] + w[c][0]*s[c][0] + w[c][1]*s[c][1] + w[c][2]*s[c][2] + w[c][3]*x[c])
 ///   then s[c] <- (s[c][1], s[c][2], x[c]).
@@ -73,6 +77,10 @@ int32_t sumsq(const int32_t *x, unsigned n, int shift);
 /// first.
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C);
+/// The conv4pwl micro-op: conv4Step, then y[c] = sat32(rnd(y[c] * mult[c], shift)) when `mult`
+/// is not null, then y[c] = pwl(table, y[c]).
+void conv4Pwl(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult, int shift,
+              const int32_t *table, int8_t *state, int32_t *y, unsigned C);
 
 // ---- SSM unit ----
 /// S[p][n] = sat32(rnd(S[p][n] * decay, decayShift) + rnd(dtx[p] * B[n], inShift)).
