@@ -1834,6 +1834,9 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   }
   if (opt.tBlock < 1 || opt.tBlock > 63)
     fail(fn, "t_block " + std::to_string(opt.tBlock) + " is outside 1..63 (the matmul m field)");
+  if (opt.semaphores < 1 || opt.semaphores > isa::kNumSems)
+    fail(fn, "semaphores " + std::to_string(opt.semaphores) + " is outside 1.." +
+                 std::to_string(isa::kNumSems));
   lay.vocab = logits.getDimSize(1);
 
   // The embedding table, the model header and the weights.
@@ -2431,6 +2434,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
           for (unsigned tries = 0;
                options.shareSemaphores && tries < isa::kNumSlots * isa::kNumSlots; ++tries) {
             sems = SemTable();
+            sems.limit = options.semaphores;
             std::memcpy(sems.noShare, noShare, sizeof noShare);
             planChannels({&list}, sems, required, {}, true);
             ScheduleResult sr = schedule(insts, sems, plan);
@@ -2441,6 +2445,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
             noShare[sr.unshare.first][sr.unshare.second] = true;
           }
           sems = SemTable();
+          sems.limit = options.semaphores;
           planChannels({&list}, sems, required);
           return schedule(insts, sems, plan);
         };

@@ -252,7 +252,7 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
   }
   for (const auto &ch : required) // a loop's drains: never through ctrl.sync, never shared
     uses[ch] = std::numeric_limits<double>::infinity();
-  if (uses.size() <= isa::kNumSems)
+  if (uses.size() <= sems.limit)
     return;
   if (share) {
     // The least used channel first joins a group with the same waiting unit, while the
@@ -265,7 +265,7 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
     std::sort(order.begin(), order.end());
     size_t count = uses.size();
     for (auto &[k, ch] : order) {
-      if (count <= isa::kNumSems)
+      if (count <= sems.limit)
         break;
       const unsigned to = ch.second;
       bool hasMembers = false;
@@ -296,7 +296,7 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
     g.first += k;
     g.second |= 1u << ch.first;
   }
-  if (groups.size() <= isa::kNumSems)
+  if (groups.size() <= sems.limit)
     return;
   std::vector<std::pair<double, std::pair<unsigned, unsigned>>> byUse;
   for (auto &[key, g] : groups)
@@ -316,7 +316,7 @@ void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTabl
         if (members >> p & 1)
           need.insert({p, unsigned(isa::Slot::Ctrl)});
     }
-    if (need.size() <= isa::kNumSems) {
+    if (need.size() <= sems.limit) {
       for (size_t k = d; k < byUse.size(); ++k) {
         const unsigned to = byUse[k].second.second, members = groups[byUse[k].second].second;
         for (unsigned p = 0; p < kUnits; ++p)
@@ -366,9 +366,9 @@ public:
       return semOf(unsigned(sems_.shareWith[from][to]), to);
     int &s = sems_.sem[from][to];
     if (s < 0) {
-      if (sems_.used >= isa::kNumSems) {
-        error_ = "more than " + std::to_string(isa::kNumSems) +
-                 " unit-to-unit channels need a semaphore";
+      if (sems_.used >= sems_.limit) {
+        error_ =
+            "more than " + std::to_string(sems_.limit) + " unit-to-unit channels need a semaphore";
         return 0;
       }
       s = int(sems_.used++);

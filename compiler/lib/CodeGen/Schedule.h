@@ -75,6 +75,7 @@ struct SemTable {
   int shareWith[isa::kNumSlots][isa::kNumSlots];
   bool noShare[isa::kNumSlots][isa::kNumSlots] = {}; // planChannels never shares these
   unsigned used = 0;
+  unsigned limit = isa::kNumSems; // semaphores the entry may use (fewer: tests of the paths)
   SemTable() {
     for (auto &r : sem)
       for (int &s : r)

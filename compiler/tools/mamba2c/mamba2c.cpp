@@ -179,6 +179,9 @@ int main(int argc, char **argv) {
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop,
                "emit every layer unrolled instead of one hardware loop over the repeating layers");
+  app.add_option("--semaphores", emitOptions.semaphores,
+                 "semaphores an entry may use, 1..16 (fewer exercises the sharing and ctrl.sync "
+                 "paths; tests)");
   bool noSharedSems = false;
   app.add_flag("--no-shared-semaphores", noSharedSems,
                "no two channels of an entry share a semaphore: those beyond the 16 semaphores "

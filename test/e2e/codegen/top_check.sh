@@ -27,3 +27,17 @@ for board in "$@"; do
   }
   "$bin/mamba2-top-check" "$work/$scheme-$board.mlir" "$work/$scheme-$board.m2b" --prompt 64 --decode "$decode"
 done
+# With 10 of the 16 semaphores (mamba2c --semaphores 10) on the first board: the prefill's
+# channels share semaphores (docs/codegen.md "Shared semaphores") and the decode's partly go
+# through ctrl.sync; the program still runs bit for bit through the top, which routes each
+# entry's tokens by that entry's map.
+board=$1
+"$bin/mamba2c" "$model" --quant "$scheme" --calib-bytes 2048 --target "$board" --semaphores 10 -o "$work/$scheme-$board-10.m2b" 2>> "$work/$scheme.log"
+"$bin/mamba2-objdump" --header "$work/$scheme-$board-10.m2b" | grep "^# entry prefill: semaphore map" > "$work/$scheme-$board-10.map"
+channels=$(tr ' ' '\n' < "$work/$scheme-$board-10.map" | grep -c '>')
+sems=$(tr ' ' '\n' < "$work/$scheme-$board-10.map" | grep '>' | cut -d: -f1 | sort -u | wc -l)
+if [ "$channels" -le "$sems" ]; then
+  echo "$scheme-$board-10.m2b: no prefill channels share a semaphore ($channels channels on $sems)" >&2
+  exit 1
+fi
+"$bin/mamba2-top-check" "$work/$scheme-$board.mlir" "$work/$scheme-$board-10.m2b" --prompt 64 --decode 8

@@ -152,6 +152,10 @@ int main(int argc, char **argv) {
   app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
+  unsigned semaphores = isa::kNumSems;
+  app.add_option("--semaphores", semaphores,
+                 "semaphores an entry may use (fewer than 16 exercises the sharing and ctrl.sync "
+                 "paths)");
   bool noSharedSems = false;
   app.add_flag("--no-shared-semaphores", noSharedSems,
                "no two channels share a semaphore (the rest go through ctrl.sync)");
@@ -193,6 +197,7 @@ int main(int argc, char **argv) {
   opt.maxWeightBuffers = maxWeightBuffers;
   opt.layerLoop = !noLayerLoop;
   opt.shareSemaphores = !noSharedSems;
+  opt.semaphores = semaphores;
   opt.prefillRowBlocks = rowBlocks;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);

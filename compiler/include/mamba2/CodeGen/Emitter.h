@@ -45,6 +45,9 @@ struct EmitOptions {
   /// Channels into one unit whose waits interleave provably share a semaphore when an entry's
   /// channels outnumber the semaphores (before any goes through ctrl.sync).
   bool shareSemaphores = true;
+  /// Semaphores an entry may use (at most isa's 16; fewer exercises the sharing and ctrl.sync
+  /// paths on small models, in tests).
+  unsigned semaphores = 16;
   /// The prefill entry's layers in this many blocks of rows, interleaved so the matrix unit
   /// multiplies one block while the SSM unit scans another (docs/codegen.md "Row blocks");
   /// 1: op after op over all rows. Such an entry has no layer loop. When their micro-ops do
