@@ -341,6 +341,7 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
     const std::string entry = "entry '" + s.name + "': ";
     std::array<int, isa::kNumSems> to;
     to.fill(-1);
+    std::array<unsigned, isa::kNumSems> from{}; // bit u: unit u signals the semaphore
     for (size_t k = 0; k < s.channels.size(); ++k) {
       const isa::SemChannel &c = s.channels[k];
       if (c.sem >= isa::kNumSems)
@@ -350,6 +351,8 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
         if (u >= isa::kNumSlots && u != isa::kNoWaiter)
           return entry + "channel " + std::to_string(k) + " of its semaphore map names unit " +
                  std::to_string(u) + ", the overlay has " + std::to_string(isa::kNumSlots) + where;
+      if (c.from < isa::kNumSlots)
+        from[c.sem] |= 1u << c.from;
       if (to[c.sem] < 0)
         to[c.sem] = c.to;
       else if (to[c.sem] != c.to)
@@ -373,10 +376,7 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
         }
         if (w.raw(isa::field::none::sen)) {
           const unsigned sem = unsigned(w.raw(isa::field::none::ssem));
-          bool listed = false;
-          for (const isa::SemChannel &c : s.channels)
-            listed |= c.sem == sem && c.from == u;
-          if (!listed)
+          if (!(from[sem] >> u & 1))
             return entry + "the " + isa::kSlotNames[u] + " unit signals semaphore " +
                    std::to_string(sem) + at +
                    ", but the entry's semaphore map has no channel from it on that semaphore" +
