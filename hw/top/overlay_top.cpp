@@ -8,12 +8,13 @@
 // non-NOP slot's registers and writes it into that unit's instruction stream (`insn[u]`,
 // QUEUE_DEPTH deep); each unit consumes its stream in order and runs it through its micro-op
 // sequencer (a `run` from the microcode store, a macro shortcut as its one inline micro-op,
-// isa/Macro.h). Tokens: the loader guarantees that each semaphore has one waiting unit, so a
-// token is a message `tok[from][to]` carrying the semaphore id from the signalling unit to that
-// waiter (found by a scan of the program before the units start); each unit counts the tokens
-// it is sent and waits on its own counters. When a unit has run its last instruction it sends an
-// end marker to every other unit and stops once it has received theirs, so every token stream
-// is empty when the kernel returns.
+// isa/Macro.h). Tokens: in an entry each semaphore has one waiting unit (the entry's semaphore
+// map, which the loader checks and the host passes in waiters_lo / waiters_hi), so a token is a
+// message `tok[from][to]` carrying the semaphore id from the signalling unit to that waiter
+// (the map is per entry: two entries may give one semaphore different waiters); each unit counts
+// the tokens it is sent and waits on its own counters. When a unit has run its last instruction it
+// sends an end marker to every other unit and stops once it has received theirs, so every token
+// stream is empty when the kernel returns.
 //
 // Synthesis (__SYNTHESIS__ or MAMBA2_HLS_DATAFLOW): the processes are free-running loops in a
 // DATAFLOW region sharing the scratchpad (SHARED + STABLE: the tokens order its accesses, as the
@@ -831,6 +832,8 @@ extern "C" void MAMBA2_OVERLAY_SIGNATURE(byte_t, BeatT, u32) {
 #pragma HLS INTERFACE s_axilite port = num_bundles
 #pragma HLS INTERFACE s_axilite port = ucode_words
 #pragma HLS INTERFACE s_axilite port = entry
+#pragma HLS INTERFACE s_axilite port = waiters_lo
+#pragma HLS INTERFACE s_axilite port = waiters_hi
 #pragma HLS INTERFACE s_axilite port = base_const
 #pragma HLS INTERFACE s_axilite port = base_io
 #pragma HLS INTERFACE s_axilite port = base_state
@@ -860,18 +863,14 @@ load_ucode:
       break;
     store[i] = isa::UopWord::fromBytes(ucode + u64(i) * isa::kUopBytes);
   }
-  // Each semaphore's one waiting unit (the loader checks there is only one): tokens go there.
+  // Each semaphore's one waiting unit in the entry being run (its semaphore map, container
+  // Symbol.channels, which the loader checks against the entry's bundles; the host writes it
+  // into waiters_lo / waiters_hi): tokens go there.
   Token waiter[isa::kNumSems];
-  for (unsigned s = 0; s < isa::kNumSems; ++s)
-    waiter[s] = kNoWaiter;
-scan:
-  for (u32 i = 0; i < kMaxBundles; ++i) {
-    if (i >= num_bundles)
-      break;
-    isa::Bundle b = isa::Bundle::fromBytes(bundles + u64(i) * isa::kBundleBytes);
-    for (unsigned s = 0; s < kUnits; ++s)
-      if (b.slot[s].raw(f::none::wen))
-        waiter[b.slot[s].raw(f::none::wsem) & (isa::kNumSems - 1)] = Token(s);
+waiters:
+  for (unsigned s = 0; s < isa::kNumSems; ++s) {
+    const unsigned u = target::waiterOf(unsigned(waiters_lo), unsigned(waiters_hi), s);
+    waiter[s] = u < kUnits ? Token(u) : Token(kNoWaiter);
   }
   run_units(bundles, num_bundles, entry, waiter, spad, ports, base, store, nwords, status,
             counters);

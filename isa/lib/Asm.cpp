@@ -395,6 +395,7 @@ Program assemble(const std::string &text, const std::string &fileName) {
   }
   if (!haveTarget)
     throw AsmError(fileName + ": error: no .target directive");
+  deriveEntryChannels(p); // each entry's semaphore map, as its bundles use the semaphores
   return p;
 }
 

@@ -58,7 +58,7 @@ void writeContainer(const isa::Program &p, const target::Board &board,
   size_t estimate = 4096 + p.bundles.size() * isa::kBundleBytes + p.ucode.size() * isa::kUopBytes +
                     (isa::kNumRegions + 1) * 64;
   for (const isa::Symbol &s : p.symbols)
-    estimate += 64 + s.name.size() + s.dtype.size();
+    estimate += 64 + s.name.size() + s.dtype.size() + 4 * s.channels.size();
   flatbuffers::FlatBufferBuilder fb(estimate);
   auto target =
       m2b::CreateTarget(fb, fb.CreateString(p.target), isa::kIsaVersion, board.spadBytes(),
@@ -84,9 +84,15 @@ void writeContainer(const isa::Program &p, const target::Board &board,
     regions.push_back(rb.Finish());
   }
   std::vector<flatbuffers::Offset<m2b::Symbol>> symbols;
-  for (const isa::Symbol &s : p.symbols)
-    symbols.push_back(m2b::CreateSymbol(fb, fb.CreateString(s.name), uint8_t(s.kind), s.bundle,
-                                        s.region, s.offset, s.bytes, fb.CreateString(s.dtype)));
+  for (const isa::Symbol &s : p.symbols) {
+    std::vector<m2b::Channel> chs;
+    for (const isa::SemChannel &c : s.channels)
+      chs.emplace_back(c.sem, c.from, c.to);
+    auto name = fb.CreateString(s.name), dtype = fb.CreateString(s.dtype);
+    auto channels = s.kind == isa::Symbol::Kind::Entry ? fb.CreateVectorOfStructs(chs) : 0;
+    symbols.push_back(m2b::CreateSymbol(fb, name, uint8_t(s.kind), s.bundle, s.region, s.offset,
+                                        s.bytes, dtype, channels));
+  }
   // The bundles and microcode words are encoded straight into the table (Program::bundleBytes
   // and ucodeBytes would be a copy of each). The table's pieces are made in the order that the
   // file's layout has always had: symbols, regions, microcode, bundles.
@@ -258,6 +264,11 @@ private:
   std::vector<Seen> seen_;
 };
 
+/// "the matrix unit", or "no unit" for isa::kNoWaiter.
+std::string unitName(unsigned u) {
+  return u < isa::kNumSlots ? std::string("the ") + isa::kSlotNames[u] + " unit" : "no unit";
+}
+
 } // namespace
 
 std::string validateProgram(const isa::Program &p, const target::Board &board,
@@ -313,26 +324,65 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
   }
   if (!anyEntry)
     return "program has no entry point (symbol table)";
-  // Encodings, and one waiting unit per semaphore (the ordering contract, isa/Exec.h).
-  std::map<unsigned, std::pair<unsigned, size_t>> waiter;
+  // Encodings.
   for (size_t i = 0; i < p.bundles.size(); ++i) {
     std::string e = isa::checkBundle(p.bundles[i], p.ucode.size());
     if (!e.empty())
       return e + " (bundle " + std::to_string(i) + ")";
-    for (unsigned s = 0; s < isa::kNumSlots; ++s) {
-      const isa::SlotWord &w = p.bundles[i].slot[s];
-      if (!w.raw(isa::field::none::wen))
-        continue;
-      unsigned sem = unsigned(w.raw(isa::field::none::wsem));
-      auto it = waiter.find(sem);
-      if (it == waiter.end())
-        waiter[sem] = {s, i};
-      else if (it->second.first != s)
-        return "semaphore " + std::to_string(sem) + " is waited on by the " +
-               isa::kSlotNames[it->second.first] + " unit (bundle " +
-               std::to_string(it->second.second) + ") and the " + isa::kSlotNames[s] +
-               " unit (bundle " + std::to_string(i) + "); each semaphore has one waiting unit";
+  }
+  // Each entry's semaphore map: one waiting unit per semaphore (the ordering contract,
+  // isa/Exec.h; the top routes the semaphore's tokens to it), and every wait and signal of the
+  // bundles the entry can fetch is a channel of its map.
+  for (size_t i = 0; i < p.symbols.size(); ++i) {
+    const isa::Symbol &s = p.symbols[i];
+    if (s.kind != isa::Symbol::Kind::Entry)
+      continue;
+    const std::string where = " (symbol " + std::to_string(i) + " '" + s.name + "')";
+    const std::string entry = "entry '" + s.name + "': ";
+    std::array<int, isa::kNumSems> to;
+    to.fill(-1);
+    std::array<unsigned, isa::kNumSems> from{}; // bit u: unit u signals the semaphore
+    for (size_t k = 0; k < s.channels.size(); ++k) {
+      const isa::SemChannel &c = s.channels[k];
+      if (c.sem >= isa::kNumSems)
+        return entry + "channel " + std::to_string(k) + " of its semaphore map names semaphore " +
+               std::to_string(c.sem) + ", the overlay has " + std::to_string(isa::kNumSems) + where;
+      for (uint8_t u : {c.from, c.to})
+        if (u >= isa::kNumSlots && u != isa::kNoWaiter)
+          return entry + "channel " + std::to_string(k) + " of its semaphore map names unit " +
+                 std::to_string(u) + ", the overlay has " + std::to_string(isa::kNumSlots) + where;
+      if (c.from < isa::kNumSlots)
+        from[c.sem] |= 1u << c.from;
+      if (to[c.sem] < 0)
+        to[c.sem] = c.to;
+      else if (to[c.sem] != c.to)
+        return entry + "its semaphore map gives semaphore " + std::to_string(c.sem) +
+               " two waiting units, " + unitName(unsigned(to[c.sem])) + " and " + unitName(c.to) +
+               "; a semaphore has one waiting unit in an entry" + where;
     }
+    const size_t end = isa::entryEnd(p.bundles, s.bundle);
+    for (size_t b = s.bundle; b < end; ++b)
+      for (unsigned u = 0; u < isa::kNumSlots; ++u) {
+        const isa::SlotWord &w = p.bundles[b].slot[u];
+        const std::string at = " (bundle " + std::to_string(b) + ")";
+        if (w.raw(isa::field::none::wen)) {
+          const unsigned sem = unsigned(w.raw(isa::field::none::wsem));
+          if (to[sem] != int(u))
+            return entry + "the " + isa::kSlotNames[u] + " unit waits on semaphore " +
+                   std::to_string(sem) + at + ", which the entry's semaphore map " +
+                   (to[sem] < 0 ? std::string("does not list")
+                                : "gives to " + unitName(unsigned(to[sem]))) +
+                   where;
+        }
+        if (w.raw(isa::field::none::sen)) {
+          const unsigned sem = unsigned(w.raw(isa::field::none::ssem));
+          if (!(from[sem] >> u & 1))
+            return entry + "the " + isa::kSlotNames[u] + " unit signals semaphore " +
+                   std::to_string(sem) + at +
+                   ", but the entry's semaphore map has no channel from it on that semaphore" +
+                   where;
+        }
+      }
   }
   for (size_t i = 0; i < p.ucode.size(); ++i)
     if (!p.ucode[i].isZero() && !isa::findUop(unsigned(p.ucode[i].raw(isa::field::uop::uop))))
@@ -391,6 +441,11 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
   if (std::memcmp(data, kMagic, 4) != 0)
     return fail("not a .m2b file: bad magic (header, offset 0)");
   uint16_t version = uint16_t(get(data + 4, 2)), isaVersion = uint16_t(get(data + 6, 2));
+  if (version == 2)
+    return fail("container version 2 is not supported (this runtime reads " +
+                std::to_string(kContainerVersion) +
+                ": version 3 records each entry point's semaphore map; compile the model again) "
+                "(header, offset 4)");
   if (version != kContainerVersion)
     return fail("container version " + std::to_string(version) +
                 " is not supported (this runtime reads " + std::to_string(kContainerVersion) +
@@ -529,6 +584,9 @@ LoadResult loadContainer(const uint8_t *data, size_t size, const LoadOptions &op
       sym.offset = s->offset();
       sym.bytes = s->bytes();
       sym.dtype = s->dtype() ? s->dtype()->str() : "";
+      if (s->channels())
+        for (const m2b::Channel *c : *s->channels())
+          sym.channels.push_back({c->sem(), c->from_unit(), c->to_unit()});
       p.symbols.push_back(sym);
     }
   r.error = validateProgram(p, *r.board, opt.maxWalkBundles, opt.walkControlFlow, opt.maxWork);

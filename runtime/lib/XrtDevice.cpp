@@ -98,6 +98,10 @@ public:
       run.set_arg(target::kArgNumBundles, uint32_t(prog_.bundles.size()));
       run.set_arg(target::kArgUcodeWords, uint32_t(prog_.ucode.size()));
       run.set_arg(target::kArgEntry, uint32_t(e->bundle));
+      // The entry's semaphore map: where the top routes each semaphore's tokens.
+      const auto waiters = isa::semWaiters(e->channels);
+      run.set_arg(target::kArgWaitersLo, uint32_t(target::waiterWord(waiters, 0)));
+      run.set_arg(target::kArgWaitersHi, uint32_t(target::waiterWord(waiters, 1)));
       for (unsigned g = 0; g < isa::kNumRegions; ++g)
         run.set_arg(int(target::kArgBaseConst + g), uint32_t(map_.base[g]));
       for (unsigned q = 0; q < ports_.size(); ++q)

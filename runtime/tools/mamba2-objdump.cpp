@@ -16,7 +16,8 @@ int main(int argc, char **argv) {
   bool header = false;
   app.add_option("input", input, "program file")->required();
   app.add_flag("--header", header,
-               "print the container header and section sizes as # comments first");
+               "print the container header, section sizes and each entry's semaphore map as # "
+               "comments first");
   CLI11_PARSE(app, argc, argv);
   // Decoding needs no walk of the control flow (mamba2-run's loader does that before it runs).
   runtime::LoadOptions lo;
@@ -37,6 +38,17 @@ int main(int argc, char **argv) {
         "# bundles %zu (%zu bytes), microcode %zu words, constants %zu bytes, symbols %zu\n",
         p.bundles.size(), p.bundles.size() * isa::kBundleBytes, p.ucode.size(), constBytes,
         p.symbols.size());
+    // Each entry's semaphore map (container Symbol.channels): semaphore:from>to.
+    for (const isa::Symbol &s : p.symbols) {
+      if (s.kind != isa::Symbol::Kind::Entry)
+        continue;
+      std::printf("# entry %s: semaphore map", s.name.c_str());
+      for (const isa::SemChannel &c : s.channels)
+        std::printf(" %u:%s>%s", unsigned(c.sem),
+                    c.from < isa::kNumSlots ? isa::kSlotNames[c.from] : "-",
+                    c.to < isa::kNumSlots ? isa::kSlotNames[c.to] : "-");
+      std::printf("\n");
+    }
   }
   std::fputs(isa::disassemble(p).c_str(), stdout);
   return 0;

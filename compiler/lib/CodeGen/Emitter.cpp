@@ -19,6 +19,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -128,7 +129,7 @@ struct Dim {
   std::array<uint64_t, 4> step{};
 };
 
-/// Program-wide state shared by the entry points: DRAM images, microcode, semaphores.
+/// Program-wide state shared by the entry points: DRAM images, microcode.
 struct ProgramBuilder {
   isa::Program prog;
   std::map<std::vector<uint64_t>, uint32_t> ucodeIndex;
@@ -2013,6 +2014,9 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     fns.push_back(dec);
   if (opt.tBlock < 1 || opt.tBlock > 63)
     fail(fn, "t_block " + std::to_string(opt.tBlock) + " is outside 1..63 (the matmul m field)");
+  if (opt.semaphores < 1 || opt.semaphores > isa::kNumSems)
+    fail(fn, "semaphores " + std::to_string(opt.semaphores) + " is outside 1.." +
+                 std::to_string(isa::kNumSems));
   lay.vocab = logits.getDimSize(1);
 
   // The embedding table, the model header and the weights.
@@ -2666,7 +2670,6 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
   Layout lay;
   try {
     layoutProgram(fn, board, options, pb, lay, st);
-    SemTable sems;
     // Each entry lowers its function: the decode the module's decode function where
     // ovl-decode-function made one (head groups per phase), else @main like the prefill.
     func::FuncOp decFn =
@@ -2701,8 +2704,34 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
+    // An entry's channels planned on its unfolded list `list` (semaphores shared where the
+    // waits interleave provably, unless the options say not to or the schedule of `insts` finds
+    // the sharing unproven on its own analysis: then planned again without), then scheduled.
+    auto planAndSchedule =
+        [&](const std::vector<Inst> &list, const std::vector<Inst> &insts, const LoopPlan *plan,
+            const std::vector<std::pair<unsigned, unsigned>> &required, SemTable &sems) {
+          // A channel whose sharing the schedule cannot prove is kept alone in the next try.
+          bool noShare[isa::kNumSlots][isa::kNumSlots] = {};
+          for (unsigned tries = 0;
+               options.shareSemaphores && tries < isa::kNumSlots * isa::kNumSlots; ++tries) {
+            sems = SemTable();
+            sems.limit = options.semaphores;
+            std::memcpy(sems.noShare, noShare, sizeof noShare);
+            planChannels({&list}, sems, required, {}, true);
+            ScheduleResult sr = schedule(insts, sems, plan);
+            if (sr.error.empty())
+              return sr;
+            if (sr.unshare.first < 0)
+              break;
+            noShare[sr.unshare.first][sr.unshare.second] = true;
+          }
+          sems = SemTable();
+          sems.limit = options.semaphores;
+          planChannels({&list}, sems, required);
+          return schedule(insts, sems, plan);
+        };
     // Layer loops: fold, and keep a loop only if it schedules (with the channels it needs).
-    std::vector<std::pair<unsigned, unsigned>> loopChs;
+    std::vector<std::vector<std::pair<unsigned, unsigned>>> loopChs(lists.size());
     struct Aligned {
       size_t e;
       std::vector<Inst> insts;
@@ -2766,8 +2795,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       Folded fo = foldLayers(lists[e], spanOf[e], opsOf[e], st.entries[e].name, perLayerUops);
       if (fo.plan.count) {
         SemTable trial;
-        planChannels({&lists[e]}, trial, loopChannels(fo.insts, fo.plan));
-        ScheduleResult sr = schedule(fo.insts, trial, &fo.plan);
+        ScheduleResult sr =
+            planAndSchedule(lists[e], fo.insts, &fo.plan, loopChannels(fo.insts, fo.plan), trial);
         if (!sr.error.empty()) {
           Folded un;
           un.insts = lists[e];
@@ -2777,8 +2806,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         }
       }
       if (fo.plan.count) {
-        auto u = loopChannels(fo.insts, fo.plan);
-        loopChs.insert(loopChs.end(), u.begin(), u.end());
+        loopChs[e] = loopChannels(fo.insts, fo.plan);
       } else if (!boundsOf[e].empty()) {
         // No loop after all: the entry emitted again with the allocator's and the ring's own
         // choices, kept below unless it needs more microcode than the store holds (layers
@@ -2812,31 +2840,35 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       fail(fn, "the microcode store (" + std::to_string(isa::kUcodeWords) +
                    " words) is full: the program needs " + std::to_string(words));
     }
-    // Channels weighed by their waits per token: a prefill call takes t_block tokens, a decode
-    // call one (the decode's channels keep their semaphores before the prefill's rarer ones).
-    planChannels({&lists[0], &lists[1]}, sems, loopChs, {1.0 / double(options.tBlock), 1.0});
+    // Each entry its own semaphore map (the container records it per entry, the loader checks
+    // it and the top routes tokens by it): an entry's channels never compete with another's.
     for (size_t e = 0; e < lists.size(); ++e) {
       Folded &fo = folded[e];
+      SemTable sems;
       placeMicrocode(pb, fo.insts, opsOf[e], &fo);
-      ScheduleResult sr = schedule(fo.insts, sems, fo.plan.count ? &fo.plan : nullptr);
+      ScheduleResult sr =
+          planAndSchedule(lists[e], fo.insts, fo.plan.count ? &fo.plan : nullptr, loopChs[e], sems);
       if (!sr.error.empty())
         fail(fn, "entry " + st.entries[e].name + ": " + sr.error);
       isa::Symbol sym;
       sym.kind = isa::Symbol::Kind::Entry;
       sym.name = st.entries[e].name;
       sym.bundle = uint32_t(pb.prog.bundles.size());
+      sym.channels = sems.channels();
       pb.prog.symbols.push_back(sym);
       pb.prog.bundles.insert(pb.prog.bundles.end(), sr.bundles.begin(), sr.bundles.end());
       st.entries[e].bundles = sr.bundles.size();
       st.entries[e].instructions = sr.instructions;
       st.entries[e].fences = sr.fences;
+      st.entries[e].semaphores = sems.used;
+      st.entries[e].syncs = sr.syncs;
       st.entries[e].loopFirst = fo.first;
       st.entries[e].loopLayers = fo.per;
       st.entries[e].loopCount = fo.plan.count;
       st.entries[e].loopUopWords = fo.plan.count ? fo.plan.ustride : 0;
       st.notes.insert(st.notes.end(), fo.notes.begin(), fo.notes.end());
+      st.semaphores = std::max(st.semaphores, sems.used);
     }
-    st.semaphores = sems.used;
   } catch (const EmitError &e) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), e.msg);
   }

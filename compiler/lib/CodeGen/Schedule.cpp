@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace mamba2::codegen {
 namespace {
@@ -58,6 +59,8 @@ struct Analysis {
   std::vector<std::vector<size_t>> waits, signals; // direct edges
   std::vector<std::vector<size_t>> syncs;          // producers a ctrl.sync before i waits for
   std::vector<std::vector<size_t>> syncSignals;    // consumers whose ctrl.sync j signals
+  std::vector<long> qpos;                          // position in its unit's queue
+  std::vector<Clock> clk; // per unit, the last queue position known complete before i starts
 };
 /// `drains`: list positions (ascending) before which every unit has drained (a layer loop's
 /// barriers): nothing after one depends on anything before it.
@@ -69,11 +72,13 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
   an.signals.resize(n);
   an.syncs.resize(n);
   an.syncSignals.resize(n);
-  std::vector<long> qpos(n);
+  std::vector<long> &qpos = an.qpos;
+  qpos.resize(n);
   std::array<long, kUnits> count{};
   for (size_t i = 0; i < n; ++i)
     qpos[i] = count[unsigned(insts[i].unit)]++;
-  std::vector<Clock> clk(n);
+  std::vector<Clock> &clk = an.clk;
+  clk.resize(n);
   std::array<long, kUnits> last;
   last.fill(-1);
   Clock barrier; // known complete before anything fetched after the last ctrl.sync
@@ -145,42 +150,181 @@ Analysis analyze(const std::vector<Inst> &insts, const bool viaCtrl[kUnits][kUni
   }
   return an;
 }
+/// Whether the channels into `to` from the units in `from` (a bit mask) can share one semaphore
+/// in the list analysed as `an`: the consumer's waits on them, in its queue order (an
+/// instruction's in the order the list builder emits them), wait for producers each of which
+/// completes before the next one starts (the same unit, in queue order, or known complete by
+/// the vector clock). Then the tokens that have arrived are always those of a prefix of the
+/// waits, and a counting semaphore pairs each wait with its own producer.
+/// `stop`: on failure, the first wait out of order (its list index) and its producer's unit.
+bool interleaves(const std::vector<Inst> &insts, const Analysis &an, unsigned to, unsigned from,
+                 size_t *stop = nullptr, unsigned *stopUnit = nullptr) {
+  long prev = -1;
+  for (size_t i = 0; i < insts.size(); ++i) {
+    if (unsigned(insts[i].unit) != to)
+      continue;
+    for (size_t j : an.waits[i]) {
+      const unsigned v = unsigned(insts[j].unit);
+      if (!(from >> v & 1))
+        continue;
+      if (prev >= 0) {
+        const unsigned pv = unsigned(insts[size_t(prev)].unit);
+        if (pv != v && an.clk[j][pv] < an.qpos[size_t(prev)]) {
+          if (stop)
+            *stop = i;
+          if (stopUnit)
+            *stopUnit = v;
+          return false;
+        }
+      }
+      prev = long(j);
+    }
+  }
+  return true;
+}
+
+/// The channels into `to` that share the semaphore of (root, to), as a mask of producer units.
+unsigned sharedMask(const SemTable &sems, unsigned root, unsigned to) {
+  unsigned m = 1u << root;
+  for (unsigned p = 0; p < kUnits; ++p)
+    if (sems.shareWith[p][to] == int(root))
+      m |= 1u << p;
+  return m;
+}
+
+/// Checks the shared semaphores of `sems` on the list analysed as `an` (docs/codegen.md
+/// "Shared semaphores"); the error names the channels and the instruction, `res.unshare` the
+/// channel whose wait is out of order.
+bool checkShared(const std::vector<Inst> &insts, const Analysis &an, const SemTable &sems,
+                 ScheduleResult &res) {
+  for (unsigned to = 0; to < kUnits; ++to)
+    for (unsigned root = 0; root < kUnits; ++root) {
+      const unsigned m = sharedMask(sems, root, to);
+      if (m == (1u << root))
+        continue;
+      size_t at = 0;
+      unsigned from = 0;
+      if (!interleaves(insts, an, to, m, &at, &from)) {
+        res.error = "channels into the " + std::string(isa::kSlotNames[to]) +
+                    " unit sharing a semaphore do not interleave provably (instruction " +
+                    std::to_string(at) + ", '" + insts[at].what + "')";
+        res.unshare = {int(from), int(to)};
+        return false;
+      }
+    }
+  return true;
+}
+
 } // namespace
+
+std::vector<isa::SemChannel> SemTable::channels() const {
+  std::vector<isa::SemChannel> out;
+  for (unsigned from = 0; from < kUnits; ++from)
+    for (unsigned to = 0; to < kUnits; ++to) {
+      const int root = shareWith[from][to] >= 0 ? shareWith[from][to] : int(from);
+      if (sem[root][to] >= 0)
+        out.push_back({uint8_t(sem[root][to]), uint8_t(from), uint8_t(to)});
+    }
+  std::sort(out.begin(), out.end(), [](const isa::SemChannel &a, const isa::SemChannel &b) {
+    return std::tie(a.sem, a.to, a.from) < std::tie(b.sem, b.to, b.from);
+  });
+  return out;
+}
 
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
                   const std::vector<std::pair<unsigned, unsigned>> &required,
-                  const std::vector<double> &weights) {
+                  const std::vector<double> &weights, bool share) {
   // Every channel the entries use, with its number of waits (times its entry's weight); when
-  // they outnumber the semaphores, the least used go through ctrl.sync (one semaphore per
+  // they outnumber the semaphores, channels into one unit whose waits interleave provably share
+  // one (with `share`), and the least used of the rest go through ctrl.sync (one semaphore per
   // producer unit).
   std::map<std::pair<unsigned, unsigned>, double> uses;
   bool none[kUnits][kUnits] = {};
+  std::vector<Analysis> ans;
   for (size_t e = 0; e < entries.size(); ++e) {
     const auto *insts = entries[e];
     const double w = e < weights.size() ? weights[e] : 1.0;
-    Analysis an = analyze(*insts, none);
+    ans.push_back(analyze(*insts, none));
+    const Analysis &an = ans.back();
     for (size_t i = 0; i < insts->size(); ++i)
       for (size_t j : an.waits[i])
         uses[{unsigned((*insts)[j].unit), unsigned((*insts)[i].unit)}] += w;
   }
-  for (const auto &ch : required) // a loop's drains: never through ctrl.sync
+  for (const auto &ch : required) // a loop's drains: never through ctrl.sync, never shared
     uses[ch] = std::numeric_limits<double>::infinity();
-  if (uses.size() <= isa::kNumSems)
+  if (uses.size() <= sems.limit)
+    return;
+  if (share) {
+    // The least used channel first joins a group with the same waiting unit, while the
+    // semaphores fall short; drains and channels to ctrl stay alone.
+    std::vector<std::pair<double, std::pair<unsigned, unsigned>>> order;
+    for (auto &[ch, k] : uses)
+      if (k != std::numeric_limits<double>::infinity() && ch.second != unsigned(isa::Slot::Ctrl) &&
+          !sems.noShare[ch.first][ch.second])
+        order.push_back({k, ch});
+    std::sort(order.begin(), order.end());
+    size_t count = uses.size();
+    for (auto &[k, ch] : order) {
+      if (count <= sems.limit)
+        break;
+      const unsigned to = ch.second;
+      bool hasMembers = false;
+      for (unsigned p = 0; p < kUnits; ++p)
+        hasMembers |= sems.shareWith[p][to] == int(ch.first);
+      if (hasMembers)
+        continue;
+      for (auto &[k2, root] : order) {
+        if (root.second != to || root == ch || sems.shareWith[root.first][to] >= 0)
+          continue;
+        const unsigned m = sharedMask(sems, root.first, to) | 1u << ch.first;
+        bool ok = true;
+        for (size_t e = 0; e < entries.size() && ok; ++e)
+          ok = interleaves(*entries[e], ans[e], to, m);
+        if (ok) {
+          sems.shareWith[ch.first][to] = int(root.first);
+          --count;
+          break;
+        }
+      }
+    }
+  }
+  // Groups of channels on one semaphore (a channel alone is a group of one), by use.
+  std::map<std::pair<unsigned, unsigned>, std::pair<double, unsigned>> groups; // -> use, members
+  for (auto &[ch, k] : uses) {
+    const int r = sems.shareWith[ch.first][ch.second];
+    auto &g = groups[{r >= 0 ? unsigned(r) : ch.first, ch.second}];
+    g.first += k;
+    g.second |= 1u << ch.first;
+  }
+  if (groups.size() <= sems.limit)
     return;
   std::vector<std::pair<double, std::pair<unsigned, unsigned>>> byUse;
-  for (auto &[ch, k] : uses)
-    byUse.push_back({k, ch});
+  for (auto &[key, g] : groups)
+    byUse.push_back({g.first, key});
   std::sort(byUse.begin(), byUse.end(), [](const auto &a, const auto &b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   for (size_t d = byUse.size(); d-- > 0;) {
     std::set<std::pair<unsigned, unsigned>> need;
-    for (size_t k = 0; k < byUse.size(); ++k)
-      need.insert(k < d ? byUse[k].second
-                        : std::make_pair(byUse[k].second.first, unsigned(isa::Slot::Ctrl)));
-    if (need.size() <= isa::kNumSems) {
-      for (size_t k = d; k < byUse.size(); ++k)
-        sems.viaCtrl[byUse[k].second.first][byUse[k].second.second] = true;
+    for (size_t k = 0; k < byUse.size(); ++k) {
+      if (k < d) {
+        need.insert(byUse[k].second);
+        continue;
+      }
+      const unsigned members = groups[byUse[k].second].second;
+      for (unsigned p = 0; p < kUnits; ++p)
+        if (members >> p & 1)
+          need.insert({p, unsigned(isa::Slot::Ctrl)});
+    }
+    if (need.size() <= sems.limit) {
+      for (size_t k = d; k < byUse.size(); ++k) {
+        const unsigned to = byUse[k].second.second, members = groups[byUse[k].second].second;
+        for (unsigned p = 0; p < kUnits; ++p)
+          if (members >> p & 1) {
+            sems.viaCtrl[p][to] = true;
+            sems.shareWith[p][to] = -1;
+          }
+      }
       return;
     }
   }
@@ -218,11 +362,13 @@ public:
   std::map<std::pair<long, long>, size_t> sigAt; // key -> final index of its signal
 
   int semOf(unsigned from, unsigned to) {
+    if (sems_.shareWith[from][to] >= 0)
+      return semOf(unsigned(sems_.shareWith[from][to]), to);
     int &s = sems_.sem[from][to];
     if (s < 0) {
-      if (sems_.used >= isa::kNumSems) {
-        error_ = "more than " + std::to_string(isa::kNumSems) +
-                 " unit-to-unit channels need a semaphore";
+      if (sems_.used >= sems_.limit) {
+        error_ =
+            "more than " + std::to_string(sems_.limit) + " unit-to-unit channels need a semaphore";
         return 0;
       }
       s = int(sems_.used++);
@@ -301,7 +447,7 @@ struct Packer {
   std::vector<long> bundleOf;
   std::array<long, kUnits> lastBundle;
   long maxBundle = -1, barrier = 0;
-  size_t fences = 0;
+  size_t fences = 0, syncs = 0;
 
   Packer(std::vector<isa::Bundle> &b, size_t n) : bundles(b), bundleOf(n, -1) {
     lastBundle.fill(-1);
@@ -338,6 +484,7 @@ struct Packer {
     lastBundle[u] = b;
     maxBundle = std::max(maxBundle, b);
     fences += fi.fence;
+    syncs += fi.unit == isa::Slot::Ctrl && fi.fence;
   }
   /// A bundle of its own after everything so far, holding `w` in the ctrl slot.
   long ctrlBundle(const isa::SlotWord &w) {
@@ -360,6 +507,8 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems, const Lo
   const size_t n = insts.size();
   // 1. Dependencies (channels routed as planChannels decided).
   Analysis an = analyze(insts, sems.viaCtrl);
+  if (!checkShared(insts, an, sems, res))
+    return res;
   // 2-3. Semaphores (one per (producer unit, consumer unit) channel) and the final list:
   //      fences before an instruction for its extra waits, after it for its extra signals.
   ListBuilder lb(sems, res.error);
@@ -377,6 +526,7 @@ ScheduleResult schedule(const std::vector<Inst> &insts, SemTable &sems, const Lo
     pk.place(lb.out, k);
   res.instructions = lb.out.size();
   res.fences = pk.fences;
+  res.syncs = pk.syncs;
   return res;
 }
 
@@ -512,6 +662,41 @@ ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, cons
         return res;
       }
 
+  // Shared semaphores: their waits interleave over the prologue, three iterations and the
+  // epilogue; none is a drain's channel or waits on the previous iteration (the first
+  // iteration's tokens are signalled before the loop, out of the order the check sees).
+  if (!checkShared(u, an, sems, res))
+    return res;
+  auto shared = [&](unsigned from, unsigned to) {
+    if (sems.shareWith[from][to] >= 0)
+      return true;
+    for (unsigned p = 0; p < kUnits; ++p)
+      if (sems.shareWith[p][to] == int(from))
+        return true;
+    return false;
+  };
+  for (auto [from, to] : loopChannels(insts, loop))
+    if (shared(from, to)) {
+      res.error = std::string("the layer loop's drain uses the channel from the ") +
+                  isa::kSlotNames[from] + " unit to the " + isa::kSlotNames[to] +
+                  " unit, which shares a semaphore";
+      res.unshare = {int(from), int(to)};
+      return res;
+    }
+  for (size_t a = 0; a < nb; ++a)
+    for (const Edge &e : body[a]) {
+      const unsigned from = unsigned(insts[loop.begin + e.j].unit),
+                     to = unsigned(insts[loop.begin + a].unit);
+      if (e.carried && !e.sync && shared(from, to)) {
+        res.error = std::string("the layer loop's body waits on the previous iteration through "
+                                "the channel from the ") +
+                    isa::kSlotNames[from] + " unit to the " + isa::kSlotNames[to] +
+                    " unit, which shares a semaphore";
+        res.unshare = {int(from), int(to)};
+        return res;
+      }
+    }
+
   ListBuilder lb(sems, res.error);
   std::vector<Wait> waits;
   std::vector<Signal> signals;
@@ -642,6 +827,7 @@ ScheduleResult scheduleLoop(const std::vector<Inst> &insts, SemTable &sems, cons
     pk.place(lb.out, k);
   res.instructions = lb.out.size();
   res.fences = pk.fences;
+  res.syncs = pk.syncs;
   return res;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "mamba2/isa/Encoding.h"
+#include "mamba2/isa/Program.h"
 
 #include <cstdint>
 #include <string>
@@ -56,29 +57,50 @@ struct LoopPlan {
 struct ScheduleResult {
   std::vector<isa::Bundle> bundles;
   size_t instructions = 0, fences = 0;
+  /// A failed check of a shared semaphore: the channel (from, to) to plan again without
+  /// sharing (SemTable::noShare); -1: none.
+  std::pair<int, int> unshare{-1, -1};
+  size_t syncs = 0; // ctrl.sync barriers: channels without a semaphore, a loop's drains (a loop
+                    // body's counted once)
   std::string error;
 };
 
-/// Channel -> semaphore assignment shared by all entry points of a program.
+/// Channel -> semaphore assignment of one entry point (its semaphore map in the container).
 struct SemTable {
   int sem[isa::kNumSlots][isa::kNumSlots];
   bool viaCtrl[isa::kNumSlots][isa::kNumSlots] = {}; // channels that go through ctrl.sync
+  /// Channels that share another's semaphore: (from, to) uses the semaphore of
+  /// (shareWith[from][to], to) (-1: its own). Only channels into one unit whose waits interleave
+  /// provably (schedule checks it and fails otherwise; docs/codegen.md "Shared semaphores").
+  int shareWith[isa::kNumSlots][isa::kNumSlots];
+  bool noShare[isa::kNumSlots][isa::kNumSlots] = {}; // planChannels never shares these
   unsigned used = 0;
+  unsigned limit = isa::kNumSems; // semaphores the entry may use (fewer: tests of the paths)
   SemTable() {
     for (auto &r : sem)
       for (int &s : r)
         s = -1;
+    for (auto &r : shareWith)
+      for (int &s : r)
+        s = -1;
   }
+  /// The map as the container records it (isa::Symbol::channels), by semaphore.
+  std::vector<isa::SemChannel> channels() const;
 };
 
 /// Decides which channels of all entry points get a semaphore and which go through ctrl.sync
-/// (when there are more than semaphores; a semaphore has one waiting unit program-wide).
+/// (when there are more than semaphores; a semaphore has one waiting unit in an entry; the
+/// emitter plans each entry alone, several entries here share one map).
 /// `required` lists (producer unit, consumer unit) channels that must keep a semaphore (a
 /// layer loop's drains). `weights` (one per entry, default 1) scale each entry's waits: the
 /// emitter gives the prefill 1 / t_block and the decode 1, i.e. waits per token.
+/// With `share`, channels into one unit whose waits interleave provably (each producer known
+/// complete before the next one starts, in the consumer's order of waits) share a semaphore
+/// first (SemTable::shareWith; schedule() checks the sharing on its own analysis and fails
+/// otherwise: plan again without).
 void planChannels(const std::vector<const std::vector<Inst> *> &entries, SemTable &sems,
                   const std::vector<std::pair<unsigned, unsigned>> &required = {},
-                  const std::vector<double> &weights = {});
+                  const std::vector<double> &weights = {}, bool share = false);
 /// Schedules `insts` (program order; the last must be ctrl.halt) into bundles. With `loop`, the
 /// body becomes a ctrl.loop (see LoopPlan and docs/codegen.md "Layer loops"): every unit drains
 /// before the loop and after it, and a dependency on the previous iteration waits on a token

@@ -179,6 +179,13 @@ int main(int argc, char **argv) {
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop,
                "emit every layer unrolled instead of one hardware loop over the repeating layers");
+  app.add_option("--semaphores", emitOptions.semaphores,
+                 "semaphores an entry may use, 1..16 (fewer exercises the sharing and ctrl.sync "
+                 "paths; tests)");
+  bool noSharedSems = false;
+  app.add_flag("--no-shared-semaphores", noSharedSems,
+               "no two channels of an entry share a semaphore: those beyond the 16 semaphores "
+               "go through ctrl.sync (docs/codegen.md \"Shared semaphores\")");
   bool reportPhases = false;
   app.add_flag("--report", reportPhases,
                "print each phase's and each pass's wall time, resident set at its end and the "
@@ -197,6 +204,7 @@ int main(int argc, char **argv) {
     }
   } printAtExit{rep};
   emitOptions.layerLoop = !noLayerLoop;
+  emitOptions.shareSemaphores = !noSharedSems;
   emitOptions.weightBufferBytes *= 1024;
   if (endsWith(model, ".mlir")) {
     // An `ovl` module (the input of the emitter, e.g. a test's hand-written model).

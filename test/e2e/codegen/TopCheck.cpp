@@ -31,8 +31,9 @@
 // signature of target/KernelArgs.h and the board's ports (as test/unit/hw/OverlayTopTest.cpp).
 #define MAMBA2_TOP_PARAMS(BEAT, PORTS)                                                             \
   const uint8_t *bundles, const uint8_t *ucode, uint32_t num_bundles, uint32_t ucode_words,        \
-      uint32_t entry, uint32_t base_const, uint32_t base_io, uint32_t base_state,                  \
-      uint32_t base_scratch, uint32_t *status, uint32_t *counters, PORTS(BEAT)
+      uint32_t entry, uint32_t waiters_lo, uint32_t waiters_hi, uint32_t base_const,               \
+      uint32_t base_io, uint32_t base_state, uint32_t base_scratch, uint32_t *status,              \
+      uint32_t *counters, PORTS(BEAT)
 extern "C" void mamba2_overlay(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<16>,
                                                  MAMBA2_TARGET_PORT_PARAMS_3));
 extern "C" void mamba2_overlay_u280(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<64>,
@@ -76,13 +77,16 @@ public:
     const uint32_t nb = uint32_t(p_.bundles.size()), nw = uint32_t(p_.ucode.size());
     const uint32_t bc = uint32_t(m_.base[0]), bi = uint32_t(m_.base[1]), bs = uint32_t(m_.base[2]),
                    bx = uint32_t(m_.base[3]);
+    // The entry's semaphore map from the container, as the XRT backend passes it.
+    const auto waiters = isa::semWaiters(e->channels);
+    const uint32_t wl = target::waiterWord(waiters, 0), wh = target::waiterWord(waiters, 1);
 #define MAMBA2_PORT_ARG16(q, name) , reinterpret_cast<hw::Beat<16> *>(ports_[q].data())
 #define MAMBA2_PORT_ARG64(q, name) , reinterpret_cast<hw::Beat<64> *>(ports_[q].data())
     if (b_.name == std::string("kv260"))
-      mamba2_overlay(bundles_.data(), ucode_.data(), nb, nw, e->bundle, bc, bi, bs, bx, &status,
-                     ctr MAMBA2_TARGET_FOR_PORTS_3(MAMBA2_PORT_ARG16));
+      mamba2_overlay(bundles_.data(), ucode_.data(), nb, nw, e->bundle, wl, wh, bc, bi, bs, bx,
+                     &status, ctr MAMBA2_TARGET_FOR_PORTS_3(MAMBA2_PORT_ARG16));
     else if (b_.name == std::string("u280"))
-      mamba2_overlay_u280(bundles_.data(), ucode_.data(), nb, nw, e->bundle, bc, bi, bs, bx,
+      mamba2_overlay_u280(bundles_.data(), ucode_.data(), nb, nw, e->bundle, wl, wh, bc, bi, bs, bx,
                           &status, ctr MAMBA2_TARGET_FOR_PORTS_2(MAMBA2_PORT_ARG64));
     else
       return std::string("no HLS top linked for ") + b_.name;

@@ -27,3 +27,22 @@ for board in "$@"; do
   }
   "$bin/mamba2-top-check" "$work/$scheme-$board.mlir" "$work/$scheme-$board.m2b" --prompt 64 --decode "$decode"
 done
+# With fewer of the 16 semaphores (mamba2c --semaphores N, the first N from 12 down whose
+# program shares one) on the first board: channels into one unit share a semaphore
+# (docs/codegen.md "Shared semaphores") and others go through ctrl.sync; the program still runs
+# bit for bit through the top, which routes each entry's tokens by that entry's map.
+board=$1
+for n in 12 11 10 9 8 7 6; do
+  out="$work/$scheme-$board-sems.m2b"
+  "$bin/mamba2c" "$model" --quant "$scheme" --calib-bytes 2048 --target "$board" --semaphores $n -o "$out" 2>> "$work/$scheme.log"
+  # A semaphore listed twice in an entry's map (# entry E: semaphore map S:from>to ...).
+  if "$bin/mamba2-objdump" --header "$out" | grep "^# entry" | while read -r line; do
+    echo "$line" | tr ' ' '\n' | grep '>' | cut -d: -f1 | sort | uniq -d | grep -q . && echo shared
+  done | grep -q shared; then
+    echo "--semaphores $n: an entry's channels share a semaphore"
+    "$bin/mamba2-top-check" "$work/$scheme-$board.mlir" "$out" --prompt 64 --decode 8
+    exit 0
+  fi
+done
+echo "$scheme-$board: no --semaphores from 12 to 6 makes two channels share a semaphore" >&2
+exit 1

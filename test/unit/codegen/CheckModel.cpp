@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 using namespace mamba2;
 using namespace mamba2::codegen::test;
@@ -33,6 +34,20 @@ int timeEntries(const isa::Program &program, const target::Board &b,
                 const std::string &traceTsv) {
   const target::Board *board = &b;
   const isa::Program *prog = &program;
+  // Each entry's semaphore map (the container's Symbol.channels) and the ctrl.sync bundles it
+  // holds (barriers; a loop body's counted once).
+  for (const isa::Symbol &s : prog->symbols) {
+    if (s.kind != isa::Symbol::Kind::Entry)
+      continue;
+    std::set<unsigned> sems;
+    for (const isa::SemChannel &c : s.channels)
+      sems.insert(c.sem);
+    size_t syncs = 0;
+    for (size_t i = s.bundle, end = isa::entryEnd(prog->bundles, s.bundle); i < end; ++i)
+      syncs += prog->bundles[i][isa::Slot::Ctrl].raw(isa::field::none::op) == isa::op::ctrl::sync;
+    std::cout << "entry " << s.name << ": " << s.channels.size() << " channels on " << sems.size()
+              << " of " << isa::kNumSems << " semaphores, " << syncs << " ctrl.sync bundles\n";
+  }
   auto t0 = std::chrono::steady_clock::now();
   auto dev = runtime::makeSimulatorDevice(*board, {/*timingOnly=*/true});
   if (std::string e = dev->load(*prog); !e.empty()) {
@@ -137,6 +152,13 @@ int main(int argc, char **argv) {
   app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
+  unsigned semaphores = isa::kNumSems;
+  app.add_option("--semaphores", semaphores,
+                 "semaphores an entry may use (fewer than 16 exercises the sharing and ctrl.sync "
+                 "paths)");
+  bool noSharedSems = false;
+  app.add_flag("--no-shared-semaphores", noSharedSems,
+               "no two channels share a semaphore (the rest go through ctrl.sync)");
   bool requireUreg = false;
   app.add_flag("--require-layer-ureg", requireUreg,
                "fail unless every entry loops over layers whose micro-op immediates differ "
@@ -174,6 +196,8 @@ int main(int argc, char **argv) {
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;
   opt.layerLoop = !noLayerLoop;
+  opt.shareSemaphores = !noSharedSems;
+  opt.semaphores = semaphores;
   opt.prefillRowBlocks = rowBlocks;
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
@@ -187,8 +211,9 @@ int main(int argc, char **argv) {
             << " B, " << st.layers << " layers\n";
   for (const auto &e : st.entries)
     std::cout << "  " << e.name << " (" << e.rows << " rows): " << e.bundles << " bundles, "
-              << e.instructions << " instructions (" << e.fences << " fences), scratchpad "
-              << e.spadPeak << " B, " << e.ringBuffers << " weight buffers"
+              << e.instructions << " instructions (" << e.fences << " fences, " << e.syncs
+              << " ctrl.sync), " << e.semaphores << " semaphores, scratchpad " << e.spadPeak
+              << " B, " << e.ringBuffers << " weight buffers"
               << (e.rowBlocks > 1 ? ", " + std::to_string(e.rowBlocks) + " row blocks" : "")
               << (e.function != "main" ? ", lowers @" + e.function : "") << "\n";
   for (const std::string &n : st.notes)

@@ -23,3 +23,6 @@ for board in "$@"; do
   "$bin/mamba2-codegen-check" "$work/$scheme-$board.mlir" --target "$board" --prompt 64 --decode 64 \
     --require-layer-ureg --require-all-layers-looped
 done
+# With 10 of the 16 semaphores on the first board: channels share semaphores and others go
+# through ctrl.sync (docs/codegen.md "Shared semaphores"); still bit for bit in both simulators.
+"$bin/mamba2-codegen-check" "$work/$scheme-$1.mlir" --target "$1" --prompt 64 --decode 8 --semaphores 10

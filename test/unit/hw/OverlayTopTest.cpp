@@ -21,8 +21,9 @@
 // would call them: the signature of target/KernelArgs.h with the board's ports.
 #define MAMBA2_TOP_PARAMS(BEAT, PORTS)                                                             \
   const uint8_t *bundles, const uint8_t *ucode, uint32_t num_bundles, uint32_t ucode_words,        \
-      uint32_t entry, uint32_t base_const, uint32_t base_io, uint32_t base_state,                  \
-      uint32_t base_scratch, uint32_t *status, uint32_t *counters, PORTS(BEAT)
+      uint32_t entry, uint32_t waiters_lo, uint32_t waiters_hi, uint32_t base_const,               \
+      uint32_t base_io, uint32_t base_state, uint32_t base_scratch, uint32_t *status,              \
+      uint32_t *counters, PORTS(BEAT)
 extern "C" void mamba2_overlay(MAMBA2_TOP_PARAMS(mamba2::hw::Beat<16>,
                                                  MAMBA2_TARGET_PORT_PARAMS_3));
 // The U280 top is linked in this build (Mamba2OverlayTopCsimU280); a Vitis HLS C simulation of
@@ -63,15 +64,22 @@ TopRun runTop(const isa::Program &p, std::array<std::vector<uint8_t>, 4> &dram, 
   const uint32_t nb = uint32_t(p.bundles.size()), nw = uint32_t(p.ucode.size());
   const uint32_t bc = uint32_t(m.base[0]), bi = uint32_t(m.base[1]), bs = uint32_t(m.base[2]),
                  bx = uint32_t(m.base[3]);
+  // The semaphore map of the entry starting at `entry` (the runtime passes the container's).
+  std::vector<isa::SemChannel> channels = isa::entryChannels(p.bundles, entry);
+  for (const isa::Symbol &s : p.symbols)
+    if (s.kind == isa::Symbol::Kind::Entry && s.bundle == entry)
+      channels = s.channels;
+  const auto waiters = isa::semWaiters(channels);
+  const uint32_t wl = target::waiterWord(waiters, 0), wh = target::waiterWord(waiters, 1);
 #define MAMBA2_PORT_ARG16(q, name) , reinterpret_cast<hw::Beat<16> *>(ports[q].data())
 #define MAMBA2_PORT_ARG64(q, name) , reinterpret_cast<hw::Beat<64> *>(ports[q].data())
   if (id == 3)
-    mamba2_overlay(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
+    mamba2_overlay(bundles.data(), ucode.data(), nb, nw, entry, wl, wh, bc, bi, bs, bx, &t.status,
                    ctr MAMBA2_TARGET_FOR_PORTS_3(MAMBA2_PORT_ARG16));
 #ifdef MAMBA2_TB_U280
   else
-    mamba2_overlay_u280(bundles.data(), ucode.data(), nb, nw, entry, bc, bi, bs, bx, &t.status,
-                        ctr MAMBA2_TARGET_FOR_PORTS_2(MAMBA2_PORT_ARG64));
+    mamba2_overlay_u280(bundles.data(), ucode.data(), nb, nw, entry, wl, wh, bc, bi, bs, bx,
+                        &t.status, ctr MAMBA2_TARGET_FOR_PORTS_2(MAMBA2_PORT_ARG64));
 #endif
 #undef MAMBA2_PORT_ARG16
 #undef MAMBA2_PORT_ARG64
@@ -255,6 +263,28 @@ TEST(OverlayTopFaults, StatusNamesFaultAndBundle) {
   p = isa::assemble(".target kv260\n.entry main\n{}\n{ store.dma rows=1 rowb=4 }\n{ ctrl.halt }\n",
                     "t.s");
   EXPECT_EQ(status(p, dram), (7u << 24) | 1u);
+}
+
+// The top routes tokens by the semaphore map of the entry it runs (waiters_lo / waiters_hi,
+// from the container's Symbol.channels): entries a and b both use semaphore 0, a from the load
+// unit to the matrix unit, b from the vector unit to the SSM unit. Routed by one program-wide
+// map, one of the two entries would send its tokens to the wrong unit and deadlock.
+TEST(OverlayTopTokens, RoutedByTheEntrysSemaphoreMap) {
+  std::array<std::vector<uint8_t>, 4> dram;
+  const isa::Program p = isa::assemble(".target kv260\n.entry a 0\n.entry b 3\n"
+                                       "{ load.run signal=0 }\n{ matrix.run wait=0 }\n"
+                                       "{ ctrl.halt }\n{ vector.run signal=0 }\n"
+                                       "{ ssm.run wait=0 }\n{ ctrl.halt }\n",
+                                       "t.s");
+  ASSERT_EQ(p.symbols[0].channels, (std::vector<isa::SemChannel>{{0, 1, 3}}));
+  ASSERT_EQ(p.symbols[1].channels, (std::vector<isa::SemChannel>{{0, 4, 5}}));
+  EXPECT_EQ(runTop(p, dram, 0).status, 0u);
+  EXPECT_EQ(runTop(p, dram, 3).status, 0u);
+  // Entry b run with entry a's map: the vector unit's token goes to the matrix unit, the SSM
+  // unit waits for ever (deadlock at bundle 4).
+  isa::Program wrong = p;
+  wrong.symbols[1].channels = wrong.symbols[0].channels;
+  EXPECT_EQ(runTop(wrong, dram, 3).status, (1u << 24) | 4u);
 }
 
 // DMA transfers of random shape through the top: spans that start and end inside stripes and

@@ -81,7 +81,12 @@ TEST(Container, HeaderErrors) {
   f = good;
   f[4] = 9;
   EXPECT_EQ(loadError(f),
-            "container version 9 is not supported (this runtime reads 2) (header, offset 4)");
+            "container version 9 is not supported (this runtime reads 3) (header, offset 4)");
+  f = good;
+  f[4] = 2; // one semaphore map program-wide, before the entries' own
+  EXPECT_EQ(loadError(f), "container version 2 is not supported (this runtime reads 3: version 3 "
+                          "records each entry point's semaphore map; compile the model again) "
+                          "(header, offset 4)");
   f = good;
   f[6] = 7;
   EXPECT_EQ(loadError(f), "ISA version 7 does not match this overlay's 1 (header, offset 6)");
@@ -214,8 +219,8 @@ TEST(Container, StaticChecksNameTheProblemAndPlace) {
   EXPECT_EQ(
       validateError(
           ".target kv260\n.entry main\n{ load.dma wait=1 ; matrix.mm8 wait=1 }\n{ ctrl.halt }\n"),
-      "semaphore 1 is waited on by the load unit (bundle 0) and the matrix unit (bundle 0); each "
-      "semaphore has one waiting unit");
+      "entry 'main': its semaphore map gives semaphore 1 two waiting units, the load unit and "
+      "the matrix unit; a semaphore has one waiting unit in an entry (symbol 0 'main')");
   EXPECT_EQ(validateError(".target kv260\n.entry main 5\n{ ctrl.halt }\n"),
             "entry point at bundle 5 is past the last bundle (1) (symbol 0 'main')");
   EXPECT_EQ(validateError(
@@ -303,4 +308,64 @@ TEST(Container, NonCanonicalEncodingsAreRejected) {
   q.bundles[0][isa::Slot::Matrix].set(isa::field::none::op, 9);
   EXPECT_EQ(runtime::validateProgram(q, kv260(), 100),
             "matrix slot: undefined opcode 9 (bundle 0)");
+}
+
+// Each entry point has its own semaphore map (Symbol.channels): two entries may give one
+// semaphore different waiting units. The loader checks each map (one waiting unit per
+// semaphore) and the entry's bundles against it, naming the entry, the semaphore and the bundle.
+TEST(Container, EachEntryHasItsOwnSemaphoreMap) {
+  const char *text = ".target kv260\n.entry a 0\n.entry b 3\n"
+                     "{ load.run signal=0 }\n{ matrix.run wait=0 }\n{ ctrl.halt }\n"
+                     "{ vector.run signal=0 }\n{ ssm.run wait=0 }\n{ ctrl.halt }\n";
+  isa::Program p = isa::assemble(text, "t.s");
+  const std::vector<isa::SemChannel> a = {{0, 1, 3}}, b = {{0, 4, 5}};
+  ASSERT_EQ(p.entry("a")->channels, a); // load -> matrix
+  ASSERT_EQ(p.entry("b")->channels, b); // vector -> ssm, the same semaphore
+  std::vector<uint8_t> f = runtime::writeContainer(p, kv260());
+  runtime::LoadResult r = runtime::loadContainer(f.data(), f.size());
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.program.entry("a")->channels, a);
+  EXPECT_EQ(r.program.entry("b")->channels, b);
+
+  auto refused = [&](auto edit) {
+    isa::Program q = p;
+    edit(q.symbols[1].channels);
+    return loadError(runtime::writeContainer(q, kv260()));
+  };
+  // A map that gives one semaphore two waiting units.
+  EXPECT_EQ(refused([](auto &c) {
+              c.push_back({0, 1, 3});
+            }),
+            "entry 'b': its semaphore map gives semaphore 0 two waiting units, the ssm unit and "
+            "the matrix unit; a semaphore has one waiting unit in an entry (symbol 1 'b')");
+  // An empty map; a wait the map gives to no unit or to another unit.
+  EXPECT_EQ(refused([](auto &c) { c.clear(); }),
+            "entry 'b': the vector unit signals semaphore 0 (bundle 3), but the entry's semaphore "
+            "map has no channel from it on that semaphore (symbol 1 'b')");
+  EXPECT_EQ(refused([](auto &c) {
+              c = {{0, 4, isa::kNoWaiter}};
+            }),
+            "entry 'b': the ssm unit waits on semaphore 0 (bundle 4), which the entry's semaphore "
+            "map gives to no unit (symbol 1 'b')");
+  EXPECT_EQ(refused([](auto &c) {
+              c = {{0, 4, 3}};
+            }),
+            "entry 'b': the ssm unit waits on semaphore 0 (bundle 4), which the entry's semaphore "
+            "map gives to the matrix unit (symbol 1 'b')");
+  // A signal from a unit the map has no channel from.
+  EXPECT_EQ(refused([](auto &c) {
+              c = {{0, 1, 5}};
+            }),
+            "entry 'b': the vector unit signals semaphore 0 (bundle 3), but the entry's semaphore "
+            "map has no channel from it on that semaphore (symbol 1 'b')");
+  EXPECT_EQ(refused([](auto &c) {
+              c.push_back({16, 1, 5});
+            }),
+            "entry 'b': channel 1 of its semaphore map names semaphore 16, the overlay has 16 "
+            "(symbol 1 'b')");
+  EXPECT_EQ(refused([](auto &c) {
+              c.push_back({3, 9, 5});
+            }),
+            "entry 'b': channel 1 of its semaphore map names unit 9, the overlay has 6 (symbol 1 "
+            "'b')");
 }

@@ -42,6 +42,12 @@ struct EmitOptions {
   /// of the layers' constants and states by the per-layer stride (docs/codegen.md "Layer
   /// loops"); false: every layer unrolled.
   bool layerLoop = true;
+  /// Channels into one unit whose waits interleave provably share a semaphore when an entry's
+  /// channels outnumber the semaphores (before any goes through ctrl.sync).
+  bool shareSemaphores = true;
+  /// Semaphores an entry may use (at most isa's 16; fewer exercises the sharing and ctrl.sync
+  /// paths on small models, in tests).
+  unsigned semaphores = 16;
   /// The prefill entry's layers in this many blocks of rows, interleaved so the matrix unit
   /// multiplies one block while the SSM unit scans another (docs/codegen.md "Row blocks");
   /// 1: op after op over all rows. Such an entry has no layer loop. When their micro-ops do
@@ -65,6 +71,9 @@ struct EmitStats {
     uint64_t spadPeak = 0;    // bytes of scratchpad the allocator used (activations + ring)
     unsigned ringBuffers = 0; // weight tile buffers in this entry's ring
     unsigned rowBlocks = 1;   // row blocks of its layers (1: none)
+    unsigned semaphores = 0;  // semaphores its map uses (of isa::kNumSems)
+    size_t syncs = 0;         // ctrl.sync barriers it holds (channels without a semaphore, a layer
+                              // loop's drains; a loop body's counted once)
     /// The layer loop: layers loopFirst .. loopFirst + loopCount * loopLayers - 1, loopLayers
     /// per iteration (loopCount 0: none, every layer unrolled).
     unsigned loopFirst = 0, loopLayers = 0, loopCount = 0;
@@ -74,7 +83,7 @@ struct EmitStats {
   };
   std::vector<Entry> entries;
   size_t ucodeWords = 0;
-  unsigned semaphores = 0;
+  unsigned semaphores = 0; // the most any entry's semaphore map uses
   uint64_t constBytes = 0, weightBytes = 0, stateBytes = 0;
   unsigned layers = 0;
   /// What the layer loop covers and why a layer is unrolled (for --emit=asm comments and

@@ -31,7 +31,9 @@
 namespace mamba2::runtime {
 
 constexpr uint8_t kMagic[4] = {'M', '2', 'B', 0x1a};
-constexpr uint16_t kContainerVersion = 2;
+/// 3: each entry point records its semaphore map (Symbol.channels); a version 2 file (one map
+/// program-wide, found by scanning the bundles) is refused, naming the change.
+constexpr uint16_t kContainerVersion = 3;
 constexpr size_t kDataAlign = 64;
 constexpr size_t kHeaderBytes = 40;
 

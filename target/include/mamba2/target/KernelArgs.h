@@ -22,10 +22,12 @@
 /// The top's parameter list, with the HLS byte, beat and 32-bit types passed in. The regions
 /// (const, io, state, scratch) are striped over the ports (target/Stripes.h); base_* is each
 /// region's port-local byte, the same on every port. status and counters are AXI-lite.
+/// waiters_lo / waiters_hi: the entry's semaphore map as the top routes tokens (waiterWord).
 #define MAMBA2_OVERLAY_SIGNATURE(BYTE, BEAT, U32)                                                  \
   mamba2_overlay(const BYTE *bundles, const BYTE *ucode, U32 num_bundles, U32 ucode_words,         \
-                 U32 entry, U32 base_const, U32 base_io, U32 base_state, U32 base_scratch,         \
-                 U32 *status, U32 counters[::mamba2::target::kNumCounterWords],                    \
+                 U32 entry, U32 waiters_lo, U32 waiters_hi, U32 base_const, U32 base_io,           \
+                 U32 base_state, U32 base_scratch, U32 *status,                                    \
+                 U32 counters[::mamba2::target::kNumCounterWords],                                 \
                  MAMBA2_OVERLAY_PORT_PARAMS(BEAT))
 
 namespace mamba2::target {
@@ -37,6 +39,8 @@ enum KernelArg : unsigned {
   kArgNumBundles,  // num_bundles
   kArgUcodeWords,  // ucode_words
   kArgEntry,       // entry: the entry bundle
+  kArgWaitersLo,   // waiters_lo: semaphores 0..7's waiting units (waiterWord)
+  kArgWaitersHi,   // waiters_hi: semaphores 8..15's
   kArgBaseConst,   // base_const: port-local byte of region const (weights)
   kArgBaseIo,      // base_io: region io
   kArgBaseState,   // base_state: region state
@@ -45,6 +49,27 @@ enum KernelArg : unsigned {
   kArgCounters,    // counters: the performance counters (AXI-lite, counterWord)
   kArgPort0,       // port0: the first DRAM port; port p is kArgPort0 + p
 };
+
+/// The entry's semaphore map as the top reads it: semaphore s's waiting unit (slot index, or
+/// kWaiterNone) in bits 4 * (s % 8) .. +3 of word s / 8 (waiters_lo, waiters_hi). The runtime
+/// packs it from the container's Symbol.channels of the entry it runs (isa::semWaiters).
+constexpr unsigned kWaiterBits = 4;
+constexpr unsigned kWaiterNone = 0xF;
+constexpr unsigned kWaitersPerWord = 32 / kWaiterBits;
+constexpr unsigned waiterOf(unsigned lo, unsigned hi, unsigned sem) {
+  return ((sem < kWaitersPerWord ? lo : hi) >> (kWaiterBits * (sem % kWaitersPerWord))) &
+         kWaiterNone;
+}
+/// Word `word` (0: waiters_lo, 1: waiters_hi) of the map `waiter` (16 entries, indexable: the
+/// waiting slot of each semaphore, anything above 15 for none; isa::semWaiters' array).
+template <class A> constexpr unsigned waiterWord(const A &waiter, unsigned word) {
+  unsigned w = 0;
+  for (unsigned k = 0; k < kWaitersPerWord; ++k) {
+    const unsigned u = unsigned(waiter[word * kWaitersPerWord + k]);
+    w |= (u < kWaiterNone ? u : kWaiterNone) << (kWaiterBits * k);
+  }
+  return w;
+}
 
 /// Per-process performance counters (process 0 is fetch, 1..5 the units in slot order), the
 /// fields of runtime::UnitCounters.
