@@ -534,13 +534,17 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
         acts[cv.getNewState()] = std::move(carried);
     } else if (auto si = dyn_cast<m2::SiluOp>(op)) {
       Act out = in(si.getInput());
-      for (float &v : out.v)
-        v = silu(v);
+      pool_.parallelFor(static_cast<int64_t>(out.v.size()), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          out.v[i] = silu(out.v[i]);
+      });
       acts[si.getOutput()] = std::move(out);
     } else if (auto sp = dyn_cast<m2::SoftplusOp>(op)) {
       Act out = in(sp.getInput());
-      for (float &v : out.v)
-        v = softplus(v);
+      pool_.parallelFor(static_cast<int64_t>(out.v.size()), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          out.v[i] = softplus(out.v[i]);
+      });
       acts[sp.getOutput()] = std::move(out);
     } else if (auto ssd = dyn_cast<m2::SSDOp>(op)) {
       Act &x = in(ssd.getX()), &dt = in(ssd.getDt()), &Bm = in(ssd.getB()), &Cm = in(ssd.getC());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Eval/Gemm.h"
@@ -67,26 +68,46 @@ void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32
   }
 }
 
-void ActStats::add(const eval::Act &a, bool withHessian) {
+void ActStats::add(const eval::Act &a, bool withHessian, eval::ThreadPool *pool) {
   const int64_t C = a.c, rows = a.b * a.l;
   if (channelAbsMax.empty()) {
     channelAbsMax.assign(static_cast<size_t>(C), 0.0);
     channelSumSq.assign(static_cast<size_t>(C), 0.0);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *x = a.v.data() + r * C;
-    float m = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      double v = x[c], v2 = v * v;
-      channelAbsMax[c] = std::max(channelAbsMax[c], std::fabs(v));
-      channelSumSq[c] += v2;
-      sum2 += v2;
-      sum4 += v2 * v2;
-      m = std::max(m, std::fabs(x[c]));
+  auto run = [&](int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
+    if (pool)
+      pool->parallelFor(n, fn);
+    else
+      fn(0, n);
+  };
+  // Per channel, over the rows in order.
+  run(C, [&](int64_t c0, int64_t c1) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = a.v.data() + r * C;
+      for (int64_t c = c0; c < c1; ++c) {
+        double v = x[c];
+        channelAbsMax[c] = std::max(channelAbsMax[c], std::fabs(v));
+        channelSumSq[c] += v * v;
+      }
     }
-    tokenAbsMax.push_back(m);
-    if (withHessian) {
-      hessian.resize(static_cast<size_t>(C * C), 0.0);
+  });
+  // Per token.
+  const size_t first = tokenAbsMax.size();
+  tokenAbsMax.resize(first + static_cast<size_t>(rows));
+  run(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      tokenAbsMax[first + r] = eval::absMax(a.v.data() + r * C, C);
+  });
+  // Over all values, in one order.
+  for (float f : a.v) {
+    double v2 = static_cast<double>(f) * f;
+    sum2 += v2;
+    sum4 += v2 * v2;
+  }
+  if (withHessian) {
+    hessian.resize(static_cast<size_t>(C * C), 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = a.v.data() + r * C;
       for (int64_t i = 0; i < C; ++i)
         for (int64_t j = 0; j < C; ++j)
           hessian[i * C + j] += static_cast<double>(x[i]) * x[j];
@@ -105,18 +126,35 @@ bool QuantKernels::handles(Operation *op) const {
 
 void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) {
   if (collect_ && llvm::isa<m2::LinearOp, m2::LMHeadOp>(op) && operands[0])
-    stats_[op].add(*operands[0], hessian_);
+    stats_[op].add(*operands[0], hessian_, pool_);
   if (!collect_)
     return;
-  auto absmax = [](const eval::Act *a) {
-    return static_cast<double>(eval::absMax(a->v.data(), static_cast<int64_t>(a->v.size())));
+  auto run = [&](int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
+    if (pool_)
+      pool_->parallelFor(n, fn);
+    else
+      fn(0, n);
+  };
+  // max |a| over all values (a maximum: the same for any split).
+  auto absmax = [&](const eval::Act *a) {
+    const int64_t n = static_cast<int64_t>(a->v.size()), parts = 64;
+    std::vector<float> m(static_cast<size_t>(parts), 0.0f);
+    run(parts, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t b = n * p / parts, e = n * (p + 1) / parts;
+        m[p] = eval::absMax(a->v.data() + b, e - b);
+      }
+    });
+    return static_cast<double>(eval::absMax(m.data(), parts));
   };
   // max |a| per channel, into m (resized to a's channels).
-  auto chanMax = [](const eval::Act &a, std::vector<double> &m) {
+  auto chanMax = [&](const eval::Act &a, std::vector<double> &m) {
     m.resize(static_cast<size_t>(a.c), 0.0);
     std::vector<float> f(m.begin(), m.end()); // the maxima of floats are floats
-    for (int64_t r = 0; r < a.b * a.l; ++r)
-      eval::absMaxInto(f.data(), a.v.data() + r * a.c, a.c);
+    run(a.c, [&](int64_t c0, int64_t c1) {
+      for (int64_t r = 0; r < a.b * a.l; ++r)
+        eval::absMaxInto(f.data() + c0, a.v.data() + r * a.c + c0, c1 - c0);
+    });
     std::copy(f.begin(), f.end(), m.begin());
   };
   if (llvm::isa<m2::Conv1dOp, m2::RMSNormOp>(op) && operands[0]) {
@@ -129,10 +167,17 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
     const eval::Act &y = *operands[0], &z = *operands[1];
     st.yMax = std::max(st.yMax, absmax(&y));
     st.zMax = std::max(st.zMax, absmax(&z));
-    for (size_t i = 0; i < y.v.size() && i < z.v.size(); ++i) {
-      double zi = z.v[i], g = y.v[i] * zi / (1.0 + std::exp(-zi));
-      st.gMax = std::max(st.gMax, std::fabs(g));
-    }
+    const int64_t n = static_cast<int64_t>(std::min(y.v.size(), z.v.size())), parts = 64;
+    std::vector<double> gm(static_cast<size_t>(parts), 0.0);
+    run(parts, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t i = n * p / parts; i < n * (p + 1) / parts; ++i) {
+          double zi = z.v[i], g = y.v[i] * zi / (1.0 + std::exp(-zi));
+          gm[p] = std::max(gm[p], std::fabs(g));
+        }
+    });
+    for (double m : gm)
+      st.gMax = std::max(st.gMax, m);
   } else if (auto ssd = dyn_cast<m2::SSDOp>(op); ssd && !ssd.getState()) {
     // operands: x, dt, dt_bias, A, B, C, D
     SsmStats &st = ssmStats_[op];
@@ -210,7 +255,7 @@ llvm::Expected<std::vector<eval::Act>> QuantKernels::run(Operation *op,
 
   if (auto q = dyn_cast<m2::QLinearOp>(op)) {
     if (collect_)
-      stats_[op].add(x, hessian_);
+      stats_[op].add(x, hessian_, pool_);
     const int64_t M = x.b * x.l, K = x.c, N = static_cast<int64_t>(P.outScale.size());
     const int64_t group = q.getGroup(), G = K / group;
     const int shift = static_cast<int>(q.getShiftAttr().getInt());

@@ -71,6 +71,7 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
     mamba2::eval::ThreadPool pool(0);
     quant::QuantKernels kernels;
     kernels.setCollect(true, hessian);
+    kernels.setPool(&pool);
     auto program = mamba2::eval::Program::compile(module, "main", &kernels);
     if (!program) {
       module.emitError("m2-calibrate: ") << llvm::toString(program.takeError());

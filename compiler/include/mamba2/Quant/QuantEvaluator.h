@@ -29,7 +29,10 @@ struct ActStats {
   std::vector<float> tokenAbsMax;                  // per token
   double sum2 = 0, sum4 = 0;                       // over all values
   std::vector<double> hessian;                     // sum x x^T (c x c), when asked for
-  void add(const eval::Act &a, bool withHessian);
+  /// Adds a's rows. With `pool`, the per-channel and per-token statistics are taken on its
+  /// threads (each channel's sums still over the rows in order, so the same values); sum2 and
+  /// sum4 keep their one order.
+  void add(const eval::Act &a, bool withHessian, eval::ThreadPool *pool = nullptr);
 };
 
 /// isa's grouped matmul (ref::matmulGrouped with int8 weights, accumulate false) computed with
@@ -39,9 +42,9 @@ void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32
                    int64_t k, int64_t n, int64_t group, int shift);
 
 /// Ranges of the SSM and conv operands (m2.ssd: x, B, C and the state S, measured by a float
-/// recurrence beside the evaluator's; m2.conv1d: its input), and of the norms' inputs (m2.rms_norm:
-/// the residual stream in inMax; m2.gated_rms_norm: y, z and y * silu(z)), gathered over
-/// calibration text (the fixed-point formats of m2-lower-to-ovl come from them).
+/// maxima the evaluator's scan hands over; m2.conv1d: its input), and of the norms' inputs
+/// (m2.rms_norm: the residual stream in inMax; m2.gated_rms_norm: y, z and y * silu(z)), gathered
+/// over calibration text (the fixed-point formats of m2-lower-to-ovl come from them).
 struct SsmStats {
   double xMax = 0, bMax = 0, cMax = 0, stateMax = 0, inMax = 0;
   double yMax = 0, zMax = 0, gMax = 0;
@@ -65,6 +68,8 @@ public:
     collect_ = on;
     hessian_ = hessian;
   }
+  /// Threads for the statistics (none: the calling thread); the same values for any count.
+  void setPool(eval::ThreadPool *pool) { pool_ = pool; }
   const std::map<mlir::Operation *, ActStats> &stats() const { return stats_; }
   const std::map<mlir::Operation *, SsmStats> &ssmStats() const { return ssmStats_; }
 
@@ -84,6 +89,7 @@ private:
   bool collect_ = false, hessian_ = false;
   std::map<mlir::Operation *, ActStats> stats_;
   std::map<mlir::Operation *, SsmStats> ssmStats_;
+  eval::ThreadPool *pool_ = nullptr;
   llvm::DenseMap<mlir::Operation *, std::unique_ptr<Prepared>> prepared_;
 };
 
