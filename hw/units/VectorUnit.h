@@ -13,6 +13,31 @@ namespace mamba2::hw {
 
 using isa::UopCode;
 
+/// The sum of squares' cap (isa: the sum saturates at 2^63 - 1).
+constexpr u64 kSumsqCap = u64(0x7FFFFFFFFFFFFFFFull);
+
+/// s + x saturated at the cap (both >= 0).
+inline u64 sumsq_add(u64 s, u64 x) {
+#pragma HLS INLINE
+  return (kSumsqCap - x < s) ? kSumsqCap : s + x;
+}
+
+/// The adder tree over the lanes' partial sums, then the rounding right shift by `shift`
+/// (0..63; round half up in unsigned arithmetic, no overflow at the cap), saturated to int32:
+/// every term is >= 0, so the result is min(cap, sum) in any order.
+template <unsigned kLanes> i32 sumsq_reduce(const u64 (&part)[kLanes], int shift) {
+#pragma HLS INLINE
+  u64 s = 0;
+tree:
+  for (unsigned l = 0; l < kLanes; ++l) {
+#pragma HLS UNROLL
+    s = sumsq_add(s, part[l]);
+  }
+  const int sh = clamp_int(shift, 0, 63);
+  const u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
+  return clip32(q > kSumsqCap ? i64(kSumsqCap) : i64(q));
+}
+
 /// Runs one vector micro-op; returns the cycles of its II = 1 loops (the busy counter).
 template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
   static_assert(Cfg::VEC_DEMAND == 12 * Cfg::VEC_LANES && Cfg::VEC_DEMAND <= Cfg::SPAD_SUPPLY,
@@ -42,7 +67,6 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
     // The mulsh32 lanes, each product (saturated, rounded: the value written) squared by a
     // second multiplier per lane into the lane's partial sum, then sumsq's adder tree: one pass
     // writes the product and reduces it (reads 2 int32, writes 1 per lane, as mulsh32).
-    const u64 cap = u64(0x7FFFFFFFFFFFFFFFull);
     const int msh = clamp_int(u.p0, 0, 63);
     u64 part[kLanes];
 #pragma HLS ARRAY_PARTITION variable = part complete
@@ -61,25 +85,15 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
       const i64 b = ld32(spad, u.src1 + (bcast ? 0 : 4 * u64(i)));
       const i32 y = clip32(rshift_round(a * b, msh));
       st32(spad, u.dst + 4 * u64(i), y);
-      u64 sq = u64(i64(y) * i64(y));
       u64 &s = part[i % kLanes];
-      s = (cap - sq < s) ? cap : s + sq;
+      s = sumsq_add(s, u64(i64(y) * i64(y)));
     }
-    u64 s = 0;
-  mtree:
-    for (unsigned l = 0; l < kLanes; ++l) {
-#pragma HLS UNROLL
-      s = (cap - part[l] < s) ? cap : s + part[l];
-    }
-    int sh = clamp_int(u.p2, 0, 63);
-    u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
-    st32(spad, u.src2, clip32(q > cap ? i64(cap) : i64(q)));
+    st32(spad, u.src2, sumsq_reduce(part, u.p2));
     return busy;
   }
   if (op == unsigned(UopCode::Sumsq)) {
     // VEC_LANES squares per cycle into per-lane partial sums, each saturating at the cap, then
-    // an adder tree: every term is >= 0, so the result is min(cap, sum) in any order.
-    const u64 cap = u64(0x7FFFFFFFFFFFFFFFull);
+    // the adder tree (sumsq_reduce).
     u64 part[kLanes];
 #pragma HLS ARRAY_PARTITION variable = part complete
     for (unsigned l = 0; l < kLanes; ++l)
@@ -93,20 +107,10 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
       if (i % kLanes == 0)
         ++busy;
       i64 x = ld32(spad, u.src0 + 4 * u64(i));
-      u64 sq = u64(x * x);
       u64 &s = part[i % kLanes];
-      s = (cap - sq < s) ? cap : s + sq;
+      s = sumsq_add(s, u64(x * x));
     }
-    u64 s = 0;
-  tree:
-    for (unsigned l = 0; l < kLanes; ++l) {
-#pragma HLS UNROLL
-      s = (cap - part[l] < s) ? cap : s + part[l];
-    }
-    // s >= 0: round half up in unsigned arithmetic (no overflow at the cap)
-    int sh = clamp_int(u.p0, 0, 63);
-    u64 q = sh == 0 ? s : (s + (u64(1) << (sh - 1))) >> sh;
-    st32(spad, u.dst, clip32(q > cap ? i64(cap) : i64(q)));
+    st32(spad, u.dst, sumsq_reduce(part, u.p0));
     return busy;
   }
   // VEC_LANES elements per cycle: a written operand is exactly a source (in place) or overlaps

@@ -51,6 +51,14 @@ int8_t quantize(float x, float inv, int q) {
   return static_cast<int8_t>(std::clamp(r, static_cast<float>(-q), static_cast<float>(q)));
 }
 
+/// fn over [0, n): in ranges on the pool's threads, or at once on the calling thread.
+void forRanges(eval::ThreadPool *pool, int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
+  if (pool)
+    pool->parallelFor(n, fn);
+  else
+    fn(0, n);
+}
+
 } // namespace
 
 void groupedMatmul(const int8_t *act, const int8_t *w, const int32_t *scl, int32_t *acc, int64_t M,
@@ -74,14 +82,8 @@ void ActStats::add(const eval::Act &a, bool withHessian, eval::ThreadPool *pool)
     channelAbsMax.assign(static_cast<size_t>(C), 0.0);
     channelSumSq.assign(static_cast<size_t>(C), 0.0);
   }
-  auto run = [&](int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
-    if (pool)
-      pool->parallelFor(n, fn);
-    else
-      fn(0, n);
-  };
   // Per channel, over the rows in order.
-  run(C, [&](int64_t c0, int64_t c1) {
+  forRanges(pool, C, [&](int64_t c0, int64_t c1) {
     for (int64_t r = 0; r < rows; ++r) {
       const float *x = a.v.data() + r * C;
       for (int64_t c = c0; c < c1; ++c) {
@@ -94,7 +96,7 @@ void ActStats::add(const eval::Act &a, bool withHessian, eval::ThreadPool *pool)
   // Per token.
   const size_t first = tokenAbsMax.size();
   tokenAbsMax.resize(first + static_cast<size_t>(rows));
-  run(rows, [&](int64_t r0, int64_t r1) {
+  forRanges(pool, rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
       tokenAbsMax[first + r] = eval::absMax(a.v.data() + r * C, C);
   });
@@ -130,10 +132,7 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
   if (!collect_)
     return;
   auto run = [&](int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
-    if (pool_)
-      pool_->parallelFor(n, fn);
-    else
-      fn(0, n);
+    forRanges(pool_, n, fn);
   };
   // max |a| over all values (a maximum: the same for any split).
   auto absmax = [&](const eval::Act *a) {
@@ -147,7 +146,7 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
     });
     return static_cast<double>(eval::absMax(m.data(), parts));
   };
-  // max |a| per channel, into m (resized to a's channels).
+  // max |a| per channel, into m (resized to a's channels); returns the max over m.
   auto chanMax = [&](const eval::Act &a, std::vector<double> &m) {
     m.resize(static_cast<size_t>(a.c), 0.0);
     std::vector<float> f(m.begin(), m.end()); // the maxima of floats are floats
@@ -156,12 +155,13 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
         eval::absMaxInto(f.data() + c0, a.v.data() + r * a.c + c0, c1 - c0);
     });
     std::copy(f.begin(), f.end(), m.begin());
+    return static_cast<double>(eval::absMax(f.data(), a.c));
   };
   if (llvm::isa<m2::Conv1dOp, m2::RMSNormOp>(op) && operands[0]) {
     SsmStats &st = ssmStats_[op];
-    st.inMax = std::max(st.inMax, absmax(operands[0]));
-    if (llvm::isa<m2::Conv1dOp>(op))
-      chanMax(*operands[0], st.inChan);
+    // The conv's maximum is its channels' (read once).
+    st.inMax = std::max(st.inMax, llvm::isa<m2::Conv1dOp>(op) ? chanMax(*operands[0], st.inChan)
+                                                              : absmax(operands[0]));
   } else if (llvm::isa<m2::GatedRMSNormOp>(op) && operands[0] && operands[1]) {
     SsmStats &st = ssmStats_[op];
     const eval::Act &y = *operands[0], &z = *operands[1];
@@ -182,12 +182,9 @@ void QuantKernels::observe(Operation *op, ArrayRef<const eval::Act *> operands) 
     // operands: x, dt, dt_bias, A, B, C, D
     SsmStats &st = ssmStats_[op];
     const eval::Act &x = *operands[0], &Bm = *operands[4], &Cm = *operands[5];
-    st.xMax = std::max(st.xMax, absmax(&x));
-    st.bMax = std::max(st.bMax, absmax(&Bm));
-    st.cMax = std::max(st.cMax, absmax(&Cm));
-    chanMax(x, st.xChan);
-    chanMax(Bm, st.bChan);
-    chanMax(Cm, st.cChan);
+    st.xMax = std::max(st.xMax, chanMax(x, st.xChan));
+    st.bMax = std::max(st.bMax, chanMax(Bm, st.bChan));
+    st.cMax = std::max(st.cMax, chanMax(Cm, st.cChan));
     // The state's maxima come from the evaluator's scan (observeSsdStates).
   }
 }
