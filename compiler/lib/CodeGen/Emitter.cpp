@@ -47,11 +47,13 @@ constexpr uint64_t kMaxLen = (uint64_t(1) << f::uop::len.width) - 1;
 
 uint64_t alignUp(uint64_t v, uint64_t a = kAlign) { return (v + a - 1) / a * a; }
 
-/// An error that names the op, where it is and why.
+/// An error that names the op, where it is and why; `rows` when it is that the entry's buffers
+/// at its row count do not fit the scratchpad (fewer rows may).
 struct EmitError {
   std::string msg;
+  bool rows = false;
 };
-[[noreturn]] void fail(Operation *op, const llvm::Twine &why) {
+[[noreturn]] void fail(Operation *op, const llvm::Twine &why, bool rows = false) {
   std::string s;
   llvm::raw_string_ostream os(s);
   if (op) {
@@ -60,7 +62,7 @@ struct EmitError {
     os << ": ";
   }
   os << why;
-  throw EmitError{os.str()};
+  throw EmitError{os.str(), rows};
 }
 
 /// The integer values of a constant (i8 or i32), row-major.
@@ -591,11 +593,13 @@ private:
         if (o->getParentOp() == fn_.getOperation() && k++ == at)
           op = o;
       });
-      fail(op, llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: a buffer of "
-                             "{2} bytes, {3} bytes below the weight ring (spilling to the scratch "
-                             "region is not implemented)",
-                             T_, board_.name, b.bytes, top)
-                   .str());
+      fail(op,
+           llvm::formatv("its {0}-row buffers do not fit the scratchpad of {1}: a buffer of "
+                         "{2} bytes, {3} bytes below the weight ring (spilling to the scratch "
+                         "region is not implemented)",
+                         T_, board_.name, b.bytes, top)
+               .str(),
+           /*rows=*/true);
     }
     ringCount_ = ringMin_;
     if (ringBytes_ > 0 && ringMax_ > ringCount_) {
@@ -2870,6 +2874,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       st.semaphores = std::max(st.semaphores, sems.used);
     }
   } catch (const EmitError &e) {
+    if (e.rows)
+      return llvm::make_error<RowsDoNotFitError>(e.msg);
     return llvm::createStringError(llvm::inconvertibleErrorCode(), e.msg);
   }
   st.ucodeWords = pb.prog.ucode.size();
@@ -2881,8 +2887,42 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
 }
 } // namespace
 
+char RowsDoNotFitError::ID = 0;
+
+namespace {
+/// `tBlock` 0: the prefill's rows a call chosen as the most of kAutoTBlocks whose buffers fit
+/// the scratchpad (a halving per try; any other error ends the search). The first that fits
+/// is the program: a model that fits 32 rows gets the same program as `tBlock` 32.
+llvm::Expected<isa::Program> emitLargestTBlock(func::FuncOp fn, const target::Board &board,
+                                               const EmitOptions &options, EmitStats *stats) {
+  std::string tried; // the row counts that did not fit
+  for (unsigned rows : kAutoTBlocks) {
+    EmitOptions one = options;
+    one.tBlock = rows;
+    auto prog = emitProgram(fn, board, one, stats);
+    if (prog) {
+      if (stats && !tried.empty())
+        stats->notes.push_back("entry prefill: " + std::to_string(rows) +
+                               " rows a call, the most whose buffers fit the scratchpad of " +
+                               board.name + " (not " + tried + ")");
+      return prog;
+    }
+    if (!prog.errorIsA<RowsDoNotFitError>())
+      return prog;
+    std::string why = llvm::toString(prog.takeError());
+    if (rows == kAutoTBlocks.back())
+      return llvm::make_error<RowsDoNotFitError>(why + " (nor do those of " + tried +
+                                                 " rows a call)");
+    tried += (tried.empty() ? "" : ", ") + std::to_string(rows);
+  }
+  llvm_unreachable("the last candidate returns");
+}
+} // namespace
+
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
                                          const EmitOptions &options, EmitStats *stats) {
+  if (options.tBlock == 0)
+    return emitLargestTBlock(fn, board, options, stats);
   bool storeFull = false;
   auto prog = emitOnce(fn, board, options, stats, false, &storeFull);
   if (prog || options.prefillRowBlocks <= 1)

@@ -152,7 +152,10 @@ int main(int argc, char **argv) {
   app.add_option("-o", outPath, "write the overlay program (.m2b; with --emit=asm its assembly)");
   app.add_option("--target", targetName, "board to compile for")
       ->check(CLI::IsMember(mamba2::target::boardNameList()));
-  app.add_option("--t-block", emitOptions.tBlock, "rows of one prefill call (1..63)");
+  emitOptions.tBlock = 0; // the most rows that fit (EmitOptions::tBlock)
+  app.add_option("--t-block", emitOptions.tBlock,
+                 "rows of one prefill call, 1..63 (default: the most of 32, 16, 8, 4, 2, 1 whose "
+                 "buffers fit the target's scratchpad)");
   app.add_option("--row-blocks", emitOptions.prefillRowBlocks,
                  "the prefill's layers in N blocks of rows, interleaved so the matrix and SSM "
                  "units overlap (default 4; 1: op after op)")

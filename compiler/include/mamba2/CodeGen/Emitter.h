@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/Error.h"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@
 namespace mamba2::codegen {
 
 struct EmitOptions {
-  /// Rows of one `prefill` call (the matrix unit's `m` field bounds it: 1..63).
+  /// Rows of one `prefill` call (the matrix unit's `m` field bounds it: 1..63); 0: the most of
+  /// kAutoTBlocks (32, 16, ... 1) whose buffers fit the scratchpad, with a note when not 32.
   unsigned tBlock = 32;
   /// Tile buffers in the weight ring (2: double buffering).
   unsigned weightBuffers = 2;
@@ -62,6 +64,22 @@ struct EmitOptions {
 };
 
 /// Figures about an emitted program (for reports and tests).
+/// The row counts a prefill call tries, most first, when EmitOptions::tBlock is 0.
+inline constexpr std::array<unsigned, 6> kAutoTBlocks = {32, 16, 8, 4, 2, 1};
+
+/// emitProgram's error when an entry's buffers at its row count do not fit the scratchpad
+/// (the message names the op and the buffer): fewer rows a call may fit.
+class RowsDoNotFitError : public llvm::ErrorInfo<RowsDoNotFitError> {
+public:
+  static char ID;
+  explicit RowsDoNotFitError(std::string msg) : msg_(std::move(msg)) {}
+  void log(llvm::raw_ostream &os) const override { os << msg_; }
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+
+private:
+  std::string msg_;
+};
+
 struct EmitStats {
   struct Entry {
     std::string name;
