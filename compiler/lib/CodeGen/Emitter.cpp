@@ -135,6 +135,8 @@ struct Dim {
 struct ProgramBuilder {
   isa::Program prog;
   std::map<std::vector<uint64_t>, uint32_t> ucodeIndex;
+  /// Addresses only (EmitOptions::probe): put() writes nothing.
+  bool dry = false;
 
   uint64_t alloc(unsigned region, uint64_t bytes) {
     auto &r = prog.regions[region];
@@ -143,6 +145,8 @@ struct ProgramBuilder {
     return at;
   }
   void put(uint64_t at, const std::vector<uint8_t> &bytes) {
+    if (dry)
+      return;
     auto &img = prog.regions[0].init;
     if (img.size() < at + bytes.size())
       img.resize(at + bytes.size());
@@ -224,11 +228,16 @@ public:
 
   /// Two walks over the ops: the first (plan) records buffers and their liveness, then the
   /// scratchpad is allocated, and the second walk emits instructions with real addresses.
-  std::vector<Inst> run(uint64_t &spadPeak, unsigned &ringBuffers) {
+  /// The planning walk and the buffers' placement (a RowsDoNotFit EmitError when they do not
+  /// fit the scratchpad), without the emission.
+  void place(uint64_t &spadPeak, unsigned &ringBuffers) {
     plan_ = true;
     walk();
     allocate(spadPeak);
     ringBuffers = ringCount_;
+  }
+  std::vector<Inst> run(uint64_t &spadPeak, unsigned &ringBuffers) {
+    place(spadPeak, ringBuffers);
     plan_ = false;
     walk();
     Inst halt;
@@ -2075,7 +2084,8 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         bound += uint64_t(cast<ShapedType>(o.getWeight().getType()).getDimSize(0)) * 16 + kAlign;
       });
     }
-    pb.prog.regions[0].init.reserve(bound);
+    if (!pb.dry)
+      pb.prog.regions[0].init.reserve(bound);
   }
   std::vector<int32_t> header = {1,
                                  int32_t(lay.dModel),
@@ -2089,10 +2099,12 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   pb.put(at, constBytes(header, 4));
   tensor("model", 0, at, 32, "i32");
   {
-    auto v = constValues(table);
-    at = pb.alloc(0, v.size() * 4);
-    pb.put(at, constBytes(v, 4));
-    tensor("embedding", 0, at, v.size() * 4, "i32");
+    const uint64_t bytes =
+        uint64_t(cast<ShapedType>(table.getValue().getType()).getNumElements()) * 4;
+    at = pb.alloc(0, bytes);
+    if (!pb.dry)
+      pb.put(at, constBytes(constValues(table), 4));
+    tensor("embedding", 0, at, bytes, "i32");
   }
 
   // The groups run fused and the tiles (Plan.h): recorded by ovl-fuse / ovl-tile, or computed.
@@ -2194,6 +2206,18 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         m.pitch = tile.pitch;
         m.nt = tile.nt;
         // Tile-interleaved: tile j = its rows' weights then their scales, one DMA per tile.
+        if (pb.dry) { // its size only
+          uint64_t bytes = 0;
+          for (uint64_t n0 = 0; n0 < N; n0 += m.nt) {
+            const uint64_t nj = std::min(m.nt, N - n0);
+            bytes = alignUp(bytes + nj * m.pitch + nj * m.g * 4);
+          }
+          m.at = pb.alloc(0, bytes);
+          lay.mats[&op] = m;
+          if (!isDec)
+            matOf.insert({key, m});
+          continue;
+        }
         auto w = constValues(wc), s = constValues(sc);
         std::vector<uint8_t> img;
         img.reserve(N * (m.kb + 4 * m.g) + (N / m.nt + 1) * kAlign);
@@ -2239,15 +2263,16 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
           lay.constAt[v] = it->second;
           continue;
         }
-        auto vals = constValues(c);
-        auto bytes = constBytes(vals, elemBytes(c.getType()));
-        uint64_t a = pb.alloc(0, bytes.size());
-        pb.put(a, bytes);
+        const uint64_t size =
+            uint64_t(cast<ShapedType>(c.getType()).getNumElements()) * elemBytes(c.getType());
+        uint64_t a = pb.alloc(0, size);
+        if (!pb.dry)
+          pb.put(a, constBytes(constValues(c), elemBytes(c.getType())));
         lay.constAt[v] = a;
         if (!isDec && llvm::isa<DenseResourceElementsAttr>(c.getValue()))
           constOf.insert({c.getValue(), a});
         if (auto name = c.getName(); name && !isDec)
-          tensor(name->str(), 0, a, bytes.size(), elemBytes(c.getType()) == 1 ? "i8" : "i32");
+          tensor(name->str(), 0, a, size, elemBytes(c.getType()) == 1 ? "i8" : "i32");
       }
     }
   }
@@ -2271,7 +2296,8 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     for (auto [m, off] : decStates)
       lay.decode.stateAt.push_back(lay.stateAt[m] + off);
   pb.prog.regions[0].size = std::max<uint64_t>(pb.prog.regions[0].size, 1);
-  pb.prog.regions[0].init.resize(pb.prog.regions[0].size);
+  if (!pb.dry)
+    pb.prog.regions[0].init.resize(pb.prog.regions[0].size);
   st.constBytes = pb.prog.regions[0].size;
 }
 
@@ -2671,6 +2697,7 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
   st = EmitStats{};
   ProgramBuilder pb;
   pb.prog.target = board.name;
+  pb.dry = options.probe;
   Layout lay;
   try {
     layoutProgram(fn, board, options, pb, lay, st);
@@ -2704,10 +2731,17 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       EntryEmitter ee(efn, board, pb, lay, rows, blk ? std::vector<long>{} : bounds, blk ? rb : 1,
                       blk && blockLayersAlike);
       blocked.push_back(blk);
+      if (options.probe) { // its buffers placed, nothing emitted
+        ee.place(es.spadPeak, es.ringBuffers);
+        st.entries.push_back(es);
+        continue;
+      }
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
+    if (options.probe)
+      return isa::Program{};
     // An entry's channels planned on its unfolded list `list` (semaphores shared where the
     // waits interleave provably, unless the options say not to or the schedule of `insts` finds
     // the sharing unproven on its own analysis: then planned again without), then scheduled.
@@ -2899,6 +2933,20 @@ llvm::Expected<isa::Program> emitLargestTBlock(func::FuncOp fn, const target::Bo
   for (unsigned rows : kAutoTBlocks) {
     EmitOptions one = options;
     one.tBlock = rows;
+    // A probe first (addresses, the buffers' placement: no weight image, no emission), so a
+    // row count that does not fit costs little (2.7B: a few seconds, not a whole emission).
+    if (rows != kAutoTBlocks.back()) {
+      EmitOptions dry = one;
+      dry.probe = true;
+      EmitStats ignored;
+      auto fits = emitProgram(fn, board, dry, &ignored);
+      if (!fits && fits.errorIsA<RowsDoNotFitError>()) {
+        llvm::consumeError(fits.takeError());
+        tried += (tried.empty() ? "" : ", ") + std::to_string(rows);
+        continue;
+      }
+      llvm::consumeError(fits.takeError()); // another error: the emission below reports it
+    }
     auto prog = emitProgram(fn, board, one, stats);
     if (prog) {
       if (stats && !tried.empty())

@@ -61,6 +61,10 @@ struct EmitOptions {
   /// the loop spans fewer layers (0: the store's, isa::kUcodeWords; smaller only to test
   /// that choice on small models).
   size_t loopUcodeWords = 0;
+  /// Only lay out the addresses and place each entry's buffers (no weight image, no emission):
+  /// emitProgram returns an empty program, or the error a full emission would give for the
+  /// buffers (RowsDoNotFitError). Used to find the rows a call that fit (tBlock 0).
+  bool probe = false;
 };
 
 /// Figures about an emitted program (for reports and tests).
