@@ -403,6 +403,7 @@ int main(int argc, char **argv) {
     scheme.ssmPot = 16;
     scheme.calibText = calibPath;
     scheme.calibBytes = calibBytes;
+    scheme.calibMacs = 0; // the bytes asked for
     scheme.progress = false;
     std::ostringstream rows, temps, dts;
     rows << "| text | row | in integers | state bits | dt-frac | decay-frac | exponents | "
@@ -562,6 +563,7 @@ int main(int argc, char **argv) {
     s.ssmPot = pot;
     s.calibText = calibPath;
     s.calibBytes = calibBytes;
+    s.calibMacs = 0; // the bytes asked for
     s.progress = false;
     schemes.push_back(s);
   };
@@ -702,6 +704,7 @@ int main(int argc, char **argv) {
       s.ssmPotGroup = group;
       s.calibText = calibPath;
       s.calibBytes = calibBytes;
+      s.calibMacs = 0; // the bytes asked for
       s.progress = false;
       auto r = measureOvlAccuracy(*module, s, heldRef, texts[0].second, window, pool);
       if (!r) {

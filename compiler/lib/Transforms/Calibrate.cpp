@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include "mamba2/Eval/M2Evaluator.h"
@@ -60,8 +61,29 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
           << static_cast<int64_t>(offset);
       return signalPassFailure();
     }
+    if (maxMacs < 0) {
+      module.emitError("m2-calibrate: max-macs must not be negative, not ")
+          << static_cast<double>(maxMacs);
+      return signalPassFailure();
+    }
     data = data.drop_front(static_cast<size_t>(std::min<int64_t>(offset, data.size())));
-    const int64_t total = std::min<int64_t>(bytes, static_cast<int64_t>(data.size()));
+    int64_t total = std::min<int64_t>(bytes, static_cast<int64_t>(data.size()));
+    // The budget: an id costs the multiply-adds of every m2.linear (the lm_head's logits are
+    // not computed, below). Counted in bytes, an upper bound on the ids of a tokenized text.
+    if (maxMacs > 0) {
+      double perId = 0;
+      module.walk([&](mamba2::m2::LinearOp l) {
+        perId += static_cast<double>(cast<ShapedType>(l.getWeight().getType()).getNumElements());
+      });
+      if (perId > 0 && static_cast<double>(total) * perId > maxMacs) {
+        const int64_t cut = std::max<int64_t>(2, static_cast<int64_t>(maxMacs / perId));
+        mlir::emitRemark(module.getLoc(), "m2-calibrate: ")
+            << cut << " of the " << total << " bytes: an id takes "
+            << llvm::formatv("{0:e2}", perId) << " multiply-adds, the calibration at most "
+            << llvm::formatv("{0:e2}", static_cast<double>(maxMacs)) << " (max-macs)";
+        total = cut;
+      }
+    }
     if (total < 2 || window < 2) {
       module.emitError("m2-calibrate: ")
           << text << " gives " << total << " bytes from byte " << static_cast<int64_t>(offset)

@@ -104,6 +104,7 @@ llvm::Error quantizeModule(mlir::ModuleOp module, const QuantScheme &s, std::str
     c.text = s.calibration();
     c.tokenizer = s.tokenizer;
     c.bytes = s.calibBytes;
+    c.maxMacs = s.calibMacs;
     c.offset = s.calibOffset;
     c.hessian = s.name != "fp32" && s.method == "gptq";
     c.progress = s.progress;

@@ -124,7 +124,14 @@ int main(int argc, char **argv) {
   app.add_option("--calib", scheme.calibText,
                  "calibration text (static scales, GPTQ, --ssm-pot; default: "
                  "../shared/data/wikitext-2-raw-test.txt)");
-  app.add_option("--calib-bytes", scheme.calibBytes, "bytes of calibration text");
+  CLI::Option *calibBytesOpt = app.add_option(
+      "--calib-bytes", scheme.calibBytes,
+      "bytes of calibration text (default: 16384, fewer where the model's linear layers "
+      "would take more than --calib-macs multiply-adds over them, with a remark)");
+  app.add_option("--calib-macs", scheme.calibMacs,
+                 "the default calibration's budget: multiply-adds of the model's linear layers "
+                 "(default 2e12: 16 KiB of 130M, 777 bytes of 2.7B; 0: no limit; a --calib-bytes "
+                 "given is used whole)");
   CLI::Option *calibOffsetOpt =
       app.add_option("--calib-offset", scheme.calibOffset,
                      "bytes of calibration text skipped first (default: 0, or after the "
@@ -194,6 +201,13 @@ int main(int argc, char **argv) {
                "print each phase's and each pass's wall time, resident set at its end and the "
                "process's peak resident set so far to stderr at the end (docs/codegen.md)");
   CLI11_PARSE(app, argc, argv);
+  if (scheme.calibMacs < 0) {
+    std::cerr << "mamba2c: error: --calib-macs must not be negative, not " << scheme.calibMacs
+              << "\n";
+    return 1;
+  }
+  if (calibBytesOpt->count() > 0) // the bytes asked for, whatever they cost
+    scheme.calibMacs = 0;
   std::optional<mamba2::PhaseReport> report;
   if (reportPhases)
     report.emplace(&llvm::errs());

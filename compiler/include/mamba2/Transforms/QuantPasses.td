@@ -70,6 +70,8 @@ def M2Calibrate : Pass<"m2-calibrate", "::mlir::ModuleOp"> {
   let options = [
     Option<"text", "text", "std::string", /*default=*/"\"\"", "calibration text file">,
     Option<"bytes", "bytes", "int64_t", /*default=*/"16384", "bytes of text to use">,
+    Option<"maxMacs", "max-macs", "double", /*default=*/"0",
+           "at most this many multiply-adds in the model's m2.linear products: fewer bytes (a remark says so) where `bytes` ids would take more (0: no limit)">,
     Option<"offset", "offset", "int64_t", /*default=*/"0", "bytes of text to skip first">,
     Option<"window", "window", "int64_t", /*default=*/"2048", "ids per evaluation window">,
     Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",

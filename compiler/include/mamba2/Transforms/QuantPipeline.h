@@ -34,6 +34,10 @@ struct QuantScheme {
   /// `tokenizer`); empty: the text's bytes are the ids (a byte model).
   std::string tokenizer;
   int64_t calibBytes = 16384;
+  /// m2-calibrate's budget in multiply-adds of the model's linear layers (its `max-macs`):
+  /// calibBytes ids of a large model take fewer bytes. The default keeps 130M's 16 KiB
+  /// (90M multiply-adds an id: 1.5e12) and gives 2.7B (2.57e9 an id) 777 bytes; 0: no limit.
+  double calibMacs = 2e12;
   int64_t calibOffset = 0; // bytes of the calibration text skipped first
   bool progress = true;
   /// The passes free the memory of the weights they replace (their `release-weights` option):
