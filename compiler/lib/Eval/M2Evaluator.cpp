@@ -407,8 +407,12 @@ llvm::Expected<std::vector<float>> Session::evaluate(const std::vector<int64_t> 
 
   // The activations the previous op read last are freed before the next op runs.
   Operation *previous = nullptr;
+  const size_t opCount = fn.getBody().front().getOperations().size();
+  size_t opsBegun = 0;
   for (Operation &opRef : fn.getBody().front()) {
     Operation *op = &opRef;
+    if (onOp_)
+      onOp_(opsBegun++, opCount);
     if (previous)
       for (Value v : program_.lastReadBy(previous)) {
         acts.erase(v);

@@ -122,10 +122,22 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
         progressBar(done, total);
       int64_t n = std::min<int64_t>(window, count - off);
       std::vector<int64_t> ids(input->ids.begin() + off, input->ids.begin() + off + n);
+      int64_t windowBytes = 0;
       for (int64_t i = off; i < off + n; ++i)
-        done += input->bytes[static_cast<size_t>(i)];
+        windowBytes += input->bytes[static_cast<size_t>(i)];
+      done += windowBytes;
       mamba2::eval::Session session(**program, 1, pool);
       session.discardLogits(true); // the statistics are taken on the way
+      if (progress) { // the bar moves as the window's ops run (a 2.7B window takes minutes)
+        const int64_t before = done - windowBytes;
+        int64_t shown = before;
+        session.onOp([&, before](size_t begun, size_t ops) {
+          const int64_t at = before + windowBytes * static_cast<int64_t>(begun) /
+                                          static_cast<int64_t>(std::max<size_t>(ops, 1));
+          if (at > shown)
+            progressBar(shown = at, total);
+        });
+      }
       auto logits = session.run(ids, n);
       if (!logits) {
         module.emitError("m2-calibrate: ") << llvm::toString(logits.takeError());

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,6 +127,10 @@ public:
   /// returned (its input is still observed). Other functions are evaluated as usual.
   void discardLogits(bool on) { discardLogits_ = on; }
 
+  /// Called as each op of an evaluation begins with (ops begun, ops of the function): a
+  /// progress bar inside one long run() (a 2.7B calibration window takes minutes).
+  void onOp(std::function<void(size_t, size_t)> f) { onOp_ = std::move(f); }
+
 private:
   /// One evaluation of the function on ids (batch x length) from the current state.
   llvm::Expected<std::vector<float>> evaluate(const std::vector<int64_t> &ids, int64_t length);
@@ -141,6 +146,7 @@ private:
   std::vector<std::vector<int64_t>> history_; // per sequence, when the program replays
   bool discardLogits_ = false;
   bool skipLmHead_ = false; // this evaluation's: discardLogits_ where it applies
+  std::function<void(size_t, size_t)> onOp_;
 };
 
 } // namespace mamba2::eval
