@@ -103,6 +103,8 @@ PrefillWork prefillWork(func::FuncOp fn, const target::Board &board, unsigned ro
     } else if (!llvm::isa<ovl::ConstantOp, ovl::SliceOp, func::ReturnOp>(op)) {
       w.vector += T * (ceilDiv(widest(op), board.vecLanes) + kUopFill);
     }
+    if (!llvm::isa<ovl::ConstantOp, ovl::SliceOp, func::ReturnOp>(op))
+      ++w.ops;
   }
   const double bw = board.dramBytesPerCycle();
   blocked.stream = blocked.weightBytes / bw;
@@ -118,13 +120,14 @@ unsigned formedRowBlocks(unsigned rows, unsigned blocks) {
 }
 
 double rowBlockCycles(const PrefillWork &w, unsigned blocks) {
+  const double n = w.ops;
+  if (blocks <= 1)
+    return w.outside + std::max(w.matrix, w.stream) + w.scan + w.vector + n * kOpHandoff;
   const double busiest = std::max({w.scan, w.vector, w.matrix});
   const double others = w.scan + w.vector + w.matrix - busiest;
-  if (blocks <= 1)
-    return w.outside + std::max(w.matrix, w.stream) + w.scan + w.vector;
   const double b = blocks;
-  const double hidden = std::max(busiest, b * w.stream);
-  return w.outside + hidden + others * (blocks >= 4 ? 1.0 : 2.0) / b;
+  const double share = blocks >= 4 ? 1.0 / b : 0.5;
+  return w.outside + std::max(b * w.stream, busiest + others * share + b * n * kStepIssue);
 }
 
 RowBlockChoice chooseRowBlocks(const PrefillWork &w) {

@@ -20,13 +20,16 @@ TEST(RowBlockCost, EstimatesFollowTheModel) {
   codegen::PrefillWork w;
   w.rows = 32;
   w.scans = 24;
+  w.ops = 10;
   w.matrix = 1000, w.stream = 100, w.scan = 1500, w.vector = 400;
-  // Op by op: max(M, D) + S + V.
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 1000 + 1500 + 400);
-  // 4 blocks (interleaved): max(S, V, M, 4 D) + (the others) / 4.
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 1500 + (1000 + 400) / 4.0);
-  // 2 blocks (key order): the others' share twice as large.
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 2), 1500 + (1000 + 400) * 2 / 2.0);
+  const double hand = 10 * codegen::kOpHandoff, issue = 10 * codegen::kStepIssue;
+  // Op by op: max(M, D) + S + V + n kOpHandoff.
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 1000 + 1500 + 400 + hand);
+  // 4 blocks (interleaved): max(4 D, busiest + the others / 4 + 4 n kStepIssue).
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 1500 + (1000 + 400) / 4.0 + 4 * issue);
+  // 2 and 3 blocks (key order): half the others' work.
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 2), 1500 + (1000 + 400) / 2.0 + 2 * issue);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 3), 1500 + (1000 + 400) / 2.0 + 3 * issue);
   codegen::RowBlockChoice c = codegen::chooseRowBlocks(w);
   EXPECT_EQ(c.blocks, 4u);
   ASSERT_EQ(c.estimates.size(), 4u); // op by op, 2, 3, 4
@@ -35,21 +38,27 @@ TEST(RowBlockCost, EstimatesFollowTheModel) {
   EXPECT_DOUBLE_EQ(c.cycles, c.estimates[3].second);
   // A DRAM-bound shape: every block streams the weights again, so op by op wins.
   w.stream = 5000;
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 5000 + 1500 + 400);
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 20000 + (1000 + 400) / 4.0);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 5000 + 1500 + 400 + hand);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 2), 10000);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 20000);
   EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 1u);
-  // A tie goes to op by op; a shape between the two picks the count the stream allows.
-  w.stream = 700; // op by op 2,900; 2 blocks 1,500 + 1,400 = 2,900; 3: 2,100 + 933; 4: 2,800 + 350
-  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 1u);
-  w.stream = 450; // op by op 2,900; 3 blocks 1,500 + 933 = 2,433; 4 blocks 1,800 + 350 = 2,150
+  // Between the two: the count the stream allows. Op by op 3,300; 2 blocks max(1,800, 2,400);
+  // 3 blocks max(2,700, 2,500); 4 blocks max(3,600, 2,250).
+  w.stream = 900;
+  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 2u);
+  w.stream = 500; // op by op 3,300; 2 blocks 2,400; 3 blocks 2,500; 4 blocks max(2,000, 2,250)
   EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 4u);
-  w.stream = 600; // 3 blocks 1,800 + 933 = 2,733; 4 blocks 2,400 + 350 = 2,750
-  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 3u);
+  // A tie goes to op by op: 2 blocks max(4,600, 2,400) against 2,300 + 2,300.
+  w.stream = 2300;
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 4600);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 2), 4600);
+  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 1u);
   // The ops after the blocked ones add the same to every estimate.
+  w.stream = 900;
   w.outside = 1234;
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 1234 + 1000 + 1500 + 400);
-  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 1234 + 2400 + (1000 + 400) / 4.0);
-  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 3u);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 1), 1234 + 1000 + 1500 + 400 + hand);
+  EXPECT_DOUBLE_EQ(codegen::rowBlockCycles(w, 4), 1234 + 3600);
+  EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 2u);
   // No scan, or one row: nothing to block.
   w.scans = 0;
   EXPECT_EQ(codegen::chooseRowBlocks(w).blocks, 1u);
@@ -193,8 +202,8 @@ TEST_P(RowBlockChoice, EmitterFollowsTheChoice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Boards, RowBlockChoice,
-                         ::testing::Values(BoardCase{"kv260", 4, 1, 4}, BoardCase{"u280", 4, 1, 4},
-                                           BoardCase{"vc709", 4, 1, 4},
+                         ::testing::Values(BoardCase{"kv260", 4, 1, 4}, BoardCase{"u280", 4, 2, 4},
+                                           BoardCase{"vc709", 4, 2, 4},
                                            BoardCase{"vck190", 4, 1, 4}),
                          [](const auto &info) { return std::string(info.param.board); });
 

@@ -29,6 +29,7 @@ constexpr unsigned kMaxAutoRowBlocks = 4;
 struct PrefillWork {
   unsigned rows = 0;      ///< t_block
   unsigned scans = 0;     ///< ovl.ssm ops (one a layer, or one a head group)
+  unsigned ops = 0;       ///< ops that run (not constants, slices: views)
   double matrix = 0;      ///< M: the matmuls' steps (the cycle model's per row and N tile)
   double weightBytes = 0; ///< one pass over their weight tiles and group scales, in DRAM bytes
   double stream = 0;      ///< D: weightBytes at the board's achievable DRAM bytes a cycle
@@ -46,15 +47,25 @@ PrefillWork prefillWork(mlir::func::FuncOp fn, const target::Board &board, unsig
 /// ceil(rows / blocks) rows: 4 rows asked in 3 are 2 blocks of 2).
 unsigned formedRowBlocks(unsigned rows, unsigned blocks);
 
-/// Estimated cycles of one prefill call in `blocks` row blocks (1: op by op), `outside` plus:
-///   op by op      max(M, D) + S + V   (the load stream overlaps the matmuls; the units take
-///                                      turns, each op waiting for the one before over all rows)
-///   b >= 4 blocks max(S, V, M, b D) + (S + V + M - max(S, V, M)) / b
-///   b = 2, 3      max(S, V, M, b D) + (S + V + M - max(S, V, M)) * 2 / b
-/// Each block streams the blocked stages' weights again (b D); the units overlap except about
-/// one block's share of the work of all but the busiest (b >= 4: the interleaved order, scan rows
-/// between the chains), twice that in the key order of 2 or 3 blocks (fitted to the 130M U280
-/// program's 2 / 3 / 4 blocks: docs/codegen.md).
+/// Cycles each op of an op-by-op prefill adds to the call beyond its work: it waits for the op
+/// before it over all rows (the semaphore's hand-over, the pipelines' drain and fill). Fitted
+/// (docs/codegen.md "The cost model"), like kStepIssue.
+constexpr double kOpHandoff = 40;
+/// Cycles each op adds per row block it is emitted in (each block issues it again).
+constexpr double kStepIssue = 10;
+
+/// Estimated cycles of one prefill call in `blocks` row blocks (1: op by op), n ops:
+///   op by op  outside + max(M, D) + S + V + n kOpHandoff
+///             (the load unit streams the weights while the matmuls run; the units take turns,
+///             each op waiting for the one before over all rows)
+///   b blocks  outside + max(b D, busiest + others x share + b n kStepIssue)
+///             busiest = max(S, V, M), others = S + V + M - busiest
+///             share = 1 / b for 4 or more blocks (the interleaved order: the units overlap but
+///             for about one block's share of the other units' work), 1 / 2 for 2 or 3 blocks
+///             (the key order hides half of it)
+/// Each block streams the blocked stages' weights again (b D), while the compute units work.
+/// Fitted to 9 programs x 3 or 4 counts (the default model on four boards, two layers of the
+/// 2.7B shape on three; docs/codegen.md), where it picks the measured best of each.
 double rowBlockCycles(const PrefillWork &w, unsigned blocks);
 
 struct RowBlockChoice {
