@@ -1,6 +1,7 @@
 // The emitter: ovl -> overlay program (Emitter.h, docs/codegen.md).
 #include "mamba2/CodeGen/Emitter.h"
 #include "mamba2/CodeGen/Plan.h"
+#include "mamba2/CodeGen/RowBlocks.h"
 
 #include "Schedule.h"
 
@@ -2968,13 +2969,29 @@ llvm::Expected<isa::Program> emitLargestTBlock(func::FuncOp fn, const target::Bo
 } // namespace
 
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
-                                         const EmitOptions &options, EmitStats *stats) {
-  if (options.tBlock == 0)
-    return emitLargestTBlock(fn, board, options, stats);
+                                         const EmitOptions &requested, EmitStats *stats) {
+  if (requested.tBlock == 0)
+    return emitLargestTBlock(fn, board, requested, stats);
+  // Row blocks left to the cost model (RowBlocks.h): the count it estimates fastest, said in
+  // a note (the notes start again with each try below, so it is added at the end).
+  EmitOptions options = requested;
+  std::string choice;
+  if (options.prefillRowBlocks == kAutoRowBlocks) {
+    const PrefillWork work = prefillWork(fn, board, options.tBlock);
+    const RowBlockChoice c = chooseRowBlocks(work);
+    options.prefillRowBlocks = c.blocks;
+    if (work.scans && options.tBlock > 1)
+      choice = "entry prefill: " + describeRowBlockChoice(work, c);
+  }
+  auto withChoice = [&](llvm::Expected<isa::Program> p) {
+    if (p && stats && !choice.empty())
+      stats->notes.insert(stats->notes.begin(), choice);
+    return p;
+  };
   bool storeFull = false;
   auto prog = emitOnce(fn, board, options, stats, false, &storeFull);
   if (prog || options.prefillRowBlocks <= 1)
-    return prog;
+    return withChoice(std::move(prog));
   // Row blocks need more microcode words (each block's micro-ops have their own addresses)
   // and scratchpad (several blocks' buffers live at once). Where the store is full: the
   // layers' buffers allocated alike (their micro-ops stored once; more scratchpad, so not
@@ -2988,7 +3005,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
         stats->notes.push_back("entry prefill: row blocks with the layers' buffers allocated "
                                "alike (" +
                                why + ")");
-      return alike;
+      return withChoice(std::move(alike));
     }
     why += "; with the layers' buffers allocated alike: " + llvm::toString(alike.takeError());
   }
@@ -2997,7 +3014,7 @@ llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &b
   auto plain = emitOnce(fn, board, one, stats);
   if (plain && stats)
     stats->notes.push_back("entry prefill: no row blocks (" + why + ")");
-  return plain;
+  return withChoice(std::move(plain));
 }
 
 } // namespace mamba2::codegen

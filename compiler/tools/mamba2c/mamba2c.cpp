@@ -33,6 +33,7 @@
 #include "mamba2/CodeGen/Driver.h"
 #include "mamba2/CodeGen/Passes.h"
 #include "mamba2/CodeGen/Plan.h"
+#include "mamba2/CodeGen/RowBlocks.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Import/Importer.h"
 #include "mamba2/Support/PhaseReport.h"
@@ -163,10 +164,16 @@ int main(int argc, char **argv) {
   app.add_option("--t-block", emitOptions.tBlock,
                  "rows of one prefill call, 1..63 (default: the most of 32, 16, 8, 4, 2, 1 whose "
                  "buffers fit the target's scratchpad)");
-  app.add_option("--row-blocks", emitOptions.prefillRowBlocks,
-                 "the prefill's layers in N blocks of rows, interleaved so the matrix and SSM "
-                 "units overlap (default 4; 1: op after op)")
-      ->check(CLI::Range(1u, 64u));
+  std::string rowBlocks = "auto";
+  app.add_option("--row-blocks", rowBlocks,
+                 "the prefill's layers in N blocks of rows (1..64), interleaved so the matrix "
+                 "and SSM units overlap; 1: op after op; auto (default): the cost model's "
+                 "choice for --target (op by op, or the count it estimates fastest)")
+      ->check([](const std::string &text) {
+        unsigned n;
+        std::string why;
+        return mamba2::codegen::parseRowBlocks(text, n, why) ? std::string() : why;
+      });
   bool headGroups = false, noHeadGroups = false;
   app.add_flag("--head-groups", headGroups,
                "ovl pipeline: reorder in_proj and split each layer's in_proj, conv and scan into "
@@ -208,6 +215,10 @@ int main(int argc, char **argv) {
   }
   if (calibBytesOpt->count() > 0) // the bytes asked for, whatever they cost
     scheme.calibMacs = 0;
+  {
+    std::string why; // checked above
+    mamba2::codegen::parseRowBlocks(rowBlocks, emitOptions.prefillRowBlocks, why);
+  }
   std::optional<mamba2::PhaseReport> report;
   if (reportPhases)
     report.emplace(&llvm::errs());

@@ -5,6 +5,8 @@
 // Exit status 0 only when everything agrees.
 #include "Harness.h"
 
+#include "mamba2/CodeGen/RowBlocks.h"
+
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -148,8 +150,14 @@ int main(int argc, char **argv) {
   std::string traceTsv;
   app.add_option("--trace-tsv", traceTsv,
                  "with --timing: write each call's unit activity to PREFIX.prefill / .decode");
-  unsigned rowBlocks = codegen::EmitOptions{}.prefillRowBlocks;
-  app.add_option("--row-blocks", rowBlocks, "the prefill's layers in N blocks of rows");
+  std::string rowBlocksText = "auto";
+  app.add_option("--row-blocks", rowBlocksText,
+                 "the prefill's layers in N blocks of rows (1..64; auto: the cost model's choice)")
+      ->check([](const std::string &text) {
+        unsigned n;
+        std::string why;
+        return codegen::parseRowBlocks(text, n, why) ? std::string() : why;
+      });
   bool noLayerLoop = false;
   app.add_flag("--no-layer-loop", noLayerLoop, "every layer unrolled (no hardware loop)");
   unsigned semaphores = isa::kNumSems;
@@ -198,7 +206,8 @@ int main(int argc, char **argv) {
   opt.layerLoop = !noLayerLoop;
   opt.shareSemaphores = !noSharedSems;
   opt.semaphores = semaphores;
-  opt.prefillRowBlocks = rowBlocks;
+  std::string why; // checked by the option
+  codegen::parseRowBlocks(rowBlocksText, opt.prefillRowBlocks, why);
   codegen::EmitStats st;
   auto prog = codegen::emitProgram(fn, *board, opt, &st);
   if (!prog) {

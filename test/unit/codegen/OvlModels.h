@@ -32,6 +32,9 @@ struct ModelShape {
   /// dt's bias and A as splats, equal to each other in layer 1 only (two ops with the same
   /// constant attribute in one layer and not in the others)
   bool splatHeads = false;
+  /// Every constant but the tables a splat of its range's middle: shapes only, for the cost
+  /// model's tests of full-size dimensions (text of a few KB; never emitted or evaluated).
+  bool splatConstants = false;
   uint32_t seed = 1;
 };
 
@@ -178,6 +181,10 @@ private:
     o_ << "  " << v << " = ovl.constant ";
     if (!name.empty())
       o_ << "{name = \"" << name << "\"} ";
+    if (s_.splatConstants) {
+      o_ << "dense<" << (lo + hi) / 2 << "> : " << t.str() << "\n";
+      return v;
+    }
     o_ << "dense<";
     int64_t i = 0;
     std::function<void(size_t)> dim = [&](size_t k) {

@@ -55,8 +55,9 @@ struct EmitOptions {
   /// 1: op after op over all rows. Such an entry has no layer loop. When their micro-ops do
   /// not fit the microcode store, the layers' buffers are allocated alike (their micro-ops
   /// stored once), with a note; when that does not fit either (microcode store, scratchpad)
-  /// the prefill is emitted without them, with a note.
-  unsigned prefillRowBlocks = 4;
+  /// the prefill is emitted without them, with a note. 0 (kAutoRowBlocks, the default): the
+  /// cost model chooses (RowBlocks.h: op by op, or the count it estimates fastest), with a note.
+  unsigned prefillRowBlocks = 0;
   /// Microcode words a layer loop's per-iteration micro-ops may bring the program to before
   /// the loop spans fewer layers (0: the store's, isa::kUcodeWords; smaller only to test
   /// that choice on small models).
