@@ -37,6 +37,17 @@ using isa::UopCode;
 constexpr uint64_t kAlign = 64;
 /// Ops a buffer the load unit fills stays reserved after its last use (see allocate()).
 constexpr long kLoadCoolOps = 24;
+/// The same with software pipelining (EmitOptions::pipelineLoads, entries emitted op by op):
+/// the load unit runs ahead into the next iterations of a layer loop while the vector, SSM
+/// and store units lag behind, and a load into a buffer they still read (a state the store
+/// unit has yet to write back, a table a late vector op reads) stops the weight stream
+/// behind it. The other buffers (activations, matmul outputs) are then reserved for some ops
+/// after their last use too: a matmul whose output takes the place of a buffer a late vector
+/// op still reads waits for it, and holds its weight tile's ring buffer meanwhile. Measured
+/// on the 130M W8A8 decode on the U280 (docs/codegen.md "Layer loops"); allocate() falls
+/// back to kLoadCoolOps / 0 and then 0 / 0 where the pools do not fit.
+constexpr long kPipelineCoolOps = 64;
+constexpr long kPipelineOtherCoolOps = 12;
 constexpr uint64_t kMaxRowb = (uint64_t(1) << f::udma::rowb.width) - 1;
 constexpr uint64_t kMaxRows = (uint64_t(1) << f::udma::rows.width) - 1;
 constexpr uint64_t kMaxDmaStride = (uint64_t(1) << f::udma::stride.width) - 1;
@@ -189,6 +200,7 @@ struct Layout {
   uint64_t ringBytes = 0; // one weight tile buffer
   unsigned ringCount = 2; // the ring's buffers at least
   unsigned ringMax = 2;   // grown into free scratchpad space up to this many
+  bool pipeline = true;   // EmitOptions::pipelineLoads
   /// The decode entry's own function (ovl-decode-function's split clone of @main; null: the
   /// decode lowers @main too): its weight ring and its states' offsets, which are @main's
   /// state bytes cut in column order (layoutProgram checks it).
@@ -574,11 +586,17 @@ private:
     std::stable_sort(others.begin(), others.end(), byStart);
     long bad = -1;
     uint64_t peakB = 0, peakA = 0;
-    for (long cool : {long(kLoadCoolOps), 0L}) {
+    // Software pipelining (op by op): longer reserves first, in both pools, then as before.
+    const bool pipe = lay_.pipeline && order_.empty();
+    const std::pair<long, long> tries[] = {
+        {pipe ? kPipelineCoolOps : kLoadCoolOps, pipe ? kPipelineOtherCoolOps : 0},
+        {kLoadCoolOps, 0},
+        {0, 0}};
+    for (auto [cool, otherCool] : tries) {
       bad = linearScan(loads, top, cool, peakB);
       if (bad >= 0)
         continue;
-      bad = linearScan(others, top - peakB, 0, peakA);
+      bad = linearScan(others, top - peakB, otherCool, peakA);
       if (bad < 0)
         break;
     }
@@ -999,9 +1017,19 @@ private:
   /// Each repeating layer (starting at `at`, an op index, or a position in row blocks) starts
   /// at ring buffer 0, so the ring's position repeats from layer to layer (a layer loop's
   /// iterations load the same buffers; row blocks' layers get the same micro-ops).
+  ///
+  /// Software pipelining (EmitOptions::pipelineLoads, entries emitted op by op): the ring
+  /// runs on across the layers instead. Restarting at buffer 0 puts the next layer's first
+  /// tile in the buffer of a tile `ring` or fewer before it (the out_proj's, when the layer's
+  /// tiles are not a multiple of the ring), and the load unit, which runs its queue in order,
+  /// waits for that tile's matmul, one of the layer's last; running on, every tile's buffer
+  /// is the one of the tile `ring` before it. The layers' tiles then take the same buffers
+  /// every `ring / gcd(tiles, ring)` layers: foldLayers loops over blocks of that many
+  /// layers (130M decode on the U280: 10 tiles a layer, 4 buffers, 12 iterations of 2 layers).
   void layerRingStart(long at) {
     if (layers_.size() > 2 && at >= layers_.front() && at < layers_.back() &&
-        std::binary_search(layers_.begin(), layers_.end(), at) && ringCount_ > 0)
+        std::binary_search(layers_.begin(), layers_.end(), at) && ringCount_ > 0 &&
+        !(lay_.pipeline && order_.empty()))
       ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
   }
 
@@ -2099,6 +2127,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   lay.ringBytes = lay.tiles.ring.bytes;
   lay.ringCount = lay.tiles.ring.count;
   lay.ringMax = lay.tiles.ring.max;
+  lay.pipeline = opt.pipelineLoads;
   if (dec) { // its groups and tiles beside @main's (the maps are by op), its own ring
     FusePlan fp;
     if (auto e = fusePlan(dec, fp))
@@ -2361,6 +2390,82 @@ bool isXfer(const Inst &in) {
   const auto op = in.word.raw(f::none::op);
   return (in.unit == Slot::Load && op == isa::op::load::dma) ||
          (in.unit == Slot::Store && op == isa::op::store::dma);
+}
+
+/// Fewer DMAs for the weight stream (EmitOptions::pipelineLoads): a `load.dma` of one
+/// contiguous span and the next instruction of the load unit's queue, another such load from
+/// the same region whose span follows it at the same distance in DRAM and in the scratchpad
+/// (the first buffer's alignment padding between them, if any), become one load, unless an
+/// instruction between them touches the second's bytes. A small DMA costs the engine its
+/// schedule's fixed cycles and reaches few ports (hw::dmaCostAt): a layer's constants (norm
+/// weights, tables, conv parameters, per-channel scales), laid out one after the other in
+/// the const region and loaded one after the other into the load pool, are a few loads
+/// instead of dozens. Loads of different layers (`bounds`, findLayers) stay apart, so the
+/// layers' instruction lists still repeat (foldLayers). Returns the loads merged away.
+size_t mergeLoads(std::vector<Inst> &insts, const std::vector<long> &bounds) {
+  auto layerOf = [&](long op) {
+    return long(std::upper_bound(bounds.begin(), bounds.end(), op) - bounds.begin());
+  };
+  auto plain = [](const Inst &in) {
+    return in.unit == Slot::Load && in.word.raw(f::none::op) == isa::op::load::dma &&
+           in.word.raw(f::xfer::rows) == 1 &&
+           in.word.raw(f::xfer::stride) == in.word.raw(f::xfer::rowb) &&
+           in.word.raw(f::xfer::sreg) == 0 && in.word.raw(f::xfer::dreg) == 0 &&
+           !in.word.raw(f::none::wen) && !in.word.raw(f::none::sen);
+  };
+  auto touches = [](const Inst &a, const Inst &b) {
+    for (const Access &x : a.access)
+      for (const Access &y : b.access)
+        if (x.space == y.space && (x.write || y.write) && x.lo < y.hi && y.lo < x.hi)
+          return true;
+    return false;
+  };
+  size_t merged = 0;
+  std::vector<bool> gone(insts.size(), false);
+  for (size_t i = 0; i < insts.size(); ++i) {
+    if (gone[i] || !plain(insts[i]))
+      continue;
+    for (;;) {
+      size_t j = i + 1;
+      while (j < insts.size() && (gone[j] || insts[j].unit != Slot::Load))
+        ++j;
+      if (j >= insts.size() || !plain(insts[j]))
+        break;
+      Inst &a = insts[i];
+      const Inst &b = insts[j];
+      const uint64_t sa = a.word.raw(f::xfer::spad), sb = b.word.raw(f::xfer::spad);
+      const uint64_t da = a.word.raw(f::xfer::dram), db = b.word.raw(f::xfer::dram);
+      const uint64_t na = a.word.raw(f::xfer::rowb), nb = b.word.raw(f::xfer::rowb);
+      if (layerOf(a.op) != layerOf(b.op) ||
+          a.word.raw(f::xfer::region) != b.word.raw(f::xfer::region) || sb < sa || db < da ||
+          sb - sa != db - da || sb - sa < na || sb - sa > alignUp(na) || sb - sa + nb > kMaxRowb)
+        break;
+      bool clear = true;
+      for (size_t k = i + 1; k < j && clear; ++k)
+        clear = gone[k] || !touches(insts[k], b);
+      if (!clear)
+        break;
+      a.word.set(f::xfer::rowb, int64_t(sb - sa + nb));
+      a.word.set(f::xfer::stride, int64_t(sb - sa + nb));
+      for (Access &x : a.access)
+        for (const Access &y : b.access)
+          if (x.space == y.space) {
+            x.lo = std::min(x.lo, y.lo);
+            x.hi = std::max(x.hi, y.hi);
+          }
+      gone[j] = true;
+      ++merged;
+    }
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < insts.size(); ++i)
+    if (!gone[i]) {
+      if (o != i)
+        insts[o] = std::move(insts[i]);
+      ++o;
+    }
+  insts.resize(o);
+  return merged;
 }
 
 /// Whether `b` is `a` with its DRAM offsets moved by one amount (returned in `delta`); else
@@ -2701,6 +2806,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
                       blk && blockLayersAlike);
       blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
+      if (options.pipelineLoads)
+        mergeLoads(lists.back(), bounds);
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
@@ -2814,6 +2921,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         EmitStats::Entry es = st.entries[e];
         EntryEmitter ee(std::get<2>(entries[e]), board, pb, lay, es.rows);
         std::vector<Inst> natural = ee.run(es.spadPeak, es.ringBuffers);
+        if (options.pipelineLoads)
+          mergeLoads(natural, boundsOf[e]);
         aligned.push_back({e, std::move(lists[e]), st.entries[e]});
         lists[e] = std::move(natural);
         st.entries[e] = es;

@@ -45,6 +45,13 @@ struct EmitOptions {
   /// Channels into one unit whose waits interleave provably share a semaphore when an entry's
   /// channels outnumber the semaphores (before any goes through ctrl.sync).
   bool shareSemaphores = true;
+  /// Software pipelining of the layer loop's weight stream (docs/codegen.md "Layer loops"):
+  /// in a layer of repeating layers, the ring restarts at its first buffer for the layer's
+  /// last `ring` tiles (not at the layer's first), so the next layer's first tiles load into
+  /// the buffers in the order the layer frees them and never wait for the out_proj's matmuls
+  /// (which run last); the layer's small constants and states merge into fewer DMAs.
+  /// false: the ring restarts at each layer's first tile, one DMA per constant.
+  bool pipelineLoads = true;
   /// Semaphores an entry may use (at most isa's 16; fewer exercises the sharing and ctrl.sync
   /// paths on small models, in tests).
   unsigned semaphores = 16;
