@@ -22,6 +22,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -239,6 +240,7 @@ public:
     walk();
     allocate(spadPeak);
     ringBuffers = ringCount_;
+    ringRunsOn_ = ringRunsOn();
     plan_ = false;
     walk();
     Inst halt;
@@ -274,6 +276,11 @@ private:
   llvm::DenseMap<Value, int> stateArg_;                 // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
+  /// Software pipelining (layerRingStart): the repeating layers' weight tiles (counted in the
+  /// plan walk), the layer being walked, and whether the ring runs on across the layers.
+  std::vector<unsigned> layerTiles_;
+  long tileLayer_ = -1;
+  bool ringRunsOn_ = false;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
   // The ring and the states of this entry's function (Layout: @main's, or the decode's own).
   uint64_t ringBytes_ = lay_.ringBytes;
@@ -987,6 +994,7 @@ private:
     convParams_.clear();
     convPwlParams_.clear();
     ringNext_ = 0;
+    tileLayer_ = -1;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
     for (unsigned i = 0; i < std::max(ringMin_, ringMax_); ++i) {
@@ -1028,9 +1036,28 @@ private:
   /// layers (130M decode on the U280: 10 tiles a layer, 4 buffers, 12 iterations of 2 layers).
   void layerRingStart(long at) {
     if (layers_.size() > 2 && at >= layers_.front() && at < layers_.back() &&
-        std::binary_search(layers_.begin(), layers_.end(), at) && ringCount_ > 0 &&
-        !(lay_.pipeline && order_.empty()))
-      ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+        std::binary_search(layers_.begin(), layers_.end(), at)) {
+      tileLayer_ = long(std::upper_bound(layers_.begin(), layers_.end(), at) - layers_.begin()) - 1;
+      if (ringCount_ > 0 && !ringRunsOn_)
+        ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+    } else if (!layers_.empty() && at >= layers_.back()) {
+      tileLayer_ = -1;
+    }
+  }
+  /// Whether the ring runs on across the repeating layers (layerRingStart): pipelining on, op
+  /// by op, every layer with the same tiles, and their buffers repeating every p =
+  /// ring / gcd(tiles, ring) <= 4 layers (foldLayers' blocks) in a whole number (>= 2) of
+  /// blocks over the layers; else each layer restarts the ring (one layer an iteration).
+  bool ringRunsOn() const {
+    const size_t L = layers_.size() < 3 ? 0 : layers_.size() - 1;
+    if (!lay_.pipeline || !order_.empty() || L == 0 || ringCount_ == 0 || layerTiles_.size() != L)
+      return false;
+    const unsigned T = layerTiles_.front();
+    for (unsigned t : layerTiles_)
+      if (t != T || t == 0)
+        return false;
+    const unsigned p = ringCount_ / std::gcd(T, ringCount_);
+    return p > 1 && p <= 4 && L % p == 0 && L / p >= 2;
   }
 
   /// One step of a row-blocked entry: the op over its block's rows (or all rows). Results that
@@ -1831,8 +1858,14 @@ private:
         fail(o, std::to_string(N) + " output channels make a row stride beyond the ISA's " +
                     std::to_string(kMaxRunStride) + " bytes");
     }
-    if (plan_)
+    if (plan_) { // the layer's weight tiles (ringRunsOn)
+      if (tileLayer_ >= 0) {
+        if (layerTiles_.size() <= size_t(tileLayer_))
+          layerTiles_.resize(size_t(tileLayer_) + 1, 0);
+        layerTiles_[size_t(tileLayer_)] += unsigned((N + m.nt - 1) / m.nt);
+      }
       return;
+    }
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
     const uint64_t rowB = m.pitch + 4 * m.g;
     // The tiles in DRAM order, then (a result kept in the scratchpad) in the order their
@@ -2420,46 +2453,85 @@ size_t mergeLoads(std::vector<Inst> &insts, const std::vector<long> &bounds) {
           return true;
     return false;
   };
-  size_t merged = 0;
-  std::vector<bool> gone(insts.size(), false);
-  for (size_t i = 0; i < insts.size(); ++i) {
-    if (gone[i] || !plain(insts[i]))
-      continue;
-    for (;;) {
-      size_t j = i + 1;
-      while (j < insts.size() && (gone[j] || insts[j].unit != Slot::Load))
-        ++j;
-      if (j >= insts.size() || !plain(insts[j]))
-        break;
-      Inst &a = insts[i];
-      const Inst &b = insts[j];
-      const uint64_t sa = a.word.raw(f::xfer::spad), sb = b.word.raw(f::xfer::spad);
-      const uint64_t da = a.word.raw(f::xfer::dram), db = b.word.raw(f::xfer::dram);
-      const uint64_t na = a.word.raw(f::xfer::rowb), nb = b.word.raw(f::xfer::rowb);
-      if (layerOf(a.op) != layerOf(b.op) ||
-          a.word.raw(f::xfer::region) != b.word.raw(f::xfer::region) || sb < sa || db < da ||
-          sb - sa != db - da || sb - sa < na || sb - sa > alignUp(na) || sb - sa + nb > kMaxRowb)
-        break;
-      bool clear = true;
-      for (size_t k = i + 1; k < j && clear; ++k)
-        clear = gone[k] || !touches(insts[k], b);
-      if (!clear)
-        break;
-      a.word.set(f::xfer::rowb, int64_t(sb - sa + nb));
-      a.word.set(f::xfer::stride, int64_t(sb - sa + nb));
-      for (Access &x : a.access)
-        for (const Access &y : b.access)
-          if (x.space == y.space) {
-            x.lo = std::min(x.lo, y.lo);
-            x.hi = std::max(x.hi, y.hi);
-          }
-      gone[j] = true;
-      ++merged;
+  // Greedy chains: into[j] = the load j is merged into (-1: none), for loads j `allowed`.
+  auto chains = [&](const std::vector<bool> &allowed) {
+    std::vector<long> into(insts.size(), -1);
+    for (size_t i = 0; i < insts.size(); ++i) {
+      if (into[i] >= 0 || !plain(insts[i]))
+        continue;
+      const uint64_t sa = insts[i].word.raw(f::xfer::spad), da = insts[i].word.raw(f::xfer::dram);
+      uint64_t na = insts[i].word.raw(f::xfer::rowb);
+      for (size_t j = i + 1; j < insts.size(); ++j) {
+        if (insts[j].unit != Slot::Load)
+          continue;
+        const Inst &b = insts[j];
+        if (!allowed[j] || !plain(b))
+          break;
+        const uint64_t sb = b.word.raw(f::xfer::spad), db = b.word.raw(f::xfer::dram);
+        const uint64_t nb = b.word.raw(f::xfer::rowb);
+        if (layerOf(insts[i].op) != layerOf(b.op) ||
+            insts[i].word.raw(f::xfer::region) != b.word.raw(f::xfer::region) || sb < sa ||
+            db < da || sb - sa != db - da || sb - sa < na || sb - sa > alignUp(na) ||
+            sb - sa + nb > kMaxRowb)
+          break;
+        bool clear = true;
+        for (size_t k = i + 1; k < j && clear; ++k)
+          clear = into[k] >= 0 || !touches(insts[k], b);
+        if (!clear)
+          break;
+        into[j] = long(i);
+        na = sb - sa + nb;
+      }
     }
+    return into;
+  };
+  std::vector<bool> allowed(insts.size(), true);
+  std::vector<long> into = chains(allowed);
+  // Repeating layers merge alike: a load merges only where it does so in every layer (where
+  // the layers have as many instructions; the layers' lists then still repeat). Fewer merges
+  // keep the others valid: a chain that starts later has fewer instructions between.
+  const size_t reps = bounds.size() < 3 ? 0 : bounds.size() - 1;
+  std::vector<size_t> lo(reps + 1, insts.size());
+  for (size_t r = 0, i = 0; r <= reps && reps; ++r) {
+    while (i < insts.size() && insts[i].op >= 0 && insts[i].op < bounds[r])
+      ++i;
+    lo[r] = i;
+  }
+  if (reps >= 2) {
+    const size_t n = lo[1] - lo[0];
+    bool same = true;
+    for (size_t r = 1; r < reps && same; ++r)
+      same = lo[r + 1] - lo[r] == n;
+    for (size_t k = 0; same && k < n; ++k) {
+      bool all = true;
+      for (size_t r = 0; r < reps && all; ++r)
+        all = into[lo[r] + k] >= 0;
+      for (size_t r = 0; r < reps && !all; ++r)
+        allowed[lo[r] + k] = false;
+    }
+    into = chains(allowed);
+  }
+  size_t merged = 0;
+  for (size_t j = 0; j < insts.size(); ++j) {
+    if (into[j] < 0)
+      continue;
+    Inst &a = insts[size_t(into[j])];
+    const Inst &b = insts[j];
+    const uint64_t len =
+        b.word.raw(f::xfer::spad) + b.word.raw(f::xfer::rowb) - a.word.raw(f::xfer::spad);
+    a.word.set(f::xfer::rowb, int64_t(len));
+    a.word.set(f::xfer::stride, int64_t(len));
+    for (Access &x : a.access)
+      for (const Access &y : b.access)
+        if (x.space == y.space) {
+          x.lo = std::min(x.lo, y.lo);
+          x.hi = std::max(x.hi, y.hi);
+        }
+    ++merged;
   }
   size_t o = 0;
   for (size_t i = 0; i < insts.size(); ++i)
-    if (!gone[i]) {
+    if (into[i] < 0) {
       if (o != i)
         insts[o] = std::move(insts[i]);
       ++o;
