@@ -229,6 +229,10 @@ public:
     }
     planRowBlocks(rowBlocks);
   }
+  /// Software pipelining: the ring runs on across the layers where it can (ringRunsOn);
+  /// `allowRingRunOn(false)` before run() keeps the restart at each layer.
+  void allowRingRunOn(bool on) { runOnAllowed_ = on; }
+  bool ringRanOn() const { return ringRunsOn_; }
   /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
   bool rowBlocked() const { return !order_.empty(); }
   unsigned rowBlocks() const { return unsigned(blockViews_.size()); }
@@ -281,6 +285,7 @@ private:
   std::vector<unsigned> layerTiles_;
   long tileLayer_ = -1;
   bool ringRunsOn_ = false;
+  bool runOnAllowed_ = true;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
   // The ring and the states of this entry's function (Layout: @main's, or the decode's own).
   uint64_t ringBytes_ = lay_.ringBytes;
@@ -1046,18 +1051,20 @@ private:
   }
   /// Whether the ring runs on across the repeating layers (layerRingStart): pipelining on, op
   /// by op, every layer with the same tiles, and their buffers repeating every p =
-  /// ring / gcd(tiles, ring) <= 4 layers (foldLayers' blocks) in a whole number (>= 2) of
-  /// blocks over the layers; else each layer restarts the ring (one layer an iteration).
+  /// ring / gcd(tiles, ring) <= 4 layers (foldLayers' blocks), at least two blocks of them;
+  /// else each layer restarts the ring (one layer an iteration). emitOnce keeps the restart
+  /// where the blocks would loop over fewer layers.
   bool ringRunsOn() const {
     const size_t L = layers_.size() < 3 ? 0 : layers_.size() - 1;
-    if (!lay_.pipeline || !order_.empty() || L == 0 || ringCount_ == 0 || layerTiles_.size() != L)
+    if (!lay_.pipeline || !runOnAllowed_ || !order_.empty() || L == 0 || ringCount_ == 0 ||
+        layerTiles_.size() != L)
       return false;
     const unsigned T = layerTiles_.front();
     for (unsigned t : layerTiles_)
       if (t != T || t == 0)
         return false;
     const unsigned p = ringCount_ / std::gcd(T, ringCount_);
-    return p > 1 && p <= 4 && L % p == 0 && L / p >= 2;
+    return p > 1 && p <= 4 && L >= 2 * p;
   }
 
   /// One step of a row-blocked entry: the op over its block's rows (or all rows). Results that
@@ -2878,8 +2885,27 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
                       blk && blockLayersAlike);
       blocked.push_back(blk);
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
-      if (options.pipelineLoads)
+      if (options.pipelineLoads && !ee.rowBlocked()) // op by op, as the rest of the pipelining
         mergeLoads(lists.back(), bounds);
+      // A ring running on across the layers loops over blocks of layers; where a layer is
+      // unrolled anyway (layer 0, fed by the embedding) the blocks may then not fit in what
+      // is left: keep the restart at each layer where its loop covers more layers.
+      if (ee.ringRanOn() && bounds.size() > 2) {
+        const size_t e = lists.size() - 1;
+        const Folded a = foldLayers(lists[e], bounds, opsOf[e], name, true);
+        if (size_t(a.plan.count) * a.per < bounds.size() - 1) {
+          EntryEmitter re(efn, board, pb, lay, rows, bounds, 1);
+          re.allowRingRunOn(false);
+          EmitStats::Entry es2 = es;
+          std::vector<Inst> l2 = re.run(es2.spadPeak, es2.ringBuffers);
+          mergeLoads(l2, bounds);
+          const Folded b = foldLayers(l2, bounds, opsOf[e], name, true);
+          if (size_t(b.plan.count) * b.per > size_t(a.plan.count) * a.per) {
+            lists[e] = std::move(l2);
+            es = es2;
+          }
+        }
+      }
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
