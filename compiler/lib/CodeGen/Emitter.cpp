@@ -2903,6 +2903,13 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
           if (size_t(b.plan.count) * b.per > size_t(a.plan.count) * a.per) {
             lists[e] = std::move(l2);
             es = es2;
+            st.notes.push_back(
+                std::string("entry ") + name +
+                ": the weight ring restarts at each layer (running on across the layers, its "
+                "loop would cover " +
+                std::to_string(size_t(a.plan.count) * a.per) + " of " +
+                std::to_string(bounds.size() - 1) + " layers, restarting " +
+                std::to_string(size_t(b.plan.count) * b.per) + ")");
           }
         }
       }

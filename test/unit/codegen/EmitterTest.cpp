@@ -425,10 +425,10 @@ struct TileTimes {
   size_t bundles = 0;
   std::string notes;
 };
-TileTimes decodeTileTimes(bool pipeline, uint64_t bytes = 1024) {
+TileTimes decodeTileTimes(bool pipeline, uint64_t bytes, int layers = 5) {
   TileTimes t;
   const target::Board *board = target::findBoard("u280");
-  Parsed m = parse(codegen::test::modelText(shape(5, 1, 8, 4, true, 8)));
+  Parsed m = parse(codegen::test::modelText(shape(layers, 1, 8, 4, true, 8)));
   if (!board || !m.fn)
     return t;
   codegen::EmitOptions opt;
@@ -507,4 +507,17 @@ TEST(EmitterPipeline, NextIterationsFirstTileLoadsBeforeTheLayerEnds) {
     EXPECT_LT(on.loadStart[k], on.mmEnd[k - 1]) << "layer " << l << "\n" << on.notes;
     EXPECT_GE(off.loadStart[k], off.mmEnd[k - 1]) << "layer " << l << "\n" << off.notes;
   }
+}
+
+// Where the ring running on cannot loop over as many layers (4 layers of 3 tiles in a ring of
+// two: layer 0, fed by the embedding, is unrolled anyway, and blocks of two layers leave one
+// of the other three out), the entry keeps the restart at each layer, with a note.
+TEST(EmitterPipeline, RingRestartsWhereItsBlocksLoseLayers) {
+  const TileTimes t = decodeTileTimes(true, 1536, 4);
+  ASSERT_EQ(t.ring, 2u) << t.notes;
+  EXPECT_EQ(t.loopLayers, 3u) << t.notes;
+  EXPECT_NE(t.notes.find("entry decode: the weight ring restarts at each layer (running on "
+                         "across the layers, its loop would cover 0 of 4 layers, restarting 3)"),
+            std::string::npos)
+      << t.notes;
 }
