@@ -23,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -38,6 +39,17 @@ using isa::UopCode;
 constexpr uint64_t kAlign = 64;
 /// Ops a buffer the load unit fills stays reserved after its last use (see allocate()).
 constexpr long kLoadCoolOps = 24;
+/// The same with software pipelining (EmitOptions::pipelineLoads, entries emitted op by op):
+/// the load unit runs ahead into the next iterations of a layer loop while the vector, SSM
+/// and store units lag behind, and a load into a buffer they still read (a state the store
+/// unit has yet to write back, a table a late vector op reads) stops the weight stream
+/// behind it. The other buffers (activations, matmul outputs) are then reserved for some ops
+/// after their last use too: a matmul whose output takes the place of a buffer a late vector
+/// op still reads waits for it, and holds its weight tile's ring buffer meanwhile. Measured
+/// on the 130M W8A8 decode on the U280 (docs/codegen.md "Layer loops"); allocate() falls
+/// back to kLoadCoolOps / 0 and then 0 / 0 where the pools do not fit.
+constexpr long kPipelineCoolOps = 64;
+constexpr long kPipelineOtherCoolOps = 12;
 constexpr uint64_t kMaxRowb = (uint64_t(1) << f::udma::rowb.width) - 1;
 constexpr uint64_t kMaxRows = (uint64_t(1) << f::udma::rows.width) - 1;
 constexpr uint64_t kMaxDmaStride = (uint64_t(1) << f::udma::stride.width) - 1;
@@ -196,6 +208,7 @@ struct Layout {
   uint64_t ringBytes = 0; // one weight tile buffer
   unsigned ringCount = 2; // the ring's buffers at least
   unsigned ringMax = 2;   // grown into free scratchpad space up to this many
+  bool pipeline = true;   // EmitOptions::pipelineLoads
   /// The decode entry's own function (ovl-decode-function's split clone of @main; null: the
   /// decode lowers @main too): its weight ring and its states' offsets, which are @main's
   /// state bytes cut in column order (layoutProgram checks it).
@@ -223,6 +236,10 @@ public:
     }
     planRowBlocks(rowBlocks);
   }
+  /// Software pipelining: the ring runs on across the layers where it can (ringRunsOn);
+  /// `allowRingRunOn(false)` before run() keeps the restart at each layer.
+  void allowRingRunOn(bool on) { runOnAllowed_ = on; }
+  bool ringRanOn() const { return ringRunsOn_; }
   /// Whether the entry's layers are emitted in row blocks (planRowBlocks), and how many.
   bool rowBlocked() const { return !order_.empty(); }
   unsigned rowBlocks() const { return unsigned(blockViews_.size()); }
@@ -236,6 +253,7 @@ public:
     walk();
     allocate(spadPeak);
     ringBuffers = ringCount_;
+    ringRunsOn_ = ringRunsOn();
   }
   std::vector<Inst> run(uint64_t &spadPeak, unsigned &ringBuffers) {
     place(spadPeak, ringBuffers);
@@ -274,6 +292,12 @@ private:
   llvm::DenseMap<Value, int> stateArg_;                 // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
+  /// Software pipelining (layerRingStart): the repeating layers' weight tiles (counted in the
+  /// plan walk), the layer being walked, and whether the ring runs on across the layers.
+  std::vector<unsigned> layerTiles_;
+  long tileLayer_ = -1;
+  bool ringRunsOn_ = false;
+  bool runOnAllowed_ = true;
   unsigned ringCount_ = 0; // the ring's buffers in this entry (set by allocate)
   // The ring and the states of this entry's function (Layout: @main's, or the decode's own).
   uint64_t ringBytes_ = lay_.ringBytes;
@@ -586,11 +610,17 @@ private:
     std::stable_sort(others.begin(), others.end(), byStart);
     long bad = -1;
     uint64_t peakB = 0, peakA = 0;
-    for (long cool : {long(kLoadCoolOps), 0L}) {
+    // Software pipelining (op by op): longer reserves first, in both pools, then as before.
+    const bool pipe = lay_.pipeline && order_.empty();
+    const std::pair<long, long> tries[] = {
+        {pipe ? kPipelineCoolOps : kLoadCoolOps, pipe ? kPipelineOtherCoolOps : 0},
+        {kLoadCoolOps, 0},
+        {0, 0}};
+    for (auto [cool, otherCool] : tries) {
       bad = linearScan(loads, top, cool, peakB);
       if (bad >= 0)
         continue;
-      bad = linearScan(others, top - peakB, 0, peakA);
+      bad = linearScan(others, top - peakB, otherCool, peakA);
       if (bad < 0)
         break;
     }
@@ -983,6 +1013,7 @@ private:
     convParams_.clear();
     convPwlParams_.clear();
     ringNext_ = 0;
+    tileLayer_ = -1;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
     ringBufs_.clear();
     for (unsigned i = 0; i < std::max(ringMin_, ringMax_); ++i) {
@@ -1013,10 +1044,41 @@ private:
   /// Each repeating layer (starting at `at`, an op index, or a position in row blocks) starts
   /// at ring buffer 0, so the ring's position repeats from layer to layer (a layer loop's
   /// iterations load the same buffers; row blocks' layers get the same micro-ops).
+  ///
+  /// Software pipelining (EmitOptions::pipelineLoads, entries emitted op by op): the ring
+  /// runs on across the layers instead. Restarting at buffer 0 puts the next layer's first
+  /// tile in the buffer of a tile `ring` or fewer before it (the out_proj's, when the layer's
+  /// tiles are not a multiple of the ring), and the load unit, which runs its queue in order,
+  /// waits for that tile's matmul, one of the layer's last; running on, every tile's buffer
+  /// is the one of the tile `ring` before it. The layers' tiles then take the same buffers
+  /// every `ring / gcd(tiles, ring)` layers: foldLayers loops over blocks of that many
+  /// layers (130M decode on the U280: 10 tiles a layer, 4 buffers, 12 iterations of 2 layers).
   void layerRingStart(long at) {
     if (layers_.size() > 2 && at >= layers_.front() && at < layers_.back() &&
-        std::binary_search(layers_.begin(), layers_.end(), at) && ringCount_ > 0)
-      ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+        std::binary_search(layers_.begin(), layers_.end(), at)) {
+      tileLayer_ = long(std::upper_bound(layers_.begin(), layers_.end(), at) - layers_.begin()) - 1;
+      if (ringCount_ > 0 && !ringRunsOn_)
+        ringNext_ = (ringNext_ + ringCount_ - 1) / ringCount_ * ringCount_;
+    } else if (!layers_.empty() && at >= layers_.back()) {
+      tileLayer_ = -1;
+    }
+  }
+  /// Whether the ring runs on across the repeating layers (layerRingStart): pipelining on, op
+  /// by op, every layer with the same tiles, and their buffers repeating every p =
+  /// ring / gcd(tiles, ring) <= 4 layers (foldLayers' blocks), at least two blocks of them;
+  /// else each layer restarts the ring (one layer an iteration). emitOnce keeps the restart
+  /// where the blocks would loop over fewer layers.
+  bool ringRunsOn() const {
+    const size_t L = layers_.size() < 3 ? 0 : layers_.size() - 1;
+    if (!lay_.pipeline || !runOnAllowed_ || !order_.empty() || L == 0 || ringCount_ == 0 ||
+        layerTiles_.size() != L)
+      return false;
+    const unsigned T = layerTiles_.front();
+    for (unsigned t : layerTiles_)
+      if (t != T || t == 0)
+        return false;
+    const unsigned p = ringCount_ / std::gcd(T, ringCount_);
+    return p > 1 && p <= 4 && L >= 2 * p;
   }
 
   /// One step of a row-blocked entry: the op over its block's rows (or all rows). Results that
@@ -1817,8 +1879,14 @@ private:
         fail(o, std::to_string(N) + " output channels make a row stride beyond the ISA's " +
                     std::to_string(kMaxRunStride) + " bytes");
     }
-    if (plan_)
+    if (plan_) { // the layer's weight tiles (ringRunsOn)
+      if (tileLayer_ >= 0) {
+        if (layerTiles_.size() <= size_t(tileLayer_))
+          layerTiles_.resize(size_t(tileLayer_) + 1, 0);
+        layerTiles_[size_t(tileLayer_)] += unsigned((N + m.nt - 1) / m.nt);
+      }
       return;
+    }
     const UopCode code = o.getBits() == 4 ? UopCode::Gmm4 : UopCode::Gmm8;
     const uint64_t rowB = m.pitch + 4 * m.g;
     // The tiles in DRAM order, then (a result kept in the scratchpad) in the order their
@@ -2116,6 +2184,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
   lay.ringBytes = lay.tiles.ring.bytes;
   lay.ringCount = lay.tiles.ring.count;
   lay.ringMax = lay.tiles.ring.max;
+  lay.pipeline = opt.pipelineLoads;
   if (dec) { // its groups and tiles beside @main's (the maps are by op), its own ring
     FusePlan fp;
     if (auto e = fusePlan(dec, fp))
@@ -2392,6 +2461,121 @@ bool isXfer(const Inst &in) {
   const auto op = in.word.raw(f::none::op);
   return (in.unit == Slot::Load && op == isa::op::load::dma) ||
          (in.unit == Slot::Store && op == isa::op::store::dma);
+}
+
+/// Fewer DMAs for the weight stream (EmitOptions::pipelineLoads): a `load.dma` of one
+/// contiguous span and the next instruction of the load unit's queue, another such load from
+/// the same region whose span follows it at the same distance in DRAM and in the scratchpad
+/// (the first buffer's alignment padding between them, if any), become one load, unless an
+/// instruction between them touches the second's bytes. A small DMA costs the engine its
+/// schedule's fixed cycles and reaches few ports (hw::dmaCostAt): a layer's constants (norm
+/// weights, tables, conv parameters, per-channel scales), laid out one after the other in
+/// the const region and loaded one after the other into the load pool, are a few loads
+/// instead of dozens. Loads of different layers (`bounds`, findLayers) stay apart, so the
+/// layers' instruction lists still repeat (foldLayers). Returns the loads merged away.
+size_t mergeLoads(std::vector<Inst> &insts, const std::vector<long> &bounds) {
+  auto layerOf = [&](long op) {
+    return long(std::upper_bound(bounds.begin(), bounds.end(), op) - bounds.begin());
+  };
+  auto plain = [](const Inst &in) {
+    return in.unit == Slot::Load && in.word.raw(f::none::op) == isa::op::load::dma &&
+           in.word.raw(f::xfer::rows) == 1 &&
+           in.word.raw(f::xfer::stride) == in.word.raw(f::xfer::rowb) &&
+           in.word.raw(f::xfer::sreg) == 0 && in.word.raw(f::xfer::dreg) == 0 &&
+           !in.word.raw(f::none::wen) && !in.word.raw(f::none::sen);
+  };
+  auto touches = [](const Inst &a, const Inst &b) {
+    for (const Access &x : a.access)
+      for (const Access &y : b.access)
+        if (x.space == y.space && (x.write || y.write) && x.lo < y.hi && y.lo < x.hi)
+          return true;
+    return false;
+  };
+  // Greedy chains: into[j] = the load j is merged into (-1: none), for loads j `allowed`.
+  auto chains = [&](const std::vector<bool> &allowed) {
+    std::vector<long> into(insts.size(), -1);
+    for (size_t i = 0; i < insts.size(); ++i) {
+      if (into[i] >= 0 || !plain(insts[i]))
+        continue;
+      const uint64_t sa = insts[i].word.raw(f::xfer::spad), da = insts[i].word.raw(f::xfer::dram);
+      uint64_t na = insts[i].word.raw(f::xfer::rowb);
+      for (size_t j = i + 1; j < insts.size(); ++j) {
+        if (insts[j].unit != Slot::Load)
+          continue;
+        const Inst &b = insts[j];
+        if (!allowed[j] || !plain(b))
+          break;
+        const uint64_t sb = b.word.raw(f::xfer::spad), db = b.word.raw(f::xfer::dram);
+        const uint64_t nb = b.word.raw(f::xfer::rowb);
+        if (layerOf(insts[i].op) != layerOf(b.op) ||
+            insts[i].word.raw(f::xfer::region) != b.word.raw(f::xfer::region) || sb < sa ||
+            db < da || sb - sa != db - da || sb - sa < na || sb - sa > alignUp(na) ||
+            sb - sa + nb > kMaxRowb)
+          break;
+        bool clear = true;
+        for (size_t k = i + 1; k < j && clear; ++k)
+          clear = into[k] >= 0 || !touches(insts[k], b);
+        if (!clear)
+          break;
+        into[j] = long(i);
+        na = sb - sa + nb;
+      }
+    }
+    return into;
+  };
+  std::vector<bool> allowed(insts.size(), true);
+  std::vector<long> into = chains(allowed);
+  // Repeating layers merge alike: a load merges only where it does so in every layer (where
+  // the layers have as many instructions; the layers' lists then still repeat). Fewer merges
+  // keep the others valid: a chain that starts later has fewer instructions between.
+  const size_t reps = bounds.size() < 3 ? 0 : bounds.size() - 1;
+  std::vector<size_t> lo(reps + 1, insts.size());
+  for (size_t r = 0, i = 0; r <= reps && reps; ++r) {
+    while (i < insts.size() && insts[i].op >= 0 && insts[i].op < bounds[r])
+      ++i;
+    lo[r] = i;
+  }
+  if (reps >= 2) {
+    const size_t n = lo[1] - lo[0];
+    bool same = true;
+    for (size_t r = 1; r < reps && same; ++r)
+      same = lo[r + 1] - lo[r] == n;
+    for (size_t k = 0; same && k < n; ++k) {
+      bool all = true;
+      for (size_t r = 0; r < reps && all; ++r)
+        all = into[lo[r] + k] >= 0;
+      for (size_t r = 0; r < reps && !all; ++r)
+        allowed[lo[r] + k] = false;
+    }
+    into = chains(allowed);
+  }
+  size_t merged = 0;
+  for (size_t j = 0; j < insts.size(); ++j) {
+    if (into[j] < 0)
+      continue;
+    Inst &a = insts[size_t(into[j])];
+    const Inst &b = insts[j];
+    const uint64_t len =
+        b.word.raw(f::xfer::spad) + b.word.raw(f::xfer::rowb) - a.word.raw(f::xfer::spad);
+    a.word.set(f::xfer::rowb, int64_t(len));
+    a.word.set(f::xfer::stride, int64_t(len));
+    for (Access &x : a.access)
+      for (const Access &y : b.access)
+        if (x.space == y.space) {
+          x.lo = std::min(x.lo, y.lo);
+          x.hi = std::max(x.hi, y.hi);
+        }
+    ++merged;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < insts.size(); ++i)
+    if (into[i] < 0) {
+      if (o != i)
+        insts[o] = std::move(insts[i]);
+      ++o;
+    }
+  insts.resize(o);
+  return merged;
 }
 
 /// Whether `b` is `a` with its DRAM offsets moved by one amount (returned in `delta`); else
@@ -2738,6 +2922,34 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         continue;
       }
       lists.push_back(ee.run(es.spadPeak, es.ringBuffers));
+      if (options.pipelineLoads && !ee.rowBlocked()) // op by op, as the rest of the pipelining
+        mergeLoads(lists.back(), bounds);
+      // A ring running on across the layers loops over blocks of layers; where a layer is
+      // unrolled anyway (layer 0, fed by the embedding) the blocks may then not fit in what
+      // is left: keep the restart at each layer where its loop covers more layers.
+      if (ee.ringRanOn() && bounds.size() > 2) {
+        const size_t e = lists.size() - 1;
+        const Folded a = foldLayers(lists[e], bounds, opsOf[e], name, true);
+        if (size_t(a.plan.count) * a.per < bounds.size() - 1) {
+          EntryEmitter re(efn, board, pb, lay, rows, bounds, 1);
+          re.allowRingRunOn(false);
+          EmitStats::Entry es2 = es;
+          std::vector<Inst> l2 = re.run(es2.spadPeak, es2.ringBuffers);
+          mergeLoads(l2, bounds);
+          const Folded b = foldLayers(l2, bounds, opsOf[e], name, true);
+          if (size_t(b.plan.count) * b.per > size_t(a.plan.count) * a.per) {
+            lists[e] = std::move(l2);
+            es = es2;
+            st.notes.push_back(
+                std::string("entry ") + name +
+                ": the weight ring restarts at each layer (running on across the layers, its "
+                "loop would cover " +
+                std::to_string(size_t(a.plan.count) * a.per) + " of " +
+                std::to_string(bounds.size() - 1) + " layers, restarting " +
+                std::to_string(size_t(b.plan.count) * b.per) + ")");
+          }
+        }
+      }
       es.rowBlocks = ee.rowBlocked() ? ee.rowBlocks() : 1;
       st.entries.push_back(es);
     }
@@ -2853,6 +3065,8 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
         EmitStats::Entry es = st.entries[e];
         EntryEmitter ee(std::get<2>(entries[e]), board, pb, lay, es.rows);
         std::vector<Inst> natural = ee.run(es.spadPeak, es.ringBuffers);
+        if (options.pipelineLoads)
+          mergeLoads(natural, boundsOf[e]);
         aligned.push_back({e, std::move(lists[e]), st.entries[e]});
         lists[e] = std::move(natural);
         st.entries[e] = es;

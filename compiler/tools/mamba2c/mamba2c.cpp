@@ -199,6 +199,11 @@ int main(int argc, char **argv) {
   app.add_option("--semaphores", emitOptions.semaphores,
                  "semaphores an entry may use, 1..16 (fewer exercises the sharing and ctrl.sync "
                  "paths; tests)");
+  bool noPipelineLoads = false;
+  app.add_flag(
+      "--no-pipeline-loads", noPipelineLoads,
+      "layer loops without software pipelining of the weight stream: the ring restarts "
+      "at each layer's first tile, one DMA per constant (docs/codegen.md \"Layer loops\")");
   bool noSharedSems = false;
   app.add_flag("--no-shared-semaphores", noSharedSems,
                "no two channels of an entry share a semaphore: those beyond the 16 semaphores "
@@ -233,6 +238,7 @@ int main(int argc, char **argv) {
   } printAtExit{rep};
   emitOptions.layerLoop = !noLayerLoop;
   emitOptions.shareSemaphores = !noSharedSems;
+  emitOptions.pipelineLoads = !noPipelineLoads;
   emitOptions.weightBufferBytes *= 1024;
   if (endsWith(model, ".mlir")) {
     // An `ovl` module (the input of the emitter, e.g. a test's hand-written model).

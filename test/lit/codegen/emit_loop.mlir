@@ -40,7 +40,7 @@
 // 2's), the register advanced by 1 with the DRAM ones.
 // SHIFT: # entry prefill: layers 1..2 in a hardware loop (2 iterations of 1 layer)
 // SHIFT: # entry prefill: per-iteration micro-ops (ureg): 1 run(s) whose immediates differ from layer to layer, 1 word(s) per iteration
-// SHIFT: .uop [[#W:]] shr8 dst=64 len=16 p0=5
+// SHIFT: .uop [[#W:]] shr8 dst={{[0-9]+}} {{(src0=[0-9]+ )?}}len=16 p0=5
 // SHIFT: { ctrl.loop count=2 body={{[0-9]+}} }
 // SHIFT: vector.run ustart=[[#W-1]] ulen=1 iters=1 ureg=[[U:[0-9]+]]
 // SHIFT: { ctrl.addi rd=[[U]] rs=[[U]] imm=1 }

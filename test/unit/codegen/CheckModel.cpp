@@ -164,6 +164,11 @@ int main(int argc, char **argv) {
   app.add_option("--semaphores", semaphores,
                  "semaphores an entry may use (fewer than 16 exercises the sharing and ctrl.sync "
                  "paths)");
+  bool noPipelineLoads = false;
+  app.add_flag(
+      "--no-pipeline-loads", noPipelineLoads,
+      "layer loops without software pipelining of the weight stream: the ring restarts "
+      "at each layer's first tile, one DMA per constant (docs/codegen.md \"Layer loops\")");
   bool noSharedSems = false;
   app.add_flag("--no-shared-semaphores", noSharedSems,
                "no two channels share a semaphore (the rest go through ctrl.sync)");
@@ -205,6 +210,7 @@ int main(int argc, char **argv) {
   opt.maxWeightBuffers = maxWeightBuffers;
   opt.layerLoop = !noLayerLoop;
   opt.shareSemaphores = !noSharedSems;
+  opt.pipelineLoads = !noPipelineLoads;
   opt.semaphores = semaphores;
   std::string why; // checked by the option
   codegen::parseRowBlocks(rowBlocksText, opt.prefillRowBlocks, why);

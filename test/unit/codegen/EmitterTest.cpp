@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -375,6 +376,9 @@ TEST(EmitterLoop, SmallStoreShortensTheLoop) {
   codegen::EmitOptions opt;
   opt.tBlock = 4;
   opt.prefillRowBlocks = 1;
+  // One layer an iteration: with the ring running on across the layers (pipelineLoads) the
+  // loop's iterations are blocks of two layers, whose alternating shifts then agree.
+  opt.pipelineLoads = false;
   codegen::EmitStats all;
   auto whole = codegen::emitProgram(m.fn, *board, opt, &all);
   ASSERT_TRUE(bool(whole)) << llvm::toString(whole.takeError());
@@ -410,3 +414,110 @@ TEST(EmitterLoop, SmallStoreShortensTheLoop) {
 }
 
 } // namespace
+
+namespace {
+/// The decode of a 5-layer model with small weight tiles in a ring of two (tBlock 3, `bytes`
+/// a tile buffer): per weight tile in load order, the cycle its load starts and the cycle its
+/// matmul ends (timing mode, the simulator's trace); the layer loop's layers and its tiles a layer.
+struct TileTimes {
+  std::vector<uint64_t> loadStart, mmEnd;
+  unsigned loopLayers = 0, ring = 0;
+  size_t bundles = 0;
+  std::string notes;
+};
+TileTimes decodeTileTimes(bool pipeline, uint64_t bytes, int layers = 5) {
+  TileTimes t;
+  const target::Board *board = target::findBoard("u280");
+  Parsed m = parse(codegen::test::modelText(shape(layers, 1, 8, 4, true, 8)));
+  if (!board || !m.fn)
+    return t;
+  codegen::EmitOptions opt;
+  opt.tBlock = 3;
+  opt.weightBufferBytes = bytes;
+  opt.weightBuffers = 2;
+  opt.maxWeightBuffers = 2;
+  opt.prefillRowBlocks = 1;
+  opt.pipelineLoads = pipeline;
+  codegen::EmitStats st;
+  auto prog = codegen::emitProgram(m.fn, *board, opt, &st);
+  if (!prog) {
+    t.notes = llvm::toString(prog.takeError());
+    return t;
+  }
+  for (const auto &n : st.notes)
+    t.notes += n + "\n";
+  t.loopLayers = st.entries[1].loopCount * st.entries[1].loopLayers;
+  t.ring = st.entries[1].ringBuffers;
+  t.bundles = st.entries[1].bundles;
+  const uint64_t ringBase = board->spadBytes() - uint64_t(t.ring) * bytes;
+  auto dev = runtime::makeSimulatorDevice(*board, {/*timingOnly=*/true});
+  if (std::string e = dev->load(*prog); !e.empty()) {
+    t.notes += e;
+    return t;
+  }
+  runtime::RunOptions ro;
+  ro.mode = runtime::RunMode::Timing;
+  ro.trace = true;
+  auto rep = dev->run("decode", ro);
+  if (!rep.error.empty()) {
+    t.notes += rep.error;
+    return t;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> loads, mms; // (start, end) in start order
+  for (const auto &e : rep.counters.trace) {
+    const isa::SlotWord &w = prog->bundles[e.bundle][isa::Slot(e.unit)];
+    if (isa::Slot(e.unit) == isa::Slot::Load && w.raw(isa::field::none::op) == isa::op::load::dma &&
+        w.raw(isa::field::xfer::spad) >= ringBase)
+      loads.push_back({e.start, e.end});
+    else if (isa::Slot(e.unit) == isa::Slot::Matrix && e.end > e.start + 1)
+      mms.push_back({e.start, e.end});
+  }
+  std::sort(loads.begin(), loads.end());
+  std::sort(mms.begin(), mms.end());
+  for (auto &l : loads)
+    t.loadStart.push_back(l.first);
+  for (auto &x : mms)
+    t.mmEnd.push_back(x.second);
+  return t;
+}
+} // namespace
+
+// Software pipelining of the layer loop (EmitOptions::pipelineLoads, docs/codegen.md "Layer
+// loops"): 5 layers of 3 weight tiles in a ring of two (1.5 KiB tiles). Restarting the ring at
+// each layer puts the next layer's first tile in the buffer of the layer's last tile (the
+// out_proj's, whose matmul waits for the whole layer): that load starts only when the
+// layer's last matmul has ended. With the ring running on, it takes the buffer of the tile
+// two before and loads while the layer's tail computes, before its last matmul ends, at
+// every layer boundary of the loop (layers 1-4: layer 0, fed by the embedding, is unrolled;
+// the loop then runs 2 iterations of 2 layers, without pipelining 4 of 1).
+TEST(EmitterPipeline, NextIterationsFirstTileLoadsBeforeTheLayerEnds) {
+  const TileTimes on = decodeTileTimes(true, 1536), off = decodeTileTimes(false, 1536);
+  ASSERT_EQ(on.ring, 2u) << on.notes;
+  ASSERT_EQ(off.ring, 2u) << off.notes;
+  EXPECT_EQ(on.loopLayers, 4u) << on.notes;
+  EXPECT_NE(on.notes.find("2 iterations of 2 layers"), std::string::npos) << on.notes;
+  EXPECT_EQ(off.loopLayers, 4u) << off.notes;
+  for (const TileTimes *t : {&on, &off}) {
+    ASSERT_EQ(t->loadStart.size(), t->mmEnd.size()) << t->notes;
+    ASSERT_GE(t->loadStart.size(), 15u) << t->notes;
+  }
+  const unsigned T = 3; // in_proj 2 tiles, out_proj 1 (the layer's tiles before the lm_head's)
+  for (unsigned l = 2; l < 5; ++l) { // the loop's layers after its first (layer 0 unrolled)
+    const size_t k = size_t(l) * T;  // layer l's first tile
+    EXPECT_LT(on.loadStart[k], on.mmEnd[k - 1]) << "layer " << l << "\n" << on.notes;
+    EXPECT_GE(off.loadStart[k], off.mmEnd[k - 1]) << "layer " << l << "\n" << off.notes;
+  }
+}
+
+// Where the ring running on cannot loop over as many layers (4 layers of 3 tiles in a ring of
+// two: layer 0, fed by the embedding, is unrolled anyway, and blocks of two layers leave one
+// of the other three out), the entry keeps the restart at each layer, with a note.
+TEST(EmitterPipeline, RingRestartsWhereItsBlocksLoseLayers) {
+  const TileTimes t = decodeTileTimes(true, 1536, 4);
+  ASSERT_EQ(t.ring, 2u) << t.notes;
+  EXPECT_EQ(t.loopLayers, 3u) << t.notes;
+  EXPECT_NE(t.notes.find("entry decode: the weight ring restarts at each layer (running on "
+                         "across the layers, its loop would cover 0 of 4 layers, restarting 3)"),
+            std::string::npos)
+      << t.notes;
+}

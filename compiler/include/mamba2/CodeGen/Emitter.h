@@ -47,6 +47,14 @@ struct EmitOptions {
   /// Channels into one unit whose waits interleave provably share a semaphore when an entry's
   /// channels outnumber the semaphores (before any goes through ctrl.sync).
   bool shareSemaphores = true;
+  /// Software pipelining of the layer loop's weight stream (docs/codegen.md "Layer loops"),
+  /// in entries emitted op by op: the weight ring runs on across the repeating layers instead
+  /// of restarting at each (the loop's iterations are then blocks of ring / gcd(tiles, ring)
+  /// layers), so the next layer's first tiles load while the layer's tail computes; the
+  /// buffers the load unit fills and the others are reserved longer after their last use; a
+  /// layer's loads that follow each other in DRAM and in the scratchpad merge into one DMA.
+  /// false: the program of before (the ring restarts at each layer, one DMA per constant).
+  bool pipelineLoads = true;
   /// Semaphores an entry may use (at most isa's 16; fewer exercises the sharing and ctrl.sync
   /// paths on small models, in tests).
   unsigned semaphores = 16;
