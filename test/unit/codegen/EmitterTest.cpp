@@ -246,10 +246,12 @@ INSTANTIATE_TEST_SUITE_P(
                  false, 4},
             Case{"row_blocks_interleaved_unfused", cBeforeB(shape(3, 2, 8, 4, true, 15)), 8, 1024,
                  3, 0, true, false, 4},
-            // 48 layers of 32 rows in 4 blocks: too many micro-ops for the store unless the
-            // layers' buffers are allocated alike (their shifts differ: some words per layer)
+            // 48 layers of 32 rows in 4 blocks (their shifts differ: some words per layer).
+            // They needed the layers' buffers allocated alike to fit the store while the
+            // row-blocked prefill ran pwlmulpwl fused (one word per layer and block); with its
+            // three runs, whose words the layers share, they fit without (not covered here now).
             Case{"row_blocks_layers_alike", layerShifts(shape(48, 1, 8, 4, true, 16)), 32, 0, 16, 0,
-                 true, true, 4, true}),
+                 true, true, 4, false}),
         ::testing::Values("kv260", "u280")),
     [](const auto &info) {
       return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
@@ -362,7 +364,8 @@ TEST_P(HeadGroupsPerPhase, DecodeSplitPrefillWholeMatchEvaluator) {
     EXPECT_EQ(n[isa::UopCode::Conv4], 0u) << entry;
     EXPECT_GT(n[isa::UopCode::Conv4pwl], 0u) << entry;
     EXPECT_GT(n[isa::UopCode::Mulsumsq], 0u) << entry;
-    EXPECT_GT(n[isa::UopCode::Pwlmulpwl], 0u) << entry;
+    // (a prefill in row blocks runs softplus, the multiply and exp as three runs: docs/codegen.md)
+    EXPECT_EQ(n[isa::UopCode::Pwlmulpwl] > 0, std::string(entry) == "decode") << entry;
     EXPECT_GT(n[isa::UopCode::Addsumsq], 0u) << entry;
     EXPECT_GT(n[isa::UopCode::Ssmstep], 0u) << entry;
   }
