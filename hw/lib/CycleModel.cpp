@@ -43,6 +43,8 @@ uint64_t uopLoopCyclesOf(const isa::UopArgs &u, const BoardConfig &b, bool ssm) 
   case isa::UopCode::Ssmout:
   case isa::UopCode::Ssmstep:
     return n * ceilDiv(cols, lanes); // per state row ceil(N / lanes)
+  case isa::UopCode::Pwlmulpwl:
+    return 2 * ceilDiv(n, lanes); // II = 2: each lane's table evaluator twice per element
   default:
     return ceilDiv(n, lanes); // element-wise, sumsq, conv4, pwl, rsqrt: lanes per cycle
   }
@@ -63,12 +65,21 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
     // mulsh32's pipeline, then the product's square (a second multiplier per lane) and sumsq's
     // adder tree: one pass over the data where mulsh32 + sumsq take two.
     return loops + fill + kMulDepth + log2u(lanes);
+  case isa::UopCode::Addsumsq:
+    // add32's pipeline, then the sum's square (the lane's second multiplier, as mulsumsq's) and
+    // sumsq's adder tree: one pass over the data where add32 + sumsq take two.
+    return loops + fill + kMulDepth + log2u(lanes);
   case isa::UopCode::Conv4:
     return loops + fill + 2;
   case isa::UopCode::Conv4pwl:
     // conv4's pipeline, then the multiply by m[c] and the table (segment index, the table's
     // read, the slope's multiply): one pass where conv4 + mulsh32 + pwl take three.
     return loops + fill + 2 + kMulDepth + kSpadLatency + kMulDepth;
+  case isa::UopCode::Pwlmulpwl:
+    // pwl's pipeline, then the multiply by m and the second table (its read and the slope's
+    // multiply): one micro-op where pwl + mulsh32 (on the vector unit) + pwl take three, with
+    // two hand-offs between the units.
+    return loops + fill + kMulDepth + kSpadLatency + kMulDepth;
   case isa::UopCode::Ssmupd:
   case isa::UopCode::Ssmout:
   case isa::UopCode::Ssmstep:

@@ -45,6 +45,11 @@ std::string run(const isa::Issue &is, isa::Memory *mem, const isa::Limits &lim,
               " bytes) runs into the conv parameters p4 = " + std::to_string(u.p4) +
               " bytes after it";
       }
+      if (Compute && e.empty() && u.op == isa::UopCode::Pwlmulpwl && u.len) {
+        PwlTableHeader h1 = read_pwl_header(spad, u64(u.src1));
+        PwlTableHeader h2 = read_pwl_header(spad, u64(u.src1) + u64(u.p3 < 0 ? 0 : u.p3));
+        e = isa::checkPwlMulPwlTables(u, 16 + 8 * uint64_t(h1.n), 16 + 8 * uint64_t(h2.n));
+      }
       if (e.empty() && u.op == isa::UopCode::Fwht && u.len && !fwht_factor(u.len))
         e = "fwht length " + std::to_string(u.len) + " is not h*2^k with h in {1,12,40}";
       if (!e.empty())

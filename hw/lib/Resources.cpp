@@ -43,15 +43,19 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   // products, as conv4's); its table adds the PWL evaluation's glue and a table copy per two
   // lanes, as the SSM unit's.
   vec.dsp = 3.0 * 2 * c.vecLanes; // a 32x32 product as 3 DSP slices
-  vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4 + 250.0 * c.vecLanes;
+  // addsumsq squares the add32 lane's sum on the same second multiplier: a 32-bit mux in front of
+  // it (32 LUT per lane).
+  vec.lut = 900.0 * c.vecLanes + 40 * 32 * 4 + 250.0 * c.vecLanes + 32.0 * c.vecLanes;
   vec.bram36 = std::ceil(c.vecLanes / 2.0);
   est.lines.push_back(vec);
   // SSM + nonlinear unit: per lane the SSM loop's three multipliers, busy at once in ssmstep
   // (S*decay, dtx*B and the updated S*C; units/Ssm.h, one loop for ssmupd, ssmout and
-  // ssmstep), and one for the PWL slope.
+  // ssmstep), and one for the PWL slope. pwlmulpwl runs each lane's one table evaluator twice
+  // per element (II = 2) with the multiply by m on an SSM multiplier between: no DSP, no
+  // table copy; a mux of the table base and the evaluator's input and the II = 2 phase per lane.
   ResourceLine ssm{"SSM + nonlinear unit"};
   ssm.dsp = 3.0 * 4 * c.ssmLanes;
-  ssm.lut = 1200.0 * c.ssmLanes;
+  ssm.lut = 1200.0 * c.ssmLanes + 64.0 * c.ssmLanes;
   ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
   est.lines.push_back(ssm);
   // Scratchpad: spadBanks() banks, one URAM / BRAM36 each (a bank word is the primitive's

@@ -17,53 +17,71 @@ int main() {
   tb::Rng r(13);
   unsigned fails = 0, trials = 0;
   using C = isa::UopCode;
-  for (unsigned t = 0; t < 50; ++t, ++trials) {
+  for (unsigned t = 0; t < 60; ++t, ++trials) {
     isa::Memory ref;
     ref.spad.assign(Cfg::SPAD_BYTES, 0);
     r.fill(ref.spad);
     isa::UopWord w;
-    switch (t % 5) {
-    case 0:
-    case 1: {
-      const std::vector<int32_t> table =
-          t % 5 == 0 ? isa::buildPwl("silu", isa::PwlSpec{}) : isa::buildRsqrtTable(20, 64);
-      std::memcpy(ref.spad.data() + 40000, table.data(), table.size() * 4);
-      w = tb::word(t % 5 == 0 ? C::Pwl : C::Rsqrt,
-                   {{"dst", 0}, {"src0", 8192}, {"src1", 40000}, {"len", 1 + r.u(500)}});
-      break;
-    }
-    case 2:
-      w = tb::word(C::Ssmupd, {{"dst", 0},
-                               {"src0", 20000},
-                               {"src1", 30000},
-                               {"src2", 31000},
-                               {"len", 1 + r.u(20)},
-                               {"p0", 1 + r.u(40)},
-                               {"p1", r.u(40)},
-                               {"p2", r.u(20)}});
-      break;
-    case 3:
-      // S at 0, dtx and y at 20000, B at 30000 and C p4 bytes after it, decay at 31000.
-      w = tb::word(C::Ssmstep, {{"dst", 0},
-                                {"src0", 20000},
-                                {"src1", 30000},
-                                {"src2", 31000},
-                                {"len", 1 + r.u(20)},
-                                {"p0", 1 + r.u(40)},
-                                {"p1", r.u(40)},
-                                {"p2", r.u(20)},
-                                {"p3", r.u(40)},
-                                {"p4", r.u(900)}});
-      break;
-    default:
-      w = tb::word(C::Ssmout, {{"dst", 32000},
-                               {"src0", 0},
-                               {"src1", 30100},
-                               {"len", 1 + r.u(20)},
-                               {"p0", 1 + r.u(40)},
-                               {"p1", r.u(40)}});
-      break;
-    }
+    if (t >= 50) { // pwlmulpwl: softplus, the multiply by m, exp; m per element or broadcast
+      const std::vector<int32_t> sp = isa::buildPwl("softplus", isa::PwlSpec{});
+      const std::vector<int32_t> ex = isa::buildPwl("exp", isa::PwlSpec{});
+      const uint32_t len = 1 + r.u(300), p3 = uint32_t(sp.size() * 4) + 4 * r.u(3);
+      const uint32_t p4 = p3 + uint32_t(ex.size() * 4);
+      std::memcpy(ref.spad.data() + 40000, sp.data(), sp.size() * 4);
+      std::memcpy(ref.spad.data() + 40000 + p3, ex.data(), ex.size() * 4);
+      w = tb::word(C::Pwlmulpwl, {{"dst", 0},
+                                  {"src0", 8192},
+                                  {"src1", 40000},
+                                  {"src2", t % 2 ? 8192 : 16384},
+                                  {"len", len},
+                                  {"p0", r.u(40)},
+                                  {"p1", r.u(2)},
+                                  {"p2", t % 3 ? 0 : 1 + r.u(40)},
+                                  {"p3", p3},
+                                  {"p4", p4}});
+    } else
+      switch (t % 5) {
+      case 0:
+      case 1: {
+        const std::vector<int32_t> table =
+            t % 5 == 0 ? isa::buildPwl("silu", isa::PwlSpec{}) : isa::buildRsqrtTable(20, 64);
+        std::memcpy(ref.spad.data() + 40000, table.data(), table.size() * 4);
+        w = tb::word(t % 5 == 0 ? C::Pwl : C::Rsqrt,
+                     {{"dst", 0}, {"src0", 8192}, {"src1", 40000}, {"len", 1 + r.u(500)}});
+        break;
+      }
+      case 2:
+        w = tb::word(C::Ssmupd, {{"dst", 0},
+                                 {"src0", 20000},
+                                 {"src1", 30000},
+                                 {"src2", 31000},
+                                 {"len", 1 + r.u(20)},
+                                 {"p0", 1 + r.u(40)},
+                                 {"p1", r.u(40)},
+                                 {"p2", r.u(20)}});
+        break;
+      case 3:
+        // S at 0, dtx and y at 20000, B at 30000 and C p4 bytes after it, decay at 31000.
+        w = tb::word(C::Ssmstep, {{"dst", 0},
+                                  {"src0", 20000},
+                                  {"src1", 30000},
+                                  {"src2", 31000},
+                                  {"len", 1 + r.u(20)},
+                                  {"p0", 1 + r.u(40)},
+                                  {"p1", r.u(40)},
+                                  {"p2", r.u(20)},
+                                  {"p3", r.u(40)},
+                                  {"p4", r.u(900)}});
+        break;
+      default:
+        w = tb::word(C::Ssmout, {{"dst", 32000},
+                                 {"src0", 0},
+                                 {"src1", 30100},
+                                 {"len", 1 + r.u(20)},
+                                 {"p0", 1 + r.u(40)},
+                                 {"p1", r.u(40)}});
+        break;
+      }
     std::vector<uint8_t> spad = ref.spad;
     const std::string re = tb::reference(w, isa::Slot::Ssm, ref);
     uint8_t bytes[isa::kUopBytes];

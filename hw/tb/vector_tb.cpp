@@ -1,6 +1,6 @@
 // C-simulation testbench of vector_top: random element-wise, requantisation, sumsq, mulsumsq,
-// fwht, conv4 and conv4pwl micro-ops against the isa/ reference, bit for bit, and the busy count
-// against the cycle model's loop cycles (hw::uopLoopCycles).
+// addsumsq, fwht, conv4 and conv4pwl micro-ops against the isa/ reference, bit for bit, and the
+// busy count against the cycle model's loop cycles (hw::uopLoopCycles).
 #include "TbCommon.h"
 #include "mamba2/hw/HlsConfig.h"
 #include "mamba2/hw/Overlay.h"
@@ -17,14 +17,14 @@ int main() {
   tb::Rng r(12);
   unsigned fails = 0, trials = 0;
   using C = isa::UopCode;
-  const C ops[] = {C::Add32, C::Mulsh32, C::Shift32, C::Sext8, C::Req8,
-                   C::Shr8,  C::Sumsq,   C::Fwht,    C::Conv4, C::Mulsumsq};
+  const C ops[] = {C::Add32, C::Mulsh32, C::Shift32, C::Sext8,    C::Req8,    C::Shr8,
+                   C::Sumsq, C::Fwht,    C::Conv4,   C::Mulsumsq, C::Addsumsq};
   constexpr unsigned kOps = sizeof(ops) / sizeof(ops[0]);
   const unsigned fwhtLens[] = {1, 2, 64, 12, 96, 40, 320};
   for (unsigned t = 0; t < 10 * kOps; ++t, ++trials) {
     const C op = ops[t % kOps];
     uint32_t len = 1 + r.u(300);
-    int64_t p0 = r.u(40), p1 = r.u(2), p2 = op == C::Mulsumsq ? r.u(64) : 0;
+    int64_t p0 = r.u(40), p1 = r.u(2), p2 = op == C::Mulsumsq || op == C::Addsumsq ? r.u(64) : 0;
     if (op == C::Shift32)
       p0 = int64_t(r.u(95)) - 31;
     if (op == C::Sext8)

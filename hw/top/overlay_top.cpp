@@ -346,6 +346,13 @@ iterations:
         if (16 + 8 * u64(h.n) > u64(u.p4 < 0 ? 0 : u.p4))
           return kSpadRange;
       }
+      if (u.op == isa::UopCode::Pwlmulpwl && u.len) { // each table ends before what follows it
+        PwlTableHeader h1 = read_pwl_header(spad, u64(u.src1));
+        PwlTableHeader h2 = read_pwl_header(spad, u64(u.src1) + u64(u.p3 < 0 ? 0 : u.p3));
+        if (16 + 8 * u64(h1.n) > u64(u.p3 < 0 ? 0 : u.p3) ||
+            u64(u.p3 < 0 ? 0 : u.p3) + 16 + 8 * u64(h2.n) > u64(u.p4 < 0 ? 0 : u.p4))
+          return kSpadRange;
+      }
       if (S == unsigned(isa::Slot::Load) || S == unsigned(isa::Slot::Store)) {
         DmaArgs a{u64(u.dst), u64(u.src1), u.rows, u.rowb, u.stride};
         const u64 rb = base[u.region & 3];

@@ -63,10 +63,13 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
   }
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
   u64 busy = 0;
-  if (op == unsigned(UopCode::Mulsumsq)) {
+  if (op == unsigned(UopCode::Mulsumsq) || op == unsigned(UopCode::Addsumsq)) {
     // The mulsh32 lanes, each product (saturated, rounded: the value written) squared by a
     // second multiplier per lane into the lane's partial sum, then sumsq's adder tree: one pass
     // writes the product and reduces it (reads 2 int32, writes 1 per lane, as mulsh32).
+    // addsumsq: the add32 lanes' sum in the product's place (the residual add and the next
+    // norm's reduction).
+    const bool add = op == unsigned(UopCode::Addsumsq);
     const int msh = clamp_int(u.p0, 0, 63);
     u64 part[kLanes];
 #pragma HLS ARRAY_PARTITION variable = part complete
@@ -83,7 +86,7 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
         ++busy;
       const i64 a = ld32(spad, u.src0 + 4 * u64(i));
       const i64 b = ld32(spad, u.src1 + (bcast ? 0 : 4 * u64(i)));
-      const i32 y = clip32(rshift_round(a * b, msh));
+      const i32 y = add ? clip32(a + b) : clip32(rshift_round(a * b, msh));
       st32(spad, u.dst + 4 * u64(i), y);
       u64 &s = part[i % kLanes];
       s = sumsq_add(s, u64(i64(y) * i64(y)));
@@ -188,9 +191,43 @@ template <class Cfg> u64 ssm_datapath(byte_t *spad, const UopOperands &u) {
     a.os = clamp_int(op == unsigned(UopCode::Ssmout) ? u.p1 : u.p3, 0, 63);
     return ssm_rows_unit<Cfg>(spad, a);
   }
+  u64 busy = 0;
+  if (op == unsigned(UopCode::Pwlmulpwl)) {
+    // Each lane's one table evaluator twice per element (II = 2): the first table, the multiply
+    // by m (one of the lane's SSM multipliers, idle here) and the second table; the first
+    // table's value is written (src2), the product never is. Tables at src1 and src1 + p3, the
+    // multipliers at src1 + p4.
+    const PwlTableHeader h1 = read_pwl_header(spad, u.src1);
+    const u64 t2 = u64(u.src1) + u64(u.p3 < 0 ? 0 : u.p3);
+    const u64 m = u64(u.src1) + u64(u.p4 < 0 ? 0 : u.p4);
+    const PwlTableHeader h2 = read_pwl_header(spad, t2);
+    const bool bcast = (u.p1 & 1) != 0;
+    const int msh = clamp_int(u.p0, 0, 63);
+    // The multiplier's index: 0 (broadcast), i, or i mod p2 (rows of p2 channels in one run):
+    // a counter that wraps at p2, no divider.
+    const unsigned per = u.p2 > 0 ? unsigned(u.p2) : 0;
+    unsigned j = 0;
+    [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES;
+  pwlmulpwl:
+    for (unsigned i = 0; i < kMaxLen; ++i) {
+#pragma HLS PIPELINE II = 2
+#pragma HLS UNROLL factor = kLanes
+#pragma HLS DEPENDENCE variable = spad inter false
+      if (i >= u.len)
+        break;
+      if (i % kLanes == 0)
+        busy += 2;
+      const i32 s = pwl_eval(spad, u.src1, h1, ld32(spad, u.src0 + 4 * u64(i)));
+      const i32 v =
+          clip32(rshift_round(i64(s) * i64(ld32(spad, m + (bcast ? 0 : 4 * u64(j)))), msh));
+      j = per && j + 1 == per ? 0 : j + 1;
+      st32(spad, u.src2 + 4 * u64(i), s);
+      st32(spad, u.dst + 4 * u64(i), pwl_eval(spad, t2, h2, v));
+    }
+    return busy;
+  }
   if (op != unsigned(UopCode::Pwl) && op != unsigned(UopCode::Rsqrt))
     return 0;
-  u64 busy = 0;
   const PwlTableHeader h = read_pwl_header(spad, u.src1);
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::SSM_LANES; // as the vector unit's lanes
 nonlinear:

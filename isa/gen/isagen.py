@@ -89,7 +89,7 @@ TYPES = {"i8": 1, "u8": 1, "i32": 4, "i4x2": 1}
 # decoded micro-op, all uint64_t).
 FORMAT_VARS = {
     "uop": {"len": "u.len", "cols": "(u.p0 > 0 ? uint64_t(u.p0) : 0)", "bcast": "uint64_t(u.p1 & 1)",
-            "coff": "(u.p4 > 0 ? uint64_t(u.p4) : 0)"},
+            "coff": "(u.p4 > 0 ? uint64_t(u.p4) : 0)", "per": "(u.p2 > 0 ? uint64_t(u.p2) : 0)"},
     "umm": {"m": "u.m", "k": "u.k", "n": "u.n", "group": "u.group", "wpitch": "u.wpitch"},
     "udma": {"rows": "u.rows", "rowb": "u.rowb", "stride": "u.stride"},
 }

@@ -83,6 +83,12 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
     if (!inRange(p0, 0, 63) || !inRange(p2, 0, 63))
       return bad("shifts p0 (product) and p2 (sum of squares) must be 0..63");
     break;
+  case UopCode::Addsumsq:
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
+    if (!inRange(p2, 0, 63))
+      return bad("shift p2 (sum of squares) must be 0..63");
+    break;
   case UopCode::Conv4pwl:
     if (!inRange(p0, 0, 63))
       return bad("shift p0 must be 0..63");
@@ -90,6 +96,17 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
       return bad("p2 (multiply flag) must be 0 or 1");
     if (p4 < int(4 * ref::kPwlHeaderWords))
       return bad("the conv parameters' offset p4 after the table must be >= 16 (its header)");
+    break;
+  case UopCode::Pwlmulpwl:
+    if (!inRange(p0, 0, 63))
+      return bad("shift p0 must be 0..63");
+    if (p2 < 0)
+      return bad("the multipliers' period p2 must be >= 0 (0: one per element)");
+    if (!inRange(p1, 0, 1))
+      return bad("p1 (broadcast flag) must be 0 or 1");
+    if (p3 < int(4 * ref::kPwlHeaderWords) || p4 < p3 + int(4 * ref::kPwlHeaderWords))
+      return bad("the second table's offset p3 must be >= 16 and the multipliers' p4 >= p3 + 16 "
+                 "(a table's header each)");
     break;
   case UopCode::Shift32:
     if (!inRange(p0, -31, 63))
@@ -211,6 +228,18 @@ std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBy
   int64_t dEnd = u.dst + 4 * int64_t(u.len);
   if (u.len && u.dst < u.src1 + int64_t(tableBytes) && u.src1 < dEnd)
     return "piecewise-linear table at " + std::to_string(u.src1) + " overlaps the destination";
+  return "";
+}
+
+std::string checkPwlMulPwlTables(const UopArgs &u, uint64_t t1Bytes, uint64_t t2Bytes) {
+  const uint64_t p3 = uint64_t(u.p3 < 0 ? 0 : u.p3), p4 = uint64_t(u.p4 < 0 ? 0 : u.p4);
+  if (t1Bytes > p3)
+    return "pwlmulpwl: its first table (" + std::to_string(t1Bytes) +
+           " bytes) runs into the second at p3 = " + std::to_string(u.p3);
+  if (p3 + t2Bytes > p4)
+    return "pwlmulpwl: its second table (" + std::to_string(t2Bytes) +
+           " bytes at p3 = " + std::to_string(u.p3) +
+           ") runs into the multipliers at p4 = " + std::to_string(u.p4);
   return "";
 }
 

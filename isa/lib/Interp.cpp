@@ -148,6 +148,14 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     store(s, u.src2, std::vector<int32_t>{ss});
     break;
   }
+  case UopCode::Addsumsq: {
+    auto a = load<int32_t>(s, u.src0, n), b = load<int32_t>(s, u.src1, bc ? 1 : n);
+    std::vector<int32_t> y(n);
+    const int32_t ss = ref::addSumsq(a.data(), b.data(), bc, y.data(), n, u.p2);
+    store(s, u.dst, y);
+    store(s, u.src2, std::vector<int32_t>{ss});
+    break;
+  }
   case UopCode::Fwht: {
     if (!ref::fwhtSizeOk(n))
       return "fwht length " + std::to_string(n) + " is not h*2^k with h in {1,12,40}";
@@ -186,6 +194,24 @@ std::string runUop(const UopArgs &u, Memory &mem) {
                   table.data(), st.data(), y.data(), n);
     store(s, u.dst, y);
     store(s, u.src2, st);
+    break;
+  }
+  case UopCode::Pwlmulpwl: {
+    const int64_t at2 = u.src1 + u.p3;
+    auto h1 = load<int32_t>(s, u.src1, ref::kPwlHeaderWords);
+    auto h2 = load<int32_t>(s, at2, ref::kPwlHeaderWords);
+    const uint64_t tb1 = ref::pwlTableBytes(ref::pwlHeader(h1.data()));
+    const uint64_t tb2 = ref::pwlTableBytes(ref::pwlHeader(h2.data()));
+    if (!(e = checkPwlMulPwlTables(u, tb1, tb2)).empty())
+      return e;
+    auto t1 = load<int32_t>(s, u.src1, tb1 / 4), t2 = load<int32_t>(s, at2, tb2 / 4);
+    const unsigned per = u.p2 > 0 ? unsigned(u.p2) : 0;
+    auto m = load<int32_t>(s, u.src1 + u.p4, bc ? 1 : per ? per : n);
+    auto x = load<int32_t>(s, u.src0, n);
+    std::vector<int32_t> sp(n), y(n);
+    ref::pwlMulPwl(t1.data(), t2.data(), x.data(), m.data(), bc, per, u.p0, sp.data(), y.data(), n);
+    store(s, u.src2, sp);
+    store(s, u.dst, y);
     break;
   }
   case UopCode::Pwl:

@@ -31,6 +31,22 @@ void conv4Pwl(const int8_t *x, const int8_t *w, const int32_t *bias, const int32
   }
 }
 
+int32_t addSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
+                 int sqShift) {
+  for (unsigned i = 0; i < n; ++i)
+    y[i] = sat32(int64_t(a[i]) + int64_t(b[bcast ? 0 : i]));
+  return sumsq(y, n, sqShift);
+}
+
+void pwlMulPwl(const int32_t *t1, const int32_t *t2, const int32_t *x, const int32_t *m, bool bcast,
+               unsigned period, int shift, int32_t *s, int32_t *y, unsigned n) {
+  for (unsigned i = 0; i < n; ++i) {
+    const unsigned j = bcast ? 0 : period ? i % period : i;
+    s[i] = pwl(t1, x[i]);
+    y[i] = pwl(t2, sat32(rnd(int64_t(s[i]) * int64_t(m[j]), shift)));
+  }
+}
+
 void conv4Step(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *state, int32_t *y,
                unsigned C) {
   for (unsigned c = 0; c < C; ++c) {

@@ -289,7 +289,9 @@ private:
   llvm::DenseMap<Value, View> consts_; // constants loaded in this entry
   std::map<std::pair<void *, void *>, View> convParams_;
   std::map<std::array<void *, 4>, View> convPwlParams_; // conv4pwl: table, w, bias, multiplier
-  llvm::DenseMap<Value, int> stateArg_;                 // buffer's argument index for loaded states
+  std::map<std::array<void *, 3>, View> pwlPairParams_; // pwlmulpwl: table 1, table 2, multiplier
+  std::optional<View> normSumsq_; // the last sum of squares of the residual stream (lowerSumsq)
+  llvm::DenseMap<Value, int> stateArg_; // buffer's argument index for loaded states
   std::vector<int> ringBufs_;
   unsigned ringNext_ = 0;
   /// Software pipelining (layerRingStart): the repeating layers' weight tiles (counted in the
@@ -1012,6 +1014,8 @@ private:
     consts_.clear();
     convParams_.clear();
     convPwlParams_.clear();
+    pwlPairParams_.clear();
+    normSumsq_.reset();
     ringNext_ = 0;
     tileLayer_ = -1;
     // The weight ring: buffers 0 .. ringMax-1 (allocate uses the first ringCount_).
@@ -1098,8 +1102,13 @@ private:
     freshK_ = 0;
     posOp_.push_back(opIdx_);
     lower(*s.op);
-    if (windowed_)
-      for (Value r : s.op->getResults()) {
+    if (windowed_) {
+      llvm::SmallVector<Value, 4> results(s.op->getResults());
+      // A pwlmulpwl group's first pwl: its result is written at the group's second pwl
+      // (lowerPwlMulPwl), so it is this step's too.
+      if (auto it = lay_.fuse.pwlPairOf.find(s.op); it != lay_.fuse.pwlPairOf.end())
+        results.append(it->second.first->result_begin(), it->second.first->result_end());
+      for (Value r : results) {
         auto it = views_.find(r);
         if (it == views_.end() || !rowTensor(r) || it->second.rows != winRows_)
           continue;
@@ -1111,6 +1120,7 @@ private:
         it->second.off -= uint64_t(win0_) * it->second.rstride;
         it->second.rows = int64_t(T_);
       }
+    }
     ++pos_;
   }
 
@@ -1256,6 +1266,11 @@ private:
         }
       }
     }
+    // A pwlmulpwl group writes its first pwl's result at its second: one buffer of all T rows
+    // for both where the first's is read after the blocked ops.
+    for (auto &[anchor, pair] : lay_.fuse.pwlPairOf)
+      if (shared.contains(pair.first))
+        shared.insert(anchor);
     const int64_t bs = (int64_t(T_) + blocks - 1) / blocks, nb = (int64_t(T_) + bs - 1) / bs;
     struct Item {
       size_t stage;
@@ -1341,6 +1356,8 @@ private:
       return; // lowered with the lm_head's tiles
     if (lay_.fuse.convPwlOf.count(&op))
       return; // a conv4pwl group's conv4 / mul: run at its pwl (lowerConv4Pwl)
+    if (lay_.fuse.pwlMulPwlOf.count(&op) && !rowBlocked())
+      return; // a pwlmulpwl group's first pwl / mul: run at its second pwl (lowerPwlMulPwl)
     if (auto o = dyn_cast<ovl::MulOp>(op))
       return lowerBroadcast(op, UopCode::Mulsh32, o.getX(), o.getY(), int64_t(o.getShift()));
     if (auto o = dyn_cast<ovl::AddOp>(op))
@@ -1359,6 +1376,10 @@ private:
       return lowerFwht(o);
     if (auto o = dyn_cast<ovl::PwlOp>(op); o && lay_.fuse.convOf.count(&op))
       return lowerConv4Pwl(o);
+    // In row blocks a pwlmulpwl group runs as its three ops: the blocks' order, cut after each
+    // SSM-unit op, is tuned with them (fused: the 130M prefill call 7.8 % slower, docs/codegen.md).
+    if (auto o = dyn_cast<ovl::PwlOp>(op); o && lay_.fuse.pwlPairOf.count(&op) && !rowBlocked())
+      return lowerPwlMulPwl(o);
     if (auto o = dyn_cast<ovl::PwlOp>(op))
       return lowerTable(op, UopCode::Pwl, o.getX(), o.getTable());
     if (auto o = dyn_cast<ovl::RsqrtOp>(op))
@@ -1532,28 +1553,44 @@ private:
   void lowerSumsq(ovl::SumsqOp o) {
     View x = operand(o.getX());
     const int64_t G = int64_t(o.getGroups());
-    // A mulsumsq group (Plan.h: matchFuseGroup): the mul right before wrote nothing; one run
-    // computes its product into x's buffer and the sum of squares here.
+    // A mulsumsq / addsumsq group (Plan.h: matchFuseGroup): the mul / add right before wrote
+    // nothing; one run computes its product / sum into x's buffer and the sum of squares here.
     auto fusedMul = lay_.fuse.mulOf.find(o.getOperation());
     std::optional<View> ma, mb;
+    const bool fusedAdd =
+        fusedMul != lay_.fuse.mulOf.end() && llvm::isa<ovl::AddOp>(fusedMul->second);
     if (fusedMul != lay_.fuse.mulOf.end()) {
-      auto m = cast<ovl::MulOp>(fusedMul->second);
-      ma = operand(m.getX()); // read by this run: live until here
-      mb = operand(m.getY());
+      Operation *m = fusedMul->second;
+      ma = operand(m->getOperand(0)); // read by this run: live until here
+      mb = operand(m->getOperand(1));
     }
-    View out = fresh(rowsOf(o.getResult()), G, 4);
+    // The residual stream's sums of squares (the first norm's of the embedding, then each
+    // addsumsq's) share one buffer in a layer loop, as the stream does: the loop body rotated
+    // for addsumsq (rotateForAddSumsq) then finds the first layer's at the others' address.
+    const bool streamNorm =
+        !layers_.empty() && !rowBlocked() &&
+        (fusedAdd || llvm::isa_and_nonnull<ovl::EmbedOp>(o.getX().getDefiningOp()));
+    View out = streamNorm && normSumsq_ && normSumsq_->rows == rowsOf(o.getResult()) &&
+                       normSumsq_->cols == G
+                   ? *normSumsq_
+                   : fresh(rowsOf(o.getResult()), G, 4);
+    if (streamNorm) {
+      use(out);
+      normSumsq_ = out;
+    }
     views_[o.getResult()] = out;
     if (plan_)
       return;
     const uint64_t len = uint64_t(x.cols / G);
     if (ma) {
       const int64_t R = out.rows;
-      const int64_t mulShift = int64_t(cast<ovl::MulOp>(fusedMul->second).getShift());
+      const int64_t mulShift =
+          fusedAdd ? 0 : int64_t(cast<ovl::MulOp>(fusedMul->second).getShift());
       Dim rows{uint64_t(R), {x.rstride, rstep(*ma, R), rstep(*mb, R), out.rstride}};
       Dim groups{uint64_t(G), {4 * len, 4 * len, 4 * len, 4}};
       emit2d(Slot::Vector,
-             uop(UopCode::Mulsumsq, addr(x), addr(*ma), addr(*mb), addr(out), len, mulShift, 0,
-                 int64_t(o.getShift())),
+             uop(fusedAdd ? UopCode::Addsumsq : UopCode::Mulsumsq, addr(x), addr(*ma), addr(*mb),
+                 addr(out), len, mulShift, 0, int64_t(o.getShift())),
              rows, groups);
       return;
     }
@@ -1675,6 +1712,59 @@ private:
     Dim rows{uint64_t(y.rows), {y.rstride, rstep(x, y.rows), 0, 0}};
     emit2d(Slot::Vector, w, rows, Dim{1, {}});
     storeState(o.getNewState(), st);
+  }
+
+  /// A pwlmulpwl group (Plan.h: matchFuseGroup): the first pwl, the multiply by a [1][C] or
+  /// [1][1] constant and this pwl as one pwlmulpwl run over the rows (softplus(dt), times A,
+  /// exp). Its parameters are one buffer: the first table, the second p3 bytes on, the
+  /// multipliers p4 bytes on (three loads, once per entry). The first pwl's result is written
+  /// (its readers follow), the product never is.
+  void lowerPwlMulPwl(ovl::PwlOp p2) {
+    auto [first, mulOp] = lay_.fuse.pwlPairOf.lookup(p2.getOperation());
+    auto p1 = cast<ovl::PwlOp>(first);
+    auto m = cast<ovl::MulOp>(mulOp);
+    View x = operand(p1.getX());
+    auto bytesOf = [](Value v) {
+      return uint64_t(cast<RankedTensorType>(v.getType()).getNumElements()) * 4;
+    };
+    const uint64_t t1 = bytesOf(p1.getTable()), t2 = bytesOf(p2.getTable()), mb = bytesOf(m.getY());
+    std::array<void *, 3> key = {p1.getTable().getAsOpaquePointer(),
+                                 p2.getTable().getAsOpaquePointer(), m.getY().getAsOpaquePointer()};
+    View prm;
+    if (auto it = pwlPairParams_.find(key); it != pwlPairParams_.end()) {
+      prm = it->second;
+      use(prm);
+    } else {
+      prm = fresh(1, int64_t(t1 + t2 + mb), 1, true);
+      markLoad(prm);
+      if (!plan_) {
+        const uint64_t at = addr(prm);
+        dma(Slot::Load, 0, lay_.constAt.lookup(p1.getTable()), t1, at, 1, t1);
+        dma(Slot::Load, 0, lay_.constAt.lookup(p2.getTable()), t2, at + t1, 1, t2);
+        dma(Slot::Load, 0, lay_.constAt.lookup(m.getY()), mb, at + t1 + t2, 1, mb);
+      }
+      pwlPairParams_[key] = prm;
+    }
+    const int64_t C = x.cols;
+    View s = fresh(rowsOf(p1.getResult()), C, 4);
+    views_[p1.getResult()] = s;
+    View y = fresh(rowsOf(p2.getResult()), C, 4);
+    views_[p2.getResult()] = y;
+    if (plan_)
+      return;
+    const bool bc = mb == 4 && C != 1;
+    // Rows one after the other in x, s and y: one micro-op over all of them, the multipliers
+    // repeating every C elements (p2), one pipeline fill; else a run over the rows.
+    const int64_t R = y.rows;
+    const bool flat =
+        R > 1 && x.contiguous() && s.contiguous() && y.contiguous() && uint64_t(R * C) <= kMaxLen;
+    isa::UopWord w =
+        uop(UopCode::Pwlmulpwl, addr(y), addr(x), addr(prm), addr(s), uint64_t(flat ? R * C : C),
+            int64_t(m.getShift()), bc ? 1 : 0, flat && !bc ? C : 0);
+    w.set(f::uop::p3, int64_t(t1));
+    w.set(f::uop::p4, int64_t(t1 + t2));
+    Dim rows{uint64_t(flat ? 1 : R), {y.rstride, rstep(x, R), 0, s.rstride}};
+    emit2d(Slot::Ssm, w, rows, Dim{1, {}});
   }
 
   /// ovl.ssm writes y over dtx when dtx dies at this op in a buffer of its own (one use,
@@ -2189,12 +2279,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
     FusePlan fp;
     if (auto e = fusePlan(dec, fp))
       throw EmitError{formatPlanError(*e)};
-    for (auto &kv : fp.ssmStep)
-      lay.fuse.ssmStep.insert(kv);
-    for (auto &kv : fp.logits)
-      lay.fuse.logits.insert(kv);
-    for (auto &kv : fp.chainOf)
-      lay.fuse.chainOf.insert(kv);
+    lay.fuse.merge(fp); // every kind (the decode ran only ssmstep / logits fused before)
     TilePlan tp;
     if (auto e = tilePlan(dec, board, opt, tp))
       throw EmitError{formatPlanError(*e)};
@@ -2434,6 +2519,33 @@ std::vector<long> findLayers(func::FuncOp fn) {
     const size_t at = bestStart + r * bestP;
     bounds.push_back(at < n ? full[at] : k);
   }
+  return bounds;
+}
+
+/// The layer loop's body rotated by one op for the addsumsq groups (Plan.h): where every layer
+/// but the first opens with the sumsq of an addsumsq group (the previous layer's residual add
+/// fused with this layer's norm) and the op right after the last layer is one too (the final
+/// norm's), each layer's bound moves past that sumsq: a layer is then [its norm's rsqrt ..
+/// its residual add + the next norm's sum of squares], all alike, and the first layer's sumsq of
+/// the embedding comes before the loop. Otherwise the bounds stay (the first layer, which then
+/// differs, is unrolled).
+std::vector<long> rotateForAddSumsq(std::vector<long> bounds, const std::vector<Operation *> &ops,
+                                    const FusePlan &fuse) {
+  if (bounds.size() < 2)
+    return bounds;
+  auto fusedSumsqAt = [&](long i) {
+    if (i < 0 || i >= long(ops.size()) || !llvm::isa<ovl::SumsqOp>(ops[size_t(i)]))
+      return false;
+    auto it = fuse.mulOf.find(ops[size_t(i)]);
+    return it != fuse.mulOf.end() && llvm::isa<ovl::AddOp>(it->second);
+  };
+  if (bounds.front() >= long(ops.size()) || !llvm::isa<ovl::SumsqOp>(ops[size_t(bounds.front())]))
+    return bounds;
+  for (size_t r = 1; r < bounds.size(); ++r)
+    if (!fusedSumsqAt(bounds[r]))
+      return bounds;
+  for (long &b : bounds)
+    ++b;
   return bounds;
 }
 
@@ -2900,7 +3012,9 @@ llvm::Expected<isa::Program> emitOnce(func::FuncOp fn, const target::Board &boar
       opsOf.emplace_back();
       for (Operation &op : efn.getBody().front())
         opsOf.back().push_back(&op);
-      boundsOf.push_back(options.layerLoop ? findLayers(efn) : std::vector<long>{});
+      boundsOf.push_back(options.layerLoop
+                             ? rotateForAddSumsq(findLayers(efn), opsOf.back(), lay.fuse)
+                             : std::vector<long>{});
     }
     std::vector<std::vector<Inst>> lists;
     std::vector<Folded> folded;

@@ -51,12 +51,17 @@ llvm::StringRef fuseKindName(FuseKind k) {
     return "mulsumsq";
   case FuseKind::Conv4Pwl:
     return "conv4pwl";
+  case FuseKind::PwlMulPwl:
+    return "pwlmulpwl";
+  case FuseKind::AddSumsq:
+    return "addsumsq";
   }
   return "";
 }
 
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name) {
-  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl})
+  for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl,
+                     FuseKind::PwlMulPwl, FuseKind::AddSumsq})
     if (fuseKindName(k) == name)
       return k;
   return std::nullopt;
@@ -215,6 +220,39 @@ std::optional<FuseGroup> matchMulSumsq(ovl::SumsqOp o, std::string &why) {
   return g;
 }
 
+/// addsumsq: the sumsq's operand is the result of an ovl.add of two [rows][C] values (the second
+/// per element or one row per channel), the add right before the sumsq (only constants between):
+/// the residual add and the next norm's sum of squares. The sum has other readers (the norm's
+/// scaling, the next residual add): the fused run writes it.
+std::optional<FuseGroup> matchAddSumsq(ovl::SumsqOp o, std::string &why) {
+  auto a = o.getX().getDefiningOp<ovl::AddOp>();
+  if (!a) {
+    why = "its operand is not the result of an ovl.add";
+    return std::nullopt;
+  }
+  auto xt = cast<RankedTensorType>(a.getX().getType());
+  auto yt = cast<RankedTensorType>(a.getY().getType());
+  if (yt.getDimSize(1) != xt.getDimSize(1) ||
+      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
+    why = where(a) +
+          " broadcasts its second operand per row or per head; addsumsq adds element by element "
+          "([rows][C] and [rows][C] or [1][C])";
+    return std::nullopt;
+  }
+  Operation *prev = o->getPrevNode();
+  while (prev && llvm::isa<ovl::ConstantOp>(prev))
+    prev = prev->getPrevNode();
+  if (prev != a.getOperation()) {
+    why = where(a) + " is not the op right before it; addsumsq runs the add at the sumsq";
+    return std::nullopt;
+  }
+  FuseGroup g;
+  g.kind = FuseKind::AddSumsq;
+  g.anchor = o;
+  g.members.push_back(a);
+  return g;
+}
+
 /// The op before `op` in its block, constants skipped.
 Operation *prevComputeOp(Operation *op) {
   Operation *p = op->getPrevNode();
@@ -268,9 +306,66 @@ std::optional<FuseGroup> matchConv4Pwl(ovl::PwlOp o, std::string &why) {
   return g;
 }
 
+/// pwlmulpwl: the pwl's operand is the product (read by the pwl only) of an ovl.pwl's result
+/// and a [1][C] or [1][1] constant, both tables constants, the first pwl, the mul and the pwl
+/// one after the other (constants between): nothing reads the first pwl's result before the
+/// fused run at the second writes it. The first pwl must not itself end such a chain or run in
+/// a conv4pwl group (an op runs in one group).
+std::optional<FuseGroup> matchPwlMulPwl(ovl::PwlOp o, std::string &why) {
+  auto m = o.getX().getDefiningOp<ovl::MulOp>();
+  auto p = m ? m.getX().getDefiningOp<ovl::PwlOp>() : ovl::PwlOp();
+  if (!p) {
+    why = "its operand is not the product of an ovl.pwl's result";
+    return std::nullopt;
+  }
+  auto xt = cast<RankedTensorType>(m.getX().getType());
+  auto yt = cast<RankedTensorType>(m.getY().getType());
+  if (!m.getResult().hasOneUse() || !m.getY().getDefiningOp<ovl::ConstantOp>() ||
+      yt.getDimSize(0) != 1 || (yt.getDimSize(1) != 1 && yt.getDimSize(1) != xt.getDimSize(1))) {
+    why = where(m) +
+          " is not the first pwl's result times a [1][C] or [1][1] constant read by the pwl "
+          "only; pwlmulpwl multiplies each channel by its own constant (or one for all)";
+    return std::nullopt;
+  }
+  if (!o.getTable().getDefiningOp<ovl::ConstantOp>() ||
+      !p.getTable().getDefiningOp<ovl::ConstantOp>()) {
+    why = "a table is not a constant; pwlmulpwl loads both tables and the multipliers as one "
+          "buffer";
+    return std::nullopt;
+  }
+  if (prevComputeOp(o) != m.getOperation() || prevComputeOp(m) != p.getOperation()) {
+    why = where(p) + ", " + where(m) +
+          " and the pwl are not one after the other; pwlmulpwl runs the three at the pwl";
+    return std::nullopt;
+  }
+  std::string inner;
+  if (matchPwlMulPwl(p, inner) || matchConv4Pwl(p, inner)) {
+    why = where(p) + " already ends a fused chain; an op runs in one group";
+    return std::nullopt;
+  }
+  FuseGroup g;
+  g.kind = FuseKind::PwlMulPwl;
+  g.anchor = o;
+  g.members.push_back(p);
+  g.members.push_back(m);
+  return g;
+}
+
 } // namespace
 
 std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::string &why) {
+  if (kind == FuseKind::AddSumsq) {
+    if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
+      return matchAddSumsq(o, why);
+    why = "an addsumsq group is anchored at an ovl.sumsq";
+    return std::nullopt;
+  }
+  if (kind == FuseKind::PwlMulPwl) {
+    if (auto o = llvm::dyn_cast<ovl::PwlOp>(anchor))
+      return matchPwlMulPwl(o, why);
+    why = "a pwlmulpwl group is anchored at an ovl.pwl";
+    return std::nullopt;
+  }
   if (kind == FuseKind::Conv4Pwl) {
     if (auto o = llvm::dyn_cast<ovl::PwlOp>(anchor))
       return matchConv4Pwl(o, why);
@@ -334,10 +429,15 @@ std::vector<FuseGroup> findFuseGroups(func::FuncOp fn) {
       g = matchFuseGroup(&op, FuseKind::SsmStep, why);
     else if (llvm::isa<ovl::MatmulOp>(op))
       g = matchFuseGroup(&op, FuseKind::Logits, why);
-    else if (llvm::isa<ovl::SumsqOp>(op))
+    else if (llvm::isa<ovl::SumsqOp>(op)) {
       g = matchFuseGroup(&op, FuseKind::MulSumsq, why);
-    else if (llvm::isa<ovl::PwlOp>(op))
+      if (!g)
+        g = matchFuseGroup(&op, FuseKind::AddSumsq, why);
+    } else if (llvm::isa<ovl::PwlOp>(op)) {
       g = matchFuseGroup(&op, FuseKind::Conv4Pwl, why);
+      if (!g)
+        g = matchFuseGroup(&op, FuseKind::PwlMulPwl, why);
+    }
     if (g && placed.place(*g).empty())
       groups.push_back(std::move(*g));
   }
@@ -371,7 +471,7 @@ void addToPlan(const FuseGroup &g, FusePlan &plan) {
     plan.ssmStep[g.anchor] = true;
     return;
   }
-  if (g.kind == FuseKind::MulSumsq) {
+  if (g.kind == FuseKind::MulSumsq || g.kind == FuseKind::AddSumsq) {
     plan.mulOf[g.anchor] = g.members.front();
     plan.sumsqOf[g.members.front()] = g.anchor;
     return;
@@ -382,11 +482,29 @@ void addToPlan(const FuseGroup &g, FusePlan &plan) {
       plan.convPwlOf[m] = g.anchor;
     return;
   }
+  if (g.kind == FuseKind::PwlMulPwl) {
+    plan.pwlPairOf[g.anchor] = {g.members[0], g.members[1]};
+    for (Operation *m : g.members)
+      plan.pwlMulPwlOf[m] = g.anchor;
+    return;
+  }
   plan.logits[g.anchor] = g.members;
   for (Operation *m : g.members)
     plan.chainOf[m] = g.anchor;
 }
 } // namespace
+
+void FusePlan::merge(const FusePlan &o) {
+  ssmStep.insert(o.ssmStep.begin(), o.ssmStep.end());
+  logits.insert(o.logits.begin(), o.logits.end());
+  chainOf.insert(o.chainOf.begin(), o.chainOf.end());
+  mulOf.insert(o.mulOf.begin(), o.mulOf.end());
+  sumsqOf.insert(o.sumsqOf.begin(), o.sumsqOf.end());
+  convOf.insert(o.convOf.begin(), o.convOf.end());
+  convPwlOf.insert(o.convPwlOf.begin(), o.convPwlOf.end());
+  pwlPairOf.insert(o.pwlPairOf.begin(), o.pwlPairOf.end());
+  pwlMulPwlOf.insert(o.pwlMulPwlOf.begin(), o.pwlMulPwlOf.end());
+}
 
 std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
   plan = FusePlan();
@@ -410,12 +528,13 @@ std::optional<PlanError> fusePlan(func::FuncOp fn, FusePlan &plan) {
     auto id = d ? d.getAs<IntegerAttr>("group") : IntegerAttr();
     auto kindName = d ? d.getAs<StringAttr>("kind") : StringAttr();
     if (!id || !kindName || d.size() != 2)
-      return PlanError{&op, "its ovl.fuse is not {group = N : i64, kind = \"ssmstep\" | "
-                            "\"logits\" | \"mulsumsq\" | \"conv4pwl\"}"};
+      return PlanError{&op,
+                       "its ovl.fuse is not {group = N : i64, kind = \"ssmstep\" | "
+                       "\"logits\" | \"mulsumsq\" | \"conv4pwl\" | \"pwlmulpwl\" | \"addsumsq\"}"};
     auto kind = fuseKindByName(kindName.getValue());
     if (!kind)
       return PlanError{&op, "unknown fusion kind '" + kindName.getValue().str() +
-                                "' (ssmstep, logits, mulsumsq, conv4pwl)"};
+                                "' (ssmstep, logits, mulsumsq, conv4pwl, pwlmulpwl, addsumsq)"};
     std::string why;
     auto g = matchFuseGroup(&op, *kind, why);
     if (!g)
@@ -739,8 +858,8 @@ std::vector<std::string> describeRecorded(func::FuncOp fn) {
           ++kinds[k.getValue().str()];
     std::string s = "ovl-fuse: " + std::to_string(count.getInt()) + " groups (";
     bool first = true;
-    for (FuseKind k :
-         {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl}) {
+    for (FuseKind k : {FuseKind::SsmStep, FuseKind::Logits, FuseKind::MulSumsq, FuseKind::Conv4Pwl,
+                       FuseKind::PwlMulPwl, FuseKind::AddSumsq}) {
       s += (first ? "" : ", ") + std::to_string(kinds[fuseKindName(k).str()]) + " " +
            fuseKindName(k).str();
       first = false;

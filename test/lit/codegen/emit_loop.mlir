@@ -9,19 +9,29 @@
 // RUN: FileCheck %s --input-file=%t.shift.s --check-prefix=SHIFT
 // RUN: FileCheck %s --input-file=%t.shift.err --check-prefix=SHIFTERR
 // RUN: mamba2c %t.shift.mlir -o %t.shift.m2b --target u280 && mamba2-objdump %t.shift.m2b | FileCheck %s --check-prefix=SHIFTOBJ
+// RUN: mamba2-codegen-check %s --target kv260 --t-block 4 --row-blocks 1 --prompt 9 --decode 3
+// RUN: mamba2-codegen-check %s --target u280 --t-block 4 --prompt 9 --decode 3
 // Per-layer hardware loops: the one-layer model of emit.mlir three times (its constants shared,
-// each layer its own matmul weights and states). Layer 0 loads the shared constants at their
+// each layer its own matmul weights and states), then a final norm. Each residual add and the
+// next norm's sum of squares are one addsumsq run (ovl-fuse's addsumsq group), which ends each
+// layer (the loop body rotated by one op); the sumsq of the embedding comes before layer 0.
+// The programs equal the ovl evaluator bit for bit. Layer 0 loads the shared constants at their
 // first use, so layers 1 and 2 repeat: one ctrl.loop of two iterations, the layer's DMA offsets
 // moved by address registers (dreg), advanced by ctrl.addi at the end of the body.
 // CHECK: # entry prefill: layers 1..2 in a hardware loop (2 iterations of 1 layer)
 // CHECK: # entry prefill: layer 0 unrolled: layer 1 has {{[0-9]+}} instructions, layer 0 {{[0-9]+}}
 // CHECK: # entry decode: layers 1..2 in a hardware loop (2 iterations of 1 layer)
 // CHECK: .entry prefill 0
+// CHECK: .uop [[#AS:]] addsumsq {{.*}}len=4 p2=4
 // CHECK: { ctrl.seti rd=[[R:[0-9]+]] }
 // CHECK: { ctrl.loop count=2 body={{[0-9]+}} }
 // CHECK: load.dma {{.*}}region=state dreg={{[0-9]+}} dram=
 // CHECK: store.dma {{.*}}region=state dreg={{[0-9]+}} dram=
-// CHECK: { ctrl.addi rd=[[R]] rs=[[R]] imm={{[0-9]+}} }
+// The body ends with the addsumsq of its residual add and the next norm's sum of squares (the
+// body rotated by one op: layer 0's sum of squares of the embedding comes before the loop, the
+// last layer's addsumsq is the final norm's).
+// CHECK: vector.run ustart=[[#AS]] ulen=1
+// CHECK-NEXT: { ctrl.addi rd=[[R]] rs=[[R]] imm={{[0-9]+}} }
 // CHECK: ctrl.halt
 // CHECK: { ctrl.loop count=2 body={{[0-9]+}} }
 // CHECK: ctrl.halt
@@ -40,7 +50,7 @@
 // 2's), the register advanced by 1 with the DRAM ones.
 // SHIFT: # entry prefill: layers 1..2 in a hardware loop (2 iterations of 1 layer)
 // SHIFT: # entry prefill: per-iteration micro-ops (ureg): 1 run(s) whose immediates differ from layer to layer, 1 word(s) per iteration
-// SHIFT: .uop [[#W:]] shr8 dst={{[0-9]+}} {{(src0=[0-9]+ )?}}len=16 p0=5
+// SHIFT: .uop [[#W:]] shr8 {{.*}}len=16 p0=5
 // SHIFT: { ctrl.loop count=2 body={{[0-9]+}} }
 // SHIFT: vector.run ustart=[[#W-1]] ulen=1 iters=1 ureg=[[U:[0-9]+]]
 // SHIFT: { ctrl.addi rd=[[U]] rs=[[U]] imm=1 }
@@ -150,7 +160,10 @@ func.func @main(%ids: tensor<?xi32>, %cs: tensor<8x3xi8>, %ss: tensor<2x2x2xi32>
   %oc = ovl.matmul %o8c, %wo, %so {bits = 4, group = 2, shift = 8}
       : (tensor<?x4xi8>, tensor<4x4xi8>, tensor<4x2xi32>) -> tensor<?x4xi32>
   %h1c = ovl.add %h1b, %oc : (tensor<?x4xi32>, tensor<?x4xi32>) -> tensor<?x4xi32>
-  %a1 = ovl.requant %h1c, %m, %sh : (tensor<?x4xi32>, tensor<1xi32>, tensor<1xi8>) -> tensor<?x4xi8>
+  %ssf = ovl.sumsq %h1c {groups = 1, shift = 4} : (tensor<?x4xi32>) -> tensor<?x1xi32>
+  %rf = ovl.rsqrt %ssf, %t : (tensor<?x1xi32>, tensor<6xi32>) -> tensor<?x1xi32>
+  %nf = ovl.mul %h1c, %rf {shift = 16} : (tensor<?x4xi32>, tensor<?x1xi32>) -> tensor<?x4xi32>
+  %a1 = ovl.requant %nf, %m, %sh : (tensor<?x4xi32>, tensor<1xi32>, tensor<1xi8>) -> tensor<?x4xi8>
   %logits = ovl.matmul %a1, %wh, %sw {bits = 8, group = 2, shift = 9}
       : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %logits, %cs1, %ss1, %cs1b, %ss1b, %cs1c, %ss1c : tensor<?x8xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>, tensor<8x3xi8>, tensor<2x2x2xi32>

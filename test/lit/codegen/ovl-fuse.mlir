@@ -2,8 +2,9 @@
 // uses (Plan.h matchFuseGroup): `ssmstep` (the scan, the producer of dt·x that y overwrites, and
 // B and C at a fixed offset), `logits` (the lm_head and the ops that finish its tiles),
 // `mulsumsq` (a sum of squares of the product made right before it: the gating and the gated
-// norm's reduction) and `conv4pwl` (a conv4, a per-channel multiply or none, and a table: the
-// conv1d and its SiLU).
+// norm's reduction), `conv4pwl` (a conv4, a per-channel multiply or none, and a table: the
+// conv1d and its SiLU), `pwlmulpwl` (a table, a product by a constant, a table: softplus(dt)
+// and exp(dt·A)) and `addsumsq` (the residual add and the next norm's sum of squares).
 // RUN: mamba2-opt --ovl-fuse %s | FileCheck %s
 // The one-layer model of emit.mlir: the scan and the lm_head.
 // RUN: mamba2-opt --ovl-fuse %S/emit.mlir | FileCheck %s --check-prefix=MODEL
@@ -199,4 +200,94 @@ func.func @notconv(%x: tensor<?x4xi8>, %v: tensor<?x4xi32>, %st: tensor<4x3xi8>,
   %h = ovl.shift %v {shift = 1} : (tensor<?x4xi32>) -> tensor<?x4xi32>
   %g3 = ovl.pwl %y3, %t {function = "silu"} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
   return %g, %y, %g2, %g3, %h, %s1, %s2, %s3 : tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<?x4xi32>, tensor<4x3xi8>, tensor<4x3xi8>, tensor<4x3xi8>
+}
+
+// softplus(dt) + exp(dt * A): the first table, its product by a [1][C] constant (or [1][1];
+// constants between do not count) and the second table. The first table's value is read after
+// the group (the scan's dt * x) and is written by the fused run; the product is not.
+// CHECK-LABEL: func.func @dtdecay
+// CHECK-SAME: ovl.fuse_groups = 2 : i64
+// CHECK: ovl.pwl {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.pwl {{.*}}ovl.fuse = {group = 0 : i64, kind = "pwlmulpwl"}
+// CHECK: ovl.pwl {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.mul {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.pwl {{.*}}ovl.fuse = {group = 1 : i64, kind = "pwlmulpwl"}
+// CHECK: ovl.mul %{{.*}}, %{{.*}} {shift = 0 : i64}
+func.func @dtdecay(%v: tensor<?x2xi32>, %x: tensor<?x2xi32>) -> (tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>) {
+  %sp = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %d = ovl.pwl %v, %sp {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %a = ovl.constant dense<[[-3, -5]]> : tensor<1x2xi32>
+  %da = ovl.mul %d, %a {shift = 2} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %ex = ovl.constant dense<[-64, 16, 1, 0, 7, 1]> : tensor<6xi32>
+  %e = ovl.pwl %da, %ex {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %d2 = ovl.pwl %x, %sp {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %a1 = ovl.constant dense<-3> : tensor<1x1xi32>
+  %da2 = ovl.mul %d2, %a1 {shift = 2} : (tensor<?x2xi32>, tensor<1x1xi32>) -> tensor<?x2xi32>
+  %e2 = ovl.pwl %da2, %ex {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %dx = ovl.mul %d, %x {shift = 0} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x2xi32>
+  return %e, %e2, %dx : tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>
+}
+
+// Not pwlmulpwl groups: a table after a product of a fused chain's end (an op runs in one
+// group), a product by a computed value, an op between the first table and the multiply, the
+// product read again.
+// CHECK-LABEL: func.func @notdtdecay
+// CHECK-SAME: ovl.fuse_groups = 1 : i64
+// CHECK: ovl.pwl {{.*}}ovl.fuse = {group = 0 : i64, kind = "pwlmulpwl"}
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @notdtdecay(%v: tensor<?x2xi32>, %w: tensor<?x2xi32>)
+    -> (tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>) {
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %a = ovl.constant dense<[[-3, -5]]> : tensor<1x2xi32>
+  %d = ovl.pwl %v, %t {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %da = ovl.mul %d, %a {shift = 2} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %e = ovl.pwl %da, %t {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %db = ovl.mul %e, %a {shift = 2} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %f = ovl.pwl %db, %t {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %d2 = ovl.pwl %w, %t {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %db2 = ovl.mul %d2, %w {shift = 2} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x2xi32>
+  %f2 = ovl.pwl %db2, %t {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %d3 = ovl.pwl %w, %t {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %h = ovl.shift %w {shift = 1} : (tensor<?x2xi32>) -> tensor<?x2xi32>
+  %da3 = ovl.mul %d3, %a {shift = 2} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %e3 = ovl.pwl %da3, %t {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %d4 = ovl.pwl %w, %t {function = "softplus"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %da4 = ovl.mul %d4, %a {shift = 2} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  %e4 = ovl.pwl %da4, %t {function = "exp"} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  return %f, %f2, %h, %e3, %e4, %da4 : tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>
+}
+
+// The residual add and the next norm's sum of squares: the add right before the sumsq (its sum
+// read again after: the norm's scaling); a per-channel [1][C] second operand too.
+// CHECK-LABEL: func.func @residual
+// CHECK-SAME: ovl.fuse_groups = 2 : i64
+// CHECK: ovl.add {{.*}}ovl.fuse_of = array<i64: 0>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 0 : i64, kind = "addsumsq"}
+// CHECK: ovl.add {{.*}}ovl.fuse_of = array<i64: 1>
+// CHECK: ovl.sumsq {{.*}}ovl.fuse = {group = 1 : i64, kind = "addsumsq"}
+func.func @residual(%h: tensor<?x8xi32>, %o: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %h1 = ovl.add %h, %o : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %h1 {groups = 2, shift = 4} : (tensor<?x8xi32>) -> tensor<?x2xi32>
+  %b = ovl.constant dense<7> : tensor<1x8xi32>
+  %h2 = ovl.add %h1, %b : (tensor<?x8xi32>, tensor<1x8xi32>) -> tensor<?x8xi32>
+  %c = ovl.constant dense<1> : tensor<1xi32>
+  %s2 = ovl.sumsq %h2 {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %h1, %s, %h2, %s2 : tensor<?x8xi32>, tensor<?x2xi32>, tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// Not addsumsq groups: an add broadcast per row, an op between the add and the sumsq.
+// CHECK-LABEL: func.func @notresidual
+// CHECK-SAME: ovl.fuse_groups = 0 : i64
+// CHECK-NOT: ovl.fuse
+// CHECK: return
+func.func @notresidual(%h: tensor<?x8xi32>, %o: tensor<?x8xi32>, %r: tensor<?x1xi32>)
+    -> (tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>) {
+  %h1 = ovl.add %h, %r : (tensor<?x8xi32>, tensor<?x1xi32>) -> tensor<?x8xi32>
+  %s = ovl.sumsq %h1 {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  %h2 = ovl.add %h, %o : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %k = ovl.shift %h {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  %s2 = ovl.sumsq %h2 {groups = 1, shift = 4} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s, %k, %s2 : tensor<?x1xi32>, tensor<?x8xi32>, tensor<?x1xi32>
 }

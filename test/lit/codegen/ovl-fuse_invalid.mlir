@@ -52,7 +52,7 @@ func.func @swapped(%x: tensor<?x4xi32>, %d: tensor<?x2xi32>, %v: tensor<?x2xi32>
 func.func @unknown_kind(%a: tensor<?x4xi8>) -> tensor<?x8xi32> attributes {ovl.fuse_groups = 1 : i64} {
   %w = ovl.constant dense<1> : tensor<8x4xi8>
   %s = ovl.constant dense<1> : tensor<8x2xi32>
-  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits, mulsumsq, conv4pwl)}}
+  // expected-error @+1 {{ovl-fuse: unknown fusion kind 'conv' (ssmstep, logits, mulsumsq, conv4pwl, pwlmulpwl, addsumsq)}}
   %l = ovl.matmul %a, %w, %s {bits = 8, group = 2, shift = 0, ovl.fuse = {group = 0 : i64, kind = "conv"}} : (tensor<?x4xi8>, tensor<8x4xi8>, tensor<8x2xi32>) -> tensor<?x8xi32>
   return %l : tensor<?x8xi32>
 }
@@ -164,4 +164,69 @@ func.func @conv4pwl_no_conv(%v: tensor<?x4xi32>) -> tensor<?x4xi32> attributes {
   // expected-error @+1 {{ovl-fuse: its recorded conv4pwl group 0 cannot run fused: its operand is not an ovl.conv4's output (or its product by a [1][C] constant)}}
   %g = ovl.pwl %v, %t {function = "silu", ovl.fuse = {group = 0 : i64, kind = "conv4pwl"}} : (tensor<?x4xi32>, tensor<6xi32>) -> tensor<?x4xi32>
   return %g : tensor<?x4xi32>
+}
+
+// -----
+
+// pwlmulpwl: the product of the first table's value is by a computed value, not a constant.
+func.func @pwlmulpwl_computed_mult(%v: tensor<?x2xi32>, %a: tensor<1x2xi32>) -> (tensor<?x2xi32>, tensor<?x2xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %d = ovl.pwl %v, %t {function = "softplus", ovl.fuse_of = array<i64: 0>} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %m = ovl.mul %d, %a {shift = 2, ovl.fuse_of = array<i64: 0>} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded pwlmulpwl group 0 cannot run fused: 'ovl.mul' at}}
+  %e = ovl.pwl %m, %t {function = "exp", ovl.fuse = {group = 0 : i64, kind = "pwlmulpwl"}} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  return %d, %e : tensor<?x2xi32>, tensor<?x2xi32>
+}
+
+// -----
+
+// pwlmulpwl: an op between the first table and the multiply (it could read the first table's
+// value before the fused run at the second table writes it).
+func.func @pwlmulpwl_op_between(%v: tensor<?x2xi32>) -> (tensor<?x2xi32>, tensor<?x2xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %a = ovl.constant dense<[[-3, -5]]> : tensor<1x2xi32>
+  %d = ovl.pwl %v, %t {function = "softplus", ovl.fuse_of = array<i64: 0>} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  %k = ovl.shift %d {shift = 1} : (tensor<?x2xi32>) -> tensor<?x2xi32>
+  %m = ovl.mul %d, %a {shift = 2, ovl.fuse_of = array<i64: 0>} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded pwlmulpwl group 0 cannot run fused: 'ovl.pwl' at}}
+  %e = ovl.pwl %m, %t {function = "exp", ovl.fuse = {group = 0 : i64, kind = "pwlmulpwl"}} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  return %k, %e : tensor<?x2xi32>, tensor<?x2xi32>
+}
+
+// -----
+
+// pwlmulpwl: the table's operand is not a product of another table's value.
+func.func @pwlmulpwl_no_pwl(%v: tensor<?x2xi32>) -> tensor<?x2xi32> attributes {ovl.fuse_groups = 1 : i64} {
+  %t = ovl.constant dense<[0, 16, 1, 0, 0, 1]> : tensor<6xi32>
+  %a = ovl.constant dense<[[-3, -5]]> : tensor<1x2xi32>
+  %m = ovl.mul %v, %a {shift = 2, ovl.fuse_of = array<i64: 0>} : (tensor<?x2xi32>, tensor<1x2xi32>) -> tensor<?x2xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded pwlmulpwl group 0 cannot run fused: its operand is not the product of an ovl.pwl's result}}
+  %e = ovl.pwl %m, %t {function = "exp", ovl.fuse = {group = 0 : i64, kind = "pwlmulpwl"}} : (tensor<?x2xi32>, tensor<6xi32>) -> tensor<?x2xi32>
+  return %e : tensor<?x2xi32>
+}
+
+// -----
+
+// addsumsq: an op between the add and the sumsq (it could read the sum before the fused run
+// writes it).
+func.func @addsumsq_op_between(%h: tensor<?x8xi32>, %o: tensor<?x8xi32>) -> (tensor<?x8xi32>, tensor<?x1xi32>)
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %h1 = ovl.add %h, %o {ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  %k = ovl.shift %h1 {shift = 1} : (tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded addsumsq group 0 cannot run fused: 'ovl.add' at}}
+  %s = ovl.sumsq %h1 {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "addsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %k, %s : tensor<?x8xi32>, tensor<?x1xi32>
+}
+
+// -----
+
+// addsumsq: the sum of squares is of a product, not of an add's sum.
+func.func @addsumsq_of_a_product(%y: tensor<?x8xi32>, %z: tensor<?x8xi32>) -> tensor<?x1xi32>
+    attributes {ovl.fuse_groups = 1 : i64} {
+  %g = ovl.mul %y, %z {shift = 4, ovl.fuse_of = array<i64: 0>} : (tensor<?x8xi32>, tensor<?x8xi32>) -> tensor<?x8xi32>
+  // expected-error @+1 {{ovl-fuse: its recorded addsumsq group 0 cannot run fused: its operand is not the result of an ovl.add}}
+  %s = ovl.sumsq %g {groups = 1, shift = 4, ovl.fuse = {group = 0 : i64, kind = "addsumsq"}} : (tensor<?x8xi32>) -> tensor<?x1xi32>
+  return %s : tensor<?x1xi32>
 }

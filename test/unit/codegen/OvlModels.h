@@ -93,19 +93,20 @@ public:
       std::string B = slice(g8, C, bAt, s.groups * s.ns, 8);
       std::string Cc = slice(g8, C, cAt, s.groups * s.ns, 8);
       std::string x32 = un("sext", xs, s.di, s.di, "{shift = 2 : i64}", 32, 8);
-      // dt: per-head bias ([1][H]), softplus, dt * x per head ([T][H]), decay = exp(dt * A).
+      // dt: per-head bias ([1][H]), softplus, decay = exp(dt * A), dt * x per head ([T][H]) (the
+      // order m2-lower-to-ovl gives them: softplus, its product by A and exp one after the other).
       std::string dt6 = un("shift", dt, s.heads, s.heads, "{shift = 6 : i64}");
       std::string dtb =
           bcast("add", dt6,
                 s.splatHeads ? splat({1, s.heads}, -700) : cnst("", {1, s.heads}, 32, -3000, 3000),
                 s.heads, "1", s.heads, "", true);
       std::string dts = pwl(dtb, softplus, s.heads, "softplus");
-      std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads, "{shift = 12 : i64}");
       std::string dA = bcast("mul", dts,
                              s.splatHeads ? splat({1, s.heads}, l == 1 ? -700 : -2000 - 100 * l)
                                           : cnst("", {1, s.heads}, 32, -9000, -500),
                              s.heads, "1", s.heads, "{shift = 12 : i64}", true);
       std::string decay = pwl(dA, expT, s.heads, "exp");
+      std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads, "{shift = 12 : i64}");
       std::string ys = val(), ss1 = val();
       o_ << "  " << ys << ", " << ss1 << " = ovl.ssm " << dtx << ", " << decay << ", " << B << ", "
          << Cc << ", %ss" << l << " {decay_shift = 15 : i64, in_shift = " << 6 + ls(l)
@@ -134,7 +135,12 @@ public:
       newStates.push_back(cs1);
       newStates.push_back(ss1);
     }
-    std::string a = requant(h, s.d, false, 17, 18);
+    // The final RMSNorm (norm_f, which every Mamba2 has): the last residual add and its sum of
+    // squares are one addsumsq run, as each layer's add and the next layer's norm are.
+    std::string ssf = un("sumsq", h, s.d, 1, "{groups = 1 : i64, shift = 6 : i64}");
+    std::string rf = bin("rsqrt", ssf, rs, 1, "", tblType(isa::buildRsqrtTable(16, 16).size()));
+    std::string nf = bcast("mul", h, rf, s.d, "[T]", 1, "{shift = 7 : i64}");
+    std::string a = requant(nf, s.d, false, 17, 18);
     const int nv = s.vocab + s.vocabPad;
     std::string logits = matmul(a, s.d, nv, s.headBits, 9);
     if (s.streamLogits) {

@@ -319,6 +319,28 @@ TEST(Datapath, MulSumsqMatchesReference) {
             spad);
 }
 
+TEST(Datapath, AddSumsqMatchesReference) {
+  Bench t(22);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, true);
+    const uint32_t len = trial % 20 == 0 ? 0 : t.u(600) + 1;
+    const int64_t dst = trial % 3 == 0 ? 8192 : 0; // in place over src0, or apart
+    compare({uop(UopCode::Addsumsq, dst, 8192, 16384, 32768, len, 0, t.u(2), t.u(64))},
+            isa::Slot::Vector, spad);
+  }
+  // Sums of +-(2^31 - 1) saturate: 600 squares of about 2^62 reach the 64-bit cap.
+  std::vector<uint8_t> spad(kSpad);
+  for (uint32_t i = 0; i < 600; ++i) {
+    const int32_t a = i % 2 ? INT32_MIN : INT32_MAX;
+    std::memcpy(&spad[8192 + 4 * i], &a, 4);
+    std::memcpy(&spad[16384 + 4 * i], &a, 4);
+  }
+  for (int64_t sh : {0, 1, 31, 63})
+    compare({uop(UopCode::Addsumsq, 0, 8192, 16384, 32768, 600, 0, 0, sh)}, isa::Slot::Vector,
+            spad);
+}
+
 TEST(Datapath, InPlaceElementwiseMatchesReference) {
   Bench t(13);
   std::vector<uint8_t> spad(kSpad);
@@ -370,6 +392,56 @@ TEST(Datapath, Conv4PwlOverSeveralStepsWithState) {
     bad.spad = spad;
     EXPECT_NE(isa::refExecute(run, bad, words), "");
     EXPECT_NE(hw::executeIssue(run, bad, words, hw::boards().front()), "");
+  }
+}
+
+// pwlmulpwl (softplus, the multiply by A, exp in one SSM micro-op) over several rows against
+// the reference on every board, m per element or broadcast, the first table's value in place
+// over x or apart; a table that runs into what follows it is refused by both.
+TEST(Datapath, PwlMulPwlOverSeveralRows) {
+  Bench t(21);
+  const std::vector<int32_t> sp = isa::buildPwl("softplus", isa::PwlSpec{});
+  const std::vector<int32_t> ex = isa::buildPwl("exp", isa::PwlSpec{});
+  const int64_t t1 = int64_t(4 * sp.size()), t2 = int64_t(4 * ex.size());
+  for (int trial = 0; trial < 8; ++trial) {
+    std::vector<uint8_t> spad(kSpad);
+    t.fill(spad, true);
+    std::memcpy(&spad[30000], sp.data(), size_t(t1)); // table 1, table 2 at p3, m at p4
+    std::memcpy(&spad[30000 + t1], ex.data(), size_t(t2));
+    const bool bc = trial % 2, inPlace = trial % 4 >= 2;
+    const uint32_t len = 1 + t.u(200);
+    isa::UopWord w =
+        uop(UopCode::Pwlmulpwl, 0, 8192, 30000, inPlace ? 8192 : 16384, len, t.u(40), bc ? 1 : 0,
+            trial % 3 == 2 ? 7 : 0); // the multipliers repeating every 7 elements (rows of 7)
+    w.set(isa::field::uop::p3, t1);
+    w.set(isa::field::uop::p4, t1 + t2);
+    std::vector<isa::UopWord> words = {w};
+    isa::Issue run;
+    run.slot = isa::Slot::Ssm;
+    run.op = 1;
+    const uint32_t rs = 4 * len; // 3 rows: x, s and y advance a row, the parameters stay
+    run.run = {0, 1, 3, rs, rs, 0, rs, 0};
+    isa::Memory ref = memory();
+    ref.spad = spad;
+    ASSERT_EQ(isa::refExecute(run, ref, words), "");
+    for (const hw::BoardConfig &b : hw::boards()) {
+      isa::Memory m = memory();
+      m.spad = spad;
+      ASSERT_EQ(hw::executeIssue(run, m, words, b), "");
+      ASSERT_TRUE(m.spad == ref.spad) << b.name << " trial " << trial;
+    }
+    // The first table running into the second, the second into the multipliers.
+    for (int which = 0; which < 2; ++which) {
+      std::vector<isa::UopWord> bad = words;
+      if (which == 0)
+        bad[0].set(isa::field::uop::p3, t1 - 8);
+      else
+        bad[0].set(isa::field::uop::p4, t1 + t2 - 8);
+      isa::Memory r2 = memory(), h2 = memory();
+      r2.spad = h2.spad = spad;
+      EXPECT_NE(isa::refExecute(run, r2, bad), "") << which;
+      EXPECT_NE(hw::executeIssue(run, h2, bad, hw::boards().front()), "") << which;
+    }
   }
 }
 

@@ -175,6 +175,39 @@ TEST(Conv4Pwl, ConvThenMultiplyThenTable) {
   EXPECT_EQ(st, st2);
 }
 
+// addsumsq: the saturated sums (b per element or broadcast) and their sum of squares.
+TEST(AddSumsq, SumsThenTheirSquares) {
+  std::vector<int32_t> a = {3, -4, INT32_MAX, -7}, b = {1, 2, 5, -1}, y(4);
+  EXPECT_EQ(addSumsq(a.data(), b.data(), false, y.data(), 4, 0),
+            sumsq(std::vector<int32_t>{4, -2, INT32_MAX, -8}.data(), 4, 0));
+  EXPECT_EQ(y, (std::vector<int32_t>{4, -2, INT32_MAX, -8}));
+  EXPECT_EQ(addSumsq(a.data(), b.data(), true, y.data(), 2, 1), (16 + 9 + 1) / 2); // 12.5 -> 13
+  EXPECT_EQ(y[0], 4);
+  EXPECT_EQ(y[1], -3);
+}
+
+// pwlmulpwl: the first table, the multiply (rounded, saturated), the second table; m per
+// element or broadcast.
+TEST(PwlMulPwl, TableThenMultiplyThenTable) {
+  const std::vector<int32_t> sp = mamba2::isa::buildPwl("softplus", mamba2::isa::PwlSpec{});
+  const std::vector<int32_t> ex = mamba2::isa::buildPwl("exp", mamba2::isa::PwlSpec{});
+  std::vector<int32_t> x = {-300000, 0, 70000, 1 << 20},
+                       m = {-(1 << 16), -(3 << 15), -1, INT32_MIN};
+  std::vector<int32_t> s(4), y(4), yb(4);
+  std::vector<int32_t> yp(4);
+  pwlMulPwl(sp.data(), ex.data(), x.data(), m.data(), false, 0, 16, s.data(), y.data(), 4);
+  pwlMulPwl(sp.data(), ex.data(), x.data(), m.data(), true, 0, 16, s.data(), yb.data(), 4);
+  pwlMulPwl(sp.data(), ex.data(), x.data(), m.data(), false, 3, 16, s.data(), yp.data(), 4);
+  for (unsigned i = 0; i < 4; ++i) {
+    EXPECT_EQ(s[i], pwl(sp.data(), x[i]));
+    EXPECT_EQ(y[i], pwl(ex.data(), sat32(rnd(int64_t(s[i]) * m[i], 16))));
+    EXPECT_EQ(yb[i], pwl(ex.data(), sat32(rnd(int64_t(s[i]) * m[0], 16))));
+    EXPECT_EQ(yp[i], pwl(ex.data(), sat32(rnd(int64_t(s[i]) * m[i % 3], 16))));
+  }
+  EXPECT_NE(y, yb);
+  EXPECT_NE(y, yp); // the fourth takes m[0]
+}
+
 TEST(Sumsq, ShiftsAndSaturates) {
   std::vector<int32_t> x = {3, -4, 12};
   EXPECT_EQ(sumsq(x.data(), 3, 0), 169);

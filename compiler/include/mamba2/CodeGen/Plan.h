@@ -49,6 +49,16 @@ enum class FuseKind {
   /// between (conv1d + SiLU): one `conv4pwl` run at the pwl per row, the conv output and the
   /// product never written. Members: the conv4 and the mul.
   Conv4Pwl,
+  /// ovl.pwl of an ovl.mul (by a [1][C] or [1][1] constant) of another ovl.pwl's result, the
+  /// three one after the other (softplus(dt), times A, exp): one `pwlmulpwl` run at the second
+  /// pwl per row writes the first table's value and the second's, the product never written.
+  /// Members: the first pwl and the mul.
+  PwlMulPwl,
+  /// ovl.sumsq of an ovl.add's result (the residual add and the next RMSNorm's sum of squares),
+  /// the add right before it: one `addsumsq` run at the sumsq writes the sum and its sum of
+  /// squares in one pass. In a layer loop the add ends one layer and the sumsq starts the next:
+  /// the fused run is the next iteration's first (docs/codegen.md). Members: the add.
+  AddSumsq,
 };
 llvm::StringRef fuseKindName(FuseKind k);
 std::optional<FuseKind> fuseKindByName(llvm::StringRef name);
@@ -71,12 +81,18 @@ struct FusePlan {
   llvm::DenseMap<mlir::Operation *, bool> ssmStep;
   llvm::DenseMap<mlir::Operation *, std::vector<mlir::Operation *>> logits;
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> chainOf; ///< chain op -> its matmul
-  llvm::DenseMap<mlir::Operation *, mlir::Operation *> mulOf;   ///< mulsumsq: sumsq -> its mul
-  llvm::DenseMap<mlir::Operation *, mlir::Operation *> sumsqOf; ///< mulsumsq: mul -> its sumsq
+  /// mulsumsq / addsumsq: the sumsq -> its mul or add; the mul or add -> its sumsq.
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> mulOf;
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> sumsqOf;
   /// conv4pwl: the pwl -> its conv4 and mul (null: none); the conv4 and mul -> their pwl.
   llvm::DenseMap<mlir::Operation *, std::pair<mlir::Operation *, mlir::Operation *>> convOf;
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> convPwlOf;
+  /// pwlmulpwl: the second pwl -> the first pwl and the mul; the first pwl and mul -> the second.
+  llvm::DenseMap<mlir::Operation *, std::pair<mlir::Operation *, mlir::Operation *>> pwlPairOf;
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> pwlMulPwlOf;
   bool fusedScan(mlir::Operation *op) const { return ssmStep.count(op) != 0; }
+  /// Adds the groups of `o` (another function's: the maps are by op), every kind.
+  void merge(const FusePlan &o);
 };
 
 /// Attribute names (docs/passes.md "ovl-fuse"): on the function, the number of groups (its

@@ -80,6 +80,9 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim);
 /// Empty when a pwl/rsqrt table of `tableBytes` at u.src1 lies in the scratchpad and does not
 /// overlap the destination.
 std::string checkPwlTable(const UopArgs &u, uint64_t tableBytes, uint64_t spadBytes);
+/// Empty when pwlmulpwl's first table (`t1Bytes` at u.src1) ends by p3, where its second table
+/// starts, and the second (`t2Bytes`) by p4, where the multipliers start.
+std::string checkPwlMulPwlTables(const UopArgs &u, uint64_t t1Bytes, uint64_t t2Bytes);
 /// Empty when every micro-op of the issue may run on its unit and, at its first and last
 /// iteration (addresses grow with the iteration), stays inside its memories.
 std::string checkIssue(const Issue &is, const Limits &lim, const std::vector<UopWord> &ucode);

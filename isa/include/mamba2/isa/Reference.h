@@ -50,6 +50,11 @@ int32_t pwl(const int32_t *words, int32_t x);
 /// down to even, m = x * 2^s2 in [2^29, 2^31), y = sat32(pwl(table, m) * 2^(s2/2)).
 /// A table for 2^F / sqrt(m) over m then gives y ~ 2^F / sqrt(x).
 int32_t rsqrt(const int32_t *words, int32_t x);
+/// The pwlmulpwl micro-op: s[i] = pwl(t1, x[i]), y[i] = pwl(t2, sat32(rnd(s[i] * m[j], shift)))
+/// with j = 0 when `bcast`, else i mod `period` when period > 0 (rows of `period` channels), else
+/// i: softplus(dt) and exp(dt * A) in one pass.
+void pwlMulPwl(const int32_t *t1, const int32_t *t2, const int32_t *x, const int32_t *m, bool bcast,
+               unsigned period, int shift, int32_t *s, int32_t *y, unsigned n);
 
 // ---- Hadamard ----
 /// Whether n = h * 2^k with h in {1, 12, 40} (the sizes the fwht micro-op accepts).
@@ -70,6 +75,10 @@ int32_t sumsq(const int32_t *x, unsigned n, int shift);
 /// `bcast`), and returns sumsq(y, n, sqShift): the products' sum of squares in the same pass.
 int32_t mulSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
                  int mulShift, int sqShift);
+/// The addsumsq micro-op: y[i] = sat32(a[i] + b[i]) (b[0] for every i when `bcast`), and
+/// returns sumsq(y, n, sqShift): the sums' sum of squares in the same pass.
+int32_t addSumsq(const int32_t *a, const int32_t *b, bool bcast, int32_t *y, unsigned n,
+                 int sqShift);
 /// One causal depthwise conv1d (kernel 4) step over C channels:
 ///   y[c] = sat32(bias[c] + w[c][0]*s[c][0] + w[c][1]*s[c][1] + w[c][2]*s[c][2] + w[c][3]*x[c])
 ///   then s[c] <- (s[c][1], s[c][2], x[c]).
