@@ -134,8 +134,8 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
         session.onOp([&, before](size_t begun, size_t ops) {
           const int64_t at = before + windowBytes * static_cast<int64_t>(begun) /
                                           static_cast<int64_t>(std::max<size_t>(ops, 1));
-          if (at > shown)
-            progressBar(shown = at, total);
+          if (at * 100 / std::max<int64_t>(total, 1) > shown * 100 / std::max<int64_t>(total, 1))
+            progressBar(shown = at, total); // at most once a percent
         });
       }
       auto logits = session.run(ids, n);
