@@ -29,9 +29,10 @@
 // CHECK: pwlmulpwl {{.*}}len=2 p0=2 p3=40 p4=88
 // CHECK-NOT: {{^}}.uop {{[0-9]+}} pwl {{.*}}len=2
 // UNFUSED-NOT: pwlmulpwl
-// UNFUSED: pwl {{.*}}len=2
+// (the prefill's 4 rows of 2 heads in one pwl word, the multiply by A a run over the rows)
+// UNFUSED: {{^}}.uop {{[0-9]+}} pwl {{.*}}len=8
 // UNFUSED-NEXT: mulsh32 {{.*}}len=2 p0=2
-// UNFUSED-NEXT: pwl {{.*}}len=2
+// UNFUSED-NEXT: {{^}}.uop {{[0-9]+}} pwl {{.*}}len=8
 // UNFUSED-NOT: pwlmulpwl
 // BCAST: pwlmulpwl {{.*}}len=2 p0=2 p1=1 p3=40 p4=88
 
