@@ -126,11 +126,13 @@ struct CalibratePass : mamba2::impl::M2CalibrateBase<CalibratePass> {
       for (int64_t i = off; i < off + n; ++i)
         windowBytes += input->bytes[static_cast<size_t>(i)];
       done += windowBytes;
+      // The bar moves as the window's ops run (a 2.7B window takes minutes); `shown` outlives
+      // the session whose lambda updates it.
+      int64_t shown = done - windowBytes;
       mamba2::eval::Session session(**program, 1, pool);
       session.discardLogits(true); // the statistics are taken on the way
-      if (progress) { // the bar moves as the window's ops run (a 2.7B window takes minutes)
-        const int64_t before = done - windowBytes;
-        int64_t shown = before;
+      if (progress) {
+        const int64_t before = shown;
         session.onOp([&, before](size_t begun, size_t ops) {
           const int64_t at = before + windowBytes * static_cast<int64_t>(begun) /
                                           static_cast<int64_t>(std::max<size_t>(ops, 1));
