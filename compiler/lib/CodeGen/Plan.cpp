@@ -186,79 +186,47 @@ std::optional<FuseGroup> matchLogits(ovl::MatmulOp o, std::string &why) {
   }
 }
 
-/// mulsumsq: the sumsq's operand is the result of an ovl.mul of two [rows][C] values (the
-/// second per element, or one row per channel: not a per-row / per-head broadcast, which the
-/// product's run cannot step), and the mul comes right before the sumsq (only constants
-/// between), so nothing reads the product, or writes over the mul's operands, before the fused
-/// run at the sumsq writes it.
-std::optional<FuseGroup> matchMulSumsq(ovl::SumsqOp o, std::string &why) {
-  auto m = o.getX().getDefiningOp<ovl::MulOp>();
-  if (!m) {
-    why = "its operand is not the result of an ovl.mul";
-    return std::nullopt;
-  }
-  auto xt = cast<RankedTensorType>(m.getX().getType());
-  auto yt = cast<RankedTensorType>(m.getY().getType());
-  if (yt.getDimSize(1) != xt.getDimSize(1) ||
-      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
-    why = where(m) +
-          " broadcasts its second operand per row or per head; mulsumsq multiplies element by "
-          "element ([rows][C] by [rows][C] or [1][C])";
-    return std::nullopt;
-  }
-  Operation *prev = o->getPrevNode();
-  while (prev && llvm::isa<ovl::ConstantOp>(prev))
-    prev = prev->getPrevNode();
-  if (prev != m.getOperation()) {
-    why = where(m) + " is not the op right before it; mulsumsq runs the product at the sumsq";
-    return std::nullopt;
-  }
-  FuseGroup g;
-  g.kind = FuseKind::MulSumsq;
-  g.anchor = o;
-  g.members.push_back(m);
-  return g;
-}
-
-/// addsumsq: the sumsq's operand is the result of an ovl.add of two [rows][C] values (the second
-/// per element or one row per channel), the add right before the sumsq (only constants between):
-/// the residual add and the next norm's sum of squares. The sum has other readers (the norm's
-/// scaling, the next residual add): the fused run writes it.
-std::optional<FuseGroup> matchAddSumsq(ovl::SumsqOp o, std::string &why) {
-  auto a = o.getX().getDefiningOp<ovl::AddOp>();
-  if (!a) {
-    why = "its operand is not the result of an ovl.add";
-    return std::nullopt;
-  }
-  auto xt = cast<RankedTensorType>(a.getX().getType());
-  auto yt = cast<RankedTensorType>(a.getY().getType());
-  if (yt.getDimSize(1) != xt.getDimSize(1) ||
-      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
-    why = where(a) +
-          " broadcasts its second operand per row or per head; addsumsq adds element by element "
-          "([rows][C] and [rows][C] or [1][C])";
-    return std::nullopt;
-  }
-  Operation *prev = o->getPrevNode();
-  while (prev && llvm::isa<ovl::ConstantOp>(prev))
-    prev = prev->getPrevNode();
-  if (prev != a.getOperation()) {
-    why = where(a) + " is not the op right before it; addsumsq runs the add at the sumsq";
-    return std::nullopt;
-  }
-  FuseGroup g;
-  g.kind = FuseKind::AddSumsq;
-  g.anchor = o;
-  g.members.push_back(a);
-  return g;
-}
-
 /// The op before `op` in its block, constants skipped.
 Operation *prevComputeOp(Operation *op) {
   Operation *p = op->getPrevNode();
   while (p && llvm::isa<ovl::ConstantOp>(p))
     p = p->getPrevNode();
   return p;
+}
+
+/// mulsumsq / addsumsq: the sumsq's operand is the result of an `OpT` (ovl.mul, ovl.add) of
+/// two [rows][C] values (the second per element, or one row per channel: not a per-row /
+/// per-head broadcast, which the run cannot step), and that op comes right before the sumsq
+/// (only constants between), so nothing reads its result, or writes over its operands, before
+/// the fused run at the sumsq writes it. For addsumsq the residual add and the next norm's sum
+/// of squares; the sum has other readers (the norm's scaling, the next residual add).
+template <typename OpT>
+std::optional<FuseGroup> matchElementwiseSumsq(ovl::SumsqOp o, FuseKind kind, std::string &why) {
+  const bool add = kind == FuseKind::AddSumsq;
+  auto e = o.getX().getDefiningOp<OpT>();
+  if (!e) {
+    why = std::string("its operand is not the result of an ") + (add ? "ovl.add" : "ovl.mul");
+    return std::nullopt;
+  }
+  auto xt = cast<RankedTensorType>(e.getX().getType());
+  auto yt = cast<RankedTensorType>(e.getY().getType());
+  if (yt.getDimSize(1) != xt.getDimSize(1) ||
+      (yt.getDimSize(0) != 1 && yt.getDimSize(0) != xt.getDimSize(0))) {
+    why = where(e) + " broadcasts its second operand per row or per head; " +
+          (add ? "addsumsq adds element by element ([rows][C] and [rows][C] or [1][C])"
+               : "mulsumsq multiplies element by element ([rows][C] by [rows][C] or [1][C])");
+    return std::nullopt;
+  }
+  if (prevComputeOp(o) != e.getOperation()) {
+    why = where(e) + " is not the op right before it; " +
+          (add ? "addsumsq runs the add at the sumsq" : "mulsumsq runs the product at the sumsq");
+    return std::nullopt;
+  }
+  FuseGroup g;
+  g.kind = kind;
+  g.anchor = o;
+  g.members.push_back(e);
+  return g;
 }
 
 /// conv4pwl: the pwl's operand is the y of an ovl.conv4 (its only reader), or the product of
@@ -356,7 +324,7 @@ std::optional<FuseGroup> matchPwlMulPwl(ovl::PwlOp o, std::string &why) {
 std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::string &why) {
   if (kind == FuseKind::AddSumsq) {
     if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
-      return matchAddSumsq(o, why);
+      return matchElementwiseSumsq<ovl::AddOp>(o, FuseKind::AddSumsq, why);
     why = "an addsumsq group is anchored at an ovl.sumsq";
     return std::nullopt;
   }
@@ -374,7 +342,7 @@ std::optional<FuseGroup> matchFuseGroup(Operation *anchor, FuseKind kind, std::s
   }
   if (kind == FuseKind::MulSumsq) {
     if (auto o = llvm::dyn_cast<ovl::SumsqOp>(anchor))
-      return matchMulSumsq(o, why);
+      return matchElementwiseSumsq<ovl::MulOp>(o, FuseKind::MulSumsq, why);
     why = "a mulsumsq group is anchored at an ovl.sumsq";
     return std::nullopt;
   }
