@@ -1,6 +1,8 @@
 // Reference semantics of the vector-unit reductions, conv1d and the SSM unit.
 #include "mamba2/isa/Reference.h"
 
+#include <cstring>
+
 namespace mamba2::isa::ref {
 
 int32_t sumsq(const int32_t *x, unsigned n, int shift) {
@@ -85,6 +87,31 @@ void ssmStep(int32_t *S, int32_t *dtxY, const int8_t *B, const int8_t *C, int32_
     int32_t *row = S + size_t(p) * N;
     ssmUpdate(row, dtxY + p, B, decay, 1, N, decayShift, inShift);
     ssmOutput(row, C, dtxY + p, 1, N, outShift);
+  }
+}
+
+void transpose(const void *src, void *dst, unsigned rows, unsigned cols, unsigned bytes,
+               unsigned srcPitch, unsigned dstPitch) {
+  const auto *s = static_cast<const uint8_t *>(src);
+  auto *d = static_cast<uint8_t *>(dst);
+  for (unsigned r = 0; r < rows; ++r)
+    for (unsigned c = 0; c < cols; ++c)
+      std::memcpy(d + (size_t(c) * dstPitch + r) * bytes, s + (size_t(r) * srcPitch + c) * bytes,
+                  bytes);
+}
+
+void segDecay(const int32_t *a, int32_t *out, unsigned Q, int shift) {
+  const int32_t one = int32_t(1) << shift;
+  for (unsigned t = 0; t < Q; ++t) {
+    int32_t *row = out + size_t(t) * (Q + 1);
+    const int32_t *prev = t ? row - (Q + 1) : nullptr;
+    for (unsigned c = 0; c <= Q; ++c) {
+      if (c <= t) {
+        const int64_t p = prev ? prev[c] : (c == 0 ? one : 0);
+        row[c] = sat32(rnd(p * a[t], shift));
+      } else
+        row[c] = c == t + 1 ? one : 0;
+    }
   }
 }
 

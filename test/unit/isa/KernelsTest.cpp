@@ -217,3 +217,48 @@ TEST(Sumsq, ShiftsAndSaturates) {
   EXPECT_EQ(sumsq(big.data(), 5, 62), 2); // (2^63 - 1) / 2^62 = 1.99.. -> 2
   EXPECT_EQ(sumsq(big.data(), 0, 0), 0);
 }
+
+TEST(Transpose, Int8AndInt32WithPitches) {
+  const unsigned R = 3, C = 5, sp = 7, dp = 4;
+  std::vector<int8_t> a(R * sp, 99), t(C * dp, 77);
+  for (unsigned r = 0; r < R; ++r)
+    for (unsigned c = 0; c < C; ++c)
+      a[r * sp + c] = int8_t(r * 16 + c - 40);
+  transpose(a.data(), t.data(), R, C, 1, sp, dp);
+  for (unsigned c = 0; c < C; ++c) {
+    for (unsigned r = 0; r < R; ++r)
+      EXPECT_EQ(t[c * dp + r], int8_t(r * 16 + c - 40));
+    EXPECT_EQ(t[c * dp + R], 77); // the pitch's padding is not written
+  }
+  std::vector<int32_t> b(R * C), u(C * R);
+  for (unsigned i = 0; i < R * C; ++i)
+    b[i] = int32_t(i) * -100003;
+  transpose(b.data(), u.data(), R, C, 4, C, R);
+  for (unsigned r = 0; r < R; ++r)
+    for (unsigned c = 0; c < C; ++c)
+      EXPECT_EQ(u[c * R + r], b[r * C + c]);
+}
+
+TEST(SegDecay, SegmentProductsRoundedRowByRow) {
+  const unsigned Q = 6;
+  const int sh = 15;
+  const int32_t a[Q] = {32768, 30000, 16384, 1, 32000, 29000};
+  std::vector<int32_t> out((Q + 1) * Q, -1);
+  segDecay(a, out.data(), Q, sh);
+  for (unsigned t = 0; t < Q; ++t)
+    for (unsigned c = 0; c <= Q; ++c) {
+      int64_t want;
+      if (c > t + 1)
+        want = 0;
+      else if (c == t + 1)
+        want = 1 << sh;
+      else { // c = 0: factors 0 .. t; c = s + 1: factors s + 1 .. t; rounded after each
+        want = 1 << sh;
+        for (unsigned r = c; r <= t; ++r)
+          want = rnd(want * a[r], sh);
+      }
+      EXPECT_EQ(out[t * (Q + 1) + c], want) << "t " << t << " c " << c;
+    }
+  EXPECT_EQ(out[0], 32768);        // a_0 = 1.0
+  EXPECT_EQ(out[2 * (Q + 1) + 1], 15000); // a_1 * a_2 from s = 0: 30000/32768 * 0.5
+}

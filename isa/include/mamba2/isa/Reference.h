@@ -104,4 +104,20 @@ void ssmOutput(const int32_t *S, const int8_t *C, int32_t *y, unsigned P, unsign
 void ssmStep(int32_t *S, int32_t *dtxY, const int8_t *B, const int8_t *C, int32_t decay, unsigned P,
              unsigned N, int decayShift, int inShift, int outShift);
 
+// ---- the chunked SSD form's data movement and decay (micro-ops trn, segdecay) ----
+/// The trn micro-op: dst[c][r] = src[r][c] for r < rows, c < cols, elements of `bytes` bytes
+/// (1: int8, 4: int32); src rows are `srcPitch` elements apart, dst rows `dstPitch` elements
+/// apart (srcPitch >= cols, dstPitch >= rows). Elements are copied, not converted.
+void transpose(const void *src, void *dst, unsigned rows, unsigned cols, unsigned bytes,
+               unsigned srcPitch, unsigned dstPitch);
+/// The segdecay micro-op: the decays of one head over a chunk of Q rows, a[0..Q) with `shift`
+/// fraction bits (exp(dt * A) <= 1), to the segment products out int32 [Q][Q + 1], built row by
+/// row with the rounding of the recurrent scan's state decay:
+///   row -1 = (2^shift, 0, ..., 0);
+///   out[t][c] = sat32(rnd(out[t-1][c] * a[t], shift)) for c <= t,
+///   out[t][t + 1] = 2^shift, out[t][c] = 0 for c > t + 1.
+/// So out[t][0] is the decay from the chunk's entering state to row t (prod_{r <= t} a_r) and
+/// out[t][s + 1], s <= t, the decay from row s's input to row t (prod_{s < r <= t} a_r).
+void segDecay(const int32_t *a, int32_t *out, unsigned Q, int shift);
+
 } // namespace mamba2::isa::ref
