@@ -1,6 +1,7 @@
 // Reference semantics of the vector-unit reductions, conv1d and the SSM unit.
 #include "mamba2/isa/Reference.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mamba2::isa::ref {
@@ -112,6 +113,15 @@ void segDecay(const int32_t *a, int32_t *out, unsigned Q, int shift) {
       } else
         row[c] = c == t + 1 ? one : 0;
     }
+  }
+}
+
+void split16(const int32_t *x, int8_t *hi, int8_t *lo, unsigned n, int shift) {
+  for (unsigned i = 0; i < n; ++i) {
+    const int64_t v = std::clamp<int64_t>(rnd(int64_t(x[i]), shift), -32768, 32639);
+    const int64_t h = (v + 128) >> 8; // floor: arithmetic shift
+    hi[i] = static_cast<int8_t>(h);
+    lo[i] = static_cast<int8_t>(v - 256 * h);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 using namespace mamba2::isa::ref;
@@ -259,6 +260,20 @@ TEST(SegDecay, SegmentProductsRoundedRowByRow) {
       }
       EXPECT_EQ(out[t * (Q + 1) + c], want) << "t " << t << " c " << c;
     }
-  EXPECT_EQ(out[0], 32768);        // a_0 = 1.0
+  EXPECT_EQ(out[0], 32768);               // a_0 = 1.0
   EXPECT_EQ(out[2 * (Q + 1) + 1], 15000); // a_1 * a_2 from s = 0: 30000/32768 * 0.5
+}
+
+TEST(Split16, HalvesRebuildTheRoundedValue) {
+  const std::vector<int32_t> x = {0,     1,     127,   128,    -128,   -129,      255,
+                                  32639, 32640, 32767, -32768, -40000, INT32_MAX, INT32_MIN,
+                                  1000,  -1000, 65535, 12345,  -12345};
+  for (int sh : {0, 1, 4}) {
+    std::vector<int8_t> hi(x.size()), lo(x.size());
+    split16(x.data(), hi.data(), lo.data(), unsigned(x.size()), sh);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int64_t v = std::clamp<int64_t>(rnd(int64_t(x[i]), sh), -32768, 32639);
+      EXPECT_EQ(256 * int64_t(hi[i]) + lo[i], v) << x[i] << " >> " << sh;
+    }
+  }
 }

@@ -120,4 +120,9 @@ void transpose(const void *src, void *dst, unsigned rows, unsigned cols, unsigne
 /// out[t][s + 1], s <= t, the decay from row s's input to row t (prod_{s < r <= t} a_r).
 void segDecay(const int32_t *a, int32_t *out, unsigned Q, int shift);
 
+/// The split16 micro-op: an int32 to 16 bits as two int8 halves for the matrix unit, exactly:
+///   v = clamp(rnd(x[i], shift), -32768, 32639), hi[i] = floor((v + 128) / 256),
+///   lo[i] = v - 256 * hi[i]  (so v = 256 hi + lo, hi and lo in [-128, 127]).
+void split16(const int32_t *x, int8_t *hi, int8_t *lo, unsigned n, int shift);
+
 } // namespace mamba2::isa::ref
