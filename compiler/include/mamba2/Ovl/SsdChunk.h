@@ -51,12 +51,12 @@ struct ChunkShifts {
 
 /// What the pass knows about the scan it rewrites, to choose the shifts from bounds.
 struct ShiftBounds {
-  int64_t dState = 0; // N: |C_t . B_s| <= N * 128^2
-  int decayFrac = 0;  // df: |D| <= 2^df
-  int inShift = 0;    // the scan's in_shift (K)
-  int outShift = 0;   // the scan's out_shift (O)
-  double dMax = 0;    // the largest |d| (the softplus / clamp table's largest output)
-  int stateBits = 16; // the calibrated state holds |S| < 2^(stateBits - 1)
+  int64_t dState = 0;  // N: |C_t . B_s| <= N * 128^2
+  int decayFrac = 0;   // df: |D| <= 2^df
+  int inShift = 0;     // the scan's in_shift (K)
+  int outShift = 0;    // the scan's out_shift (O)
+  double dMax = 0;     // the largest |d| (the softplus / clamp table's largest output)
+  int stateBits = 16;  // the calibrated state holds |S| < 2^(stateBits - 1)
   double cbMax = 0;    // a tighter bound of |C_t . B_s| (0: N * 128^2)
   double stateMax = 0; // a tighter bound of |S| (0: 2^(stateBits - 1))
   std::vector<int> multExp;
