@@ -185,6 +185,13 @@ int main(int argc, char **argv) {
                  "heads per group of ovl-split-head-groups (splits even where the cost model "
                  "would not; 0: the cost model's choice for --target)")
       ->excludes("--no-head-groups");
+  app.add_option("--ssd-form", scheme.ssdForm,
+                 "ovl pipeline: the prefill's SSM as the recurrent scan or in the chunked (matrix) "
+                 "form, the decode then in a @decode of its own (ovl-ssd-form; default scan)")
+      ->check(CLI::IsMember({"scan", "chunked"}));
+  app.add_option("--ssd-chunk", scheme.ssdChunk,
+                 "rows of a chunk of --ssd-form chunked, 1..64 (default 32)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--weight-buffers", emitOptions.weightBuffers,
                  "tile buffers of the weight ring (2: double buffering)");
   app.add_option("--weight-buffer-kib", emitOptions.weightBufferBytes,

@@ -193,3 +193,62 @@ func.func @main(%x: tensor<?xi32>) -> tensor<?x4xi32> {
   ASSERT_FALSE(static_cast<bool>(w4));
   EXPECT_NE(llvm::toString(w4.takeError()).find("a 4-bit weight holds 9"), std::string::npos);
 }
+
+// The session runs the module's decode entry for decode calls (as the program's decode entry
+// runs the function marked ovl.entry = "decode"), with @main's states cut into the decode
+// function's (here: one [4][2] state as two [2][2] halves) and joined back after the call.
+TEST(OvlEvaluator, DecodeCallsRunTheDecodeEntry) {
+  Fixture f(R"mlir(
+func.func @main(%ids: tensor<?xi32>, %s: tensor<4x2xi32>) -> (tensor<?x2xi32>, tensor<4x2xi32>) {
+  %t = ovl.constant dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi32>
+  %h = ovl.embed %ids, %t : (tensor<?xi32>, tensor<3x2xi32>) -> tensor<?x2xi32>
+  %one = ovl.constant dense<[[1, 1]]> : tensor<1x2xi32>
+  %s1 = ovl.add %s, %one : (tensor<4x2xi32>, tensor<1x2xi32>) -> tensor<4x2xi32>
+  return %h, %s1 : tensor<?x2xi32>, tensor<4x2xi32>
+}
+func.func @decode(%ids: tensor<?xi32>, %a: tensor<2x2xi32>, %b: tensor<2x2xi32>)
+    -> (tensor<?x2xi32>, tensor<2x2xi32>, tensor<2x2xi32>) attributes {ovl.entry = "decode"} {
+  %t = ovl.constant dense<[[10, 20], [30, 40], [50, 60]]> : tensor<3x2xi32>
+  %h = ovl.embed %ids, %t : (tensor<?xi32>, tensor<3x2xi32>) -> tensor<?x2xi32>
+  %k = ovl.constant dense<[[100, 100]]> : tensor<1x2xi32>
+  %b1 = ovl.add %b, %k : (tensor<2x2xi32>, tensor<1x2xi32>) -> tensor<2x2xi32>
+  return %h, %a, %b1 : tensor<?x2xi32>, tensor<2x2xi32>, tensor<2x2xi32>
+}
+)mlir");
+  ASSERT_TRUE(f.module);
+  auto s = ovl::Session::create(*f.module);
+  ASSERT_TRUE(static_cast<bool>(s)) << llvm::toString(s.takeError());
+  EXPECT_TRUE((*s)->separateDecode());
+  auto p = (*s)->run({2, 0});
+  ASSERT_TRUE(static_cast<bool>(p));
+  EXPECT_EQ(p->v, (std::vector<int32_t>{5, 6, 1, 2}));
+  auto d = (*s)->run({1}, ovl::Phase::Decode);
+  ASSERT_TRUE(static_cast<bool>(d));
+  EXPECT_EQ(d->v, (std::vector<int32_t>{30, 40}));
+  // @main's state: +1 (prefill), then its second half +100 (decode).
+  EXPECT_EQ((*s)->states()[0].v, (std::vector<int32_t>{1, 1, 1, 1, 101, 101, 101, 101}));
+  // feed: floor(3 / 2) prefill calls of 2 ids, then one decode call.
+  (*s)->reset();
+  auto all = (*s)->feed({0, 1, 2}, 2);
+  ASSERT_TRUE(static_cast<bool>(all));
+  EXPECT_EQ(all->v, (std::vector<int32_t>{1, 2, 3, 4, 50, 60}));
+  EXPECT_EQ(all->shape, (std::vector<int64_t>{3, 2}));
+  // A decode function whose states are not @main's cut in order is refused.
+  Fixture g(R"mlir(
+func.func @main(%ids: tensor<?xi32>, %s: tensor<4x2xi32>) -> (tensor<?x2xi32>, tensor<4x2xi32>) {
+  %t = ovl.constant dense<1> : tensor<3x2xi32>
+  %h = ovl.embed %ids, %t : (tensor<?xi32>, tensor<3x2xi32>) -> tensor<?x2xi32>
+  return %h, %s : tensor<?x2xi32>, tensor<4x2xi32>
+}
+func.func @decode(%ids: tensor<?xi32>, %a: tensor<2x2xi32>) -> (tensor<?x2xi32>, tensor<2x2xi32>)
+    attributes {ovl.entry = "decode"} {
+  %t = ovl.constant dense<1> : tensor<3x2xi32>
+  %h = ovl.embed %ids, %t : (tensor<?xi32>, tensor<3x2xi32>) -> tensor<?x2xi32>
+  return %h, %a : tensor<?x2xi32>, tensor<2x2xi32>
+}
+)mlir");
+  ASSERT_TRUE(g.module);
+  auto bad = ovl::Session::create(*g.module);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("smaller than @main's"), std::string::npos);
+}

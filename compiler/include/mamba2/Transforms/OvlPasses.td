@@ -102,4 +102,30 @@ def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def OvlSsdForm : Pass<"ovl-ssd-form", "::mlir::ModuleOp"> {
+  let summary = "the SSM's form in the prefill: the recurrent scan or the chunked (matrix) form";
+  let description = [{
+    `form=scan` leaves the module. `form=chunked` rewrites each ovl.ssm of @main whose dtx is,
+    by meaning, x8 (an ovl.sext of i8 [rows][H*P]) times d (i32 [rows][H], a piecewise-linear
+    table's output: softplus, then a clamp) times a power of two per head (constants of any
+    broadcast shape whose values within a head agree; the sext's shift counts), multiplied in
+    any order by ovl.mul with shift 0, into ovl.ssd_chunk of `chunk` rows, with every shift
+    chosen from bounds (docs/codegen.md "The chunked SSD form"). The decode stays recurrent:
+    @main is first cloned into @decode as ovl-decode-function does, unless the module has a
+    decode function already (which is left as it is). Refused with a message naming the op: a
+    dtx that is not such a product (a per-channel multiplier inside a head, a mul that
+    rounds, a dtx from elsewhere), a d that is not a table's output (no bound), a chunk
+    outside 1..64, shifts outside the micro-ops' fields.
+  }];
+  let options = [
+    Option<"form", "form", "std::string", /*default=*/"\"scan\"",
+           "scan (the recurrent scan everywhere) or chunked (the prefill's scans in the chunked form)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"32",
+           "rows of a chunk (1..64)">,
+    Option<"stateBits", "state-bits", "int64_t", /*default=*/"16",
+           "the state's calibrated bits (m2-quantize-ssm's state_bits): |S| < 2^(bits-1), which the entering state's 16-bit split keeps">
+  ];
+  let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // MAMBA2_TRANSFORMS_OVLPASSES

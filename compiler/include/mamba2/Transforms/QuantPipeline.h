@@ -49,6 +49,13 @@ struct QuantScheme {
   std::string headGroups = "auto";
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
+  // lowerToOvl and the ovl accuracy only: ovl-ssd-form's form of the prefill's SSM ("scan" or
+  // "chunked", the decode then in a @decode of its own) and its rows per chunk; the chunked
+  // form's bound on dt' is calibrated on `ssdCalibBytes` bytes of the calibration text in the
+  // ovl evaluator (0: the table's bound).
+  std::string ssdForm = "scan";
+  int64_t ssdChunk = 32;
+  int64_t ssdCalibBytes = 2048;
   /// When set, each pass of quantizeModule / lowerToOvl is a row of this report (mamba2c
   /// --report).
   PhaseReport *report = nullptr;
