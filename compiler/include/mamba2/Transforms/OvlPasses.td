@@ -110,7 +110,9 @@ def OvlSsdForm : Pass<"ovl-ssd-form", "::mlir::ModuleOp"> {
     table's output: softplus, then a clamp) times a power of two per head (constants of any
     broadcast shape whose values within a head agree; the sext's shift counts), multiplied in
     any order by ovl.mul with shift 0, into ovl.ssd_chunk of `chunk` rows, with every shift
-    chosen from bounds (docs/codegen.md "The chunked SSD form"). The decode stays recurrent:
+    chosen from bounds (docs/codegen.md "The chunked SSD form"): proven ones, or twice the
+    calibrated `calib.d_absmax`, `calib.cb_absmax`, `calib.state_absmax` of the scan where
+    those are tighter (mamba2c --ssd-form chunked records them). The decode stays recurrent:
     @main is first cloned into @decode as ovl-decode-function does, unless the module has a
     decode function already (which is left as it is). Refused with a message naming the op: a
     dtx that is not such a product (a per-channel multiplier inside a head, a mul that
