@@ -5,6 +5,8 @@
 #include "Dma.h"
 #include "Hadamard.h"
 #include "Matrix.h"
+#include "Ssm.h"
+#include "Transpose.h"
 
 #include <algorithm>
 #include <cmath>
@@ -45,6 +47,12 @@ uint64_t uopLoopCyclesOf(const isa::UopArgs &u, const BoardConfig &b, bool ssm) 
     return n * ceilDiv(cols, lanes); // per state row ceil(N / lanes)
   case isa::UopCode::Pwlmulpwl:
     return 2 * ceilDiv(n, lanes); // II = 2: each lane's table evaluator twice per element
+  case isa::UopCode::Trn:
+    // tiles of lanes x lanes, a row read and a column written a cycle (units/Transpose.h)
+    return transpose_loop_cycles(unsigned(n), unsigned(cols), unsigned(lanes));
+  case isa::UopCode::Segdecay:
+    // per row max(ceil((Q + 1) / lanes), the row's multiply-round latency) (units/Ssm.h)
+    return segdecay_loop_cycles(unsigned(n), unsigned(lanes));
   default:
     return ceilDiv(n, lanes); // element-wise, sumsq, conv4, pwl, rsqrt: lanes per cycle
   }
@@ -80,6 +88,10 @@ uint64_t uopCycles(const isa::UopArgs &u, const BoardConfig &b, bool ssm) {
     // multiply): one micro-op where pwl + mulsh32 (on the vector unit) + pwl take three, with
     // two hand-offs between the units.
     return loops + fill + kMulDepth + kSpadLatency + kMulDepth;
+  case isa::UopCode::Trn:
+    // the tile loop (its drain included), then a read and a write with a rotator on each side
+    // instead of a multiplier
+    return loops + kSpadLatency * 2 + 2;
   case isa::UopCode::Ssmupd:
   case isa::UopCode::Ssmout:
   case isa::UopCode::Ssmstep:

@@ -20,6 +20,10 @@ uint64_t uopOps(const isa::UopArgs &u) {
     return uint64_t(u.m) * u.n * u.k;
   if (u.isDma())
     return 0;
+  if (u.op == isa::UopCode::Trn) // R x C elements moved
+    return uint64_t(u.len) * uint64_t(u.p0 < 0 ? 0 : u.p0);
+  if (u.op == isa::UopCode::Segdecay) // Q x (Q + 1) outputs
+    return uint64_t(u.len) * (uint64_t(u.len) + 1);
   return u.len;
 }
 
@@ -105,6 +109,12 @@ std::string executeIssue(const isa::Issue &is, isa::Memory &mem,
   std::string e = isa::checkIssue(is, lim, ucode);
   if (!e.empty())
     return e;
+  if (is.slot != isa::Slot::Ctrl)
+    for (uint32_t i = 0; i < is.run.ulen; ++i)
+      if (const isa::UopInfo *info =
+              isa::findUop(unsigned(is.word(ucode, i).raw(isa::field::uop::uop))))
+        if (!(e = board.missingFeature(info->name, info->feature)).empty())
+          return is.where(i) + ": " + e;
   uint64_t b = 0, o = 0;
   // One case per board description (target/boards/*.toml): each its own unit sizes.
   switch (board.id) {

@@ -58,6 +58,32 @@ ResourceEstimate estimateResources(const BoardConfig &c) {
   ssm.lut = 1200.0 * c.ssmLanes + 64.0 * c.ssmLanes;
   ssm.bram36 = std::ceil(c.ssmLanes / 2.0); // PWL table copies, one port pair per two lanes
   est.lines.push_back(ssm);
+  // The chunked SSD form's units (`[units] chunked_ssd`): none of them adds a DSP.
+  //  - trn (vector unit, units/Transpose.h): two tile buffers of L x L 32-bit words as L lane
+  //    memories of 2L words (LUTRAM, two LUTs per bit and 64 words, up to L = 32; beyond, one
+  //    BRAM18 per lane), a barrel rotator of L 32-bit words on each side (log2 L levels of
+  //    2:1 muxes, two levels per LUT6: 32 ceil(log2(L) / 2) LUT per lane each), the int8 /
+  //    int32 element select per lane (32 LUT) and the tile counters (300 LUT).
+  //  - split16 (vector unit): shr8's rounding lane with a 16-bit clamp, the +128 and the second
+  //    byte's write (40 LUT per lane).
+  //  - segdecay (SSM unit, units/Ssm.h): the multiply, rounding and saturation of ssmupd's
+  //    S x decay lane, its input muxed between S and the previous row (64 LUT per lane), the
+  //    previous row's Q + 1 <= 65 words in registers read through a ceil(65 / L)-way mux per
+  //    lane (8 ceil(65 / L) LUT), the column compares (20 LUT per lane), the counters (150).
+  if (c.chunkedSsd) {
+    ResourceLine chk{"chunked SSD units"};
+    const double L = c.vecLanes, S = c.ssmLanes;
+    unsigned lg = 0;
+    while ((1u << lg) < c.vecLanes)
+      ++lg;
+    const double rot = 32.0 * std::ceil(lg / 2.0);
+    const bool lutram = 2 * c.vecLanes <= 64;
+    chk.lut = L * (2 * rot + 32 + (lutram ? 64.0 : 0.0)) + 300; // trn
+    chk.bram36 = lutram ? 0 : std::ceil(L / 2);                 // trn's lane memories
+    chk.lut += 40.0 * L;                                        // split16
+    chk.lut += S * (64 + 8 * std::ceil(65 / S) + 20) + 150;     // segdecay
+    est.lines.push_back(chk);
+  }
   // Scratchpad: spadBanks() banks, one URAM / BRAM36 each (a bank word is the primitive's
   // 64 data bits), so capacity and width are both served (Board.h). The read/write muxing
   // routes what the units take per cycle (weights + activations + vector and SSM lanes).

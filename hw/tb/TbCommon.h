@@ -58,6 +58,30 @@ inline std::string reference(const isa::UopWord &w, isa::Slot slot, isa::Memory 
   return isa::refExecute(is, mem, {w});
 }
 
+/// Runs `w` on a unit top (`top`: vector_top or ssm_top) and on the reference from the same
+/// scratchpad `start`: true when the top gives the reference's bytes and busy count `busy`
+/// (hw::uopLoopCycles), or, `refused`, when the top refuses it (fault `fault`) and leaves the
+/// scratchpad as it was. Prints what differs.
+template <class Top>
+bool agrees(Top top, const isa::UopWord &w, isa::Slot slot, const std::vector<uint8_t> &start,
+            uint64_t busy, bool refused, unsigned fault) {
+  isa::Memory ref;
+  ref.spad = start;
+  std::vector<uint8_t> spad = start;
+  const std::string re = refused ? "" : reference(w, slot, ref);
+  uint8_t bytes[isa::kUopBytes];
+  w.toBytes(bytes);
+  uint32_t got = 0;
+  const unsigned e = top(spad.data(), bytes, 0, 0, &got);
+  const bool ok = refused ? e == fault && spad == start
+                          : re.empty() && e == 0 && spad == ref.spad && got == busy;
+  if (!ok)
+    std::printf("differs: %s (reference '%s', top %u, busy %u vs %llu%s)\n",
+                isa::formatUop(w).c_str(), re.c_str(), e, got, (unsigned long long)busy,
+                refused ? ", should be refused" : "");
+  return ok;
+}
+
 inline int report(const char *unit, unsigned trials, unsigned failures) {
   std::printf("%s: %u micro-ops, %u differ from the reference\n", unit, trials, failures);
   return failures ? 1 : 0;

@@ -34,6 +34,10 @@ inline unsigned decode(const byte_t *word, i32 base, i32 base2, isa::Slot slot, 
   if (!uop_runs_on(unsigned(u.op), unsigned(slot)) ||
       (u.op == isa::UopCode::Store2d && u.region == 0))
     return kBadOp;
+  // The chunked SSD form's micro-ops: only where the board has their units, with legal
+  // parameters (as the overlay top).
+  if ((!Cfg::CHUNKED_SSD && isa::uopNeedsChunkedSsd(u.op)) || !chunked_ssd_params_ok(u))
+    return kBadOp;
   if (!uop_in_range(u, Cfg::SPAD_BYTES))
     return kSpadRange;
   return kOk;

@@ -1,6 +1,6 @@
-// C-simulation testbench of ssm_top: pwl / rsqrt with built tables, ssmupd, ssmout and the fused
-// ssmstep against the isa/ reference, bit for bit, and the busy count against the cycle model's
-// loop cycles.
+// C-simulation testbench of ssm_top: pwl / rsqrt with built tables, ssmupd, ssmout, the fused
+// ssmstep and segdecay against the isa/ reference, bit for bit, and the busy count against the
+// cycle model's loop cycles (segdecay refused on a board without the chunked SSD units).
 #include "TbCommon.h"
 #include "mamba2/hw/HlsConfig.h"
 #include "mamba2/hw/Overlay.h"
@@ -95,6 +95,49 @@ int main() {
                   isa::formatUop(w).c_str(), re.c_str(), e, busy, (unsigned long long)want);
       ++fails;
     }
+  }
+  // segdecay (the chunked SSD form): bit for bit where the board has the units, refused where
+  // it is built without them. Q = 1, 64 and random; shifts 0, 30 and random; a_t = 0, 2^shift
+  // (the decay 1.0), values below it, int32 extremes.
+  const target::Board &board = target::boards()[MAMBA2_BOARD];
+  const unsigned kBadOp = 7;
+  for (unsigned t = 0; t < 40; ++t, ++trials) {
+    const unsigned Q = t == 0 ? 1 : t == 1 || t == 2 ? 64 : 1 + r.u(64);
+    const int sh = t == 1 ? 0 : t == 2 || t == 3 ? 30 : int(r.u(31));
+    std::vector<uint8_t> spad(Cfg::SPAD_BYTES, 0);
+    r.fill(spad);
+    for (unsigned i = 0; i < Q; ++i) {
+      int32_t a = r.i32();
+      switch (r.u(4)) {
+      case 0:
+        a = 0;
+        break;
+      case 1:
+        a = int32_t(1) << sh;
+        break;
+      case 2:
+        a = int32_t(r.u(uint32_t(1) << sh));
+        break;
+      default:
+        break;
+      }
+      std::memcpy(spad.data() + 8192 + 4 * i, &a, 4);
+    }
+    const isa::UopWord w =
+        tb::word(C::Segdecay, {{"dst", 16384}, {"src0", 8192}, {"len", Q}, {"p0", sh}});
+    fails += !tb::agrees(ssm_top, w, isa::Slot::Ssm, spad,
+                         hw::uopLoopCycles(isa::resolveUop(w, isa::RunArgs{}, 0), board, true),
+                         !Cfg::CHUNKED_SSD, kBadOp);
+  }
+  // Q = 65 and shift 31 (2^31 is no int32): refused on every board.
+  const isa::UopWord bad[] = {
+      tb::word(C::Segdecay, {{"dst", 16384}, {"src0", 8192}, {"len", 65}, {"p0", 8}}),
+      tb::word(C::Segdecay, {{"dst", 16384}, {"src0", 8192}, {"len", 8}, {"p0", 31}})};
+  for (const isa::UopWord &w : bad) {
+    ++trials;
+    std::vector<uint8_t> spad(Cfg::SPAD_BYTES, 0);
+    r.fill(spad);
+    fails += !tb::agrees(ssm_top, w, isa::Slot::Ssm, spad, 0, true, kBadOp);
   }
   return tb::report("ssm_top", trials, fails);
 }

@@ -11,8 +11,9 @@ using namespace mamba2::hw;
 
 static bool report(const BoardConfig &c) {
   ResourceEstimate e = estimateResources(c);
-  std::printf("%s (%s) mat %ux%u vec %u ssm %u spad %u KiB @ %.0f MHz\n", c.name, c.part, c.matK,
-              c.matN, c.vecLanes, c.ssmLanes, c.spadKiB, c.clockMhz);
+  std::printf("%s (%s) mat %ux%u vec %u ssm %u spad %u KiB @ %.0f MHz%s\n", c.name, c.part, c.matK,
+              c.matN, c.vecLanes, c.ssmLanes, c.spadKiB, c.clockMhz,
+              c.chunkedSsd ? ", chunked SSD units" : "");
   std::printf("  %-26s %8s %8s %8s %10s\n", "part", "DSP", "BRAM36", "URAM", "LUT");
   for (const ResourceLine &l : e.lines)
     std::printf("  %-26s %8.0f %8.0f %8.0f %10.0f\n", l.part.c_str(), l.dsp, l.bram36, l.uram,
@@ -36,6 +37,10 @@ int main(int argc, char **argv) {
   app.add_option("--vec-lanes", vec, "override the vector lanes");
   app.add_option("--ssm-lanes", ssm, "override the SSM lanes");
   app.add_option("--spad-kib", spad, "override the scratchpad size (KiB)");
+  std::string chunked;
+  app.add_option("--chunked-ssd", chunked,
+                 "override the board's chunked SSD units (trn, split16, segdecay)")
+      ->check(CLI::IsMember({"on", "off"}));
   bool demand = false;
   app.add_flag("--demand", demand,
                "print each unit's scratchpad bytes per cycle against what the banks serve "
@@ -57,7 +62,7 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  bool overrides = matK || matN || vec || ssm || spad;
+  bool overrides = matK || matN || vec || ssm || spad || !chunked.empty();
   if (overrides && board.empty()) {
     std::fprintf(stderr, "mamba2-resources: error: overrides need --board\n");
     return 2;
@@ -77,6 +82,8 @@ int main(int argc, char **argv) {
       c.ssmLanes = ssm;
     if (spad)
       c.spadKiB = spad;
+    if (!chunked.empty())
+      c.chunkedSsd = chunked == "on";
     ok = report(c) && ok;
   }
   if (!board.empty() && !findBoard(board)) {

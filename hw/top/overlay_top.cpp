@@ -334,6 +334,10 @@ iterations:
       const UopOperands u = decode_uop(uw, r, it);
       if (!uop_runs_on(unsigned(u.op), S) || (u.op == isa::UopCode::Store2d && u.region == 0))
         return kBadOp;
+      // The chunked SSD form's micro-ops: only where the board has their units, with legal
+      // parameters.
+      if ((!Cfg::CHUNKED_SSD && isa::uopNeedsChunkedSsd(u.op)) || !chunked_ssd_params_ok(u))
+        return kBadOp;
       if (!uop_in_range(u, Cfg::SPAD_BYTES))
         return kSpadRange;
       if ((u.op == isa::UopCode::Pwl || u.op == isa::UopCode::Rsqrt) && u.len) {
@@ -377,15 +381,18 @@ iterations:
         }
       } else if (S == unsigned(isa::Slot::Vector)) {
         ctr[target::kCtrBusy] += vector_datapath<Cfg>(spad, u);
-        ctr[target::kCtrOps] += u.len;
+        // trn counts its R x C elements, the others their len.
+        ctr[target::kCtrOps] += u.op == isa::UopCode::Trn ? u64(u.len) * u64(u.p0) : u64(u.len);
       } else {
         ctr[target::kCtrBusy] += ssm_datapath<Cfg>(spad, u);
         // SSM micro-ops count per state element: ssmupd / ssmout one operation, ssmstep two.
         const u64 perState = u.op == isa::UopCode::Ssmstep                                  ? 2
                              : u.op == isa::UopCode::Ssmupd || u.op == isa::UopCode::Ssmout ? 1
                                                                                             : 0;
-        ctr[target::kCtrOps] +=
-            perState ? perState * u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0) : u64(u.len);
+        // segdecay counts its Q x (Q + 1) outputs.
+        ctr[target::kCtrOps] += perState ? perState * u64(u.len) * u64(u.p0 < 0 ? 0 : u.p0)
+                                : u.op == isa::UopCode::Segdecay ? u64(u.len) * (u64(u.len) + 1)
+                                                                 : u64(u.len);
       }
     }
   }

@@ -61,4 +61,63 @@ rows:
   return busy;
 }
 
+/// segdecay's largest chunk (Q = len, 1..64: the ISA's check) and the cycles a row waits for
+/// the previous one: a row's products need the previous row's (the multiply, then the rounding
+/// and saturation), so a row takes at least that many cycles even when its Q + 1 columns fit
+/// in fewer lane groups.
+constexpr unsigned kSegDecayMaxQ = 64;
+constexpr unsigned kSegDecayRowLatency = 4;
+
+/// The cycles of segdecay's row loop: per row max(ceil((Q + 1) / lanes), the row latency).
+inline u64 segdecay_loop_cycles(unsigned Q, unsigned lanes) {
+  const u64 groups = (u64(Q) + lanes) / lanes; // ceil((Q + 1) / lanes)
+  return u64(Q) * (groups > kSegDecayRowLatency ? groups : kSegDecayRowLatency);
+}
+
+/// segdecay: out int32 [Q][Q + 1] row by row from a int32 [Q] with `shift` fraction bits
+/// (0..30). The previous row lives in registers (Q + 1 <= 65 words, SSM_LANES a cycle): column
+/// c <= t is the previous row's c times a[t] (one of the lane's SSM multipliers, the one
+/// ssmupd multiplies S by the decay with), rounded and saturated; column t + 1 starts at
+/// 2^shift; the rest are 0. Returns the cycles of its loop (the busy counter).
+template <class Cfg> inline u64 segdecay_unit(byte_t *spad, u64 out, u64 a, unsigned Q, int shift) {
+  constexpr unsigned kLanes = Cfg::SSM_LANES;
+  i32 prev[kSegDecayMaxQ + 1];
+#pragma HLS ARRAY_PARTITION variable = prev complete
+  const int sh = clamp_int(shift, 0, 30);
+  const i32 one = i32(1) << sh;
+init:
+  for (unsigned c = 0; c <= kSegDecayMaxQ; ++c) {
+#pragma HLS UNROLL
+    prev[c] = c == 0 ? one : 0; // row -1
+  }
+  const unsigned groups = (Q + kLanes) / kLanes;
+  const unsigned steps = groups > kSegDecayRowLatency ? groups : kSegDecayRowLatency;
+  u64 busy = 0;
+rows:
+  for (unsigned t = 0; t < kSegDecayMaxQ; ++t) {
+    if (t >= Q)
+      break;
+    const i64 at = i64(ld32(spad, a + 4 * u64(t)));
+  cols:
+    for (unsigned g = 0; g < kSegDecayMaxQ + 1; ++g) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = spad inter false
+      if (g >= steps)
+        break;
+      ++busy; // a group of lanes, or a cycle waiting for the previous row
+    lanes:
+      for (unsigned l = 0; l < kLanes; ++l) {
+#pragma HLS UNROLL
+        const unsigned c = g * kLanes + l;
+        if (c > Q)
+          continue;
+        const i32 v = c <= t ? clip32(rshift_round(i64(prev[c]) * at, sh)) : c == t + 1 ? one : 0;
+        prev[c] = v;
+        st32(spad, out + (u64(t) * (Q + 1) + c) * 4, v);
+      }
+    }
+  }
+  return busy;
+}
+
 } // namespace mamba2::hw

@@ -35,6 +35,22 @@ extents:
   return ok;
 }
 
+/// Whether the parameters of a chunked SSD micro-op (trn, segdecay, split16) are ones its
+/// datapath is built for (the loader's isa::checkUopStatic refuses the others first; this is
+/// the top's own guard): trn p0 >= 1 columns, p1 1 or 4 bytes, pitches 0 or at least the
+/// extents; segdecay Q <= 64, p0 0..30; split16 p0 0..31. Other micro-ops: true.
+inline bool chunked_ssd_params_ok(const UopOperands &u) {
+#pragma HLS INLINE
+  if (u.op == isa::UopCode::Trn)
+    return u.p0 >= 1 && (u.p1 == 1 || u.p1 == 4) && (u.p2 == 0 || u.p2 >= u.p0) &&
+           (u.p3 == 0 || u.p3 >= int(u.len));
+  if (u.op == isa::UopCode::Segdecay)
+    return u.len <= 64 && u.p0 >= 0 && u.p0 <= 30;
+  if (u.op == isa::UopCode::Split16)
+    return u.p0 >= 0 && u.p0 <= 31;
+  return true;
+}
+
 /// The loop of one `run` (or macro shortcut) as a sequencer holds it.
 struct RunLoop {
   i64 base, base2; // r[areg] (dst, src0), r[breg] (src1, src2)

@@ -6,6 +6,7 @@
 #include "Hadamard.h"
 #include "Pwl.h"
 #include "Ssm.h"
+#include "Transpose.h"
 #include "Uop.h"
 #include "mamba2/isa/Encoding.gen.h"
 
@@ -60,6 +61,19 @@ template <class Cfg> u64 vector_datapath(byte_t *spad, const UopOperands &u) {
     return conv4_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0),
                                       u64(u.src1) + u64(u.p4 < 0 ? 0 : u.p4), u64(u.src2), u.len,
                                       f);
+  }
+  if (op == unsigned(UopCode::Trn)) { // the chunked SSD form's transpose (Transpose.h)
+    if constexpr (Cfg::CHUNKED_SSD) {
+      if (!chunked_ssd_params_ok(u))
+        return 0; // refused before a unit runs
+      static_assert(4 * Cfg::VEC_LANES / Cfg::SPAD_WORD + 1 <= Cfg::SPAD_BANKS,
+                    "trn: a row of VEC_LANES int32 must fall on different banks");
+      const unsigned C = unsigned(u.p0 < 1 ? 1 : u.p0), bytes = u.p1 == 4 ? 4u : 1u;
+      return transpose_unit<Cfg::VEC_LANES>(spad, u64(u.dst), u64(u.src0), u.len, C, bytes,
+                                            u.p2 > 0 ? unsigned(u.p2) : C,
+                                            u.p3 > 0 ? unsigned(u.p3) : u.len);
+    }
+    return 0; // a board built without the chunked SSD units: refused before a unit runs
   }
   [[maybe_unused]] constexpr unsigned kLanes = Cfg::VEC_LANES;
   u64 busy = 0;
@@ -158,6 +172,17 @@ elements:
     case unsigned(UopCode::Shr8):
       st8(spad, u.dst + i, clip8(rshift_round(i64(ld32(spad, a4)), clamp_int(u.p0, 0, 63))));
       break;
+    case unsigned(UopCode::Split16):
+      // shr8's lane with a 16-bit clamp, then the halves: v = 256 hi + lo, hi = floor((v +
+      // 128) / 256) (an add and an arithmetic shift), lo = v - 256 hi (the low byte, biased).
+      if constexpr (Cfg::CHUNKED_SSD) {
+        const i64 r = rshift_round(i64(ld32(spad, a4)), clamp_int(u.p0, 0, 31));
+        const i64 v = r < -32768 ? -32768 : r > 32639 ? 32639 : r;
+        const i64 hi = (v + 128) >> 8;
+        st8(spad, u.dst + i, i8(hi));
+        st8(spad, u.src2 + i, i8(v - 256 * hi));
+      }
+      break;
     default:
       break;
     }
@@ -190,6 +215,13 @@ template <class Cfg> u64 ssm_datapath(byte_t *spad, const UopOperands &u) {
     a.is = clamp_int(u.p2, 0, 63);
     a.os = clamp_int(op == unsigned(UopCode::Ssmout) ? u.p1 : u.p3, 0, 63);
     return ssm_rows_unit<Cfg>(spad, a);
+  }
+  if (op == unsigned(UopCode::Segdecay)) { // the chunked SSD form's segment decays
+    if constexpr (Cfg::CHUNKED_SSD)
+      return u.len && chunked_ssd_params_ok(u)
+                 ? segdecay_unit<Cfg>(spad, u64(u.dst), u64(u.src0), u.len, u.p0)
+                 : 0;
+    return 0; // a board built without the chunked SSD units: refused before a unit runs
   }
   u64 busy = 0;
   if (op == unsigned(UopCode::Pwlmulpwl)) {

@@ -69,6 +69,9 @@ def load(path):
         for unit in u["unit"].split():
             if unit not in spec["slots"] or unit == "ctrl":
                 fail(f"micro-op '{u['name']}' names unit '{unit}', which has no sequencer")
+        if u.setdefault("feature", "") not in FEATURES:
+            fail(f"micro-op '{u['name']}' names unknown feature '{u['feature']}' (known: "
+                 f"{', '.join(f for f in FEATURES if f)})")
         check_operands(u, uop_fmts[u["format"]])
     for f in uop_fmts.values():
         roles = [fd["role"] for fd in f["fields"] if fd["role"]]
@@ -83,13 +86,19 @@ def load(path):
 
 
 ROLES = ["dst", "src0", "src1", "src2"]
+# Optional board features a micro-op may need (each a boolean `[units]` key of the board files,
+# target/gen/targetgen.py); "" is none.
+FEATURES = ["", "chunked_ssd"]
 # Element types of micro-op operands: bytes per element.
 TYPES = {"i8": 1, "u8": 1, "i32": 4, "i4x2": 1}
 # The variables an operand's count may use, per micro-op format (generated as locals of the
 # decoded micro-op, all uint64_t).
 FORMAT_VARS = {
     "uop": {"len": "u.len", "cols": "(u.p0 > 0 ? uint64_t(u.p0) : 0)", "bcast": "uint64_t(u.p1 & 1)",
-            "coff": "(u.p4 > 0 ? uint64_t(u.p4) : 0)", "per": "(u.p2 > 0 ? uint64_t(u.p2) : 0)"},
+            "coff": "(u.p4 > 0 ? uint64_t(u.p4) : 0)", "per": "(u.p2 > 0 ? uint64_t(u.p2) : 0)",
+            "ebytes": "(u.p1 > 0 ? uint64_t(u.p1) : 0)",
+            "spitch": "(u.p2 > 0 ? uint64_t(u.p2) : (u.p0 > 0 ? uint64_t(u.p0) : 0))",
+            "dpitch": "(u.p3 > 0 ? uint64_t(u.p3) : uint64_t(u.len))"},
     "umm": {"m": "u.m", "k": "u.k", "n": "u.n", "group": "u.group", "wpitch": "u.wpitch"},
     "udma": {"rows": "u.rows", "rowb": "u.rowb", "stride": "u.stride"},
 }
@@ -277,6 +286,7 @@ def header(spec):
     w("  uint8_t units; // bit i: the sequencer of slot i may run it")
     w("  Format format;")
     w("  const char *doc;")
+    w("  const char *feature; // the optional board feature it needs (a board's [units] key), or \"\"")
     w("  bool runsOn(Slot s) const { return (units >> static_cast<unsigned>(s)) & 1u; }")
     w("};")
     w(f"constexpr unsigned kNumUops = {len(spec['uop'])};")
@@ -284,7 +294,7 @@ def header(spec):
     for u in spec["uop"]:
         mask = sum(1 << spec["slots"].index(x) for x in u["unit"].split())
         w(f"    {{{u['code']}, {cstr(u['name'])}, {mask}, Format::{u['format'].capitalize()}, "
-          f"{cstr(u['doc'])}}},")
+          f"{cstr(u['doc'])}, {cstr(u['feature'])}}},")
     w("};")
     w("")
     w("} // namespace mamba2::isa")
@@ -330,6 +340,10 @@ def decode_header(spec):
          lambda u: any(x["type"] == "i4x2" for x in u.get("operands", [])))
     pred("uopIsGrouped", "Matrix micro-ops with group scales (a src2 operand).",
          lambda u: u["format"] == "umm" and any(x["role"] == "src2" for x in u.get("operands", [])))
+    for feat in FEATURES[1:]:
+        camel = "".join(x.capitalize() for x in feat.split("_"))
+        pred(f"uopNeeds{camel}", f"Micro-ops that only a board with the `{feat}` feature runs.",
+             lambda u, feat=feat: u["feature"] == feat)
     w("")
     w("/// A micro-op with its addresses resolved for one iteration. Operand roles: dst, src0, src1,")
     w("/// src2 (matrix: acc, act, wgt, scl; DMA: dst is the scratchpad address, src1 the DRAM offset).")
@@ -455,7 +469,8 @@ def tables(spec):
     t["ops"] = rows
     rows = ["| code | micro-op | unit | format | semantics |", "|---|---|---|---|---|"]
     for u in spec["uop"]:
-        rows.append(f"| {u['code']} | `{u['name']}` | {u['unit'].replace(' ', ', ')} | `{u['format']}` | "
+        unit = u['unit'].replace(' ', ', ') + (f" (`{u['feature']}`)" if u['feature'] else "")
+        rows.append(f"| {u['code']} | `{u['name']}` | {unit} | `{u['format']}` | "
                     f"{md_escape(u['doc'])} |")
     t["uops"] = rows
     rows = ["| micro-op | active when | operands: role type[count] (w: written; dram: the DMA's region) |",

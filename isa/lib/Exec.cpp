@@ -137,6 +137,29 @@ std::string checkUopStatic(const UopWord &w, Slot slot) {
     if (!inRange(p1, 0, 63))
       return bad("shift p1 must be 0..63");
     break;
+  case UopCode::Trn:
+    if (p0 < 1)
+      return bad("columns p0 must be >= 1 (got " + std::to_string(p0) + ")");
+    if (p1 != 1 && p1 != 4)
+      return bad("element size p1 must be 1 (int8) or 4 (int32) bytes (got " + std::to_string(p1) +
+                 ")");
+    if (p2 != 0 && p2 < p0)
+      return bad("source row pitch p2 = " + std::to_string(p2) + " is neither 0 nor >= the " +
+                 std::to_string(p0) + " columns");
+    if (p3 != 0 && p3 < int(len))
+      return bad("destination row pitch p3 = " + std::to_string(p3) + " is neither 0 nor >= the " +
+                 std::to_string(len) + " rows");
+    break;
+  case UopCode::Segdecay:
+    if (len < 1 || len > 64)
+      return bad("chunk length len (Q) must be 1..64 (got " + std::to_string(len) + ")");
+    if (!inRange(p0, 0, 30))
+      return bad("shift p0 must be 0..30 (2^p0, the decay 1.0, is an int32)");
+    break;
+  case UopCode::Split16:
+    if (!inRange(p0, 0, 31))
+      return bad("shift p0 must be 0..31");
+    break;
   case UopCode::Ssmstep:
     if (p0 < 0)
       return bad("state width p0 must be >= 0");
@@ -203,6 +226,15 @@ std::string checkUopRanges(const UopArgs &u, const Limits &lim) {
       return nm + " touches scratchpad bytes [" + std::to_string(e.addr) + ", " +
              std::to_string(e.addr + int64_t(e.bytes)) + ") outside the scratchpad of " +
              std::to_string(spadBytes) + " bytes";
+  // trn reads its source in tiles while it writes earlier ones: no byte in common, not even in
+  // place.
+  if (u.op == UopCode::Trn && ex.size() == 2 && ex[0].bytes && ex[1].bytes &&
+      ex[0].addr < ex[1].addr + int64_t(ex[1].bytes) &&
+      ex[1].addr < ex[0].addr + int64_t(ex[0].bytes))
+    return nm + " writes [" + std::to_string(ex[0].addr) + ", " +
+           std::to_string(ex[0].addr + int64_t(ex[0].bytes)) + ") which overlaps its source [" +
+           std::to_string(ex[1].addr) + ", " + std::to_string(ex[1].addr + int64_t(ex[1].bytes)) +
+           "); a transpose is never in place";
   // A written operand either is exactly another operand (in place) or overlaps none: then a
   // streaming datapath and a read-all-then-write one compute the same thing.
   for (size_t i = 0; i < ex.size(); ++i)

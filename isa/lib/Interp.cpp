@@ -196,6 +196,30 @@ std::string runUop(const UopArgs &u, Memory &mem) {
     store(s, u.src2, st);
     break;
   }
+  case UopCode::Trn: {
+    const unsigned C = unsigned(u.p0), bytes = unsigned(u.p1);
+    const unsigned sp = u.p2 > 0 ? unsigned(u.p2) : C, dp = u.p3 > 0 ? unsigned(u.p3) : n;
+    auto src = load<uint8_t>(s, u.src0, (size_t(n - 1) * sp + C) * bytes);
+    auto dst = load<uint8_t>(s, u.dst, (size_t(C - 1) * dp + n) * bytes);
+    ref::transpose(src.data(), dst.data(), n, C, bytes, sp, dp);
+    store(s, u.dst, dst); // the pitch's gaps keep their bytes
+    break;
+  }
+  case UopCode::Split16: {
+    auto x = load<int32_t>(s, u.src0, n);
+    std::vector<int8_t> hi(n), lo(n);
+    ref::split16(x.data(), hi.data(), lo.data(), n, u.p0);
+    store(s, u.dst, hi);
+    store(s, u.src2, lo);
+    break;
+  }
+  case UopCode::Segdecay: {
+    auto a = load<int32_t>(s, u.src0, n);
+    std::vector<int32_t> out(size_t(n) * (n + 1));
+    ref::segDecay(a.data(), out.data(), n, u.p0);
+    store(s, u.dst, out);
+    break;
+  }
   case UopCode::Pwlmulpwl: {
     const int64_t at2 = u.src1 + u.p3;
     auto h1 = load<int32_t>(s, u.src1, ref::kPwlHeaderWords);

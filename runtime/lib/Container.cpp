@@ -167,6 +167,10 @@ double uopWork(const isa::UopArgs &u, const isa::UopWord &w) {
     work = double(u.m) * u.k * u.n;
   else if (info && info->format == isa::Format::Udma)
     work = double(u.rows) * u.rowb;
+  else if (u.op == isa::UopCode::Trn) // R x C elements
+    work = double(u.len) * (u.p0 > 0 ? u.p0 : 0);
+  else if (u.op == isa::UopCode::Segdecay) // Q x (Q + 1) outputs
+    work = double(u.len) * (double(u.len) + 1);
   else
     work = u.len;
   return work < 1 ? 1 : work;
@@ -388,6 +392,11 @@ std::string validateProgram(const isa::Program &p, const target::Board &board,
     if (!p.ucode[i].isZero() && !isa::findUop(unsigned(p.ucode[i].raw(isa::field::uop::uop))))
       return "undefined micro-op code " + std::to_string(p.ucode[i].raw(isa::field::uop::uop)) +
              " (microcode word " + std::to_string(i) + ")";
+  // A micro-op of an optional feature (isa.toml `feature`) needs a board built with its units.
+  for (size_t i = 0; i < p.ucode.size(); ++i)
+    if (const isa::UopInfo *info = isa::findUop(unsigned(p.ucode[i].raw(isa::field::uop::uop))))
+      if (std::string e = board.missingFeature(info->name, info->feature); !e.empty())
+        return e + " (microcode word " + std::to_string(i) + ")";
   // Walk every entry point's control flow: ranges depend only on registers and loops.
   for (const isa::Symbol &s : p.symbols) {
     if (s.kind != isa::Symbol::Kind::Entry || !walkControlFlow)

@@ -59,6 +59,8 @@ SCHEMA = {
         "ssm_lanes": (int, "SSM unit elements per cycle"),
         "spad_kib": (int, "scratchpad KiB"),
         "queue_depth": (int, "per-unit instruction queue depth"),
+        "chunked_ssd": (bool, "the chunked SSD form's units: trn, split16 (vector), segdecay (SSM); "
+                              "the micro-ops that name this feature in isa/spec/isa.toml"),
     },
 }
 DSP_KINDS = {"DSP48E1": 1, "DSP48E2": 2, "DSP58": 3}
@@ -87,9 +89,9 @@ def load_one(path):
             v = table[key]
             if ty is float and isinstance(v, int) and not isinstance(v, bool):
                 v = float(v)
-            if not isinstance(v, ty) or isinstance(v, bool):
+            if not isinstance(v, ty) or (isinstance(v, bool) and ty is not bool):
                 fail(path, f"key '{where}' must be {ty.__name__}, got {v!r}")
-            if ty in (int, float) and v < 0:
+            if ty in (int, float) and not isinstance(v, bool) and v < 0:
                 fail(path, f"key '{where}' is negative ({v})")
             b[where] = v
         extra = [k for k in table if k not in keys and not (sect == "" and k in SCHEMA)]
@@ -175,7 +177,9 @@ def header(boards):
             if key == "compute.dsp_kind":
                 out.append(f"  static constexpr unsigned DSP_KIND = {DSP_KINDS[v]}; // {v}")
                 continue
-            if isinstance(v, str):
+            if isinstance(v, bool):
+                out.append(f"  static constexpr bool {ident} = {'true' if v else 'false'};")
+            elif isinstance(v, str):
                 out.append(f'  static constexpr const char *{ident} = "{v}";')
             elif isinstance(v, float):
                 out.append(f"  static constexpr double {ident} = {v!r};")
@@ -229,8 +233,8 @@ def fmt(x):
 
 def docs_table(boards):
     rows = ["| board | part | DSP | clock | DRAM peak / achievable | m_axi ports | matrix (k x n) "
-            "| vector / SSM lanes | scratchpad |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| vector / SSM lanes | scratchpad | chunked SSD units |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for b in boards:
         mem = (f"{fmt(b['memory.peak_gbps'])} / {fmt(b['memory.achievable_gbps'])} GB/s "
                f"({b['memory.channels']} x {b['memory.kind']}; {b['doc']})")
@@ -241,7 +245,7 @@ def docs_table(boards):
             f"| {b['name'].upper()} | {b['part'].split('-')[0]} | {b['compute.dsp_kind']} "
             f"| {b['compute.clock_mhz']} MHz | {mem} | {ports} "
             f"| {b['units.mat_k']} x {b['units.mat_n']} | {b['units.vec_lanes']} / "
-            f"{b['units.ssm_lanes']} | {spad} |")
+            f"{b['units.ssm_lanes']} | {spad} | {'yes' if b['units.chunked_ssd'] else 'no'} |")
     return "\n".join(rows)
 
 

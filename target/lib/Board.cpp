@@ -34,7 +34,8 @@ template <class B> Board fromDescription() {
                B::VEC_LANES,
                B::SSM_LANES,
                B::SPAD_KIB,
-               B::QUEUE_DEPTH};
+               B::QUEUE_DEPTH,
+               B::CHUNKED_SSD};
 }
 
 } // namespace

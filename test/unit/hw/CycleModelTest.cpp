@@ -457,3 +457,36 @@ TEST(CycleModel, GroupScaleReadsShareTheBanks) {
     EXPECT_EQ(target::matmulBankWaits(s, 32, 8, kv.matN, kv.matK), want) << scl;
   }
 }
+
+// The chunked SSD form's micro-ops in closed form (units/Transpose.h, units/Ssm.h), the
+// figures docs/overlay.md gives: trn of the form's 32 x 1536 int8 and 64 x 32 int32, segdecay
+// of Q = 32, split16, on the U280 (128 vector / SSM lanes) and on the KV260's lane counts (8 /
+// 16; the KV260 is built without these units: what they would take).
+TEST(CycleModel, ChunkedSsdLoopCycles) {
+  auto u = [](isa::UopCode op, uint32_t len, int p0, int p1 = 0) {
+    isa::UopArgs a;
+    a.op = op;
+    a.len = len;
+    a.p0 = p0;
+    a.p1 = p1;
+    return a;
+  };
+  using C = isa::UopCode;
+  const hw::BoardConfig &u280 = board("u280");
+  hw::BoardConfig kv = board("kv260");
+  // U280, L = 128: one tile row of 32 rows, 12 tile columns: 32 + 11 x 128 + 128 to drain.
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 32, 1536, 1), u280, false), 1568u);
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 64, 32, 4), u280, false), 96u);   // 64 rows, 32 columns
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Segdecay, 32, 20), u280, true), 128u); // 4 a row (latency)
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Split16, 1536, 8), u280, false), 12u);
+  // KV260 lanes, L = 8: 4 tile rows of 192 full tiles each, 8 cycles a tile, 8 to drain.
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 32, 1536, 1), kv, false), 6152u);
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 64, 32, 4), kv, false), 264u);
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Segdecay, 32, 20), kv, true), 128u); // max(ceil(33/16), 4)
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Segdecay, 64, 20), kv, true), 320u); // 5 a row
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Split16, 1536, 8), kv, false), 192u);
+  // R or C = 1: a column of R takes R cycles to read and one to write (per tile), a row of C
+  // one read and C writes.
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 20, 1, 4), kv, false), 8u + 8u + 4u + 1u);
+  EXPECT_EQ(hw::uopLoopCycles(u(C::Trn, 1, 20, 4), kv, false), 1u + 8u + 8u + 4u);
+}

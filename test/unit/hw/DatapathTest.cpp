@@ -717,3 +717,53 @@ TEST(Datapath, GeneratedExtentsFollowTheSpec) {
   EXPECT_EQ(x.at[1].bytes, 2u * 64 + 10);
   EXPECT_TRUE(x.at[1].write && x.at[1].dram);
 }
+
+// The chunked SSD form's micro-ops (trn, split16, segdecay) on every board built with their
+// units, bit for bit the reference's, over runs of several iterations; a board built without
+// them (the KV260) refuses each, naming the micro-op and the board.
+TEST(Datapath, ChunkedSsdMicroOpsMatchTheReferenceOrAreRefused) {
+  Bench t(31);
+  std::vector<uint8_t> spad(kSpad);
+  t.fill(spad, true);
+  isa::UopWord trn32 = uop(UopCode::Trn, 40000, 0, 0, 0, 13, 11, 4, 12);
+  trn32.set(isa::field::uop::p3, 20);
+  const isa::UopWord trn8 = uop(UopCode::Trn, 50000, 1000, 0, 0, 70, 9, 1);
+  const isa::UopWord split = uop(UopCode::Split16, 30000, 0, 0, 31000, 300, 11);
+  const isa::UopWord seg = uop(UopCode::Segdecay, 8192, 100, 0, 0, 64, 24);
+  const struct {
+    isa::UopWord w;
+    isa::Slot slot;
+    const char *name;
+  } cases[] = {{trn32, isa::Slot::Vector, "trn"},
+               {trn8, isa::Slot::Vector, "trn"},
+               {split, isa::Slot::Vector, "split16"},
+               {seg, isa::Slot::Ssm, "segdecay"}};
+  for (const auto &c : cases) {
+    isa::Issue is;
+    is.slot = c.slot;
+    is.op = 1;
+    is.run.ulen = 1;
+    is.run.iters = 3;
+    is.run.sdst = is.run.ssrc0 = 64;
+    is.run.ssrc2 = 64;
+    isa::Memory ref = memory();
+    ref.spad = spad;
+    ASSERT_EQ(isa::refExecute(is, ref, {c.w}), "") << c.name;
+    ASSERT_FALSE(ref.spad == spad) << c.name;
+    for (const hw::BoardConfig &b : hw::boards()) {
+      isa::Memory m = memory();
+      m.spad = spad;
+      const std::string e = hw::executeIssue(is, m, {c.w}, b);
+      if (b.chunkedSsd) {
+        ASSERT_EQ(e, "") << b.name << " " << c.name;
+        EXPECT_TRUE(m.spad == ref.spad) << b.name << " " << c.name;
+      } else {
+        EXPECT_EQ(e, std::string("microcode word 0: micro-op '") + c.name +
+                         "' needs the board feature 'chunked_ssd', which the " + b.name +
+                         " overlay is built without (target/boards/" + b.name +
+                         ".toml [units] chunked_ssd)");
+        EXPECT_TRUE(m.spad == spad) << b.name << " " << c.name;
+      }
+    }
+  }
+}

@@ -381,3 +381,73 @@ TEST(OverlayTopUreg, RunsOtherWordsEachIterationAndFaultsOutsideTheStore) {
   EXPECT_EQ(status(program(1), dram), (6u << 24) | 4u);  // word 3 of 3
   EXPECT_EQ(status(program(-1), dram), (6u << 24) | 4u); // word -1
 }
+
+// The chunked SSD form's micro-ops through the overlay top: trn (int32 and int8 with pitches),
+// split16 and segdecay (Q = 32) in one program. On the U280 top (built with their units) the
+// regions equal the reference interpreter's bit for bit, the vector and SSM busy counters are
+// what the cycle model charges, and C simulation's cycles and stalls are the model's
+// `sourceCycles`; the KV260 top (built without them) faults on the first (bad micro-op, bundle
+// 1).
+static std::string chunkedSsdProgram(const char *target) {
+  std::mt19937_64 g(17);
+  std::string s = std::string(".target ") + target + "\n.region io 65536\n";
+  for (unsigned row = 0; row < 64; ++row) {
+    s += ".data io " + std::to_string(row * 128) + " i32";
+    for (unsigned i = 0; i < 32; ++i) {
+      int32_t v = int32_t(uint32_t(g()));
+      if (row < 1) // the decays a_t of segdecay: 0, 1.0 = 2^20, below it
+        v = i % 5 == 0 ? 0 : i % 5 == 1 ? (1 << 20) : int32_t(g() % (1u << 20));
+      s += " " + std::to_string(v);
+    }
+    s += "\n";
+  }
+  s += ".entry main\n"
+       ".uop 0 trn dst=16384 src0=0 len=64 p0=32 p1=4\n"
+       ".uop 1 trn dst=32768 src0=0 len=32 p0=48 p1=1 p2=64 p3=40\n"
+       ".uop 2 split16 dst=36000 src0=512 src2=37000 len=256 p0=7\n"
+       ".uop 3 segdecay dst=40960 src0=0 len=32 p0=20\n"
+       "{ load.dma rows=1 rowb=8192 region=io signal=0 }\n"
+       "{ vector.run ulen=3 iters=1 wait=0 signal=1 }\n"
+       "{ ssm.run ustart=3 ulen=1 iters=1 wait=1 signal=2 }\n"
+       "{ ctrl.halt ; store.dma spad=16384 dram=8192 region=io rows=1 rowb=28800 wait=2 }\n";
+  return s;
+}
+
+TEST(OverlayTopChunkedSsd, U280MatchesTheInterpreterAndTheModelKv260Faults) {
+  {
+    const target::Board &b = *target::findBoard("kv260");
+    ASSERT_FALSE(b.chunkedSsd);
+    isa::Program p = isa::assemble(chunkedSsdProgram("kv260"), "t.s");
+    std::array<std::vector<uint8_t>, 4> dram;
+    EXPECT_EQ(runTop(p, dram, 0, b.id).status, (7u << 24) | 1u);
+  }
+#ifdef MAMBA2_TB_U280
+  const target::Board &b = *target::findBoard("u280");
+  ASSERT_TRUE(b.chunkedSsd);
+  isa::Program p = isa::assemble(chunkedSsdProgram("u280"), "t.s");
+  isa::Memory ref = isa::Memory::forProgram(p, b.spadBytes());
+  ASSERT_EQ(isa::interpret(p, "main", ref).error, "");
+  std::array<std::vector<uint8_t>, 4> dram;
+  const TopRun t = runTop(p, dram, 0, b.id);
+  ASSERT_EQ(t.status, 0u);
+  EXPECT_TRUE(dram[1] == ref.dram[1]);
+  const LoopCounts c = modelLoops(p, b);
+  // trn 64 x 32 and 32 x 48 on 128 lanes: one tile each, (64 + 32) + (32 + 48); split16 256
+  // elements: 2; segdecay Q = 32: max(ceil(33 / 128), 4) = 4 a row, 128.
+  EXPECT_EQ(c.vector, 96u + 80u + 2u);
+  EXPECT_EQ(c.ssm, 128u);
+  EXPECT_EQ(t.counter(4, target::kCtrBusy), c.vector);
+  EXPECT_EQ(t.counter(5, target::kCtrBusy), c.ssm);
+  isa::Memory mem = isa::Memory::forProgram(p, b.spadBytes());
+  hw::SimOptions opt;
+  opt.mode = hw::SimMode::Cycle;
+  const hw::SimResult sim = hw::simulate(p, "main", mem, b, opt);
+  ASSERT_EQ(sim.error, "");
+  EXPECT_TRUE(mem.dram[1] == ref.dram[1]);
+  for (unsigned u = 1; u < isa::kNumSlots; ++u)
+    EXPECT_EQ(t.counter(u, target::kCtrOps), sim.units[u].ops) << u;
+  EXPECT_EQ(t.counter(4, target::kCtrOps), 64u * 32 + 32u * 48 + 256);
+  EXPECT_EQ(t.counter(5, target::kCtrOps), 32u * 33);
+  expectSourceCycles(p, t, b, "chunked SSD");
+#endif
+}

@@ -1,8 +1,12 @@
 // The control sequencer (loops, registers) and the serial reference interpreter.
 #include "mamba2/isa/Interp.h"
 #include "mamba2/isa/Asm.h"
+#include "mamba2/isa/Reference.h"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
 
 using namespace mamba2::isa;
 
@@ -170,4 +174,125 @@ TEST(Ureg, AStartOutsideTheStoreIsAnErrorWhenTheRunIssues) {
   q.bundles[3][Slot::Vector].set(field::run::ustart, 3);
   EXPECT_EQ(checkBundle(q.bundles[3], q.ucode.size()),
             "vector.run: micro-ops 3..4 exceed the microcode store (3 words)");
+}
+
+// ---- the chunked SSD form's micro-ops: trn, split16, segdecay ----
+
+namespace {
+// One run of the micro-op in `uop` (assembly text) on a scratchpad of random bytes; returns the
+// interpreter's error and leaves the scratchpad in `spad`.
+std::string runOne(const std::string &uop, std::vector<uint8_t> &spad, Slot slot) {
+  Program p = assemble(".target t\n.uop 0 " + uop + "\n", "t.s");
+  Memory m;
+  m.spad = spad;
+  Issue is;
+  is.slot = slot;
+  is.op = 1;
+  is.run.ulen = is.run.iters = 1;
+  std::string e = refExecute(is, m, p.ucode);
+  spad = m.spad;
+  return e;
+}
+std::vector<uint8_t> randomSpad(size_t n, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::vector<uint8_t> s(n);
+  for (auto &b : s)
+    b = uint8_t(g());
+  return s;
+}
+} // namespace
+
+TEST(ChunkedSsd, InterpreterRunsTheReferences) {
+  // trn int32 with pitches beyond the extents: dst[c][r] = src[r][c], the gaps untouched.
+  std::vector<uint8_t> s = randomSpad(65536, 1), before = s;
+  ASSERT_EQ(runOne("trn dst=32768 src0=0 len=5 p0=7 p1=4 p2=9 p3=6", s, Slot::Vector), "");
+  std::vector<uint8_t> want = before;
+  ref::transpose(before.data(), want.data() + 32768, 5, 7, 4, 9, 6);
+  EXPECT_TRUE(s == want);
+  // trn int8, dense pitches (0: C and R).
+  s = before;
+  ASSERT_EQ(runOne("trn dst=40000 src0=100 len=33 p0=19 p1=1", s, Slot::Vector), "");
+  want = before;
+  ref::transpose(before.data() + 100, want.data() + 40000, 33, 19, 1, 19, 33);
+  EXPECT_TRUE(s == want);
+  // split16: hi at dst, lo at src2.
+  s = before;
+  ASSERT_EQ(runOne("split16 dst=20000 src0=0 src2=21000 len=100 p0=9", s, Slot::Vector), "");
+  want = before;
+  int32_t x[100];
+  std::memcpy(x, before.data(), sizeof x);
+  ref::split16(x, reinterpret_cast<int8_t *>(want.data() + 20000),
+               reinterpret_cast<int8_t *>(want.data() + 21000), 100, 9);
+  EXPECT_TRUE(s == want);
+  // segdecay Q = 64.
+  s = before;
+  ASSERT_EQ(runOne("segdecay dst=8192 src0=0 len=64 p0=30", s, Slot::Ssm), "");
+  want = before;
+  int32_t a[64];
+  std::memcpy(a, before.data(), sizeof a);
+  std::vector<int32_t> out(64 * 65);
+  ref::segDecay(a, out.data(), 64, 30);
+  std::memcpy(want.data() + 8192, out.data(), out.size() * 4);
+  EXPECT_TRUE(s == want);
+}
+
+TEST(ChunkedSsd, EncodingRoundTripsThroughText) {
+  const char *text[] = {"trn dst=4096 src0=8 len=64 p0=1536 p1=1 p2=2000 p3=70",
+                        "split16 dst=12 src0=16 src2=2000 len=300 p0=31",
+                        "segdecay dst=4096 src0=64 len=64 p0=30"};
+  for (const char *t : text) {
+    Program p = assemble(".target t\n.uop 0 " + std::string(t) + "\n", "t.s");
+    ASSERT_EQ(p.ucode.size(), 1u);
+    EXPECT_EQ(formatUop(p.ucode[0]), t);
+    uint8_t b[kUopBytes];
+    p.ucode[0].toBytes(b);
+    EXPECT_EQ(UopWord::fromBytes(b), p.ucode[0]) << t;
+    const UopInfo *info = findUop(unsigned(p.ucode[0].raw(field::uop::uop)));
+    EXPECT_EQ(checkUopStatic(p.ucode[0], info->runsOn(Slot::Vector) ? Slot::Vector : Slot::Ssm), "")
+        << t;
+  }
+  EXPECT_EQ(std::string(findUop(unsigned(UopCode::Trn))->feature), "chunked_ssd");
+  EXPECT_EQ(std::string(findUop(unsigned(UopCode::Add32))->feature), "");
+}
+
+TEST(ChunkedSsd, BadParametersAndOperandsAreRefusedByName) {
+  auto err = [](const std::string &uop, Slot slot) {
+    std::vector<uint8_t> s(65536, 0);
+    return runOne(uop, s, slot);
+  };
+  const Slot V = Slot::Vector, S = Slot::Ssm;
+  EXPECT_EQ(err("trn dst=4096 src0=0 len=4 p0=4 p1=2", V),
+            "microcode word 0: micro-op 'trn': element size p1 must be 1 (int8) or 4 (int32) bytes "
+            "(got 2)");
+  EXPECT_EQ(err("trn dst=4096 src0=0 len=4 p1=4", V),
+            "microcode word 0: micro-op 'trn': columns p0 must be >= 1 (got 0)");
+  EXPECT_EQ(err("trn dst=4096 src0=0 len=4 p0=8 p1=1 p2=7", V),
+            "microcode word 0: micro-op 'trn': source row pitch p2 = 7 is neither 0 nor >= the 8 "
+            "columns");
+  EXPECT_EQ(err("trn dst=4096 src0=0 len=4 p0=8 p1=1 p3=3", V),
+            "microcode word 0: micro-op 'trn': destination row pitch p3 = 3 is neither 0 nor >= "
+            "the 4 rows");
+  EXPECT_EQ(err("trn dst=0 src0=0 len=4 p0=4 p1=4", V),
+            "microcode word 0, iteration 0: micro-op 'trn' writes [0, 64) which overlaps its "
+            "source [0, 64); a transpose is never in place");
+  EXPECT_EQ(err("trn dst=65500 src0=0 len=4 p0=4 p1=4", V),
+            "microcode word 0, iteration 0: micro-op 'trn' touches scratchpad bytes [65500, 65564) "
+            "outside the scratchpad of 65536 bytes");
+  EXPECT_EQ(err("trn dst=0 src0=100 len=4 p0=4 p1=4", S),
+            "microcode word 0: micro-op 'trn' cannot run on the ssm unit");
+  EXPECT_EQ(err("segdecay dst=4096 src0=0 len=0 p0=8", S),
+            "microcode word 0: micro-op 'segdecay': chunk length len (Q) must be 1..64 (got 0)");
+  EXPECT_EQ(err("segdecay dst=4096 src0=0 len=65 p0=8", S),
+            "microcode word 0: micro-op 'segdecay': chunk length len (Q) must be 1..64 (got 65)");
+  EXPECT_EQ(err("segdecay dst=4096 src0=0 len=8 p0=31", S),
+            "microcode word 0: micro-op 'segdecay': shift p0 must be 0..30 (2^p0, the decay 1.0, "
+            "is an int32)");
+  EXPECT_EQ(err("segdecay dst=60000 src0=0 len=64 p0=8", S),
+            "microcode word 0, iteration 0: micro-op 'segdecay' touches scratchpad bytes [60000, "
+            "76640) outside the scratchpad of 65536 bytes");
+  EXPECT_EQ(err("split16 dst=4096 src0=0 src2=5000 len=8 p0=32", V),
+            "microcode word 0: micro-op 'split16': shift p0 must be 0..31");
+  EXPECT_EQ(err("split16 dst=4096 src0=0 src2=4100 len=8 p0=3", V),
+            "microcode word 0, iteration 0: micro-op 'split16' writes [4096, 4104) which partly "
+            "overlaps operand [4100, 4108)");
 }

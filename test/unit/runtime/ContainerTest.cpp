@@ -369,3 +369,27 @@ TEST(Container, EachEntryHasItsOwnSemaphoreMap) {
             "entry 'b': channel 1 of its semaphore map names unit 9, the overlay has 6 (symbol 1 "
             "'b')");
 }
+
+// A micro-op of an optional board feature (isa.toml `feature`) loads only for a board built
+// with its units: the chunked SSD form's trn, split16 and segdecay on the KV260 (chunked_ssd =
+// false) are refused naming the micro-op, the feature, the board and the word; the same
+// program for the U280 loads.
+TEST(Container, MicroOpsOfAFeatureTheBoardLacksAreRefused) {
+  const char *uops[] = {"trn dst=4096 src0=0 len=8 p0=8 p1=4",
+                        "split16 dst=0 src0=64 src2=32 len=8",
+                        "segdecay dst=4096 src0=0 len=32 p0=20"};
+  const char *names[] = {"trn", "split16", "segdecay"};
+  for (unsigned i = 0; i < 3; ++i) {
+    const std::string body = std::string(".entry main\n.uop 0 unop\n.uop 1 ") + uops[i] + "\n{ " +
+                             (i == 2 ? "ssm" : "vector") +
+                             ".run ustart=1 ulen=1 iters=1 }\n{ ctrl.halt }\n";
+    EXPECT_EQ(validateError(".target kv260\n" + body),
+              std::string("micro-op '") + names[i] +
+                  "' needs the board feature 'chunked_ssd', which the kv260 overlay is built "
+                  "without (target/boards/kv260.toml [units] chunked_ssd) (microcode word 1)");
+    const target::Board &u280 = *target::findBoard("u280");
+    EXPECT_EQ(runtime::validateProgram(isa::assemble(".target u280\n" + body, "t.s"), u280, 1000),
+              "")
+        << names[i];
+  }
+}

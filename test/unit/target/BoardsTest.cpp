@@ -109,3 +109,18 @@ TEST(Boards, VC709) {
   EXPECT_EQ(b.axiBits, 512u);
   EXPECT_EQ(b.clockMhz, 200.0);
 }
+
+// The optional chunked SSD units: every board but the KV260 (184 LUT left under its budget,
+// docs/overlay.md "Resource estimates"); a feature a board lacks is named in its message.
+TEST(Boards, ChunkedSsdFeature) {
+  for (const Board &b : boards())
+    EXPECT_EQ(b.chunkedSsd, std::string(b.name) != "kv260") << b.name;
+  EXPECT_TRUE(board("kv260").hasFeature(""));
+  EXPECT_FALSE(board("kv260").hasFeature("chunked_ssd"));
+  EXPECT_TRUE(board("u280").hasFeature("chunked_ssd"));
+  EXPECT_FALSE(board("u280").hasFeature("unknown_feature"));
+  EXPECT_EQ(board("u280").missingFeature("trn", "chunked_ssd"), "");
+  EXPECT_EQ(board("kv260").missingFeature("segdecay", "chunked_ssd"),
+            "micro-op 'segdecay' needs the board feature 'chunked_ssd', which the kv260 overlay "
+            "is built without (target/boards/kv260.toml [units] chunked_ssd)");
+}

@@ -20,6 +20,8 @@ template <class B> struct BoardUnits {
                                               : MAT_N * 2 * MAT_K / 128;
   static constexpr unsigned VEC_LANES = B::VEC_LANES;
   static constexpr unsigned SSM_LANES = B::SSM_LANES;
+  // The chunked SSD form's units (trn, split16, segdecay): compiled out when false.
+  static constexpr bool CHUNKED_SSD = B::CHUNKED_SSD;
   static constexpr unsigned long SPAD_BYTES = (unsigned long)B::SPAD_KIB * 1024ul;
   static constexpr unsigned AXI_BITS = B::PORTS_BITS;
   static constexpr unsigned AXI_PORTS = B::PORTS_COUNT;

@@ -60,6 +60,24 @@ struct Board {
   // units
   unsigned matK, matN, vecLanes, ssmLanes;
   unsigned spadKiB, queueDepth;
+  /// The chunked SSD form's units (trn, split16 on the vector unit, segdecay on the SSM unit;
+  /// `[units] chunked_ssd` of the board file): a board built without them refuses their
+  /// micro-ops when a program loads.
+  bool chunkedSsd;
+
+  /// Whether the overlay of this board has the units of optional feature `f` (a micro-op's
+  /// isa::UopInfo::feature; "" is none, always present).
+  bool hasFeature(const char *f) const {
+    return !f || !*f || (std::string(f) == "chunked_ssd" && chunkedSsd);
+  }
+  /// Empty when this board has feature `f`, else why micro-op `uop` (which needs it) cannot
+  /// run here: the message the loader and the simulator give.
+  std::string missingFeature(const char *uop, const char *f) const {
+    if (hasFeature(f))
+      return "";
+    return std::string("micro-op '") + uop + "' needs the board feature '" + f + "', which the " +
+           name + " overlay is built without (target/boards/" + name + ".toml [units] " + f + ")";
+  }
 
   /// The matrix unit's int4-weight products per dot product per cycle (two nibbles per int8
   /// lane, each its own int4 x int8 product): the cycle model's rate and the DSPs the resource
