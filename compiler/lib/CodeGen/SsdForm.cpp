@@ -94,6 +94,7 @@ SsdFormChoice chooseSsdForm(mlir::func::FuncOp fn, const target::Board &board, u
                             unsigned maxChunk) {
   SsdFormChoice c;
   c.rows = rows;
+  c.boardName = board.name;
   c.scanWork = prefillWork(fn, board, rows);
   c.scan = chooseRowBlocks(c.scanWork);
   std::vector<SsdShape> shapes;
@@ -104,11 +105,13 @@ SsdFormChoice chooseSsdForm(mlir::func::FuncOp fn, const target::Board &board, u
   });
   // The chunked form with each block count the row blocks' model considers: a block is one
   // chunk (its scan stage runs once the block's rows are in), so the chunk is the block's rows.
+  // A board built without the form's micro-ops (trn, split16, segdecay) has the scan only.
+  c.available = board.hasFeature("chunked_ssd");
   bool any = false;
   for (const auto &[blocks, est] : chooseRowBlocks(c.scanWork).estimates) {
     (void)est;
     const unsigned q = (rows + blocks - 1) / blocks;
-    if (q == 0 || q > maxChunk)
+    if (!c.available || q == 0 || q > maxChunk)
       continue;
     PrefillWork w = c.scanWork;
     for (const SsdShape &sh : shapes) {
@@ -142,6 +145,10 @@ std::string describeSsdFormChoice(const SsdFormChoice &c) {
   auto blocks = [](const RowBlockChoice &r) {
     return r.blocks > 1 ? ", " + std::to_string(r.blocks) + " row blocks" : std::string();
   };
+  if (!c.available)
+    return "the recurrent scan for " + std::to_string(c.rows) + "-row calls: the " + c.boardName +
+           " overlay is built without the chunked form's micro-ops (board feature "
+           "chunked_ssd)";
   if (c.chunk == 0)
     return "the recurrent scan for " + std::to_string(c.rows) +
            "-row calls: no chunk of the chunked form fits (estimated " + thousands(c.scan.cycles) +

@@ -33,8 +33,8 @@ UnitCycles scanCycles(const target::Board &board, const SsdShape &sh, unsigned r
 /// The chunked form over `rows` rows in chunks of `chunk` (the last one shorter): per chunk of q
 /// rows, per group C.B^T (q x N x q); per head the intra-chunk product and the entering
 /// state's, in 16 bits as two int8 halves (2 x q x q x P, 2 x q x N x P: q act rows), the chunk's
-/// end state (2 x P x q x N: P act rows); the masks, splits, transposes and the state's decay on the vector unit;
-/// `segdecay` on the SSM unit.
+/// end state (2 x P x q x N: P act rows); the masks, splits, transposes and the state's decay on
+/// the vector unit; `segdecay` on the SSM unit.
 UnitCycles chunkedCycles(const target::Board &board, const SsdShape &sh, unsigned rows,
                          unsigned chunk);
 
@@ -43,7 +43,9 @@ enum class SsdForm { Scan, Chunked };
 struct SsdFormChoice {
   SsdForm form = SsdForm::Scan;
   unsigned rows = 0;
-  unsigned chunk = 0; ///< the chunked form's best chunk (0: none of at most maxChunk rows)
+  unsigned chunk = 0;    ///< the chunked form's best chunk (0: none of at most maxChunk rows)
+  bool available = true; ///< the board has the chunked form's micro-ops (chunked_ssd)
+  std::string boardName;
   /// The row blocks' cost model's estimate of one call with each form and its best block
   /// count (the chunked form's estimates: one per block count, a block one chunk).
   RowBlockChoice scan, chunked;
