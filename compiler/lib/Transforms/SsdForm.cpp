@@ -1,7 +1,6 @@
 // ovl-ssd-form (OvlPasses.td): the prefill's ovl.ssm in the chunked (matrix) form, ovl.ssd_chunk,
 // with @main cloned into @decode first so that the decode stays recurrent.
 #include <cmath>
-#include <map>
 #include <string>
 
 #include "mlir/IR/Builders.h"
