@@ -590,8 +590,10 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   return applySsdForm(module, s, pipelineOut);
 }
 
-llvm::Expected<std::vector<std::vector<float>>>
-ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, bool progress) {
+llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
+                                                                const EvalText &text,
+                                                                int64_t window, bool progress,
+                                                                int64_t tBlock) {
   if (window < 2 || text.ids.size() < 2)
     return fail("accuracy needs at least 2 ids of text and a window of at least 2");
   auto session = ovl::Session::create(ovlModule);
@@ -604,7 +606,8 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, 
   return forEachWindow(text, window, progress, "evaluate (ovl)",
                        [&](const std::vector<int64_t> &ids) -> llvm::Expected<std::vector<float>> {
                          ses.reset();
-                         auto r = ses.run(std::vector<int32_t>(ids.begin(), ids.end()));
+                         const std::vector<int32_t> in(ids.begin(), ids.end());
+                         auto r = tBlock > 0 ? ses.feed(in, tBlock) : ses.run(in);
                          if (!r)
                            return r.takeError();
                          std::vector<float> l(r->v.size());
@@ -648,7 +651,7 @@ llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const Quan
     return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
   if (auto e = applySsdForm(*copy, s, nullptr))
     return e;
-  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
+  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress, s.evalTBlock);
   if (!ovlLogits)
     return ovlLogits.takeError();
   out.ovl = compareLogits(reference, *ovlLogits, text, window, V);

@@ -96,7 +96,8 @@ def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
     group g) and its prefill entry the unsplit @main (row blocks overlap the units there). The
     split function's states are @main's cut in column order, so where each piece is a whole
     number of the emitter's 64-byte alignment both entries address the same state bytes (the
-    emitter checks this; docs/codegen.md "Head groups per phase"). The evaluators read @main.
+    emitter checks this; docs/codegen.md "Head groups per phase"). The ovl evaluator's session
+    runs it for decode calls, as the program does (ovl::Session::run with Phase::Decode).
     Refused with a message: a module without @main, or one that has a decode function already.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
