@@ -3298,6 +3298,24 @@ llvm::Expected<isa::Program> emitLargestTBlock(func::FuncOp fn, const target::Bo
 
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
                                          const EmitOptions &requested, EmitStats *stats) {
+  // The chunked SSD form (ovl-ssd-form{form=chunked}) is evaluated, not lowered yet.
+  for (Operation *f : {fn.getOperation(), ovl::entryFunction(fn->getParentOp(), "decode")}) {
+    Operation *chunked = nullptr;
+    if (f)
+      f->walk([&](ovl::SsdChunkOp op) {
+        chunked = op;
+        return WalkResult::interrupt();
+      });
+    if (chunked) {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << "'" << chunked->getName() << "' at ";
+      chunked->getLoc().print(os);
+      os << ": the emitter does not lower the chunked SSD form yet (compile with --ssd-form "
+            "scan)";
+      return llvm::createStringError(os.str());
+    }
+  }
   if (requested.tBlock == 0)
     return emitLargestTBlock(fn, board, requested, stats);
   // Row blocks left to the cost model (RowBlocks.h): the count it estimates fastest, said in

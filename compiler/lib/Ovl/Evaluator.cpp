@@ -7,6 +7,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/Ovl/SsdChunk.h"
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/QuantEvaluator.h"
 #include "mamba2/isa/Reference.h"
@@ -87,14 +88,35 @@ llvm::Expected<IntTensor> broadcast(Operation *op, const IntTensor &x, const Int
   return out;
 }
 
+/// The op's shifts as the recipe reads them.
+ssd::ChunkShifts chunkShifts(SsdChunkOp s) {
+  ssd::ChunkShifts sh;
+  sh.decay = static_cast<int>(s.getDecayShift());
+  sh.gd = static_cast<int>(s.getGdShift());
+  sh.md = static_cast<int>(s.getMdShift());
+  sh.mSplit = static_cast<int>(s.getMSplit());
+  sh.yShift = static_cast<int>(s.getYShift());
+  sh.stateSplit = static_cast<int>(s.getStateSplit());
+  sh.cShift = static_cast<int>(s.getCShift());
+  sh.wShift = static_cast<int>(s.getWShift());
+  sh.bwShift = static_cast<int>(s.getBwShift());
+  sh.bwSplit = static_cast<int>(s.getBwSplit());
+  sh.sShift = static_cast<int>(s.getSShift());
+  for (int64_t e : s.getMultExp())
+    sh.multExp.push_back(static_cast<int>(e));
+  return sh;
+}
+
 class Interpreter {
 public:
+  explicit Interpreter(const Observer *observer) : observer_(observer) {}
   llvm::Expected<std::vector<IntTensor>> run(func::FuncOp fn, const std::vector<IntTensor> &args);
 
 private:
   llvm::Expected<std::vector<IntTensor>> eval(Operation *op);
   const IntTensor &get(Value v) { return values_.find(v)->second; }
   llvm::DenseMap<Value, IntTensor> values_;
+  const Observer *observer_;
 };
 
 llvm::Expected<std::vector<IntTensor>> Interpreter::run(func::FuncOp fn,
@@ -119,6 +141,8 @@ llvm::Expected<std::vector<IntTensor>> Interpreter::run(func::FuncOp fn,
     auto results = eval(&op);
     if (!results)
       return results.takeError();
+    if (observer_ && *observer_)
+      (*observer_)(&op, *results);
     for (auto [i, r] : llvm::enumerate(op.getResults())) {
       if (auto e = fits(&op, (*results)[i], r.getType(), "result " + llvm::Twine(i)))
         return e;
@@ -298,6 +322,39 @@ llvm::Expected<std::vector<IntTensor>> Interpreter::eval(Operation *op) {
         r.push_back(std::move(S));
         return r;
       })
+      .Case<SsdChunkOp>([&](SsdChunkOp s) -> Result {
+        const IntTensor &x = get(s.getX());
+        IntTensor S = get(s.getState());
+        ssd::ChunkShape shape;
+        shape.heads = S.shape[0];
+        shape.headDim = S.shape[1];
+        shape.dState = S.shape[2];
+        shape.groups = s.getNgroups();
+        shape.rows = x.shape[0];
+        shape.chunk = s.getChunk();
+        const ssd::ChunkShifts sh = chunkShifts(s);
+        if (std::string e = ssd::checkShifts(shape, sh); !e.empty())
+          return fail(op, e);
+        IntTensor y = make({shape.rows, shape.heads * shape.headDim}, false);
+        if (shape.rows > 0) {
+          const ssd::Recipe recipe = ssd::buildRecipe(shape, sh);
+          std::vector<std::vector<int32_t>> io(recipe.buffers.size());
+          io[recipe.x] = x.v;
+          io[recipe.d] = get(s.getD()).v;
+          io[recipe.decay] = get(s.getDecay()).v;
+          io[recipe.B] = get(s.getB()).v;
+          io[recipe.C] = get(s.getC()).v;
+          io[recipe.state] = std::move(S.v);
+          if (std::string e = ssd::execute(recipe, io); !e.empty())
+            return fail(op, e);
+          S.v = std::move(io[recipe.state]);
+          y.v = std::move(io[recipe.y]);
+        }
+        std::vector<IntTensor> r;
+        r.push_back(std::move(y));
+        r.push_back(std::move(S));
+        return r;
+      })
       .Case<SliceOp>([&](SliceOp s) -> Result {
         const IntTensor &x = get(s.getX());
         const int64_t T = x.shape[0], C = x.shape[1], off = s.getOffset(), n = s.getSize();
@@ -335,12 +392,53 @@ llvm::Expected<std::vector<IntTensor>> Interpreter::eval(Operation *op) {
 
 } // namespace
 
-llvm::Expected<std::vector<IntTensor>> call(func::FuncOp fn, const std::vector<IntTensor> &args) {
+llvm::Expected<std::vector<IntTensor>> call(func::FuncOp fn, const std::vector<IntTensor> &args,
+                                            const Observer *observer) {
   if (fn.getBody().empty())
     return fail(fn, "has no body");
-  Interpreter in;
+  Interpreter in(observer);
   return in.run(fn, args);
 }
+
+namespace {
+
+/// The same elements cut into the tensors of `types` in order (states of one function as those
+/// of another whose states are the first's cut in order), or an error naming the difference.
+llvm::Expected<std::vector<IntTensor>> recut(const std::vector<IntTensor> &from,
+                                             llvm::ArrayRef<Type> types) {
+  std::vector<IntTensor> out;
+  size_t t = 0, k = 0; // source tensor, element in it
+  for (Type ty : types) {
+    IntTensor piece = IntTensor::zeros(cast<RankedTensorType>(ty));
+    for (int32_t &v : piece.v) {
+      while (t < from.size() && k == from[t].v.size()) {
+        ++t;
+        k = 0;
+      }
+      if (t == from.size())
+        return llvm::createStringError("the decode function's states are larger than @main's");
+      if (from[t].i8 != piece.i8)
+        return llvm::createStringError(
+            "the decode function's states are not @main's cut in order (element types differ)");
+      v = from[t].v[k++];
+    }
+    out.push_back(std::move(piece));
+  }
+  while (t < from.size() && k == from[t].v.size()) {
+    ++t;
+    k = 0;
+  }
+  if (t != from.size())
+    return llvm::createStringError("the decode function's states are smaller than @main's");
+  return out;
+}
+
+llvm::SmallVector<Type> stateTypes(func::FuncOp fn) {
+  auto ins = fn.getFunctionType().getInputs();
+  return llvm::SmallVector<Type>(ins.begin() + 1, ins.end());
+}
+
+} // namespace
 
 llvm::Expected<std::unique_ptr<Session>> Session::create(ModuleOp module,
                                                          const std::string &function) {
@@ -368,6 +466,23 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(ModuleOp module,
   if (auto a = fn->getAttrOfType<IntegerAttr>("ovl.logit_frac"))
     s->logitFrac_ = static_cast<int>(a.getInt());
   s->reset();
+  if (function == "main")
+    if (auto dec = dyn_cast_or_null<func::FuncOp>(entryFunction(module, "decode"));
+        dec && dec != fn) {
+      FunctionType dt = dec.getFunctionType();
+      if (dt.getNumInputs() < 1 || dt.getInput(0) != type.getInput(0) ||
+          dt.getNumResults() != dt.getNumInputs() || dt.getResult(0) != type.getResult(0))
+        return fail(dec, "the decode entry's signature does not match @main's (ids, logits)");
+      for (unsigned i = 1; i < dt.getNumInputs(); ++i)
+        if (!mlir::isa<RankedTensorType>(dt.getInput(i)) ||
+            !cast<RankedTensorType>(dt.getInput(i)).hasStaticShape() ||
+            dt.getResult(i) != dt.getInput(i))
+          return fail(dec, "state " + llvm::Twine(i - 1) +
+                               " must be statically shaped and returned with the same type");
+      if (auto cut = recut(s->states_, stateTypes(dec)); !cut)
+        return fail(dec, llvm::toString(cut.takeError()));
+      s->decodeFn_ = dec;
+    }
   return s;
 }
 
@@ -378,21 +493,60 @@ void Session::reset() {
     states_.push_back(IntTensor::zeros(cast<RankedTensorType>(type.getInput(i))));
 }
 
-llvm::Expected<IntTensor> Session::run(const std::vector<int32_t> &ids) {
+llvm::Expected<IntTensor> Session::run(const std::vector<int32_t> &ids, Phase phase) {
+  const bool own = phase == Phase::Decode && decodeFn_;
+  func::FuncOp fn = own ? decodeFn_ : fn_;
   std::vector<IntTensor> args;
   IntTensor in;
   in.shape = {static_cast<int64_t>(ids.size())};
   in.v = ids;
   args.push_back(std::move(in));
-  args.insert(args.end(), states_.begin(), states_.end());
-  auto out = call(fn_, args);
+  if (own) {
+    auto cut = recut(states_, stateTypes(decodeFn_));
+    if (!cut)
+      return cut.takeError();
+    args.insert(args.end(), cut->begin(), cut->end());
+  } else {
+    args.insert(args.end(), states_.begin(), states_.end());
+  }
+  auto out = call(fn, args, &observer_);
   if (!out) {
     reset();
     return out.takeError();
   }
-  for (size_t i = 0; i < states_.size(); ++i)
-    states_[i] = std::move((*out)[i + 1]);
+  if (own) {
+    std::vector<IntTensor> st(std::make_move_iterator(out->begin() + 1),
+                              std::make_move_iterator(out->end()));
+    auto back = recut(st, stateTypes(fn_));
+    if (!back) {
+      reset();
+      return back.takeError();
+    }
+    states_ = std::move(*back);
+  } else {
+    for (size_t i = 0; i < states_.size(); ++i)
+      states_[i] = std::move((*out)[i + 1]);
+  }
   return std::move((*out)[0]);
+}
+
+llvm::Expected<IntTensor> Session::feed(const std::vector<int32_t> &ids, int64_t tBlock) {
+  if (tBlock < 1)
+    return llvm::createStringError("t_block must be at least 1");
+  IntTensor all;
+  all.shape = {0, vocab_};
+  const size_t n = ids.size(), full = n / size_t(tBlock) * size_t(tBlock);
+  for (size_t i = 0; i < n;) {
+    const size_t len = i < full ? size_t(tBlock) : 1;
+    auto r = run(std::vector<int32_t>(ids.begin() + long(i), ids.begin() + long(i + len)),
+                 i < full ? Phase::Prefill : Phase::Decode);
+    if (!r)
+      return r.takeError();
+    all.v.insert(all.v.end(), r->v.begin(), r->v.end());
+    all.shape[0] += r->shape[0];
+    i += len;
+  }
+  return all;
 }
 
 } // namespace mamba2::ovl

@@ -8,8 +8,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Ovl/Evaluator.h"
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Quant/QuantEvaluator.h"
@@ -43,6 +45,8 @@ std::string QuantScheme::label() const {
   }
   if (pwlSegments > 0)
     s += "+pwl" + std::to_string(pwlSegments);
+  if (ssdForm == "chunked")
+    s += "+chunk" + std::to_string(ssdChunk);
   return s;
 }
 
@@ -61,6 +65,10 @@ llvm::Error QuantScheme::validate() const {
     return fail("the weight group must be positive, not " + llvm::Twine(group));
   if (headGroups != "auto" && headGroups != "on" && headGroups != "off")
     return fail("head groups must be auto, on or off, not '" + headGroups + "'");
+  if (ssdForm != "scan" && ssdForm != "chunked")
+    return fail("--ssd-form must be scan or chunked, not '" + ssdForm + "'");
+  if (ssdChunk < 1 || ssdChunk > 64)
+    return fail("--ssd-chunk takes 1..64 rows, not " + llvm::Twine(ssdChunk));
   if (headsPerGroup < 0)
     return fail("--heads-per-group must be positive (0: the cost model's choice), not " +
                 llvm::Twine(headsPerGroup));
@@ -438,6 +446,104 @@ static bool headGroupsPay(mlir::ModuleOp module, const std::string &target, bool
   return pay;
 }
 
+/// ovl-ssd-form on a lowered module: with the chunked form, each ovl.ssm of @main first gets
+/// the largest |d| of its dt' over `ssdCalibBytes` bytes of the calibration text in the ovl
+/// evaluator (kSsmDAbsmaxAttr), which bounds d far tighter than the softplus table does.
+static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &s,
+                                std::string *pipelineOut) {
+  if (s.ssdForm == "scan")
+    return llvm::Error::success();
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (main && s.ssdCalibBytes > 0) {
+    // Per scan: the op that makes its d, and those of its B and C.
+    struct Watch {
+      ovl::SsmOp ssm;
+      mlir::Operation *d, *B, *C;
+      int64_t stateMax = 0;
+    };
+    std::vector<Watch> watch;
+    llvm::DenseMap<mlir::Operation *, int64_t> absMax;
+    llvm::DenseMap<mlir::Operation *, ovl::IntTensor> seen;
+    main.walk([&](ovl::SsmOp ssm) {
+      SsmDtxForm f;
+      std::string why;
+      mlir::Operation *d = nullptr;
+      if (!readSsmDtx(ssm, f, why) || !(d = f.d.getDefiningOp()) || !ssm.getB().getDefiningOp() ||
+          !ssm.getC().getDefiningOp())
+        return;
+      watch.push_back({ssm, d, ssm.getB().getDefiningOp(), ssm.getC().getDefiningOp(), 0});
+      absMax[d] = 0;
+      seen[ssm.getB().getDefiningOp()] = {};
+      seen[ssm.getC().getDefiningOp()] = {};
+    });
+    if (!watch.empty()) {
+      auto buf = llvm::MemoryBuffer::getFile(s.calibration());
+      if (!buf)
+        return fail("cannot read the calibration text " + s.calibration());
+      llvm::StringRef all = (*buf)->getBuffer();
+      const size_t off = std::min<size_t>(all.size(), size_t(s.calibOffset));
+      const llvm::StringRef text = all.substr(off, size_t(s.ssdCalibBytes));
+      auto session = ovl::Session::create(module);
+      if (!session)
+        return session.takeError();
+      auto ids = textForModel(text, (*session)->vocab(), s.tokenizer);
+      if (!ids)
+        return ids.takeError();
+      (*session)->setObserver([&](mlir::Operation *op, const std::vector<ovl::IntTensor> &r) {
+        if (r.empty())
+          return;
+        if (auto it = absMax.find(op); it != absMax.end())
+          for (int32_t v : r[0].v)
+            it->second = std::max<int64_t>(it->second, std::abs(int64_t(v)));
+        if (auto it = seen.find(op); it != seen.end())
+          it->second = r[0];
+        if (mlir::isa<ovl::SsmOp>(op) && r.size() == 2)
+          for (Watch &w : watch)
+            if (w.ssm.getOperation() == op)
+              for (int32_t v : r[1].v)
+                w.stateMax = std::max<int64_t>(w.stateMax, std::abs(int64_t(v)));
+      });
+      if (auto r = (*session)->run(std::vector<int32_t>(ids->ids.begin(), ids->ids.end())); !r)
+        return r.takeError();
+      mlir::Builder b(module.getContext());
+      for (Watch &w : watch) {
+        // The largest |C_t . B_s| of rows a chunk apart at most, in any B/C group.
+        const ovl::IntTensor &B = seen[w.B], &C = seen[w.C];
+        const int64_t T = B.shape.empty() ? 0 : B.shape[0], GN = T ? B.shape[1] : 0,
+                      G = int64_t(w.ssm.getNgroups()), N = G ? GN / G : 0;
+        int64_t cb = 0;
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t u = std::max<int64_t>(0, t - s.ssdChunk + 1); u <= t; ++u)
+            for (int64_t g = 0; g < G; ++g) {
+              int64_t dot = 0;
+              for (int64_t n = 0; n < N; ++n)
+                dot += int64_t(C.v[size_t(t * GN + g * N + n)]) * B.v[size_t(u * GN + g * N + n)];
+              cb = std::max<int64_t>(cb, std::abs(dot));
+            }
+        w.ssm->setAttr(kSsmDAbsmaxAttr, b.getI64IntegerAttr(absMax[w.d]));
+        w.ssm->setAttr(kSsmCBAbsmaxAttr, b.getI64IntegerAttr(cb));
+        w.ssm->setAttr(kSsmStateAbsmaxAttr, b.getI64IntegerAttr(w.stateMax));
+      }
+    }
+  }
+  mlir::PassManager pm(module.getContext());
+  if (s.report)
+    pm.addInstrumentation(s.report->passInstrumentation());
+  OvlSsdFormOptions o;
+  o.form = s.ssdForm;
+  o.chunk = s.ssdChunk;
+  o.stateBits = s.ssmPot > 0 ? s.ssmPot : 16;
+  pm.addPass(createOvlSsdForm(o));
+  if (pipelineOut) {
+    llvm::raw_string_ostream os(*pipelineOut);
+    os << ",";
+    pm.printAsTextualPipeline(os);
+  }
+  if (mlir::failed(pm.run(module)))
+    return fail("ovl-ssd-form failed for " + s.label() + " (see the diagnostics above)");
+  return llvm::Error::success();
+}
+
 llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::string *pipelineOut) {
   QuantScheme s = ovlScheme(scheme);
   if (s.name == "fp32")
@@ -481,11 +587,13 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   }
   if (mlir::failed(pm.run(module)))
     return fail("the ovl pipeline failed for " + s.label() + " (see the diagnostics above)");
-  return llvm::Error::success();
+  return applySsdForm(module, s, pipelineOut);
 }
 
-llvm::Expected<std::vector<std::vector<float>>>
-ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, bool progress) {
+llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
+                                                                const EvalText &text,
+                                                                int64_t window, bool progress,
+                                                                int64_t tBlock) {
   if (window < 2 || text.ids.size() < 2)
     return fail("accuracy needs at least 2 ids of text and a window of at least 2");
   auto session = ovl::Session::create(ovlModule);
@@ -498,7 +606,8 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, 
   return forEachWindow(text, window, progress, "evaluate (ovl)",
                        [&](const std::vector<int64_t> &ids) -> llvm::Expected<std::vector<float>> {
                          ses.reset();
-                         auto r = ses.run(std::vector<int32_t>(ids.begin(), ids.end()));
+                         const std::vector<int32_t> in(ids.begin(), ids.end());
+                         auto r = tBlock > 0 ? ses.feed(in, tBlock) : ses.run(in);
                          if (!r)
                            return r.takeError();
                          std::vector<float> l(r->v.size());
@@ -540,7 +649,9 @@ llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const Quan
   pm.addPass(createM2LowerToOvl());
   if (mlir::failed(pm.run(*copy)))
     return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
-  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
+  if (auto e = applySsdForm(*copy, s, nullptr))
+    return e;
+  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress, s.evalTBlock);
   if (!ovlLogits)
     return ovlLogits.takeError();
   out.ovl = compareLogits(reference, *ovlLogits, text, window, V);

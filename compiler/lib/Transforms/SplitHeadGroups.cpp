@@ -672,26 +672,37 @@ struct SplitHeadGroupsPass : mamba2::impl::OvlSplitHeadGroupsBase<SplitHeadGroup
 struct DecodeFunctionPass : mamba2::impl::OvlDecodeFunctionBase<DecodeFunctionPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto main = module.lookupSymbol<func::FuncOp>("main");
-    if (!main) {
-      module.emitError("ovl-decode-function: the module has no @main to clone");
+    std::string error;
+    Operation *at = module;
+    if (!mamba2::cloneDecodeFunction(module, error, &at)) {
+      at->emitError("ovl-decode-function: ") << error;
       return signalPassFailure();
     }
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (fn->hasAttr(ovl::kEntryAttr) || fn.getSymName() == "decode") {
-        fn.emitError("ovl-decode-function: the module has a decode function already (@")
-            << fn.getSymName() << ")";
-        return signalPassFailure();
-      }
-    // The clone shares @main's constants (their attributes): nothing may release their data.
-    func::FuncOp dec = main.clone();
-    dec.setSymName("decode");
-    dec->setAttr(ovl::kEntryAttr, StringAttr::get(module.getContext(), "decode"));
-    module.insert(std::next(Block::iterator(main.getOperation())), dec);
   }
 };
 
 } // namespace
+
+func::FuncOp mamba2::cloneDecodeFunction(ModuleOp module, std::string &error, Operation **at) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main) {
+    error = "the module has no @main to clone";
+    return nullptr;
+  }
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (fn->hasAttr(ovl::kEntryAttr) || fn.getSymName() == "decode") {
+      error = "the module has a decode function already (@" + fn.getSymName().str() + ")";
+      if (at)
+        *at = fn;
+      return nullptr;
+    }
+  // The clone shares @main's constants (their attributes): nothing may release their data.
+  func::FuncOp dec = main.clone();
+  dec.setSymName("decode");
+  dec->setAttr(ovl::kEntryAttr, StringAttr::get(module.getContext(), "decode"));
+  module.insert(std::next(Block::iterator(main.getOperation())), dec);
+  return dec;
+}
 
 bool mamba2::stateFitsUnsplit(const mamba2::target::Board &board, const HeadGroupShape &sh) {
   return double(sh.heads * sh.headDim * sh.dState * 4) <=

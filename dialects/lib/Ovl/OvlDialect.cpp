@@ -281,6 +281,68 @@ LogicalResult SsmOp::verify() {
   return success();
 }
 
+LogicalResult SsdChunkOp::verify() {
+  auto x = ranked(*this, getX(), 2, "x");
+  auto d = ranked(*this, getD(), 2, "d");
+  auto decay = ranked(*this, getDecay(), 2, "decay");
+  auto B = ranked(*this, getB(), 2, "B");
+  auto C = ranked(*this, getC(), 2, "C");
+  auto S = ranked(*this, getState(), 3, "state");
+  auto y = ranked(*this, getY(), 2, "y");
+  auto S1 = ranked(*this, getNewState(), 3, "new_state");
+  if (failed(x) || failed(d) || failed(decay) || failed(B) || failed(C) || failed(S) || failed(y) ||
+      failed(S1))
+    return failure();
+  const int64_t H = (*S)[0], P = (*S)[1], N = (*S)[2], G = getNgroups();
+  if (H == kDyn || P == kDyn || N == kDyn)
+    return emitOpError("state must have a static shape [H][P][N]");
+  if (G < 1 || H % G != 0)
+    return emitOpError() << "ngroups = " << G << " does not divide the head count " << H;
+  const int64_t T = (*x)[0];
+  if (failed(expectDim(*this, (*x)[1], H * P, "x's width")) ||
+      failed(expectDim(*this, (*d)[0], T, "d's row count")) ||
+      failed(expectDim(*this, (*d)[1], H, "d's width")) ||
+      failed(expectDim(*this, (*decay)[0], T, "decay's row count")) ||
+      failed(expectDim(*this, (*decay)[1], H, "decay's width")) ||
+      failed(expectDim(*this, (*B)[0], T, "B's row count")) ||
+      failed(expectDim(*this, (*B)[1], G * N, "B's width")) ||
+      failed(expectDim(*this, (*C)[0], T, "C's row count")) ||
+      failed(expectDim(*this, (*C)[1], G * N, "C's width")) ||
+      failed(expectDim(*this, (*y)[0], T, "y's row count")) ||
+      failed(expectDim(*this, (*y)[1], H * P, "y's width")))
+    return failure();
+  for (int i = 0; i < 3; ++i)
+    if (failed(expectDim(*this, (*S1)[i], (*S)[i], "new_state's shape")))
+      return failure();
+  // The micro-ops' fields: the matrix unit's n and k take a chunk of rows, segdecay's decay is
+  // at most 2^decay_shift in int32, shifts of rnd 0..63, gmm8's -31..63 for the lo and the hi
+  // (8 less) product.
+  if (failed(expectRange(*this, getChunk(), 1, 64, "chunk")) ||
+      failed(expectRange(*this, getDecayShift(), 0, 30, "decay_shift")) ||
+      failed(expectRange(*this, getGdShift(), 0, 63, "gd_shift")) ||
+      failed(expectRange(*this, getMdShift(), 0, 63, "md_shift")) ||
+      failed(expectRange(*this, getMSplit(), 0, 63, "m_split")) ||
+      failed(expectRange(*this, getStateSplit(), 0, 63, "state_split")) ||
+      failed(expectRange(*this, getWShift(), 0, 63, "w_shift")) ||
+      failed(expectRange(*this, getBwShift(), 0, 63, "bw_shift")) ||
+      failed(expectRange(*this, getBwSplit(), 0, 63, "bw_split")) ||
+      failed(expectRange(*this, getCShift(), -23, 63, "c_shift")))
+    return failure();
+  if (static_cast<int64_t>(getMultExp().size()) != H)
+    return emitOpError() << "mult_exp has " << getMultExp().size()
+                         << " exponents, expected one per head (" << H << ")";
+  for (auto [h, e] : llvm::enumerate(getMultExp())) {
+    if (e < 0 || e > 30)
+      return emitOpError() << "mult_exp[" << h << "] = " << e << " is outside 0..30";
+    if (failed(expectRange(*this, getYShift() - e, -23, 63,
+                           "y_shift - mult_exp[" + std::to_string(h) + "]")) ||
+        failed(expectRange(*this, getSShift() - e, -23, 63,
+                           "s_shift - mult_exp[" + std::to_string(h) + "]")))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult SliceOp::verify() {
   auto x = ranked(*this, getX(), 2, "x");
   auto o = ranked(*this, getOutput(), 2, "the result");

@@ -50,6 +50,12 @@ func.func @layer(%ids: tensor<?xi32>, %cs: tensor<8x3xi8>, %ss: tensor<2x2x4xi32
   %ys, %ss1 = ovl.ssm %dtx, %dt, %B, %B, %ss {ngroups = 1, decay_shift = 15, in_shift = 6, out_shift = 8}
       : (tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>)
         -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  // CHECK: ovl.ssd_chunk %{{.*}} {bw_shift = 2 : i64, bw_split = 15 : i64, c_shift = 15 : i64, chunk = 16 : i64, decay_shift = 15 : i64, gd_shift = 0 : i64, m_split = 15 : i64, md_shift = 9 : i64, mult_exp = array<i64: 0, 1>, ngroups = 1 : i64, s_shift = 2 : i64, state_split = 0 : i64, w_shift = 0 : i64, y_shift = -6 : i64}
+  %yk, %sk = ovl.ssd_chunk %xs, %dt, %dt, %B, %B, %ss {ngroups = 1, chunk = 16, decay_shift = 15,
+      mult_exp = array<i64: 0, 1>, gd_shift = 0, md_shift = 9, m_split = 15, y_shift = -6,
+      state_split = 0, c_shift = 15, w_shift = 0, bw_shift = 2, bw_split = 15, s_shift = 2}
+      : (tensor<?x4xi8>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>)
+        -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
   // CHECK: ovl.concat %{{.*}}, %{{.*}} : (tensor<?x2xi32>, tensor<?x2xi32>) -> tensor<?x4xi32>
   %y0 = ovl.slice %ys {offset = 0, size = 2} : (tensor<?x4xi32>) -> tensor<?x2xi32>
   %y1 = ovl.slice %ys {offset = 2, size = 2} : (tensor<?x4xi32>) -> tensor<?x2xi32>

@@ -87,3 +87,47 @@ func.func @concat_types(%x: tensor<?x2xi32>, %y: tensor<?x2xi8>) -> tensor<?x4xi
   %c = ovl.concat %x, %y : (tensor<?x2xi32>, tensor<?x2xi8>) -> tensor<?x4xi32>
   return %c : tensor<?x4xi32>
 }
+
+// -----
+
+func.func @ssd_chunk_rows(%x: tensor<?x4xi8>, %d: tensor<?x2xi32>, %b: tensor<?x4xi8>, %s: tensor<2x2x4xi32>) -> tensor<?x4xi32> {
+  // expected-error @+1 {{chunk = 65 is outside 1..64}}
+  %y, %s1 = ovl.ssd_chunk %x, %d, %d, %b, %b, %s {ngroups = 1, chunk = 65, decay_shift = 15,
+      mult_exp = array<i64: 0, 0>, gd_shift = 0, md_shift = 9, m_split = 15, y_shift = -6,
+      state_split = 0, c_shift = 15, w_shift = 0, bw_shift = 2, bw_split = 15, s_shift = 2}
+      : (tensor<?x4xi8>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>) -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  return %y : tensor<?x4xi32>
+}
+
+// -----
+
+func.func @ssd_chunk_d(%x: tensor<?x4xi8>, %d: tensor<?x4xi32>, %a: tensor<?x2xi32>, %b: tensor<?x4xi8>, %s: tensor<2x2x4xi32>) -> tensor<?x4xi32> {
+  // expected-error @+1 {{d's width is 4, expected 2}}
+  %y, %s1 = ovl.ssd_chunk %x, %d, %a, %b, %b, %s {ngroups = 1, chunk = 8, decay_shift = 15,
+      mult_exp = array<i64: 0, 0>, gd_shift = 0, md_shift = 9, m_split = 15, y_shift = -6,
+      state_split = 0, c_shift = 15, w_shift = 0, bw_shift = 2, bw_split = 15, s_shift = 2}
+      : (tensor<?x4xi8>, tensor<?x4xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>) -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  return %y : tensor<?x4xi32>
+}
+
+// -----
+
+func.func @ssd_chunk_mult(%x: tensor<?x4xi8>, %d: tensor<?x2xi32>, %b: tensor<?x4xi8>, %s: tensor<2x2x4xi32>) -> tensor<?x4xi32> {
+  // expected-error @+1 {{mult_exp has 3 exponents, expected one per head (2)}}
+  %y, %s1 = ovl.ssd_chunk %x, %d, %d, %b, %b, %s {ngroups = 1, chunk = 8, decay_shift = 15,
+      mult_exp = array<i64: 0, 0, 0>, gd_shift = 0, md_shift = 9, m_split = 15, y_shift = -6,
+      state_split = 0, c_shift = 15, w_shift = 0, bw_shift = 2, bw_split = 15, s_shift = 2}
+      : (tensor<?x4xi8>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>) -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  return %y : tensor<?x4xi32>
+}
+
+// -----
+
+func.func @ssd_chunk_shift(%x: tensor<?x4xi8>, %d: tensor<?x2xi32>, %b: tensor<?x4xi8>, %s: tensor<2x2x4xi32>) -> tensor<?x4xi32> {
+  // expected-error @+1 {{y_shift - mult_exp[1] = -24 is outside -23..63}}
+  %y, %s1 = ovl.ssd_chunk %x, %d, %d, %b, %b, %s {ngroups = 1, chunk = 8, decay_shift = 15,
+      mult_exp = array<i64: 0, 4>, gd_shift = 0, md_shift = 9, m_split = 15, y_shift = -20,
+      state_split = 0, c_shift = 15, w_shift = 0, bw_shift = 2, bw_split = 15, s_shift = 2}
+      : (tensor<?x4xi8>, tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x4xi8>, tensor<?x4xi8>, tensor<2x2x4xi32>) -> (tensor<?x4xi32>, tensor<2x2x4xi32>)
+  return %y : tensor<?x4xi32>
+}

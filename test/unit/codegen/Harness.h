@@ -213,7 +213,10 @@ inline Outcome runEvaluatorGreedy(mlir::ModuleOp module, std::vector<Call> &call
       text.push_back(argmaxLast(r.logits.back(), vocab));
       calls.push_back({"decode", {text.back()}});
     }
-    auto l = (*session)->run(calls[c].ids);
+    // The entry the program runs for the call: its function in the module (@decode where
+    // ovl-decode-function made one).
+    auto l = (*session)->run(calls[c].ids,
+                             calls[c].entry == "decode" ? ovl::Phase::Decode : ovl::Phase::Prefill);
     if (!l) {
       r.error = llvm::toString(l.takeError());
       return r;

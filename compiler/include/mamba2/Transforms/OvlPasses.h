@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -29,6 +31,26 @@ int64_t chooseHeadsPerGroup(const target::Board &board, const HeadGroupShape &sh
 /// Whether one layer's whole SSM state fits the share of `board`'s scratchpad that
 /// ovl-split-head-groups' cost model allows a state slice (else it splits for the fit).
 bool stateFitsUnsplit(const target::Board &board, const HeadGroupShape &shape);
+
+/// ovl-decode-function's work: @main cloned into @decode (ovl.entry = "decode"), inserted after
+/// @main. Null, with `error` set (and `*at` the decode function found, when given), where the
+/// module has no @main or has a decode function already.
+mlir::func::FuncOp cloneDecodeFunction(mlir::ModuleOp module, std::string &error,
+                                       mlir::Operation **at = nullptr);
+
+/// ovl-ssd-form's reading of an ovl.ssm's dtx as x8 (i8 [rows][H*P]) * d (i32 [rows][H]) *
+/// 2^multExp[h]; false with `why` where it is not such a product.
+struct SsmDtxForm {
+  mlir::Value x8, d;
+  std::vector<int> multExp;
+};
+bool readSsmDtx(mlir::Operation *ssm, SsmDtxForm &out, std::string &why);
+/// What a calibration saw of an ovl.ssm (integer attributes of it): the largest |d|, |C_t . B_s|
+/// of rows at most a chunk apart, and |state|. ovl-ssd-form bounds each by twice it where that
+/// is below the proven bound (the table's largest output, N * 128^2, 2^(state bits - 1)).
+inline constexpr const char *kSsmDAbsmaxAttr = "calib.d_absmax";
+inline constexpr const char *kSsmCBAbsmaxAttr = "calib.cb_absmax";
+inline constexpr const char *kSsmStateAbsmaxAttr = "calib.state_absmax";
 
 #define GEN_PASS_DECL
 #include "mamba2/Transforms/OvlPasses.h.inc"

@@ -96,10 +96,39 @@ def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
     group g) and its prefill entry the unsplit @main (row blocks overlap the units there). The
     split function's states are @main's cut in column order, so where each piece is a whole
     number of the emitter's 64-byte alignment both entries address the same state bytes (the
-    emitter checks this; docs/codegen.md "Head groups per phase"). The evaluators read @main.
+    emitter checks this; docs/codegen.md "Head groups per phase"). The ovl evaluator's session
+    runs it for decode calls, as the program does (ovl::Session::run with Phase::Decode).
     Refused with a message: a module without @main, or one that has a decode function already.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def OvlSsdForm : Pass<"ovl-ssd-form", "::mlir::ModuleOp"> {
+  let summary = "the SSM's form in the prefill: the recurrent scan or the chunked (matrix) form";
+  let description = [{
+    `form=scan` leaves the module. `form=chunked` rewrites each ovl.ssm of @main whose dtx is,
+    by meaning, x8 (an ovl.sext of i8 [rows][H*P]) times d (i32 [rows][H], a piecewise-linear
+    table's output: softplus, then a clamp) times a power of two per head (constants of any
+    broadcast shape whose values within a head agree; the sext's shift counts), multiplied in
+    any order by ovl.mul with shift 0, into ovl.ssd_chunk of `chunk` rows, with every shift
+    chosen from bounds (docs/codegen.md "The chunked SSD form"): proven ones, or twice the
+    calibrated `calib.d_absmax`, `calib.cb_absmax`, `calib.state_absmax` of the scan where
+    those are tighter (mamba2c --ssd-form chunked records them). The decode stays recurrent:
+    @main is first cloned into @decode as ovl-decode-function does, unless the module has a
+    decode function already (which is left as it is). Refused with a message naming the op: a
+    dtx that is not such a product (a per-channel multiplier inside a head, a mul that
+    rounds, a dtx from elsewhere), a d that is not a table's output (no bound), a chunk
+    outside 1..64, shifts outside the micro-ops' fields.
+  }];
+  let options = [
+    Option<"form", "form", "std::string", /*default=*/"\"scan\"",
+           "scan (the recurrent scan everywhere) or chunked (the prefill's scans in the chunked form)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"32",
+           "rows of a chunk (1..64)">,
+    Option<"stateBits", "state-bits", "int64_t", /*default=*/"16",
+           "the state's calibrated bits (m2-quantize-ssm's state_bits): |S| < 2^(bits-1), which the entering state's 16-bit split keeps">
+  ];
+  let dependentDialects = ["::mamba2::ovl::OvlDialect", "::mlir::func::FuncDialect"];
 }
 
 #endif // MAMBA2_TRANSFORMS_OVLPASSES

@@ -223,6 +223,33 @@ def Ovl_SsmOp : Ovl_Op<"ssm"> {
   let hasVerifier = 1;
 }
 
+def Ovl_SsdChunkOp : Ovl_Op<"ssd_chunk"> {
+  let summary = "the SSM scan in the chunked (matrix) form (isa trn, segdecay, split16, gmm8, mulsh32)";
+  let description = [{
+    `x` i8 [rows][H*P], `d` i32 [rows][H] (dt' per head), `decay` i32 [rows][H] (exp(dt * A)
+    with `decay_shift` fraction bits), `B`, `C` i8 [rows][G*N], `state` i32 [H][P][N] -> `y`
+    i32 [rows][H*P], the state after the last row. What `ovl.ssm` computes with dtx = x * d *
+    2^mult_exp[h] (head h), in chunks of `chunk` rows from the call's first row (the last one
+    shorter), each chunk as matrix products: exactly the steps of `ssd::buildRecipe`
+    (compiler/include/mamba2/Ovl/SsdChunk.h) run with isa::ref; docs/codegen.md "The chunked
+    SSD form" derives them. `ovl-ssd-form{form=chunked}` makes it from an `ovl.ssm`; the
+    shifts are chosen there from bounds. The matmul shifts (`y_shift`, `c_shift`, `s_shift`)
+    are those of the lo half's product; the hi half's is 8 less, and the head's `mult_exp` is
+    taken from `y_shift` and `s_shift`.
+  }];
+  let arguments = (ins Ovl_I8Tensor:$x, Ovl_I32Tensor:$d, Ovl_I32Tensor:$decay, Ovl_I8Tensor:$B,
+                   Ovl_I8Tensor:$C, Ovl_I32Tensor:$state, I64Attr:$ngroups, I64Attr:$chunk,
+                   I64Attr:$decay_shift, DenseI64ArrayAttr:$mult_exp, I64Attr:$gd_shift,
+                   I64Attr:$md_shift, I64Attr:$m_split, I64Attr:$y_shift,
+                   I64Attr:$state_split, I64Attr:$c_shift, I64Attr:$w_shift,
+                   I64Attr:$bw_shift, I64Attr:$bw_split, I64Attr:$s_shift);
+  let results = (outs Ovl_I32Tensor:$y, Ovl_I32Tensor:$new_state);
+  let assemblyFormat = [{
+    $x `,` $d `,` $decay `,` $B `,` $C `,` $state attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Ovl_SliceOp : Ovl_Op<"slice"> {
   let summary = "channels offset .. offset + size of every row";
   let arguments = (ins Ovl_IntTensor:$x, I64Attr:$offset, I64Attr:$size);
