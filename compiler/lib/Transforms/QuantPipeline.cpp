@@ -11,6 +11,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "mamba2/CodeGen/SsdForm.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Ovl/Evaluator.h"
 #include "mamba2/Quant/Constants.h"
@@ -19,6 +20,7 @@
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
 #include "mamba2/runtime/Tokenizer.h"
+#include "mamba2/target/Board.h"
 
 namespace mamba2 {
 
@@ -65,8 +67,11 @@ llvm::Error QuantScheme::validate() const {
     return fail("the weight group must be positive, not " + llvm::Twine(group));
   if (headGroups != "auto" && headGroups != "on" && headGroups != "off")
     return fail("head groups must be auto, on or off, not '" + headGroups + "'");
-  if (ssdForm != "scan" && ssdForm != "chunked")
-    return fail("--ssd-form must be scan or chunked, not '" + ssdForm + "'");
+  if (ssdForm != "scan" && ssdForm != "chunked" && ssdForm != "auto")
+    return fail("--ssd-form must be scan, chunked or auto, not '" + ssdForm + "'");
+  if (ssdRows < 1 || ssdRows > 64)
+    return fail("the rows of a prefill call the SSD form is chosen for must be 1..64, not " +
+                llvm::Twine(ssdRows));
   if (ssdChunk < 1 || ssdChunk > 64)
     return fail("--ssd-chunk takes 1..64 rows, not " + llvm::Twine(ssdChunk));
   if (headsPerGroup < 0)
@@ -449,11 +454,27 @@ static bool headGroupsPay(mlir::ModuleOp module, const std::string &target, bool
 /// ovl-ssd-form on a lowered module: with the chunked form, each ovl.ssm of @main first gets
 /// the largest |d| of its dt' over `ssdCalibBytes` bytes of the calibration text in the ovl
 /// evaluator (kSsmDAbsmaxAttr), which bounds d far tighter than the softplus table does.
-static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &s,
+static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &given,
                                 std::string *pipelineOut) {
+  QuantScheme s = given;
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (s.ssdForm == "auto") {
+    // The cost model's form for the prefill's calls (the decode's one row takes the scan); the
+    // chunked form's calibration below runs only when it is chosen.
+    const target::Board *board = target::findBoard(s.target);
+    if (!board)
+      return fail("unknown target '" + s.target + "'");
+    if (!main)
+      return fail("the ovl module has no @main");
+    const codegen::SsdFormChoice c = codegen::chooseSsdForm(main, *board, unsigned(s.ssdRows));
+    mlir::emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
+    if (c.form == codegen::SsdForm::Scan)
+      return llvm::Error::success();
+    s.ssdForm = "chunked";
+    s.ssdChunk = int64_t(c.chunk);
+  }
   if (s.ssdForm == "scan")
     return llvm::Error::success();
-  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
   if (main && s.ssdCalibBytes > 0) {
     // Per scan: the op that makes its d, and those of its B and C.
     struct Watch {

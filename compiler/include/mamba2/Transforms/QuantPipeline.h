@@ -49,12 +49,15 @@ struct QuantScheme {
   std::string headGroups = "auto";
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
-  // lowerToOvl and the ovl accuracy only: ovl-ssd-form's form of the prefill's SSM ("scan" or
-  // "chunked", the decode then in a @decode of its own) and its rows per chunk; the chunked
-  // form's bound on dt' is calibrated on `ssdCalibBytes` bytes of the calibration text in the
-  // ovl evaluator (0: the table's bound).
+  // lowerToOvl and the ovl accuracy only: ovl-ssd-form's form of the prefill's SSM ("scan",
+  // "chunked", the decode then in a @decode of its own, or "auto") and its rows per chunk; the
+  // chunked form's bound on dt' is calibrated on `ssdCalibBytes` bytes of the calibration text in
+  // the ovl evaluator (0: the table's bound).
   std::string ssdForm = "scan";
   int64_t ssdChunk = 32;
+  /// ssdForm "auto": the SSD form's cost model (codegen::chooseSsdForm, for `target`) chooses
+  /// the form and the chunk for prefill calls of `ssdRows` rows (mamba2c: --t-block, else 32).
+  int64_t ssdRows = 32;
   int64_t ssdCalibBytes = 2048;
   /// The ovl accuracy only: each window fed as the runtime feeds a prompt, floor(n / t) prefill
   /// calls of t ids then n mod t decode calls (ovl::Session::feed; mamba2c --eval-ovl with
