@@ -2,6 +2,7 @@
 #include "mamba2/CodeGen/SsdForm.h"
 
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/Ovl/SsdChunk.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,41 +21,51 @@ double log2Up(double v) {
   return l;
 }
 
-// A micro-op's pipeline fill (RowBlocks.cpp's kUopFill: two scratchpad latencies, a multiply).
-constexpr double kFill = 7;
+// The cycle model's constants (hw/lib/CycleModel.cpp): the scratchpad's read latency, a
+// multiplier's depth, and segdecay's least cycles a row (units/Ssm.h: each row needs the
+// previous row's products).
+constexpr double kSpadLatency = 2, kMulDepth = 3, kSegDecayRow = 4;
+// A vector / SSM micro-op's pipeline fill (two scratchpad latencies and a multiply).
+constexpr double kFill = 2 * kSpadLatency + kMulDepth;
 
-/// The matrix unit's cycles of one exact int8 product (mm8: no scaling stage): per row of act
-/// and N tile, its K tiles (the cycle model's steps), and the pipeline's fill.
-double product(const target::Board &b, double m, double K, double N) {
-  return m * ceilDiv(N, b.matN) * std::max(1.0, ceilDiv(K, b.matK)) + kFill;
+/// trn's tile loop (units/Transpose.h): tiles of L x L, per tile row max(its rows, the previous
+/// tile's columns) and L for each next tile, then the last tile's columns.
+double transposeLoop(double R, double C, double L) {
+  const double tileCols = ceilDiv(C, L), lastCols = C - (tileCols - 1) * L;
+  double cycles = 0, prevCols = 0;
+  for (double r0 = 0; r0 < R; r0 += L) {
+    cycles += std::max(std::min(L, R - r0), prevCols) + (tileCols - 1) * L;
+    prevCols = lastCols;
+  }
+  return cycles + lastCols;
 }
 
-/// The vector unit's cycles of one element-wise micro-op over n elements.
-double vec(const target::Board &b, double n) { return ceilDiv(n, b.vecLanes) + kFill; }
-
-/// The cycles of one chunk of q rows.
-UnitCycles chunk(const target::Board &b, const SsdShape &sh, double q) {
-  const double H = double(sh.heads), P = double(sh.headDim), N = double(sh.dState),
-               G = double(std::max<int64_t>(1, sh.groups));
-  UnitCycles u;
-  // Matrix (one act row a cycle against a mat_n x mat_k tile; exact int32 products, each half
-  // on its own): C.B^T per group (q rows); per head the intra-chunk part (the mask-scaled
-  // C.B^T's two halves against x^T: q rows), the entering state's part (C against the state's
-  // two halves: q rows) and the end state (x^T against the scaled B^T's two halves: P rows,
-  // once a chunk).
-  u.matrix = G * product(b, q, N, q) +
-             H * (2 * product(b, q, q, P) + 2 * product(b, q, N, P) + 2 * product(b, P, q, N));
-  // Vector: the transposes of decay and dt ([q][H]) and x ([q][HP] int8), once a chunk; per head
-  // the mask (C.B^T x D x dt: two multiplies and a split), the state's split, the halves of
-  // both y parts joined (hi x 256 + lo: a shift and an add each), the entering state's part
-  // times its decay and the add of the two parts, B x the decay to the end x dt (two multiplies,
-  // a split, two transposes), the end state's halves joined, the state's decay and the add.
-  u.vector = 2 * vec(b, q * H) + vec(b, q * H * P) +
-             H * (3 * vec(b, q * q) + vec(b, P * N) + 6 * vec(b, q * P) + 5 * vec(b, q * N) +
-                  4 * vec(b, P * N));
-  // SSM: one segdecay a head, row by row over q + 1 columns.
-  u.ssm = H * (q * ceilDiv(q + 1, b.ssmLanes) + kFill + 4);
-  return u;
+/// One step's cycles on its unit, as the cycle model counts the micro-op (without the matrix
+/// unit's bank waits), times its iterations; adds them to its unit in `u`.
+void addStep(const target::Board &b, const ssd::Step &st, UnitCycles &u) {
+  const double it = double(std::max<int64_t>(1, st.iters));
+  switch (st.kind) {
+  case ssd::Kind::Gmm8: { // one group of k: its K tiles, then the group's scaling
+    const double T = ceilDiv(double(st.k), b.matK), C = ceilDiv(b.matN, b.scaleLanes());
+    const double fill = 2 * kSpadLatency + kMulDepth + log2Up(b.matK);
+    u.matrix += it * (double(st.m) * ceilDiv(double(st.n), b.matN) * (T + C) + fill + kMulDepth);
+    return;
+  }
+  case ssd::Kind::Trn:
+    u.vector +=
+        it * (transposeLoop(double(st.rows), double(st.cols), b.vecLanes) + 2 * kSpadLatency + 2);
+    return;
+  case ssd::Kind::SegDecay:
+    u.ssm +=
+        it *
+        (double(st.len) * std::max(ceilDiv(double(st.len) + 1, b.ssmLanes), kSegDecayRow) + kFill);
+    return;
+  case ssd::Kind::Split16:
+  case ssd::Kind::Mulsh32:
+  case ssd::Kind::Sext8:
+    u.vector += it * (ceilDiv(double(st.len), b.vecLanes) + kFill);
+    return;
+  }
 }
 
 std::string thousands(double v) {
@@ -79,14 +90,19 @@ UnitCycles scanCycles(const target::Board &b, const SsdShape &sh, unsigned rows)
 UnitCycles chunkedCycles(const target::Board &b, const SsdShape &sh, unsigned rows,
                          unsigned chunkRows) {
   UnitCycles u;
-  if (rows == 0 || chunkRows == 0)
+  if (rows == 0 || chunkRows == 0 || chunkRows > kMaxSsdChunk)
     return u;
-  for (unsigned t0 = 0; t0 < rows; t0 += chunkRows) {
-    const UnitCycles c = chunk(b, sh, double(std::min(chunkRows, rows - t0)));
-    u.matrix += c.matrix;
-    u.vector += c.vector;
-    u.ssm += c.ssm;
-  }
+  // The recipe the emitter runs (ovl/SsdChunk.h): its steps do not depend on the shifts.
+  ssd::ChunkShape cs;
+  cs.heads = sh.heads, cs.headDim = sh.headDim, cs.groups = std::max<int64_t>(1, sh.groups);
+  cs.dState = sh.dState, cs.rows = rows, cs.chunk = chunkRows;
+  ssd::ChunkShifts shifts;
+  shifts.decay = 15;
+  shifts.multExp.assign(size_t(sh.heads), 0);
+  if (!ssd::checkShifts(cs, shifts).empty())
+    return u;
+  for (const ssd::Step &st : ssd::buildRecipe(cs, shifts).steps)
+    addStep(b, st, u);
   return u;
 }
 
@@ -159,7 +175,9 @@ std::string describeSsdFormChoice(const SsdFormChoice &c) {
              : blocks(win)) +
          " by the cost model: estimated " + thousands(win.cycles) + " cycles a call (" + units(w) +
          "); " + (ch ? "the scan " : "the chunked form ") + thousands(lose.cycles) + " (" +
-         units(o) + ")";
+         units(o) +
+         (ch ? blocks(lose) : ", chunks of " + std::to_string(c.chunk) + " rows" + blocks(lose)) +
+         ")";
 }
 
 } // namespace mamba2::codegen

@@ -11,6 +11,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "mamba2/CodeGen/SsdForm.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Ovl/Evaluator.h"
 #include "mamba2/Quant/Constants.h"
@@ -19,6 +20,7 @@
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/Transforms/QuantPasses.h"
 #include "mamba2/runtime/Tokenizer.h"
+#include "mamba2/target/Board.h"
 
 namespace mamba2 {
 
@@ -65,8 +67,11 @@ llvm::Error QuantScheme::validate() const {
     return fail("the weight group must be positive, not " + llvm::Twine(group));
   if (headGroups != "auto" && headGroups != "on" && headGroups != "off")
     return fail("head groups must be auto, on or off, not '" + headGroups + "'");
-  if (ssdForm != "scan" && ssdForm != "chunked")
-    return fail("--ssd-form must be scan or chunked, not '" + ssdForm + "'");
+  if (ssdForm != "scan" && ssdForm != "chunked" && ssdForm != "auto")
+    return fail("--ssd-form must be scan, chunked or auto, not '" + ssdForm + "'");
+  if (ssdRows < 1 || ssdRows > 64)
+    return fail("the rows of a prefill call the SSD form is chosen for must be 1..64, not " +
+                llvm::Twine(ssdRows));
   if (ssdChunk < 1 || ssdChunk > 64)
     return fail("--ssd-chunk takes 1..64 rows, not " + llvm::Twine(ssdChunk));
   if (headsPerGroup < 0)
@@ -449,11 +454,27 @@ static bool headGroupsPay(mlir::ModuleOp module, const std::string &target, bool
 /// ovl-ssd-form on a lowered module: with the chunked form, each ovl.ssm of @main first gets
 /// the largest |d| of its dt' over `ssdCalibBytes` bytes of the calibration text in the ovl
 /// evaluator (kSsmDAbsmaxAttr), which bounds d far tighter than the softplus table does.
-static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &s,
+static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &given,
                                 std::string *pipelineOut) {
+  QuantScheme s = given;
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (s.ssdForm == "auto") {
+    // The cost model's form for the prefill's calls (the decode's one row takes the scan); the
+    // chunked form's calibration below runs only when it is chosen.
+    const target::Board *board = target::findBoard(s.target);
+    if (!board)
+      return fail("unknown target '" + s.target + "'");
+    if (!main)
+      return fail("the ovl module has no @main");
+    const codegen::SsdFormChoice c = codegen::chooseSsdForm(main, *board, unsigned(s.ssdRows));
+    mlir::emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
+    if (c.form == codegen::SsdForm::Scan)
+      return llvm::Error::success();
+    s.ssdForm = "chunked";
+    s.ssdChunk = int64_t(c.chunk);
+  }
   if (s.ssdForm == "scan")
     return llvm::Error::success();
-  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
   if (main && s.ssdCalibBytes > 0) {
     // Per scan: the op that makes its d, and those of its B and C.
     struct Watch {
@@ -590,8 +611,10 @@ llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme, std::st
   return applySsdForm(module, s, pipelineOut);
 }
 
-llvm::Expected<std::vector<std::vector<float>>>
-ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, bool progress) {
+llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
+                                                                const EvalText &text,
+                                                                int64_t window, bool progress,
+                                                                int64_t tBlock) {
   if (window < 2 || text.ids.size() < 2)
     return fail("accuracy needs at least 2 ids of text and a window of at least 2");
   auto session = ovl::Session::create(ovlModule);
@@ -604,7 +627,8 @@ ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window, 
   return forEachWindow(text, window, progress, "evaluate (ovl)",
                        [&](const std::vector<int64_t> &ids) -> llvm::Expected<std::vector<float>> {
                          ses.reset();
-                         auto r = ses.run(std::vector<int32_t>(ids.begin(), ids.end()));
+                         const std::vector<int32_t> in(ids.begin(), ids.end());
+                         auto r = tBlock > 0 ? ses.feed(in, tBlock) : ses.run(in);
                          if (!r)
                            return r.takeError();
                          std::vector<float> l(r->v.size());
@@ -648,7 +672,7 @@ llvm::Expected<OvlAccuracy> measureOvlAccuracy(mlir::ModuleOp raised, const Quan
     return fail("m2-lower-to-ovl failed for " + s.label() + " (see the diagnostics above)");
   if (auto e = applySsdForm(*copy, s, nullptr))
     return e;
-  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress);
+  auto ovlLogits = ovlWindowLogits(*copy, text, window, s.progress, s.evalTBlock);
   if (!ovlLogits)
     return ovlLogits.takeError();
   out.ovl = compareLogits(reference, *ovlLogits, text, window, V);

@@ -1,17 +1,18 @@
 // ovl-ssd-form (OvlPasses.td): the prefill's ovl.ssm in the chunked (matrix) form, ovl.ssd_chunk,
 // with @main cloned into @decode first so that the decode stays recurrent.
 #include <cmath>
-#include <map>
 #include <string>
 
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "mamba2/CodeGen/SsdForm.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Ovl/SsdChunk.h"
 #include "mamba2/Quant/Constants.h"
 #include "mamba2/Transforms/OvlPasses.h"
 #include "mamba2/isa/Reference.h"
+#include "mamba2/target/Board.h"
 
 namespace mamba2 {
 #define GEN_PASS_DEF_OVLSSDFORM
@@ -169,15 +170,37 @@ struct SsdFormPass : mamba2::impl::OvlSsdFormBase<SsdFormPass> {
     ModuleOp module = getOperation();
     if (form == "scan")
       return;
-    if (form != "chunked") {
-      module.emitError("ovl-ssd-form: form must be scan or chunked, not '")
+    if (form != "chunked" && form != "auto") {
+      module.emitError("ovl-ssd-form: form must be scan, chunked or auto, not '")
           << std::string(form) << "'";
       return signalPassFailure();
     }
-    if (chunk < 1 || chunk > 64) {
+    int64_t chunkRows = chunk;
+    if (form == "auto") {
+      const target::Board *board = target::findBoard(target);
+      if (!board) {
+        module.emitError("ovl-ssd-form: unknown target '") << std::string(target) << "'";
+        return signalPassFailure();
+      }
+      if (rows < 1 || rows > 64) {
+        module.emitError("ovl-ssd-form: rows must be in 1..64, not ") << int64_t(rows);
+        return signalPassFailure();
+      }
+      auto fn = module.lookupSymbol<func::FuncOp>("main");
+      if (!fn) {
+        module.emitError("ovl-ssd-form: the module has no @main");
+        return signalPassFailure();
+      }
+      const codegen::SsdFormChoice c = codegen::chooseSsdForm(fn, *board, unsigned(rows));
+      emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
+      if (c.form == codegen::SsdForm::Scan)
+        return;
+      chunkRows = int64_t(c.chunk);
+    }
+    if (chunkRows < 1 || chunkRows > 64) {
       module.emitError("ovl-ssd-form: chunk must be in 1..64 (the matrix unit's rows of a "
                        "segment), not ")
-          << int64_t(chunk);
+          << chunkRows;
       return signalPassFailure();
     }
     if (stateBits < 8 || stateBits > 32) {
@@ -233,7 +256,7 @@ struct SsdFormPass : mamba2::impl::OvlSsdFormBase<SsdFormPass> {
         return;
       }
       p.shifts = ssd::chooseShifts(b);
-      ssd::ChunkShape shape{H, P, int64_t(s.getNgroups()), N, 0, int64_t(chunk)};
+      ssd::ChunkShape shape{H, P, int64_t(s.getNgroups()), N, 0, chunkRows};
       if (std::string e = ssd::checkShifts(shape, p.shifts); !e.empty()) {
         s.emitError("ovl-ssd-form: this ovl.ssm's chunked form does not fit the micro-ops: ") << e;
         failed = true;
@@ -260,7 +283,7 @@ struct SsdFormPass : mamba2::impl::OvlSsdFormBase<SsdFormPass> {
       std::vector<int64_t> me(sh.multExp.begin(), sh.multExp.end());
       auto op = b.create<ovl::SsdChunkOp>(
           s.getLoc(), s.getY().getType(), s.getNewState().getType(), p.dtx.x8, p.dtx.d,
-          s.getDecay(), s.getB(), s.getC(), s.getState(), i64(s.getNgroups()), i64(chunk),
+          s.getDecay(), s.getB(), s.getC(), s.getState(), i64(s.getNgroups()), i64(chunkRows),
           i64(sh.decay), b.getDenseI64ArrayAttr(me), i64(sh.gd), i64(sh.md), i64(sh.mSplit),
           i64(sh.yShift), i64(sh.stateSplit), i64(sh.cShift), i64(sh.wShift), i64(sh.bwShift),
           i64(sh.bwSplit), i64(sh.sShift));

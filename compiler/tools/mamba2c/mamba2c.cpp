@@ -163,7 +163,8 @@ int main(int argc, char **argv) {
   emitOptions.tBlock = 0; // the most rows that fit (EmitOptions::tBlock)
   app.add_option("--t-block", emitOptions.tBlock,
                  "rows of one prefill call, 1..63 (default: the most of 32, 16, 8, 4, 2, 1 whose "
-                 "buffers fit the target's scratchpad)");
+                 "buffers fit the target's scratchpad); with --eval-ovl, each window fed as the "
+                 "runtime's calls of this many rows (default: one call)");
   std::string rowBlocks = "auto";
   app.add_option("--row-blocks", rowBlocks,
                  "the prefill's layers in N blocks of rows (1..64), interleaved so the matrix "
@@ -185,12 +186,16 @@ int main(int argc, char **argv) {
                  "heads per group of ovl-split-head-groups (splits even where the cost model "
                  "would not; 0: the cost model's choice for --target)")
       ->excludes("--no-head-groups");
+  scheme.ssdForm = "auto"; // the SSD form's cost model chooses for --target and --t-block
   app.add_option("--ssd-form", scheme.ssdForm,
                  "ovl pipeline: the prefill's SSM as the recurrent scan or in the chunked (matrix) "
-                 "form, the decode then in a @decode of its own (ovl-ssd-form; default scan)")
-      ->check(CLI::IsMember({"scan", "chunked"}));
+                 "form, the decode then in a @decode of its own, or auto: the SSD form's cost "
+                 "model's choice for --target and the rows a prefill call (ovl-ssd-form; "
+                 "default auto)")
+      ->check(CLI::IsMember({"scan", "chunked", "auto"}));
   app.add_option("--ssd-chunk", scheme.ssdChunk,
-                 "rows of a chunk of --ssd-form chunked, 1..64 (default 32)")
+                 "rows of a chunk of --ssd-form chunked, 1..64 (default 32; auto: the cost "
+                 "model's)")
       ->check(CLI::Range(1, 64));
   app.add_option("--weight-buffers", emitOptions.weightBuffers,
                  "tile buffers of the weight ring (2: double buffering)");
@@ -368,8 +373,11 @@ int main(int argc, char **argv) {
       all.back().name = name;
       calibrates |= all.back().needsCalibration();
     }
-    for (mamba2::QuantScheme &s : all)
+    for (mamba2::QuantScheme &s : all) {
       s.tokenizer = tokenizerPath == "bytes" ? "" : tokenizerPath;
+      s.evalTBlock = emitOptions.tBlock; // --eval-ovl: the runtime's calls (0: one call)
+      s.ssdRows = emitOptions.tBlock > 0 ? int64_t(emitOptions.tBlock) : 32; // --ssd-form auto
+    }
     const int64_t vocab = modelVocab(*module);
     if (calibrates && vocab != 256 && all.front().tokenizer.empty())
       std::cerr << "mamba2c: note: " << model << " is a token model (vocabulary " << vocab

@@ -2,6 +2,8 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl)' %S/lower-to-ovl.mlir | mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form)' | FileCheck %s --check-prefix=SCAN
 // RUN: mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=chunked chunk=16})' %s | FileCheck %s
 // RUN: mamba2-opt --pass-pipeline='builtin.module(ovl-decode-function,ovl-ssd-form{form=chunked})' %s | FileCheck %s --check-prefix=HASDECODE
+// RUN: mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl)' %S/lower-to-ovl.mlir | mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=auto target=u280 rows=16})' 2>&1 | FileCheck %s --check-prefix=AUTO
+// RUN: mamba2-opt --pass-pipeline='builtin.module(m2-lower-to-ovl)' %S/lower-to-ovl.mlir | mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=auto target=kv260})' 2>&1 | FileCheck %s --check-prefix=AUTOKV
 // Tests ovl-ssd-form alone. On the lowered one-layer model of lower-to-ovl.mlir (2 heads of 2,
 // d_state 2): @main's scan becomes ovl.ssd_chunk on the int8 x (the operand of the sext), d (the
 // softplus table's output), the decay, B, C and the state, with multiplier 2^0 per head and the
@@ -9,7 +11,9 @@
 // output); dt * x is gone from @main; @decode, the clone made first, keeps the scan. form=scan
 // leaves the module as it is. On a hand-written scan whose dtx is (sext(x) << 1) * [2, 8] per
 // head * d, in that order: the multipliers 2^2 and 2^4. A module with a decode function keeps
-// it (and gets no second one).
+// it (and gets no second one). form=auto asks the SSD form's cost model (codegen::chooseSsdForm)
+// and says so in a remark: on the U280 it keeps the scan for 16-row calls (the chunked form's
+// estimate with its chunk beside it), on the KV260 (built without the form's micro-ops) always.
 
 // LOWERED-LABEL: func.func @main(
 // LOWERED-NOT: ovl.ssm
@@ -56,3 +60,10 @@ module {
     return %y, %s1 : tensor<?x4xi32>, tensor<2x2x2xi32>
   }
 }
+
+// AUTO: remark: ovl-ssd-form: the recurrent scan for 16-row calls{{.*}} by the cost model: estimated {{[0-9,]+}} cycles a call (matrix {{[0-9,]+}}, SSM {{[0-9,]+}}, vector {{[0-9,]+}}); the chunked form {{[0-9,]+}} ({{.*}}, chunks of {{[0-9]+}} rows
+// AUTO-LABEL: func.func @main(
+// AUTO: ovl.ssm
+// AUTO-NOT: ovl.ssd_chunk
+// AUTOKV: remark: ovl-ssd-form: the recurrent scan for 32-row calls: the kv260 overlay is built without the chunked form's micro-ops (board feature chunked_ssd)
+// AUTOKV-NOT: ovl.ssd_chunk

@@ -1,11 +1,15 @@
 // RUN: mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=chunked})' --split-input-file --verify-diagnostics %s
 // RUN: not mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=chunked chunk=65})' %s --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
 // RUN: not mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=matrix})' %s --split-input-file 2>&1 | FileCheck %s --check-prefix=FORM
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=auto target=vc707})' %s --split-input-file 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not mamba2-opt --pass-pipeline='builtin.module(ovl-ssd-form{form=auto rows=0})' %s --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
 // Tests what ovl-ssd-form refuses, each with a message naming the op and why: a multiplier that
 // differs inside a head, a dtx from elsewhere (a function argument), a product with a rounding
 // mul, a d that no table bounds; and options out of range.
 // CHUNK: error: ovl-ssd-form: chunk must be in 1..64 (the matrix unit's rows of a segment), not 65
-// FORM: error: ovl-ssd-form: form must be scan or chunked, not 'matrix'
+// FORM: error: ovl-ssd-form: form must be scan, chunked or auto, not 'matrix'
+// TARGET: error: ovl-ssd-form: unknown target 'vc707'
+// ROWS: error: ovl-ssd-form: rows must be in 1..64, not 0
 
 module {
   func.func @main(%x: tensor<?x4xi8>, %dt: tensor<?x2xi32>, %a: tensor<?x2xi32>, %b: tensor<?x2xi8>,

@@ -4,8 +4,9 @@
 // products of the matrix unit, element-wise steps of the vector unit and one `segdecay` a head
 // on the SSM unit). Each form's work per unit comes from the board description (the matrix
 // unit's mat_k x mat_n and scale lanes, the vector and SSM lanes) with the cycle model's step
-// counts; a prefill call is then estimated by the row blocks' cost model (RowBlocks.h), scans
-// replaced by the chunked form's work, and the cheaper form wins.
+// counts, the chunked form's from the steps of its recipe; a prefill call is then estimated by the
+// row blocks' cost model (RowBlocks.h), scans replaced by the chunked form's work, and the cheaper
+// form wins.
 #pragma once
 
 #include "mamba2/CodeGen/RowBlocks.h"
@@ -30,11 +31,11 @@ struct UnitCycles {
 
 /// The recurrent scan over `rows` rows (the row blocks' model's S of one ovl.ssm).
 UnitCycles scanCycles(const target::Board &board, const SsdShape &sh, unsigned rows);
-/// The chunked form over `rows` rows in chunks of `chunk` (the last one shorter): per chunk of q
-/// rows, per group C.B^T (q x N x q); per head the intra-chunk product and the entering
-/// state's, in 16 bits as two int8 halves (2 x q x q x P, 2 x q x N x P: q act rows), the chunk's
-/// end state (2 x P x q x N: P act rows); the masks, splits, transposes and the state's decay on
-/// the vector unit; `segdecay` on the SSM unit.
+/// The chunked form over `rows` rows in chunks of `chunk` (the last one shorter): the steps of
+/// the recipe the emitter runs (ovl/SsdChunk.h: ssd::buildRecipe), each micro-op's cycles as
+/// the cycle model counts them (hw/lib/CycleModel.cpp; the matrix unit's bank waits aside) on
+/// its unit: the products on the matrix unit, the transposes, splits and multiplies on the
+/// vector unit, `segdecay` on the SSM unit.
 UnitCycles chunkedCycles(const target::Board &board, const SsdShape &sh, unsigned rows,
                          unsigned chunk);
 

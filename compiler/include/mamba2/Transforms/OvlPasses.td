@@ -96,7 +96,8 @@ def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
     group g) and its prefill entry the unsplit @main (row blocks overlap the units there). The
     split function's states are @main's cut in column order, so where each piece is a whole
     number of the emitter's 64-byte alignment both entries address the same state bytes (the
-    emitter checks this; docs/codegen.md "Head groups per phase"). The evaluators read @main.
+    emitter checks this; docs/codegen.md "Head groups per phase"). The ovl evaluator's session
+    runs it for decode calls, as the program does (ovl::Session::run with Phase::Decode).
     Refused with a message: a module without @main, or one that has a decode function already.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
@@ -105,7 +106,11 @@ def OvlDecodeFunction : Pass<"ovl-decode-function", "::mlir::ModuleOp"> {
 def OvlSsdForm : Pass<"ovl-ssd-form", "::mlir::ModuleOp"> {
   let summary = "the SSM's form in the prefill: the recurrent scan or the chunked (matrix) form";
   let description = [{
-    `form=scan` leaves the module. `form=chunked` rewrites each ovl.ssm of @main whose dtx is,
+    `form=scan` leaves the module. `form=auto` asks the SSD form's cost model
+    (codegen::chooseSsdForm, reading the board `target`) which form a prefill call of `rows`
+    rows of @main takes, says so in a remark, and then acts as `scan` or as `chunked` with the
+    model's chunk (the decode's one row always takes the scan: it stays in @decode or @main as
+    the scan). `form=chunked` rewrites each ovl.ssm of @main whose dtx is,
     by meaning, x8 (an ovl.sext of i8 [rows][H*P]) times d (i32 [rows][H], a piecewise-linear
     table's output: softplus, then a clamp) times a power of two per head (constants of any
     broadcast shape whose values within a head agree; the sext's shift counts), multiplied in
@@ -121,7 +126,11 @@ def OvlSsdForm : Pass<"ovl-ssd-form", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"form", "form", "std::string", /*default=*/"\"scan\"",
-           "scan (the recurrent scan everywhere) or chunked (the prefill's scans in the chunked form)">,
+           "scan (the recurrent scan everywhere), chunked (the prefill's scans in the chunked form) or auto (the cost model's choice for `target` and `rows`)">,
+    Option<"target", "target", "std::string", /*default=*/"\"u280\"",
+           "form=auto: the board whose description the cost model reads">,
+    Option<"rows", "rows", "int64_t", /*default=*/"32",
+           "form=auto: the rows of a prefill call (--t-block)">,
     Option<"chunk", "chunk", "int64_t", /*default=*/"32",
            "rows of a chunk (1..64)">,
     Option<"stateBits", "state-bits", "int64_t", /*default=*/"16",

@@ -49,13 +49,20 @@ struct QuantScheme {
   std::string headGroups = "auto";
   int64_t headsPerGroup = 0;
   std::string target = "kv260";
-  // lowerToOvl and the ovl accuracy only: ovl-ssd-form's form of the prefill's SSM ("scan" or
-  // "chunked", the decode then in a @decode of its own) and its rows per chunk; the chunked
-  // form's bound on dt' is calibrated on `ssdCalibBytes` bytes of the calibration text in the
-  // ovl evaluator (0: the table's bound).
+  // lowerToOvl and the ovl accuracy only: ovl-ssd-form's form of the prefill's SSM ("scan",
+  // "chunked", the decode then in a @decode of its own, or "auto") and its rows per chunk; the
+  // chunked form's bound on dt' is calibrated on `ssdCalibBytes` bytes of the calibration text in
+  // the ovl evaluator (0: the table's bound).
   std::string ssdForm = "scan";
   int64_t ssdChunk = 32;
+  /// ssdForm "auto": the SSD form's cost model (codegen::chooseSsdForm, for `target`) chooses
+  /// the form and the chunk for prefill calls of `ssdRows` rows (mamba2c: --t-block, else 32).
+  int64_t ssdRows = 32;
   int64_t ssdCalibBytes = 2048;
+  /// The ovl accuracy only: each window fed as the runtime feeds a prompt, floor(n / t) prefill
+  /// calls of t ids then n mod t decode calls (ovl::Session::feed; mamba2c --eval-ovl with
+  /// --t-block t); 0: each window as one prefill call.
+  int64_t evalTBlock = 0;
   /// When set, each pass of quantizeModule / lowerToOvl is a row of this report (mamba2c
   /// --report).
   PhaseReport *report = nullptr;
@@ -159,11 +166,11 @@ QuantScheme ovlScheme(QuantScheme scheme);
 llvm::Error lowerToOvl(mlir::ModuleOp module, const QuantScheme &scheme,
                        std::string *pipelineOut = nullptr);
 /// Logits (length x vocab, real values) of each window of `text` from the ovl module's @main,
-/// each window from zero states.
-llvm::Expected<std::vector<std::vector<float>>> ovlWindowLogits(mlir::ModuleOp ovlModule,
-                                                                const EvalText &text,
-                                                                int64_t window,
-                                                                bool progress = false);
+/// each window from zero states: one prefill call, or with `tBlock` > 0 the runtime's calls
+/// (ovl::Session::feed: the decode calls run the module's decode entry).
+llvm::Expected<std::vector<std::vector<float>>>
+ovlWindowLogits(mlir::ModuleOp ovlModule, const EvalText &text, int64_t window,
+                bool progress = false, int64_t tBlock = 0);
 /// One scheme quantised for the overlay (ovlScheme) and evaluated two ways against the fp32
 /// logits `reference` (windowLogits of the raised module on `text`): the m2-level integer
 /// evaluator, and the module lowered to ovl in the ovl evaluator; `ovlVsM2` compares the two.
