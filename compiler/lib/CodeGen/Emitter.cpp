@@ -6,6 +6,7 @@
 #include "Schedule.h"
 
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
+#include "mamba2/Ovl/SsdChunk.h"
 #include "mamba2/isa/Exec.h"
 #include "mamba2/isa/Reference.h"
 #include "mamba2/runtime/Container.h"
@@ -218,7 +219,40 @@ struct Layout {
     uint64_t ringBytes = 0;
     unsigned ringCount = 2, ringMax = 2;
   } decode;
+  /// The chunked SSD ops' recipe constants (ssd::Buffer::Const): by op and buffer index, the
+  /// const region offset and the values laid out there.
+  std::map<std::pair<Operation *, int>, std::pair<uint64_t, std::vector<int32_t>>> ssdConsts;
 };
+
+/// The recipe of one call of `rows` rows of a chunked SSD op (ssd::buildRecipe), or an error
+/// naming the op when its shifts do not fit the micro-ops.
+ssd::Recipe ssdRecipe(ovl::SsdChunkOp o, int64_t rows) {
+  auto st = cast<RankedTensorType>(o.getState().getType());
+  ssd::ChunkShape s;
+  s.heads = st.getDimSize(0);
+  s.headDim = st.getDimSize(1);
+  s.dState = st.getDimSize(2);
+  s.groups = int64_t(o.getNgroups());
+  s.rows = rows;
+  s.chunk = int64_t(o.getChunk());
+  ssd::ChunkShifts sh;
+  sh.decay = int(o.getDecayShift());
+  sh.gd = int(o.getGdShift());
+  sh.md = int(o.getMdShift());
+  sh.mSplit = int(o.getMSplit());
+  sh.yShift = int(o.getYShift());
+  sh.stateSplit = int(o.getStateSplit());
+  sh.cShift = int(o.getCShift());
+  sh.wShift = int(o.getWShift());
+  sh.bwShift = int(o.getBwShift());
+  sh.bwSplit = int(o.getBwSplit());
+  sh.sShift = int(o.getSShift());
+  for (int64_t e : o.getMultExp())
+    sh.multExp.push_back(int(e));
+  if (std::string e = ssd::checkShifts(s, sh); !e.empty())
+    fail(o, "its chunked form does not fit the micro-ops: " + e);
+  return ssd::buildRecipe(s, sh);
+}
 
 /// Lowers one entry point (rows T): plans buffers, allocates them, emits the instruction list.
 class EntryEmitter {
@@ -1176,7 +1210,9 @@ private:
       const Stage &sc = stages[size_t((g / nb) * 4 + 2)];
       const int64_t rows = rowsOfBlock(g);
       size_t k = 0;
-      for (int64_t t = 0; t < rows; ++t) {
+      if (llvm::isa<ovl::SsdChunkOp>(ops[size_t(sc.lo)])) // the block's chunks in one step
+        push(g, sc.lo, sc.hi, 0, -1, g % nb == nb - 1);
+      for (int64_t t = 0; t < rows && !llvm::isa<ovl::SsdChunkOp>(ops[size_t(sc.lo)]); ++t) {
         push(g, sc.lo, sc.hi, t, 1, g % nb == nb - 1 && t == rows - 1);
         if (k < gap.size())
           emitSeg(gap[k++]);
@@ -1207,9 +1243,13 @@ private:
     for (Operation &op : fn_.getBody().front())
       ops.push_back(&op);
     std::vector<long> scans;
-    for (size_t i = 0; i < ops.size(); ++i)
-      if (llvm::isa<ovl::SsmOp>(ops[i]))
+    int64_t chunkRows = 1; // the chunked SSD ops' chunks: each block whole chunks of each
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (llvm::isa<ovl::SsmOp, ovl::SsdChunkOp>(ops[i]))
         scans.push_back(long(i));
+      if (auto c = llvm::dyn_cast<ovl::SsdChunkOp>(ops[i]))
+        chunkRows = std::lcm(chunkRows, std::max<int64_t>(1, int64_t(c.getChunk())));
+    }
     if (scans.empty())
       return;
     long start = 0; // after the embedding
@@ -1251,7 +1291,7 @@ private:
       if (llvm::isa<ovl::ConstantOp>(op))
         continue;
       for (Value r : op->getResults()) {
-        if (!rowTensor(r) && llvm::isa<ovl::Conv4Op, ovl::SsmOp>(op))
+        if (!rowTensor(r) && llvm::isa<ovl::Conv4Op, ovl::SsmOp, ovl::SsdChunkOp>(op))
           continue; // the new state
         if (!rowTensor(r))
           return; // e.g. a [1][C] result: not a per-row op
@@ -1260,7 +1300,7 @@ private:
           const long at = long(ui - ops.begin());
           if (at >= start && at < end)
             continue;
-          if (llvm::isa<ovl::SliceOp, ovl::SsmOp>(op) || ui == ops.end())
+          if (llvm::isa<ovl::SliceOp, ovl::SsmOp, ovl::SsdChunkOp>(op) || ui == ops.end())
             return; // a view of a block's buffer read after the blocked ops
           shared.insert(op);
         }
@@ -1271,7 +1311,14 @@ private:
     for (auto &[anchor, pair] : lay_.fuse.pwlPairOf)
       if (shared.contains(pair.first))
         shared.insert(anchor);
-    const int64_t bs = (int64_t(T_) + blocks - 1) / blocks, nb = (int64_t(T_) + bs - 1) / bs;
+    // A chunked SSD op's state carries from block to block, its recipe chunks from the block's
+    // first row: blocks of whole chunks (the last one may end in the call's last, shorter
+    // chunk), so that the chunks are the call's as the evaluator runs them.
+    const int64_t bs =
+                      ((int64_t(T_) + blocks - 1) / blocks + chunkRows - 1) / chunkRows * chunkRows,
+                  nb = (int64_t(T_) + bs - 1) / bs;
+    if (nb < 2)
+      return;
     struct Item {
       size_t stage;
       int64_t block, key;
@@ -1333,7 +1380,7 @@ private:
     std::vector<long> win;
     for (size_t p = 0; p < order_.size(); ++p) {
       const Step &s = order_[p];
-      if (s.block != 0 || s.sub0 != 0 || !llvm::isa<ovl::SsmOp>(s.op))
+      if (s.block != 0 || s.sub0 != 0 || !llvm::isa<ovl::SsmOp, ovl::SsdChunkOp>(s.op))
         continue;
       auto g = s.op->getAttrOfType<DenseI64ArrayAttr>("ovl.head_group");
       if (!g || g.empty() || g[0] == 0)
@@ -1388,6 +1435,8 @@ private:
       return lowerConv4(o);
     if (auto o = dyn_cast<ovl::SsmOp>(op))
       return lowerSsm(o);
+    if (auto o = dyn_cast<ovl::SsdChunkOp>(op))
+      return lowerSsdChunk(o);
     if (auto o = dyn_cast<ovl::SliceOp>(op))
       return lowerSlice(o);
     if (auto o = dyn_cast<ovl::ConcatOp>(op))
@@ -1862,6 +1911,214 @@ private:
     storeState(o.getNewState(), S);
   }
 
+  /// The chunked SSD form (ovl.ssd_chunk): the recipe of the call's rows (ssd::buildRecipe, the
+  /// one definition the ovl evaluator executes too), each step one micro-op run on its unit.
+  /// The recipe's buffers: the operands (each In a contiguous [rows][cols] view: a strided
+  /// one, e.g. a slice of the conv output, copied first by `trn` row by row), the state loaded
+  /// and stored back as lowerSsm does, y a fresh view, the temporaries fresh buffers live only
+  /// during the op, the constants loaded from the const region (layoutProgram). The scheduler
+  /// orders the runs by their scratchpad accesses, so the matrix, vector and SSM steps
+  /// interleave as their data allow.
+  void lowerSsdChunk(ovl::SsdChunkOp o) {
+    if (!board_.chunkedSsd)
+      fail(o, std::string("the ") + board_.name +
+                  " is built without the chunked SSD form's micro-ops (trn, split16, segdecay: "
+                  "its board file's [units] chunked_ssd = false); compile it with --ssd-form scan");
+    if (subN_ >= 0)
+      fail(o, "internal: a chunked SSD op cut into row steps");
+    const int64_t rows = rowsOf(o.getY());
+    const ssd::Recipe r = ssdRecipe(o, rows);
+    std::vector<View> at(r.buffers.size());
+    std::vector<unsigned> es(r.buffers.size());
+    std::vector<std::pair<View, View>> copies; // strided operand -> its contiguous copy
+    auto input = [&](int b, Value v) {
+      if (b < 0)
+        fail(o, "internal: the recipe lacks an operand buffer");
+      View w = operand(v);
+      const ssd::Buffer &rb = r.buffers[size_t(b)];
+      if (w.rows != rows || int64_t(w.rows) * w.cols != rb.elems || w.esize != es[size_t(b)])
+        fail(o, "its operand '" + rb.name + "' is a " + std::to_string(w.rows) + " x " +
+                    std::to_string(w.cols) + " view, not the recipe's " + std::to_string(rb.elems) +
+                    " elements of " + std::to_string(rows) + " rows");
+      if (w.contiguous())
+        return w;
+      View c = fresh(1, rb.elems, w.esize, true);
+      c.rows = w.rows;
+      c.cols = w.cols;
+      c.rstride = uint64_t(w.cols) * w.esize;
+      copies.push_back({w, c});
+      return c;
+    };
+    for (size_t b = 0; b < r.buffers.size(); ++b)
+      es[b] = r.buffers[b].i8 ? 1 : 4;
+    at[size_t(r.x)] = input(r.x, o.getX());
+    at[size_t(r.d)] = input(r.d, o.getD());
+    at[size_t(r.decay)] = input(r.decay, o.getDecay());
+    at[size_t(r.B)] = input(r.B, o.getB());
+    at[size_t(r.C)] = input(r.C, o.getC());
+    View S = stateView(o.getState());
+    at[size_t(r.state)] = S;
+    View y = fresh(rows, int64_t(r.buffers[size_t(r.y)].elems / std::max<int64_t>(rows, 1)), 4);
+    at[size_t(r.y)] = y;
+    views_[o.getY()] = y;
+    views_[o.getNewState()] = S;
+    stateArg_[o.getNewState()] = stateArg_[o.getState()];
+    std::vector<int> consts;
+    for (size_t b = 0; b < r.buffers.size(); ++b) {
+      const ssd::Buffer &rb = r.buffers[b];
+      if (rb.role != ssd::Buffer::Temp && rb.role != ssd::Buffer::Const)
+        continue;
+      at[b] = fresh(1, rb.elems, es[b], true);
+      if (rb.role == ssd::Buffer::Const) {
+        markLoad(at[b]);
+        consts.push_back(int(b));
+      }
+    }
+    if (plan_)
+      return;
+    for (int b : consts) {
+      auto it = lay_.ssdConsts.find({o.getOperation(), b});
+      if (it == lay_.ssdConsts.end() || it->second.second != r.buffers[size_t(b)].init)
+        fail(o, "internal: the recipe's constant '" + r.buffers[size_t(b)].name + "' at " +
+                    std::to_string(rows) + " rows is not the one laid out");
+      const uint64_t bytes = uint64_t(r.buffers[size_t(b)].elems) * es[size_t(b)];
+      dma(Slot::Load, 0, it->second.first, bytes, addr(at[size_t(b)]), 1, bytes);
+    }
+    for (auto &[w, c] : copies) { // one trn of one row (a copy) per row
+      isa::UopWord t = uop(UopCode::Trn, addr(c), addr(w), 0, 0, 1, w.cols, w.esize);
+      emitRunWords(Slot::Vector, {t}, uint64_t(w.rows), {c.rstride, w.rstride, 0, 0}, {});
+    }
+    for (size_t i = 0; i < r.steps.size(); ++i)
+      emitSsdStep(o, r, i, at, es);
+    storeState(o.getNewState(), S);
+  }
+  /// Step `i` of recipe `r` as one micro-op run (iterations and strides as the step says).
+  void emitSsdStep(ovl::SsdChunkOp o, const ssd::Recipe &r, size_t i, const std::vector<View> &at,
+                   const std::vector<unsigned> &es) {
+    ssd::Step s = r.steps[i];
+    // A gmm8 run whose iterations are the next rows of one product (act and acc moving by whole
+    // rows, the same weights and scales): fewer micro-ops of more rows (up to the m field's 63,
+    // a divisor of all the rows), the same sums (rows are independent), the weights' K steps
+    // shared by the rows of a micro-op (C·Bᵀ: one row of C a step in the recipe).
+    if (s.kind == ssd::Kind::Gmm8 && s.iters > 1 && s.ssrc1 == 0 && s.ssrc2 == 0 &&
+        s.ssrc0 == s.m * s.k && s.sdst == s.m * s.n) {
+      const int64_t rows = s.m * s.iters;
+      int64_t m = 1;
+      for (int64_t c = std::min<int64_t>(rows, 63); c > 1; --c)
+        if (rows % c == 0) {
+          m = c;
+          break;
+        }
+      if (m > s.m) {
+        s.m = m;
+        s.iters = rows / m;
+        s.sdst = m * s.n;
+        s.ssrc0 = m * s.k;
+      }
+    }
+    auto why = [&](const std::string &what) {
+      llvm::SmallVector<llvm::StringRef> lines;
+      const std::string all = r.describe();
+      llvm::StringRef(all).split(lines, '\n');
+      fail(o, "step " + std::to_string(i) + " of its recipe (" +
+                  (i < lines.size() ? lines[i].str() : std::string("?")) + "): " + what);
+    };
+    auto ad = [&](const ssd::Ref &ref) -> int64_t {
+      if (ref.buf < 0)
+        return 0;
+      return int64_t(addr(at[size_t(ref.buf)]) + uint64_t(ref.off) * es[size_t(ref.buf)]);
+    };
+    auto esz = [&](const ssd::Ref &ref) -> int64_t {
+      return ref.buf < 0 ? 0 : int64_t(es[size_t(ref.buf)]);
+    };
+    isa::UopWord w;
+    auto put = [&](isa::BitField f, int64_t v, const char *name) {
+      if (!isa::fits(f, v))
+        why(std::string(name) + " = " + std::to_string(v) + " does not fit its " +
+            std::to_string(f.width) + "-bit field");
+      w.set(f, v);
+    };
+    // Strides in bytes per role (dst, src0, src1, src2).
+    std::array<int64_t, 4> stride = {s.sdst * esz(s.dst), s.ssrc0 * esz(s.src0),
+                                     s.ssrc1 * esz(s.src1), s.ssrc2 * esz(s.src2)};
+    UopCode code = UopCode::Unop;
+    switch (s.kind) {
+    case ssd::Kind::Gmm8:
+      code = UopCode::Gmm8;
+      put(f::umm::uop, int64_t(code), "uop");
+      put(f::umm::acc, ad(s.dst), "acc");
+      put(f::umm::act, ad(s.src0), "act");
+      put(f::umm::wgt, ad(s.src1), "wgt");
+      put(f::umm::scl, ad(s.src2), "scl");
+      put(f::umm::m, s.m, "m");
+      put(f::umm::k, s.k, "k");
+      put(f::umm::n, s.n, "n");
+      put(f::umm::group, s.k, "group");
+      put(f::umm::shift, s.shift, "shift");
+      put(f::umm::accum, s.accum ? 1 : 0, "accum");
+      put(f::umm::wpitch, s.wpitch == s.k ? 0 : s.wpitch, "wpitch");
+      break;
+    case ssd::Kind::Trn:
+    case ssd::Kind::SegDecay:
+    case ssd::Kind::Split16:
+    case ssd::Kind::Mulsh32:
+    case ssd::Kind::Sext8: {
+      int64_t len = s.len, p0 = s.shift, p1 = 0, p2 = 0, p3 = 0, src1 = ad(s.src1), src2 = 0;
+      switch (s.kind) {
+      case ssd::Kind::Trn:
+        code = UopCode::Trn;
+        len = s.rows, p0 = s.cols, p1 = s.bytes, p2 = s.srcPitch, p3 = s.dstPitch;
+        break;
+      case ssd::Kind::SegDecay:
+        code = UopCode::Segdecay;
+        break;
+      case ssd::Kind::Split16: // the lo half: the recipe's src1, the micro-op's src2
+        code = UopCode::Split16;
+        src2 = src1, src1 = 0;
+        stride[3] = stride[2], stride[2] = 0;
+        break;
+      case ssd::Kind::Mulsh32:
+        code = UopCode::Mulsh32;
+        p1 = s.bcast ? 1 : 0;
+        break;
+      default:
+        code = UopCode::Sext8;
+        break;
+      }
+      put(f::uop::uop, int64_t(code), "uop");
+      put(f::uop::dst, ad(s.dst), "dst");
+      put(f::uop::src0, ad(s.src0), "src0");
+      put(f::uop::src1, src1, "src1");
+      put(f::uop::src2, src2, "src2");
+      put(f::uop::len, len, "len");
+      put(f::uop::p0, p0, "p0");
+      put(f::uop::p1, p1, "p1");
+      put(f::uop::p2, p2, "p2");
+      put(f::uop::p3, p3, "p3");
+      break;
+    }
+    }
+    std::array<uint64_t, 4> step{};
+    for (unsigned k = 0; k < 4; ++k) {
+      if (s.iters > 1 && (stride[k] < 0 || uint64_t(stride[k]) > kMaxRunStride))
+        why("a run stride of " + std::to_string(stride[k]) + " bytes is outside the ISA's 0.." +
+            std::to_string(kMaxRunStride));
+      step[k] = s.iters > 1 ? uint64_t(stride[k]) : 0;
+    }
+    if (s.iters < 1)
+      why("no iterations");
+    emitRunWords(unitOf(code), {w}, uint64_t(s.iters), step, {});
+  }
+  /// The unit whose sequencer runs micro-op `code` (isa.toml's `unit`).
+  static Slot unitOf(UopCode code) {
+    for (const isa::UopInfo &u : isa::kUops)
+      if (u.code == uint8_t(code))
+        for (Slot s : {Slot::Matrix, Slot::Vector, Slot::Ssm})
+          if (u.runsOn(s))
+            return s;
+    return Slot::Vector;
+  }
+
   /// When `o` is the lm_head whose output only becomes the logits (a Logits fusion group,
   /// Plan.h: matchFuseGroup), the ops in between (applied to each tile in place). Then its tiles
   /// go straight to the io tensor and the whole [rows][N] output never sits in the scratchpad.
@@ -2204,7 +2461,7 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       lay.dModel = cast<RankedTensorType>(table.getType()).getDimSize(1);
     }
     // A scan split into head groups (ovl-split-head-groups) counts once, at group 0.
-    if (llvm::isa<ovl::SsmOp>(op)) {
+    if (llvm::isa<ovl::SsmOp, ovl::SsdChunkOp>(op)) {
       auto g = op.getAttrOfType<DenseI64ArrayAttr>("ovl.head_group");
       layers += !g || g.empty() || g[0] == 0;
     }
@@ -2241,6 +2498,11 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
       });
       f.walk([&](ovl::MatmulOp o) {
         bound += uint64_t(cast<ShapedType>(o.getWeight().getType()).getDimSize(0)) * 16 + kAlign;
+      });
+      f.walk([&](ovl::SsdChunkOp o) {
+        for (const ssd::Buffer &b : ssdRecipe(o, opt.tBlock).buffers)
+          if (b.role == ssd::Buffer::Const)
+            bound += uint64_t(b.elems) * (b.i8 ? 1 : 4) + kAlign;
       });
     }
     if (!pb.dry)
@@ -2406,6 +2668,22 @@ void layoutProgram(func::FuncOp fn, const target::Board &board, const EmitOption
         if (!isDec)
           matOf.insert({key, m});
         continue;
+      }
+      // A chunked SSD op's recipe constants (built at the prefill's rows: lowerSsdChunk checks
+      // that each call's recipe has the same), after the op's layer's other constants.
+      if (auto o = dyn_cast<ovl::SsdChunkOp>(op)) {
+        const ssd::Recipe r = ssdRecipe(o, opt.tBlock);
+        for (size_t b = 0; b < r.buffers.size(); ++b) {
+          const ssd::Buffer &rb = r.buffers[b];
+          if (rb.role != ssd::Buffer::Const)
+            continue;
+          const unsigned es = rb.i8 ? 1 : 4;
+          const uint64_t a = pb.alloc(0, uint64_t(rb.elems) * es);
+          std::vector<int32_t> v = rb.init;
+          v.resize(size_t(rb.elems), 0);
+          pb.put(a, constBytes(v, es));
+          lay.ssdConsts[{&op, int(b)}] = {a, rb.init};
+        }
       }
       // Every other constant operand: raw little-endian bytes.
       for (Value v : op.getOperands()) {
@@ -3298,24 +3576,6 @@ llvm::Expected<isa::Program> emitLargestTBlock(func::FuncOp fn, const target::Bo
 
 llvm::Expected<isa::Program> emitProgram(func::FuncOp fn, const target::Board &board,
                                          const EmitOptions &requested, EmitStats *stats) {
-  // The chunked SSD form (ovl-ssd-form{form=chunked}) is evaluated, not lowered yet.
-  for (Operation *f : {fn.getOperation(), ovl::entryFunction(fn->getParentOp(), "decode")}) {
-    Operation *chunked = nullptr;
-    if (f)
-      f->walk([&](ovl::SsdChunkOp op) {
-        chunked = op;
-        return WalkResult::interrupt();
-      });
-    if (chunked) {
-      std::string s;
-      llvm::raw_string_ostream os(s);
-      os << "'" << chunked->getName() << "' at ";
-      chunked->getLoc().print(os);
-      os << ": the emitter does not lower the chunked SSD form yet (compile with --ssd-form "
-            "scan)";
-      return llvm::createStringError(os.str());
-    }
-  }
   if (requested.tBlock == 0)
     return emitLargestTBlock(fn, board, requested, stats);
   // Row blocks left to the cost model (RowBlocks.h): the count it estimates fastest, said in

@@ -6,6 +6,7 @@
 #include "Harness.h"
 
 #include "mamba2/CodeGen/RowBlocks.h"
+#include "mamba2/CodeGen/SsdForm.h"
 
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/SourceMgr.h"
@@ -180,6 +181,10 @@ int main(int argc, char **argv) {
   app.add_flag("--require-all-layers-looped", requireAllLayers,
                "fail unless every entry's layer loop covers all the model's layers (iterations "
                "x layers per iteration = layers); an entry in row blocks is not checked");
+  bool ssdEstimate = false;
+  app.add_flag("--ssd-form-estimate", ssdEstimate,
+               "also print the SSD form cost model's estimate of a prefill call of --t-block rows "
+               "(codegen::chooseSsdForm on the module's @main, whose scans it costs)");
   CLI11_PARSE(app, argc, argv);
   const target::Board *board = target::findBoard(targetName);
   if (!board) {
@@ -205,6 +210,9 @@ int main(int argc, char **argv) {
   if (!parsed.module)
     return 2;
   auto fn = parsed.module->lookupSymbol<mlir::func::FuncOp>("main");
+  if (ssdEstimate)
+    std::cout << "ssd form estimate (" << tBlock << " rows): "
+              << codegen::describeSsdFormChoice(codegen::chooseSsdForm(fn, *board, tBlock)) << "\n";
   codegen::EmitOptions opt;
   opt.tBlock = tBlock;
   opt.maxWeightBuffers = maxWeightBuffers;

@@ -35,6 +35,9 @@ struct ModelShape {
   /// Every constant but the tables a splat of its range's middle: shapes only, for the cost
   /// model's tests of full-size dimensions (text of a few KB; never emitted or evaluated).
   bool splatConstants = false;
+  /// dt·x as ovl-ssd-form{form=chunked} rewrites it: x8 sext'd times dt with no rounding (the
+  /// scan's in_shift takes the 12 bits the product's shift took otherwise).
+  bool chunkable = false;
   uint32_t seed = 1;
 };
 
@@ -106,10 +109,12 @@ public:
                                           : cnst("", {1, s.heads}, 32, -9000, -500),
                              s.heads, "1", s.heads, "{shift = 12 : i64}", true);
       std::string decay = pwl(dA, expT, s.heads, "exp");
-      std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads, "{shift = 12 : i64}");
+      std::string dtx = bcast("mul", x32, dts, s.di, "[T]", s.heads,
+                              s.chunkable ? "{shift = 0 : i64}" : "{shift = 12 : i64}");
       std::string ys = val(), ss1 = val();
       o_ << "  " << ys << ", " << ss1 << " = ovl.ssm " << dtx << ", " << decay << ", " << B << ", "
-         << Cc << ", %ss" << l << " {decay_shift = 15 : i64, in_shift = " << 6 + ls(l)
+         << Cc << ", %ss" << l
+         << " {decay_shift = 15 : i64, in_shift = " << 6 + ls(l) + (s.chunkable ? 12 : 0)
          << " : i64, ngroups = " << s.groups << " : i64, out_shift = 8 : i64} : (" << act(s.di)
          << ", " << act(s.heads) << ", " << act(s.groups * s.ns, 8) << ", "
          << act(s.groups * s.ns, 8) << ", tensor<" << s.heads << "x" << P << "x" << s.ns
