@@ -1995,27 +1995,7 @@ private:
   /// Step `i` of recipe `r` as one micro-op run (iterations and strides as the step says).
   void emitSsdStep(ovl::SsdChunkOp o, const ssd::Recipe &r, size_t i, const std::vector<View> &at,
                    const std::vector<unsigned> &es) {
-    ssd::Step s = r.steps[i];
-    // A gmm8 run whose iterations are the next rows of one product (act and acc moving by whole
-    // rows, the same weights and scales): fewer micro-ops of more rows (up to the m field's 63,
-    // a divisor of all the rows), the same sums (rows are independent), the weights' K steps
-    // shared by the rows of a micro-op (C·Bᵀ: one row of C a step in the recipe).
-    if (s.kind == ssd::Kind::Gmm8 && s.iters > 1 && s.ssrc1 == 0 && s.ssrc2 == 0 &&
-        s.ssrc0 == s.m * s.k && s.sdst == s.m * s.n) {
-      const int64_t rows = s.m * s.iters;
-      int64_t m = 1;
-      for (int64_t c = std::min<int64_t>(rows, 63); c > 1; --c)
-        if (rows % c == 0) {
-          m = c;
-          break;
-        }
-      if (m > s.m) {
-        s.m = m;
-        s.iters = rows / m;
-        s.sdst = m * s.n;
-        s.ssrc0 = m * s.k;
-      }
-    }
+    const ssd::Step &s = r.steps[i];
     auto why = [&](const std::string &what) {
       llvm::SmallVector<llvm::StringRef> lines;
       const std::string all = r.describe();

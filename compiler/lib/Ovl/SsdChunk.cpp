@@ -139,26 +139,28 @@ private:
     r_.buffers.push_back({name, i8, elems, role, {}});
     return int(r_.buffers.size()) - 1;
   }
+  /// A step of `kind` on its operands, appended; the caller sets the kind's fields.
+  Step &add(Kind kind, Ref dst, Ref src0, Ref src1 = {}, Ref src2 = {}) {
+    Step &st = r_.steps.emplace_back();
+    st.kind = kind;
+    st.dst = dst;
+    st.src0 = src0;
+    st.src1 = src1;
+    st.src2 = src2;
+    return st;
+  }
   void trn(Ref dst, Ref src, int64_t rows, int64_t cols, int64_t bytes, int64_t srcPitch,
            int64_t dstPitch) {
-    Step st;
-    st.kind = Kind::Trn;
-    st.dst = dst;
-    st.src0 = src;
+    Step &st = add(Kind::Trn, dst, src);
     st.rows = rows;
     st.cols = cols;
     st.bytes = bytes;
     st.srcPitch = srcPitch;
     st.dstPitch = dstPitch;
-    r_.steps.push_back(st);
   }
   void mulsh(Ref dst, Ref a, Ref b, int64_t len, int shift, bool bcast, int64_t iters = 1,
              int64_t sdst = 0, int64_t sa = 0, int64_t sb = 0) {
-    Step st;
-    st.kind = Kind::Mulsh32;
-    st.dst = dst;
-    st.src0 = a;
-    st.src1 = b;
+    Step &st = add(Kind::Mulsh32, dst, a, b);
     st.len = len;
     st.shift = shift;
     st.bcast = bcast;
@@ -166,28 +168,20 @@ private:
     st.sdst = sdst;
     st.ssrc0 = sa;
     st.ssrc1 = sb;
-    r_.steps.push_back(st);
   }
   void split(Ref hi, Ref lo, Ref src, int64_t len, int shift) {
-    Step st;
-    st.kind = Kind::Split16;
-    st.dst = hi;
-    st.src1 = lo;
-    st.src0 = src;
+    Step &st = add(Kind::Split16, hi, src, lo);
     st.len = len;
     st.shift = shift;
-    r_.steps.push_back(st);
   }
-  /// acc [M][N] (+)= act [M][K] . wgt [N][K]^T (row pitch wpitch) with one group of K.
+  /// acc [M][N] (+)= act [M][K] (rows actPitch apart; 0: K) . wgt [N][K]^T (row pitch wpitch)
+  /// with one group of K: rows at a pitch other than K one a micro-op, else as many as the m
+  /// field takes (rowsPerOp).
   void gmm(Ref acc, Ref act, Ref wgt, Ref scl, int64_t M, int64_t K, int64_t N, int64_t wpitch,
-           int shift, bool accum) {
-    Step st;
-    st.kind = Kind::Gmm8;
-    st.dst = acc;
-    st.src0 = act;
-    st.src1 = wgt;
-    st.src2 = scl;
-    const int64_t mr = rowsPerOp(M);
+           int shift, bool accum, int64_t actPitch = 0) {
+    Step &st = add(Kind::Gmm8, acc, act, wgt, scl);
+    const int64_t pitch = actPitch ? actPitch : K;
+    const int64_t mr = pitch == K ? rowsPerOp(M) : 1;
     st.m = mr;
     st.k = K;
     st.n = N;
@@ -196,8 +190,7 @@ private:
     st.accum = accum;
     st.iters = M / mr;
     st.sdst = mr * N;
-    st.ssrc0 = mr * K;
-    r_.steps.push_back(st);
+    st.ssrc0 = mr * pitch;
   }
 
   const ChunkShape &s_;
@@ -242,45 +235,17 @@ Recipe Builder::build() {
     trn({xT, 0}, {r_.x, c0 * HP}, q, HP, 1, HP, q);
     for (int64_t g = 0; g < G; ++g) {
       const Ref cg{r_.C, c0 * GN + g * N}, bg{r_.B, c0 * GN + g * N};
-      // G[t][s] = C_t . B_s, one row of C per micro-op (C's rows are GN apart).
-      {
-        Step st;
-        st.kind = Kind::Gmm8;
-        st.dst = {gm, 0};
-        st.src0 = cg;
-        st.src1 = bg;
-        st.src2 = {ones, 0};
-        st.m = 1;
-        st.k = N;
-        st.n = q;
-        st.wpitch = GN;
-        st.iters = q;
-        st.sdst = q;
-        st.ssrc0 = GN;
-        r_.steps.push_back(st);
-      }
+      // G[t][s] = C_t . B_s (C's rows GN apart: with one group, q rows a micro-op).
+      gmm({gm, 0}, cg, bg, {ones, 0}, q, N, q, GN, 0, false, GN);
       // B^T [N][q] as int32, for the state update's B_s[n] * w_s.
       trn({bT, 0}, bg, q, N, 1, GN, q);
-      {
-        Step st;
-        st.kind = Kind::Sext8;
-        st.dst = {bTx, 0};
-        st.src0 = {bT, 0};
-        st.len = N * q;
-        r_.steps.push_back(st);
-      }
+      add(Kind::Sext8, {bTx, 0}, {bT, 0}).len = N * q;
       for (int64_t h = g * hpg; h < (g + 1) * hpg; ++h) {
         const int e = sh_.multExp[h];
         const Ref xh{xT, h * P * q}, yh{yt, h * P * q}, sth{r_.state, h * P * N};
-        {
-          Step st;
-          st.kind = Kind::SegDecay;
-          st.dst = {L, 0};
-          st.src0 = {aT, h * q};
-          st.len = q;
-          st.shift = sh_.decay;
-          r_.steps.push_back(st);
-        }
+        Step &sd = add(Kind::SegDecay, {L, 0}, {aT, h * q});
+        sd.len = q;
+        sd.shift = sh_.decay;
         // M[t][s] = rnd(rnd(G * D, gd) * d_s, md), rows t one micro-op each.
         mulsh({m1, 0}, {gm, 0}, {L, 1}, q, sh_.gd, false, q, q, q, q + 1);
         mulsh({m1, 0}, {m1, 0}, {dT, h * q}, q, sh_.md, false, q, q, q, 0);
