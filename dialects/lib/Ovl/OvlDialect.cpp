@@ -6,6 +6,8 @@
 
 #include "mamba2/isa/Reference.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace mamba2::ovl;
 
@@ -244,6 +246,39 @@ LogicalResult Conv4Op::verify() {
   return success();
 }
 
+/// The scan's state [H][P][N] (static) with `ngroups` dividing H: the sizes, or failure.
+static FailureOr<std::array<int64_t, 4>> scanState(Operation *op, llvm::ArrayRef<int64_t> S,
+                                                   int64_t G) {
+  const int64_t H = S[0], P = S[1], N = S[2];
+  if (H == kDyn || P == kDyn || N == kDyn)
+    return op->emitOpError("state must have a static shape [H][P][N]");
+  if (G < 1 || H % G != 0)
+    return op->emitOpError() << "ngroups = " << G << " does not divide the head count " << H;
+  return std::array<int64_t, 4>{H, P, G, N};
+}
+
+/// The operands both forms of the scan share, over T rows: decay [T][H], B and C [T][G*N],
+/// y [T][H*P], new_state of the state's shape.
+static LogicalResult scanOperands(Operation *op, int64_t T, const std::array<int64_t, 4> &hpgn,
+                                  llvm::ArrayRef<int64_t> decay, llvm::ArrayRef<int64_t> B,
+                                  llvm::ArrayRef<int64_t> C, llvm::ArrayRef<int64_t> y,
+                                  llvm::ArrayRef<int64_t> S, llvm::ArrayRef<int64_t> S1) {
+  const auto [H, P, G, N] = hpgn;
+  if (failed(expectDim(op, decay[0], T, "decay's row count")) ||
+      failed(expectDim(op, decay[1], H, "decay's width")) ||
+      failed(expectDim(op, B[0], T, "B's row count")) ||
+      failed(expectDim(op, B[1], G * N, "B's width")) ||
+      failed(expectDim(op, C[0], T, "C's row count")) ||
+      failed(expectDim(op, C[1], G * N, "C's width")) ||
+      failed(expectDim(op, y[0], T, "y's row count")) ||
+      failed(expectDim(op, y[1], H * P, "y's width")))
+    return failure();
+  for (int i = 0; i < 3; ++i)
+    if (failed(expectDim(op, S1[i], S[i], "new_state's shape")))
+      return failure();
+  return success();
+}
+
 LogicalResult SsmOp::verify() {
   auto dtx = ranked(*this, getDtx(), 2, "dtx");
   auto decay = ranked(*this, getDecay(), 2, "decay");
@@ -255,29 +290,17 @@ LogicalResult SsmOp::verify() {
   if (failed(dtx) || failed(decay) || failed(B) || failed(C) || failed(S) || failed(y) ||
       failed(S1))
     return failure();
-  int64_t H = (*S)[0], P = (*S)[1], N = (*S)[2], G = getNgroups();
-  if (H == kDyn || P == kDyn || N == kDyn)
-    return emitOpError("state must have a static shape [H][P][N]");
-  if (G < 1 || H % G != 0)
-    return emitOpError() << "ngroups = " << G << " does not divide the head count " << H;
+  auto hpgn = scanState(*this, *S, getNgroups());
+  if (failed(hpgn))
+    return failure();
   if (failed(expectRange(*this, getDecayShift(), 0, 63, "decay_shift")) ||
       failed(expectRange(*this, getInShift(), 0, 63, "in_shift")) ||
       failed(expectRange(*this, getOutShift(), 0, 63, "out_shift")))
     return failure();
-  const int64_t T = (*dtx)[0];
+  const int64_t T = (*dtx)[0], H = (*hpgn)[0], P = (*hpgn)[1];
   if (failed(expectDim(*this, (*dtx)[1], H * P, "dtx's width")) ||
-      failed(expectDim(*this, (*decay)[0], T, "decay's row count")) ||
-      failed(expectDim(*this, (*decay)[1], H, "decay's width")) ||
-      failed(expectDim(*this, (*B)[0], T, "B's row count")) ||
-      failed(expectDim(*this, (*B)[1], G * N, "B's width")) ||
-      failed(expectDim(*this, (*C)[0], T, "C's row count")) ||
-      failed(expectDim(*this, (*C)[1], G * N, "C's width")) ||
-      failed(expectDim(*this, (*y)[0], T, "y's row count")) ||
-      failed(expectDim(*this, (*y)[1], H * P, "y's width")))
+      failed(scanOperands(*this, T, *hpgn, *decay, *B, *C, *y, *S, *S1)))
     return failure();
-  for (int i = 0; i < 3; ++i)
-    if (failed(expectDim(*this, (*S1)[i], (*S)[i], "new_state's shape")))
-      return failure();
   return success();
 }
 
@@ -293,27 +316,15 @@ LogicalResult SsdChunkOp::verify() {
   if (failed(x) || failed(d) || failed(decay) || failed(B) || failed(C) || failed(S) || failed(y) ||
       failed(S1))
     return failure();
-  const int64_t H = (*S)[0], P = (*S)[1], N = (*S)[2], G = getNgroups();
-  if (H == kDyn || P == kDyn || N == kDyn)
-    return emitOpError("state must have a static shape [H][P][N]");
-  if (G < 1 || H % G != 0)
-    return emitOpError() << "ngroups = " << G << " does not divide the head count " << H;
-  const int64_t T = (*x)[0];
+  auto hpgn = scanState(*this, *S, getNgroups());
+  if (failed(hpgn))
+    return failure();
+  const int64_t T = (*x)[0], H = (*hpgn)[0], P = (*hpgn)[1];
   if (failed(expectDim(*this, (*x)[1], H * P, "x's width")) ||
       failed(expectDim(*this, (*d)[0], T, "d's row count")) ||
       failed(expectDim(*this, (*d)[1], H, "d's width")) ||
-      failed(expectDim(*this, (*decay)[0], T, "decay's row count")) ||
-      failed(expectDim(*this, (*decay)[1], H, "decay's width")) ||
-      failed(expectDim(*this, (*B)[0], T, "B's row count")) ||
-      failed(expectDim(*this, (*B)[1], G * N, "B's width")) ||
-      failed(expectDim(*this, (*C)[0], T, "C's row count")) ||
-      failed(expectDim(*this, (*C)[1], G * N, "C's width")) ||
-      failed(expectDim(*this, (*y)[0], T, "y's row count")) ||
-      failed(expectDim(*this, (*y)[1], H * P, "y's width")))
+      failed(scanOperands(*this, T, *hpgn, *decay, *B, *C, *y, *S, *S1)))
     return failure();
-  for (int i = 0; i < 3; ++i)
-    if (failed(expectDim(*this, (*S1)[i], (*S)[i], "new_state's shape")))
-      return failure();
   // The micro-ops' fields: the matrix unit's n and k take a chunk of rows, segdecay's decay is
   // at most 2^decay_shift in int32, shifts of rnd 0..63, gmm8's -31..63 for the lo and the hi
   // (8 less) product.
