@@ -1,6 +1,8 @@
 // The row blocks' cost model (RowBlocks.h; docs/codegen.md "Row blocks").
 #include "mamba2/CodeGen/RowBlocks.h"
 
+#include "Estimate.h"
+
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 
 #include <algorithm>
@@ -11,15 +13,7 @@ namespace mamba2::codegen {
 namespace {
 
 using namespace mlir;
-
-double ceilDiv(double a, double b) { return std::ceil(a / b); }
-
-double log2Up(double v) {
-  double l = 0;
-  while (std::exp2(l) < v)
-    ++l;
-  return l;
-}
+using namespace estimate;
 
 /// The columns of an op's widest row tensor operand or result (its work per row).
 double widest(Operation *op) {
@@ -33,17 +27,6 @@ double widest(Operation *op) {
   for (Value v : op->getResults())
     take(v.getType());
   return cols;
-}
-
-// The units' pipeline fills per micro-op (the cycle model's: two scratchpad latencies and a
-// multiply, hw/lib/CycleModel.cpp), cycles.
-constexpr double kUopFill = 7;
-
-std::string thousands(double v) {
-  std::string s = std::to_string(uint64_t(std::llround(v)));
-  for (int i = int(s.size()) - 3; i > 0; i -= 3)
-    s.insert(size_t(i), ",");
-  return s;
 }
 
 } // namespace

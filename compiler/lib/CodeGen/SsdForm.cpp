@@ -4,6 +4,8 @@
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/Ovl/SsdChunk.h"
 
+#include "Estimate.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -12,21 +14,10 @@ namespace mamba2::codegen {
 
 namespace {
 
-double ceilDiv(double a, double b) { return std::ceil(a / b); }
+using namespace estimate;
 
-double log2Up(double v) {
-  double l = 0;
-  while (std::exp2(l) < v)
-    ++l;
-  return l;
-}
-
-// The cycle model's constants (hw/lib/CycleModel.cpp): the scratchpad's read latency, a
-// multiplier's depth, and segdecay's least cycles a row (units/Ssm.h: each row needs the
-// previous row's products).
-constexpr double kSpadLatency = 2, kMulDepth = 3, kSegDecayRow = 4;
-// A vector / SSM micro-op's pipeline fill (two scratchpad latencies and a multiply).
-constexpr double kFill = 2 * kSpadLatency + kMulDepth;
+// segdecay's least cycles a row (units/Ssm.h: each row needs the previous row's products).
+constexpr double kSegDecayRow = 4;
 
 /// trn's tile loop (units/Transpose.h): tiles of L x L, per tile row max(its rows, the previous
 /// tile's columns) and L for each next tile, then the last tile's columns.
@@ -57,22 +48,15 @@ void addStep(const target::Board &b, const ssd::Step &st, UnitCycles &u) {
     return;
   case ssd::Kind::SegDecay:
     u.ssm +=
-        it *
-        (double(st.len) * std::max(ceilDiv(double(st.len) + 1, b.ssmLanes), kSegDecayRow) + kFill);
+        it * (double(st.len) * std::max(ceilDiv(double(st.len) + 1, b.ssmLanes), kSegDecayRow) +
+              kUopFill);
     return;
   case ssd::Kind::Split16:
   case ssd::Kind::Mulsh32:
   case ssd::Kind::Sext8:
-    u.vector += it * (ceilDiv(double(st.len), b.vecLanes) + kFill);
+    u.vector += it * (ceilDiv(double(st.len), b.vecLanes) + kUopFill);
     return;
   }
-}
-
-std::string thousands(double v) {
-  std::string s = std::to_string(uint64_t(std::llround(v)));
-  for (int i = int(s.size()) - 3; i > 0; i -= 3)
-    s.insert(size_t(i), ",");
-  return s;
 }
 
 } // namespace
@@ -82,7 +66,7 @@ UnitCycles scanCycles(const target::Board &b, const SsdShape &sh, unsigned rows)
   // plus the pipeline's fill.
   UnitCycles u;
   u.ssm = double(rows) * double(sh.heads) *
-          (double(sh.headDim) * ceilDiv(double(sh.dState), b.ssmLanes) + kFill + 4 +
+          (double(sh.headDim) * ceilDiv(double(sh.dState), b.ssmLanes) + kUopFill + 4 +
            log2Up(b.ssmLanes));
   return u;
 }
