@@ -461,17 +461,14 @@ static llvm::Error applySsdForm(mlir::ModuleOp module, const QuantScheme &given,
   if (s.ssdForm == "auto") {
     // The cost model's form for the prefill's calls (the decode's one row takes the scan); the
     // chunked form's calibration below runs only when it is chosen.
-    const target::Board *board = target::findBoard(s.target);
-    if (!board)
-      return fail("unknown target '" + s.target + "'");
-    if (!main)
-      return fail("the ovl module has no @main");
-    const codegen::SsdFormChoice c = codegen::chooseSsdForm(main, *board, unsigned(s.ssdRows));
-    mlir::emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
-    if (c.form == codegen::SsdForm::Scan)
+    std::string error;
+    auto c = chooseModuleSsdForm(module, s.target, s.ssdRows, error);
+    if (!c)
+      return fail(error);
+    if (c->form == codegen::SsdForm::Scan)
       return llvm::Error::success();
     s.ssdForm = "chunked";
-    s.ssdChunk = int64_t(c.chunk);
+    s.ssdChunk = int64_t(c->chunk);
   }
   if (s.ssdForm == "scan")
     return llvm::Error::success();

@@ -177,25 +177,15 @@ struct SsdFormPass : mamba2::impl::OvlSsdFormBase<SsdFormPass> {
     }
     int64_t chunkRows = chunk;
     if (form == "auto") {
-      const target::Board *board = target::findBoard(target);
-      if (!board) {
-        module.emitError("ovl-ssd-form: unknown target '") << std::string(target) << "'";
+      std::string error;
+      auto c = chooseModuleSsdForm(module, target, rows, error);
+      if (!c) {
+        module.emitError("ovl-ssd-form: ") << error;
         return signalPassFailure();
       }
-      if (rows < 1 || rows > 64) {
-        module.emitError("ovl-ssd-form: rows must be in 1..64, not ") << int64_t(rows);
-        return signalPassFailure();
-      }
-      auto fn = module.lookupSymbol<func::FuncOp>("main");
-      if (!fn) {
-        module.emitError("ovl-ssd-form: the module has no @main");
-        return signalPassFailure();
-      }
-      const codegen::SsdFormChoice c = codegen::chooseSsdForm(fn, *board, unsigned(rows));
-      emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
-      if (c.form == codegen::SsdForm::Scan)
+      if (c->form == codegen::SsdForm::Scan)
         return;
-      chunkRows = int64_t(c.chunk);
+      chunkRows = int64_t(c->chunk);
     }
     if (chunkRows < 1 || chunkRows > 64) {
       module.emitError("ovl-ssd-form: chunk must be in 1..64 (the matrix unit's rows of a "
@@ -304,3 +294,26 @@ struct SsdFormPass : mamba2::impl::OvlSsdFormBase<SsdFormPass> {
 };
 
 } // namespace
+
+std::optional<codegen::SsdFormChoice> mamba2::chooseModuleSsdForm(ModuleOp module,
+                                                                  llvm::StringRef targetName,
+                                                                  int64_t rows,
+                                                                  std::string &error) {
+  const target::Board *board = target::findBoard(targetName.str());
+  if (!board) {
+    error = "unknown target '" + targetName.str() + "'";
+    return std::nullopt;
+  }
+  if (rows < 1 || rows > 64) {
+    error = "rows must be in 1..64, not " + std::to_string(rows);
+    return std::nullopt;
+  }
+  auto fn = module.lookupSymbol<func::FuncOp>("main");
+  if (!fn) {
+    error = "the module has no @main";
+    return std::nullopt;
+  }
+  codegen::SsdFormChoice c = codegen::chooseSsdForm(fn, *board, unsigned(rows));
+  emitRemark(module.getLoc(), "ovl-ssd-form: ") << codegen::describeSsdFormChoice(c);
+  return c;
+}

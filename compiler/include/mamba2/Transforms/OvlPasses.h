@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include "mamba2/CodeGen/SsdForm.h"
 #include "mamba2/Dialect/M2/M2Dialect.h"
 #include "mamba2/Dialect/Ovl/OvlDialect.h"
 #include "mamba2/target/Board.h"
@@ -37,6 +39,13 @@ bool stateFitsUnsplit(const target::Board &board, const HeadGroupShape &shape);
 /// module has no @main or has a decode function already.
 mlir::func::FuncOp cloneDecodeFunction(mlir::ModuleOp module, std::string &error,
                                        mlir::Operation **at = nullptr);
+
+/// ovl-ssd-form{form=auto}'s question: the SSD form's cost model (codegen::chooseSsdForm) for a
+/// prefill call of `rows` rows of the module's @main on the board `targetName`, told in a remark on
+/// the module. Nullopt, with `error` set, for an unknown target, rows outside 1..64 or no @main.
+std::optional<codegen::SsdFormChoice> chooseModuleSsdForm(mlir::ModuleOp module,
+                                                          llvm::StringRef targetName, int64_t rows,
+                                                          std::string &error);
 
 /// ovl-ssd-form's reading of an ovl.ssm's dtx as x8 (i8 [rows][H*P]) * d (i32 [rows][H]) *
 /// 2^multExp[h]; false with `why` where it is not such a product.
