@@ -69,9 +69,6 @@ llvm::Error QuantScheme::validate() const {
     return fail("head groups must be auto, on or off, not '" + headGroups + "'");
   if (ssdForm != "scan" && ssdForm != "chunked" && ssdForm != "auto")
     return fail("--ssd-form must be scan, chunked or auto, not '" + ssdForm + "'");
-  if (ssdRows < 1 || ssdRows > 64)
-    return fail("the rows of a prefill call the SSD form is chosen for must be 1..64, not " +
-                llvm::Twine(ssdRows));
   if (ssdChunk < 1 || ssdChunk > 64)
     return fail("--ssd-chunk takes 1..64 rows, not " + llvm::Twine(ssdChunk));
   if (headsPerGroup < 0)

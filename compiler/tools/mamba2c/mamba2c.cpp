@@ -376,7 +376,10 @@ int main(int argc, char **argv) {
     for (mamba2::QuantScheme &s : all) {
       s.tokenizer = tokenizerPath == "bytes" ? "" : tokenizerPath;
       s.evalTBlock = emitOptions.tBlock; // --eval-ovl: the runtime's calls (0: one call)
-      s.ssdRows = emitOptions.tBlock > 0 ? int64_t(emitOptions.tBlock) : 32; // --ssd-form auto
+      // --ssd-form auto costs calls of --t-block rows (32 when auto; a count outside the matmul
+      // m field's 1..63 is the emitter's to refuse, naming the field).
+      s.ssdRows =
+          emitOptions.tBlock >= 1 && emitOptions.tBlock <= 63 ? int64_t(emitOptions.tBlock) : 32;
     }
     const int64_t vocab = modelVocab(*module);
     if (calibrates && vocab != 256 && all.front().tokenizer.empty())
